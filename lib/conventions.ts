@@ -1,0 +1,107 @@
+/**
+ * Conventions shared by the stack, the rules, the dashboards and the policy pack, kept in one place
+ * (as Sloth keeps them in conventions.go): tag and label keys, severities, rule-group names, and which
+ * backlog item each capability serves.
+ */
+
+/** Evidence hooks every backlog item, and every resource serving one, declares. */
+export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;
+
+/** AWS tag keys (also Grafana dashboard tag prefixes). AWS allows ':' in keys; the prefix groups them. */
+export const AWS_TAG = {
+    environment: "maestro:environment",
+    owner: "maestro:owner",
+    stack: "maestro:stack",
+    release: "maestro:release",
+    managedBy: "maestro:managed-by",
+    backlogItem: "maestro:backlog-item",
+    logs: "maestro:evidence-logs",
+    metrics: "maestro:evidence-metrics",
+    tests: "maestro:evidence-tests",
+    provenance: "maestro:evidence-provenance",
+} as const;
+
+/**
+ * Kubernetes keys. Label values are limited to 63 characters of [A-Za-z0-9_.-], so ids go in labels (selectable)
+ * and the hook references, which hold paths and metric names, go in annotations.
+ */
+export const K8S_LABEL = {
+    environment: "maestro.io/environment",
+    owner: "maestro.io/owner",
+    backlogItem: "maestro.io/backlog-item",
+    managedBy: "app.kubernetes.io/managed-by",
+} as const;
+export const K8S_ANNOTATION = {
+    release: "maestro.io/release",
+    logs: "maestro.io/evidence-logs",
+    metrics: "maestro.io/evidence-metrics",
+    tests: "maestro.io/evidence-tests",
+    provenance: "maestro.io/evidence-provenance",
+} as const;
+
+export const MANAGED_BY = "pulumi-maestro-guardrails";
+
+/** Alert severities: a page wakes someone now; a ticket is worked within a business day. */
+export const SEVERITY = { page: "page", ticket: "ticket" } as const;
+export type Severity = (typeof SEVERITY)[keyof typeof SEVERITY];
+
+/** Values of the `guardrail` label every alert carries. */
+export const GUARDRAIL_LABEL = { slo: "slo", cost: "cost", cadence: "cadence", telemetry: "telemetry" } as const;
+
+/** Prefix of every recording rule and rule group this stack generates (Sloth uses `sloth_`). */
+export const RULE_PREFIX = "maestro";
+
+/**
+ * The backlog item (governance/backlog.json) each capability serves. Resources inherit the item of the
+ * nearest ancestor component, and carry that item's evidence hooks as tags, labels or annotations.
+ */
+export const BACKLOG_ITEM = {
+    sloRules: "R1-SLO-RULES",
+    telemetryGapAlerts: "R1-TELEMETRY-GAPS",
+    costAlerts: "R1-COST-ALERTS",
+    cadenceAlerts: "R1-CADENCE-ALERTS",
+    costBudgets: "R1-COST-BUDGETS",
+    sloDashboard: "R1-DASH-SLO",
+    costDashboard: "R1-DASH-COST",
+    summaryDashboard: "R1-DASH-SUMMARY",
+    provenanceBucket: "R1-PROVENANCE-BUCKET",
+    signoffLedger: "R1-SIGNOFF-LEDGER",
+    policyPack: "R1-POLICY-PACK",
+} as const;
+
+/**
+ * Recording-rule names (Prometheus' level:metric:operations convention), shared by the rule builders (which
+ * define them) and the dashboards (which query them). Every series carries `slo="<id>"` and `env="<stack>"`.
+ */
+export const SLO_RECORD = {
+    /** Share of requests slower than the SLO threshold over `window` (0..1). */
+    errorRatio: (window: string) => `${RULE_PREFIX}_slo:sli_error:ratio_rate${window}`,
+    /** Requests per second over 5m. */
+    requestRate: `${RULE_PREFIX}_slo:requests:rate5m`,
+    /** p95 latency in seconds over 5m (histogram_quantile), for dashboards. */
+    latencyP95: `${RULE_PREFIX}_slo:latency_seconds:p95_rate5m`,
+    /** Share of the SLO period's error budget left (1 = untouched, <= 0 = spent). */
+    errorBudgetRemaining: `${RULE_PREFIX}_slo:error_budget_remaining:ratio`,
+    /** The objective itself as a series (e.g. 0.95), so dashboards and burn rates need no literal. */
+    objective: `${RULE_PREFIX}_slo:objective:ratio`,
+    /** The latency threshold in seconds as a series, for the guardrail line on p95 panels. */
+    thresholdSeconds: `${RULE_PREFIX}_slo:threshold:seconds`,
+} as const;
+
+/** Metrics the billing exporter (or the dev/staging mock collector) must export. */
+export const COST_METRIC = {
+    /** Month-to-date spend in USD, label `category` ("total", "llm", and per-service categories). */
+    monthToDate: "maestro_cost_month_to_date_usd",
+} as const;
+
+export const COST_RECORD = {
+    /** Linear forecast of month-end spend in USD, label `category`. */
+    monthEndForecast: `${RULE_PREFIX}_cost:month_end_forecast:usd`,
+    /** The budget (cap) in USD as a series, label `budget` ("total" | "llm"). */
+    budget: `${RULE_PREFIX}_cost:budget:usd`,
+} as const;
+
+/** Release cadence metric: unix time of the last cut/release, label `target` ("staging" | "production"). */
+export const CADENCE_METRIC = {
+    lastCut: "maestro_release_last_cut_timestamp_seconds",
+} as const;

@@ -1,0 +1,132 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AWS_TAG, EVIDENCE_HOOKS, K8S_ANNOTATION, K8S_LABEL, MANAGED_BY } from "./conventions";
+
+export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
+
+/** A backlog item's evidence hooks, each a concrete reference (metric, log stream, test file, ledger key). */
+export interface EvidenceItem {
+    readonly id: string;
+    readonly hooks: Readonly<Record<EvidenceHookName, string>>;
+}
+
+/** Finds a backlog item by id; throws when it does not exist. */
+export type EvidenceResolver = (backlogItemId: string) => EvidenceItem;
+
+/** Stack-wide facts every resource is tagged with. */
+export interface TagContext {
+    readonly environment: string;
+    readonly owner: string;
+    readonly stack: string;
+    readonly releaseTag?: string;
+}
+
+/** Implemented by components: the backlog item their resources serve (children inherit it). */
+export interface EvidenceOwner {
+    readonly backlogItem: string;
+}
+
+function isEvidenceOwner(r: unknown): r is EvidenceOwner {
+    return typeof (r as Partial<EvidenceOwner> | undefined)?.backlogItem === "string";
+}
+
+/** AWS tags (and Grafana dashboard tags) for a resource serving `item`. */
+export function awsEvidenceTags(ctx: TagContext, item: EvidenceItem): Record<string, string> {
+    const tags: Record<string, string> = {
+        [AWS_TAG.environment]: ctx.environment,
+        [AWS_TAG.owner]: ctx.owner,
+        [AWS_TAG.stack]: ctx.stack,
+        [AWS_TAG.managedBy]: MANAGED_BY,
+        [AWS_TAG.backlogItem]: item.id,
+    };
+    if (ctx.releaseTag) {
+        tags[AWS_TAG.release] = ctx.releaseTag;
+    }
+    for (const hook of EVIDENCE_HOOKS) {
+        tags[AWS_TAG[hook]] = item.hooks[hook];
+    }
+    return tags;
+}
+
+/** Kubernetes labels and annotations for an object serving `item`. */
+export function k8sEvidenceMetadata(ctx: TagContext, item: EvidenceItem): { labels: Record<string, string>; annotations: Record<string, string> } {
+    const labels: Record<string, string> = {
+        [K8S_LABEL.environment]: ctx.environment,
+        [K8S_LABEL.owner]: ctx.owner,
+        [K8S_LABEL.backlogItem]: item.id,
+        [K8S_LABEL.managedBy]: MANAGED_BY,
+    };
+    const annotations: Record<string, string> = {};
+    if (ctx.releaseTag) {
+        annotations[K8S_ANNOTATION.release] = ctx.releaseTag;
+    }
+    for (const hook of EVIDENCE_HOOKS) {
+        annotations[K8S_ANNOTATION[hook]] = item.hooks[hook];
+    }
+    return { labels, annotations };
+}
+
+/** Grafana dashboard tags: "key=value" strings, so the policy pack can read them back. */
+export function grafanaEvidenceTags(ctx: TagContext, item: EvidenceItem): string[] {
+    return Object.entries(awsEvidenceTags(ctx, item)).map(([k, v]) => `${k}=${v}`);
+}
+
+/** The backlog item a resource serves: its own, or its nearest ancestor's. */
+export function backlogItemOf(resource: pulumi.Resource | undefined, parent: pulumi.Resource | undefined): string | undefined {
+    if (isEvidenceOwner(resource)) {
+        return resource.backlogItem;
+    }
+    for (let r: unknown = parent; r; r = (r as { __parentResource?: unknown }).__parentResource) {
+        if (isEvidenceOwner(r)) {
+            return r.backlogItem;
+        }
+    }
+    return undefined;
+}
+
+/**
+ * The one tagging helper: a stack transformation that stamps every resource with its evidence hooks, so no
+ * component repeats tags by hand. AWS resources that take `tags` get them merged (explicit tags win); Kubernetes
+ * objects get labels and annotations; Grafana dashboards get tags in their model. A transformation, not a
+ * provider's defaultTags, because the backlog item differs per component.
+ */
+export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolver): pulumi.ResourceTransformation {
+    return (args) => {
+        const id = backlogItemOf(args.resource, args.opts.parent);
+        if (!id || !args.type.includes(":") || args.type.startsWith("pulumi:")) {
+            return undefined;
+        }
+        const item = resolve(id);
+        const [pkg] = args.type.split(":");
+        const props = { ...args.props };
+        if (pkg === "aws" && "tags" in props) {
+            props.tags = mergeRecord(awsEvidenceTags(ctx, item), props.tags);
+        } else if (pkg === "kubernetes" && !args.type.startsWith("pulumi:providers:")) {
+            const meta = k8sEvidenceMetadata(ctx, item);
+            props.metadata = pulumi.output(props.metadata ?? {}).apply((m: { labels?: Record<string, string>; annotations?: Record<string, string> }) => ({
+                ...m,
+                labels: { ...meta.labels, ...(m.labels ?? {}) },
+                annotations: { ...meta.annotations, ...(m.annotations ?? {}) },
+            }));
+        } else if (args.type === "grafana:oss/dashboard:Dashboard" && props.configJson !== undefined) {
+            props.configJson = pulumi.output(props.configJson).apply((json: string) => withDashboardTags(json, grafanaEvidenceTags(ctx, item)));
+        } else {
+            return undefined;
+        }
+        return { props, opts: args.opts };
+    };
+}
+
+function mergeRecord(base: Record<string, string>, explicit: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined): pulumi.Input<Record<string, pulumi.Input<string>>> {
+    if (explicit === undefined) {
+        return base;
+    }
+    return pulumi.output(explicit).apply((e) => ({ ...base, ...e }));
+}
+
+/** Add tags to a dashboard model's `tags`, keeping its own first, without duplicates. */
+export function withDashboardTags(json: string, tags: readonly string[]): string {
+    const model = JSON.parse(json) as { tags?: string[] };
+    const own = model.tags ?? [];
+    model.tags = [...own, ...tags.filter((t) => !own.includes(t))];
+    return JSON.stringify(model);
+}

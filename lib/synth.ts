@@ -1,0 +1,94 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Artifact, extractArtifacts, stableJson } from "./artifacts";
+import { MockRunResult, RegisteredResource, maskSecrets, readStackFile, runWithMocks, stackFilePath } from "./mockRuntime";
+import { ValidationError, displayPath, repoRoot } from "./validation";
+
+/** What `synth` produced for one stack. */
+export interface SynthResult {
+    readonly stack: string;
+    readonly configFile: string;
+    readonly run: MockRunResult;
+    readonly artifacts: readonly Artifact[];
+}
+
+export interface SynthOptions {
+    readonly stack: string;
+    /** A stack-config file used in place of Pulumi.<stack>.yaml. */
+    readonly configFile?: string;
+    /** The program; the stack's own index.ts by default (tests pass fixture programs). */
+    readonly program?: () => unknown;
+}
+
+/** Load the program the Pulumi CLI would run: the module's exported function. */
+export function stackProgram(): () => unknown {
+    // Relative, so it resolves to index.ts from sources (jest) and to bin/index.js when compiled.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("../index") as () => unknown;
+}
+
+/** Run one stack under the mock runtime and collect its resources and rendered artifacts. */
+export async function synthStack(opts: SynthOptions): Promise<SynthResult> {
+    const configFile = opts.configFile ?? stackFilePath(repoRoot, opts.stack);
+    const config = readStackFile(configFile);
+    const run = await runWithMocks({
+        stack: opts.stack,
+        config,
+        program: opts.program ?? stackProgram(),
+        configFileName: displayPath(configFile),
+    });
+    return { stack: opts.stack, configFile, run, artifacts: extractArtifacts(run.resources) };
+}
+
+/** The resources.json document: every registered resource with the options that matter. */
+export function resourcesDocument(result: SynthResult): unknown {
+    return {
+        project: result.run.project,
+        stack: result.stack,
+        configFile: displayPath(result.configFile),
+        resources: result.run.resources.map((r: RegisteredResource) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            custom: r.custom,
+            parent: r.parent ?? null,
+            inputs: maskSecrets(r.inputs),
+            options: {
+                protect: r.protect,
+                retainOnDelete: r.retainOnDelete,
+                dependsOn: r.dependsOn,
+                provider: r.provider ?? null,
+                deleteBeforeReplace: r.deleteBeforeReplace,
+                ignoreChanges: r.ignoreChanges,
+                additionalSecretOutputs: r.additionalSecretOutputs,
+            },
+        })),
+    };
+}
+
+/** Write resources.json, outputs.json and the artifacts into a fresh `outDir` (stale files removed first). */
+export function writeSynthOutput(result: SynthResult, outDir: string): string[] {
+    fs.rmSync(outDir, { recursive: true, force: true });
+    const files: Array<[string, string]> = [
+        ["resources.json", stableJson(resourcesDocument(result))],
+        ["outputs.json", stableJson(maskSecrets(result.run.outputs))],
+        ...result.artifacts.map((a): [string, string] => [a.path, a.content]),
+    ];
+    for (const [rel, content] of files) {
+        const file = path.join(outDir, rel);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, content);
+    }
+    return files.map(([rel]) => rel);
+}
+
+/** Count resources by type, for the human summary. */
+export function countByType(resources: readonly RegisteredResource[]): Array<[string, number]> {
+    const counts = new Map<string, number>();
+    for (const r of resources) {
+        counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+    }
+    return [...counts.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+export { ValidationError };

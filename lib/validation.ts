@@ -1,0 +1,113 @@
+import * as fs from "fs";
+import * as path from "path";
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import addFormats from "ajv-formats";
+import * as yaml from "js-yaml";
+
+/** One problem found in an input file: which file, where in it (a JSON pointer), and what is wrong. */
+export interface Problem {
+    readonly file: string;
+    /** JSON pointer into the document, "" for the document itself. */
+    readonly path: string;
+    readonly message: string;
+}
+
+/** Thrown when an input file is invalid; the message lists every problem, one per line. */
+export class ValidationError extends Error {
+    /**
+     * Marks this as a Pulumi RunError (the SDK checks this flag, not the class), so the language host prints only
+     * the message: the problems are the whole story, a stack trace would bury them.
+     */
+    readonly __pulumiRunError = true;
+    constructor(readonly problems: readonly Problem[]) {
+        super(problems.map(formatProblem).join("\n"));
+        this.name = "ValidationError";
+    }
+}
+
+export function formatProblem(p: Problem): string {
+    return `${p.file}: ${p.path || "/"}: ${p.message}`;
+}
+
+/** Repository root: the folder holding Pulumi.yaml, whether running from sources or from compiled `bin/`. */
+export const repoRoot: string = findRepoRoot(__dirname);
+
+function findRepoRoot(start: string): string {
+    for (let dir = start; ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+            return dir;
+        }
+        if (path.dirname(dir) === dir) {
+            throw new Error(`Pulumi.yaml not found above ${start}`);
+        }
+    }
+}
+
+/** Path relative to the repository root, for messages that a reader can open. */
+export function displayPath(file: string): string {
+    const rel = path.relative(repoRoot, path.resolve(file));
+    return rel.startsWith("..") ? file : rel;
+}
+
+// One Ajv for every schema in the repo: allErrors so a user sees every problem at once, strict so a typo in
+// a schema fails loudly instead of silently accepting everything.
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+const compiled = new Map<string, ValidateFunction>();
+
+/** Compile (once) and return the validator for a JSON Schema file. */
+export function schemaValidator(schemaFile: string): ValidateFunction {
+    const key = path.resolve(schemaFile);
+    let validate = compiled.get(key);
+    if (!validate) {
+        const schema = JSON.parse(fs.readFileSync(key, "utf8")) as { $id?: string };
+        validate = schema.$id ? ajv.getSchema(schema.$id) ?? ajv.compile(schema) : ajv.compile(schema);
+        compiled.set(key, validate);
+    }
+    return validate;
+}
+
+/** Turn Ajv's errors into problems whose message says what is allowed. */
+export function ajvProblems(file: string, errors: readonly ErrorObject[] | null | undefined): Problem[] {
+    return (errors ?? []).map((e) => ({ file, path: e.instancePath, message: describeAjvError(e) }));
+}
+
+function describeAjvError(e: ErrorObject): string {
+    const p = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+        case "additionalProperties":
+            return `unknown key "${String(p.additionalProperty)}"; allowed keys: ${allowedKeys(e)}`;
+        case "required":
+            return `missing required key "${String(p.missingProperty)}"`;
+        case "enum":
+            return `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+        case "const":
+            return `must be ${JSON.stringify(p.allowedValue)}`;
+        default:
+            return e.message ?? e.keyword;
+    }
+}
+
+function allowedKeys(e: ErrorObject): string {
+    const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+    return props ? Object.keys(props).join(", ") : "(none)";
+}
+
+/** Validate `data` against a schema file; throw a ValidationError naming `file` when it does not conform. */
+export function validateAgainstSchema<T>(data: unknown, schemaFile: string, file: string): T {
+    const validate = schemaValidator(schemaFile);
+    if (!validate(data)) {
+        throw new ValidationError(ajvProblems(file, validate.errors));
+    }
+    return data as T;
+}
+
+/** Read a YAML or JSON file; a parse error names the file and the line. */
+export function readDataFile(file: string): unknown {
+    const text = fs.readFileSync(file, "utf8");
+    try {
+        return file.endsWith(".json") ? JSON.parse(text) : yaml.load(text, { filename: file });
+    } catch (err) {
+        throw new ValidationError([{ file: displayPath(file), path: "", message: `cannot parse: ${(err as Error).message}` }]);
+    }
+}
