@@ -158,6 +158,8 @@ export interface MockRunOptions {
     readonly preview?: boolean;
     /** Only rename the config file in messages (see stackConfigFromPulumi). */
     readonly configFileName?: string;
+    /** Also collect registrations here, so a caller can see what a failed run registered before it failed. */
+    readonly record?: RegisteredResource[];
 }
 
 /**
@@ -166,7 +168,7 @@ export interface MockRunOptions {
  */
 export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult> {
     const project = opts.project ?? PROJECT;
-    const resources: RegisteredResource[] = [];
+    const resources: RegisteredResource[] = opts.record ?? [];
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => ({ id: `${args.name}-id`, state: computedState(args) }),
@@ -189,25 +191,24 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
     if (opts.configFileName) {
         process.env.MAESTRO_STACK_CONFIG_FILE = opts.configFileName;
     }
-    // The SDK rejects the program's error on more than one promise (the Stack's outputs and its registration);
-    // the language host absorbs the duplicates with a process handler, and so do we, for this run only.
-    const stray: unknown[] = [];
-    const onUnhandled = (reason: unknown) => stray.push(reason);
-    process.on("unhandledRejection", onUnhandled);
-    let failure: unknown;
+    // The program's error is caught inside the Stack: left to reject through it, the SDK would also reject the
+    // Stack's derived output promises, which nobody observes (the language host swallows those; jest would not).
+    let failure: { error: unknown } | undefined;
     try {
-        await pulumi.runtime.runInPulumiStack(async () => (await opts.program()) as Record<string, unknown>);
+        await pulumi.runtime.runInPulumiStack(async () => {
+            try {
+                return (await opts.program()) as Record<string, unknown>;
+            } catch (error) {
+                failure = { error };
+                return {};
+            }
+        });
         await waitForRpcs();
-    } catch (err) {
-        failure = err;
     } finally {
-        await new Promise((resolve) => setImmediate(resolve));
-        process.off("unhandledRejection", onUnhandled);
         restoreEnv("MAESTRO_STACK_CONFIG_FILE", previousName);
     }
-    const unexpected = stray.find((r) => r !== failure);
-    if (failure !== undefined || unexpected !== undefined) {
-        throw failure ?? unexpected;
+    if (failure) {
+        throw failure.error;
     }
     return { project, stack: opts.stack, resources: sortResources(resources), outputs: stackOutputs.wire ?? {} };
 }

@@ -106,6 +106,7 @@ export function parseStackConfig(
     const problems: Problem[] = [];
     const report = (key: string, message: string) => problems.push({ file: sourceFile, path: key, message });
     const raw: Record<string, unknown> = {};
+    const undecodable = new Set<string>();
 
     for (const [fullKey, value] of Object.entries(flat)) {
         const [ns, key] = splitKey(fullKey);
@@ -125,15 +126,18 @@ export function parseStackConfig(
         const parsed = decode(kind, value);
         if (parsed.error) {
             report(fullKey, parsed.error);
+            undecodable.add(`${PROJECT}:${key}`);
         } else {
             raw[key] = parsed.value;
         }
     }
-    if (problems.length === 0) {
-        const validate = schemaValidator(STACK_CONFIG_SCHEMA);
-        if (!validate(raw)) {
-            for (const p of ajvProblems(sourceFile, validate.errors)) {
-                problems.push({ ...p, path: configKeyPath(p.path, p.message) });
+    // Schema problems too, so a user sees everything at once; a key that did not decode is reported once, above.
+    const validate = schemaValidator(STACK_CONFIG_SCHEMA);
+    if (!validate(raw)) {
+        for (const p of ajvProblems(sourceFile, validate.errors)) {
+            const at = configKeyPath(p.path, p.message);
+            if (!undecodable.has(at.split(/[.[]/)[0])) {
+                problems.push({ ...p, path: at });
             }
         }
     }

@@ -51,7 +51,7 @@ export function displayPath(file: string): string {
 
 // One Ajv for every schema in the repo: allErrors so a user sees every problem at once, strict so a typo in
 // a schema fails loudly instead of silently accepting everything.
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
 addFormats(ajv);
 const compiled = new Map<string, ValidateFunction>();
 

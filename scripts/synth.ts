@@ -6,7 +6,6 @@
 import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "../lib/cli";
 import { loadGuardrails } from "../lib/guardrails";
-import { countByType, synthStack, writeSynthOutput } from "../lib/synth";
 import { displayPath, repoRoot } from "../lib/validation";
 
 const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE]
@@ -36,6 +35,9 @@ async function main(): Promise<number> {
         throw new UsageError("--config names one stack's file; use it with --stack, not --all", USAGE);
     }
     const stacks = all ? environments : [stack as string];
+    // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { countByType, synthStack, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
     let failed = 0;
     for (const s of stacks) {
         const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);

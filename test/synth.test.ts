@@ -1,0 +1,120 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { maskSecrets, readStackFile, RegisteredResource, runWithMocks, SECRET_PLACEHOLDER } from "../lib/mockRuntime";
+import { stackProgram, synthStack, writeSynthOutput } from "../lib/synth";
+import { repoRoot } from "../lib/validation";
+import { guardrails, KEY, STACKS, writeStackVariant } from "./helpers";
+
+const SYNTH = path.join(repoRoot, "bin", "scripts", "synth.js");
+
+/** Run the compiled CLI as `npm run synth` does (npm test builds before jest). */
+function synthCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    if (!fs.existsSync(SYNTH)) {
+        throw new Error(`${SYNTH} is missing: run \`npm run build\` first (npm test does)`);
+    }
+    const r = spawnSync(process.execPath, [SYNTH, ...args], { cwd: repoRoot, encoding: "utf8" });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-synth-"));
+
+describe.each(STACKS)("synth of %s", (stack) => {
+    it("writes resources.json with every registered resource and its options, and outputs.json with secrets masked", async () => {
+        const result = await synthStack({ stack });
+        const out = tmp();
+        const files = writeSynthOutput(result, out);
+        expect(files).toEqual(expect.arrayContaining(["resources.json", "outputs.json"]));
+        const doc = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as { stack: string; resources: Array<{ urn: string; options: Record<string, unknown> }> };
+        expect(doc.stack).toBe(stack);
+        expect(doc.resources.map((r) => r.urn)).toContain(`urn:pulumi:${stack}::maestro-guardrails::pulumi:pulumi:Stack::maestro-guardrails-${stack}`);
+        for (const r of doc.resources) {
+            expect(Object.keys(r.options).sort()).toEqual(["additionalSecretOutputs", "deleteBeforeReplace", "dependsOn", "ignoreChanges", "protect", "provider", "retainOnDelete"]);
+        }
+        const outputs = JSON.parse(fs.readFileSync(path.join(out, "outputs.json"), "utf8")) as Record<string, unknown>;
+        expect(outputs.alertEmails).toBe(SECRET_PLACEHOLDER);
+        expect(outputs.environment).toBe(stack);
+    });
+
+    it("is deterministic: two runs write the same bytes", async () => {
+        const [a, b] = [tmp(), tmp()];
+        writeSynthOutput(await synthStack({ stack }), a);
+        writeSynthOutput(await synthStack({ stack }), b);
+        for (const f of ["resources.json", "outputs.json"]) {
+            expect(fs.readFileSync(path.join(a, f), "utf8")).toBe(fs.readFileSync(path.join(b, f), "utf8"));
+        }
+    });
+
+    it("refuses bad config before registering anything but the root stack", async () => {
+        const file = writeStackVariant(stack, (c) => (c[KEY("monthlyBudgetUsd")] = guardrails.cost.caps[stack].monthlyUsd * 2));
+        const registered: RegisteredResource[] = [];
+        await expect(runWithMocks({ stack, config: readStackFile(file), program: stackProgram(), configFileName: "bad.yaml", record: registered })).rejects.toThrow(
+            `bad.yaml: ${KEY("monthlyBudgetUsd")}: ${guardrails.cost.caps[stack].monthlyUsd * 2} is above the ${stack} cost guardrail`,
+        );
+        expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    });
+});
+
+describe("stack files", () => {
+    it("reads secure values as flagged secrets and structured values as JSON, the way the CLI passes them", () => {
+        const dir = tmp();
+        const file = path.join(dir, "Pulumi.x.yaml");
+        fs.writeFileSync(file, "config:\n  grafana:auth:\n    secure: v1:abc\n  maestro-guardrails:alertEmails:\n    - a@b.example\n  maestro-guardrails:monthlyBudgetUsd: 10\n");
+        expect(readStackFile(file)).toEqual({
+            values: { "grafana:auth": SECRET_PLACEHOLDER, [KEY("alertEmails")]: '["a@b.example"]', [KEY("monthlyBudgetUsd")]: "10" },
+            secretKeys: ["grafana:auth"],
+        });
+    });
+
+    it("refuses an unknown top-level key, naming the file", () => {
+        const file = path.join(tmp(), "Pulumi.x.yaml");
+        fs.writeFileSync(file, "confg:\n  a: b\n");
+        expect(() => readStackFile(file)).toThrow(/Pulumi\.x\.yaml: \/confg: unknown top-level key; allowed: config, encryptionsalt/);
+    });
+
+    it("masks secrets nested anywhere", () => {
+        const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" };
+        expect(maskSecrets({ a: [secret], b: { c: secret }, d: 1 })).toEqual({ a: [SECRET_PLACEHOLDER], b: { c: SECRET_PLACEHOLDER }, d: 1 });
+    });
+});
+
+describe("the synth command", () => {
+    it("synthesizes every stack with --all and exits 0", () => {
+        const out = tmp();
+        const r = synthCli("--all", "--out", out);
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain(`${STACKS.length} of ${STACKS.length} stacks synthesized`);
+        for (const s of STACKS) {
+            expect(fs.existsSync(path.join(out, s, "resources.json"))).toBe(true);
+        }
+    });
+
+    it("exits 1 and names file, key and allowed value for a bad --config", () => {
+        const file = writeStackVariant("prod", (c) => (c[KEY("releaseTag")] = "latest"));
+        const r = synthCli("--stack", "prod", "--config", file, "--out", tmp());
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain(`${KEY("releaseTag")}: "latest" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`);
+        expect(r.stderr).toContain("Pulumi.prod.variant.yaml");
+    });
+
+    it.each([
+        [["--stack", "qa"], 'unknown stack "qa" for --stack; allowed: dev, staging, prod'],
+        [["--stak", "dev"], 'unknown flag "--stak"; allowed flags: --stack <value>'],
+        [["--all", "--config", "x.yaml"], "--config names one stack's file; use it with --stack, not --all"],
+        [[], "give exactly one of --stack <stack> or --all"],
+        [["--stack"], "flag --stack needs a value"],
+    ])("refuses %j with a usage error (exit 2)", (args, message) => {
+        const r = synthCli(...args);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain(message);
+        expect(r.stderr).toContain("usage: npm run synth");
+    });
+
+    it("reports a missing --config file by name", () => {
+        const r = synthCli("--stack", "dev", "--config", "/nonexistent/Pulumi.dev.yaml", "--out", tmp());
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("/nonexistent/Pulumi.dev.yaml: /: stack config file not found");
+    });
+});
