@@ -1,0 +1,46 @@
+/**
+ * `npm run summary [-- --check]`: render the Conductor control summary (docs/conductor-summary.md and .html) from
+ * the governance data and the guardrails file. With --check, write nothing and exit 1 naming each committed file
+ * that differs from a fresh render.
+ */
+import * as fs from "fs";
+import { parseFlags, runMain } from "../lib/cli";
+import { loadGuardrails } from "../lib/guardrails";
+import { displayPath } from "../lib/validation";
+import { loadGovernance } from "../governance";
+import { SUMMARY_FILES, buildSummary, renderSummaryHtml, renderSummaryMarkdown } from "../governance/summary";
+
+const USAGE = "usage: npm run summary [-- --check]";
+
+async function main(): Promise<number> {
+    const flags = parseFlags(process.argv.slice(2), { booleans: ["check", "help"] }, USAGE);
+    if (flags.booleans.has("help")) {
+        process.stdout.write(USAGE + "\n");
+        return 0;
+    }
+    const model = buildSummary(loadGovernance(), loadGuardrails());
+    const rendered: Array<[string, string]> = [
+        [SUMMARY_FILES.markdown, renderSummaryMarkdown(model)],
+        [SUMMARY_FILES.html, renderSummaryHtml(model)],
+    ];
+    let stale = 0;
+    for (const [file, content] of rendered) {
+        const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+        if (current === content) {
+            continue;
+        }
+        if (flags.booleans.has("check")) {
+            stale++;
+            process.stderr.write(`${displayPath(file)} is ${current === undefined ? "missing" : "out of date with the governance data and guardrails"}; run \`npm run summary\` and commit it\n`);
+        } else {
+            fs.writeFileSync(file, content);
+            process.stdout.write(`wrote ${displayPath(file)}\n`);
+        }
+    }
+    if (flags.booleans.has("check") && stale === 0) {
+        process.stdout.write(`summary: ${rendered.map(([f]) => displayPath(f)).join(" and ")} up to date\n`);
+    }
+    return stale ? 1 : 0;
+}
+
+runMain(main);
