@@ -1,0 +1,462 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BACKLOG_ITEM, CADENCE_METRIC, COST_METRIC, COST_RECORD, EVIDENCE_HOOKS, SLO_RECORD } from "../lib/conventions";
+import { Guardrails } from "../lib/guardrails";
+import { Problem, ValidationError, formatProblem, repoRoot } from "../lib/validation";
+import {
+    GOVERNANCE_DIR,
+    GOVERNANCE_FILES,
+    Governance,
+    crossCheck,
+    evidenceResolver,
+    guardrailCatalog,
+    loadGovernance,
+    requiredSignoffs,
+    validateGovernance,
+} from "../governance";
+import { guardrails, STACKS, stackFileDoc } from "./helpers";
+
+const VALIDATE = path.join(repoRoot, "bin", "scripts", "validate.js");
+const FIXTURES = path.join(repoRoot, "test", "fixtures", "governance");
+
+type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> };
+
+const shipped: Governance = loadGovernance();
+
+/**
+ * A root holding every test file the shipped hooks name, so each fixture below isolates its one broken thing from
+ * whether other suites exist yet (the shipped-data test checks the real files).
+ */
+const hookRoot = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-hook-root-"));
+for (const item of shipped.items) {
+    fs.mkdirSync(path.dirname(path.join(hookRoot, item.hooks.tests)), { recursive: true });
+    fs.writeFileSync(path.join(hookRoot, item.hooks.tests), "");
+}
+
+/** Cross-check problems of the shipped data with one change applied to a deep copy. */
+function problemsAfter(change: (g: Mutable<Governance>) => void, rails: Guardrails = guardrails): Problem[] {
+    const copy = JSON.parse(JSON.stringify(shipped)) as Mutable<Governance>;
+    change(copy);
+    return crossCheck(copy, rails, { root: hookRoot });
+}
+
+/** A deep copy of the shipped guardrails with one change (values derived, never typed). */
+function guardrailsWith(change: (g: Mutable<Guardrails>) => void): Guardrails {
+    const copy = JSON.parse(JSON.stringify(guardrails)) as Mutable<Guardrails>;
+    change(copy);
+    return copy as Guardrails;
+}
+
+const itemIndex = (id: string) => shipped.items.findIndex((x) => x.id === id);
+const milestoneIndex = (id: string) => shipped.milestones.findIndex((x) => x.id === id);
+const raciIndex = (milestone: string) => shipped.raci.findIndex((x) => x.milestone === milestone);
+const prodRelease = (release: string) => shipped.milestones.find((m) => m.release === release && m.environment === "prod")!;
+const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+const text = (problems: readonly Problem[]) => problems.map(formatProblem).join("\n");
+
+/** A temporary governance folder: the shipped files, with some replaced. */
+function governanceDir(replace: Partial<Record<(typeof GOVERNANCE_FILES)[number], string>> = {}): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-governance-"));
+    for (const name of GOVERNANCE_FILES) {
+        fs.copyFileSync(replace[name] ?? path.join(GOVERNANCE_DIR, `${name}.json`), path.join(dir, `${name}.json`));
+    }
+    return dir;
+}
+
+describe("the shipped governance data", () => {
+    it("passes its schemas and every cross-reference rule against the guardrails file", () => {
+        expect(text(validateGovernance())).toBe("");
+    });
+
+    it("holds every backlog item the stack's components serve, each with all four hooks", () => {
+        const resolve = evidenceResolver(shipped);
+        for (const id of Object.values(BACKLOG_ITEM)) {
+            const item = resolve(id);
+            expect(item.id).toBe(id);
+            for (const hook of EVIDENCE_HOOKS) {
+                expect(item.hooks[hook]).toMatch(/\S/);
+            }
+            expect(item.hooks.tests).toMatch(/^test\/.+\.test\.ts$/);
+        }
+    });
+
+    it("points the metric hooks of the stack's items at the metric names of lib/conventions.ts", () => {
+        const metric = (id: string) => evidenceResolver(shipped)(id).hooks.metrics;
+        expect(metric(BACKLOG_ITEM.sloRules)).toBe(SLO_RECORD.errorBudgetRemaining);
+        expect(metric(BACKLOG_ITEM.telemetryGapAlerts)).toBe(SLO_RECORD.requestRate);
+        expect(metric(BACKLOG_ITEM.costAlerts)).toBe(COST_RECORD.monthEndForecast);
+        expect(metric(BACKLOG_ITEM.costBudgets)).toBe(COST_RECORD.budget);
+        expect(metric(BACKLOG_ITEM.cadenceAlerts)).toBe(CADENCE_METRIC.lastCut);
+        expect(metric(BACKLOG_ITEM.sloDashboard)).toBe(SLO_RECORD.latencyP95);
+        expect(metric(BACKLOG_ITEM.costDashboard)).toBe(COST_METRIC.monthToDate);
+    });
+
+    it("tracks the seed's five risks, each with an owner and a mitigation", () => {
+        expect(shipped.risks).toHaveLength(5);
+        expect(shipped.risks.map((r) => r.impact).sort()).toEqual(["High", "Low", "Medium", "Medium", "Medium"]);
+        for (const r of shipped.risks) {
+            expect(shipped.roles.map((x) => x.name)).toContain(r.owner);
+            expect(r.mitigatedBy.length).toBeGreaterThan(0);
+        }
+    });
+
+    it("plans two releases, each with weekly staging cuts and one production release, every milestone with a vX.Y.Z tag", () => {
+        expect(shipped.releases.map((r) => r.id)).toEqual(["R1", "R2"]);
+        for (const r of shipped.releases) {
+            expect(shipped.milestones.filter((m) => m.release === r.id && m.environment === "staging").length).toBeGreaterThanOrEqual(2);
+            expect(shipped.milestones.filter((m) => m.release === r.id && m.environment === "prod")).toHaveLength(1);
+        }
+        for (const m of shipped.milestones) {
+            expect(m.tag).toMatch(new RegExp(guardrails.cadence.tagPattern));
+        }
+    });
+});
+
+describe("evidenceResolver", () => {
+    it("returns an item's id and hooks", () => {
+        const item = shipped.items[0];
+        expect(evidenceResolver(shipped)(item.id)).toEqual({ id: item.id, hooks: item.hooks });
+    });
+
+    it("refuses an unknown id, naming the backlog file and the known ids", () => {
+        expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(ValidationError);
+        expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(/governance\/backlog\.json: \/items: no backlog item "R9-NOPE"; .*R1-SLO-RULES/);
+    });
+});
+
+describe("requiredSignoffs", () => {
+    it.each(STACKS)("covers the release tag %s deploys, including the milestone's Accountable role", (stack) => {
+        const tag = stackFileDoc(stack).config["maestro-guardrails:releaseTag"] as string | undefined;
+        if (tag === undefined) {
+            // A stack without a tag is not a release; no milestone may plan one there.
+            expect(shipped.milestones.filter((m) => m.environment === stack)).toEqual([]);
+            return;
+        }
+        const milestone = shipped.milestones.find((m) => m.tag === tag && m.environment === stack)!;
+        const accountable = Object.entries(shipped.raci.find((r) => r.milestone === milestone.id)!.assignments).find(([, l]) => l === "A")![0];
+        const roles = requiredSignoffs(shipped, tag, stack);
+        expect(roles).toEqual(milestone.signoffs);
+        expect(roles).toContain(accountable);
+    });
+
+    it("makes Release 1's production release the tag the prod stack deploys", () => {
+        expect(prodRelease("R1").tag).toBe(stackFileDoc("prod").config["maestro-guardrails:releaseTag"]);
+    });
+
+    it("needs more sign-offs for a production release than for a staging cut", () => {
+        const tag = prodRelease("R1").tag;
+        expect(requiredSignoffs(shipped, tag, "prod").length).toBeGreaterThan(requiredSignoffs(shipped, tag, "staging").length);
+    });
+
+    it("refuses a tag no milestone ships, naming the planned ones", () => {
+        expect(() => requiredSignoffs(shipped, "v99.0.0", "prod")).toThrow(/governance\/milestones\.json: \/milestones: no milestone ships v99\.0\.0 to prod; planned for prod: v1\.0\.0 \(R1-PROD-RELEASE\)/);
+    });
+});
+
+describe("schema validation of the files", () => {
+    it("names the file, the JSON path and the allowed value for each problem, across the whole file", () => {
+        try {
+            loadGovernance(governanceDir({ backlog: path.join(FIXTURES, "backlog-schema-errors.json") }));
+            throw new Error("expected the broken backlog to be refused");
+        } catch (err) {
+            expect(err).toBeInstanceOf(ValidationError);
+            const message = (err as Error).message;
+            expect(message).toMatch(/backlog\.json: \/items\/0\/status: must be one of "planned", "in-progress", "done", "blocked"/);
+            expect(message).toMatch(/backlog\.json: \/items\/0\/hooks: missing required key "tests"/);
+            expect(message).toMatch(/backlog\.json: \/items\/0\/hooks\/provenance: must match pattern/);
+            expect(message).toMatch(/backlog\.json: \/items\/0: unknown key "priority"; allowed keys: id, title/);
+        }
+    });
+
+    it("names a missing file", () => {
+        const dir = governanceDir();
+        fs.unlinkSync(path.join(dir, "risks.json"));
+        expect(() => loadGovernance(dir)).toThrow(/risks\.json: \/: missing; the governance folder needs backlog\.json, raci\.json, risks\.json, milestones\.json/);
+    });
+});
+
+describe("cross-reference rules, one broken thing per fixture", () => {
+    it("finds nothing in the unbroken copy (so each problem below comes from its one change)", () => {
+        expect(text(problemsAfter(() => undefined))).toBe("");
+    });
+
+    describe("every risk's mitigation points to existing backlog items", () => {
+        it("flags a mitigation naming an unknown item", () => {
+            const problems = problemsAfter((g) => {
+                g.risks[0].mitigatedBy.push("R1-DOES-NOT-EXIST");
+            });
+            const at = shipped.risks[0].mitigatedBy.length;
+            expect(text(problems)).toBe(
+                `governance/risks.json: /risks/0/mitigatedBy/${at}: mitigation of "${shipped.risks[0].id}" points to unknown backlog item "R1-DOES-NOT-EXIST"; it must name an item of governance/backlog.json`,
+            );
+        });
+    });
+
+    describe("every milestone has exactly one Accountable", () => {
+        const m = "R1-PROD-RELEASE";
+        it("flags a second Accountable", () => {
+            const problems = problemsAfter((g) => {
+                const row = g.raci[raciIndex(m)].assignments;
+                const responsible = Object.keys(row).find((r) => row[r] === "R")!;
+                row[responsible] = "A";
+            });
+            expect(text(problems)).toMatch(new RegExp(`governance/raci\\.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles .*; exactly one role must be "A"`));
+        });
+
+        it("flags a milestone with no Accountable", () => {
+            const problems = problemsAfter((g) => {
+                const row = g.raci[raciIndex(m)].assignments;
+                const accountable = Object.keys(row).find((r) => row[r] === "A")!;
+                row[accountable] = "C";
+            });
+            expect(text(problems)).toContain(`governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 0 Accountable roles; exactly one role must be "A"`);
+        });
+
+        it("flags a milestone without a RACI row", () => {
+            const problems = problemsAfter((g) => {
+                g.raci.splice(raciIndex(m), 1);
+            });
+            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${milestoneIndex(m)}/id: milestone "${m}" has no RACI row (governance/raci.json /matrix); it needs exactly one Accountable`);
+        });
+
+        it("flags a second RACI row for the same milestone", () => {
+            const problems = problemsAfter((g) => {
+                g.raci.push(JSON.parse(JSON.stringify(g.raci[raciIndex(m)])) as (typeof g.raci)[number]);
+            });
+            expect(text(problems)).toBe(`governance/raci.json: /matrix/${shipped.raci.length}/milestone: second RACI row for milestone "${m}" (first at /matrix/${raciIndex(m)}); merge them so the milestone has exactly one Accountable`);
+        });
+
+        it("flags an Accountable role that does not sign off", () => {
+            const problems = problemsAfter((g) => {
+                const ms = g.milestones[milestoneIndex(m)];
+                const row = shipped.raci[raciIndex(m)].assignments;
+                ms.signoffs = ms.signoffs.filter((r) => row[r] !== "A");
+            });
+            expect(text(problems)).toMatch(new RegExp(`governance/milestones\\.json: /milestones/${milestoneIndex(m)}/signoffs: the Accountable role ".*" must sign off "${m}"`));
+        });
+    });
+
+    describe("every backlog item has all four hooks", () => {
+        const id = BACKLOG_ITEM.costBudgets;
+        it.each(EVIDENCE_HOOKS)("flags an item without its %s hook", (hook) => {
+            const problems = problemsAfter((g) => {
+                delete (g.items[itemIndex(id)].hooks as Partial<Record<string, string>>)[hook];
+            });
+            expect(text(problems)).toBe(`governance/backlog.json: /items/${itemIndex(id)}/hooks/${hook}: "${id}" has no ${hook} hook; every item needs all of ${guardrails.evidence.hooks.join(", ")} (guardrails.yaml /evidence/hooks)`);
+        });
+
+        it("flags a test file that does not exist", () => {
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex(id)].hooks.tests = "test/nowhere.test.ts";
+            });
+            expect(text(problems)).toBe(`governance/backlog.json: /items/${itemIndex(id)}/hooks/tests: test file "test/nowhere.test.ts" does not exist; name the test file that verifies "${id}"`);
+        });
+
+        it("flags a hook AWS cannot hold as a tag value", () => {
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex(id)].hooks.logs = 'loki:{app="budgets"}';
+            });
+            expect(text(problems)).toContain(`/items/${itemIndex(id)}/hooks/logs: "loki:{app="budgets"}" cannot be an AWS tag value; allowed: at most 256 letters, digits, spaces and _ . : / = + - @`);
+        });
+
+        it("flags a ledger breadcrumb naming another item", () => {
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex(id)].hooks.provenance = `provenance/ledger.jsonl:item=${BACKLOG_ITEM.sloRules}`;
+            });
+            expect(text(problems)).toBe(`governance/backlog.json: /items/${itemIndex(id)}/hooks/provenance: ledger breadcrumb names "${BACKLOG_ITEM.sloRules}"; allowed: provenance/ledger.jsonl:item=${id}`);
+        });
+
+        it("flags a sign-off breadcrumb for a release no milestone ships", () => {
+            const goNoGo = itemIndex("R1-GO-NO-GO");
+            const problems = problemsAfter((g) => {
+                g.items[goNoGo].hooks.provenance = "provenance-bucket:signoffs/prod/v9.0.0/";
+            });
+            expect(text(problems)).toContain(`/items/${goNoGo}/hooks/provenance: no R1 milestone ships v9.0.0 to prod; allowed:`);
+        });
+    });
+
+    describe("every guardrail is served by a backlog item with its verification procedure, in both releases", () => {
+        it("flags a guardrail no Release 2 item serves", () => {
+            const problems = problemsAfter((g) => {
+                for (const item of g.items.filter((x) => x.release === "R2")) {
+                    item.guardrails = item.guardrails.filter((x) => x !== "cost:prod:llm");
+                }
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /releases/1: guardrail "cost:prod:llm" (prod LLM spend: ≤ ${guardrailCatalog(guardrails).find((x) => x.id === "cost:prod:llm")!.target.slice(2)}) is served by no R2 backlog item with a verification procedure; add it to an item's guardrails`,
+            );
+        });
+
+        it("flags a serving item without a verification procedure", () => {
+            const problems = problemsAfter((g) => {
+                for (const item of g.items.filter((x) => x.release === "R1" && x.guardrails.includes("cadence:staging-cut"))) {
+                    item.verification = "";
+                }
+            });
+            expect(text(problems)).toMatch(/\/releases\/0: guardrail "cadence:staging-cut" .* is served by no R1 backlog item with a verification procedure/);
+        });
+
+        it("flags a new SLO in the guardrails file until items serve it", () => {
+            const rails = guardrailsWith((g) => {
+                g.slo.objectives.push({ ...g.slo.objectives[0], id: "search-latency", title: "Search" });
+            });
+            const problems = problemsAfter(() => undefined, rails);
+            expect(problems.map((p) => p.path)).toEqual(["/releases/0", "/releases/1"]);
+            expect(text(problems)).toContain('guardrail "slo:search-latency"');
+        });
+
+        it("flags an item naming a guardrail the file does not have", () => {
+            const problems = problemsAfter((g) => {
+                g.items[0].guardrails.push("slo:no-such-slo");
+            });
+            expect(text(problems)).toMatch(/backlog\.json: \/items\/0\/guardrails\/\d+: unknown guardrail "slo:no-such-slo"; allowed: slo:api-read-latency, /);
+        });
+    });
+
+    describe("ids are unique", () => {
+        it("flags a duplicate backlog id", () => {
+            const problems = problemsAfter((g) => {
+                g.items[1].id = g.items[0].id;
+                g.items[1].hooks.provenance = `provenance/ledger.jsonl:item=${g.items[0].id}`;
+            });
+            expect(text(problems)).toContain(`governance/backlog.json: /items/1/id: duplicate id "${shipped.items[0].id}"; ids must be unique`);
+        });
+
+        it("flags a milestone id already used by a backlog item", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-2");
+            const problems = problemsAfter((g) => {
+                g.raci[raciIndex("R2-STAGING-CUT-2")].milestone = "R2-GO-NO-GO";
+                g.milestones[m].id = "R2-GO-NO-GO";
+            });
+            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${m}/id: id "R2-GO-NO-GO" is already used by governance/backlog.json /items/${itemIndex("R2-GO-NO-GO")}; ids must be unique across backlog, milestones and risks`);
+        });
+
+        it("flags a duplicate role", () => {
+            const problems = problemsAfter((g) => {
+                g.roles.push({ ...g.roles[0] });
+            });
+            expect(text(problems)).toBe(`governance/raci.json: /roles/${shipped.roles.length}/name: duplicate role "${shipped.roles[0].name}"; role names must be unique`);
+        });
+    });
+
+    describe("dates follow the cadence of the guardrails file", () => {
+        it("flags a staging cut a day late, naming the expected date", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-2");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].date = "2026-12-02";
+            });
+            const interval = guardrails.cadence.stagingCutIntervalDays;
+            expect(text(problems)).toContain(`governance/milestones.json: /milestones/${m}/date: 2026-12-02 is ${interval + 1} days after R2-STAGING-CUT-1 (2026-11-24); staging milestones follow every ${interval} days (guardrails.yaml /cadence/stagingCutIntervalDays): expected 2026-12-01`);
+        });
+
+        it("reads the intervals from the guardrails file: a doubled production interval refuses the shipped dates", () => {
+            const rails = guardrailsWith((g) => {
+                g.cadence.prodReleaseIntervalDays = g.cadence.prodReleaseIntervalDays * 2;
+            });
+            const problems = problemsAfter(() => undefined, rails);
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${milestoneIndex("R2-PROD-RELEASE")}/date: ${prodRelease("R2").date} is ${guardrails.cadence.prodReleaseIntervalDays} days after R1-PROD-RELEASE (${prodRelease("R1").date}); prod milestones follow every ${rails.cadence.prodReleaseIntervalDays} days (guardrails.yaml /cadence/prodReleaseIntervalDays): expected ${addDays(prodRelease("R1").date, rails.cadence.prodReleaseIntervalDays)}`,
+            );
+        });
+
+        it("flags a tag without the guardrail's shape", () => {
+            const m = milestoneIndex("R1-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].tag = "v0.9.0-rc.1";
+            });
+            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${m}/tag: "v0.9.0-rc.1" is not a release tag; allowed: ${guardrails.cadence.tagFormat} (guardrails.yaml /cadence/tagPattern ${guardrails.cadence.tagPattern})`);
+        });
+
+        it("flags tags that go backwards in time", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].tag = "v0.8.0";
+            });
+            expect(text(problems)).toContain(`/milestones/${m}/tag: v0.8.0 does not come after v1.0.0 (R1-STAGING-CUT-2, earlier); staging tags must increase with time`);
+        });
+
+        it("flags a production release of a tag never cut to staging", () => {
+            const m = milestoneIndex("R2-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].tag = "v1.3.0";
+            });
+            expect(text(problems)).toContain(`governance/milestones.json: /milestones/${m}/tag: v1.3.0 was not cut to staging in R2 before ${prodRelease("R2").date}; a production release promotes an earlier cut; allowed: v1.1.0 (R2-STAGING-CUT-1), v1.2.0 (R2-STAGING-CUT-2)`);
+        });
+
+        it("flags a milestone in an environment without a cadence", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-2");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].environment = "dev";
+            });
+            expect(text(problems)).toContain(`/milestones/${m}/environment: "dev" has no release cadence; allowed: staging, prod`);
+        });
+
+        it("flags a milestone done after one still planned", () => {
+            const m = milestoneIndex("R2-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].status = "done";
+            });
+            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${m}/status: "done" after R2-STAGING-CUT-2 (2026-12-01) which is still planned; allowed: "planned"`);
+        });
+    });
+
+    describe("references resolve", () => {
+        it("flags an owner that is not a role", () => {
+            const problems = problemsAfter((g) => {
+                g.items[0].owner = "Chief Vibes Officer";
+            });
+            expect(text(problems)).toBe(`governance/backlog.json: /items/0/owner: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`);
+        });
+
+        it("flags an item gated by another release's milestone", () => {
+            const problems = problemsAfter((g) => {
+                g.items[0].milestone = "R2-PROD-RELEASE";
+            });
+            expect(text(problems)).toContain('/items/0/milestone: milestone "R2-PROD-RELEASE" is in R2, item is in R1; allowed: R1-STAGING-CUT-1, R1-STAGING-CUT-2, R1-PROD-RELEASE');
+        });
+    });
+});
+
+describe("npm run validate", () => {
+    function validateCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+        if (!fs.existsSync(VALIDATE)) {
+            throw new Error(`${VALIDATE} is missing: run \`npm run build\` first (npm test does)`);
+        }
+        const r = spawnSync(process.execPath, [VALIDATE, ...args], { cwd: repoRoot, encoding: "utf8" });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    }
+
+    it("passes on the shipped data", () => {
+        const r = validateCli();
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.stdout).toMatch(/^governance: governance\/ valid against its schemas and guardrails\/guardrails\.yaml \(\d+ backlog items/);
+    });
+
+    it("prints each problem of a broken folder with file and JSON path and exits 1", () => {
+        const dir = governanceDir({ backlog: path.join(FIXTURES, "backlog-schema-errors.json") });
+        const r = validateCli("--dir", dir);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/backlog\.json: \/items\/0\/status: must be one of/);
+        expect(r.stderr).toMatch(/backlog\.json: \/items\/0\/hooks: missing required key "tests"/);
+        expect(r.stderr).toMatch(/governance: 4 problems in /);
+    });
+
+    it("prints cross-reference problems of a folder whose risks point nowhere", () => {
+        const risks = JSON.parse(fs.readFileSync(path.join(GOVERNANCE_DIR, "risks.json"), "utf8")) as { risks: Array<{ mitigatedBy: string[] }> };
+        risks.risks[1].mitigatedBy = ["R1-GONE"];
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-risks-")), "risks.json");
+        fs.writeFileSync(file, JSON.stringify(risks));
+        const r = validateCli("--dir", governanceDir({ risks: file }));
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/risks\.json: \/risks\/1\/mitigatedBy\/0: mitigation of "RISK-[A-Z-]+" points to unknown backlog item "R1-GONE"/);
+    });
+
+    it("names a bad flag and the allowed ones", () => {
+        const r = validateCli("--folder", "x");
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain('unknown flag "--folder"; allowed flags: --dir <value>, --guardrails <value>, --help');
+    });
+});
