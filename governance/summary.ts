@@ -253,7 +253,7 @@ ${guardrailRows}
 </div>
 <div class="col">
 <section id="milestones"><h2>Milestones <small>status dashboard: <span class="mono">${esc(model.statusDashboards.join(", "))}</span></small></h2>
-<table><colgroup><col style="width:12%"><col style="width:33%"><col style="width:19%"><col style="width:13%"><col style="width:23%"></colgroup>
+<table><colgroup><col style="width:12%"><col style="width:31%"><col style="width:19%"><col style="width:15%"><col style="width:23%"></colgroup>
 <thead><tr><th>Date</th><th>Milestone</th><th>Tag</th><th>Status</th><th>Sign-offs</th></tr></thead>
 <tbody>
 ${milestoneRows}
@@ -268,7 +268,7 @@ ${raciRows}
 </div>
 <div class="col">
 <section id="risks"><h2>Top risks <small>by impact</small></h2>
-<table><colgroup><col style="width:12%"><col style="width:46%"><col style="width:14%"><col style="width:28%"></colgroup>
+<table><colgroup><col style="width:14%"><col style="width:44%"><col style="width:14%"><col style="width:28%"></colgroup>
 <thead><tr><th>Impact</th><th>Risk and mitigation</th><th>Owner</th><th>Tracked by</th></tr></thead>
 <tbody>
 ${riskRows}

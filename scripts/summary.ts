@@ -1,27 +1,32 @@
 /**
  * `npm run summary [-- --check]`: render the Conductor control summary (docs/conductor-summary.md and .html) from
  * the governance data and the guardrails file. With --check, write nothing and exit 1 naming each committed file
- * that differs from a fresh render.
+ * that differs from a fresh render. The output is a function of those files only (no clock), so CI can compare.
  */
 import * as fs from "fs";
-import { parseFlags, runMain } from "../lib/cli";
+import * as path from "path";
+import { parseFlags, runMain, single } from "../lib/cli";
 import { loadGuardrails } from "../lib/guardrails";
 import { displayPath } from "../lib/validation";
 import { loadGovernance } from "../governance";
 import { SUMMARY_FILES, buildSummary, renderSummaryHtml, renderSummaryMarkdown } from "../governance/summary";
 
-const USAGE = "usage: npm run summary [-- --check]";
+const USAGE = `usage: npm run summary [-- --check] [--out DIR]
+  --check    write nothing; exit 1 naming each committed file that differs from a fresh render
+  --out DIR  folder of conductor-summary.md and .html (default docs/)`;
 
 async function main(): Promise<number> {
-    const flags = parseFlags(process.argv.slice(2), { booleans: ["check", "help"] }, USAGE);
+    const flags = parseFlags(process.argv.slice(2), { values: ["out"], booleans: ["check", "help"] }, USAGE);
     if (flags.booleans.has("help")) {
         process.stdout.write(USAGE + "\n");
         return 0;
     }
+    const out = single(flags, "out", USAGE);
+    const at = (file: string) => (out ? path.join(path.resolve(out), path.basename(file)) : file);
     const model = buildSummary(loadGovernance(), loadGuardrails());
     const rendered: Array<[string, string]> = [
-        [SUMMARY_FILES.markdown, renderSummaryMarkdown(model)],
-        [SUMMARY_FILES.html, renderSummaryHtml(model)],
+        [at(SUMMARY_FILES.markdown), renderSummaryMarkdown(model)],
+        [at(SUMMARY_FILES.html), renderSummaryHtml(model)],
     ];
     let stale = 0;
     for (const [file, content] of rendered) {
