@@ -145,7 +145,12 @@ describe("the HTML summary in Chromium at 1920x1080", () => {
             const requests: string[] = [];
             page.on("request", (req) => requests.push(req.url()));
             await page.goto(`file://${SUMMARY_FILES.html}`);
-            const size = await page.evaluate(() => ({ width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight }));
+            // The page's own document; the test compiles without the DOM library, so it is typed here.
+            type Doc = { documentElement: { scrollWidth: number; scrollHeight: number } };
+            const size = await page.evaluate(() => {
+                const root = (globalThis as unknown as { document: Doc }).document.documentElement;
+                return { width: root.scrollWidth, height: root.scrollHeight };
+            });
             expect(size.width).toBeLessThanOrEqual(VIEWPORT.width);
             expect(size.height).toBeLessThanOrEqual(VIEWPORT.height);
             for (const id of ["guardrails", "milestones", "raci", "risks", "evidence"]) {
