@@ -47,7 +47,7 @@ export function guardrailCatalog(g: Guardrails): GuardrailEntry[] {
     return entries;
 }
 
-/** Rounds away binary noise (0.35 * 1000 = 350.00000000000006) without hiding real decimals. */
+/** Rounds away binary noise (0.1 * 3 = 0.30000000000000004) without hiding real decimals. */
 export function formatNumber(n: number): string {
     return String(Number(n.toFixed(6)));
 }
