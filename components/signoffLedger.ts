@@ -68,7 +68,10 @@ export class SignoffLedger extends pulumi.ComponentResource {
                     objectLockRetainUntilDate: o.retainUntil,
                     forceDestroy: false,
                 },
-                { parent: this, protect: true, retainOnDelete: true, dependsOn: [...args.bucket.ready] },
+                // retainOnDelete, not protect: the next release's deploy drops these objects from the program, which
+                // must only forget them (protect would fail every such update). Object Lock and the bucket policy,
+                // not Pulumi, are what keep them: no principal can delete a locked version.
+                { parent: this, retainOnDelete: true, dependsOn: [...args.bucket.ready] },
             );
         }
         this.keyPrefix = release ? signoffPrefix(release.environment, release.tag) : "";
