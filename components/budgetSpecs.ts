@@ -45,7 +45,7 @@ export interface BudgetSpec {
 
 export type BudgetConfig = Pick<StackConfig, "environment" | "monthlyBudgetUsd" | "llmBudgetUsd" | "costAlertThreshold" | "alertEmails" | "sourceFile">;
 
-/** The alert threshold as a Budgets percentage (0.8 -> 80), without float noise (0.07 * 100 is 7.000000000000001). */
+/** The alert threshold as a Budgets percentage (0.5 -> 50), without float noise (0.07 * 100 is 7.000000000000001). */
 export function thresholdPercent(share: number): number {
     return Math.round(share * 100 * 1e6) / 1e6;
 }
@@ -111,7 +111,7 @@ export function budgetSpecs(config: BudgetConfig, guardrails: Guardrails): Budge
     ];
 }
 
-/** "1000" / "12.5": the Budgets API's decimal string, with no float noise. */
+/** "1200" / "12.5": the Budgets API's decimal string, with no float noise. */
 function usdAmount(usd: number): string {
     return String(Math.round(usd * 100) / 100);
 }

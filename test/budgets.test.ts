@@ -6,7 +6,7 @@ import { StackConfig } from "../lib/stackConfig";
 import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
 import { KEY, STACKS, guardrails } from "./helpers";
 
-/** The guardrail's alert threshold as a Budgets percentage (0.8 -> 80), derived, never typed. */
+/** The guardrail's alert threshold as a Budgets percentage, derived, never typed. */
 const GUARDRAIL_PERCENT = guardrails.cost.alertThreshold * 100;
 
 describe.each(STACKS)("budgets of %s", (stack) => {
