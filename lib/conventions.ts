@@ -92,6 +92,8 @@ export const SLO_RECORD = {
 export const COST_METRIC = {
     /** Month-to-date spend in USD, label `category` ("total", "llm", and per-service categories). */
     monthToDate: "maestro_cost_month_to_date_usd",
+    /** Unix time of the newest billing data behind monthToDate (the FinOps feed lags; this says by how much). */
+    dataTimestamp: "maestro_cost_data_timestamp_seconds",
 } as const;
 
 export const COST_RECORD = {

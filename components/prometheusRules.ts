@@ -1,0 +1,148 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { BACKLOG_ITEM } from "../lib/conventions";
+import { Guardrails } from "../lib/guardrails";
+import { StackConfig } from "../lib/stackConfig";
+import { buildRuleSets, renderRuleFile, RuleBacklogKey, RuleSet } from "../rules";
+
+export interface GuardrailRulesArgs {
+    /** This stack's validated config: SLOs (with overrides), budgets, alert threshold, and where rules go (`ruleTarget`). */
+    readonly config: StackConfig;
+    /** The guardrails file (SLO period, cadence intervals). */
+    readonly guardrails: Guardrails;
+}
+
+/** Where one rule set's objects are created; shared by the four nested components. */
+type RuleSink = (set: RuleSet, parent: pulumi.Resource) => pulumi.Output<string>;
+
+/**
+ * Every Prometheus rule the guardrails need, deployed as prometheus-operator `PrometheusRule` objects (default)
+ * or as Amazon Managed Service for Prometheus rule group namespaces (`ruleTarget.kind: amp`). The rules come from
+ * rules/ (pure builders); each backlog item's rules sit in their own nested component so evidence tags are right.
+ */
+export class GuardrailRules extends pulumi.ComponentResource {
+    /** The AMP workspace serves every rule set; it carries the SLO rules' evidence as the item that needs it first. */
+    readonly backlogItem = BACKLOG_ITEM.sloRules;
+    readonly slo: RuleSetComponent;
+    readonly telemetryGaps: RuleSetComponent;
+    readonly cost: RuleSetComponent;
+    /** Undefined in stacks that watch no release target (dev). */
+    readonly cadence?: RuleSetComponent;
+    /** The AMP workspace id, when rules go to AMP. */
+    readonly ampWorkspaceId?: pulumi.Output<string>;
+    /** Names of every PrometheusRule object / rule group namespace, in order. */
+    readonly ruleObjectNames: pulumi.Output<string[]>;
+
+    constructor(name: string, args: GuardrailRulesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:rules:GuardrailRules", name, {}, opts);
+        // Builders throw on guardrails they cannot serve; surface that on this resource before anything is created.
+        let sets: RuleSet[];
+        try {
+            sets = buildRuleSets(args.config, args.guardrails);
+        } catch (err) {
+            throw new pulumi.ResourceError((err as Error).message, this);
+        }
+        const target = args.config.ruleTarget;
+        let sink: RuleSink;
+        if (target.kind === "amp") {
+            const workspaceId: pulumi.Input<string> =
+                target.workspaceId ?? new aws.amp.Workspace(`${name}-workspace`, { alias: `maestro-${args.config.stack}`, tags: {} }, { parent: this }).id;
+            this.ampWorkspaceId = pulumi.output(workspaceId);
+            sink = (set, parent) =>
+                new aws.amp.RuleGroupNamespace(`${name}-${set.name}`, { name: set.name, workspaceId, data: renderRuleFile(set.groups), tags: {} }, { parent }).name;
+        } else {
+            sink = (set, parent) =>
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${set.name}`,
+                    {
+                        apiVersion: "monitoring.coreos.com/v1",
+                        kind: "PrometheusRule",
+                        metadata: { name: set.name, namespace: target.namespace, labels: { ...target.ruleSelectorLabels } },
+                        spec: { groups: set.groups },
+                    },
+                    { parent },
+                ).metadata.name as pulumi.Output<string>;
+        }
+        const part = (key: RuleBacklogKey, Type: new (n: string, a: RuleSetArgs, o: pulumi.ComponentResourceOptions) => RuleSetComponent, role: string) => {
+            const mine = sets.filter((s) => s.backlogItem === key);
+            return mine.length > 0 ? new Type(`${name}-${role}`, { sets: mine, sink }, { parent: this }) : undefined;
+        };
+        const required = (c: RuleSetComponent | undefined, what: string): RuleSetComponent => {
+            if (!c) {
+                throw new pulumi.ResourceError(`no ${what} rules were built for stack ${args.config.stack}; every stack needs them`, this);
+            }
+            return c;
+        };
+        this.slo = required(part("sloRules", SloAlertRules, "slo"), "SLO");
+        this.telemetryGaps = required(part("telemetryGapAlerts", TelemetryGapAlerts, "telemetry"), "telemetry-gap");
+        this.cost = required(part("costAlerts", CostAlertRules, "cost"), "cost");
+        this.cadence = part("cadenceAlerts", CadenceAlertRules, "cadence");
+        const parts = [this.slo, this.telemetryGaps, this.cost, ...(this.cadence ? [this.cadence] : [])];
+        this.ruleObjectNames = pulumi.all(parts.map((p) => p.objectNames)).apply((ns) => ns.flat());
+        this.registerOutputs({ ruleObjectNames: this.ruleObjectNames, ampWorkspaceId: this.ampWorkspaceId });
+    }
+}
+
+export interface RuleSetArgs {
+    /** The rule sets this component deploys (all serving its backlog item). */
+    readonly sets: readonly RuleSet[];
+    /** Creates one set's object under a parent (PrometheusRule or AMP namespace). */
+    readonly sink: RuleSink;
+}
+
+/** A nested component holding one backlog item's rule sets. */
+export interface RuleSetComponent extends pulumi.ComponentResource {
+    readonly backlogItem: string;
+    /** Names of its PrometheusRule objects / rule group namespaces. */
+    readonly objectNames: pulumi.Output<string[]>;
+}
+
+/** Children are created in each subclass's constructor body, after its `backlogItem` field exists, so tags are its own. */
+function deploy(parent: pulumi.Resource, args: RuleSetArgs): pulumi.Output<string[]> {
+    return pulumi.all(args.sets.map((s) => args.sink(s, parent)));
+}
+
+/** SLI recording rules and burn-rate alerts, one object per SLO. */
+export class SloAlertRules extends pulumi.ComponentResource implements RuleSetComponent {
+    readonly backlogItem = BACKLOG_ITEM.sloRules;
+    readonly objectNames: pulumi.Output<string[]>;
+    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:rules:SloAlertRules", name, {}, opts);
+        this.objectNames = deploy(this, args);
+        this.registerOutputs({ objectNames: this.objectNames });
+    }
+}
+
+/** Alerts when an SLI histogram or its threshold bucket is missing. */
+export class TelemetryGapAlerts extends pulumi.ComponentResource implements RuleSetComponent {
+    readonly backlogItem = BACKLOG_ITEM.telemetryGapAlerts;
+    readonly objectNames: pulumi.Output<string[]>;
+    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:rules:TelemetryGapAlerts", name, {}, opts);
+        this.objectNames = deploy(this, args);
+        this.registerOutputs({ objectNames: this.objectNames });
+    }
+}
+
+/** Budget recordings, month-end forecast and cost alerts for the total and LLM budgets. */
+export class CostAlertRules extends pulumi.ComponentResource implements RuleSetComponent {
+    readonly backlogItem = BACKLOG_ITEM.costAlerts;
+    readonly objectNames: pulumi.Output<string[]>;
+    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:rules:CostAlertRules", name, {}, opts);
+        this.objectNames = deploy(this, args);
+        this.registerOutputs({ objectNames: this.objectNames });
+    }
+}
+
+/** Release-cadence alerts for the target this stack receives. */
+export class CadenceAlertRules extends pulumi.ComponentResource implements RuleSetComponent {
+    readonly backlogItem = BACKLOG_ITEM.cadenceAlerts;
+    readonly objectNames: pulumi.Output<string[]>;
+    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:rules:CadenceAlertRules", name, {}, opts);
+        this.objectNames = deploy(this, args);
+        this.registerOutputs({ objectNames: this.objectNames });
+    }
+}

@@ -1,0 +1,66 @@
+/**
+ * Figures for `npm run bench`: rules per SLO (recording and alerting), rule files per stack, and the wall time
+ * of the whole promtool suite (check + test of every stack), run the way the jest test runs it.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { loadGuardrails } from "../lib/guardrails";
+import { readStackFile, stackFilePath } from "../lib/mockRuntime";
+import { parseStackConfig, StackConfig } from "../lib/stackConfig";
+import { repoRoot } from "../lib/validation";
+import { buildRuleSets } from "./index";
+import { inParallel, promtoolAsync, PromtoolResult } from "./promtool";
+import { buildPromtoolSuite, SuiteOptions } from "./suite";
+import { isAlertingRule } from "./types";
+
+const STACKS = ["dev", "staging", "prod"] as const;
+
+export function shippedStackConfig(stack: string): StackConfig {
+    const g = loadGuardrails();
+    const flat = readStackFile(stackFilePath(repoRoot, stack));
+    return parseStackConfig(stack, flat.values, flat.secretKeys, g, `Pulumi.${stack}.yaml`);
+}
+
+/** Write a stack's suite to a fresh temp folder; returns the folder and the suite. */
+export function writeSuite(config: StackConfig, opts: SuiteOptions = {}): { dir: string; ruleFiles: readonly string[]; testFiles: readonly string[] } {
+    const suite = buildPromtoolSuite(config, loadGuardrails(), opts);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maestro-promtool-${config.stack}-`));
+    for (const [name, content] of Object.entries(suite.files)) {
+        fs.writeFileSync(path.join(dir, name), content);
+    }
+    return { dir, ruleFiles: suite.ruleFiles, testFiles: suite.testFiles };
+}
+
+export async function rulesBenchFigures(): Promise<Record<string, number | string>> {
+    const g = loadGuardrails();
+    const figures: Record<string, number | string> = {};
+    const prod = shippedStackConfig("prod");
+    for (const set of buildRuleSets(prod, g).filter((s) => s.backlogItem === "sloRules")) {
+        const rules = set.groups.flatMap((x) => x.rules);
+        const alerts = rules.filter(isAlertingRule).length;
+        figures[`rules for ${set.name} (recording + alerting)`] = `${rules.length} (${rules.length - alerts} + ${alerts})`;
+    }
+    const start = process.hrtime.bigint();
+    const runs: Array<() => Promise<PromtoolResult>> = [];
+    const dirs: string[] = [];
+    const budgetTestedObjectives = new Set<number>();
+    for (const stack of STACKS) {
+        const config = shippedStackConfig(stack);
+        figures[`rules in stack ${stack}`] = buildRuleSets(config, g).reduce((n, s) => n + s.groups.reduce((m, x) => m + x.rules.length, 0), 0);
+        const { dir, ruleFiles, testFiles } = writeSuite(config, { budgetTestedObjectives });
+        dirs.push(dir);
+        runs.push(() => promtoolAsync(["check", "rules", ...ruleFiles], dir));
+        runs.push(...testFiles.map((f) => () => promtoolAsync(["test", "rules", f], dir)));
+    }
+    const results = await inParallel(runs, Math.max(1, Math.min(2, os.cpus().length)));
+    const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+    for (const d of dirs) {
+        fs.rmSync(d, { recursive: true, force: true });
+    }
+    const failed = results.filter((r) => r.status !== 0).length;
+    figures["promtool runs (check + test, 3 stacks)"] = `${results.length}${failed > 0 ? `, ${failed} FAILED` : ", all passed"}`;
+    figures["promtool suite wall time (2 in parallel)"] = `${(wallMs / 1000).toFixed(2)} s`;
+    figures["promtool CPU-serial time (sum of runs)"] = `${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(2)} s`;
+    return figures;
+}

@@ -1,0 +1,74 @@
+import { CADENCE_METRIC, GUARDRAIL_LABEL, SEVERITY } from "../lib/conventions";
+import { Guardrails } from "../lib/guardrails";
+import { StackConfig } from "../lib/stackConfig";
+import { CADENCE_ABSENT_FOR, CADENCE_GRACE_DAYS, DASHBOARD_PATH, runbookUrl } from "./design";
+import { AlertingRule, RuleGroup } from "./types";
+
+export const CADENCE_ALERT = {
+    overdue: "MaestroReleaseCadenceOverdue",
+    absent: "MaestroReleaseCadenceMetricAbsent",
+} as const;
+
+export const CADENCE_GROUP = "maestro-cadence";
+
+export interface CadenceTarget {
+    /** Value of the metric's `target` label. */
+    readonly target: "staging" | "production";
+    /** The stack whose Prometheus receives this target's cuts (the release pipeline pushes where it deploys). */
+    readonly environment: string;
+    readonly intervalDays: number;
+    readonly what: string;
+}
+
+/** Each cadence is watched by the stack it deploys to, so no release is alerted on twice. */
+export function cadenceTargets(g: Guardrails): CadenceTarget[] {
+    const targets: CadenceTarget[] = [
+        { target: "staging", environment: "staging", intervalDays: g.cadence.stagingCutIntervalDays, what: "cut from trunk to staging" },
+        { target: "production", environment: "prod", intervalDays: g.cadence.prodReleaseIntervalDays, what: "released to production" },
+    ];
+    for (const t of targets) {
+        if (!g.environments.includes(t.environment)) {
+            throw new Error(`guardrails/guardrails.yaml: /environments: the ${t.target} cadence is watched from environment "${t.environment}", which is not listed; allowed: a list containing it`);
+        }
+    }
+    return targets;
+}
+
+/** Cadence alerts for the targets this stack watches; undefined when it watches none (dev). */
+export function buildCadenceGroup(config: StackConfig, guardrails: Guardrails): RuleGroup | undefined {
+    const env = config.environment;
+    const rules = cadenceTargets(guardrails)
+        .filter((t) => t.environment === env)
+        .flatMap((t): AlertingRule[] => {
+            const selector = `${CADENCE_METRIC.lastCut}{target=${JSON.stringify(t.target)}}`;
+            const labels = { env, severity: SEVERITY.ticket, guardrail: GUARDRAIL_LABEL.cadence, target: t.target };
+            const dashboard = DASHBOARD_PATH.summary(env);
+            const allowedDays = t.intervalDays + CADENCE_GRACE_DAYS;
+            return [
+                {
+                    alert: CADENCE_ALERT.overdue,
+                    expr: `time() - max(${selector}) > ${allowedDays} * 86400`,
+                    labels,
+                    annotations: {
+                        summary: `Release cadence: nothing ${t.what} for over ${allowedDays} days`,
+                        description: `The guardrail is one release ${t.what} every ${t.intervalDays} days (plus ${CADENCE_GRACE_DAYS} day of grace); the last was over ${allowedDays} days ago.`,
+                        runbook_url: runbookUrl(CADENCE_ALERT.overdue),
+                        dashboard,
+                    },
+                },
+                {
+                    alert: CADENCE_ALERT.absent,
+                    expr: `absent(${selector})`,
+                    for: CADENCE_ABSENT_FOR,
+                    labels,
+                    annotations: {
+                        summary: `Release cadence: no ${CADENCE_METRIC.lastCut} for target ${t.target}`,
+                        description: `The release pipeline has not pushed ${selector}, so an overdue ${t.target} release would go unnoticed.`,
+                        runbook_url: runbookUrl(CADENCE_ALERT.absent),
+                        dashboard,
+                    },
+                },
+            ];
+        });
+    return rules.length > 0 ? { name: CADENCE_GROUP, rules } : undefined;
+}

@@ -1,0 +1,72 @@
+/**
+ * Pure builders of the Prometheus rules for every guardrail of one stack: SLI recordings and burn-rate alerts
+ * per SLO, telemetry-gap, cost and cadence alerts. components/prometheusRules.ts deploys them; synth renders
+ * them to out/<stack>/prometheus/; the dashboards query the recordings named in lib/conventions.ts.
+ */
+import * as yaml from "js-yaml";
+import { BACKLOG_ITEM } from "../lib/conventions";
+import { Guardrails } from "../lib/guardrails";
+import { StackConfig } from "../lib/stackConfig";
+import { buildCadenceGroup, CADENCE_GROUP } from "./cadence";
+import { buildCostGroup, COST_GROUP } from "./cost";
+import { BurnRateAlert, SLO_BURN_ALERTS } from "./design";
+import { buildSloGroup, sloGroupName } from "./slo";
+import { buildTelemetryGapGroup, TELEMETRY_GROUP } from "./telemetry";
+import { RuleGroup } from "./types";
+
+export * from "./types";
+export { SLO_WINDOWS, sloPeriodWindow, sloSeriesSelector } from "./slo";
+export { SLO_BURN_ALERTS, SLO_ALERT_NAME } from "./design";
+export type { BurnRateAlert, BurnRateCondition } from "./design";
+export { COST_ALERT, COST_BUDGETS } from "./cost";
+export { CADENCE_ALERT, cadenceTargets } from "./cadence";
+export { TELEMETRY_ALERT } from "./telemetry";
+
+/** The backlog items rules serve, by key of BACKLOG_ITEM. */
+export type RuleBacklogKey = "sloRules" | "telemetryGapAlerts" | "costAlerts" | "cadenceAlerts";
+
+/** One deployable unit: a PrometheusRule object (or AMP rule group namespace) and the file synth writes. */
+export interface RuleSet {
+    /** Object and file name, unique per stack, e.g. `maestro-slo-api-read-latency`. */
+    readonly name: string;
+    readonly backlogItem: RuleBacklogKey;
+    readonly groups: readonly RuleGroup[];
+}
+
+/**
+ * Every rule set of one stack, in a stable order: one per SLO, then telemetry gaps, cost, cadence (if any).
+ * `design` replaces the SLO burn-rate alerts (only the comparison with Sloth's windows does).
+ */
+export function buildRuleSets(config: StackConfig, guardrails: Guardrails, design: readonly BurnRateAlert[] = SLO_BURN_ALERTS): RuleSet[] {
+    const sets: RuleSet[] = config.slos.map((slo) => ({ name: sloGroupName(slo.id), backlogItem: "sloRules", groups: [buildSloGroup(config, guardrails, slo, design)] }));
+    sets.push({ name: TELEMETRY_GROUP, backlogItem: "telemetryGapAlerts", groups: [buildTelemetryGapGroup(config)] });
+    sets.push({ name: COST_GROUP, backlogItem: "costAlerts", groups: [buildCostGroup(config)] });
+    const cadence = buildCadenceGroup(config, guardrails);
+    if (cadence) {
+        sets.push({ name: CADENCE_GROUP, backlogItem: "cadenceAlerts", groups: [cadence] });
+    }
+    for (const s of sets) {
+        // Evidence ids are resolved by the stack transformation; a typo here must fail at build time, not there.
+        if (!BACKLOG_ITEM[s.backlogItem]) {
+            throw new Error(`rule set ${s.name}: unknown backlog item key ${s.backlogItem}`);
+        }
+    }
+    return sets;
+}
+
+/** All rule groups (recording and alerting) of one stack. */
+export function buildRuleGroups(config: StackConfig, guardrails: Guardrails): RuleGroup[] {
+    return buildRuleSets(config, guardrails).flatMap((s) => [...s.groups]);
+}
+
+/** A Prometheus rule file (what promtool, Prometheus' rule_files and AMP's rule group namespaces read). */
+export function renderRuleFile(groups: readonly RuleGroup[]): string {
+    const names = new Set<string>();
+    for (const g of groups) {
+        if (names.has(g.name)) {
+            throw new Error(`rule group "${g.name}" appears twice; group names must be unique in a rule file`);
+        }
+        names.add(g.name);
+    }
+    return yaml.dump({ groups }, { lineWidth: -1, noRefs: true });
+}

@@ -1,0 +1,108 @@
+import { GUARDRAIL_LABEL, SLO_RECORD } from "../lib/conventions";
+import { Guardrails, SloObjective, leLabel, sliSelector } from "../lib/guardrails";
+import { StackConfig } from "../lib/stackConfig";
+import { BurnRateAlert, DASHBOARD_PATH, DASHBOARD_RATE_WINDOW, designWindows, formatDuration, runbookUrl, SLO_BURN_ALERTS } from "./design";
+import { AlertingRule, RecordingRule, RuleGroup } from "./types";
+
+/** Error-ratio windows the burn-rate alerts use, shortest first (dashboards plot burn rate for each). */
+export const SLO_WINDOWS: readonly string[] = designWindows(SLO_BURN_ALERTS);
+
+/** The SLO period as a window ("30d"): errorRatio(sloPeriodWindow(g)) is the ratio the error budget is counted on. */
+export function sloPeriodWindow(g: Guardrails): string {
+    return formatDuration(g.slo.periodDays * 86400);
+}
+
+/** The recording rule group's name for one SLO (also the PrometheusRule object's name). */
+export function sloGroupName(sloId: string): string {
+    return `maestro-slo-${sloId}`;
+}
+
+/** `{slo="<id>",env="<env>"}`: the selector every recording of one SLO in one stack answers to. */
+export function sloSeriesSelector(sloId: string, env: string): string {
+    return `{slo=${JSON.stringify(sloId)},env=${JSON.stringify(env)}}`;
+}
+
+/** Percent text for annotations: 0.25 -> "25%", 0.0333 -> "3.33%". */
+export function percent(ratio: number): string {
+    return `${Number((ratio * 100).toFixed(2))}%`;
+}
+
+/**
+ * Recording rules and burn-rate alerts for one SLO in one stack. Throws when the objective leaves no room for
+ * the page (its burn rate can never be reached), naming the SLO and the allowed objectives.
+ */
+export function buildSloGroup(config: StackConfig, guardrails: Guardrails, slo: SloObjective, design: readonly BurnRateAlert[] = SLO_BURN_ALERTS): RuleGroup {
+    const env = config.environment;
+    const labels = { slo: slo.id, env };
+    const sli = slo.sli;
+    const budget = 1 - slo.objective;
+    const maxBurn = 1 / budget;
+    const windows = designWindows(design);
+    for (const a of design) {
+        const lowest = Math.min(...a.conditions.map((c) => c.burnRate));
+        if (lowest >= maxBurn) {
+            throw new Error(
+                `SLO "${slo.id}": objective ${slo.objective} (guardrails/guardrails.yaml /slo/objectives, or ${config.sourceFile} guardrailOverrides) ` +
+                    `caps the burn rate at ${Number(maxBurn.toFixed(3))}x, so ${a.alert} (${lowest}x) could never fire; allowed: an objective above ${Number((1 - 1 / lowest).toFixed(6))}`,
+            );
+        }
+    }
+    const thresholdBucket = sliSelector(sli, "_bucket", [{ label: "le", op: "=", value: leLabel(sli.thresholdSeconds) }]);
+    const count = sliSelector(sli, "_count");
+    const own = sloSeriesSelector(slo.id, env);
+    const period = sloPeriodWindow(guardrails);
+
+    const ratio = (w: string): RecordingRule => ({
+        record: SLO_RECORD.errorRatio(w),
+        // Bad = slower than the threshold = every request not in the threshold's cumulative bucket.
+        expr: `1 - (sum(rate(${thresholdBucket}[${w}])) / sum(rate(${count}[${w}])))`,
+        labels,
+    });
+    const recordings: RecordingRule[] = [
+        ...windows.map(ratio),
+        {
+            // The period's ratio averages the 5m recording (as Sloth does) instead of a 30-day rate over raw
+            // buckets, which would read every sample of every series once a minute.
+            record: SLO_RECORD.errorRatio(period),
+            expr: `avg_over_time(${SLO_RECORD.errorRatio(windows[0])}${own}[${period}])`,
+            labels,
+        },
+        { record: SLO_RECORD.objective, expr: `vector(${slo.objective})`, labels },
+        { record: SLO_RECORD.thresholdSeconds, expr: `vector(${sli.thresholdSeconds})`, labels },
+        {
+            record: SLO_RECORD.errorBudgetRemaining,
+            expr: `1 - (${SLO_RECORD.errorRatio(period)}${own} / (1 - ${slo.objective}))`,
+            labels,
+        },
+        { record: SLO_RECORD.requestRate, expr: `sum(rate(${count}[${DASHBOARD_RATE_WINDOW}]))`, labels },
+        {
+            // The quantile is the objective, so the panel compares like with like: "p95 <= threshold" is the
+            // same statement as "95% of requests within the threshold".
+            record: SLO_RECORD.latencyP95,
+            expr: `histogram_quantile(${slo.objective}, sum by (le) (rate(${sliSelector(sli, "_bucket")}[${DASHBOARD_RATE_WINDOW}])))`,
+            labels,
+        },
+    ];
+
+    const alerts: AlertingRule[] = design.map((a) => {
+        const over = (w: string, burnRate: number) => `${SLO_RECORD.errorRatio(w)}${own} > (${burnRate} * (1 - ${slo.objective}))`;
+        const expr = a.conditions.map((c) => `(\n  ${over(c.longWindow, c.burnRate)}\nand\n  ${over(c.shortWindow, c.burnRate)}\n)`).join("\nor\n");
+        const lowest = a.conditions.reduce((x, c) => (c.burnRate < x.burnRate ? c : x));
+        const shares = a.conditions.map((c) => `${percent(c.burnRate * budget)} over both the last ${c.longWindow} and ${c.shortWindow}`).join(", or ");
+        return {
+            alert: a.alert,
+            expr,
+            labels: { ...labels, severity: a.severity, guardrail: GUARDRAIL_LABEL.slo },
+            annotations: {
+                summary: `${slo.title} (${env}): latency error budget burning at over ${lowest.burnRate}x`,
+                description:
+                    `The share of ${slo.id} requests slower than ${sli.thresholdSeconds} s is above ${shares} (objective: ${percent(slo.objective)} ` +
+                    `within the threshold). Held, this spends the ${guardrails.slo.periodDays}-day error budget in ` +
+                    `${Number((guardrails.slo.periodDays / lowest.burnRate).toFixed(1))} days or less.`,
+                runbook_url: runbookUrl(a.alert),
+                dashboard: DASHBOARD_PATH.slo(env, slo.id),
+            },
+        };
+    });
+    return { name: sloGroupName(slo.id), rules: [...recordings, ...alerts] };
+}

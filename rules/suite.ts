@@ -1,0 +1,384 @@
+/**
+ * promtool test suites for one stack, generated from its config and the guardrails: every behaviour the issue
+ * asks of the rules, as `promtool test rules` files (1-minute evaluation, 1000 requests/min synthetic histograms,
+ * `group_eval_order` fixed). Used by test/rules-promtool.test.ts and by `npm run bench`.
+ */
+import * as yaml from "js-yaml";
+import { COST_METRIC, CADENCE_METRIC, SLO_RECORD, SEVERITY } from "../lib/conventions";
+import { Guardrails, SloObjective } from "../lib/guardrails";
+import { StackConfig } from "../lib/stackConfig";
+import { CADENCE_ALERT, cadenceTargets } from "./cadence";
+import { COST_ALERT, COST_BUDGETS, CostBudget, budgetUsd } from "./cost";
+import { CADENCE_ABSENT_FOR, CADENCE_GRACE_DAYS, COST_ALERT_FOR, COST_DATA_MAX_AGE_HOURS, COST_TELEMETRY_FOR, COST_FORECAST_MIN_ELAPSED_DAYS, SLO_BURN_ALERTS, durationSeconds, BurnRateAlert, designWindows, longestWindow } from "./design";
+import { buildRuleSets, renderRuleFile, RuleSet } from "./index";
+import { sloGroupName, sloPeriodWindow, sloSeriesSelector } from "./slo";
+import { counterValues, InputSeries, phaseMinutes, sliHistogram, SYNTHETIC_REQUESTS_PER_MINUTE, TrafficPhase } from "./synthetic";
+import { TELEMETRY_ALERT } from "./telemetry";
+import { AlertingRule, isAlertingRule } from "./types";
+
+/**
+ * The behaviours the issue asks for, as limits. Traffic is described as a burn rate (multiple of 1 - objective),
+ * so "35% of requests slow" at a 95% objective is a 7x burn and the scenarios keep their meaning if an
+ * environment tightens its objective.
+ */
+export const SLO_BEHAVIOUR = {
+    /** Every request slow: page within this. */
+    allSlowPageWithin: "10m",
+    /** 7x burn (35% slow at 95%), sustained: page within this. */
+    highBurn: 7,
+    highBurnPageWithin: "60m",
+    /** Budget gone in ~15 days (10% slow at 95%): ticket within this, never a page. */
+    budgetGoneInDays: 15,
+    slowBurnTicketWithin: "6h",
+    slowBurnHeldFor: "1d",
+    /** 0.6x burn (3% slow at 95%, p95 inside the guardrail) for days: no alert at all. */
+    withinGuardrailBurn: 0.6,
+    withinGuardrailFor: "2d",
+    /** Every request slow for this long, then healthy: no page. */
+    blip: "3m",
+    /** After a full breach this long ends, the page resolves within `resolveWithin`. */
+    fullBreach: "1h",
+    resolveWithin: "15m",
+    /** A missing SLI series or threshold bucket raises the telemetry alert after this. */
+    telemetryGapWithin: "10m",
+} as const;
+
+const minutes = (d: string) => durationSeconds(d) / 60;
+const at = (m: number) => `${m}m`;
+
+export interface PromtoolSuite {
+    /** File name -> content, all in one folder: rule files first, then test files. */
+    readonly files: Readonly<Record<string, string>>;
+    readonly ruleFiles: readonly string[];
+    readonly testFiles: readonly string[];
+}
+
+interface TestGroup {
+    interval: string;
+    input_series: InputSeries[];
+    alert_rule_test?: Array<{ alertname: string; eval_time: string; exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations: Record<string, string> }> }>;
+    promql_expr_test?: Array<{ expr: string; eval_time: string; exp_samples: Array<{ labels: string; value: number }> }>;
+}
+
+function testFile(ruleFiles: string[], groupOrder: string[], evaluationInterval: string, tests: TestGroup[]): string {
+    return yaml.dump({ rule_files: ruleFiles, evaluation_interval: evaluationInterval, group_eval_order: groupOrder, tests }, { lineWidth: -1, noRefs: true });
+}
+
+function alertRule(set: RuleSet, name: string, match: (r: AlertingRule) => boolean = () => true): AlertingRule {
+    const rule = set.groups.flatMap((g) => g.rules).filter(isAlertingRule).find((r) => r.alert === name && match(r));
+    if (!rule) {
+        throw new Error(`rule set ${set.name} has no alert ${name}`);
+    }
+    return rule;
+}
+
+/** exp_alerts entry for a rule: its own labels (plus what the expression carries) and annotations. */
+function expected(rule: AlertingRule, extraLabels: Record<string, string> = {}) {
+    return { exp_labels: { ...extraLabels, ...rule.labels }, exp_annotations: { ...rule.annotations } };
+}
+
+/** ALERTS series selector: firing alerts matching these labels. */
+function firing(labels: Record<string, string>): string {
+    return `ALERTS{${Object.entries({ ...labels, alertstate: "firing" })
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(",")}}`;
+}
+
+/** Assert no firing alert matching `labels` at any evaluation in the last `rangeMinutes`, checked at `end`. */
+function neverFiring(labels: Record<string, string>, end: number, rangeMinutes: number) {
+    return { expr: `count_over_time(${firing(labels)}[${rangeMinutes}m])`, eval_time: at(end), exp_samples: [] };
+}
+
+function round3(x: number): number {
+    return Math.floor(x * 1000 + 0.5) / 1000;
+}
+
+/** The page behaviours, one after another on one timeline (each starts with the page's windows clean). */
+function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRateAlert[]): TestGroup {
+    const { page } = burnAlerts(design);
+    const pageRule = alertRule(sloSet, page.alert);
+    const budget = 1 - slo.objective;
+    const B = SLO_BEHAVIOUR;
+    // Healthy stretches as long as the page's long window, so one behaviour cannot leak into the next.
+    const clear = minutes(longestWindow([page])) + 15;
+    const blip = minutes(B.blip);
+    const breach = minutes(B.fullBreach);
+    const highBurn = minutes(B.highBurnPageWithin) + 15;
+    const phases: TrafficPhase[] = [
+        { minutes: clear, badShare: 0 },
+        { minutes: blip, badShare: 1 },
+        { minutes: clear, badShare: 0 },
+        { minutes: breach, badShare: 1 },
+        { minutes: clear, badShare: 0 },
+        { minutes: highBurn, badShare: B.highBurn * budget },
+    ];
+    // Minutes at which each phase starts (the first sample of a phase is at start + 1).
+    const starts = phases.map((_, i) => phaseMinutes(phases.slice(0, i)));
+    const [, blipAt, , breachAt, , highAt] = starts;
+    const pages = { slo: slo.id, severity: SEVERITY.page };
+    return {
+        interval: "1m",
+        input_series: sliHistogram(slo.sli, phases),
+        alert_rule_test: [
+            // Every request slow: page within 10m; still paging when the breach ends; resolved within 15m of the end.
+            { alertname: page.alert, eval_time: at(breachAt), exp_alerts: [] },
+            { alertname: page.alert, eval_time: at(breachAt + minutes(B.allSlowPageWithin)), exp_alerts: [expected(pageRule)] },
+            { alertname: page.alert, eval_time: at(breachAt + breach), exp_alerts: [expected(pageRule)] },
+            { alertname: page.alert, eval_time: at(breachAt + breach + minutes(B.resolveWithin)), exp_alerts: [] },
+            // 7x burn (35% slow at 95%), sustained: page within 60m.
+            { alertname: page.alert, eval_time: at(highAt), exp_alerts: [] },
+            { alertname: page.alert, eval_time: at(highAt + minutes(B.highBurnPageWithin)), exp_alerts: [expected(pageRule)] },
+        ],
+        // Every request slow for 3 minutes, then healthy: no page.
+        promql_expr_test: [neverFiring(pages, breachAt, breachAt - blipAt)],
+    };
+}
+
+/**
+ * The budget behaviours on one timeline: 0.6x burn (3% slow at 95%, inside the guardrail) for days raises
+ * nothing, and the recordings read exactly what was sent; then a burn that spends the budget in ~15 days (2x at
+ * a 30-day period, 10% slow at 95%) tickets within 6h and never pages.
+ */
+function sloBudgetTest(config: StackConfig, guardrails: Guardrails, slo: SloObjective, sloSet: RuleSet, design: readonly BurnRateAlert[]): TestGroup {
+    const { page, ticket } = burnAlerts(design);
+    const ticketRule = alertRule(sloSet, ticket.alert);
+    const env = config.environment;
+    const budget = 1 - slo.objective;
+    const B = SLO_BEHAVIOUR;
+    const inside = B.withinGuardrailBurn * budget;
+    const days = minutes(B.withinGuardrailFor);
+    const slowBurn = (guardrails.slo.periodDays / B.budgetGoneInDays) * budget;
+    const held = minutes(B.slowBurnTicketWithin) + minutes(longestWindow([page]));
+    const own = sloSeriesSelector(slo.id, env);
+    const sample = (value: number, name?: string) => [
+        { labels: `${name ?? ""}{env=${JSON.stringify(env)},slo=${JSON.stringify(slo.id)}}`, value },
+    ];
+    const p95 = Math.floor(slo.sli.thresholdSeconds * (slo.objective / (1 - inside)) * 1e6 + 0.5) / 1e6;
+    return {
+        interval: "1m",
+        input_series: sliHistogram(slo.sli, [
+            { minutes: days, badShare: inside },
+            { minutes: held, badShare: slowBurn },
+        ]),
+        alert_rule_test: [
+            { alertname: ticket.alert, eval_time: at(days), exp_alerts: [] },
+            { alertname: ticket.alert, eval_time: at(days + minutes(B.slowBurnTicketWithin)), exp_alerts: [expected(ticketRule)] },
+        ],
+        promql_expr_test: [
+            neverFiring({ slo: slo.id }, days, days),
+            neverFiring({ slo: slo.id, severity: SEVERITY.page }, days + held, held),
+            ...[...designWindows(design), sloPeriodWindow(guardrails)].map((w) => ({ expr: `round(${SLO_RECORD.errorRatio(w)}${own}, 0.001)`, eval_time: at(days), exp_samples: sample(round3(inside)) })),
+            { expr: `round(${SLO_RECORD.errorBudgetRemaining}${own}, 0.001)`, eval_time: at(days), exp_samples: sample(round3(1 - inside / budget)) },
+            { expr: `${SLO_RECORD.objective}${own}`, eval_time: at(days), exp_samples: sample(slo.objective, SLO_RECORD.objective) },
+            { expr: `${SLO_RECORD.thresholdSeconds}${own}`, eval_time: at(days), exp_samples: sample(slo.sli.thresholdSeconds, SLO_RECORD.thresholdSeconds) },
+            { expr: `round(${SLO_RECORD.requestRate}${own} * 60)`, eval_time: at(days), exp_samples: sample(SYNTHETIC_REQUESTS_PER_MINUTE) },
+            { expr: `round(${SLO_RECORD.latencyP95}${own}, 0.000001)`, eval_time: at(days), exp_samples: sample(p95) },
+        ],
+    };
+}
+
+function burnAlerts(design: readonly BurnRateAlert[]) {
+    const page = design.find((a) => a.severity === SEVERITY.page);
+    const ticket = design.find((a) => a.severity === SEVERITY.ticket);
+    if (!page || !ticket) {
+        throw new Error("the SLO alert design needs one page and one ticket alert");
+    }
+    return { page, ticket };
+}
+
+function telemetryTests(config: StackConfig, slo: SloObjective): TestGroup[] {
+    const gap = minutes(SLO_BEHAVIOUR.telemetryGapWithin);
+    const healthy = 20;
+    const missing = gap + 5;
+    // Minute of the stale marker: counterValues puts the phase after minute 0 and `healthy` samples.
+    const goneAt = healthy + 1;
+    const returnsAt = goneAt + missing;
+    const base = { slo: slo.id, env: config.environment, severity: SEVERITY.ticket, guardrail: "telemetry" };
+    const absentLabels = Object.fromEntries(slo.sli.matchers.filter((m) => m.op === "=").map((m) => [m.label, m.value]));
+    const alertSample = (alert: string, extra: Record<string, string>) => [
+        { labels: `ALERTS{${Object.entries({ alertname: alert, alertstate: "firing", ...base, ...extra }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}}`, value: 1 },
+    ];
+    const check = (alert: string, extra: Record<string, string>) => [
+        { expr: firing({ alertname: alert, slo: slo.id }), eval_time: at(goneAt + gap - 1), exp_samples: [] },
+        { expr: firing({ alertname: alert, slo: slo.id }), eval_time: at(goneAt + gap), exp_samples: alertSample(alert, extra) },
+        { expr: firing({ alertname: alert, slo: slo.id }), eval_time: at(returnsAt + 1), exp_samples: [] },
+    ];
+    const phases: TrafficPhase[] = [{ minutes: healthy, badShare: 0 }, { minutes: missing, gone: true }, { minutes: 10, badShare: 0 }];
+    const steady: TrafficPhase[] = [{ minutes: healthy + missing + 10, badShare: 0 }];
+    const [bucket] = sliHistogram(slo.sli, phases);
+    return [
+        // The whole histogram disappears, then returns.
+        { interval: "1m", input_series: sliHistogram(slo.sli, phases), promql_expr_test: check(TELEMETRY_ALERT.absent, absentLabels) },
+        // Only the threshold bucket disappears (the service exports other bounds), then returns.
+        {
+            interval: "1m",
+            input_series: [bucket, ...sliHistogram(slo.sli, steady, { bucket: false })],
+            promql_expr_test: [
+                ...check(TELEMETRY_ALERT.bucketMissing, {}),
+                neverFiring({ alertname: TELEMETRY_ALERT.absent, slo: slo.id }, returnsAt + 1, returnsAt),
+                // Nothing while the histogram is complete.
+                neverFiring({ guardrail: "telemetry", slo: slo.id }, healthy, healthy),
+            ],
+        },
+    ];
+}
+
+const MONTH_HOURS = 31 * 24; // promtool starts at 1970-01-01, and January has 31 days.
+
+function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
+    const threshold = config.costAlertThreshold;
+    const forHours = durationSeconds(COST_ALERT_FOR) / 3600;
+    const spendSeries = (category: string, perHour: number, hours: number, resetAt?: number) => ({
+        series: `${COST_METRIC.monthToDate}{category=${JSON.stringify(category)}}`,
+        values:
+            resetAt === undefined
+                ? counterValues([{ minutes: hours, perMinute: perHour }])
+                : // The month rolls over at `resetAt`: spend starts again from 0.
+                  `${counterValues([{ minutes: resetAt - 1, perMinute: perHour }])} ${counterValues([{ minutes: hours - resetAt, perMinute: perHour }])}`,
+    });
+    const fresh = (hours: number) => ({ series: COST_METRIC.dataTimestamp, values: counterValues([{ minutes: hours, perMinute: 3600 }]) });
+    const rule = (alert: string, b: CostBudget) => alertRule(set, alert, (r) => r.labels.budget === b);
+    const costPages = { guardrail: "cost", severity: SEVERITY.page };
+    const tests: TestGroup[] = [];
+
+    // On pace to end the month between the alert threshold and the cap: a ticket once spend crosses the
+    // threshold, and no page all month (the forecast stays under the cap).
+    const pace = (threshold + 1) / 2;
+    const crossing = (threshold / pace) * MONTH_HOURS;
+    const per = (b: CostBudget, share: number) => (share * budgetUsd(config, b)) / MONTH_HOURS;
+    const end = MONTH_HOURS - 1;
+    tests.push({
+        interval: "1h",
+        input_series: [spendSeries("total", per("total", pace), end), spendSeries("llm", 0, end), fresh(end)],
+        alert_rule_test: [
+            { alertname: COST_ALERT.threshold, eval_time: `${Math.floor(crossing) - 1}h`, exp_alerts: [] },
+            { alertname: COST_ALERT.threshold, eval_time: `${Math.ceil(crossing) + forHours + 1}h`, exp_alerts: [expected(rule(COST_ALERT.threshold, "total"))] },
+        ],
+        promql_expr_test: [{ expr: `count_over_time(${firing(costPages)}[${end}h])`, eval_time: `${end}h`, exp_samples: [] }],
+    });
+    // On pace for twice each cap (total and LLM): the forecast pages after the first day (not during it), the
+    // threshold tickets and the cap pages when reached, each per budget; the month rolls over and pages resolve.
+    const twice = 2;
+    const total = MONTH_HOURS + 6;
+    const minElapsed = COST_FORECAST_MIN_ELAPSED_DAYS * 24;
+    const both = (alert: string) => COST_BUDGETS.map((b) => expected(rule(alert, b)));
+    tests.push({
+        interval: "1h",
+        input_series: [...COST_BUDGETS.map((b) => spendSeries(b, per(b, twice), total, MONTH_HOURS)), fresh(total)],
+        alert_rule_test: [
+            { alertname: COST_ALERT.forecast, eval_time: `${minElapsed - 1}h`, exp_alerts: [] },
+            { alertname: COST_ALERT.forecast, eval_time: `${minElapsed + forHours + 1}h`, exp_alerts: both(COST_ALERT.forecast) },
+            { alertname: COST_ALERT.threshold, eval_time: `${Math.floor((threshold / twice) * MONTH_HOURS) - 1}h`, exp_alerts: [] },
+            { alertname: COST_ALERT.threshold, eval_time: `${Math.ceil((threshold / twice) * MONTH_HOURS) + forHours + 1}h`, exp_alerts: both(COST_ALERT.threshold) },
+            { alertname: COST_ALERT.exceeded, eval_time: `${Math.floor(MONTH_HOURS / twice) - 1}h`, exp_alerts: [] },
+            { alertname: COST_ALERT.exceeded, eval_time: `${Math.ceil(MONTH_HOURS / twice) + forHours + 1}h`, exp_alerts: both(COST_ALERT.exceeded) },
+        ],
+        promql_expr_test: [{ expr: `count(${firing(costPages)})`, eval_time: `${MONTH_HOURS + 1}h`, exp_samples: [] }],
+    });
+    // The exporter stops: no spend series, then billing data that stops advancing.
+    const staleAfter = COST_DATA_MAX_AGE_HOURS;
+    const telemetryFor = durationSeconds(COST_TELEMETRY_FOR) / 3600;
+    tests.push({
+        interval: "1h",
+        input_series: [{ series: COST_METRIC.dataTimestamp, values: `0+0x${staleAfter + 10}` }],
+        alert_rule_test: [{ alertname: COST_ALERT.telemetry, eval_time: `${telemetryFor + 1}h`, exp_alerts: COST_BUDGETS.map((b) => expected(rule(COST_ALERT.telemetry, b), { category: b })) }],
+    });
+    tests.push({
+        interval: "1h",
+        input_series: [spendSeries("total", 1, staleAfter + 10), spendSeries("llm", 1, staleAfter + 10), { series: COST_METRIC.dataTimestamp, values: `0+0x${staleAfter + 10}` }],
+        alert_rule_test: [
+            { alertname: COST_ALERT.telemetry, eval_time: `${staleAfter}h`, exp_alerts: [] },
+            { alertname: COST_ALERT.telemetry, eval_time: `${staleAfter + 1 + telemetryFor + 1}h`, exp_alerts: COST_BUDGETS.map((b) => expected(rule(COST_ALERT.telemetry, b))) },
+        ],
+    });
+    return tests;
+}
+
+function cadenceTests(config: StackConfig, guardrails: Guardrails, set: RuleSet): TestGroup[] {
+    return cadenceTargets(guardrails)
+        .filter((t) => t.environment === config.environment)
+        .flatMap((t): TestGroup[] => {
+            const allowedHours = (t.intervalDays + CADENCE_GRACE_DAYS) * 24;
+            const series = `${CADENCE_METRIC.lastCut}{target=${JSON.stringify(t.target)}}`;
+            const recutAt = allowedHours + 24;
+            const overdue = alertRule(set, CADENCE_ALERT.overdue, (r) => r.labels.target === t.target);
+            const absent = alertRule(set, CADENCE_ALERT.absent, (r) => r.labels.target === t.target);
+            const absentHours = durationSeconds(CADENCE_ABSENT_FOR) / 3600;
+            return [
+                {
+                    // Last cut at time 0; a new cut a day after the alert.
+                    interval: "1h",
+                    input_series: [{ series, values: `0+0x${recutAt - 1} ${recutAt * 3600}+0x24` }],
+                    alert_rule_test: [
+                        { alertname: CADENCE_ALERT.overdue, eval_time: `${t.intervalDays * 24}h`, exp_alerts: [] },
+                        { alertname: CADENCE_ALERT.overdue, eval_time: `${allowedHours}h`, exp_alerts: [] },
+                        { alertname: CADENCE_ALERT.overdue, eval_time: `${allowedHours + 1}h`, exp_alerts: [expected(overdue)] },
+                        { alertname: CADENCE_ALERT.overdue, eval_time: `${recutAt}h`, exp_alerts: [] },
+                    ],
+                },
+                {
+                    interval: "1h",
+                    input_series: [],
+                    alert_rule_test: [
+                        { alertname: CADENCE_ALERT.absent, eval_time: `${absentHours - 1}h`, exp_alerts: [] },
+                        { alertname: CADENCE_ALERT.absent, eval_time: `${absentHours + 1}h`, exp_alerts: [expected(absent, { target: t.target })] },
+                    ],
+                },
+            ];
+        });
+}
+
+export interface SuiteOptions {
+    /** Swap the SLO burn-rate alerts (the test shows the suite rejects Sloth's windows, so it can fail). */
+    readonly design?: readonly BurnRateAlert[];
+    /**
+     * Objectives whose budget timeline an earlier stack's suite already runs (the set is updated), so a run over
+     * all stacks spends its two simulated days once per objective rather than once per stack.
+     */
+    readonly budgetTestedObjectives?: Set<number>;
+}
+
+/**
+ * Rule files (one per rule set) and promtool test files for one stack.
+ */
+export function buildPromtoolSuite(config: StackConfig, guardrails: Guardrails, opts: SuiteOptions = {}): PromtoolSuite {
+    const design = opts.design ?? SLO_BURN_ALERTS;
+    const sets = buildRuleSets(config, guardrails, design);
+    const files: Record<string, string> = {};
+    const file = (s: RuleSet) => `${s.name}.yaml`;
+    for (const s of sets) {
+        files[file(s)] = renderRuleFile(s.groups);
+    }
+    const bySet = (key: RuleSet["backlogItem"]) => sets.filter((s) => s.backlogItem === key);
+    const [telemetry] = bySet("telemetryGapAlerts");
+    const testFiles: string[] = [];
+    // The budget timeline (days of 1-minute evaluation) depends only on the objective and the burn design, so it
+    // runs for the first SLO of each objective; every SLO runs the page timeline, which checks its own selector.
+    const budgetTested = opts.budgetTestedObjectives ?? new Set<number>();
+    for (const slo of config.slos) {
+        const sloSet = sets.find((s) => s.name === sloGroupName(slo.id));
+        if (!sloSet) {
+            throw new Error(`no rule set for SLO ${slo.id}`);
+        }
+        const tests = [sloPageTest(slo, sloSet, design)];
+        if (!budgetTested.has(slo.objective)) {
+            budgetTested.add(slo.objective);
+            tests.push(sloBudgetTest(config, guardrails, slo, sloSet, design));
+        }
+        const name = `slo-${slo.id}.test.yaml`;
+        files[name] = testFile([file(sloSet)], sloSet.groups.map((g) => g.name), "1m", tests);
+        testFiles.push(name);
+    }
+    files["telemetry.test.yaml"] = testFile([file(telemetry)], telemetry.groups.map((g) => g.name), "1m", config.slos.flatMap((slo) => telemetryTests(config, slo)));
+    testFiles.push("telemetry.test.yaml");
+    for (const cost of bySet("costAlerts")) {
+        files["cost.test.yaml"] = testFile([file(cost)], cost.groups.map((g) => g.name), "1h", costTests(config, cost));
+        testFiles.push("cost.test.yaml");
+    }
+    for (const cadence of bySet("cadenceAlerts")) {
+        files["cadence.test.yaml"] = testFile([file(cadence)], cadence.groups.map((g) => g.name), "1h", cadenceTests(config, guardrails, cadence));
+        testFiles.push("cadence.test.yaml");
+    }
+    return { files, ruleFiles: sets.map(file), testFiles };
+}
+

@@ -1,0 +1,106 @@
+/**
+ * Synthetic telemetry for promtool tests: counters in promtool's expanding notation ("a+bxn"), histograms for an
+ * SLI with a chosen share of slow requests, phase by phase, one sample per minute.
+ */
+import { LabelMatcher, Sli, leLabel } from "../lib/guardrails";
+
+/** The issue's load profile for SLO tests: 1000 requests per minute (a test input, not a guardrail). */
+export const SYNTHETIC_REQUESTS_PER_MINUTE = 1000;
+
+/** One stretch of a counter: `minutes` samples each adding `perMinute`, or `minutes` without samples after a stale marker. */
+export type CounterPhase = { readonly minutes: number; readonly perMinute: number } | { readonly minutes: number; readonly gone: true };
+
+/** promtool `values` for a counter that starts at 0 at minute 0 and then follows the phases. */
+export function counterValues(phases: readonly CounterPhase[]): string {
+    const parts = ["0"];
+    let value = 0;
+    for (const p of phases) {
+        if (p.minutes <= 0) {
+            continue;
+        }
+        if ("gone" in p) {
+            parts.push("stale");
+            if (p.minutes > 1) {
+                parts.push(`_x${p.minutes - 1}`);
+            }
+            continue;
+        }
+        const first = value + p.perMinute;
+        parts.push(p.minutes === 1 ? num(first) : `${num(first)}+${num(p.perMinute)}x${p.minutes - 1}`);
+        value += p.perMinute * p.minutes;
+    }
+    return parts.join(" ");
+}
+
+function num(x: number): string {
+    return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(15)));
+}
+
+/** One stretch of traffic: `minutes` at `badShare` of requests slower than the threshold (or no telemetry at all). */
+export type TrafficPhase = { readonly minutes: number; readonly badShare: number } | { readonly minutes: number; readonly gone: true };
+
+export interface InputSeries {
+    readonly series: string;
+    readonly values: string;
+}
+
+/** A label value that satisfies a matcher, so synthetic series are selected by the SLI exactly as real ones. */
+export function labelValueFor(m: LabelMatcher): string | undefined {
+    const full = (re: string) => new RegExp(`^(?:${re})$`);
+    switch (m.op) {
+        case "=":
+            return m.value;
+        case "!=":
+            if (m.value !== "") {
+                return undefined;
+            }
+            break;
+        case "=~": {
+            const candidate = m.value.split("|").find((c) => /^[\w.:-]+$/.test(c) && full(m.value).test(c));
+            if (candidate !== undefined) {
+                return candidate;
+            }
+            break;
+        }
+        case "!~":
+            if (!full(m.value).test("")) {
+                return undefined;
+            }
+            break;
+    }
+    throw new Error(`cannot synthesize a series for matcher ${m.label}${m.op}${JSON.stringify(m.value)}; give the test an explicit label value`);
+}
+
+function selector(metric: string, labels: ReadonlyArray<[string, string]>): string {
+    return `${metric}{${labels.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}}`;
+}
+
+/**
+ * The histogram series an SLI reads: the threshold bucket (fast requests), the +Inf bucket and `_count` (all
+ * requests). `bucket: false` drops the threshold bucket, as a service exporting the wrong bounds would.
+ */
+export function sliHistogram(sli: Sli, phases: readonly TrafficPhase[], opts: { bucket?: boolean; perMinute?: number } = {}): InputSeries[] {
+    const n = opts.perMinute ?? SYNTHETIC_REQUESTS_PER_MINUTE;
+    const labels: Array<[string, string]> = [];
+    for (const m of sli.matchers) {
+        const v = labelValueFor(m);
+        if (v !== undefined) {
+            labels.push([m.label, v]);
+        }
+    }
+    const all = counterValues(phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: n })));
+    const fast = counterValues(phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: Math.round(n * (1 - p.badShare)) })));
+    const series: InputSeries[] = [
+        { series: selector(`${sli.metric}_bucket`, [...labels, ["le", "+Inf"]]), values: all },
+        { series: selector(`${sli.metric}_count`, labels), values: all },
+    ];
+    if (opts.bucket !== false) {
+        series.unshift({ series: selector(`${sli.metric}_bucket`, [...labels, ["le", leLabel(sli.thresholdSeconds)]]), values: fast });
+    }
+    return series;
+}
+
+/** Total minutes of a list of phases. */
+export function phaseMinutes(phases: ReadonlyArray<{ minutes: number }>): number {
+    return phases.reduce((s, p) => s + p.minutes, 0);
+}

@@ -1,0 +1,56 @@
+import { GUARDRAIL_LABEL, SEVERITY } from "../lib/conventions";
+import { leLabel, sliSelector } from "../lib/guardrails";
+import { StackConfig } from "../lib/stackConfig";
+import { DASHBOARD_PATH, TELEMETRY_GAP_FOR, runbookUrl } from "./design";
+import { AlertingRule, RuleGroup } from "./types";
+
+export const TELEMETRY_ALERT = {
+    absent: "MaestroSLITelemetryAbsent",
+    bucketMissing: "MaestroSLIThresholdBucketMissing",
+} as const;
+
+export const TELEMETRY_GROUP = "maestro-telemetry-gaps";
+
+/**
+ * Telemetry-gap alerts (the seed's top risk: gaps that make an SLO unverifiable). Without its histogram an SLO's
+ * burn-rate alerts evaluate to nothing and stay silent, so silence has to be an alert of its own.
+ */
+export function buildTelemetryGapGroup(config: StackConfig): RuleGroup {
+    const env = config.environment;
+    const rules: AlertingRule[] = config.slos.flatMap((slo): AlertingRule[] => {
+        const sli = slo.sli;
+        const le = leLabel(sli.thresholdSeconds);
+        const labels = { slo: slo.id, env, severity: SEVERITY.ticket, guardrail: GUARDRAIL_LABEL.telemetry };
+        const dashboard = DASHBOARD_PATH.slo(env, slo.id);
+        return [
+            {
+                alert: TELEMETRY_ALERT.absent,
+                expr: `absent(${sliSelector(sli, "_count")})`,
+                for: TELEMETRY_GAP_FOR,
+                labels,
+                annotations: {
+                    summary: `${slo.title} (${env}): SLI histogram missing, the SLO cannot be verified`,
+                    description: `No ${sliSelector(sli, "_count")} series for ${TELEMETRY_GAP_FOR}: the ${slo.id} burn-rate alerts cannot fire while it is missing.`,
+                    runbook_url: runbookUrl(TELEMETRY_ALERT.absent),
+                    dashboard,
+                },
+            },
+            {
+                alert: TELEMETRY_ALERT.bucketMissing,
+                // Per series (instance, pod): every histogram that counts requests must also have the threshold bucket.
+                expr: `count(${sliSelector(sli, "_count")} unless ignoring(le) ${sliSelector(sli, "_bucket", [{ label: "le", op: "=", value: le }])}) > 0`,
+                for: TELEMETRY_GAP_FOR,
+                labels,
+                annotations: {
+                    summary: `${slo.title} (${env}): histogram has no bucket at the ${sli.thresholdSeconds} s threshold`,
+                    description:
+                        `Some ${sli.metric} series for ${slo.id} have no le="${le}" bucket, so the share of requests slower than the threshold ` +
+                        `cannot be computed for them. Add a bucket bound at exactly ${sli.thresholdSeconds} s (docs/instrumentation.md).`,
+                    runbook_url: runbookUrl(TELEMETRY_ALERT.bucketMissing),
+                    dashboard,
+                },
+            },
+        ];
+    });
+    return { name: TELEMETRY_GROUP, rules };
+}
