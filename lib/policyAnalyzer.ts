@@ -1,0 +1,511 @@
+/**
+ * Acting as the Pulumi engine for the policy pack, offline. The pack is launched exactly as the CLI launches a
+ * Node.js policy pack: the CLI runs its `pulumi-analyzer-policy` plugin script in the pack's folder, which runs
+ * `node <require.resolve("@pulumi/pulumi/cmd/run-policy-pack")> <engine-address> . [-<option>=<value> ...]`
+ * (options from PulumiPolicy.yaml's `runtime.options`); run-policy-pack registers ts-node (type-checking, the
+ * pack's tsconfig.json) and requires the pack, whose `new PolicyPack` reads its version from ./package.json, serves
+ * the analyzer over gRPC on 127.0.0.1 and prints the port as the first line of stdout. The engine then calls, over
+ * that port: GetAnalyzerInfo, ConfigureStack, Configure (the policy config), Analyze once per resource (its inputs),
+ * and AnalyzeStack once with every resource. This module does the same with `AnalyzerClient` from @pulumi/pulumi's
+ * proto stubs, feeding it the resources of a mocked run (lib/mockRuntime.ts), which are already in wire form.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
+import { FlatConfig, MockRunResult, RegisteredResource, readStackFile, stackFilePath } from "./mockRuntime";
+import { PROJECT } from "./stackConfig";
+import { Problem, ValidationError, displayPath, readDataFile, repoRoot } from "./validation";
+
+/** The repository's policy pack (what `pulumi preview --policy-pack policies` runs). */
+export const POLICY_PACK_DIR = path.join(repoRoot, "policies");
+
+export const ENFORCEMENT_LEVELS = ["advisory", "mandatory", "remediate", "disabled"] as const;
+export type EnforcementLevelName = (typeof ENFORCEMENT_LEVELS)[number];
+
+const LEVEL_NAMES: Readonly<Record<number, EnforcementLevelName>> = {
+    [analyzerpb.EnforcementLevel.ADVISORY]: "advisory",
+    [analyzerpb.EnforcementLevel.MANDATORY]: "mandatory",
+    [analyzerpb.EnforcementLevel.DISABLED]: "disabled",
+    [analyzerpb.EnforcementLevel.REMEDIATE]: "remediate",
+};
+const LEVEL_VALUES: Readonly<Record<EnforcementLevelName, analyzerpb.EnforcementLevel>> = {
+    advisory: analyzerpb.EnforcementLevel.ADVISORY,
+    mandatory: analyzerpb.EnforcementLevel.MANDATORY,
+    disabled: analyzerpb.EnforcementLevel.DISABLED,
+    remediate: analyzerpb.EnforcementLevel.REMEDIATE,
+};
+
+/** The analyzer's own limit (@pulumi/policy serves with a 400 MiB receive limit); the client matches it. */
+const MAX_MESSAGE_BYTES = 400 * 1024 * 1024;
+
+/**
+ * The engine address run-policy-pack receives as its first argument. run-policy-pack drops it (`argv._.shift()`)
+ * and the pack never logs through the engine, so nothing listens here.
+ */
+const NO_ENGINE_ADDRESS = "127.0.0.1:0";
+
+// ------------------------------------------------------------------------------------------------------------------
+// Policy config: the file `pulumi up --policy-pack-config FILE` takes.
+
+export interface PolicyConfigEntry {
+    readonly enforcementLevel?: EnforcementLevelName;
+    /** The policy's own config properties (what `args.getConfig()` returns to it). */
+    readonly properties: Readonly<Record<string, unknown>>;
+}
+
+/** Policy name (or "all") -> its level and properties. */
+export type PolicyConfigFile = Readonly<Record<string, PolicyConfigEntry>>;
+
+/**
+ * Parse a policy pack config document in the CLI's format: `{ "all": "<level>", "<policy>": "<level>" }` or
+ * `"<policy>": { "enforcementLevel": "<level>", "<property>": <value> }`.
+ */
+export function parsePolicyConfig(data: unknown, file: string): PolicyConfigFile {
+    const problems: Problem[] = [];
+    if (data === null || typeof data !== "object" || Array.isArray(data)) {
+        throw new ValidationError([{ file, path: "", message: `must be a JSON object of policy name -> enforcement level or {"enforcementLevel": ...}` }]);
+    }
+    const result: Record<string, PolicyConfigEntry> = {};
+    const level = (v: unknown, at: string): EnforcementLevelName | undefined => {
+        if (typeof v === "string" && (ENFORCEMENT_LEVELS as readonly string[]).includes(v)) {
+            return v as EnforcementLevelName;
+        }
+        problems.push({ file, path: at, message: `${JSON.stringify(v)} is not an enforcement level; allowed: ${ENFORCEMENT_LEVELS.join(", ")}` });
+        return undefined;
+    };
+    for (const [name, value] of Object.entries(data as Record<string, unknown>)) {
+        if (typeof value === "string") {
+            result[name] = { enforcementLevel: level(value, `/${name}`), properties: {} };
+        } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+            const { enforcementLevel, ...properties } = value as Record<string, unknown>;
+            if (name === "all" && Object.keys(properties).length > 0) {
+                problems.push({ file, path: "/all", message: `"all" takes only an enforcement level; allowed keys: enforcementLevel` });
+            }
+            result[name] = { enforcementLevel: enforcementLevel === undefined ? undefined : level(enforcementLevel, `/${name}/enforcementLevel`), properties };
+        } else {
+            problems.push({ file, path: `/${name}`, message: `must be an enforcement level (${ENFORCEMENT_LEVELS.join(", ")}) or an object with "enforcementLevel"` });
+        }
+    }
+    if (problems.length > 0) {
+        throw new ValidationError(problems);
+    }
+    return result;
+}
+
+export function loadPolicyConfig(file: string): PolicyConfigFile {
+    return parsePolicyConfig(readDataFile(file), displayPath(file));
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// What comes back.
+
+export interface PolicyInfo {
+    readonly name: string;
+    readonly description: string;
+    readonly enforcementLevel: EnforcementLevelName;
+}
+
+export interface AnalyzerInfo {
+    readonly name: string;
+    readonly version: string;
+    readonly supportsConfig: boolean;
+    readonly policies: readonly PolicyInfo[];
+}
+
+export interface PolicyViolation {
+    readonly policyName: string;
+    readonly policyPackName: string;
+    readonly policyPackVersion: string;
+    readonly enforcementLevel: EnforcementLevelName;
+    readonly description: string;
+    readonly message: string;
+    /** The resource the violation is about (the analyzed resource for Analyze, when the policy named none). */
+    readonly urn?: string;
+    /** Which call reported it: per resource (Analyze) or for the whole stack (AnalyzeStack). */
+    readonly phase: "analyze" | "analyzeStack";
+}
+
+export interface PolicyReport {
+    readonly stack: string;
+    readonly policyPack: { readonly name: string; readonly version: string };
+    /** The level each policy ran at, after the policy config. */
+    readonly enforcement: Readonly<Record<string, EnforcementLevelName>>;
+    readonly violations: readonly PolicyViolation[];
+    readonly mandatory: number;
+    readonly advisory: number;
+    /** Wall time of the Analyze calls and of the AnalyzeStack call, in ms. */
+    readonly timings: { readonly analyzeMs: number; readonly analyzeStackMs: number };
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Wire conversion, as the engine marshals (KeepSecrets, KeepUnknowns, SkipInternalKeys).
+
+function structOf(props: Record<string, unknown>): Struct {
+    const visible = Object.fromEntries(Object.entries(props).filter(([k, v]) => !k.startsWith("__") && v !== undefined));
+    return Struct.fromJavaScript(visible as Parameters<typeof Struct.fromJavaScript>[0]);
+}
+
+function optionsOf(r: RegisteredResource): analyzerpb.AnalyzerResourceOptions {
+    const o = new analyzerpb.AnalyzerResourceOptions();
+    o.setProtect(r.protect);
+    o.setIgnorechangesList([...r.ignoreChanges]);
+    o.setDeletebeforereplace(r.deleteBeforeReplace);
+    o.setDeletebeforereplacedefined(r.deleteBeforeReplace);
+    o.setAdditionalsecretoutputsList([...r.additionalSecretOutputs]);
+    o.setAliasesList([]);
+    o.setCustomtimeouts(new analyzerpb.AnalyzerResourceOptions.CustomTimeouts());
+    if (r.parent) {
+        o.setParent(r.parent);
+    }
+    return o;
+}
+
+function providerOf(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzerProviderResource | undefined {
+    // A provider reference is `<urn>::<id>`; the URN itself contains "::".
+    const urn = r.provider?.slice(0, r.provider.lastIndexOf("::"));
+    const p = urn ? byUrn.get(urn) : undefined;
+    if (!p) {
+        return undefined;
+    }
+    const msg = new analyzerpb.AnalyzerProviderResource();
+    msg.setUrn(p.urn);
+    msg.setType(p.type);
+    msg.setName(p.name);
+    msg.setProperties(structOf(p.inputs));
+    return msg;
+}
+
+export function analyzeRequest(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzeRequest {
+    const req = new analyzerpb.AnalyzeRequest();
+    req.setUrn(r.urn);
+    req.setType(r.type);
+    req.setName(r.name);
+    req.setProperties(structOf(r.inputs));
+    req.setOptions(optionsOf(r));
+    const provider = providerOf(r, byUrn);
+    if (provider) {
+        req.setProvider(provider);
+    }
+    return req;
+}
+
+export function analyzerResource(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzerResource {
+    const msg = new analyzerpb.AnalyzerResource();
+    msg.setUrn(r.urn);
+    msg.setType(r.type);
+    msg.setName(r.name);
+    msg.setProperties(structOf(r.inputs));
+    msg.setOptions(optionsOf(r));
+    const provider = providerOf(r, byUrn);
+    if (provider) {
+        msg.setProvider(provider);
+    }
+    msg.setParent(r.parent ?? "");
+    const propertyDeps = Object.entries(r.propertyDependencies).filter(([, urns]) => urns.length > 0);
+    msg.setDependenciesList([...new Set([...r.dependsOn, ...propertyDeps.flatMap(([, urns]) => urns)])].sort());
+    const map = msg.getPropertydependenciesMap();
+    for (const [key, urns] of propertyDeps) {
+        const deps = new analyzerpb.AnalyzerPropertyDependencies();
+        deps.setUrnsList([...urns]);
+        map.set(key, deps);
+    }
+    return msg;
+}
+
+function violationsOf(resp: analyzerpb.AnalyzeResponse, phase: PolicyViolation["phase"], defaultUrn?: string): PolicyViolation[] {
+    return resp.getDiagnosticsList().map((d) => ({
+        policyName: d.getPolicyname(),
+        policyPackName: d.getPolicypackname(),
+        policyPackVersion: d.getPolicypackversion(),
+        enforcementLevel: LEVEL_NAMES[d.getEnforcementlevel()],
+        description: d.getDescription(),
+        message: d.getMessage(),
+        urn: d.getUrn() || defaultUrn,
+        phase,
+    }));
+}
+
+function unary<Req, Resp>(call: (req: Req, cb: (err: grpc.ServiceError | null, resp: Resp) => void) => unknown, req: Req, what: string): Promise<Resp> {
+    return new Promise((resolve, reject) => {
+        call(req, (err, resp) => (err ? reject(new Error(`policy pack ${what} failed: ${err.details || err.message}`)) : resolve(resp)));
+    });
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// The plugin process and its client.
+
+export interface StartOptions {
+    /** The pack's folder (default policies/). */
+    readonly packDir?: string;
+    /** Project name passed as PULUMI_PROJECT / PULUMI_NODEJS_PROJECT, as the CLI does. */
+    readonly project?: string;
+    /** How long the pack may take to print its port (ts-node type-checks the pack first). */
+    readonly startTimeoutMs?: number;
+}
+
+/** `-key=value` arguments from PulumiPolicy.yaml's runtime options, as the CLI appends them. */
+export function runtimeOptionArgs(packDir: string): string[] {
+    const file = path.join(packDir, "PulumiPolicy.yaml");
+    if (!fs.existsSync(file)) {
+        throw new ValidationError([{ file: displayPath(file), path: "", message: "missing; a policy pack needs PulumiPolicy.yaml (runtime: nodejs)" }]);
+    }
+    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { runtime?: string | { name?: string; options?: Record<string, unknown> } };
+    const runtime = typeof doc.runtime === "string" ? { name: doc.runtime } : (doc.runtime ?? {});
+    if (runtime.name !== "nodejs") {
+        throw new ValidationError([{ file: displayPath(file), path: "/runtime", message: `"${String(runtime.name)}"; this harness runs Node.js packs; allowed: nodejs` }]);
+    }
+    return Object.entries((runtime as { options?: Record<string, unknown> }).options ?? {})
+        .filter(([, v]) => String(v) !== "")
+        .map(([k, v]) => `-${k}=${String(v)}`);
+}
+
+export class PolicyAnalyzer {
+    private closed = false;
+
+    private constructor(
+        private readonly child: ChildProcess,
+        private readonly client: AnalyzerClient,
+        private readonly output: { stdout: string; stderr: string },
+        /** Time from spawning the pack to its port being printed, in ms. */
+        readonly startMs: number,
+    ) {}
+
+    /** Launch the pack the way the CLI's pulumi-analyzer-policy plugin does and connect to it. */
+    static async start(opts: StartOptions = {}): Promise<PolicyAnalyzer> {
+        const packDir = opts.packDir ?? POLICY_PACK_DIR;
+        const args = runtimeOptionArgs(packDir);
+        // The CLI resolves run-policy-pack from the pack's folder, so the pack's own @pulumi/pulumi runs it.
+        const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+        const project = opts.project ?? PROJECT;
+        const started = process.hrtime.bigint();
+        const child = spawn(process.execPath, [runner, NO_ENGINE_ADDRESS, ".", ...args], {
+            cwd: packDir,
+            env: { ...process.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        const output = { stdout: "", stderr: "" };
+        child.stderr?.on("data", (d: Buffer) => (output.stderr += d.toString()));
+        const port = await new Promise<number>((resolve, reject) => {
+            const timer = setTimeout(() => {
+                child.kill();
+                reject(new Error(`policy pack in ${displayPath(packDir)} printed no port within ${opts.startTimeoutMs ?? 120000} ms\n${output.stderr}`));
+            }, opts.startTimeoutMs ?? 120000);
+            child.stdout?.on("data", (d: Buffer) => {
+                output.stdout += d.toString();
+                const newline = output.stdout.indexOf("\n");
+                if (newline >= 0) {
+                    clearTimeout(timer);
+                    const first = output.stdout.slice(0, newline).trim();
+                    const n = Number(first);
+                    if (Number.isInteger(n) && n > 0) {
+                        resolve(n);
+                    } else {
+                        child.kill();
+                        reject(new Error(`policy pack in ${displayPath(packDir)} printed "${first}" where the engine expects its port\n${output.stderr}`));
+                    }
+                }
+            });
+            child.on("exit", (code) => {
+                clearTimeout(timer);
+                reject(new Error(`policy pack in ${displayPath(packDir)} exited (code ${code}) before printing its port\n${output.stderr}`));
+            });
+        });
+        const startMs = Number(process.hrtime.bigint() - started) / 1e6;
+        const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+            "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+            "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+        });
+        return new PolicyAnalyzer(child, client, output, startMs);
+    }
+
+    /** What the pack serves: name, version (from its package.json), policies and their default levels. */
+    async getAnalyzerInfo(): Promise<AnalyzerInfo> {
+        const info = await unary<Empty, analyzerpb.AnalyzerInfo>((q, cb) => this.client.getAnalyzerInfo(q, cb), new Empty(), "GetAnalyzerInfo");
+        return {
+            name: info.getName(),
+            version: info.getVersion(),
+            supportsConfig: info.getSupportsconfig(),
+            policies: info.getPoliciesList().map((p) => ({ name: p.getName(), description: p.getDescription(), enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()] })),
+        };
+    }
+
+    /** The stack being deployed and its config, as the engine sends before analysis. */
+    async configureStack(stack: string, config: FlatConfig, opts: { project?: string; dryRun?: boolean } = {}): Promise<void> {
+        const req = new analyzerpb.AnalyzerStackConfigureRequest();
+        req.setStack(stack);
+        req.setProject(opts.project ?? PROJECT);
+        req.setDryRun(opts.dryRun ?? true);
+        req.setConfigSecretKeysList([...config.secretKeys]);
+        const map = req.getConfigMap();
+        for (const [k, v] of Object.entries(config.values)) {
+            map.set(k, v);
+        }
+        await unary<analyzerpb.AnalyzerStackConfigureRequest, analyzerpb.AnalyzerStackConfigureResponse>((q, cb) => this.client.configureStack(q, cb), req, "ConfigureStack");
+    }
+
+    /** Send the policy config: every policy's level (and properties), reconciled as the CLI does. */
+    async configure(enforcement: Readonly<Record<string, PolicyConfigEntry>>): Promise<void> {
+        const req = new analyzerpb.ConfigureAnalyzerRequest();
+        const map = req.getPolicyconfigMap();
+        for (const [name, entry] of Object.entries(enforcement)) {
+            const c = new analyzerpb.PolicyConfig();
+            c.setEnforcementlevel(LEVEL_VALUES[entry.enforcementLevel ?? "mandatory"]);
+            c.setProperties(Struct.fromJavaScript(entry.properties as Parameters<typeof Struct.fromJavaScript>[0]));
+            map.set(name, c);
+        }
+        await unary<analyzerpb.ConfigureAnalyzerRequest, Empty>((q, cb) => this.client.configure(q, cb), req, "Configure");
+    }
+
+    async analyze(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): Promise<PolicyViolation[]> {
+        const resp = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>((q, cb) => this.client.analyze(q, cb), analyzeRequest(r, byUrn), `Analyze(${r.urn})`);
+        return violationsOf(resp, "analyze", r.urn);
+    }
+
+    async analyzeStack(resources: readonly RegisteredResource[], byUrn: ReadonlyMap<string, RegisteredResource>): Promise<PolicyViolation[]> {
+        const req = new analyzerpb.AnalyzeStackRequest();
+        req.setResourcesList(resources.map((r) => analyzerResource(r, byUrn)));
+        return violationsOf(await unary<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>((q, cb) => this.client.analyzeStack(q, cb), req, "AnalyzeStack"), "analyzeStack");
+    }
+
+    /** What the pack wrote to stderr (its errors, if any). */
+    get stderr(): string {
+        return this.output.stderr;
+    }
+
+    /** Stop the plugin, as the engine does when the operation ends. */
+    async close(): Promise<void> {
+        if (this.closed) {
+            return;
+        }
+        this.closed = true;
+        this.client.close();
+        if (this.child.exitCode === null && this.child.signalCode === null) {
+            const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+            this.child.kill("SIGTERM");
+            await exited;
+        }
+    }
+}
+
+/**
+ * The level each policy runs at: its entry in the config, else the config's "all", else the pack's default. Names
+ * the config file and the pack's policies when the config names a policy the pack does not have.
+ */
+export function reconcileEnforcement(info: AnalyzerInfo, config: PolicyConfigFile = {}, configFile = "policy config"): Record<string, PolicyConfigEntry> {
+    const names = info.policies.map((p) => p.name);
+    const unknown = Object.keys(config).filter((k) => k !== "all" && !names.includes(k));
+    if (unknown.length > 0) {
+        throw new ValidationError(unknown.map((k) => ({ file: configFile, path: `/${k}`, message: `no policy "${k}" in pack ${info.name}; allowed: all, ${names.join(", ")}` })));
+    }
+    return Object.fromEntries(
+        info.policies.map((p) => [
+            p.name,
+            { enforcementLevel: config[p.name]?.enforcementLevel ?? config.all?.enforcementLevel ?? p.enforcementLevel, properties: config[p.name]?.properties ?? {} },
+        ]),
+    );
+}
+
+export interface AnalyzeRunOptions {
+    /** The stack's config, as sent in ConfigureStack (default: empty). */
+    readonly config?: FlatConfig;
+    readonly policyConfig?: PolicyConfigFile;
+    /** The policy config file's name, for messages. */
+    readonly policyConfigFile?: string;
+    /** `pulumi preview` (true, the default) or `pulumi up`. */
+    readonly dryRun?: boolean;
+}
+
+/** Everything the engine asks the pack about one stack's deployment. */
+export async function analyzeRun(analyzer: PolicyAnalyzer, run: MockRunResult, opts: AnalyzeRunOptions = {}): Promise<PolicyReport> {
+    const info = await analyzer.getAnalyzerInfo();
+    const enforcement = reconcileEnforcement(info, opts.policyConfig, opts.policyConfigFile);
+    await analyzer.configureStack(run.stack, opts.config ?? { values: {}, secretKeys: [] }, { project: run.project, dryRun: opts.dryRun });
+    await analyzer.configure(enforcement);
+    const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+    const violations: PolicyViolation[] = [];
+    let t = process.hrtime.bigint();
+    for (const r of run.resources) {
+        violations.push(...(await analyzer.analyze(r, byUrn)));
+    }
+    const analyzeMs = Number(process.hrtime.bigint() - t) / 1e6;
+    t = process.hrtime.bigint();
+    violations.push(...(await analyzer.analyzeStack(run.resources, byUrn)));
+    const analyzeStackMs = Number(process.hrtime.bigint() - t) / 1e6;
+    const sorted = violations.sort((a, b) => `${a.policyName}\u0000${a.urn ?? ""}\u0000${a.message}`.localeCompare(`${b.policyName}\u0000${b.urn ?? ""}\u0000${b.message}`));
+    return {
+        stack: run.stack,
+        policyPack: { name: info.name, version: info.version },
+        enforcement: Object.fromEntries(Object.entries(enforcement).map(([k, v]) => [k, v.enforcementLevel ?? "mandatory"])),
+        violations: sorted,
+        mandatory: sorted.filter((v) => v.enforcementLevel === "mandatory").length,
+        advisory: sorted.filter((v) => v.enforcementLevel === "advisory").length,
+        timings: { analyzeMs, analyzeStackMs },
+    };
+}
+
+/** Start the pack, analyze one run, stop the pack. */
+export async function runPolicyPack(run: MockRunResult, opts: AnalyzeRunOptions & StartOptions = {}): Promise<PolicyReport> {
+    const analyzer = await PolicyAnalyzer.start(opts);
+    try {
+        return await analyzeRun(analyzer, run, opts);
+    } finally {
+        await analyzer.close();
+    }
+}
+
+/**
+ * The violation's own text: @pulumi/policy prefixes a string violation with the policy's description and a newline,
+ * which the report keeps separately.
+ */
+export function violationText(v: PolicyViolation): string {
+    return v.description && v.message.startsWith(`${v.description}\n`) ? v.message.slice(v.description.length + 1) : v.message;
+}
+
+/** One violation as the CLI prints it: level, policy, resource, message. */
+export function formatViolation(v: PolicyViolation): string {
+    const where = v.urn ? ` (${v.urn})` : "";
+    return `[${v.enforcementLevel}] ${v.policyName}${where}\n    ${violationText(v).split("\n").join("\n    ")}`;
+}
+
+/** The policy-report.json document: deterministic (no timings), secrets never included (messages name keys only). */
+export function policyReportDocument(report: PolicyReport): unknown {
+    return {
+        stack: report.stack,
+        policyPack: report.policyPack,
+        enforcement: report.enforcement,
+        summary: { mandatory: report.mandatory, advisory: report.advisory, passed: report.mandatory === 0 },
+        violations: report.violations.map((v) => ({ policy: v.policyName, enforcementLevel: v.enforcementLevel, urn: v.urn ?? null, phase: v.phase, message: violationText(v) })),
+    };
+}
+
+/**
+ * `npm run bench` figures: the pack's start-up (ts-node type-checks it, as under the CLI) and the evaluation time
+ * of each shipped stack (every Analyze call plus AnalyzeStack), in one pack process.
+ */
+export async function policyBenchFigures(): Promise<Record<string, number | string>> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { synthStack } = require("./synth") as typeof import("./synth");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { loadGuardrails } = require("./guardrails") as typeof import("./guardrails");
+    const figures: Record<string, number | string> = {};
+    const analyzer = await PolicyAnalyzer.start();
+    try {
+        figures["pack start (spawn to port, ms)"] = Math.round(analyzer.startMs);
+        for (const stack of loadGuardrails().environments) {
+            const result = await synthStack({ stack });
+            const config = readStackFile(stackFilePath(repoRoot, stack));
+            const report = await analyzeRun(analyzer, result.run, { config });
+            figures[`${stack}: evaluation ms (${result.run.resources.length} resources)`] = Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs);
+            figures[`${stack}: mandatory / advisory violations`] = `${report.mandatory} / ${report.advisory}`;
+        }
+    } finally {
+        await analyzer.close();
+    }
+    return figures;
+}

@@ -1,0 +1,27 @@
+/**
+ * The pack's policies, in the order the engine runs them. Building the list does not start the analyzer server, so
+ * tests import this; only index.ts constructs the PolicyPack.
+ */
+import { Policies } from "@pulumi/policy";
+import { budgetsPolicy } from "./budgets";
+import { PackContext } from "./context";
+import { dashboardsPolicy } from "./dashboards";
+import { EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "./evidence";
+import { provenanceBucketPolicy, releasePolicy } from "./provenance";
+import { sloPolicy } from "./slo";
+
+/** Name the pack is served (and reported) under. */
+export const POLICY_PACK_NAME = "maestro-guardrails";
+
+export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new EvidenceCoverage()): Policies {
+    return [
+        evidenceHooksPolicy(ctx, coverage),
+        // Stack policies run after every Analyze call, so the floor sees what evidence-hooks covered.
+        evidenceFloorPolicy(ctx, coverage),
+        sloPolicy(ctx),
+        budgetsPolicy(ctx),
+        provenanceBucketPolicy(ctx),
+        releasePolicy(ctx),
+        dashboardsPolicy(ctx),
+    ];
+}

@@ -1,0 +1,143 @@
+/**
+ * Evidence hooks on every resource: each managed resource names the backlog item it serves, that item exists in the
+ * governance backlog and declares all four hooks, and the resource carries exactly those hooks. In production the
+ * policy can be neither lowered nor disabled: its violations there are mandatory whatever the config says, and a
+ * companion stack policy redoes the check when the engine never ran it.
+ */
+import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { EVIDENCE_HOOKS } from "../lib/conventions";
+import { PackContext } from "./context";
+import { describeResource, evidenceCarrier, readStamp, reportAtLevel, stackEnvironment, stackUrn, dashboardTags } from "./resources";
+
+export const EVIDENCE_HOOKS_POLICY = "evidence-hooks";
+export const EVIDENCE_FLOOR_POLICY = "evidence-hooks-prod-floor";
+
+const FIX =
+    "Fix: create the resource inside a component that declares `readonly backlogItem = BACKLOG_ITEM.<item>` (lib/conventions.ts); " +
+    "lib/evidence.ts then stamps the item's hooks from governance/backlog.json.";
+
+/**
+ * The URNs evidence-hooks analyzed in this process. The engine calls Analyze for every resource before it calls
+ * AnalyzeStack once, in the same plugin process, so an unrecorded URN at AnalyzeStack means the policy was disabled.
+ */
+export class EvidenceCoverage {
+    private readonly urns = new Set<string>();
+    add(urn: string): void {
+        this.urns.add(urn);
+    }
+    has(urn: string): boolean {
+        return this.urns.has(urn);
+    }
+}
+
+/** Everything wrong with one resource's evidence hooks (empty when they are right or its type carries none). */
+export function evidenceProblems(ctx: PackContext, type: string, props: Record<string, unknown>): string[] {
+    const carrier = evidenceCarrier(type);
+    if (carrier.kind === "exempt") {
+        return [];
+    }
+    if (carrier.kind === "unclassified") {
+        return [
+            `type ${type} has no evidence-hook convention; classify it in policies/resources.ts (UNTAGGABLE_AWS_TYPES or UNTAGGABLE_GRAFANA_TYPES) or teach lib/evidence.ts to stamp it`,
+        ];
+    }
+    const problems: string[] = [];
+    if (carrier.kind === "grafana-dashboard-tags") {
+        const parsed = dashboardTags(props.configJson);
+        if (parsed.error) {
+            return [`${parsed.error}, so its evidence tags cannot be read`];
+        }
+    }
+    const stamp = readStamp(type, props);
+    if (!stamp) {
+        return [];
+    }
+    if (!stamp.environment) {
+        problems.push(`carries no ${stamp.keys.environment} (in ${stamp.where})`);
+    }
+    if (!stamp.backlogItem) {
+        problems.push(`carries no ${stamp.keys.backlogItem} (in ${stamp.where}), so it serves no backlog item`);
+        return problems;
+    }
+    const item = ctx.backlogItems.get(stamp.backlogItem);
+    if (!item) {
+        problems.push(
+            `names backlog item "${stamp.backlogItem}", which ${ctx.backlogFile} does not have (a dangling hook); allowed: ${[...ctx.backlogItems.keys()].join(", ")}`,
+        );
+        return problems;
+    }
+    for (const hook of EVIDENCE_HOOKS) {
+        const declared = item[hook];
+        const carried = stamp.hooks[hook];
+        if (!declared) {
+            problems.push(`backlog item ${stamp.backlogItem} declares no "${hook}" hook in ${ctx.backlogFile}; every item needs ${EVIDENCE_HOOKS.join(", ")}`);
+        } else if (carried === undefined) {
+            problems.push(`carries no ${stamp.keys[hook]} (backlog item ${stamp.backlogItem} declares "${declared}")`);
+        } else if (carried !== declared) {
+            problems.push(`${stamp.keys[hook]} is "${carried}" but backlog item ${stamp.backlogItem} declares "${declared}" (a dangling hook)`);
+        }
+    }
+    return problems;
+}
+
+function message(r: { type: string; name: string }, problems: readonly string[]): string {
+    return `${describeResource(r)}: ${problems.join("; ")}. ${FIX}`;
+}
+
+export function evidenceHooksPolicy(ctx: PackContext, coverage: EvidenceCoverage): ResourceValidationPolicy {
+    return {
+        name: EVIDENCE_HOOKS_POLICY,
+        description: "Every managed resource names its backlog item, which exists in governance and declares the logs, metrics, tests and provenance hooks the resource carries.",
+        enforcementLevel: "mandatory",
+        validateResource: (args, reportViolation) => {
+            coverage.add(args.urn);
+            const problems = evidenceProblems(ctx, args.type, args.props);
+            if (problems.length === 0) {
+                return;
+            }
+            const env = readStamp(args.type, args.props)?.environment;
+            if (env !== undefined && ctx.productionEnvironments.includes(env)) {
+                // The config may lower this policy elsewhere, never in production.
+                reportAtLevel(reportViolation, "mandatory", message(args, problems), args.urn);
+            } else {
+                reportViolation(message(args, problems), args.urn);
+            }
+        },
+    };
+}
+
+/**
+ * Redoes evidence-hooks in a production stack when the engine did not run it (the config disabled it), and says
+ * that it may not be disabled there. Always mandatory.
+ */
+export function evidenceFloorPolicy(ctx: PackContext, coverage: EvidenceCoverage): StackValidationPolicy {
+    return {
+        name: EVIDENCE_FLOOR_POLICY,
+        description: `In production (${ctx.productionEnvironments.join(", ")}) the ${EVIDENCE_HOOKS_POLICY} policy runs on every resource, whatever the policy config says.`,
+        enforcementLevel: "mandatory",
+        validateStack: (args, reportViolation) => {
+            const env = stackEnvironment(args.resources);
+            const production = env.seen.filter((e) => ctx.productionEnvironments.includes(e));
+            if (production.length === 0) {
+                return;
+            }
+            const unchecked = args.resources.filter((r) => evidenceCarrier(r.type).kind !== "exempt" && !coverage.has(r.urn));
+            if (unchecked.length === 0) {
+                return;
+            }
+            reportAtLevel(
+                reportViolation,
+                "mandatory",
+                `${EVIDENCE_HOOKS_POLICY} did not run on ${unchecked.length} resource(s) of this ${production.join("/")} stack: it may not be disabled in ` +
+                    `${ctx.productionEnvironments.join(", ")}. Fix: remove "${EVIDENCE_HOOKS_POLICY}": "disabled" from the policy pack config (--policy-pack-config).`,
+                stackUrn(args.resources),
+            );
+            for (const r of unchecked) {
+                const problems = evidenceProblems(ctx, r.type, r.props);
+                if (problems.length > 0) {
+                    reportAtLevel(reportViolation, "mandatory", message(r, problems), r.urn);
+                }
+            }
+        },
+    };
+}

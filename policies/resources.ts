@@ -1,0 +1,248 @@
+/**
+ * How the pack reads the resources the engine hands it: which types carry evidence hooks and where (AWS tags,
+ * Kubernetes labels and annotations, Grafana dashboard tags), which environment and release a resource belongs to,
+ * and the one helper that reports a violation at an explicit enforcement level. Type tokens, not SDK classes, so
+ * the pack depends on no provider SDK and reads exactly what the engine sends.
+ */
+import { EnforcementLevel, PolicyResource, ReportViolation } from "@pulumi/policy";
+import { AWS_TAG, EVIDENCE_HOOKS, K8S_ANNOTATION, K8S_LABEL } from "../lib/conventions";
+
+export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
+
+/** Type tokens the policies look at. */
+export const TYPE = {
+    stack: "pulumi:pulumi:Stack",
+    budget: "aws:budgets/budget:Budget",
+    bucket: "aws:s3/bucket:Bucket",
+    prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+    grafanaDashboard: "grafana:oss/dashboard:Dashboard",
+} as const;
+
+/** Bucket settings resources, by what they set; the V2 tokens are the same resources under their v6 names. */
+export const BUCKET_SETTING_TYPES = {
+    versioning: ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
+    objectLock: ["aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2"],
+    encryption: [
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+    ],
+    publicAccessBlock: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
+    policy: ["aws:s3/bucketPolicy:BucketPolicy"],
+} as const;
+
+/**
+ * AWS types whose resource class takes no `tags` input, so lib/evidence.ts cannot stamp them; the evidence of the
+ * component they belong to covers them. Every other AWS type must carry the evidence tags. This is the one place
+ * the pack classifies AWS types; test/policies.test.ts checks it against what every shipped stack registers (a type
+ * the stack tags must not be here, a type it cannot tag must be).
+ */
+export const UNTAGGABLE_AWS_TYPES: Readonly<Record<string, string>> = {
+    "aws:sns/topicPolicy:TopicPolicy": "a topic's policy document",
+    "aws:sns/topicSubscription:TopicSubscription": "a subscription of a tagged topic",
+    "aws:kms/alias:Alias": "a name for a tagged key",
+    "aws:s3/bucketPolicy:BucketPolicy": "a bucket setting",
+    "aws:s3/bucketVersioning:BucketVersioning": "a bucket setting",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2": "a bucket setting",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a bucket setting",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "a bucket setting",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "a bucket setting",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "a bucket setting",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "a bucket setting",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": "a bucket setting",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": "a bucket setting",
+    "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2": "a bucket setting",
+    "aws:s3/bucketLogging:BucketLogging": "a bucket setting",
+    "aws:s3/bucketLoggingV2:BucketLoggingV2": "a bucket setting",
+};
+
+/** Grafana types without tags; only dashboards carry tags (in their model). */
+export const UNTAGGABLE_GRAFANA_TYPES: Readonly<Record<string, string>> = {
+    "grafana:oss/folder:Folder": "a folder of tagged dashboards",
+    "grafana:oss/dataSource:DataSource": "a connection setting",
+    "grafana:alerting/contactPoint:ContactPoint": "a notification setting",
+    "grafana:alerting/notificationPolicy:NotificationPolicy": "a notification setting",
+};
+
+/** Where a resource's evidence hooks live, or why it has none. */
+export type EvidenceCarrier =
+    | { readonly kind: "aws-tags" }
+    | { readonly kind: "k8s-metadata" }
+    | { readonly kind: "grafana-dashboard-tags" }
+    | { readonly kind: "exempt"; readonly reason: string }
+    | { readonly kind: "unclassified" };
+
+/** Namespace of this project's component resources (`maestro:<module>:<Type>`): their children carry the hooks. */
+const COMPONENT_NAMESPACE = "maestro";
+
+export function evidenceCarrier(type: string): EvidenceCarrier {
+    const [pkg] = type.split(":");
+    if (pkg === "pulumi") {
+        return { kind: "exempt", reason: "the stack or a provider, not a managed resource" };
+    }
+    if (pkg === COMPONENT_NAMESPACE) {
+        return { kind: "exempt", reason: "a component; its children carry its backlog item" };
+    }
+    if (pkg === "aws") {
+        const reason = UNTAGGABLE_AWS_TYPES[type];
+        return reason ? { kind: "exempt", reason: `takes no tags (${reason})` } : { kind: "aws-tags" };
+    }
+    if (pkg === "kubernetes") {
+        return { kind: "k8s-metadata" };
+    }
+    if (type === TYPE.grafanaDashboard) {
+        return { kind: "grafana-dashboard-tags" };
+    }
+    const grafana = UNTAGGABLE_GRAFANA_TYPES[type];
+    return grafana ? { kind: "exempt", reason: `takes no tags (${grafana})` } : { kind: "unclassified" };
+}
+
+/** What a resource says about itself: its backlog item, hooks, environment and release. */
+export interface EvidenceStamp {
+    /** Where the values were read, for messages ("tags", "metadata", "configJson tags"). */
+    readonly where: string;
+    readonly backlogItem?: string;
+    readonly environment?: string;
+    readonly release?: string;
+    readonly hooks: Partial<Record<EvidenceHookName, string>>;
+    /** The key each value is stored under, for messages that say what to set. */
+    readonly keys: Readonly<Record<"backlogItem" | "environment" | "release" | EvidenceHookName, string>>;
+}
+
+type Props = Record<string, unknown>;
+
+function stringMap(v: unknown): Record<string, string> {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) {
+        return {};
+    }
+    return Object.fromEntries(Object.entries(v as Props).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
+
+const AWS_KEYS = {
+    backlogItem: AWS_TAG.backlogItem,
+    environment: AWS_TAG.environment,
+    release: AWS_TAG.release,
+    logs: AWS_TAG.logs,
+    metrics: AWS_TAG.metrics,
+    tests: AWS_TAG.tests,
+    provenance: AWS_TAG.provenance,
+} as const;
+
+function stampFromAwsTags(tags: Record<string, string>, where: string): EvidenceStamp {
+    const hooks: Partial<Record<EvidenceHookName, string>> = {};
+    for (const hook of EVIDENCE_HOOKS) {
+        if (tags[AWS_TAG[hook]] !== undefined) {
+            hooks[hook] = tags[AWS_TAG[hook]];
+        }
+    }
+    return { where, backlogItem: tags[AWS_TAG.backlogItem], environment: tags[AWS_TAG.environment], release: tags[AWS_TAG.release], hooks, keys: AWS_KEYS };
+}
+
+/** Grafana tags are "key=value" strings (lib/evidence.ts grafanaEvidenceTags). */
+export function dashboardTags(configJson: unknown): { tags: Record<string, string>; error?: string } {
+    if (typeof configJson !== "string") {
+        return { tags: {}, error: "configJson is missing" };
+    }
+    let model: { tags?: unknown };
+    try {
+        model = JSON.parse(configJson) as { tags?: unknown };
+    } catch (err) {
+        return { tags: {}, error: `configJson is not JSON (${(err as Error).message})` };
+    }
+    const tags: Record<string, string> = {};
+    for (const t of Array.isArray(model.tags) ? model.tags : []) {
+        if (typeof t === "string" && t.includes("=")) {
+            const i = t.indexOf("=");
+            tags[t.slice(0, i)] = t.slice(i + 1);
+        }
+    }
+    return { tags };
+}
+
+/** The evidence stamp of a resource, or undefined when its type carries none (exempt or unclassified). */
+export function readStamp(type: string, props: Props): EvidenceStamp | undefined {
+    const carrier = evidenceCarrier(type);
+    switch (carrier.kind) {
+        case "aws-tags":
+            return stampFromAwsTags(stringMap(props.tags), "tags");
+        case "grafana-dashboard-tags":
+            return stampFromAwsTags(dashboardTags(props.configJson).tags, "configJson tags");
+        case "k8s-metadata": {
+            const meta = (props.metadata ?? {}) as Props;
+            const labels = stringMap(meta.labels);
+            const annotations = stringMap(meta.annotations);
+            const hooks: Partial<Record<EvidenceHookName, string>> = {};
+            for (const hook of EVIDENCE_HOOKS) {
+                if (annotations[K8S_ANNOTATION[hook]] !== undefined) {
+                    hooks[hook] = annotations[K8S_ANNOTATION[hook]];
+                }
+            }
+            return {
+                where: "metadata labels/annotations",
+                backlogItem: labels[K8S_LABEL.backlogItem],
+                environment: labels[K8S_LABEL.environment],
+                release: annotations[K8S_ANNOTATION.release],
+                hooks,
+                keys: {
+                    backlogItem: `label ${K8S_LABEL.backlogItem}`,
+                    environment: `label ${K8S_LABEL.environment}`,
+                    release: `annotation ${K8S_ANNOTATION.release}`,
+                    logs: `annotation ${K8S_ANNOTATION.logs}`,
+                    metrics: `annotation ${K8S_ANNOTATION.metrics}`,
+                    tests: `annotation ${K8S_ANNOTATION.tests}`,
+                    provenance: `annotation ${K8S_ANNOTATION.provenance}`,
+                },
+            };
+        }
+        default:
+            return undefined;
+    }
+}
+
+/** What the stack's resources say its environment is. */
+export interface StackEnvironment {
+    /** The one environment every stamped resource names; undefined when none or several. */
+    readonly environment?: string;
+    /** Every distinct value seen, sorted (more than one is itself a problem). */
+    readonly seen: readonly string[];
+}
+
+/**
+ * The environment of a stack, from its resources' environment tags (the pack sees resources, not stack config; the
+ * tags come from the validated config through lib/evidence.ts).
+ */
+export function stackEnvironment(resources: readonly Pick<PolicyResource, "type" | "props">[]): StackEnvironment {
+    const seen = new Set<string>();
+    for (const r of resources) {
+        const env = readStamp(r.type, r.props)?.environment;
+        if (env) {
+            seen.add(env);
+        }
+    }
+    const sorted = [...seen].sort();
+    return { environment: sorted.length === 1 ? sorted[0] : undefined, seen: sorted };
+}
+
+/** `aws:s3/bucket:Bucket "prov-bucket"`: how messages name a resource. */
+export function describeResource(r: Pick<PolicyResource, "type" | "name">): string {
+    return `${r.type} "${r.name}"`;
+}
+
+/** The root stack resource's URN (stack-wide violations are reported on it), if the engine sent one. */
+export function stackUrn(resources: readonly Pick<PolicyResource, "type" | "urn">[]): string | undefined {
+    return resources.find((r) => r.type === TYPE.stack)?.urn;
+}
+
+/**
+ * Report a violation at an explicit level, whatever the policy's configured level. @pulumi/policy's reportViolation
+ * accepts a violation object at run time (server.ts makeReportViolationFun) though its type lists only the string
+ * form; test/policy-pack.test.ts proves the level arrives over the analyzer protocol.
+ */
+export function reportAtLevel(report: ReportViolation, level: EnforcementLevel, message: string, urn?: string): void {
+    (report as unknown as (v: { message: string; enforcementLevel: EnforcementLevel; urn?: string }) => void)({ message, enforcementLevel: level, urn });
+}
+
+/** Resources whose `bucket` input comes from `bucket`'s outputs (known in preview, unlike the bucket's id). */
+export function attachedTo(bucket: PolicyResource, resources: readonly PolicyResource[], types: readonly string[]): PolicyResource[] {
+    return resources.filter((r) => types.includes(r.type) && (r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn));
+}
