@@ -23,12 +23,13 @@ export interface BurnRateAlert {
 export const SLO_ALERT_NAME = { page: "MaestroSLOFastBurn", ticket: "MaestroSLOSlowBurn" } as const;
 
 /**
- * At a 95% objective the highest possible burn rate is 20x (every request bad), so the SRE workbook's 14.4x page
- * needs 72% of requests bad for a whole hour. Here the page looks at 30 minutes and asks for 5x: every request
- * slow pages after 30m x 5 / 20 = 7.5 minutes, 35% slow after about 21 minutes; 10% slow (2x) never pages. The
- * 5-minute short window lets the page resolve minutes after a breach ends and keeps a 3-minute blip (at most
- * 2x over 30 minutes) quiet. The ticket catches any burn above 1x held for 6 hours (the budget would not last
- * the period), 10% slow after about 3 hours, and never fires at 3% (0.6x).
+ * At a p95 objective the highest possible burn rate is 1 / (1 - objective), 20x, reached when every request is
+ * slow, so the SRE workbook's 14.4x page needs most requests slow for a whole hour. Here the page looks at 30
+ * minutes and asks for 5x: every request slow pages after 30m x 5 / 20 = 7.5 minutes, a 7x burn after about 21
+ * minutes, and a 2x burn (budget gone in half the period) never pages. The 5-minute short window lets the page
+ * resolve minutes after a breach ends and keeps a 3-minute blip (at most 2x over 30 minutes) quiet. The ticket
+ * catches any burn above 1x held for 6 hours (the budget would not last the period), a 2x burn after about 3
+ * hours, and never fires at 0.6x. Detection time of a condition = window x factor / burn.
  */
 export const SLO_BURN_ALERTS: readonly BurnRateAlert[] = [
     { alert: SLO_ALERT_NAME.page, severity: SEVERITY.page, conditions: [{ longWindow: "30m", shortWindow: "5m", burnRate: 5 }] },

@@ -22,7 +22,7 @@ export function sloSeriesSelector(sloId: string, env: string): string {
     return `{slo=${JSON.stringify(sloId)},env=${JSON.stringify(env)}}`;
 }
 
-/** Percent text for annotations: 0.25 -> "25%", 0.0333 -> "3.33%". */
+/** Percent text for annotations: 0.125 -> "12.5%", 0.0333 -> "3.33%". */
 export function percent(ratio: number): string {
     return `${Number((ratio * 100).toFixed(2))}%`;
 }
@@ -77,7 +77,7 @@ export function buildSloGroup(config: StackConfig, guardrails: Guardrails, slo: 
         { record: SLO_RECORD.requestRate, expr: `sum(rate(${count}[${DASHBOARD_RATE_WINDOW}]))`, labels },
         {
             // The quantile is the objective, so the panel compares like with like: "p95 <= threshold" is the
-            // same statement as "95% of requests within the threshold".
+            // same statement as "a share `objective` of requests within the threshold".
             record: SLO_RECORD.latencyP95,
             expr: `histogram_quantile(${slo.objective}, sum by (le) (rate(${sliSelector(sli, "_bucket")}[${DASHBOARD_RATE_WINDOW}])))`,
             labels,

@@ -18,20 +18,20 @@ import { AlertingRule, isAlertingRule } from "./types";
 
 /**
  * The behaviours the issue asks for, as limits. Traffic is described as a burn rate (multiple of 1 - objective),
- * so "35% of requests slow" at a 95% objective is a 7x burn and the scenarios keep their meaning if an
+ * so the issue's shares of slow requests at a p95 objective become burns (7x, 2x, 0.6x) and keep their meaning if an
  * environment tightens its objective.
  */
 export const SLO_BEHAVIOUR = {
     /** Every request slow: page within this. */
     allSlowPageWithin: "10m",
-    /** 7x burn (35% slow at 95%), sustained: page within this. */
+    /** A 7x burn, sustained: page within this. */
     highBurn: 7,
     highBurnPageWithin: "60m",
-    /** Budget gone in ~15 days (10% slow at 95%): ticket within this, never a page. */
+    /** Budget gone in ~15 days: ticket within this, never a page. */
     budgetGoneInDays: 15,
     slowBurnTicketWithin: "6h",
     slowBurnHeldFor: "1d",
-    /** 0.6x burn (3% slow at 95%, p95 inside the guardrail) for days: no alert at all. */
+    /** A 0.6x burn (p95 inside the guardrail) for days: no alert at all. */
     withinGuardrailBurn: 0.6,
     withinGuardrailFor: "2d",
     /** Every request slow for this long, then healthy: no page. */
@@ -125,7 +125,7 @@ function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRa
             { alertname: page.alert, eval_time: at(breachAt + minutes(B.allSlowPageWithin)), exp_alerts: [expected(pageRule)] },
             { alertname: page.alert, eval_time: at(breachAt + breach), exp_alerts: [expected(pageRule)] },
             { alertname: page.alert, eval_time: at(breachAt + breach + minutes(B.resolveWithin)), exp_alerts: [] },
-            // 7x burn (35% slow at 95%), sustained: page within 60m.
+            // A 7x burn, sustained: page within 60m.
             { alertname: page.alert, eval_time: at(highAt), exp_alerts: [] },
             { alertname: page.alert, eval_time: at(highAt + minutes(B.highBurnPageWithin)), exp_alerts: [expected(pageRule)] },
         ],
@@ -135,9 +135,9 @@ function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRa
 }
 
 /**
- * The budget behaviours on one timeline: 0.6x burn (3% slow at 95%, inside the guardrail) for days raises
+ * The budget behaviours on one timeline: a 0.6x burn (inside the guardrail) for days raises
  * nothing, and the recordings read exactly what was sent; then a burn that spends the budget in ~15 days (2x at
- * a 30-day period, 10% slow at 95%) tickets within 6h and never pages.
+ * the shipped period) tickets within 6h and never pages.
  */
 function sloBudgetTest(config: StackConfig, guardrails: Guardrails, slo: SloObjective, sloSet: RuleSet, design: readonly BurnRateAlert[]): TestGroup {
     const { page, ticket } = burnAlerts(design);
