@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Artifact, extractArtifacts, stableJson } from "./artifacts";
 import { MockRunResult, RegisteredResource, maskSecrets, readStackFile, runWithMocks, stackFilePath } from "./mockRuntime";
+import { PolicyReport, policyReportDocument } from "./policyAnalyzer";
 import { ValidationError, displayPath, repoRoot } from "./validation";
 
 /** What `synth` produced for one stack. */
@@ -80,6 +81,16 @@ export function writeSynthOutput(result: SynthResult, outDir: string): string[] 
         fs.writeFileSync(file, content);
     }
     return files.map(([rel]) => rel);
+}
+
+/** The policy pack's verdict on a synthesized stack, next to what it judged. */
+export const POLICY_REPORT_FILE = "policy-report.json";
+
+/** Write out/<stack>/policy-report.json (after writeSynthOutput, which empties the folder). */
+export function writePolicyReport(report: PolicyReport, outDir: string): string {
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, POLICY_REPORT_FILE), stableJson(policyReportDocument(report)));
+    return POLICY_REPORT_FILE;
 }
 
 /** Count resources by type, for the human summary. */

@@ -1,21 +1,23 @@
 /**
- * `npm run synth -- --stack <dev|staging|prod> [--out DIR] [--config FILE]` or `--all`: run the real program
- * under Pulumi's mock runtime and write what it would provision to out/<stack>/. Exit 0 only when every stack is
- * valid.
+ * `npm run synth -- --stack <dev|staging|prod> [--out DIR] [--config FILE] [--policy-config FILE]` or `--all`: run
+ * the real program under Pulumi's mock runtime, write what it would provision to out/<stack>/, and run the policy
+ * pack over it as the engine would (out/<stack>/policy-report.json). Exit 0 only when every stack is valid and has
+ * no mandatory policy violation.
  */
 import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "../lib/cli";
 import { loadGuardrails } from "../lib/guardrails";
 import { displayPath, repoRoot } from "../lib/validation";
 
-const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE]
-  --stack <stack>  one of the guardrail environments (dev, staging, prod)
-  --all            every environment, one after the other
-  --out DIR        output folder (default out/<stack>; with --all, DIR/<stack>)
-  --config FILE    a stack-config file used in place of Pulumi.<stack>.yaml (only with --stack)`;
+const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
+  --stack <stack>        one of the guardrail environments (dev, staging, prod)
+  --all                  every environment, one after the other
+  --out DIR              output folder (default out/<stack>; with --all, DIR/<stack>)
+  --config FILE          a stack-config file used in place of Pulumi.<stack>.yaml (only with --stack)
+  --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)`;
 
 async function main(): Promise<number> {
-    const flags = parseFlags(process.argv.slice(2), { values: ["stack", "out", "config"], booleans: ["all", "help"] }, USAGE);
+    const flags = parseFlags(process.argv.slice(2), { values: ["stack", "out", "config", "policy-config"], booleans: ["all", "help"] }, USAGE);
     if (flags.booleans.has("help")) {
         process.stdout.write(USAGE + "\n");
         return 0;
@@ -37,26 +39,58 @@ async function main(): Promise<number> {
     const stacks = all ? environments : [stack as string];
     // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { countByType, synthStack, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
+    const { countByType, synthStack, writePolicyReport, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readStackFile } = require("../lib/mockRuntime") as typeof import("../lib/mockRuntime");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const policy = require("../lib/policyAnalyzer") as typeof import("../lib/policyAnalyzer");
+    const policyConfigFile = single(flags, "policy-config", USAGE);
+    const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
+    // The pack type-checks itself while it starts (as under the CLI); start it while the first stack synthesizes.
+    const starting = policy.PolicyAnalyzer.start();
+    starting.catch(() => undefined);
+    let analyzer: import("../lib/policyAnalyzer").PolicyAnalyzer | undefined;
     let failed = 0;
-    for (const s of stacks) {
-        const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
-        try {
-            const result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
-            const files = writeSynthOutput(result, outDir);
-            const lines = [`stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`];
-            for (const [type, n] of countByType(result.run.resources)) {
-                lines.push(`  ${String(n).padStart(3)}  ${type}`);
+    try {
+        for (const s of stacks) {
+            const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
+            try {
+                const result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
+                const files = writeSynthOutput(result, outDir);
+                const lines = [`stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`];
+                for (const [type, n] of countByType(result.run.resources)) {
+                    lines.push(`  ${String(n).padStart(3)}  ${type}`);
+                }
+                analyzer ??= await starting;
+                const report = await policy.analyzeRun(analyzer, result.run, {
+                    config: readStackFile(result.configFile),
+                    policyConfig,
+                    policyConfigFile: policyConfigFile ? displayPath(policyConfigFile) : undefined,
+                });
+                files.push(writePolicyReport(report, outDir));
+                lines.push(`  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`);
+                lines.push(
+                    `  policy pack ${report.policyPack.name}@${report.policyPack.version}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)` +
+                        ` (${Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs)} ms)`,
+                );
+                for (const v of report.violations) {
+                    lines.push(`  ${policy.formatViolation(v).split("\n").join("\n  ")}`);
+                }
+                process.stdout.write(lines.join("\n") + "\n");
+                if (report.mandatory > 0) {
+                    failed++;
+                    process.stderr.write(`stack ${s}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, files[files.length - 1]))}\n`);
+                }
+            } catch (err) {
+                failed++;
+                const e = err as Error;
+                process.stderr.write(`stack ${s}: FAILED\n${e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`);
             }
-            lines.push(`  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`);
-            process.stdout.write(lines.join("\n") + "\n");
-        } catch (err) {
-            failed++;
-            const e = err as Error;
-            process.stderr.write(`stack ${s}: FAILED\n${e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`);
         }
+    } finally {
+        await (analyzer ?? (await starting.catch(() => undefined)))?.close();
     }
-    process.stdout.write(`${stacks.length - failed} of ${stacks.length} stacks synthesized${failed ? `, ${failed} failed` : ""}\n`);
+    process.stdout.write(`${stacks.length - failed} of ${stacks.length} stacks synthesized and passed the policy pack${failed ? `, ${failed} failed` : ""}\n`);
     return failed ? 1 : 0;
 }
 
