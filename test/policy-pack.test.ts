@@ -1,0 +1,199 @@
+/**
+ * The pack run the way the engine runs it: launched as the analyzer plugin (run-policy-pack, ts-node, its port on
+ * stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process serves the file,
+ * as synth uses it; each case sends its own ConfigureStack and Configure.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { AWS_TAG } from "../lib/conventions";
+import { MockRunResult, readStackFile } from "../lib/mockRuntime";
+import { PolicyAnalyzer, PolicyReport, analyzeRun, loadPolicyConfig, parsePolicyConfig, reconcileEnforcement, violationText } from "../lib/policyAnalyzer";
+import { synthStack } from "../lib/synth";
+import { repoRoot } from "../lib/validation";
+import { BUDGETS_POLICY } from "../policies/budgets";
+import { EVIDENCE_FLOOR_POLICY, EVIDENCE_HOOKS_POLICY } from "../policies/evidence";
+import { RELEASE_POLICY } from "../policies/provenance";
+import { SLO_POLICY } from "../policies/slo";
+import { DASHBOARDS_POLICY } from "../policies/dashboards";
+import { POLICY_PACK_NAME } from "../policies/all";
+import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
+import { guardrails, KEY, STACKS, writeStackVariant } from "./helpers";
+
+const FIXTURES = path.join(repoRoot, "test", "fixtures", "policies");
+const SYNTH = path.join(repoRoot, "bin", "scripts", "synth.js");
+
+let analyzer: PolicyAnalyzer;
+beforeAll(async () => {
+    analyzer = await PolicyAnalyzer.start();
+}, 180000);
+afterAll(async () => {
+    await analyzer?.close();
+});
+
+async function analyzeProgram(stack: string, opts: ProgramOptions, policyConfigFile?: string): Promise<{ run: MockRunResult; report: PolicyReport }> {
+    const result = await synthStack({ stack, program: componentsProgram(opts) });
+    const report = await analyzeRun(analyzer, result.run, {
+        config: readStackFile(result.configFile),
+        policyConfig: policyConfigFile ? loadPolicyConfig(policyConfigFile) : undefined,
+        policyConfigFile,
+    });
+    return { run: result.run, report };
+}
+
+const mandatory = (report: PolicyReport, policy: string) => report.violations.filter((v) => v.policyName === policy && v.enforcementLevel === "mandatory");
+
+function synthCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    if (!fs.existsSync(SYNTH)) {
+        throw new Error(`${SYNTH} is missing: run \`npm run build\` first (npm test does)`);
+    }
+    const r = spawnSync(process.execPath, [SYNTH, ...args], { cwd: repoRoot, encoding: "utf8" });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("the analyzer plugin", () => {
+    it("serves the pack's name, its package.json version and every policy, mandatory by default", async () => {
+        const info = await analyzer.getAnalyzerInfo();
+        const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "policies", "package.json"), "utf8")) as { version: string };
+        expect(info.name).toBe(POLICY_PACK_NAME);
+        expect(info.version).toBe(pkg.version);
+        expect(info.supportsConfig).toBe(true);
+        expect(info.policies.map((p) => [p.name, p.enforcementLevel])).toEqual(
+            [EVIDENCE_HOOKS_POLICY, EVIDENCE_FLOOR_POLICY, SLO_POLICY, BUDGETS_POLICY, "provenance-bucket-hardened", RELEASE_POLICY, DASHBOARDS_POLICY].map((n) => [n, "mandatory"]),
+        );
+        expect(analyzer.startMs).toBeGreaterThan(0);
+    });
+});
+
+describe.each(STACKS)("the shipped %s stack", (stack) => {
+    it("has no mandatory policy violation", async () => {
+        const result = await synthStack({ stack });
+        const report = await analyzeRun(analyzer, result.run, { config: readStackFile(result.configFile) });
+        expect(report.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName}: ${violationText(v)}`)).toEqual([]);
+    });
+});
+
+describe("the guardrail components under each stack's validated config", () => {
+    it.each(STACKS)("pass the evidence, SLO, budget, provenance and release policies in %s", async (stack) => {
+        const { report } = await analyzeProgram(stack, {});
+        const failing = report.violations.filter((v) => v.policyName !== DASHBOARDS_POLICY);
+        expect(failing.map((v) => `${v.policyName}: ${violationText(v)}`)).toEqual([]);
+    });
+});
+
+describe("negative end-to-end cases", () => {
+    it("a loosened SLO threshold: synth --config refuses it, and a deploy built from it is rejected by slo-alerts-not-loosened", async () => {
+        const slo = guardrails.slo.objectives[0];
+        const looser = slo.sli.thresholdSeconds * 2;
+        const file = writeStackVariant("staging", (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }));
+        const cli = synthCli("--stack", "staging", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        expect(cli.status).toBe(1);
+        expect(cli.stderr).toContain(`${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`);
+
+        const { report } = await analyzeProgram("staging", {
+            change: (c) => ({ ...c, slos: c.slos.map((o) => (o.id === slo.id ? { ...o, sli: { ...o.sli, thresholdSeconds: looser } } : o)) }),
+        });
+        const [v] = mandatory(report, SLO_POLICY);
+        expect(violationText(v)).toContain(`SLO ${slo.id}:`);
+        expect(violationText(v)).toContain(`looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`);
+    });
+
+    it("a budget over its cap: synth --config refuses it, and a budget built over the cap is rejected by budgets-within-caps", async () => {
+        const over = guardrails.cost.caps.dev.monthlyUsd * 2;
+        const file = writeStackVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
+        const cli = synthCli("--stack", "dev", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        expect(cli.status).toBe(1);
+        expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
+
+        const { report } = await analyzeProgram("dev", { handMadeBudgetUsd: over });
+        const [v] = mandatory(report, BUDGETS_POLICY);
+        expect(violationText(v)).toContain(`limitAmount ${over} is over the dev cap; allowed: > 0 and <= ${guardrails.cost.caps.dev.monthlyUsd}`);
+        expect(v.urn).toContain("aws:budgets/budget:Budget::budgets-budget");
+    });
+
+    it("a missing release tag in prod: synth --config refuses it, and a deploy without one is rejected by release-tag-and-signoffs", async () => {
+        const file = writeStackVariant("prod", (c) => delete c[KEY("releaseTag")]);
+        const cli = synthCli("--stack", "prod", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        expect(cli.status).toBe(1);
+        expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
+
+        const { report } = await analyzeProgram("prod", { change: (c) => ({ ...c, releaseTag: undefined }) });
+        const [v] = mandatory(report, RELEASE_POLICY);
+        expect(violationText(v)).toContain("a prod deploy is a release, but");
+        expect(violationText(v)).toContain("pulumi config set maestro-guardrails:releaseTag vX.Y.Z");
+    });
+
+    it("an untagged resource (a test-only program) is rejected by evidence-hooks, naming it", async () => {
+        const { report } = await analyzeProgram("dev", { strayTopic: true });
+        const violations = mandatory(report, EVIDENCE_HOOKS_POLICY);
+        expect(violations).toHaveLength(1);
+        expect(violations[0].urn).toContain("aws:sns/topic:Topic::stray-topic");
+        expect(violations[0].phase).toBe("analyze");
+        expect(violationText(violations[0])).toContain(`aws:sns/topic:Topic "stray-topic": carries no maestro:environment`);
+    });
+});
+
+describe("policy config (--policy-pack-config)", () => {
+    it("lowers a named policy to advisory", async () => {
+        const { report } = await analyzeProgram("dev", {}, path.join(FIXTURES, "advisory-dashboards.json"));
+        expect(report.enforcement[DASHBOARDS_POLICY]).toBe("advisory");
+        const dashboards = report.violations.filter((v) => v.policyName === DASHBOARDS_POLICY);
+        expect(dashboards.length).toBeGreaterThan(0);
+        expect(new Set(dashboards.map((v) => v.enforcementLevel))).toEqual(new Set(["advisory"]));
+    });
+
+    it("may disable evidence-hooks in dev", async () => {
+        const { report } = await analyzeProgram("dev", { strayTopic: true }, path.join(FIXTURES, "evidence-disabled.json"));
+        expect(report.violations.filter((v) => v.policyName.startsWith(EVIDENCE_HOOKS_POLICY))).toEqual([]);
+    });
+
+    it("cannot disable evidence-hooks in prod: the floor policy reports it and the untagged resource, mandatory", async () => {
+        const { report } = await analyzeProgram("prod", { strayTopic: true }, path.join(FIXTURES, "evidence-disabled.json"));
+        const floor = mandatory(report, EVIDENCE_FLOOR_POLICY).map(violationText);
+        expect(floor[0]).toContain(`${EVIDENCE_HOOKS_POLICY} did not run on`);
+        expect(floor.some((m) => m.includes(`aws:sns/topic:Topic "stray-topic"`))).toBe(true);
+    });
+
+    it("cannot lower evidence-hooks in prod: a prod resource's violation stays mandatory over the protocol", async () => {
+        const { report } = await analyzeProgram("prod", { strayTopic: { [AWS_TAG.environment]: "prod" } }, path.join(FIXTURES, "evidence-advisory.json"));
+        expect(report.enforcement[EVIDENCE_HOOKS_POLICY]).toBe("advisory");
+        const [v, ...rest] = report.violations.filter((x) => x.policyName === EVIDENCE_HOOKS_POLICY);
+        expect(rest).toEqual([]);
+        expect(v.enforcementLevel).toBe("mandatory");
+        expect(violationText(v)).toContain(`aws:sns/topic:Topic "stray-topic": carries no ${AWS_TAG.backlogItem}`);
+    });
+
+    it("lowers evidence-hooks outside prod", async () => {
+        const { report } = await analyzeProgram("staging", { strayTopic: { [AWS_TAG.environment]: "staging" } }, path.join(FIXTURES, "evidence-advisory.json"));
+        expect(report.violations.filter((x) => x.policyName === EVIDENCE_HOOKS_POLICY).map((x) => x.enforcementLevel)).toEqual(["advisory"]);
+    });
+
+    it("refuses a config naming a policy the pack does not have, or a level that does not exist", async () => {
+        const info = await analyzer.getAnalyzerInfo();
+        const file = path.join(FIXTURES, "unknown-policy.json");
+        expect(() => reconcileEnforcement(info, loadPolicyConfig(file), "unknown-policy.json")).toThrow(
+            `unknown-policy.json: /dashboards-provisoned: no policy "dashboards-provisoned" in pack ${POLICY_PACK_NAME}; allowed: all, ${EVIDENCE_HOOKS_POLICY},`,
+        );
+        expect(() => loadPolicyConfig(path.join(FIXTURES, "bad-level.json"))).toThrow(`/all: "strict" is not an enforcement level; allowed: advisory, mandatory, remediate, disabled`);
+        expect(() => parsePolicyConfig({ all: { enforcementLevel: "advisory", x: 1 } }, "f.json")).toThrow(`f.json: /all: "all" takes only an enforcement level`);
+    });
+});
+
+describe("synth", () => {
+    it("writes policy-report.json and exits non-zero exactly when a mandatory violation is reported", () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-"));
+        const cli = synthCli("--stack", "dev", "--out", out);
+        const doc = JSON.parse(fs.readFileSync(path.join(out, "policy-report.json"), "utf8")) as { stack: string; policyPack: { name: string }; summary: { mandatory: number; passed: boolean } };
+        expect(doc.stack).toBe("dev");
+        expect(doc.policyPack.name).toBe(POLICY_PACK_NAME);
+        expect(cli.status).toBe(doc.summary.mandatory > 0 ? 1 : 0);
+        expect(cli.stdout).toContain(`policy pack ${POLICY_PACK_NAME}@`);
+    });
+
+    it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", () => {
+        const cli = synthCli("--stack", "dev", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")), "--policy-config", path.join(FIXTURES, "unknown-policy.json"));
+        expect(cli.status).toBe(1);
+        expect(cli.stderr).toContain(`no policy "dashboards-provisoned" in pack ${POLICY_PACK_NAME}; allowed: all,`);
+    });
+});
