@@ -1,0 +1,103 @@
+/**
+ * SLO dashboard: one row per SLO (repeated over the `slo` variable, so the alerts' `?var-slo=<id>` links open the
+ * SLO that fired): p95 against the guardrail line, share of requests within the threshold against the objective,
+ * error budget remaining, burn rate over every alert window against the alerts' burn rates, request rate.
+ * Guardrail lines come from the recorded threshold and objective series, so an environment's tighter override shows.
+ */
+import * as common from "@grafana/grafana-foundation-sdk/common";
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import * as stat from "@grafana/grafana-foundation-sdk/stat";
+import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
+import { StackConfig } from "../lib/stackConfig";
+import { SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
+import { BuiltDashboard, DASHBOARD_BACKLOG_ITEM, STATUS_COLOR, at, dashboardFrame, guardrailLineOverride, promTarget, thresholds, toModel } from "./common";
+import { ERROR_BUDGET_LOW } from "./design";
+import { sloQuery } from "./queries";
+
+export const SLO_VARIABLE = "slo";
+
+/** Row layout (grid units): one header row, then panels 8 units high. */
+const ROW_PANEL_HEIGHT = 8;
+
+/** The `slo` variable: every SLO of the stack (value = id, text = title), all selected by default. */
+function sloVariable(config: StackConfig): dashboard.CustomVariableBuilder {
+    const options = config.slos.map((s) => ({ text: s.id, value: s.id, selected: false }));
+    return new dashboard.CustomVariableBuilder(SLO_VARIABLE)
+        .label("SLO")
+        .values(config.slos.map((s) => s.id).join(","))
+        .multi(true)
+        .includeAll(true)
+        .current({ text: ["All"], value: ["$__all"], selected: true })
+        .options([{ text: "All", value: "$__all", selected: true }, ...options]);
+}
+
+function timeseriesBase(title: string, unit: string, description: string): timeseries.PanelBuilder {
+    return new timeseries.PanelBuilder()
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .lineWidth(2)
+        .fillOpacity(10)
+        .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true))
+        .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None));
+}
+
+export function buildSloDashboard(config: StackConfig): BuiltDashboard {
+    const kind = "slo" as const;
+    const title = `Maestro SLOs (${config.environment})`;
+    const shortest = SLO_WINDOWS[0];
+    const burnRates = [...new Set(SLO_BURN_ALERTS.flatMap((a) => a.conditions.map((c) => c.burnRate)))].sort((a, b) => a - b);
+    const y = 1;
+    const h = ROW_PANEL_HEIGHT;
+
+    const p95 = timeseriesBase("p95 latency vs guardrail: $slo", "s", "The objective's quantile of request latency (5m) against the SLO threshold (dashed red).")
+        .withTarget(promTarget("A", sloQuery.p95, "p95"))
+        .withTarget(promTarget("B", sloQuery.threshold, "guardrail"))
+        .withOverride(guardrailLineOverride("B", STATUS_COLOR.breach))
+        .min(0)
+        .gridPos(at(0, y, 7, h));
+    const within = timeseriesBase(`Requests within threshold vs objective: $slo`, "percentunit", `Share of requests faster than the SLO threshold over ${shortest}, against the objective (dashed red).`)
+        .withTarget(promTarget("A", sloQuery.withinThreshold(shortest), "within threshold"))
+        .withTarget(promTarget("B", sloQuery.objective, "objective"))
+        .withOverride(guardrailLineOverride("B", STATUS_COLOR.breach))
+        .max(1)
+        .gridPos(at(7, y, 7, h));
+    const burn = timeseriesBase("Burn rate by alert window: $slo", "x", `Error ratio over each alert window as a multiple of the error budget; the alerts fire above ${burnRates.map((b) => `${b}x`).join(" and ")} (lines).`)
+        .thresholds(thresholds(STATUS_COLOR.ok, burnRates.map((b, i) => [b, i === burnRates.length - 1 ? STATUS_COLOR.breach : STATUS_COLOR.atRisk] as const)))
+        .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
+        .min(0)
+        .gridPos(at(14, y, 6, h));
+    SLO_WINDOWS.forEach((w, i) => burn.withTarget(promTarget(String.fromCharCode(65 + i), sloQuery.burnRate(w), w)));
+    const budget = new stat.PanelBuilder()
+        .title("Error budget remaining: $slo")
+        .description("Share of the SLO period's error budget left: red when spent, orange when running low.")
+        .withTarget(promTarget("A", sloQuery.budgetRemaining, "remaining", { instant: true }))
+        .unit("percentunit")
+        .decimals(1)
+        .thresholds(thresholds(STATUS_COLOR.breach, [[0, STATUS_COLOR.atRisk], [ERROR_BUDGET_LOW, STATUS_COLOR.ok]]))
+        .colorMode(common.BigValueColorMode.Background)
+        .graphMode(common.BigValueGraphMode.None)
+        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .gridPos(at(20, y, 4, h / 2));
+    const rate = new stat.PanelBuilder()
+        .title("Request rate: $slo")
+        .description("Requests per second over 5m.")
+        .withTarget(promTarget("A", sloQuery.requestRate, "req/s"))
+        .unit("reqps")
+        .colorMode(common.BigValueColorMode.None)
+        .graphMode(common.BigValueGraphMode.Area)
+        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .gridPos(at(20, y + h / 2, 4, h / 2));
+
+    const builder = dashboardFrame(kind, title, config, `Latency SLOs of the ${config.environment} stack, from guardrails/guardrails.yaml via the maestro_slo recording rules.`)
+        .time({ from: "now-24h", to: "now" })
+        .withVariable(sloVariable(config))
+        .withRow(new dashboard.RowBuilder("$slo").repeat(SLO_VARIABLE).gridPos(at(0, 0, 24, 1)))
+        .withPanel(p95)
+        .withPanel(within)
+        .withPanel(burn)
+        .withPanel(budget)
+        .withPanel(rate);
+    const model = toModel(builder);
+    return { kind, uid: model.uid, title, backlogItem: DASHBOARD_BACKLOG_ITEM[kind], model };
+}
