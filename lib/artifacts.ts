@@ -43,11 +43,15 @@ const EXTRACTORS: Readonly<Record<string, (r: RegisteredResource) => Artifact[]>
         const name = (r.inputs.name as string | undefined) ?? r.name;
         return [{ path: `prometheus/${name}.yaml`, content: RULE_FILE_HEADER + String(r.inputs.data) }];
     },
-    "grafana:oss/dashboard:Dashboard": (r) => {
-        const model = JSON.parse(String(r.inputs.configJson)) as { uid?: string };
-        return [{ path: `grafana/${model.uid ?? r.name}.json`, content: stableJson(model) }];
-    },
+    "grafana:oss/dashboard:Dashboard": (r) => dashboardArtifact(String(r.inputs.configJson), r.name),
+    "grafana:apps/v1beta1/dashboard:Dashboard": (r) => dashboardArtifact(String((r.inputs.spec as { json?: unknown } | undefined)?.json), r.name),
 };
+
+/** A dashboard model as provisioned (after the evidence transformation), under its uid. */
+function dashboardArtifact(json: string, name: string): Artifact[] {
+    const model = JSON.parse(json) as { uid?: string };
+    return [{ path: `grafana/${model.uid ?? name}.json`, content: stableJson(model) }];
+}
 
 export function extractArtifacts(resources: readonly RegisteredResource[]): Artifact[] {
     const artifacts = resources.flatMap((r) => EXTRACTORS[r.type]?.(r) ?? []);

@@ -107,8 +107,10 @@ export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolve
                 labels: { ...meta.labels, ...(m.labels ?? {}) },
                 annotations: { ...meta.annotations, ...(m.annotations ?? {}) },
             }));
-        } else if (args.type === "grafana:oss/dashboard:Dashboard" && props.configJson !== undefined) {
-            props.configJson = pulumi.output(props.configJson).apply((json: string) => withDashboardTags(json, grafanaEvidenceTags(ctx, item)));
+        } else if (args.type === GRAFANA_DASHBOARD_TYPE.legacy && props.configJson !== undefined) {
+            props.configJson = pulumi.output(props.configJson).apply((json: string) => withDashboardEvidence(json, ctx, item));
+        } else if (args.type === GRAFANA_DASHBOARD_TYPE.apps && props.spec !== undefined) {
+            props.spec = pulumi.output(props.spec).apply((spec: { json: string }) => ({ ...spec, json: withDashboardEvidence(spec.json, ctx, item) }));
         } else {
             return undefined;
         }
@@ -121,6 +123,80 @@ function mergeRecord(base: Record<string, string>, explicit: pulumi.Input<Record
         return base;
     }
     return pulumi.output(explicit).apply((e) => ({ ...base, ...e }));
+}
+
+/**
+ * Grafana dashboard resource types: the legacy API (`configJson`, Grafana <= 12) and the dashboard.grafana.app
+ * API the dashboards component uses (`spec.json`, Grafana 12 and later). Both carry the same dashboard model.
+ */
+export const GRAFANA_DASHBOARD_TYPE = {
+    legacy: "grafana:oss/dashboard:Dashboard",
+    apps: "grafana:apps/v1beta1/dashboard:Dashboard",
+} as const;
+
+/** Grafana refuses a dashboard with a tag longer than this ("dashboard tag too long, max 50 characters"). */
+export const GRAFANA_MAX_TAG_LENGTH = 50;
+
+/** Title prefix of the dashboard links that carry evidence hooks (`maestro:evidence-<hook>`, reference in `tooltip`). */
+const EVIDENCE_LINK_PREFIX = "maestro:evidence-";
+
+interface DashboardLinkJson {
+    title: string;
+    type: "link";
+    icon: string;
+    tooltip: string;
+    tags: string[];
+    asDropdown: boolean;
+    targetBlank: boolean;
+    includeVars: boolean;
+    keepTime: boolean;
+}
+
+/**
+ * Stamp a dashboard model with its evidence: every `key=value` stamp that fits Grafana's 50-character tag limit
+ * as a tag (after the model's own), and the four hooks, whose references (paths, metric names) often do not fit,
+ * as dashboard links titled `maestro:evidence-<hook>` with the reference as tooltip. Read back with
+ * dashboardEvidence(). Throws when an identity stamp (backlog item, environment, release) would not fit, since
+ * Grafana would refuse the dashboard.
+ */
+export function withDashboardEvidence(json: string, ctx: TagContext, item: EvidenceItem): string {
+    const stamps = grafanaEvidenceTags(ctx, item);
+    const fitting = stamps.filter((t) => t.length <= GRAFANA_MAX_TAG_LENGTH);
+    const identity = [AWS_TAG.backlogItem, AWS_TAG.environment, AWS_TAG.release].map((k) => `${k}=`);
+    const lost = stamps.filter((t) => t.length > GRAFANA_MAX_TAG_LENGTH && identity.some((k) => t.startsWith(k)));
+    if (lost.length > 0) {
+        throw new Error(`Grafana dashboard tags ${lost.map((t) => JSON.stringify(t)).join(", ")} are over ${GRAFANA_MAX_TAG_LENGTH} characters, which Grafana refuses; shorten the value`);
+    }
+    const model = JSON.parse(withDashboardTags(json, fitting)) as { links?: Array<{ title?: string }> };
+    const links: DashboardLinkJson[] = EVIDENCE_HOOKS.map((hook) => ({
+        title: `${EVIDENCE_LINK_PREFIX}${hook}`,
+        type: "link",
+        icon: "doc",
+        tooltip: item.hooks[hook],
+        tags: [],
+        asDropdown: false,
+        targetBlank: false,
+        includeVars: false,
+        keepTime: false,
+    }));
+    model.links = [...(model.links ?? []).filter((l) => !l.title?.startsWith(EVIDENCE_LINK_PREFIX)), ...links];
+    return JSON.stringify(model);
+}
+
+/** A dashboard model's evidence stamps (`maestro:*` key -> value), from its tags and its evidence links. */
+export function dashboardEvidence(model: { tags?: unknown; links?: unknown }): Record<string, string> {
+    const stamps: Record<string, string> = {};
+    for (const t of Array.isArray(model.tags) ? model.tags : []) {
+        if (typeof t === "string" && t.includes("=")) {
+            stamps[t.slice(0, t.indexOf("="))] = t.slice(t.indexOf("=") + 1);
+        }
+    }
+    for (const l of Array.isArray(model.links) ? (model.links as Array<{ title?: unknown; tooltip?: unknown }>) : []) {
+        if (typeof l.title === "string" && l.title.startsWith(EVIDENCE_LINK_PREFIX) && typeof l.tooltip === "string") {
+            stamps[l.title] = l.tooltip;
+        }
+    }
+    return stamps;
 }
 
 /** Add tags to a dashboard model's `tags`, keeping its own first, without duplicates. */

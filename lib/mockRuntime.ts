@@ -141,6 +141,12 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, un
     }
     if (args.type === "grafana:oss/folder:Folder") {
         state.uid = state.uid ?? args.name;
+        state.url = `https://grafana.example/dashboards/f/${String(state.uid)}/`;
+    }
+    if (args.type === "grafana:apps/v1beta1/dashboard:Dashboard") {
+        // The provider reports the object's API self link as metadata.url, not the page a person opens.
+        const metadata = (args.inputs.metadata ?? {}) as Record<string, unknown>;
+        state.metadata = { ...metadata, uuid: `${args.name}-uuid`, version: "1", url: `/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards/${String(metadata.uid)}` };
     }
     if (args.type === "grafana:oss/dashboard:Dashboard") {
         state.url = `https://grafana.example/d/${String(args.name)}`;

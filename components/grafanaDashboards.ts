@@ -1,0 +1,162 @@
+import * as grafana from "@pulumiverse/grafana";
+import * as pulumi from "@pulumi/pulumi";
+import { sortKeys } from "../lib/artifacts";
+import { BACKLOG_ITEM } from "../lib/conventions";
+import { Guardrails } from "../lib/guardrails";
+import { StackConfig } from "../lib/stackConfig";
+import { formatProblem } from "../lib/validation";
+import { BuiltDashboard, DashboardKind, GRAFANA_MAX_UID_LENGTH, ReleasePlan, buildDashboards, folderUid, visibleGridUnits } from "../dashboards";
+import { dashboardProblems, knownSeries, screenProblems } from "../dashboards/check";
+
+export interface GrafanaDashboardsArgs {
+    /** This stack's validated config: environment, SLOs (with overrides), budgets, alert threshold, `grafanaFolder`, `prometheusDatasourceUid`. */
+    readonly config: StackConfig;
+    /** The guardrails file (cadence intervals for the summary's release status). */
+    readonly guardrails: Guardrails;
+    /** Releases, milestones and accountable roles for the summary's release panel: `releasePlanFromGovernance(loadGovernance())`. */
+    readonly releasePlan: ReleasePlan;
+    /**
+     * Grafana's base URL, the stack's `grafana:url` (what the default provider connects to), for the dashboards'
+     * browser URLs: the provider reports only the API object's self link.
+     */
+    readonly grafanaUrl: string;
+}
+
+/**
+ * The stack's Grafana dashboards: a folder per environment holding the SLO, cost and Conductor summary dashboards,
+ * provisioned through the dashboard.grafana.app/v1beta1 API (`grafana.apps.v1beta1.Dashboard`, Grafana 12 and
+ * later; docs/dashboards.md says why). Models come from dashboards/ (pure builders) and are checked before anything
+ * is created; each dashboard sits in a nested component whose backlog item its evidence tags carry.
+ */
+export class GrafanaDashboards extends pulumi.ComponentResource {
+    /** The folder serves the whole Conductor view; it takes no tags. */
+    readonly backlogItem = BACKLOG_ITEM.summaryDashboard;
+    readonly folderUid: pulumi.Output<string>;
+    /** The folder's page in Grafana, as the provider reports it. */
+    readonly folderUrl: pulumi.Output<string>;
+    readonly slo: SloDashboard;
+    readonly cost: CostDashboard;
+    readonly summary: SummaryDashboard;
+    /** Dashboard uid by kind: `maestro-<kind>-<env>`. */
+    readonly dashboardUids: pulumi.Output<Record<DashboardKind, string>>;
+    /** Dashboard page by kind: `<grafana:url>/d/<uid>`. */
+    readonly dashboardUrls: pulumi.Output<Record<DashboardKind, string>>;
+
+    constructor(name: string, args: GrafanaDashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:dashboards:GrafanaDashboards", name, {}, opts);
+        const env = args.config.environment;
+        let base: URL;
+        try {
+            base = new URL(args.grafanaUrl);
+        } catch {
+            throw new pulumi.ResourceError(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) is not a URL; allowed: an http(s) URL such as https://grafana.example.com`, this);
+        }
+        if (base.protocol !== "https:" && base.protocol !== "http:") {
+            throw new pulumi.ResourceError(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) has protocol ${base.protocol}; allowed: https: or http:`, this);
+        }
+        let built: BuiltDashboard[];
+        try {
+            built = buildDashboards(args.config, args.guardrails, args.releasePlan);
+        } catch (err) {
+            throw new pulumi.ResourceError((err as Error).message, this);
+        }
+        // The checks the tests run, minus promtool: a model Grafana would refuse or render wrongly fails here, before anything exists.
+        const known = knownSeries(args.config, args.guardrails);
+        const problems = built.flatMap((d) => [...dashboardProblems(d.model, args.config, known), ...(d.kind === "summary" ? screenProblems(d.model, visibleGridUnits()) : [])]);
+        for (const uid of [folderUid(env), ...built.map((d) => d.uid)].filter((u) => u.length > GRAFANA_MAX_UID_LENGTH)) {
+            problems.push({ file: args.config.sourceFile, path: "maestro-guardrails:environment", message: `uid "${uid}" is over ${GRAFANA_MAX_UID_LENGTH} characters, which Grafana refuses; allowed: a shorter environment name` });
+        }
+        if (problems.length > 0) {
+            throw new pulumi.ResourceError(`the ${env} dashboards are not valid:\n${problems.map(formatProblem).join("\n")}`, this);
+        }
+
+        const folder = new grafana.oss.Folder(`${name}-folder`, { uid: folderUid(env), title: args.config.grafanaFolder }, { parent: this });
+        this.folderUid = folder.uid;
+        this.folderUrl = folder.url;
+        const pageUrl = (uid: string) => `${base.origin}${base.pathname.replace(/\/$/, "")}/d/${uid}`;
+        const part = (kind: DashboardKind): DashboardPartArgs => {
+            const d = built.find((x) => x.kind === kind);
+            if (!d) {
+                throw new pulumi.ResourceError(`no ${kind} dashboard was built for stack ${args.config.stack}`, this);
+            }
+            return { dashboard: d, folderUid: folder.uid, url: pageUrl(d.uid) };
+        };
+        this.slo = new SloDashboard(`${name}-slo`, part("slo"), { parent: this });
+        this.cost = new CostDashboard(`${name}-cost`, part("cost"), { parent: this });
+        this.summary = new SummaryDashboard(`${name}-summary`, part("summary"), { parent: this });
+        const parts = [this.slo, this.cost, this.summary];
+        this.dashboardUids = pulumi.output(Object.fromEntries(parts.map((p) => [p.kind, p.uid])) as Record<DashboardKind, string>);
+        this.dashboardUrls = pulumi.output(Object.fromEntries(parts.map((p) => [p.kind, p.url])) as Record<DashboardKind, string>);
+        this.registerOutputs({ folderUid: this.folderUid, folderUrl: this.folderUrl, dashboardUids: this.dashboardUids, dashboardUrls: this.dashboardUrls });
+    }
+}
+
+export interface DashboardPartArgs {
+    /** The built model and its uid. */
+    readonly dashboard: BuiltDashboard;
+    /** The environment's folder. */
+    readonly folderUid: pulumi.Input<string>;
+    /** The page a person opens. */
+    readonly url: string;
+}
+
+/** Shared by the three nested components; children are created in each subclass's body, after its `backlogItem` exists. */
+function provision(parent: pulumi.ComponentResource, name: string, args: DashboardPartArgs): grafana.apps.v1beta1.Dashboard {
+    return new grafana.apps.v1beta1.Dashboard(
+        `${name}-dashboard`,
+        {
+            metadata: { uid: args.dashboard.uid, folderUid: args.folderUid },
+            // Sorted keys: the same model always serializes to the same string, so a second preview shows no diff.
+            spec: { json: JSON.stringify(sortKeys(args.dashboard.model)) },
+            // The stack owns these uids: an update replaces whatever version Grafana holds (say, after a UI edit).
+            options: { overwrite: true },
+        },
+        { parent },
+    );
+}
+
+abstract class DashboardPart extends pulumi.ComponentResource {
+    abstract readonly backlogItem: string;
+    readonly kind: DashboardKind;
+    readonly uid: string;
+    readonly url: string;
+    protected constructor(type: string, name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(type, name, {}, opts);
+        this.kind = args.dashboard.kind;
+        this.uid = args.dashboard.uid;
+        this.url = args.url;
+    }
+}
+
+/** The SLO dashboard (backlog item R1-DASH-SLO). */
+export class SloDashboard extends DashboardPart {
+    readonly backlogItem = BACKLOG_ITEM.sloDashboard;
+    readonly resource: grafana.apps.v1beta1.Dashboard;
+    constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:dashboards:SloDashboard", name, args, opts);
+        this.resource = provision(this, name, args);
+        this.registerOutputs({ uid: this.uid, url: this.url });
+    }
+}
+
+/** The cost dashboard (backlog item R1-DASH-COST). */
+export class CostDashboard extends DashboardPart {
+    readonly backlogItem = BACKLOG_ITEM.costDashboard;
+    readonly resource: grafana.apps.v1beta1.Dashboard;
+    constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:dashboards:CostDashboard", name, args, opts);
+        this.resource = provision(this, name, args);
+        this.registerOutputs({ uid: this.uid, url: this.url });
+    }
+}
+
+/** The Conductor summary dashboard (backlog item R1-DASH-SUMMARY). */
+export class SummaryDashboard extends DashboardPart {
+    readonly backlogItem = BACKLOG_ITEM.summaryDashboard;
+    readonly resource: grafana.apps.v1beta1.Dashboard;
+    constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:dashboards:SummaryDashboard", name, args, opts);
+        this.resource = provision(this, name, args);
+        this.registerOutputs({ uid: this.uid, url: this.url });
+    }
+}
