@@ -15,7 +15,18 @@ export const ERROR_BUDGET_LOW = 0.25;
  * 38h - 8 px. On a 1920x1080 screen, the browser's own chrome (tabs and address bar) takes about 90 px, Grafana's
  * top bar 40 px and the dashboard controls (variables, time picker) 40 px, plus 24 px of page padding.
  */
-export const SCREEN = {
+export interface ScreenGeometry {
+    readonly widthPx: number;
+    readonly heightPx: number;
+    readonly browserChromePx: number;
+    readonly grafanaTopBarPx: number;
+    readonly dashboardControlsPx: number;
+    readonly pagePaddingPx: number;
+    readonly gridCellPx: number;
+    readonly gridMarginPx: number;
+}
+
+export const SCREEN: ScreenGeometry = {
     widthPx: 1920,
     heightPx: 1080,
     browserChromePx: 90,
@@ -24,16 +35,16 @@ export const SCREEN = {
     pagePaddingPx: 24,
     gridCellPx: 30,
     gridMarginPx: 8,
-} as const;
+};
 
 /** Visible grid height in units: the largest n with 38n - 8 <= visible px. Every summary panel must end at or above it. */
-export function visibleGridUnits(screen: typeof SCREEN = SCREEN): number {
+export function visibleGridUnits(screen: ScreenGeometry = SCREEN): number {
     const visible = screen.heightPx - screen.browserChromePx - screen.grafanaTopBarPx - screen.dashboardControlsPx - screen.pagePaddingPx;
     return Math.floor((visible + screen.gridMarginPx) / (screen.gridCellPx + screen.gridMarginPx));
 }
 
 /** Pixel height of a panel h units high. */
-export function panelHeightPx(h: number, screen: typeof SCREEN = SCREEN): number {
+export function panelHeightPx(h: number, screen: ScreenGeometry = SCREEN): number {
     return h * (screen.gridCellPx + screen.gridMarginPx) - screen.gridMarginPx;
 }
 

@@ -17,6 +17,7 @@ export { buildSummaryDashboard } from "./summary";
 export { releasePlanFromGovernance, releasePlanMarkdown } from "./releasePlan";
 export type { PlannedMilestone, ReleasePlan } from "./releasePlan";
 export { visibleGridUnits, panelHeightPx, SCREEN } from "./design";
+export type { ScreenGeometry } from "./design";
 
 /** The three dashboards of one stack, in a stable order. */
 export function buildDashboards(config: StackConfig, guardrails: Guardrails, plan: ReleasePlan): BuiltDashboard[] {
