@@ -21,8 +21,12 @@ function stackConfig(stack: string): StackConfig {
     return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
 }
 
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
 function writeFiles(files: Record<string, string>): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dashboards-"));
+    tempDirs.push(dir);
     for (const [name, content] of Object.entries(files)) {
         fs.writeFileSync(path.join(dir, name), content);
     }
