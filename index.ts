@@ -1,15 +1,57 @@
 /**
- * Composition root of the Maestro Conductor guardrails stack: load the guardrails and this stack's config
- * (validated before any resource exists), build one component per capability, export what downstream
- * workstreams read. Pulumi calls the exported function inside the stack.
+ * Composition root of the Maestro Conductor guardrails stack: load the guardrails, this stack's config and the
+ * governance data (all validated before any resource exists), build one component per capability, export what
+ * downstream workstreams read. Pulumi calls the exported function inside the stack.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CostBudgets } from "./components/costBudgets";
+import { GrafanaDashboards } from "./components/grafanaDashboards";
+import { GuardrailRules } from "./components/prometheusRules";
+import { ProvenanceBucket } from "./components/provenanceBucket";
+import { SignoffLedger } from "./components/signoffLedger";
+import { releasePlanFromGovernance } from "./dashboards";
+import { evidenceResolver, loadGovernance, requiredSignoffs } from "./governance";
+import { evidenceTransformation } from "./lib/evidence";
 import { loadGuardrails } from "./lib/guardrails";
 import { stackConfigFromPulumi } from "./lib/stackConfig";
+import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
 
 export = async () => {
     const guardrails = loadGuardrails();
     const config = stackConfigFromPulumi(guardrails);
+    const governance = loadGovernance();
+    // Read here, not in the component, so a missing key fails with the other config errors, before any resource.
+    const grafanaUrl = new pulumi.Config("grafana").require("url");
+
+    // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
+    pulumi.runtime.registerStackTransformation(
+        evidenceTransformation(
+            { environment: config.environment, owner: config.owner, stack: config.stack, releaseTag: config.releaseTag },
+            evidenceResolver(governance),
+        ),
+    );
+
+    const rules = new GuardrailRules("guardrail-rules", { config, guardrails });
+    const budgets = new CostBudgets("cost-budgets", { config, guardrails });
+    const provenance = new ProvenanceBucket("provenance", {
+        environment: config.environment,
+        objectLock: config.provenance,
+        sourceFile: config.sourceFile,
+    });
+    const signoffs = new SignoffLedger("signoffs", {
+        bucket: provenance,
+        environment: config.environment,
+        releaseTag: config.releaseTag,
+        objectLock: config.provenance,
+        guardrails,
+        requiredRoles: (tag, env) => requiredSignoffs(governance, tag, env),
+    });
+    const dashboards = new GrafanaDashboards("dashboards", {
+        config,
+        guardrails,
+        releasePlan: releasePlanFromGovernance(governance),
+        grafanaUrl,
+    });
 
     return {
         environment: config.environment,
@@ -18,7 +60,25 @@ export = async () => {
             slos: config.slos.map((o) => ({ id: o.id, thresholdSeconds: o.sli.thresholdSeconds, objective: o.objective })),
             monthlyBudgetUsd: config.monthlyBudgetUsd,
             llmBudgetUsd: config.llmBudgetUsd,
+            costAlertThreshold: config.costAlertThreshold,
         },
         alertEmails: pulumi.secret(config.alertEmails),
+        prometheusRules: rules.ruleObjectNames,
+        budgetAlertTopicArn: budgets.topicArn,
+        provenance: {
+            bucketName: provenance.bucketName,
+            logBucketName: provenance.logBucketName,
+            kmsKeyArn: provenance.kmsKeyArn,
+            signoffKeyLayout: SIGNOFF_KEY_LAYOUT,
+            signoffKeyPrefix: signoffs.keyPrefix,
+            signoffObjectKeys: signoffs.objectKeys,
+            ledgerHead: signoffs.ledgerHead,
+        },
+        grafana: {
+            folderUid: dashboards.folderUid,
+            folderUrl: dashboards.folderUrl,
+            dashboardUids: dashboards.dashboardUids,
+            dashboardUrls: dashboards.dashboardUrls,
+        },
     };
 };

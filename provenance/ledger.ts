@@ -395,8 +395,12 @@ export function roleSlug(role: string): string {
  * hooks name.
  */
 export function signoffObjectKey(entry: SignoffEntry): string {
+    // Keep SIGNOFF_KEY_LAYOUT below in step with this template.
     return `${signoffPrefix(entry.environment, entry.tag)}${entry.commit}/${String(entry.seq).padStart(6, "0")}-${roleSlug(entry.role)}.json`;
 }
+
+/** The key template above, as downstream readers see it (a stack output). */
+export const SIGNOFF_KEY_LAYOUT = "signoffs/<environment>/<tag>/<commit>/<seq>-<role>.json";
 
 export function signoffPrefix(environment: string, tag: string): string {
     return `signoffs/${environment}/${tag}/`;
