@@ -7,11 +7,11 @@
 import * as cog from "@grafana/grafana-foundation-sdk/cog";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
-import { BACKLOG_ITEM, RULE_PREFIX, SLO_RECORD } from "../lib/conventions";
+import { BACKLOG_ITEM, DashboardKind, RULE_PREFIX, SLO_RECORD, dashboardUid } from "../lib/conventions";
 import { StackConfig } from "../lib/stackConfig";
 
-export const DASHBOARD_KINDS = ["slo", "cost", "summary"] as const;
-export type DashboardKind = (typeof DASHBOARD_KINDS)[number];
+export { DASHBOARD_KINDS, dashboardUid, folderUid } from "../lib/conventions";
+export type { DashboardKind } from "../lib/conventions";
 
 /** The backlog item each dashboard serves (its evidence tags come from it). */
 export const DASHBOARD_BACKLOG_ITEM: Readonly<Record<DashboardKind, string>> = {
@@ -19,19 +19,6 @@ export const DASHBOARD_BACKLOG_ITEM: Readonly<Record<DashboardKind, string>> = {
     cost: BACKLOG_ITEM.costDashboard,
     summary: BACKLOG_ITEM.summaryDashboard,
 };
-
-/**
- * `maestro-<kind>-<env>`: stable across deploys (so a preview shows no diff and links keep working) and the uid the
- * alerts' `dashboard` annotations point at (rules/design.ts DASHBOARD_PATH).
- */
-export function dashboardUid(kind: DashboardKind, environment: string): string {
-    return `${RULE_PREFIX}-${kind}-${environment}`;
-}
-
-/** The folder holding one environment's dashboards. */
-export function folderUid(environment: string): string {
-    return `${RULE_PREFIX}-conductor-${environment}`;
-}
 
 /** Grafana's limit on dashboard uids (and so the folder's): longer ones are rejected with "uid too long". */
 export const GRAFANA_MAX_UID_LENGTH = 40;

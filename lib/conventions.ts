@@ -51,6 +51,23 @@ export const GUARDRAIL_LABEL = { slo: "slo", cost: "cost", cadence: "cadence", t
 /** Prefix of every recording rule and rule group this stack generates (Sloth uses `sloth_`). */
 export const RULE_PREFIX = "maestro";
 
+/** The dashboards every environment provisions (the pack checks each exists). */
+export const DASHBOARD_KINDS = ["slo", "cost", "summary"] as const;
+export type DashboardKind = (typeof DASHBOARD_KINDS)[number];
+
+/**
+ * `maestro-<kind>-<env>`: stable across deploys (so a preview shows no diff and links keep working); the alerts'
+ * `dashboard` annotations, the Conductor summary and the policy pack all find dashboards by it.
+ */
+export function dashboardUid(kind: DashboardKind, environment: string): string {
+    return `${RULE_PREFIX}-${kind}-${environment}`;
+}
+
+/** The folder holding one environment's dashboards. */
+export function folderUid(environment: string): string {
+    return `${RULE_PREFIX}-conductor-${environment}`;
+}
+
 /**
  * The backlog item (governance/backlog.json) each capability serves. Resources inherit the item of the
  * nearest ancestor component, and carry that item's evidence hooks as tags, labels or annotations.
@@ -107,3 +124,46 @@ export const COST_RECORD = {
 export const CADENCE_METRIC = {
     lastCut: "maestro_release_last_cut_timestamp_seconds",
 } as const;
+
+/**
+ * Grafana dashboard resource types: the legacy API (model in `configJson`, Grafana <= 12) and the
+ * dashboard.grafana.app API the dashboards component uses (model in `spec.json`, Grafana 12 and later).
+ */
+export const GRAFANA_DASHBOARD_TYPE = {
+    legacy: "grafana:oss/dashboard:Dashboard",
+    apps: "grafana:apps/v1beta1/dashboard:Dashboard",
+} as const;
+
+/** Grafana refuses a dashboard with a tag longer than this ("dashboard tag too long, max 50 characters"). */
+export const GRAFANA_MAX_TAG_LENGTH = 50;
+
+/**
+ * Title prefix of the dashboard links that carry evidence hooks, whose references rarely fit in a tag: the link
+ * `maestro:evidence-<hook>` holds the reference in its `tooltip`, so titles equal the AWS tag keys.
+ */
+export const EVIDENCE_LINK_PREFIX = "maestro:evidence-";
+
+/** Where a dashboard resource carries its model: the JSON string, or why there is none. */
+export function dashboardModelJson(type: string, props: Record<string, unknown>): { json?: string; field: string } {
+    if (type === GRAFANA_DASHBOARD_TYPE.apps) {
+        const spec = props.spec as { json?: unknown } | undefined;
+        return { json: typeof spec?.json === "string" ? spec.json : undefined, field: "spec.json" };
+    }
+    return { json: typeof props.configJson === "string" ? props.configJson : undefined, field: "configJson" };
+}
+
+/** A dashboard model's evidence stamps (`maestro:*` key -> value), from its `key=value` tags and its evidence links. */
+export function dashboardEvidence(model: { tags?: unknown; links?: unknown }): Record<string, string> {
+    const stamps: Record<string, string> = {};
+    for (const t of Array.isArray(model.tags) ? model.tags : []) {
+        if (typeof t === "string" && t.includes("=")) {
+            stamps[t.slice(0, t.indexOf("="))] = t.slice(t.indexOf("=") + 1);
+        }
+    }
+    for (const l of Array.isArray(model.links) ? (model.links as Array<{ title?: unknown; tooltip?: unknown }>) : []) {
+        if (typeof l.title === "string" && l.title.startsWith(EVIDENCE_LINK_PREFIX) && typeof l.tooltip === "string") {
+            stamps[l.title] = l.tooltip;
+        }
+    }
+    return stamps;
+}

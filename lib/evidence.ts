@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_TAG, EVIDENCE_HOOKS, K8S_ANNOTATION, K8S_LABEL, MANAGED_BY } from "./conventions";
+import { AWS_TAG, EVIDENCE_HOOKS, EVIDENCE_LINK_PREFIX, GRAFANA_DASHBOARD_TYPE, GRAFANA_MAX_TAG_LENGTH, K8S_ANNOTATION, K8S_LABEL, MANAGED_BY } from "./conventions";
+
+// Readers of dashboard evidence live with the conventions, which the policy pack imports without the Pulumi SDK.
+export { GRAFANA_DASHBOARD_TYPE, GRAFANA_MAX_TAG_LENGTH, dashboardEvidence } from "./conventions";
 
 export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
 
@@ -125,21 +128,6 @@ function mergeRecord(base: Record<string, string>, explicit: pulumi.Input<Record
     return pulumi.output(explicit).apply((e) => ({ ...base, ...e }));
 }
 
-/**
- * Grafana dashboard resource types: the legacy API (`configJson`, Grafana <= 12) and the dashboard.grafana.app
- * API the dashboards component uses (`spec.json`, Grafana 12 and later). Both carry the same dashboard model.
- */
-export const GRAFANA_DASHBOARD_TYPE = {
-    legacy: "grafana:oss/dashboard:Dashboard",
-    apps: "grafana:apps/v1beta1/dashboard:Dashboard",
-} as const;
-
-/** Grafana refuses a dashboard with a tag longer than this ("dashboard tag too long, max 50 characters"). */
-export const GRAFANA_MAX_TAG_LENGTH = 50;
-
-/** Title prefix of the dashboard links that carry evidence hooks (`maestro:evidence-<hook>`, reference in `tooltip`). */
-const EVIDENCE_LINK_PREFIX = "maestro:evidence-";
-
 interface DashboardLinkJson {
     title: string;
     type: "link";
@@ -181,22 +169,6 @@ export function withDashboardEvidence(json: string, ctx: TagContext, item: Evide
     }));
     model.links = [...(model.links ?? []).filter((l) => !l.title?.startsWith(EVIDENCE_LINK_PREFIX)), ...links];
     return JSON.stringify(model);
-}
-
-/** A dashboard model's evidence stamps (`maestro:*` key -> value), from its tags and its evidence links. */
-export function dashboardEvidence(model: { tags?: unknown; links?: unknown }): Record<string, string> {
-    const stamps: Record<string, string> = {};
-    for (const t of Array.isArray(model.tags) ? model.tags : []) {
-        if (typeof t === "string" && t.includes("=")) {
-            stamps[t.slice(0, t.indexOf("="))] = t.slice(t.indexOf("=") + 1);
-        }
-    }
-    for (const l of Array.isArray(model.links) ? (model.links as Array<{ title?: unknown; tooltip?: unknown }>) : []) {
-        if (typeof l.title === "string" && l.title.startsWith(EVIDENCE_LINK_PREFIX) && typeof l.tooltip === "string") {
-            stamps[l.title] = l.tooltip;
-        }
-    }
-    return stamps;
 }
 
 /** Add tags to a dashboard model's `tags`, keeping its own first, without duplicates. */

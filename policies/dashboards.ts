@@ -4,16 +4,11 @@
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { PackContext } from "./context";
-import { describeResource, stackUrn, TYPE } from "./resources";
+import { DASHBOARD_KINDS, GRAFANA_DASHBOARD_TYPE, dashboardUid } from "../lib/conventions";
+import { DASHBOARD_TYPES, dashboardModel, describeResource, stackUrn } from "./resources";
 import { environmentOrReport } from "./stack";
 
 export const DASHBOARDS_POLICY = "dashboards-provisioned";
-
-export const DASHBOARD_KINDS = ["slo", "cost", "summary"] as const;
-
-export function dashboardUid(kind: (typeof DASHBOARD_KINDS)[number], env: string): string {
-    return `maestro-${kind}-${env}`;
-}
 
 export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
     return {
@@ -26,14 +21,14 @@ export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
                 return;
             }
             const models = args.resources
-                .filter((r) => r.type === TYPE.grafanaDashboard)
+                .filter((r) => DASHBOARD_TYPES.includes(r.type))
                 .map((r) => {
-                    try {
-                        return { r, model: JSON.parse(String(r.props.configJson)) as { uid?: unknown; panels?: unknown } };
-                    } catch {
-                        reportViolation(`${describeResource(r)}: configJson is not JSON, so it provisions no dashboard. Fix: build it with the dashboards component.`, r.urn);
+                    const { model, error } = dashboardModel(r.type, r.props);
+                    if (!model) {
+                        reportViolation(`${describeResource(r)}: ${error}, so it provisions no dashboard. Fix: build it with the dashboards component.`, r.urn);
                         return undefined;
                     }
+                    return { r, model };
                 })
                 .filter((x) => x !== undefined);
             for (const kind of DASHBOARD_KINDS) {
@@ -41,7 +36,7 @@ export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
                 const found = models.find((m) => m.model.uid === uid);
                 if (!found) {
                     reportViolation(
-                        `the ${env} stack provisions no ${kind} dashboard (a ${TYPE.grafanaDashboard} whose model has uid "${uid}"). Fix: deploy the dashboards component for this stack.`,
+                        `the ${env} stack provisions no ${kind} dashboard (a ${GRAFANA_DASHBOARD_TYPE.apps} whose model has uid "${uid}"). Fix: deploy the dashboards component for this stack.`,
                         stackUrn(args.resources),
                     );
                 } else if (!Array.isArray(found.model.panels) || found.model.panels.length === 0) {

@@ -7,7 +7,7 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { EVIDENCE_HOOKS } from "../lib/conventions";
 import { PackContext } from "./context";
-import { describeResource, evidenceCarrier, readStamp, reportAtLevel, stackEnvironment, stackUrn, dashboardTags } from "./resources";
+import { describeResource, evidenceCarrier, readStamp, reportAtLevel, stackEnvironment, stackUrn, dashboardModel } from "./resources";
 
 export const EVIDENCE_HOOKS_POLICY = "evidence-hooks";
 export const EVIDENCE_FLOOR_POLICY = "evidence-hooks-prod-floor";
@@ -43,7 +43,7 @@ export function evidenceProblems(ctx: PackContext, type: string, props: Record<s
     }
     const problems: string[] = [];
     if (carrier.kind === "grafana-dashboard-tags") {
-        const parsed = dashboardTags(props.configJson);
+        const parsed = dashboardModel(type, props);
         if (parsed.error) {
             return [`${parsed.error}, so its evidence tags cannot be read`];
         }

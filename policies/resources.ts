@@ -5,7 +5,7 @@
  * the pack depends on no provider SDK and reads exactly what the engine sends.
  */
 import { EnforcementLevel, PolicyResource, ReportViolation } from "@pulumi/policy";
-import { AWS_TAG, EVIDENCE_HOOKS, K8S_ANNOTATION, K8S_LABEL } from "../lib/conventions";
+import { AWS_TAG, EVIDENCE_HOOKS, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, K8S_LABEL, dashboardEvidence, dashboardModelJson } from "../lib/conventions";
 
 export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
 
@@ -16,8 +16,10 @@ export const TYPE = {
     bucket: "aws:s3/bucket:Bucket",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
-    grafanaDashboard: "grafana:oss/dashboard:Dashboard",
 } as const;
+
+/** Both Grafana dashboard APIs carry the same model (lib/conventions.ts GRAFANA_DASHBOARD_TYPE). */
+export const DASHBOARD_TYPES: readonly string[] = Object.values(GRAFANA_DASHBOARD_TYPE);
 
 /** Bucket settings resources, by what they set; the V2 tokens are the same resources under their v6 names. */
 export const BUCKET_SETTING_TYPES = {
@@ -90,7 +92,7 @@ export function evidenceCarrier(type: string): EvidenceCarrier {
     if (pkg === "kubernetes") {
         return { kind: "k8s-metadata" };
     }
-    if (type === TYPE.grafanaDashboard) {
+    if (DASHBOARD_TYPES.includes(type)) {
         return { kind: "grafana-dashboard-tags" };
     }
     const grafana = UNTAGGABLE_GRAFANA_TYPES[type];
@@ -99,7 +101,7 @@ export function evidenceCarrier(type: string): EvidenceCarrier {
 
 /** What a resource says about itself: its backlog item, hooks, environment and release. */
 export interface EvidenceStamp {
-    /** Where the values were read, for messages ("tags", "metadata", "configJson tags"). */
+    /** Where the values were read, for messages ("tags", "metadata", "spec.json tags and links"). */
     readonly where: string;
     readonly backlogItem?: string;
     readonly environment?: string;
@@ -138,25 +140,21 @@ function stampFromAwsTags(tags: Record<string, string>, where: string): Evidence
     return { where, backlogItem: tags[AWS_TAG.backlogItem], environment: tags[AWS_TAG.environment], release: tags[AWS_TAG.release], hooks, keys: AWS_KEYS };
 }
 
-/** Grafana tags are "key=value" strings (lib/evidence.ts grafanaEvidenceTags). */
-export function dashboardTags(configJson: unknown): { tags: Record<string, string>; error?: string } {
-    if (typeof configJson !== "string") {
-        return { tags: {}, error: "configJson is missing" };
+/** A dashboard resource's model, or why it has none (where the model lives depends on the dashboard API). */
+export function dashboardModel(type: string, props: Props): { model?: { uid?: unknown; panels?: unknown; tags?: unknown; links?: unknown }; field: string; error?: string } {
+    const { json, field } = dashboardModelJson(type, props);
+    if (json === undefined) {
+        return { field, error: `${field} is missing` };
     }
-    let model: { tags?: unknown };
     try {
-        model = JSON.parse(configJson) as { tags?: unknown };
-    } catch (err) {
-        return { tags: {}, error: `configJson is not JSON (${(err as Error).message})` };
-    }
-    const tags: Record<string, string> = {};
-    for (const t of Array.isArray(model.tags) ? model.tags : []) {
-        if (typeof t === "string" && t.includes("=")) {
-            const i = t.indexOf("=");
-            tags[t.slice(0, i)] = t.slice(i + 1);
+        const model: unknown = JSON.parse(json);
+        if (model === null || typeof model !== "object" || Array.isArray(model)) {
+            return { field, error: `${field} is not a JSON object` };
         }
+        return { model: model as Props, field };
+    } catch (err) {
+        return { field, error: `${field} is not JSON (${(err as Error).message})` };
     }
-    return { tags };
 }
 
 /** The evidence stamp of a resource, or undefined when its type carries none (exempt or unclassified). */
@@ -166,7 +164,11 @@ export function readStamp(type: string, props: Props): EvidenceStamp | undefined
         case "aws-tags":
             return stampFromAwsTags(stringMap(props.tags), "tags");
         case "grafana-dashboard-tags":
-            return stampFromAwsTags(dashboardTags(props.configJson).tags, "configJson tags");
+        {
+            // Stamps that fit Grafana's tag limit are tags; the hook references are evidence links (lib/evidence.ts).
+            const { model, field } = dashboardModel(type, props);
+            return stampFromAwsTags(model ? dashboardEvidence(model) : {}, `${field} tags and links`);
+        }
         case "k8s-metadata": {
             const meta = (props.metadata ?? {}) as Props;
             const labels = stringMap(meta.labels);

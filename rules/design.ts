@@ -3,7 +3,7 @@
  * guardrails (the targets they protect come from guardrails/guardrails.yaml); docs/slo-alerting.md explains
  * each one and lists the detection and reset times they achieve, measured with promtool.
  */
-import { SEVERITY, Severity } from "../lib/conventions";
+import { SEVERITY, Severity, dashboardUid } from "../lib/conventions";
 
 /** One multi-window condition: both windows' error ratios above `burnRate` times the budget (1 - objective). */
 export interface BurnRateCondition {
@@ -102,9 +102,9 @@ export const CADENCE_ABSENT_FOR = "1h";
 
 /** Grafana dashboard paths (relative to the Grafana URL), by the uids the dashboards component uses. */
 export const DASHBOARD_PATH = {
-    slo: (env: string, sloId: string) => `/d/maestro-slo-${env}?var-slo=${sloId}`,
-    cost: (env: string) => `/d/maestro-cost-${env}`,
-    summary: (env: string) => `/d/maestro-summary-${env}`,
+    slo: (env: string, sloId: string) => `/d/${dashboardUid("slo", env)}?var-slo=${sloId}`,
+    cost: (env: string) => `/d/${dashboardUid("cost", env)}`,
+    summary: (env: string) => `/d/${dashboardUid("summary", env)}`,
 } as const;
 
 /** Runbook of an alert: its section in docs/slo-alerting.md (GitHub's anchor is the lower-cased heading). */

@@ -4,7 +4,7 @@ import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Stac
 import * as yaml from "js-yaml";
 import { CostBudgets } from "../components/costBudgets";
 import { ProvenanceBucket } from "../components/provenanceBucket";
-import { AWS_TAG, BACKLOG_ITEM, K8S_ANNOTATION, SEVERITY } from "../lib/conventions";
+import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, SEVERITY } from "../lib/conventions";
 import { awsEvidenceTags } from "../lib/evidence";
 import { leLabel } from "../lib/guardrails";
 import { readStackFile, runWithMocks } from "../lib/mockRuntime";
@@ -42,6 +42,12 @@ const notApplicable = (reason?: string): never => {
 };
 
 /** Call a stack policy with the arguments the analyzer server builds for AnalyzeStack. */
+/** The model of a fixture dashboard (dashboard.grafana.app API: `spec.json`). */
+const specJson = (r: FixtureResource): string => (r.props.spec as { json: string }).json;
+const setSpecJson = (r: FixtureResource, json: string): void => {
+    r.props.spec = { ...(r.props.spec as object), json };
+};
+
 function runStack(policy: StackValidationPolicy, rs: readonly FixtureResource[]): Reported[] {
     const [report, seen] = reporter();
     const args: StackValidationArgs = { resources: policyResources(rs), getConfig: <T>() => ({}) as T, stackTags: new Map(), notApplicable };
@@ -148,13 +154,26 @@ describe(EVIDENCE_HOOKS_POLICY, () => {
         expect(runResource(policy(), r)[0].message).toContain(`carries no annotation ${K8S_ANNOTATION.metrics}`);
     });
 
-    it("reads Grafana hooks from the dashboard model's tags, and rejects a model it cannot read", () => {
+    it("reads Grafana hooks from the dashboard model's tags and evidence links, and rejects a model it cannot read", () => {
         const s = happyStack(guardrails, "dev");
         const r = s.byName("dashboard-cost");
-        r.props.configJson = JSON.stringify({ ...(JSON.parse(r.props.configJson as string) as object), tags: [] });
-        expect(runResource(policy(), r)[0].message).toContain(`carries no ${AWS_TAG.backlogItem} (in configJson tags)`);
-        r.props.configJson = "{not json";
-        expect(runResource(policy(), r)[0].message).toContain("configJson is not JSON");
+        const model = JSON.parse(specJson(r)) as { tags: string[]; links: Array<{ title: string }> };
+        // A hook short enough is also a tag; drop it from both places.
+        const withoutMetrics = { ...model, tags: model.tags.filter((t) => !t.startsWith(`${AWS_TAG.metrics}=`)), links: model.links.filter((l) => l.title !== AWS_TAG.metrics) };
+        setSpecJson(r, JSON.stringify(withoutMetrics));
+        expect(runResource(policy(), r)[0].message).toContain(`carries no ${AWS_TAG.metrics} (backlog item R1-DASH-COST declares`);
+        setSpecJson(r, JSON.stringify({ ...model, tags: [] }));
+        expect(runResource(policy(), r)[0].message).toContain(`carries no ${AWS_TAG.backlogItem} (in spec.json tags and links)`);
+        setSpecJson(r, "{not json");
+        expect(runResource(policy(), r)[0].message).toContain("spec.json is not JSON");
+    });
+
+    it("reads a legacy grafana:oss/dashboard:Dashboard's model from configJson", () => {
+        const r = happyStack(guardrails, "dev").byName("dashboard-cost");
+        const legacy = { ...r, type: GRAFANA_DASHBOARD_TYPE.legacy, props: { configJson: specJson(r) } };
+        expect(runResource(policy(), legacy)).toEqual([]);
+        legacy.props.configJson = JSON.stringify({ ...(JSON.parse(specJson(r)) as object), tags: [] });
+        expect(runResource(policy(), legacy)[0].message).toContain(`carries no ${AWS_TAG.backlogItem} (in configJson tags and links)`);
     });
 
     it("rejects a type it has no convention for", () => {
@@ -341,9 +360,9 @@ describe(RELEASE_POLICY, () => {
             }
             const meta = r.props.metadata as { annotations?: Record<string, string> } | undefined;
             delete meta?.annotations?.[K8S_ANNOTATION.release];
-            if (typeof r.props.configJson === "string") {
-                const model = JSON.parse(r.props.configJson) as { tags: string[] };
-                r.props.configJson = JSON.stringify({ ...model, tags: model.tags.filter((t) => !t.startsWith(`${AWS_TAG.release}=`)) });
+            if (r.type === GRAFANA_DASHBOARD_TYPE.apps) {
+                const model = JSON.parse(specJson(r)) as { tags: string[] };
+                setSpecJson(r, JSON.stringify({ ...model, tags: model.tags.filter((t) => !t.startsWith(`${AWS_TAG.release}=`)) }));
             }
         });
 
@@ -390,17 +409,17 @@ describe(DASHBOARDS_POLICY, () => {
         const s = happyStack(guardrails, env);
         const [v, ...rest] = runStack(dashboardsPolicy(ctx), s.resources.filter((r) => r.name !== "dashboard-cost"));
         expect(rest).toEqual([]);
-        expect(v.message).toContain(`the ${env} stack provisions no cost dashboard (a grafana:oss/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`);
+        expect(v.message).toContain(`the ${env} stack provisions no cost dashboard (a grafana:apps/v1beta1/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`);
     });
 
     it("rejects a dashboard without panels, and one whose model is not JSON", () => {
         const s = happyStack(guardrails, "dev");
         const r = s.byName("dashboard-slo");
-        r.props.configJson = JSON.stringify({ ...(JSON.parse(r.props.configJson as string) as object), panels: [] });
+        setSpecJson(r, JSON.stringify({ ...(JSON.parse(specJson(r)) as object), panels: [] }));
         expect(runStack(dashboardsPolicy(ctx), s.resources)[0].message).toContain(`(uid "maestro-slo-dev") has no panels`);
-        r.props.configJson = "{";
+        setSpecJson(r, "{");
         expect(runStack(dashboardsPolicy(ctx), s.resources).map((v) => v.message)).toEqual([
-            expect.stringContaining(`grafana:oss/dashboard:Dashboard "dashboard-slo": configJson is not JSON`),
+            expect.stringContaining(`grafana:apps/v1beta1/dashboard:Dashboard "dashboard-slo": spec.json is not JSON`),
             expect.stringContaining("provisions no slo dashboard"),
         ]);
     });
