@@ -1,7 +1,7 @@
 /**
  * Composition root of the Maestro Conductor guardrails stack: load the guardrails, this stack's config and the
- * governance data (all validated before any resource exists), build one component per capability, export what
- * downstream workstreams read. Pulumi calls the exported function inside the stack.
+ * governance data, run every component's plan (all validated before any resource exists), build one component per
+ * capability, export what downstream workstreams read. Pulumi calls the exported function inside the stack.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CostBudgets } from "./components/costBudgets";
@@ -14,6 +14,7 @@ import { evidenceResolver, loadGovernance, requiredSignoffs } from "./governance
 import { evidenceTransformation } from "./lib/evidence";
 import { loadGuardrails } from "./lib/guardrails";
 import { stackConfigFromPulumi } from "./lib/stackConfig";
+import { preflight } from "./lib/validation";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
 
 export = async () => {
@@ -23,6 +24,25 @@ export = async () => {
     // Read here, not in the component, so a missing key fails with the other config errors, before any resource.
     const grafanaUrl = new pulumi.Config("grafana").require("url");
 
+    const rulesArgs = { config, guardrails };
+    const budgetArgs = { config, guardrails };
+    const bucketArgs = { environment: config.environment, objectLock: config.provenance, sourceFile: config.sourceFile };
+    const signoffArgs = {
+        environment: config.environment,
+        releaseTag: config.releaseTag,
+        objectLock: config.provenance,
+        guardrails,
+        requiredRoles: (tag: string, env: string) => requiredSignoffs(governance, tag, env),
+    };
+    const dashboardArgs = { config, guardrails, releasePlan: releasePlanFromGovernance(governance), grafanaUrl };
+    preflight(config.stack, {
+        "guardrail rules": () => GuardrailRules.plan(rulesArgs),
+        "cost budgets": () => CostBudgets.plan(budgetArgs),
+        "provenance bucket": () => ProvenanceBucket.plan(bucketArgs),
+        "release sign-offs": () => SignoffLedger.plan(signoffArgs),
+        "dashboards": () => GrafanaDashboards.plan(dashboardArgs),
+    });
+
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
     pulumi.runtime.registerStackTransformation(
         evidenceTransformation(
@@ -31,27 +51,11 @@ export = async () => {
         ),
     );
 
-    const rules = new GuardrailRules("guardrail-rules", { config, guardrails });
-    const budgets = new CostBudgets("cost-budgets", { config, guardrails });
-    const provenance = new ProvenanceBucket("provenance", {
-        environment: config.environment,
-        objectLock: config.provenance,
-        sourceFile: config.sourceFile,
-    });
-    const signoffs = new SignoffLedger("signoffs", {
-        bucket: provenance,
-        environment: config.environment,
-        releaseTag: config.releaseTag,
-        objectLock: config.provenance,
-        guardrails,
-        requiredRoles: (tag, env) => requiredSignoffs(governance, tag, env),
-    });
-    const dashboards = new GrafanaDashboards("dashboards", {
-        config,
-        guardrails,
-        releasePlan: releasePlanFromGovernance(governance),
-        grafanaUrl,
-    });
+    const rules = new GuardrailRules("guardrail-rules", rulesArgs);
+    const budgets = new CostBudgets("cost-budgets", budgetArgs);
+    const provenance = new ProvenanceBucket("provenance", bucketArgs);
+    const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, bucket: provenance });
+    const dashboards = new GrafanaDashboards("dashboards", dashboardArgs);
 
     return {
         environment: config.environment,

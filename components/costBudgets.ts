@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM } from "../lib/conventions";
 import { Guardrails } from "../lib/guardrails";
-import { BudgetConfig, BudgetKind, budgetSpecs, budgetTopicPolicy } from "./budgetSpecs";
+import { BudgetConfig, BudgetKind, BudgetSpec, budgetSpecs, budgetTopicPolicy } from "./budgetSpecs";
 
 export interface CostBudgetsArgs {
     /** The validated stack config: environment, budgets (USD/month), alert threshold, recipients, source file. */
@@ -23,11 +23,16 @@ export class CostBudgets extends pulumi.ComponentResource {
     /** Budget names by kind. */
     public readonly budgetNames: Readonly<Record<BudgetKind, pulumi.Output<string>>>;
 
+    /** The budgets this component would create; throws on a budget the guardrails refuse. Registers nothing. */
+    static plan(args: CostBudgetsArgs): BudgetSpec[] {
+        return budgetSpecs(args.config, args.guardrails);
+    }
+
     constructor(name: string, args: CostBudgetsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:budgets:CostBudgets", name, {}, opts);
         let specs;
         try {
-            specs = budgetSpecs(args.config, args.guardrails);
+            specs = CostBudgets.plan(args);
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
         }

@@ -42,32 +42,42 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
     /** Dashboard page by kind: `<grafana:url>/d/<uid>`. */
     readonly dashboardUrls: pulumi.Output<Record<DashboardKind, string>>;
 
-    constructor(name: string, args: GrafanaDashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:dashboards:GrafanaDashboards", name, {}, opts);
+    /**
+     * The checked dashboard models and Grafana's base URL. Throws on a URL or a model Grafana would refuse or render
+     * wrongly (the checks the tests run, minus promtool). Registers nothing.
+     */
+    static plan(args: GrafanaDashboardsArgs): { built: BuiltDashboard[]; base: URL } {
         const env = args.config.environment;
         let base: URL;
         try {
             base = new URL(args.grafanaUrl);
         } catch {
-            throw new pulumi.ResourceError(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) is not a URL; allowed: an http(s) URL such as https://grafana.example.com`, this);
+            throw new Error(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) is not a URL; allowed: an http(s) URL such as https://grafana.example.com`);
         }
         if (base.protocol !== "https:" && base.protocol !== "http:") {
-            throw new pulumi.ResourceError(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) has protocol ${base.protocol}; allowed: https: or http:`, this);
+            throw new Error(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) has protocol ${base.protocol}; allowed: https: or http:`);
         }
-        let built: BuiltDashboard[];
-        try {
-            built = buildDashboards(args.config, args.guardrails, args.releasePlan);
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
-        // The checks the tests run, minus promtool: a model Grafana would refuse or render wrongly fails here, before anything exists.
+        const built = buildDashboards(args.config, args.guardrails, args.releasePlan);
         const known = knownSeries(args.config, args.guardrails);
         const problems = built.flatMap((d) => [...dashboardProblems(d.model, args.config, known), ...(d.kind === "summary" ? screenProblems(d.model, visibleGridUnits()) : [])]);
         for (const uid of [folderUid(env), ...built.map((d) => d.uid)].filter((u) => u.length > GRAFANA_MAX_UID_LENGTH)) {
             problems.push({ file: args.config.sourceFile, path: "maestro-guardrails:environment", message: `uid "${uid}" is over ${GRAFANA_MAX_UID_LENGTH} characters, which Grafana refuses; allowed: a shorter environment name` });
         }
         if (problems.length > 0) {
-            throw new pulumi.ResourceError(`the ${env} dashboards are not valid:\n${problems.map(formatProblem).join("\n")}`, this);
+            throw new Error(`the ${env} dashboards are not valid:\n${problems.map(formatProblem).join("\n")}`);
+        }
+        return { built, base };
+    }
+
+    constructor(name: string, args: GrafanaDashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:dashboards:GrafanaDashboards", name, {}, opts);
+        const env = args.config.environment;
+        let built: BuiltDashboard[];
+        let base: URL;
+        try {
+            ({ built, base } = GrafanaDashboards.plan(args));
+        } catch (err) {
+            throw new pulumi.ResourceError((err as Error).message, this);
         }
 
         const folder = new grafana.oss.Folder(`${name}-folder`, { uid: folderUid(env), title: args.config.grafanaFolder }, { parent: this });

@@ -34,12 +34,16 @@ export class GuardrailRules extends pulumi.ComponentResource {
     /** Names of every PrometheusRule object / rule group namespace, in order. */
     readonly ruleObjectNames: pulumi.Output<string[]>;
 
+    /** The rule sets this component would deploy; throws on guardrails the builders cannot serve. Registers nothing. */
+    static plan(args: GuardrailRulesArgs): RuleSet[] {
+        return buildRuleSets(args.config, args.guardrails);
+    }
+
     constructor(name: string, args: GuardrailRulesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:rules:GuardrailRules", name, {}, opts);
-        // Builders throw on guardrails they cannot serve; surface that on this resource before anything is created.
         let sets: RuleSet[];
         try {
-            sets = buildRuleSets(args.config, args.guardrails);
+            sets = GuardrailRules.plan(args);
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
         }

@@ -43,12 +43,17 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
      */
     public readonly ready: readonly pulumi.Resource[];
 
+    /** Throws on Object Lock settings or an environment name the bucket cannot take. Registers nothing. */
+    static plan(args: ProvenanceBucketArgs): void {
+        checkProvenanceSettings(args.objectLock, args.environment, args.sourceFile ?? `Pulumi.${pulumi.getStack()}.yaml`);
+        // Validates the name shape early (the account and region only lengthen it by fixed-size parts).
+        provenanceBucketName(args.environment, "000000000000", "us-east-1", "logs");
+    }
+
     constructor(name: string, args: ProvenanceBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:provenance:ProvenanceBucket", name, {}, opts);
         try {
-            checkProvenanceSettings(args.objectLock, args.environment, args.sourceFile ?? `Pulumi.${pulumi.getStack()}.yaml`);
-            // Validates the name shape early (the account and region only lengthen it by fixed-size parts).
-            provenanceBucketName(args.environment, "000000000000", "us-east-1", "logs");
+            ProvenanceBucket.plan(args);
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
         }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM } from "../lib/conventions";
 import { Guardrails } from "../lib/guardrails";
 import { ProvenanceSettings } from "../lib/stackConfig";
-import { LEDGER_FILE, LedgerVerification, RequiredRoles, roleSlug, signoffObjects, signoffPrefix, verifyLedgerFile } from "../provenance/ledger";
+import { LEDGER_FILE, LedgerVerification, RequiredRoles, SignoffObject, roleSlug, signoffObjects, signoffPrefix, verifyLedgerFile } from "../provenance/ledger";
 import { ProvenanceBucket } from "./provenanceBucket";
 
 export interface SignoffLedgerArgs {
@@ -40,17 +40,26 @@ export class SignoffLedger extends pulumi.ComponentResource {
     public readonly ledgerHead: string;
     public readonly verification: LedgerVerification;
 
+    /**
+     * The deploy gate: the verified ledger and the sign-off objects this release uploads. Throws unless the chain is
+     * intact and the release holds every required sign-off. Registers nothing.
+     */
+    static plan(args: Omit<SignoffLedgerArgs, "bucket">): { verification: LedgerVerification; objects: SignoffObject[] } {
+        const release = args.releaseTag ? { tag: args.releaseTag, environment: args.environment } : undefined;
+        const verification = verifyLedgerFile(args.ledgerFile ?? LEDGER_FILE, args.requiredRoles, { guardrails: args.guardrails, complete: release ?? "none" });
+        if (!verification.ok) {
+            const what = release ? `${release.tag} cannot ship to ${release.environment}` : "the sign-off ledger is not intact";
+            throw new Error(`${what}:\n${verification.problems.map((p) => `  ${p}`).join("\n")}`);
+        }
+        return { verification, objects: release ? signoffObjects(verification.entries, release, args.objectLock) : [] };
+    }
+
     constructor(name: string, args: SignoffLedgerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:provenance:SignoffLedger", name, {}, opts);
         const release = args.releaseTag ? { tag: args.releaseTag, environment: args.environment } : undefined;
-        this.verification = verifyLedgerFile(args.ledgerFile ?? LEDGER_FILE, args.requiredRoles, { guardrails: args.guardrails, complete: release ?? "none" });
-        if (!this.verification.ok) {
-            const what = release ? `${release.tag} cannot ship to ${release.environment}` : "the sign-off ledger is not intact";
-            throw new pulumi.ResourceError(`${what}:\n${this.verification.problems.map((p) => `  ${p}`).join("\n")}`, this);
-        }
-        let objects: ReturnType<typeof signoffObjects> = [];
+        let objects: SignoffObject[];
         try {
-            objects = release ? signoffObjects(this.verification.entries, release, args.objectLock) : [];
+            ({ verification: this.verification, objects } = SignoffLedger.plan(args));
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
         }

@@ -111,3 +111,32 @@ export function readDataFile(file: string): unknown {
         throw new ValidationError([{ file: displayPath(file), path: "", message: `cannot parse: ${(err as Error).message}` }]);
     }
 }
+
+/** A refusal to deploy that Pulumi prints as the message alone (see ValidationError). */
+export class DeployRefusal extends Error {
+    readonly __pulumiRunError = true;
+    constructor(message: string) {
+        super(message);
+        this.name = "DeployRefusal";
+    }
+}
+
+/**
+ * Run each component's plan (its pure checks and builders) before the first resource is registered, and refuse with
+ * every failure at once. Needed because a component that throws in its constructor would leave the components
+ * built before it registered, which `pulumi up` starts creating at once: a half-provisioned stack.
+ */
+export function preflight(stack: string, plans: Readonly<Record<string, () => unknown>>): void {
+    const failures = Object.entries(plans).flatMap(([what, plan]) => {
+        try {
+            plan();
+            return [];
+        } catch (err) {
+            const lines = err instanceof ValidationError ? err.problems.map(formatProblem) : [(err as Error).message];
+            return lines.map((l) => `${what}: ${l.replace(/\n/g, "\n    ")}`);
+        }
+    });
+    if (failures.length > 0) {
+        throw new DeployRefusal(`the ${stack} stack cannot deploy; nothing was registered:\n${failures.map((f) => `  ${f}`).join("\n")}`);
+    }
+}

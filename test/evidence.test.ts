@@ -8,8 +8,8 @@ import { RegisteredResource, runWithMocks } from "../lib/mockRuntime";
 
 const ctx: TagContext = { environment: "staging", owner: "platform-team", stack: "staging", releaseTag: "v9.9.9" };
 const items: Record<string, EvidenceItem> = {
-    "ITEM-A": { id: "ITEM-A", hooks: { logs: "loki:{app=\"a\"}", metrics: "a_total", tests: "test/a.test.ts", provenance: "provenance/ledger.jsonl#a" } },
-    "ITEM-B": { id: "ITEM-B", hooks: { logs: "loki:{app=\"b\"}", metrics: "b_total", tests: "test/b.test.ts", provenance: "provenance/ledger.jsonl#b" } },
+    "ITEM-A": { id: "ITEM-A", hooks: { logs: "/maestro/a", metrics: "a_total", tests: "test/a.test.ts", provenance: "provenance/ledger.jsonl:item=ITEM-A" } },
+    "ITEM-B": { id: "ITEM-B", hooks: { logs: "/maestro/b", metrics: "b_total", tests: "test/b.test.ts", provenance: "provenance/ledger.jsonl:item=ITEM-B" } },
 };
 const resolve = (id: string): EvidenceItem => {
     const item = items[id];
@@ -80,7 +80,7 @@ describe("the evidence transformation (the one tagging helper)", () => {
             [AWS_TAG.logs]: items["ITEM-A"].hooks.logs,
             [AWS_TAG.metrics]: "a_total",
             [AWS_TAG.tests]: "test/a.test.ts",
-            [AWS_TAG.provenance]: "provenance/ledger.jsonl#a",
+            [AWS_TAG.provenance]: "provenance/ledger.jsonl:item=ITEM-A",
         });
     });
 
