@@ -14,6 +14,7 @@ import { evidenceResolver, loadGovernance, requiredSignoffs } from "./governance
 import { evidenceTransformation } from "./lib/evidence";
 import { loadGuardrails } from "./lib/guardrails";
 import { stackConfigFromPulumi } from "./lib/stackConfig";
+import { OutputsOf, StackOutputs } from "./lib/stackOutputs";
 import { preflight } from "./lib/validation";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
 
@@ -57,17 +58,25 @@ export = async () => {
     const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, bucket: provenance });
     const dashboards = new GrafanaDashboards("dashboards", dashboardArgs);
 
-    return {
+    const cap = guardrails.cost.caps[config.environment];
+    const outputs: OutputsOf<StackOutputs> = {
         environment: config.environment,
         releaseTag: config.releaseTag ?? null,
-        guardrails: {
-            slos: config.slos.map((o) => ({ id: o.id, thresholdSeconds: o.sli.thresholdSeconds, objective: o.objective })),
+        guardrails,
+        targets: {
+            environment: config.environment,
+            slos: config.slos,
             monthlyBudgetUsd: config.monthlyBudgetUsd,
             llmBudgetUsd: config.llmBudgetUsd,
+            monthlyCapUsd: cap.monthlyUsd,
+            llmCapUsd: cap.llmMonthlyUsd ?? null,
             costAlertThreshold: config.costAlertThreshold,
         },
         alertEmails: pulumi.secret(config.alertEmails),
-        prometheusRules: rules.ruleObjectNames,
+        rules:
+            config.ruleTarget.kind === "amp"
+                ? { kind: "amp", workspaceId: rules.ampWorkspaceId!, objectNames: rules.ruleObjectNames }
+                : { kind: "prometheus-operator", namespace: config.ruleTarget.namespace, objectNames: rules.ruleObjectNames },
         budgetAlertTopicArn: budgets.topicArn,
         provenance: {
             bucketName: provenance.bucketName,
@@ -85,4 +94,5 @@ export = async () => {
             dashboardUrls: dashboards.dashboardUrls,
         },
     };
+    return outputs;
 };

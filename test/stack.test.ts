@@ -9,6 +9,7 @@ import { stackProgram } from "../lib/synth";
 import { loadGovernance, requiredSignoffs } from "../governance";
 import { evidenceCarrier, readStamp } from "../policies/resources";
 import { signoffPrefix } from "../provenance/ledger";
+import { StackOutputs } from "../lib/stackOutputs";
 import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
 
 const governance = loadGovernance();
@@ -18,17 +19,6 @@ async function run(stack: string, config: FlatConfig = flatConfig(stack)) {
     const record: RegisteredResource[] = [];
     const result = await runWithMocks({ stack, config, program: stackProgram(), configFileName: `Pulumi.${stack}.yaml`, record });
     return { resources: record, outputs: unwrapSecrets(result.outputs) as StackOutputs, masked: maskSecrets(result.outputs) as Record<string, unknown> };
-}
-
-interface StackOutputs {
-    environment: string;
-    releaseTag: string | null;
-    guardrails: { monthlyBudgetUsd: number; llmBudgetUsd: number; costAlertThreshold: number };
-    alertEmails: string[];
-    prometheusRules: string[];
-    budgetAlertTopicArn: string;
-    provenance: { bucketName: string; logBucketName: string; kmsKeyArn: string; signoffKeyLayout: string; signoffKeyPrefix: string; signoffObjectKeys: string[]; ledgerHead: string };
-    grafana: { folderUid: string; folderUrl: string; dashboardUids: Record<string, string>; dashboardUrls: Record<string, string> };
 }
 
 /** AWS tag values: up to 256 Unicode letters, digits, spaces and `_.:/=+-@` (the Tagging API's pattern). */
@@ -91,11 +81,16 @@ describe.each(STACKS)("the %s stack", (stack) => {
     it("exports the rules, budget topic, provenance layout and dashboards downstream workstreams read", () => {
         expect(outputs.environment).toBe(stack);
         expect(masked.alertEmails).toBe(SECRET_PLACEHOLDER);
-        expect(outputs.guardrails).toMatchObject({ monthlyBudgetUsd: expect.any(Number), costAlertThreshold: guardrails.cost.alertThreshold });
+        // The unified document, whole, and this environment's effective targets within it.
+        expect(outputs.guardrails).toEqual(JSON.parse(JSON.stringify(guardrails)));
+        const cap = guardrails.cost.caps[stack];
+        expect(outputs.targets).toMatchObject({ environment: stack, monthlyCapUsd: cap.monthlyUsd, llmCapUsd: cap.llmMonthlyUsd ?? null, costAlertThreshold: guardrails.cost.alertThreshold });
+        expect(outputs.targets.monthlyBudgetUsd).toBeLessThanOrEqual(cap.monthlyUsd);
+        expect(outputs.targets.slos.map((o) => o.id)).toEqual(guardrails.slo.objectives.map((o) => o.id));
 
         const slos = guardrails.slo.objectives.map((o) => `maestro-slo-${o.id}`);
         const expectedRules = [...slos, "maestro-telemetry-gaps", "maestro-cost", ...(stack === "dev" ? [] : ["maestro-cadence"])];
-        expect(outputs.prometheusRules).toEqual(expectedRules);
+        expect(outputs.rules).toEqual({ kind: "prometheus-operator", namespace: "monitoring", objectNames: expectedRules });
         expect(outputs.budgetAlertTopicArn).toMatch(/^arn:aws:sns:/);
 
         const p = outputs.provenance;
