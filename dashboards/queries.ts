@@ -9,7 +9,8 @@ import { CADENCE_METRIC, COST_METRIC, COST_RECORD, SLO_RECORD } from "../lib/con
 import { Guardrails } from "../lib/guardrails";
 import { StackConfig } from "../lib/stackConfig";
 import { SLO_BURN_ALERTS, cadenceTargets } from "../rules";
-import { COST_BUDGETS, CostBudget } from "../rules/cost";
+// The same elapsed-month measure the cost rules forecast with, so panel and alert agree.
+import { COST_BUDGETS, CostBudget, MONTH_ELAPSED_SECONDS } from "../rules/cost";
 import { CADENCE_GRACE_DAYS, COST_FORECAST_MIN_ELAPSED_DAYS, durationSeconds } from "../rules/design";
 import { STATUS } from "./common";
 
@@ -40,9 +41,6 @@ export function spend(category: string): string {
 export function budget(b: CostBudget): string {
     return `max(${COST_RECORD.budget}{budget=${q(b)},${ENV}})`;
 }
-
-/** Seconds since the start of the current (UTC) month (the cost rules' forecast divides by the same). */
-const MONTH_ELAPSED_SECONDS = "((day_of_month() - 1) * 86400 + time() % 86400)";
 
 export const costQuery = {
     spend,

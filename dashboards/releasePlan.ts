@@ -3,16 +3,10 @@
  * who is accountable for each. A narrow interface, so the dashboard does not depend on the whole governance model;
  * releasePlanFromGovernance() derives it from governance/ (milestones.json + raci.json).
  */
-import { Governance } from "../governance";
+import { Governance, Milestone } from "../governance";
 
-export interface PlannedMilestone {
-    readonly id: string;
-    readonly release: string;
-    readonly title: string;
-    readonly environment: string;
-    /** YYYY-MM-DD. */
-    readonly date: string;
-    readonly tag: string;
+/** A milestone as governance/milestones.json has it (status widened: a plan built by hand may use any), with its RACI. */
+export interface PlannedMilestone extends Pick<Milestone, "id" | "release" | "title" | "environment" | "date" | "tag"> {
     readonly status: string;
     /** The RACI "A" role. */
     readonly accountable: string;

@@ -181,22 +181,8 @@ function providerOf(r: RegisteredResource, byUrn: ReadonlyMap<string, Registered
     return msg;
 }
 
-export function analyzeRequest(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzeRequest {
-    const req = new analyzerpb.AnalyzeRequest();
-    req.setUrn(r.urn);
-    req.setType(r.type);
-    req.setName(r.name);
-    req.setProperties(structOf(r.inputs));
-    req.setOptions(optionsOf(r));
-    const provider = providerOf(r, byUrn);
-    if (provider) {
-        req.setProvider(provider);
-    }
-    return req;
-}
-
-export function analyzerResource(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzerResource {
-    const msg = new analyzerpb.AnalyzerResource();
+/** The fields AnalyzeRequest and AnalyzerResource share: one resource as the engine describes it. */
+function describeResource<M extends analyzerpb.AnalyzeRequest | analyzerpb.AnalyzerResource>(msg: M, r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): M {
     msg.setUrn(r.urn);
     msg.setType(r.type);
     msg.setName(r.name);
@@ -206,6 +192,15 @@ export function analyzerResource(r: RegisteredResource, byUrn: ReadonlyMap<strin
     if (provider) {
         msg.setProvider(provider);
     }
+    return msg;
+}
+
+export function analyzeRequest(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzeRequest {
+    return describeResource(new analyzerpb.AnalyzeRequest(), r, byUrn);
+}
+
+export function analyzerResource(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzerResource {
+    const msg = describeResource(new analyzerpb.AnalyzerResource(), r, byUrn);
     msg.setParent(r.parent ?? "");
     const propertyDeps = Object.entries(r.propertyDependencies).filter(([, urns]) => urns.length > 0);
     msg.setDependenciesList([...new Set([...r.dependsOn, ...propertyDeps.flatMap(([, urns]) => urns)])].sort());

@@ -22,7 +22,7 @@ export function budgetUsd(config: StackConfig, budget: CostBudget): number {
 }
 
 /** Seconds since the start of the current (UTC) month, as a one-element vector. */
-const MONTH_ELAPSED_SECONDS = "((day_of_month() - 1) * 86400 + time() % 86400)";
+export const MONTH_ELAPSED_SECONDS = "((day_of_month() - 1) * 86400 + time() % 86400)";
 
 /**
  * Cost rules from the billing exporter's month-to-date spend: the budgets as series, a linear month-end
