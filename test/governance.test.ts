@@ -1,4 +1,3 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,9 +15,8 @@ import {
     requiredSignoffs,
     validateGovernance,
 } from "../governance";
-import { guardrails, STACKS, stackFileDoc } from "./helpers";
+import { guardrails, STACKS, stackFileDoc, runScript } from "./helpers";
 
-const VALIDATE = path.join(repoRoot, "bin", "scripts", "validate.js");
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "governance");
 
 type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> };
@@ -420,16 +418,8 @@ describe("cross-reference rules, one broken thing per fixture", () => {
 });
 
 describe("npm run validate", () => {
-    function validateCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-        if (!fs.existsSync(VALIDATE)) {
-            throw new Error(`${VALIDATE} is missing: run \`npm run build\` first (npm test does)`);
-        }
-        const r = spawnSync(process.execPath, [VALIDATE, ...args], { cwd: repoRoot, encoding: "utf8" });
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-    }
-
     it("passes on the shipped data", () => {
-        const r = validateCli();
+        const r = runScript("validate");
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         expect(r.stdout).toMatch(/^governance: governance\/ valid against its schemas and guardrails\/guardrails\.yaml \(\d+ backlog items/);
@@ -437,7 +427,7 @@ describe("npm run validate", () => {
 
     it("prints each problem of a broken folder with file and JSON path and exits 1", () => {
         const dir = governanceDir({ backlog: path.join(FIXTURES, "backlog-schema-errors.json") });
-        const r = validateCli("--dir", dir);
+        const r = runScript("validate", "--dir", dir);
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/backlog\.json: \/items\/0\/status: must be one of/);
         expect(r.stderr).toMatch(/backlog\.json: \/items\/0\/hooks: missing required key "tests"/);
@@ -449,13 +439,13 @@ describe("npm run validate", () => {
         risks.risks[1].mitigatedBy = ["R1-GONE"];
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-risks-")), "risks.json");
         fs.writeFileSync(file, JSON.stringify(risks));
-        const r = validateCli("--dir", governanceDir({ risks: file }));
+        const r = runScript("validate", "--dir", governanceDir({ risks: file }));
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/risks\.json: \/risks\/1\/mitigatedBy\/0: mitigation of "RISK-[A-Z-]+" points to unknown backlog item "R1-GONE"/);
     });
 
     it("names a bad flag and the allowed ones", () => {
-        const r = validateCli("--folder", "x");
+        const r = runScript("validate", "--folder", "x");
         expect(r.status).toBe(2);
         expect(r.stderr).toContain('unknown flag "--folder"; allowed flags: --dir <value>, --guardrails <value>, --help');
     });

@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -35,3 +36,13 @@ export function flatConfig(stack: string, change: (flat: Record<string, string>)
 }
 
 export const KEY = (k: string) => `maestro-guardrails:${k}`;
+
+/** Run a compiled script (`bin/scripts/<name>.js`) as its npm script does; npm test builds before jest. */
+export function runScript(name: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const script = path.join(repoRoot, "bin", "scripts", `${name}.js`);
+    if (!fs.existsSync(script)) {
+        throw new Error(`${script} is missing: run \`npm run build\` first (npm test does)`);
+    }
+    const r = spawnSync(process.execPath, [script, ...args], { cwd: repoRoot, encoding: "utf8" });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

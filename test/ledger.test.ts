@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,7 +18,7 @@ import {
     verifyLedgerFile,
 } from "../provenance/ledger";
 import { repoRoot } from "../lib/validation";
-import { guardrails } from "./helpers";
+import { guardrails, runScript } from "./helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures", "provenance");
 const FIXTURE_LEDGER = path.join(FIXTURES, "ledger.jsonl");
@@ -312,20 +312,12 @@ describe("the repository's ledger (provenance/ledger.jsonl)", () => {
 });
 
 describe("npm run provenance", () => {
-    const CLI = path.join(repoRoot, "bin", "scripts", "provenance.js");
-    function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-        if (!fs.existsSync(CLI)) {
-            throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-        }
-        const r = spawnSync(process.execPath, [CLI, ...args], { cwd: repoRoot, encoding: "utf8" });
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-    }
     const tmpLedger = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-ledger-")), "ledger.jsonl");
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
     const gov = loadGovernance();
 
     it("verify passes on the shipped ledger", () => {
-        const r = cli("verify");
+        const r = runScript("provenance", "verify");
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         expect(r.stdout).toMatch(/provenance: provenance\/ledger\.jsonl intact, \d+ entries, head [0-9a-f]{64}/);
@@ -336,35 +328,35 @@ describe("npm run provenance", () => {
         const [tag, environment] = ["v1.0.0", "staging"];
         const roles = requiredSignoffs(gov, tag, environment);
         roles.forEach((role, i) => {
-            const r = cli("record", "--ledger", ledger, "--tag", tag, "--environment", environment, "--role", role, "--signer", "Test Signer <t@maestro.example>", "--commit", commit, "--time", `2026-11-17T0${i}:00:00Z`);
+            const r = runScript("provenance", "record", "--ledger", ledger, "--tag", tag, "--environment", environment, "--role", role, "--signer", "Test Signer <t@maestro.example>", "--commit", commit, "--time", `2026-11-17T0${i}:00:00Z`);
             expect(r.stderr).toBe("");
             expect(r.status).toBe(0);
             expect(r.stdout).toContain(`recorded seq ${i + 1}: ${role} signs ${tag}`);
         });
-        expect(cli("verify", "--ledger", ledger, "--tag", tag, "--environment", environment).status).toBe(0);
+        expect(runScript("provenance", "verify", "--ledger", ledger, "--tag", tag, "--environment", environment).status).toBe(0);
         expect(fs.readFileSync(ledger, "utf8").trimEnd().split("\n")).toHaveLength(roles.length);
     });
 
     it("verify exits 1 naming the tampered line, and record refuses to extend a broken chain", () => {
         const ledger = tmpLedger();
         fs.writeFileSync(ledger, edited(0, (e) => (e.role = "Sec Lead")));
-        const v = cli("verify", "--ledger", ledger);
+        const v = runScript("provenance", "verify", "--ledger", ledger);
         expect(v.status).toBe(1);
         expect(v.stderr).toContain("ledger.jsonl:1: hash does not match the entry's content");
-        const r = cli("record", "--ledger", ledger, "--tag", "v1.0.0", "--environment", "staging", "--role", "Dev Lead", "--commit", entries[0].commit);
+        const r = runScript("provenance", "record", "--ledger", ledger, "--tag", "v1.0.0", "--environment", "staging", "--role", "Dev Lead", "--commit", entries[0].commit);
         expect(r.status).toBe(1);
         expect(r.stderr).toContain("is not intact; nothing recorded");
     });
 
     it("refuses a role governance does not require, listing the allowed ones", () => {
-        const r = cli("record", "--ledger", tmpLedger(), "--tag", "v1.0.0", "--environment", "staging", "--role", "Docs Lead", "--commit", commit);
+        const r = runScript("provenance", "record", "--ledger", tmpLedger(), "--tag", "v1.0.0", "--environment", "staging", "--role", "Docs Lead", "--commit", commit);
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`role: "Docs Lead" does not sign off v1.0.0 in staging; allowed: ${requiredSignoffs(gov, "v1.0.0", "staging").join(", ")}`);
     });
 
     it("names a bad command or flag", () => {
-        expect(cli("sign").stderr).toContain('unknown command "sign"; allowed: record, verify');
-        expect(cli("verify", "--role", "x").stderr).toContain("--role belongs to `record`, not `verify`");
-        expect(cli("verify", "--tag", "v1.0.0").stderr).toContain("give --tag and --environment together");
+        expect(runScript("provenance", "sign").stderr).toContain('unknown command "sign"; allowed: record, verify');
+        expect(runScript("provenance", "verify", "--role", "x").stderr).toContain("--role belongs to `record`, not `verify`");
+        expect(runScript("provenance", "verify", "--tag", "v1.0.0").stderr).toContain("give --tag and --environment together");
     });
 });

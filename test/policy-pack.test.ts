@@ -3,7 +3,6 @@
  * stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process serves the file,
  * as synth uses it; each case sends its own ConfigureStack and Configure.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -19,10 +18,9 @@ import { SLO_POLICY } from "../policies/slo";
 import { DASHBOARDS_POLICY } from "../policies/dashboards";
 import { POLICY_PACK_NAME } from "../policies/all";
 import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
-import { guardrails, KEY, STACKS, writeStackVariant } from "./helpers";
+import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
 
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "policies");
-const SYNTH = path.join(repoRoot, "bin", "scripts", "synth.js");
 
 let analyzer: PolicyAnalyzer;
 beforeAll(async () => {
@@ -43,14 +41,6 @@ async function analyzeProgram(stack: string, opts: ProgramOptions, policyConfigF
 }
 
 const mandatory = (report: PolicyReport, policy: string) => report.violations.filter((v) => v.policyName === policy && v.enforcementLevel === "mandatory");
-
-function synthCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    if (!fs.existsSync(SYNTH)) {
-        throw new Error(`${SYNTH} is missing: run \`npm run build\` first (npm test does)`);
-    }
-    const r = spawnSync(process.execPath, [SYNTH, ...args], { cwd: repoRoot, encoding: "utf8" });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("the analyzer plugin", () => {
     it("serves the pack's name, its package.json version and every policy, mandatory by default", async () => {
@@ -87,7 +77,7 @@ describe("negative end-to-end cases", () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;
         const file = writeStackVariant("staging", (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }));
-        const cli = synthCli("--stack", "staging", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        const cli = runScript("synth", "--stack", "staging", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`);
 
@@ -102,7 +92,7 @@ describe("negative end-to-end cases", () => {
     it("a budget over its cap: synth --config refuses it, and a budget built over the cap is rejected by budgets-within-caps", async () => {
         const over = guardrails.cost.caps.dev.monthlyUsd * 2;
         const file = writeStackVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
-        const cli = synthCli("--stack", "dev", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        const cli = runScript("synth", "--stack", "dev", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
 
@@ -114,7 +104,7 @@ describe("negative end-to-end cases", () => {
 
     it("a missing release tag in prod: synth --config refuses it, and a deploy without one is rejected by release-tag-and-signoffs", async () => {
         const file = writeStackVariant("prod", (c) => delete c[KEY("releaseTag")]);
-        const cli = synthCli("--stack", "prod", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        const cli = runScript("synth", "--stack", "prod", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
 
@@ -183,7 +173,7 @@ describe("policy config (--policy-pack-config)", () => {
 describe("synth", () => {
     it("writes policy-report.json and exits non-zero exactly when a mandatory violation is reported", () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-"));
-        const cli = synthCli("--stack", "dev", "--out", out);
+        const cli = runScript("synth", "--stack", "dev", "--out", out);
         const doc = JSON.parse(fs.readFileSync(path.join(out, "policy-report.json"), "utf8")) as { stack: string; policyPack: { name: string }; summary: { mandatory: number; passed: boolean } };
         expect(doc.stack).toBe("dev");
         expect(doc.policyPack.name).toBe(POLICY_PACK_NAME);
@@ -192,7 +182,7 @@ describe("synth", () => {
     });
 
     it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", () => {
-        const cli = synthCli("--stack", "dev", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")), "--policy-config", path.join(FIXTURES, "unknown-policy.json"));
+        const cli = runScript("synth", "--stack", "dev", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")), "--policy-config", path.join(FIXTURES, "unknown-policy.json"));
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`no policy "dashboards-provisoned" in pack ${POLICY_PACK_NAME}; allowed: all,`);
     });

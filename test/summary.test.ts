@@ -1,4 +1,3 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -8,9 +7,8 @@ import { formatProblem, repoRoot } from "../lib/validation";
 import { guardrailCatalog, loadGovernance } from "../governance";
 import { reviewMarkdown } from "../governance/docsReview";
 import { SUMMARY_FILES, buildSummary, renderSummaryHtml, renderSummaryMarkdown, shortRole } from "../governance/summary";
-import { guardrails } from "./helpers";
+import { guardrails, runScript } from "./helpers";
 
-const SUMMARY = path.join(repoRoot, "bin", "scripts", "summary.js");
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = path.join(repoRoot, "test-artifacts", "conductor-summary.png");
 const VIEWPORT = { width: 1920, height: 1080 };
@@ -19,14 +17,6 @@ const gov = loadGovernance();
 const model = buildSummary(gov, guardrails);
 const markdown = renderSummaryMarkdown(model);
 const html = renderSummaryHtml(model);
-
-function summaryCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    if (!fs.existsSync(SUMMARY)) {
-        throw new Error(`${SUMMARY} is missing: run \`npm run build\` first (npm test does)`);
-    }
-    const r = spawnSync(process.execPath, [SUMMARY, ...args], { cwd: repoRoot, encoding: "utf8" });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("the Conductor summary render", () => {
     it("is a function of the data only: two renders are byte-identical and the committed files equal them", () => {
@@ -92,7 +82,7 @@ describe("the Conductor summary render", () => {
 
 describe("npm run summary -- --check", () => {
     it("passes when the committed files are up to date", () => {
-        const r = summaryCli("--check");
+        const r = runScript("summary", "--check");
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
     });
@@ -101,7 +91,7 @@ describe("npm run summary -- --check", () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-summary-"));
         fs.writeFileSync(path.join(out, "conductor-summary.md"), markdown.replace("in-progress", "done"));
         fs.writeFileSync(path.join(out, "conductor-summary.html"), html);
-        const r = summaryCli("--check", "--out", out);
+        const r = runScript("summary", "--check", "--out", out);
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(/conductor-summary\.md is out of date with the governance data and guardrails; run `npm run summary` and commit it/);
         expect(r.stderr).not.toContain("conductor-summary.html");
@@ -109,8 +99,8 @@ describe("npm run summary -- --check", () => {
 
     it("fails naming a missing file, and writes both when asked to render", () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-summary-"));
-        expect(summaryCli("--check", "--out", out).stderr).toMatch(/conductor-summary\.md is missing/);
-        expect(summaryCli("--out", out).status).toBe(0);
+        expect(runScript("summary", "--check", "--out", out).stderr).toMatch(/conductor-summary\.md is missing/);
+        expect(runScript("summary", "--out", out).status).toBe(0);
         expect(fs.readFileSync(path.join(out, "conductor-summary.html"), "utf8")).toBe(html);
     });
 });

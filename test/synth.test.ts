@@ -1,22 +1,10 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { maskSecrets, readStackFile, RegisteredResource, runWithMocks, SECRET_PLACEHOLDER } from "../lib/mockRuntime";
 import { stackProgram, synthStack, writeSynthOutput } from "../lib/synth";
-import { repoRoot } from "../lib/validation";
-import { guardrails, KEY, STACKS, writeStackVariant } from "./helpers";
+import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
 
-const SYNTH = path.join(repoRoot, "bin", "scripts", "synth.js");
-
-/** Run the compiled CLI as `npm run synth` does (npm test builds before jest). */
-function synthCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    if (!fs.existsSync(SYNTH)) {
-        throw new Error(`${SYNTH} is missing: run \`npm run build\` first (npm test does)`);
-    }
-    const r = spawnSync(process.execPath, [SYNTH, ...args], { cwd: repoRoot, encoding: "utf8" });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-synth-"));
 
@@ -82,7 +70,7 @@ describe("stack files", () => {
 describe("the synth command", () => {
     it("synthesizes every stack with --all and exits 0", () => {
         const out = tmp();
-        const r = synthCli("--all", "--out", out);
+        const r = runScript("synth", "--all", "--out", out);
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         expect(r.stdout).toContain(`${STACKS.length} of ${STACKS.length} stacks synthesized`);
@@ -93,7 +81,7 @@ describe("the synth command", () => {
 
     it("exits 1 and names file, key and allowed value for a bad --config", () => {
         const file = writeStackVariant("prod", (c) => (c[KEY("releaseTag")] = "latest"));
-        const r = synthCli("--stack", "prod", "--config", file, "--out", tmp());
+        const r = runScript("synth", "--stack", "prod", "--config", file, "--out", tmp());
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`${KEY("releaseTag")}: "latest" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`);
         expect(r.stderr).toContain("Pulumi.prod.variant.yaml");
@@ -106,14 +94,14 @@ describe("the synth command", () => {
         [[], "give exactly one of --stack <stack> or --all"],
         [["--stack"], "flag --stack needs a value"],
     ])("refuses %j with a usage error (exit 2)", (args, message) => {
-        const r = synthCli(...args);
+        const r = runScript("synth", ...args);
         expect(r.status).toBe(2);
         expect(r.stderr).toContain(message);
         expect(r.stderr).toContain("usage: npm run synth");
     });
 
     it("reports a missing --config file by name", () => {
-        const r = synthCli("--stack", "dev", "--config", "/nonexistent/Pulumi.dev.yaml", "--out", tmp());
+        const r = runScript("synth", "--stack", "dev", "--config", "/nonexistent/Pulumi.dev.yaml", "--out", tmp());
         expect(r.status).toBe(1);
         expect(r.stderr).toContain("/nonexistent/Pulumi.dev.yaml: /: stack config file not found");
     });
