@@ -242,6 +242,8 @@ export interface StartOptions {
     readonly project?: string;
     /** How long the pack may take to print its port (ts-node type-checks the pack first). */
     readonly startTimeoutMs?: number;
+    /** Aborting kills a pack still starting (synth starts it early and may not need it after all). */
+    readonly signal?: AbortSignal;
 }
 
 /** `-key=value` arguments from PulumiPolicy.yaml's runtime options, as the CLI appends them. */
@@ -310,6 +312,7 @@ export class PolicyAnalyzer {
                 clearTimeout(timer);
                 reject(new Error(`policy pack in ${displayPath(packDir)} exited (code ${code}) before printing its port\n${output.stderr}`));
             });
+            opts.signal?.addEventListener("abort", () => child.kill(), { once: true });
         });
         const startMs = Number(process.hrtime.bigint() - started) / 1e6;
         const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {

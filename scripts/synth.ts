@@ -47,7 +47,8 @@ async function main(): Promise<number> {
     const policyConfigFile = single(flags, "policy-config", USAGE);
     const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
     // The pack type-checks itself while it starts (as under the CLI); start it while the first stack synthesizes.
-    const starting = policy.PolicyAnalyzer.start();
+    const stopStarting = new AbortController();
+    const starting = policy.PolicyAnalyzer.start({ signal: stopStarting.signal });
     starting.catch(() => undefined);
     let analyzer: import("../lib/policyAnalyzer").PolicyAnalyzer | undefined;
     let failed = 0;
@@ -84,11 +85,19 @@ async function main(): Promise<number> {
             } catch (err) {
                 failed++;
                 const e = err as Error;
-                process.stderr.write(`stack ${s}: FAILED\n${e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`);
+                // Refusals (config, preflight) carry Pulumi's RunError flag: their message is the whole story.
+                const refusal = (e as { __pulumiRunError?: boolean }).__pulumiRunError === true;
+                process.stderr.write(`stack ${s}: FAILED\n${refusal ? e.message : (e.stack ?? String(e))}\n`);
             }
         }
     } finally {
-        await (analyzer ?? (await starting.catch(() => undefined)))?.close();
+        if (analyzer) {
+            await analyzer.close();
+        } else {
+            // No stack got as far as the pack: do not make a refusal wait for the pack to finish starting.
+            stopStarting.abort();
+            await starting.then((a) => a.close()).catch(() => undefined);
+        }
     }
     process.stdout.write(`${stacks.length - failed} of ${stacks.length} stacks synthesized and passed the policy pack${failed ? `, ${failed} failed` : ""}\n`);
     return failed ? 1 : 0;
