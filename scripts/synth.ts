@@ -52,44 +52,63 @@ async function main(): Promise<number> {
     starting.catch(() => undefined);
     let analyzer: import("../lib/policyAnalyzer").PolicyAnalyzer | undefined;
     let failed = 0;
+    const fail = (s: string, err: unknown) => {
+        failed++;
+        const e = err as Error;
+        // Refusals (config, preflight) carry Pulumi's RunError flag: their message is the whole story.
+        const refusal = (e as { __pulumiRunError?: boolean }).__pulumiRunError === true;
+        process.stderr.write(`stack ${s}: FAILED\n${refusal ? e.message : (e.stack ?? String(e))}\n`);
+    };
+    // Reports print in stack order; each stack's analysis runs in the pack's process while the next stack synthesizes.
+    let reported: Promise<void> = Promise.resolve();
     try {
         for (const s of stacks) {
             const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
+            let result: import("../lib/synth").SynthResult;
+            let files: string[];
             try {
-                const result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
-                const files = writeSynthOutput(result, outDir);
-                const lines = [`stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`];
-                for (const [type, n] of countByType(result.run.resources)) {
-                    lines.push(`  ${String(n).padStart(3)}  ${type}`);
-                }
-                analyzer ??= await starting;
-                const report = await policy.analyzeRun(analyzer, result.run, {
+                result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
+                files = writeSynthOutput(result, outDir);
+            } catch (err) {
+                reported = reported.then(() => fail(s, err));
+                continue;
+            }
+            const analysis = starting.then((a) => {
+                analyzer = a;
+                return policy.analyzeRun(a, result.run, {
                     config: readStackFile(result.configFile),
                     policyConfig,
                     policyConfigFile: policyConfigFile ? displayPath(policyConfigFile) : undefined,
                 });
-                files.push(writePolicyReport(report, outDir));
-                lines.push(`  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`);
-                lines.push(
-                    `  policy pack ${report.policyPack.name}@${report.policyPack.version}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)` +
-                        ` (${Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs)} ms)`,
-                );
-                for (const v of report.violations) {
-                    lines.push(`  ${policy.formatViolation(v).split("\n").join("\n  ")}`);
+            });
+            analysis.catch(() => undefined);
+            reported = reported.then(async () => {
+                try {
+                    const report = await analysis;
+                    files.push(writePolicyReport(report, outDir));
+                    const lines = [`stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`];
+                    for (const [type, n] of countByType(result.run.resources)) {
+                        lines.push(`  ${String(n).padStart(3)}  ${type}`);
+                    }
+                    lines.push(`  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`);
+                    lines.push(
+                        `  policy pack ${report.policyPack.name}@${report.policyPack.version}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)` +
+                            ` (${Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs)} ms)`,
+                    );
+                    for (const v of report.violations) {
+                        lines.push(`  ${policy.formatViolation(v).split("\n").join("\n  ")}`);
+                    }
+                    process.stdout.write(lines.join("\n") + "\n");
+                    if (report.mandatory > 0) {
+                        failed++;
+                        process.stderr.write(`stack ${s}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, files[files.length - 1]))}\n`);
+                    }
+                } catch (err) {
+                    fail(s, err);
                 }
-                process.stdout.write(lines.join("\n") + "\n");
-                if (report.mandatory > 0) {
-                    failed++;
-                    process.stderr.write(`stack ${s}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, files[files.length - 1]))}\n`);
-                }
-            } catch (err) {
-                failed++;
-                const e = err as Error;
-                // Refusals (config, preflight) carry Pulumi's RunError flag: their message is the whole story.
-                const refusal = (e as { __pulumiRunError?: boolean }).__pulumiRunError === true;
-                process.stderr.write(`stack ${s}: FAILED\n${refusal ? e.message : (e.stack ?? String(e))}\n`);
-            }
+            });
         }
+        await reported;
     } finally {
         if (analyzer) {
             await analyzer.close();
