@@ -15,8 +15,8 @@ import { Guardrails } from "../lib/guardrails";
 import { histogramRequirements } from "../lib/instrumentation";
 import { StackConfig } from "../lib/stackConfig";
 import { Problem, ajvProblems, repoRoot } from "../lib/validation";
-import { buildRuleGroups, isAlertingRule, isRecordingRule } from "../rules";
-import { DATASOURCE_VARIABLE, DashboardJson, PanelJson, allPanels } from "./common";
+import { RuleGroup, buildRuleGroups, isAlertingRule, isRecordingRule } from "../rules";
+import { DATASOURCE_VARIABLE, DashboardJson, DashboardScope, PanelJson, allPanels } from "./common";
 
 export const SCHEMA_DIR = path.join(repoRoot, "dashboards", "schema");
 
@@ -201,7 +201,7 @@ export function variableProblems(model: DashboardJson): Problem[] {
 }
 
 /** Every datasource reference is the `datasource` variable or the stack's Prometheus uid, of type prometheus. */
-export function datasourceProblems(model: DashboardJson, config: StackConfig): Problem[] {
+export function datasourceProblems(model: DashboardJson, config: DashboardScope): Problem[] {
     const file = modelFile(model.uid);
     const allowed = [`\${${DATASOURCE_VARIABLE}}`, config.prometheusDatasourceUid];
     const problems: Problem[] = [];
@@ -327,18 +327,27 @@ export function parsePromQL(expr: string): { errors: number[]; metrics: string[]
  * series the instrumentation requirements name (SLI histograms, the cost exporter, the release pipeline).
  */
 export function knownSeries(config: StackConfig, guardrails: Guardrails): Set<string> {
-    const rules = buildRuleGroups(config, guardrails).flatMap((g) => [...g.rules]);
+    const names = seriesDefinedBy(
+        buildRuleGroups(config, guardrails),
+        histogramRequirements(guardrails).map((h) => h.metric),
+    );
+    Object.values(COST_METRIC).forEach((m) => names.add(m));
+    Object.values(CADENCE_METRIC).forEach((m) => names.add(m));
+    return names;
+}
+
+/** The series some rule groups write (recordings, and ALERTS when any rule alerts) plus the given histograms' series. */
+export function seriesDefinedBy(groups: readonly RuleGroup[], histogramMetrics: readonly string[]): Set<string> {
+    const rules = groups.flatMap((g) => [...g.rules]);
     const names = new Set<string>(rules.filter(isRecordingRule).map((r) => r.record));
     if (rules.some(isAlertingRule)) {
         names.add("ALERTS");
     }
-    for (const h of histogramRequirements(guardrails)) {
+    for (const metric of histogramMetrics) {
         for (const suffix of ["_bucket", "_count", "_sum"]) {
-            names.add(`${h.metric}${suffix}`);
+            names.add(`${metric}${suffix}`);
         }
     }
-    Object.values(COST_METRIC).forEach((m) => names.add(m));
-    Object.values(CADENCE_METRIC).forEach((m) => names.add(m));
     return names;
 }
 
@@ -375,6 +384,6 @@ export function promqlProblems(model: DashboardJson, known: ReadonlySet<string>)
 }
 
 /** Every check that needs no external tool, for one model. */
-export function dashboardProblems(model: DashboardJson, config: StackConfig, known: ReadonlySet<string>): Problem[] {
+export function dashboardProblems(model: DashboardJson, config: DashboardScope, known: ReadonlySet<string>): Problem[] {
     return [...schemaProblems(model), ...panelIdProblems(model), ...gridProblems(model), ...variableProblems(model), ...datasourceProblems(model, config), ...promqlProblems(model, known)];
 }

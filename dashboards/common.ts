@@ -83,7 +83,7 @@ export interface BuiltDashboard {
  * The `datasource` variable: any Prometheus datasource, defaulting to the stack's (`prometheusDatasourceUid`), so a
  * viewer can point the same dashboard at another Prometheus without editing it.
  */
-export function datasourceVariable(config: StackConfig): cog.Builder<dashboard.VariableModel> {
+export function datasourceVariable(config: DashboardScope): cog.Builder<dashboard.VariableModel> {
     return new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE)
         .label("Prometheus")
         .type("prometheus")
@@ -94,7 +94,7 @@ export function datasourceVariable(config: StackConfig): cog.Builder<dashboard.V
  * The `env` variable: the `env` label the stack's recording rules stamp, defaulting to this stack's environment.
  * A query variable rather than a constant, so one Grafana reading a shared Prometheus can switch environments.
  */
-export function envVariable(config: StackConfig): cog.Builder<dashboard.VariableModel> {
+export function envVariable(config: DashboardScope): cog.Builder<dashboard.VariableModel> {
     return new dashboard.QueryVariableBuilder(ENV_VARIABLE)
         .label("Environment")
         .datasource(DATASOURCE_REF)
@@ -188,10 +188,13 @@ export function allPanels(model: { panels?: PanelJson[] }): PanelJson[] {
     return (model.panels ?? []).flatMap((p) => [p, ...allPanels(p)]);
 }
 
-/** A dashboard's common frame: uid, title, tags, time range, refresh, the two variables. */
-export function dashboardFrame(kind: DashboardKind, title: string, config: StackConfig, description: string): dashboard.DashboardBuilder {
+/** What every dashboard's frame needs: the environment and the default Prometheus datasource (StackConfig is one). */
+export type DashboardScope = Pick<StackConfig, "environment" | "prometheusDatasourceUid">;
+
+/** A dashboard's common frame: uid (`maestro-<kind>-<env>` unless given), title, tags, time range, refresh, the two variables. */
+export function dashboardFrame(kind: DashboardKind, title: string, config: DashboardScope, description: string, uid = dashboardUid(kind, config.environment)): dashboard.DashboardBuilder {
     return new dashboard.DashboardBuilder(title)
-        .uid(dashboardUid(kind, config.environment))
+        .uid(uid)
         .description(description)
         .tags([RULE_PREFIX, kind, config.environment])
         .readonly()

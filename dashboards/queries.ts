@@ -17,20 +17,29 @@ import { STATUS } from "./common";
 const ENV = `env="$env"`;
 const q = JSON.stringify;
 
-/** `{slo="$slo",env="$env"}`: one SLO's recordings in the selected environment. */
-export const SLO_SELECTOR = `{slo="$slo",${ENV}}`;
+/**
+ * `{slo="$slo",env="$env",service=""}`: one SLO's recordings in the selected environment, the stack's own (no
+ * `service` label) or one downstream service's (the guardrail kit's rules).
+ */
+export function sloSelector(service = ""): string {
+    return `{slo="$slo",${ENV},service=${q(service)}}`;
+}
 
-export const sloQuery = {
-    p95: `${SLO_RECORD.latencyP95}${SLO_SELECTOR}`,
-    threshold: `${SLO_RECORD.thresholdSeconds}${SLO_SELECTOR}`,
-    /** Share of requests within the threshold over the shortest alert window. */
-    withinThreshold: (window: string) => `1 - ${SLO_RECORD.errorRatio(window)}${SLO_SELECTOR}`,
-    objective: `${SLO_RECORD.objective}${SLO_SELECTOR}`,
-    budgetRemaining: `${SLO_RECORD.errorBudgetRemaining}${SLO_SELECTOR}`,
-    /** Burn rate: error ratio over the window as a multiple of the error budget (1 - objective). */
-    burnRate: (window: string) => `${SLO_RECORD.errorRatio(window)}${SLO_SELECTOR} / (1 - ${SLO_RECORD.objective}${SLO_SELECTOR})`,
-    requestRate: `${SLO_RECORD.requestRate}${SLO_SELECTOR}`,
-};
+/** The SLO panels' queries for the stack's recordings, or a downstream service's. */
+export function sloQueries(service = "") {
+    const sel = sloSelector(service);
+    return {
+        p95: `${SLO_RECORD.latencyP95}${sel}`,
+        threshold: `${SLO_RECORD.thresholdSeconds}${sel}`,
+        /** Share of requests within the threshold over the shortest alert window. */
+        withinThreshold: (window: string) => `1 - ${SLO_RECORD.errorRatio(window)}${sel}`,
+        objective: `${SLO_RECORD.objective}${sel}`,
+        budgetRemaining: `${SLO_RECORD.errorBudgetRemaining}${sel}`,
+        /** Burn rate: error ratio over the window as a multiple of the error budget (1 - objective). */
+        burnRate: (window: string) => `${SLO_RECORD.errorRatio(window)}${sel} / (1 - ${SLO_RECORD.objective}${sel})`,
+        requestRate: `${SLO_RECORD.requestRate}${sel}`,
+    };
+}
 
 /** Month-to-date spend of one exporter category, as a single series. */
 export function spend(category: string): string {

@@ -8,19 +8,29 @@ import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import { StackConfig } from "../lib/stackConfig";
+import { SloObjective } from "../lib/guardrails";
+import { serviceDashboardUid } from "../lib/conventions";
 import { SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
-import { BuiltDashboard, DASHBOARD_BACKLOG_ITEM, STATUS_COLOR, at, dashboardFrame, guardrailLineOverride, promTarget, thresholds, toModel } from "./common";
+import { BuiltDashboard, DASHBOARD_BACKLOG_ITEM, DashboardScope, STATUS_COLOR, at, dashboardFrame, guardrailLineOverride, promTarget, thresholds, toModel } from "./common";
 import { ERROR_BUDGET_LOW } from "./design";
-import { sloQuery } from "./queries";
+import { sloQueries } from "./queries";
 
 export const SLO_VARIABLE = "slo";
 
 /** Row layout (grid units): one header row, then panels 8 units high. */
 const ROW_PANEL_HEIGHT = 8;
 
-/** The `slo` variable: every SLO of the stack (value = id, text = title), all selected by default. */
-function sloVariable(config: StackConfig): dashboard.CustomVariableBuilder {
+/**
+ * What an SLO dashboard shows: the stack's SLOs (StackConfig is a scope), or a downstream service's (the guardrail
+ * kit), whose dashboard reads only the recordings labelled with its `service`.
+ */
+export interface SloDashboardScope extends DashboardScope {
+    readonly slos: readonly SloObjective[];
+    readonly service?: string;
+}
+
+/** The `slo` variable: every SLO of the scope (value = id, text = title), all selected by default. */
+function sloVariable(config: SloDashboardScope): dashboard.CustomVariableBuilder {
     const options = config.slos.map((s) => ({ text: s.id, value: s.id, selected: false }));
     return new dashboard.CustomVariableBuilder(SLO_VARIABLE)
         .label("SLO")
@@ -42,9 +52,11 @@ function timeseriesBase(title: string, unit: string, description: string): times
         .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None));
 }
 
-export function buildSloDashboard(config: StackConfig): BuiltDashboard {
+export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
     const kind = "slo" as const;
-    const title = `Maestro SLOs (${config.environment})`;
+    const sloQuery = sloQueries(config.service);
+    const title = config.service ? `${config.service} SLOs (${config.environment})` : `Maestro SLOs (${config.environment})`;
+    const uid = config.service ? serviceDashboardUid(config.service, config.environment) : undefined;
     const shortest = SLO_WINDOWS[0];
     const burnRates = [...new Set(SLO_BURN_ALERTS.flatMap((a) => a.conditions.map((c) => c.burnRate)))].sort((a, b) => a - b);
     const y = 1;
@@ -89,7 +101,10 @@ export function buildSloDashboard(config: StackConfig): BuiltDashboard {
         .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
         .gridPos(at(20, y + h / 2, 4, h / 2));
 
-    const builder = dashboardFrame(kind, title, config, `Latency SLOs of the ${config.environment} stack, from guardrails/guardrails.yaml via the maestro_slo recording rules.`)
+    const description = config.service
+        ? `Latency SLOs of ${config.service} in ${config.environment}, against the unified guardrails (the Maestro guardrail kit's recording rules).`
+        : `Latency SLOs of the ${config.environment} stack, from guardrails/guardrails.yaml via the maestro_slo recording rules.`;
+    const builder = dashboardFrame(kind, title, config, description, uid)
         .time({ from: "now-24h", to: "now" })
         .withVariable(sloVariable(config))
         .withRow(new dashboard.RowBuilder("$slo").repeat(SLO_VARIABLE).gridPos(at(0, 0, 24, 1)))

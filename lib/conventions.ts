@@ -63,6 +63,11 @@ export function dashboardUid(kind: DashboardKind, environment: string): string {
     return `${RULE_PREFIX}-${kind}-${environment}`;
 }
 
+/** `maestro-svc-<service>-<env>`: a downstream service's SLO dashboard (the guardrail kit's), in the same folder. */
+export function serviceDashboardUid(service: string, environment: string): string {
+    return `${RULE_PREFIX}-svc-${service}-${environment}`;
+}
+
 /** The folder holding one environment's dashboards. */
 export function folderUid(environment: string): string {
     return `${RULE_PREFIX}-conductor-${environment}`;

@@ -3,7 +3,7 @@
  * guardrails (the targets they protect come from guardrails/guardrails.yaml); docs/slo-alerting.md explains
  * each one and lists the detection and reset times they achieve, measured with promtool.
  */
-import { SEVERITY, Severity, dashboardUid } from "../lib/conventions";
+import { SEVERITY, Severity, dashboardUid, serviceDashboardUid } from "../lib/conventions";
 
 /** One multi-window condition: both windows' error ratios above `burnRate` times the budget (1 - objective). */
 export interface BurnRateCondition {
@@ -105,6 +105,8 @@ export const DASHBOARD_PATH = {
     slo: (env: string, sloId: string) => `/d/${dashboardUid("slo", env)}?var-slo=${sloId}`,
     cost: (env: string) => `/d/${dashboardUid("cost", env)}`,
     summary: (env: string) => `/d/${dashboardUid("summary", env)}`,
+    /** A downstream service's SLO dashboard (the guardrail kit provisions it). */
+    service: (env: string, service: string, sloId: string) => `/d/${serviceDashboardUid(service, env)}?var-slo=${sloId}`,
 } as const;
 
 /** Runbook of an alert: its section in docs/slo-alerting.md (GitHub's anchor is the lower-cased heading). */

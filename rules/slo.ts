@@ -1,6 +1,5 @@
 import { GUARDRAIL_LABEL, SLO_RECORD } from "../lib/conventions";
 import { Guardrails, SloObjective, leLabel, sliSelector } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
 import { BurnRateAlert, DASHBOARD_PATH, DASHBOARD_RATE_WINDOW, designWindows, formatDuration, runbookUrl, SLO_BURN_ALERTS } from "./design";
 import { AlertingRule, RecordingRule, RuleGroup } from "./types";
 
@@ -12,14 +11,45 @@ export function sloPeriodWindow(g: Guardrails): string {
     return formatDuration(g.slo.periodDays * 86400);
 }
 
-/** The recording rule group's name for one SLO (also the PrometheusRule object's name). */
-export function sloGroupName(sloId: string): string {
-    return `maestro-slo-${sloId}`;
+/**
+ * Whose SLO rules these are: this stack's (no service), or a downstream service's in the same environment (the
+ * guardrail kit). Service recordings carry a `service` label, so both sets share recording names (the Conductor
+ * dashboards see them) without ever writing the same series. StackConfig is a scope.
+ */
+export interface SloScope {
+    readonly environment: string;
+    /** Where the targets came from, for messages. */
+    readonly sourceFile: string;
+    /** A downstream service's name (the kit); absent for this stack's own rules. */
+    readonly service?: string;
 }
 
-/** `{slo="<id>",env="<env>"}`: the selector every recording of one SLO in one stack answers to. */
-export function sloSeriesSelector(sloId: string, env: string): string {
-    return `{slo=${JSON.stringify(sloId)},env=${JSON.stringify(env)}}`;
+/** The recording rule group's name for one SLO (also the PrometheusRule object's name). */
+export function sloGroupName(sloId: string, service?: string): string {
+    return service ? `maestro-${service}-slo-${sloId}` : `maestro-slo-${sloId}`;
+}
+
+/** Labels every rule of one SLO carries: `slo`, `env`, and `service` for a downstream service's rules. */
+export function sloLabels(sloId: string, scope: SloScope): Record<string, string> {
+    return { slo: sloId, env: scope.environment, ...(scope.service ? { service: scope.service } : {}) };
+}
+
+/**
+ * `{slo="<id>",env="<env>",service=""}`: the selector one SLO's recordings in one scope answer to. The stack's own
+ * selector asks for no `service` label, so a service's recordings never feed the stack's budget.
+ */
+export function sloSeriesSelector(sloId: string, env: string, service = ""): string {
+    return `{slo=${JSON.stringify(sloId)},env=${JSON.stringify(env)},service=${JSON.stringify(service)}}`;
+}
+
+/** How alerts name a scope: `prod`, or `checkout, prod` for a service. */
+export function scopeName(scope: SloScope): string {
+    return scope.service ? `${scope.service}, ${scope.environment}` : scope.environment;
+}
+
+/** Where an SLO alert's `dashboard` annotation points: the stack's SLO dashboard, or the service's. */
+export function sloDashboardPath(scope: SloScope, sloId: string): string {
+    return scope.service ? DASHBOARD_PATH.service(scope.environment, scope.service, sloId) : DASHBOARD_PATH.slo(scope.environment, sloId);
 }
 
 /** Percent text for annotations: 0.125 -> "12.5%", 0.0333 -> "3.33%". */
@@ -28,12 +58,12 @@ export function percent(ratio: number): string {
 }
 
 /**
- * Recording rules and burn-rate alerts for one SLO in one stack. Throws when the objective leaves no room for
+ * Recording rules and burn-rate alerts for one SLO in one scope. Throws when the objective leaves no room for
  * the page (its burn rate can never be reached), naming the SLO and the allowed objectives.
  */
-export function buildSloGroup(config: StackConfig, guardrails: Guardrails, slo: SloObjective, design: readonly BurnRateAlert[] = SLO_BURN_ALERTS): RuleGroup {
-    const env = config.environment;
-    const labels = { slo: slo.id, env };
+export function buildSloGroup(scope: SloScope, guardrails: Guardrails, slo: SloObjective, design: readonly BurnRateAlert[] = SLO_BURN_ALERTS): RuleGroup {
+    const env = scope.environment;
+    const labels = sloLabels(slo.id, scope);
     const sli = slo.sli;
     const budget = 1 - slo.objective;
     const maxBurn = 1 / budget;
@@ -42,14 +72,14 @@ export function buildSloGroup(config: StackConfig, guardrails: Guardrails, slo: 
         const lowest = Math.min(...a.conditions.map((c) => c.burnRate));
         if (lowest >= maxBurn) {
             throw new Error(
-                `SLO "${slo.id}": objective ${slo.objective} (guardrails/guardrails.yaml /slo/objectives, or ${config.sourceFile} guardrailOverrides) ` +
+                `SLO "${slo.id}": objective ${slo.objective} (guardrails/guardrails.yaml /slo/objectives, or ${scope.sourceFile}) ` +
                     `caps the burn rate at ${Number(maxBurn.toFixed(3))}x, so ${a.alert} (${lowest}x) could never fire; allowed: an objective above ${Number((1 - 1 / lowest).toFixed(6))}`,
             );
         }
     }
     const thresholdBucket = sliSelector(sli, "_bucket", [{ label: "le", op: "=", value: leLabel(sli.thresholdSeconds) }]);
     const count = sliSelector(sli, "_count");
-    const own = sloSeriesSelector(slo.id, env);
+    const own = sloSeriesSelector(slo.id, env, scope.service);
     const period = sloPeriodWindow(guardrails);
 
     const ratio = (w: string): RecordingRule => ({
@@ -94,15 +124,15 @@ export function buildSloGroup(config: StackConfig, guardrails: Guardrails, slo: 
             expr,
             labels: { ...labels, severity: a.severity, guardrail: GUARDRAIL_LABEL.slo },
             annotations: {
-                summary: `${slo.title} (${env}): latency error budget burning at over ${lowest.burnRate}x`,
+                summary: `${slo.title} (${scopeName(scope)}): latency error budget burning at over ${lowest.burnRate}x`,
                 description:
                     `The share of ${slo.id} requests slower than ${sli.thresholdSeconds} s is above ${shares} (objective: ${percent(slo.objective)} ` +
                     `within the threshold). Held, this spends the ${guardrails.slo.periodDays}-day error budget in ` +
                     `${Number((guardrails.slo.periodDays / lowest.burnRate).toFixed(1))} days or less.`,
                 runbook_url: runbookUrl(a.alert),
-                dashboard: DASHBOARD_PATH.slo(env, slo.id),
+                dashboard: sloDashboardPath(scope, slo.id),
             },
         };
     });
-    return { name: sloGroupName(slo.id), rules: [...recordings, ...alerts] };
+    return { name: sloGroupName(slo.id, scope.service), rules: [...recordings, ...alerts] };
 }

@@ -1,7 +1,8 @@
 import { GUARDRAIL_LABEL, SEVERITY } from "../lib/conventions";
 import { leLabel, sliSelector } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
-import { DASHBOARD_PATH, TELEMETRY_GAP_FOR, runbookUrl } from "./design";
+import { SloScope, scopeName, sloDashboardPath, sloLabels } from "./slo";
+import { SloObjective } from "../lib/guardrails";
+import { TELEMETRY_GAP_FOR, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";
 
 export const TELEMETRY_ALERT = {
@@ -11,17 +12,22 @@ export const TELEMETRY_ALERT = {
 
 export const TELEMETRY_GROUP = "maestro-telemetry-gaps";
 
+/** The telemetry-gap group's name: the stack's, or `maestro-<service>-telemetry-gaps` for a service's. */
+export function telemetryGroupName(service?: string): string {
+    return service ? `maestro-${service}-telemetry-gaps` : TELEMETRY_GROUP;
+}
+
 /**
  * Telemetry-gap alerts (the seed's top risk: gaps that make an SLO unverifiable). Without its histogram an SLO's
  * burn-rate alerts evaluate to nothing and stay silent, so silence has to be an alert of its own.
  */
-export function buildTelemetryGapGroup(config: StackConfig): RuleGroup {
-    const env = config.environment;
-    const rules: AlertingRule[] = config.slos.flatMap((slo): AlertingRule[] => {
+export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readonly SloObjective[] }): RuleGroup {
+    const env = scopeName(scope);
+    const rules: AlertingRule[] = scope.slos.flatMap((slo): AlertingRule[] => {
         const sli = slo.sli;
         const le = leLabel(sli.thresholdSeconds);
-        const labels = { slo: slo.id, env, severity: SEVERITY.ticket, guardrail: GUARDRAIL_LABEL.telemetry };
-        const dashboard = DASHBOARD_PATH.slo(env, slo.id);
+        const labels = { ...sloLabels(slo.id, scope), severity: SEVERITY.ticket, guardrail: GUARDRAIL_LABEL.telemetry };
+        const dashboard = sloDashboardPath(scope, slo.id);
         return [
             {
                 alert: TELEMETRY_ALERT.absent,
@@ -52,5 +58,5 @@ export function buildTelemetryGapGroup(config: StackConfig): RuleGroup {
             },
         ];
     });
-    return { name: TELEMETRY_GROUP, rules };
+    return { name: telemetryGroupName(scope.service), rules };
 }

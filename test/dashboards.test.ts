@@ -124,10 +124,10 @@ describe("SLO dashboard", () => {
     it.each(STACKS)("%s: plots p95 against the recorded threshold and the within-threshold share against the recorded objective", (stack) => {
         const m = built(stack).byKind("slo").model;
         const exprs = (title: string) => panel(m, title).targets!.map((t) => t.expr);
-        expect(exprs("p95 latency vs guardrail: $slo")).toEqual([`${SLO_RECORD.latencyP95}{slo="$slo",env="$env"}`, `${SLO_RECORD.thresholdSeconds}{slo="$slo",env="$env"}`]);
-        expect(exprs("Requests within threshold vs objective: $slo")[1]).toBe(`${SLO_RECORD.objective}{slo="$slo",env="$env"}`);
-        expect(exprs("Error budget remaining: $slo")).toEqual([`${SLO_RECORD.errorBudgetRemaining}{slo="$slo",env="$env"}`]);
-        expect(exprs("Request rate: $slo")).toEqual([`${SLO_RECORD.requestRate}{slo="$slo",env="$env"}`]);
+        expect(exprs("p95 latency vs guardrail: $slo")).toEqual([`${SLO_RECORD.latencyP95}{slo="$slo",env="$env",service=""}`, `${SLO_RECORD.thresholdSeconds}{slo="$slo",env="$env",service=""}`]);
+        expect(exprs("Requests within threshold vs objective: $slo")[1]).toBe(`${SLO_RECORD.objective}{slo="$slo",env="$env",service=""}`);
+        expect(exprs("Error budget remaining: $slo")).toEqual([`${SLO_RECORD.errorBudgetRemaining}{slo="$slo",env="$env",service=""}`]);
+        expect(exprs("Request rate: $slo")).toEqual([`${SLO_RECORD.requestRate}{slo="$slo",env="$env",service=""}`]);
     });
 
     it.each(STACKS)("%s: plots the burn rate over every alert window with the alerts' burn rates as threshold lines", (stack) => {
