@@ -76,7 +76,12 @@ export = async () => {
         rules:
             config.ruleTarget.kind === "amp"
                 ? { kind: "amp", workspaceId: rules.ampWorkspaceId!, objectNames: rules.ruleObjectNames }
-                : { kind: "prometheus-operator", namespace: config.ruleTarget.namespace, objectNames: rules.ruleObjectNames },
+                : {
+                      kind: "prometheus-operator",
+                      namespace: config.ruleTarget.namespace,
+                      ruleSelectorLabels: config.ruleTarget.ruleSelectorLabels,
+                      objectNames: rules.ruleObjectNames,
+                  },
         budgetAlertTopicArn: budgets.topicArn,
         provenance: {
             bucketName: provenance.bucketName,
@@ -90,6 +95,7 @@ export = async () => {
         grafana: {
             folderUid: dashboards.folderUid,
             folderUrl: dashboards.folderUrl,
+            prometheusDatasourceUid: config.prometheusDatasourceUid,
             dashboardUids: dashboards.dashboardUids,
             dashboardUrls: dashboards.dashboardUrls,
         },

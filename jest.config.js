@@ -5,6 +5,8 @@ module.exports = {
     testMatch: ["**/*.test.ts"],
     // Type errors are caught once by `npm run typecheck`; jest only transpiles file by file (isolatedModules in
     // tsconfig.test.json), which keeps the suite fast.
+    // The example downstream program imports the kit by its package name; tests run it from sources.
+    moduleNameMapper: { "^maestro-guardrails/kit$": "<rootDir>/kit/index.ts" },
     transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.test.json" }] },
     // Each test file gets its own module registry, so Pulumi's global runtime state (mocks, config) is per file.
     maxWorkers: 2,

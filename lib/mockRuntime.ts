@@ -166,6 +166,11 @@ export interface MockRunOptions {
     readonly configFileName?: string;
     /** Also collect registrations here, so a caller can see what a failed run registered before it failed. */
     readonly record?: RegisteredResource[];
+    /**
+     * Outputs of the stacks the program reads with a StackReference, by stack name (`org/project/stack`), as the
+     * engine would return them. A reference to a stack not listed fails the run, as it would against the service.
+     */
+    readonly stackReferences?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
 /**
@@ -177,7 +182,17 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
     const resources: RegisteredResource[] = opts.record ?? [];
     await pulumi.runtime.setMocks(
         {
-            newResource: (args) => ({ id: `${args.name}-id`, state: computedState(args) }),
+            newResource: (args) => {
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    const name = String((args.inputs as { name?: unknown }).name ?? args.name);
+                    const outputs = opts.stackReferences?.[name];
+                    if (!outputs) {
+                        throw new Error(`unknown stack reference ${name}: no such stack (mocked: ${Object.keys(opts.stackReferences ?? {}).join(", ") || "none"})`);
+                    }
+                    return { id: name, state: { name, outputs, secretOutputNames: [] } };
+                }
+                return { id: `${args.name}-id`, state: computedState(args) };
+            },
             call: (args) => {
                 const impl = CALLS[args.token];
                 if (!impl) {

@@ -20,7 +20,13 @@ export interface StackTargets {
 
 /** Where the stack's Prometheus rules live. */
 export type RuleLocation =
-    | { readonly kind: "prometheus-operator"; readonly namespace: string; readonly objectNames: readonly string[] }
+    | {
+          readonly kind: "prometheus-operator";
+          readonly namespace: string;
+          /** Labels the Prometheus `ruleSelector` matches: a downstream PrometheusRule needs them to be loaded. */
+          readonly ruleSelectorLabels: Readonly<Record<string, string>>;
+          readonly objectNames: readonly string[];
+      }
     | { readonly kind: "amp"; readonly workspaceId: string; readonly objectNames: readonly string[] };
 
 export interface StackOutputs {
@@ -50,6 +56,8 @@ export interface StackOutputs {
     readonly grafana: {
         readonly folderUid: string;
         readonly folderUrl: string;
+        /** The Prometheus datasource the dashboards default to (`prometheusDatasourceUid`). */
+        readonly prometheusDatasourceUid: string;
         readonly dashboardUids: Readonly<Record<"slo" | "cost" | "summary", string>>;
         readonly dashboardUrls: Readonly<Record<"slo" | "cost" | "summary", string>>;
     };

@@ -15,12 +15,13 @@ import { buildTelemetryGapGroup, TELEMETRY_GROUP } from "./telemetry";
 import { RuleGroup } from "./types";
 
 export * from "./types";
-export { SLO_WINDOWS, sloPeriodWindow, sloSeriesSelector } from "./slo";
+export { SLO_WINDOWS, buildSloGroup, sloGroupName, sloLabels, sloPeriodWindow, sloSeriesSelector } from "./slo";
+export type { SloScope } from "./slo";
 export { SLO_BURN_ALERTS, SLO_ALERT_NAME } from "./design";
 export type { BurnRateAlert, BurnRateCondition } from "./design";
 export { COST_ALERT, COST_BUDGETS } from "./cost";
 export { CADENCE_ALERT, cadenceTargets } from "./cadence";
-export { TELEMETRY_ALERT } from "./telemetry";
+export { TELEMETRY_ALERT, buildTelemetryGapGroup, telemetryGroupName } from "./telemetry";
 
 /** The backlog items rules serve, by key of BACKLOG_ITEM. */
 export type RuleBacklogKey = "sloRules" | "telemetryGapAlerts" | "costAlerts" | "cadenceAlerts";

@@ -90,7 +90,7 @@ describe.each(STACKS)("the %s stack", (stack) => {
 
         const slos = guardrails.slo.objectives.map((o) => `maestro-slo-${o.id}`);
         const expectedRules = [...slos, "maestro-telemetry-gaps", "maestro-cost", ...(stack === "dev" ? [] : ["maestro-cadence"])];
-        expect(outputs.rules).toEqual({ kind: "prometheus-operator", namespace: "monitoring", objectNames: expectedRules });
+        expect(outputs.rules).toEqual({ kind: "prometheus-operator", namespace: "monitoring", ruleSelectorLabels: { role: "alert-rules" }, objectNames: expectedRules });
         expect(outputs.budgetAlertTopicArn).toMatch(/^arn:aws:sns:/);
 
         const p = outputs.provenance;
@@ -107,6 +107,7 @@ describe.each(STACKS)("the %s stack", (stack) => {
         }
 
         expect(outputs.grafana.folderUid).toBe(folderUid(stack));
+        expect(outputs.grafana.prometheusDatasourceUid).toBe(`prometheus-${stack}`);
         for (const kind of ["slo", "cost", "summary"] as const) {
             expect(outputs.grafana.dashboardUids[kind]).toBe(dashboardUid(kind, stack));
             expect(outputs.grafana.dashboardUrls[kind]).toMatch(new RegExp(`^https://[^/]+/d/${dashboardUid(kind, stack)}$`));

@@ -1,0 +1,79 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as grafana from "@pulumiverse/grafana";
+import * as pulumi from "@pulumi/pulumi";
+import { awsEvidenceTags, k8sEvidenceMetadata } from "../lib/evidence";
+import { SloObjective } from "../lib/guardrails";
+import { renderRuleFile } from "../rules";
+import { ServiceGuardrailsArgs, ServicePlan, planServiceGuardrails } from "../kit/servicePlan";
+
+/**
+ * A downstream service's share of the guardrails (the guardrail kit): SLO recording rules and burn-rate alerts for
+ * its own SLIs against the unified targets, telemetry-gap alerts, and an SLO dashboard in the environment's Conductor
+ * folder. Rules and dashboard come from the same builders as this stack's; the plan refuses any target looser than
+ * the unified one. Every child carries the service's own backlog item and evidence hooks.
+ */
+export class ServiceGuardrails extends pulumi.ComponentResource {
+    /** The service's effective SLOs (its SLIs, the unified or tighter numbers). */
+    readonly slos: readonly SloObjective[];
+    /** Names of its PrometheusRule objects / AMP rule group namespaces: one per SLO, then the telemetry gaps. */
+    readonly ruleObjectNames: pulumi.Output<string[]>;
+    readonly dashboardUid: string;
+    /** `<grafana url>/d/<uid>`, when the Grafana URL is known (targets read from the stack). */
+    readonly dashboardUrl?: string;
+
+    /**
+     * Everything this component would provision, built and checked; throws a ValidationError listing every
+     * problem (unknown SLO id, a looser threshold or objective, no bucket at the threshold, missing evidence hooks).
+     * Registers nothing: run it (or `preflight`) before the first resource.
+     */
+    static plan(args: ServiceGuardrailsArgs): ServicePlan {
+        return planServiceGuardrails(args, pulumi.getStack());
+    }
+
+    constructor(name: string, args: ServiceGuardrailsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("maestro:kit:ServiceGuardrails", name, {}, opts);
+        let plan: ServicePlan;
+        try {
+            plan = ServiceGuardrails.plan(args);
+        } catch (err) {
+            throw new pulumi.ResourceError((err as Error).message, this);
+        }
+        const dest = plan.rules;
+        const names = plan.ruleSets.map((set) => {
+            if (dest.kind === "amp") {
+                return new aws.amp.RuleGroupNamespace(
+                    `${name}-${set.name}`,
+                    { name: set.name, workspaceId: dest.workspaceId, data: renderRuleFile(set.groups), tags: awsEvidenceTags(plan.tagContext, args.evidence) },
+                    { parent: this },
+                ).name;
+            }
+            const meta = k8sEvidenceMetadata(plan.tagContext, args.evidence);
+            return new k8s.apiextensions.CustomResource(
+                `${name}-${set.name}`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PrometheusRule",
+                    // The stack's ruleSelector labels win: without them the environment's Prometheus would not load the rules.
+                    metadata: { name: set.name, namespace: dest.namespace, labels: { ...meta.labels, ...dest.ruleSelectorLabels }, annotations: meta.annotations },
+                    spec: { groups: set.groups },
+                },
+                { parent: this },
+            ).metadata.name as pulumi.Output<string>;
+        });
+        new grafana.apps.v1beta1.Dashboard(
+            `${name}-dashboard`,
+            {
+                metadata: { uid: plan.dashboard.uid, folderUid: plan.grafana.folderUid },
+                spec: { json: plan.dashboardJson },
+                options: { overwrite: true },
+            },
+            { parent: this },
+        );
+        this.slos = plan.slos;
+        this.ruleObjectNames = pulumi.all(names);
+        this.dashboardUid = plan.dashboard.uid;
+        this.dashboardUrl = plan.grafana.url ? `${plan.grafana.url.replace(/\/$/, "")}/d/${plan.dashboard.uid}` : undefined;
+        this.registerOutputs({ ruleObjectNames: this.ruleObjectNames, dashboardUid: this.dashboardUid, dashboardUrl: this.dashboardUrl });
+    }
+}

@@ -1,0 +1,60 @@
+/**
+ * A Workstream-style service stack: the checkout service holds its GraphQL API to the unified latency SLOs by reading
+ * the targets from the maestro-guardrails stack of the same environment and provisioning its own rules and dashboard
+ * with the guardrail kit. Nothing here is a number from the guardrails: only the service's metric names, its bucket
+ * bounds, and (optionally) a tighter write threshold.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceGuardrails, ServiceGuardrailsArgs, guardrailTargetsFromStack, preflight } from "maestro-guardrails/kit";
+
+/** The service's histogram buckets (seconds), as its instrumentation exports them; each unified threshold is one. */
+const BUCKETS = [0.05, 0.1, 0.25, 0.35, 0.5, 0.7, 1, 2.5, 5];
+
+export = async () => {
+    const config = new pulumi.Config();
+    // By default the guardrails stack of the same environment in the same organization.
+    const guardrailsStack = config.get("guardrailsStack") ?? `${pulumi.getOrganization()}/maestro-guardrails/${pulumi.getStack()}`;
+    const targets = await guardrailTargetsFromStack(guardrailsStack);
+
+    const args: ServiceGuardrailsArgs = {
+        service: "checkout",
+        owner: config.get("owner") ?? "workstream-3",
+        targets,
+        releaseTag: config.get("releaseTag"),
+        evidence: {
+            id: "WS3-CHECKOUT-SLOS",
+            hooks: {
+                logs: "loki:{app=\"checkout\",stream=\"graphql\"}",
+                metrics: "checkout_graphql_request_duration_seconds",
+                tests: "examples/service-stack/README.md#tests",
+                provenance: "s3://maestro-provenance/signoffs/<environment>/<tag>/",
+            },
+        },
+        slos: [
+            {
+                id: "api-read-latency",
+                metric: "checkout_graphql_request_duration_seconds",
+                matchers: [{ label: "operation_type", op: "=", value: "query" }],
+                buckets: BUCKETS,
+            },
+            {
+                id: "api-write-latency",
+                metric: "checkout_graphql_request_duration_seconds",
+                matchers: [{ label: "operation_type", op: "=", value: "mutation" }],
+                buckets: BUCKETS,
+                // A service may hold itself to a tighter target than the unified one, never a looser one.
+                thresholdSeconds: config.getNumber("writeThresholdSeconds"),
+            },
+        ],
+    };
+    // Refuse before the first resource: a looser target must not leave half a service provisioned.
+    preflight(`checkout-service ${pulumi.getStack()}`, { "service guardrails": () => ServiceGuardrails.plan(args) });
+
+    const guardrails = new ServiceGuardrails("checkout", args);
+    return {
+        slos: guardrails.slos,
+        ruleObjectNames: guardrails.ruleObjectNames,
+        dashboardUid: guardrails.dashboardUid,
+        dashboardUrl: guardrails.dashboardUrl,
+    };
+};
