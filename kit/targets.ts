@@ -106,13 +106,17 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
     };
 
     let guardrails: Guardrails | undefined;
-    try {
-        guardrails = parseGuardrails(guardrailsOut, `${source} ${at("guardrails")}`);
-    } catch (err) {
-        if (!(err instanceof ValidationError)) {
-            throw err;
+    if (guardrailsOut === undefined) {
+        fail(at("guardrails"), "missing; allowed: the unified guardrails document the stack exports");
+    } else {
+        try {
+            guardrails = parseGuardrails(guardrailsOut, `${source} ${at("guardrails")}`);
+        } catch (err) {
+            if (!(err instanceof ValidationError)) {
+                throw err;
+            }
+            problems.push(...err.problems);
         }
-        problems.push(...err.problems);
     }
     const env = str(environment, at("environment"));
     if (guardrails && env && !guardrails.environments.includes(env)) {
