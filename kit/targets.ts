@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Guardrails, GUARDRAILS_FILE, SloObjective, loadGuardrails, parseGuardrails } from "../lib/guardrails";
+import { histogramRequirements } from "../lib/instrumentation";
 import { RuleLocation, StackOutputs } from "../lib/stackOutputs";
 import { Problem, ValidationError, displayPath } from "../lib/validation";
 
@@ -59,6 +60,20 @@ export function looserProblems(unified: SloObjective, candidate: { thresholdSeco
         });
     }
     return problems;
+}
+
+/**
+ * The bucket bounds (seconds) the instrumentation requirements recommend for the histogram an SLO is measured on
+ * (docs/instrumentation.md): a bound at every effective threshold on it plus neighbours. A service exporting these
+ * satisfies the kit's bucket check without copying a number.
+ */
+export function recommendedBuckets(targets: GuardrailTargets, sloId: string): number[] {
+    const slo = targets.slos.find((s) => s.id === sloId);
+    if (!slo) {
+        throw new Error(`unknown SLO id "${sloId}" (${targets.source}); allowed: ${targets.slos.map((s) => s.id).join(", ")}`);
+    }
+    const requirement = histogramRequirements(targets.guardrails, targets.slos.map((s) => s.sli)).find((h) => h.metric === slo.sli.metric)!;
+    return [...requirement.recommendedBuckets];
 }
 
 /** Targets straight from a guardrails file (the shipped one by default), for programs that do not read the stack. */

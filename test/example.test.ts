@@ -92,6 +92,8 @@ describe("examples/service-stack", () => {
         const model = JSON.parse((dashboard.inputs.spec as { json: string }).json) as { tags: string[]; templating: { list: Array<{ name: string; current: { value: unknown } }> } };
         expect(model.tags).toContain("maestro:backlog-item=WS3-CHECKOUT-SLOS");
         expect(model.templating.list.find((v) => v.name === "datasource")!.current.value).toBe(prodOutputs.grafana.prometheusDatasourceUid);
+        // The bucket layout the service is told to export has a bound at each threshold it is measured at.
+        expect(run.outputs!.buckets).toEqual(expect.arrayContaining([unifiedRead.sli.thresholdSeconds, unified("api-write-latency").sli.thresholdSeconds]));
         expect(run.outputs!.dashboardUrl).toBe(prodOutputs.grafana.dashboardUrls.slo.replace(/\/d\/.*$/, "/d/maestro-svc-checkout-prod"));
     });
 

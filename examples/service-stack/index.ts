@@ -1,20 +1,20 @@
 /**
  * A Workstream-style service stack: the checkout service holds its GraphQL API to the unified latency SLOs by reading
  * the targets from the maestro-guardrails stack of the same environment and provisioning its own rules and dashboard
- * with the guardrail kit. Nothing here is a number from the guardrails: only the service's metric names, its bucket
- * bounds, and (optionally) a tighter write threshold.
+ * with the guardrail kit. Nothing here is a number from the guardrails: only the service's metric names and label
+ * values, and (optionally, from config) a tighter write threshold.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceGuardrails, ServiceGuardrailsArgs, guardrailTargetsFromStack, preflight } from "maestro-guardrails/kit";
-
-/** The service's histogram buckets (seconds), as its instrumentation exports them; each unified threshold is one. */
-const BUCKETS = [0.05, 0.1, 0.25, 0.35, 0.5, 0.7, 1, 2.5, 5];
+import { ServiceGuardrails, ServiceGuardrailsArgs, guardrailTargetsFromStack, preflight, recommendedBuckets } from "maestro-guardrails/kit";
 
 export = async () => {
     const config = new pulumi.Config();
     // By default the guardrails stack of the same environment in the same organization.
     const guardrailsStack = config.get("guardrailsStack") ?? `${pulumi.getOrganization()}/maestro-guardrails/${pulumi.getStack()}`;
     const targets = await guardrailTargetsFromStack(guardrailsStack);
+    // The service's GraphQL histogram uses the bucket layout the instrumentation requirements recommend for the
+    // unified API histogram (docs/instrumentation.md); its client library is configured from the `buckets` output.
+    const buckets = recommendedBuckets(targets, "api-read-latency");
 
     const args: ServiceGuardrailsArgs = {
         service: "checkout",
@@ -35,13 +35,13 @@ export = async () => {
                 id: "api-read-latency",
                 metric: "checkout_graphql_request_duration_seconds",
                 matchers: [{ label: "operation_type", op: "=", value: "query" }],
-                buckets: BUCKETS,
+                buckets,
             },
             {
                 id: "api-write-latency",
                 metric: "checkout_graphql_request_duration_seconds",
                 matchers: [{ label: "operation_type", op: "=", value: "mutation" }],
-                buckets: BUCKETS,
+                buckets,
                 // A service may hold itself to a tighter target than the unified one, never a looser one.
                 thresholdSeconds: config.getNumber("writeThresholdSeconds"),
             },
@@ -53,6 +53,7 @@ export = async () => {
     const guardrails = new ServiceGuardrails("checkout", args);
     return {
         slos: guardrails.slos,
+        buckets,
         ruleObjectNames: guardrails.ruleObjectNames,
         dashboardUid: guardrails.dashboardUid,
         dashboardUrl: guardrails.dashboardUrl,
