@@ -9,7 +9,7 @@
 export { ServiceGuardrails } from "../components/serviceGuardrails";
 export { planServiceGuardrails } from "./servicePlan";
 export type { ServiceGuardrailsArgs, ServicePlan, ServiceRuleSet, ServiceSlo } from "./servicePlan";
-export { guardrailTargetsFromFile, guardrailTargetsFromStack, looserProblems, parseStackTargets, recommendedBuckets } from "./targets";
+export { guardrailTargets, guardrailTargetsFromFile, guardrailTargetsFromStack, looserProblems, parseStackTargets, recommendedBuckets } from "./targets";
 export type { GrafanaDestination, GuardrailTargets, RuleDestination } from "./targets";
 
 // The contract and the building blocks, for programs that want the data without the component.

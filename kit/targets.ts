@@ -76,14 +76,20 @@ export function recommendedBuckets(targets: GuardrailTargets, sloId: string): nu
     return [...requirement.recommendedBuckets];
 }
 
-/** Targets straight from a guardrails file (the shipped one by default), for programs that do not read the stack. */
-export function guardrailTargetsFromFile(environment: string, file: string = GUARDRAILS_FILE): GuardrailTargets {
-    const guardrails = loadGuardrails(file);
-    const source = displayPath(file);
+/**
+ * Targets from a guardrails model a program already holds (validated with parseGuardrails or loadGuardrails): the
+ * guardrails' own SLOs for `environment`. `source` names it in messages.
+ */
+export function guardrailTargets(guardrails: Guardrails, environment: string, source = "guardrails model"): GuardrailTargets {
     if (!guardrails.environments.includes(environment)) {
         throw new ValidationError([{ file: source, path: "/environments", message: `no environment "${environment}"; allowed: ${guardrails.environments.join(", ")}` }]);
     }
     return { source, environment, guardrails, slos: guardrails.slo.objectives };
+}
+
+/** Targets straight from a guardrails file (the shipped one by default), for programs that do not read the stack. */
+export function guardrailTargetsFromFile(environment: string, file: string = GUARDRAILS_FILE): GuardrailTargets {
+    return guardrailTargets(loadGuardrails(file), environment, displayPath(file));
 }
 
 type Reader = (output: string) => Promise<unknown>;

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { GuardrailTargets, ServiceGuardrails, ServiceGuardrailsArgs, ServiceSlo, guardrailTargetsFromFile, parseStackTargets, planServiceGuardrails } from "../kit";
+import { GuardrailTargets, ServiceGuardrails, ServiceGuardrailsArgs, ServiceSlo, guardrailTargets, guardrailTargetsFromFile, parseStackTargets, planServiceGuardrails } from "../kit";
 import { SLO_RECORD } from "../lib/conventions";
 import { RegisteredResource, runWithMocks } from "../lib/mockRuntime";
 import { ValidationError } from "../lib/validation";
@@ -117,6 +117,13 @@ describe("the kit's refusals", () => {
             a.slos = [{ ...readSlo, id: "nope" }];
         }));
         expect(problems.map((p) => p.split(":")[0])).toEqual(["/owner", "/slos/0/id"]);
+    });
+});
+
+describe("targets from a guardrails model", () => {
+    it("are the model's SLOs for a known environment, and refuse an unknown one with the allowed list", () => {
+        expect(guardrailTargets(guardrails, "dev").slos).toBe(guardrails.slo.objectives);
+        expect(() => guardrailTargets(guardrails, "qa")).toThrow(`guardrails model: /environments: no environment "qa"; allowed: ${guardrails.environments.join(", ")}`);
     });
 });
 
