@@ -1,9 +1,15 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Problem, displayPath } from "../lib/validation";
+import { Problem, displayPath, repoRoot } from "../lib/validation";
 
 /** Markdown links and images: [text](target) and ![alt](target); reference-style links are not used here. */
 const LINK = /!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;
+
+/** The documents the docs review reads: README.md and every docs/*.md. */
+export function reviewedDocuments(root: string = repoRoot): string[] {
+    const dir = path.join(root, "docs");
+    return [path.join(root, "README.md"), ...fs.readdirSync(dir).filter((f) => f.endsWith(".md")).sort().map((f) => path.join(dir, f))];
+}
 
 /**
  * The automated part of a release's docs review (backlog items R<n>-DOCS-REVIEW): every relative link in a

@@ -131,6 +131,19 @@ export const CADENCE_METRIC = {
 } as const;
 
 /**
+ * Evidence-hook metrics CI produces (lib/ciMetrics.ts writes them; docs/metrics.md says how they reach Prometheus):
+ * nothing in the stack or the services exports these.
+ */
+export const CI_METRIC = {
+    /** Policy pack violations per stack, policy and enforcement level (synth writes out/<stack>/metrics.prom). */
+    policyViolations: "maestro_policy_violations",
+    /** Required sign-offs per release, environment and state (signed | missing) (provenance verify --metrics). */
+    releaseSignoffs: "maestro_release_signoffs",
+    /** Broken relative links per document (docs --check --metrics). */
+    docsBrokenLinks: "maestro_docs_broken_links",
+} as const;
+
+/**
  * Grafana dashboard resource types: the legacy API (model in `configJson`, Grafana <= 12) and the
  * dashboard.grafana.app API the dashboards component uses (model in `spec.json`, Grafana 12 and later).
  */

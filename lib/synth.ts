@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Artifact, extractArtifacts, stableJson } from "./artifacts";
+import { policyViolationMetrics, writeMetricsFile } from "./ciMetrics";
 import { MockRunResult, RegisteredResource, maskSecrets, readStackFile, runWithMocks, stackFilePath } from "./mockRuntime";
 import { PolicyReport, policyReportDocument } from "./policyAnalyzer";
 import { ValidationError, displayPath, repoRoot } from "./validation";
@@ -91,6 +92,15 @@ export function writePolicyReport(report: PolicyReport, outDir: string): string 
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, POLICY_REPORT_FILE), stableJson(policyReportDocument(report)));
     return POLICY_REPORT_FILE;
+}
+
+/** The stack's policy-violation metric, next to the report (docs/metrics.md: what CI pushes). */
+export const METRICS_FILE = "metrics.prom";
+
+/** Write out/<stack>/metrics.prom: maestro_policy_violations per policy, from the report. */
+export function writePolicyMetrics(report: PolicyReport, outDir: string): string {
+    writeMetricsFile(path.join(outDir, METRICS_FILE), [policyViolationMetrics(report)]);
+    return METRICS_FILE;
 }
 
 /** Count resources by type, for the human summary. */

@@ -1,18 +1,22 @@
 /**
- * `npm run docs [-- --check]`: render the documents derived from the guardrails file (docs/instrumentation.md).
- * With --check, exit non-zero naming each committed document that differs from a fresh render.
+ * `npm run docs [-- --check] [--metrics FILE]`: render the documents derived from the guardrails file
+ * (docs/instrumentation.md). With --check, exit non-zero naming each committed document that differs from a fresh
+ * render, and each broken relative link or missing title in README.md and docs/*.md (the automated docs review).
+ * --metrics writes maestro_docs_broken_links per document for CI to push (docs/metrics.md).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseFlags, runMain } from "../lib/cli";
+import { brokenLinkMetrics, writeMetricsFile } from "../lib/ciMetrics";
+import { parseFlags, runMain, single } from "../lib/cli";
+import { reviewMarkdown, reviewedDocuments } from "../governance/docsReview";
 import { loadGuardrails } from "../lib/guardrails";
 import { renderInstrumentationDoc } from "../lib/instrumentation";
-import { displayPath, repoRoot } from "../lib/validation";
+import { displayPath, formatProblem, repoRoot } from "../lib/validation";
 
-const USAGE = "usage: npm run docs [-- --check]";
+const USAGE = "usage: npm run docs [-- --check] [--metrics FILE]";
 
 async function main(): Promise<number> {
-    const flags = parseFlags(process.argv.slice(2), { booleans: ["check"] }, USAGE);
+    const flags = parseFlags(process.argv.slice(2), { booleans: ["check"], values: ["metrics"] }, USAGE);
     const docs: Array<[string, string]> = [[path.join(repoRoot, "docs", "instrumentation.md"), renderInstrumentationDoc(loadGuardrails())]];
     let stale = 0;
     for (const [file, content] of docs) {
@@ -27,7 +31,16 @@ async function main(): Promise<number> {
             process.stdout.write(`wrote ${displayPath(file)}\n`);
         }
     }
-    return stale ? 1 : 0;
+    const reviewed = reviewedDocuments();
+    const problems = reviewMarkdown(reviewed);
+    if (flags.booleans.has("check")) {
+        process.stderr.write(problems.map((p) => `${formatProblem(p)}\n`).join(""));
+    }
+    const metrics = single(flags, "metrics", USAGE);
+    if (metrics) {
+        writeMetricsFile(metrics, [brokenLinkMetrics(reviewed.map(displayPath), problems)]);
+    }
+    return stale || (flags.booleans.has("check") && problems.length > 0) ? 1 : 0;
 }
 
 runMain(main);

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
+import { releaseSignoffMetrics, writeMetricsFile } from "../lib/ciMetrics";
 import { ParsedFlags, UsageError, parseFlags, runMain, single } from "../lib/cli";
 import { GUARDRAILS_FILE, loadGuardrails } from "../lib/guardrails";
 import { displayPath, repoRoot } from "../lib/validation";
@@ -13,7 +14,7 @@ import { LEDGER_FILE, LedgerVerification, RequiredRoles, appendEntry, appendToLe
 
 const USAGE = `usage:
   npm run provenance -- record --tag vX.Y.Z --environment ENV --role ROLE [--signer "Name <email>"] [--commit SHA] [--time ISO]
-  npm run provenance -- verify [--tag vX.Y.Z --environment ENV] [--head HASH] [--json]
+  npm run provenance -- verify [--tag vX.Y.Z --environment ENV] [--head HASH] [--json] [--metrics FILE]
 common flags:
   --ledger FILE       the ledger (default provenance/ledger.jsonl)
   --governance DIR    governance data naming each release's required sign-offs (default governance/)
@@ -25,7 +26,8 @@ record:
 verify:
   --tag/--environment check only this release's required sign-offs (what a deploy checks; the chain is always checked whole)
   --head HASH         the hash the last entry must have (an anchor kept outside the repo); catches a cut-off tail
-  --json              print the verification as JSON`;
+  --json              print the verification as JSON
+  --metrics FILE      write maestro_release_signoffs per release (signed, missing) for CI to push (docs/metrics.md)`;
 
 const COMMON = ["ledger", "governance", "guardrails"];
 
@@ -103,6 +105,10 @@ function verify(flags: ParsedFlags): number {
         complete: tag && environment ? { tag, environment } : "all",
         head: single(flags, "head", USAGE),
     });
+    const metrics = single(flags, "metrics", USAGE);
+    if (metrics) {
+        writeMetricsFile(metrics, [releaseSignoffMetrics(result.releases)]);
+    }
     if (flags.booleans.has("json")) {
         process.stdout.write(JSON.stringify({ ok: result.ok, head: result.head, problems: result.problems, releases: result.releases }, null, 2) + "\n");
     } else {
@@ -122,7 +128,7 @@ function verify(flags: ParsedFlags): number {
 async function main(): Promise<number> {
     const flags = parseFlags(
         process.argv.slice(2),
-        { values: [...COMMON, "tag", "environment", "role", "signer", "commit", "time", "head"], booleans: ["json", "help"], positionals: 1 },
+        { values: [...COMMON, "tag", "environment", "role", "signer", "commit", "time", "head", "metrics"], booleans: ["json", "help"], positionals: 1 },
         USAGE,
     );
     if (flags.booleans.has("help")) {
@@ -130,7 +136,7 @@ async function main(): Promise<number> {
         return 0;
     }
     const command = flags.positionals[0];
-    const only: Record<string, readonly string[]> = { record: ["role", "signer", "commit", "time"], verify: ["head", "json"] };
+    const only: Record<string, readonly string[]> = { record: ["role", "signer", "commit", "time"], verify: ["head", "json", "metrics"] };
     if (command !== "record" && command !== "verify") {
         throw new UsageError(`${command === undefined ? "missing command" : `unknown command "${command}"`}; allowed: record, verify`, USAGE);
     }

@@ -39,7 +39,7 @@ async function main(): Promise<number> {
     const stacks = all ? environments : [stack as string];
     // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { countByType, synthStack, writePolicyReport, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
+    const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { readStackFile } = require("../lib/mockRuntime") as typeof import("../lib/mockRuntime");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -85,7 +85,7 @@ async function main(): Promise<number> {
             reported = reported.then(async () => {
                 try {
                     const report = await analysis;
-                    files.push(writePolicyReport(report, outDir));
+                    files.push(writePolicyReport(report, outDir), writePolicyMetrics(report, outDir));
                     const lines = [`stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`];
                     for (const [type, n] of countByType(result.run.resources)) {
                         lines.push(`  ${String(n).padStart(3)}  ${type}`);

@@ -174,11 +174,22 @@ describe("synth", () => {
     it("writes policy-report.json and exits non-zero exactly when a mandatory violation is reported", () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-"));
         const cli = runScript("synth", "--stack", "dev", "--out", out);
-        const doc = JSON.parse(fs.readFileSync(path.join(out, "policy-report.json"), "utf8")) as { stack: string; policyPack: { name: string }; summary: { mandatory: number; passed: boolean } };
+        const doc = JSON.parse(fs.readFileSync(path.join(out, "policy-report.json"), "utf8")) as {
+            stack: string;
+            policyPack: { name: string };
+            enforcement: Record<string, string>;
+            summary: { mandatory: number; passed: boolean };
+            violations: unknown[];
+        };
         expect(doc.stack).toBe("dev");
         expect(doc.policyPack.name).toBe(POLICY_PACK_NAME);
         expect(cli.status).toBe(doc.summary.mandatory > 0 ? 1 : 0);
         expect(cli.stdout).toContain(`policy pack ${POLICY_PACK_NAME}@`);
+        // The violation count CI pushes as maestro_policy_violations: one series per enabled policy, summing to the report's.
+        const metrics = fs.readFileSync(path.join(out, "metrics.prom"), "utf8");
+        const samples = [...metrics.matchAll(/^maestro_policy_violations\{stack="dev",policy="([^"]+)",enforcement_level="(\w+)"\} (\d+)$/gm)];
+        expect(samples.map((m) => m[1]).sort()).toEqual(Object.entries(doc.enforcement).filter(([, l]) => l !== "disabled").map(([p]) => p).sort());
+        expect(samples.reduce((n, m) => n + Number(m[3]), 0)).toBe(doc.violations.length);
     });
 
     it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", () => {

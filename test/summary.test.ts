@@ -5,7 +5,7 @@ import { chromium } from "playwright-core";
 import { Guardrails } from "../lib/guardrails";
 import { formatProblem, repoRoot } from "../lib/validation";
 import { guardrailCatalog, loadGovernance } from "../governance";
-import { reviewMarkdown } from "../governance/docsReview";
+import { reviewMarkdown, reviewedDocuments } from "../governance/docsReview";
 import { SUMMARY_FILES, buildSummary, renderSummaryHtml, renderSummaryMarkdown, shortRole } from "../governance/summary";
 import { guardrails, runScript } from "./helpers";
 
@@ -106,7 +106,7 @@ describe("npm run summary -- --check", () => {
 });
 
 describe("docs review (link checking and template compliance)", () => {
-    const docs = [path.join(repoRoot, "README.md"), ...fs.readdirSync(path.join(repoRoot, "docs")).filter((f) => f.endsWith(".md")).map((f) => path.join(repoRoot, "docs", f))];
+    const docs = reviewedDocuments();
 
     it("finds every relative link of README.md and docs/*.md resolving, and every doc opening with its title", () => {
         expect(reviewMarkdown(docs).map(formatProblem).join("\n")).toBe("");
