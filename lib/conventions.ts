@@ -4,6 +4,9 @@
  * backlog item each capability serves.
  */
 
+/** The Pulumi project name (Pulumi.yaml), and so the namespace of this stack's own config keys. */
+export const PROJECT = "maestro-guardrails";
+
 /** Evidence hooks every backlog item, and every resource serving one, declares. */
 export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;
 

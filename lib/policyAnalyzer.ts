@@ -10,20 +10,16 @@
  * proto stubs, feeding it the resources of a mocked run (lib/mockRuntime.ts), which are already in wire form.
  */
 import * as grpc from "@grpc/grpc-js";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import * as yaml from "js-yaml";
+import { ChildProcess } from "child_process";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { FlatConfig, MockRunResult, RegisteredResource, readStackFile, stackFilePath } from "./mockRuntime";
-import { PROJECT } from "./stackConfig";
+import { PROJECT } from "./conventions";
+import { PolicyPackProcess, StartOptions, spawnPolicyPack } from "./policyPackProcess";
 import { Problem, ValidationError, displayPath, readDataFile, repoRoot } from "./validation";
 
-/** The repository's policy pack (what `pulumi preview --policy-pack policies` runs). */
-export const POLICY_PACK_DIR = path.join(repoRoot, "policies");
 
 export const ENFORCEMENT_LEVELS = ["advisory", "mandatory", "remediate", "disabled"] as const;
 export type EnforcementLevelName = (typeof ENFORCEMENT_LEVELS)[number];
@@ -44,11 +40,9 @@ const LEVEL_VALUES: Readonly<Record<EnforcementLevelName, analyzerpb.Enforcement
 /** The analyzer's own limit (@pulumi/policy serves with a 400 MiB receive limit); the client matches it. */
 const MAX_MESSAGE_BYTES = 400 * 1024 * 1024;
 
-/**
- * The engine address run-policy-pack receives as its first argument. run-policy-pack drops it (`argv._.shift()`)
- * and the pack never logs through the engine, so nothing listens here.
- */
-const NO_ENGINE_ADDRESS = "127.0.0.1:0";
+
+export { POLICY_PACK_DIR, runtimeOptionArgs, spawnPolicyPack } from "./policyPackProcess";
+export type { PolicyPackProcess, StartOptions } from "./policyPackProcess";
 
 // ------------------------------------------------------------------------------------------------------------------
 // Policy config: the file `pulumi up --policy-pack-config FILE` takes.
@@ -235,33 +229,6 @@ function unary<Req, Resp>(call: (req: Req, cb: (err: grpc.ServiceError | null, r
 // ------------------------------------------------------------------------------------------------------------------
 // The plugin process and its client.
 
-export interface StartOptions {
-    /** The pack's folder (default policies/). */
-    readonly packDir?: string;
-    /** Project name passed as PULUMI_PROJECT / PULUMI_NODEJS_PROJECT, as the CLI does. */
-    readonly project?: string;
-    /** How long the pack may take to print its port (ts-node type-checks the pack first). */
-    readonly startTimeoutMs?: number;
-    /** Aborting kills a pack still starting (synth starts it early and may not need it after all). */
-    readonly signal?: AbortSignal;
-}
-
-/** `-key=value` arguments from PulumiPolicy.yaml's runtime options, as the CLI appends them. */
-export function runtimeOptionArgs(packDir: string): string[] {
-    const file = path.join(packDir, "PulumiPolicy.yaml");
-    if (!fs.existsSync(file)) {
-        throw new ValidationError([{ file: displayPath(file), path: "", message: "missing; a policy pack needs PulumiPolicy.yaml (runtime: nodejs)" }]);
-    }
-    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { runtime?: string | { name?: string; options?: Record<string, unknown> } };
-    const runtime = typeof doc.runtime === "string" ? { name: doc.runtime } : (doc.runtime ?? {});
-    if (runtime.name !== "nodejs") {
-        throw new ValidationError([{ file: displayPath(file), path: "/runtime", message: `"${String(runtime.name)}"; this harness runs Node.js packs; allowed: nodejs` }]);
-    }
-    return Object.entries((runtime as { options?: Record<string, unknown> }).options ?? {})
-        .filter(([, v]) => String(v) !== "")
-        .map(([k, v]) => `-${k}=${String(v)}`);
-}
-
 export class PolicyAnalyzer {
     private closed = false;
 
@@ -275,51 +242,16 @@ export class PolicyAnalyzer {
 
     /** Launch the pack the way the CLI's pulumi-analyzer-policy plugin does and connect to it. */
     static async start(opts: StartOptions = {}): Promise<PolicyAnalyzer> {
-        const packDir = opts.packDir ?? POLICY_PACK_DIR;
-        const args = runtimeOptionArgs(packDir);
-        // The CLI resolves run-policy-pack from the pack's folder, so the pack's own @pulumi/pulumi runs it.
-        const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
-        const project = opts.project ?? PROJECT;
-        const started = process.hrtime.bigint();
-        const child = spawn(process.execPath, [runner, NO_ENGINE_ADDRESS, ".", ...args], {
-            cwd: packDir,
-            env: { ...process.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        const output = { stdout: "", stderr: "" };
-        child.stderr?.on("data", (d: Buffer) => (output.stderr += d.toString()));
-        const port = await new Promise<number>((resolve, reject) => {
-            const timer = setTimeout(() => {
-                child.kill();
-                reject(new Error(`policy pack in ${displayPath(packDir)} printed no port within ${opts.startTimeoutMs ?? 120000} ms\n${output.stderr}`));
-            }, opts.startTimeoutMs ?? 120000);
-            child.stdout?.on("data", (d: Buffer) => {
-                output.stdout += d.toString();
-                const newline = output.stdout.indexOf("\n");
-                if (newline >= 0) {
-                    clearTimeout(timer);
-                    const first = output.stdout.slice(0, newline).trim();
-                    const n = Number(first);
-                    if (Number.isInteger(n) && n > 0) {
-                        resolve(n);
-                    } else {
-                        child.kill();
-                        reject(new Error(`policy pack in ${displayPath(packDir)} printed "${first}" where the engine expects its port\n${output.stderr}`));
-                    }
-                }
-            });
-            child.on("exit", (code) => {
-                clearTimeout(timer);
-                reject(new Error(`policy pack in ${displayPath(packDir)} exited (code ${code}) before printing its port\n${output.stderr}`));
-            });
-            opts.signal?.addEventListener("abort", () => child.kill(), { once: true });
-        });
-        const startMs = Number(process.hrtime.bigint() - started) / 1e6;
-        const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        return PolicyAnalyzer.connect(await spawnPolicyPack(opts));
+    }
+
+    /** A client for a pack process already serving (spawnPolicyPack); synth spawns first and connects later. */
+    static connect(pack: PolicyPackProcess): PolicyAnalyzer {
+        const client = new AnalyzerClient(`127.0.0.1:${pack.port}`, grpc.credentials.createInsecure(), {
             "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
             "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
         });
-        return new PolicyAnalyzer(child, client, output, startMs);
+        return new PolicyAnalyzer(pack.child, client, pack.output, pack.startMs);
     }
 
     /** What the pack serves: name, version (from its package.json), policies and their default levels. */

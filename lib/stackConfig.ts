@@ -3,8 +3,9 @@ import * as path from "path";
 import { Guardrails, SloObjective, isReleaseTag } from "./guardrails";
 import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from "./validation";
 
-/** The Pulumi project name, and so the namespace of this stack's own config keys. */
-export const PROJECT = "maestro-guardrails";
+// Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
+export { PROJECT } from "./conventions";
+import { PROJECT } from "./conventions";
 export const STACK_CONFIG_SCHEMA = path.join(repoRoot, "guardrails", "stack-config.schema.json");
 
 /** Namespaces of provider config a stack file may also carry; everything else is an unknown key. */

@@ -104,6 +104,9 @@ export function validateAgainstSchema<T>(data: unknown, schemaFile: string, file
 
 /** Read a YAML or JSON file; a parse error names the file and the line. */
 export function readDataFile(file: string): unknown {
+    if (!fs.existsSync(file)) {
+        throw new ValidationError([{ file: displayPath(file), path: "", message: "does not exist; allowed: the path of a readable YAML or JSON file" }]);
+    }
     const text = fs.readFileSync(file, "utf8");
     try {
         return file.endsWith(".json") ? JSON.parse(text) : yaml.load(text, { filename: file });

@@ -37,19 +37,14 @@ async function main(): Promise<number> {
         throw new UsageError("--config names one stack's file; use it with --stack, not --all", USAGE);
     }
     const stacks = all ? environments : [stack as string];
-    // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
+    // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
+    // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { readStackFile } = require("../lib/mockRuntime") as typeof import("../lib/mockRuntime");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const policy = require("../lib/policyAnalyzer") as typeof import("../lib/policyAnalyzer");
-    const policyConfigFile = single(flags, "policy-config", USAGE);
-    const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
-    // The pack type-checks itself while it starts (as under the CLI); start it while the first stack synthesizes.
+    const { spawnPolicyPack } = require("../lib/policyPackProcess") as typeof import("../lib/policyPackProcess");
     const stopStarting = new AbortController();
-    const starting = policy.PolicyAnalyzer.start({ signal: stopStarting.signal });
-    starting.catch(() => undefined);
+    const spawning = spawnPolicyPack({ signal: stopStarting.signal });
+    spawning.catch(() => undefined);
+    let starting: Promise<import("../lib/policyAnalyzer").PolicyAnalyzer> | undefined;
     let analyzer: import("../lib/policyAnalyzer").PolicyAnalyzer | undefined;
     let failed = 0;
     const fail = (s: string, err: unknown) => {
@@ -62,6 +57,18 @@ async function main(): Promise<number> {
     // Reports print in stack order; each stack's analysis runs in the pack's process while the next stack synthesizes.
     let reported: Promise<void> = Promise.resolve();
     try {
+        // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { readStackFile } = require("../lib/mockRuntime") as typeof import("../lib/mockRuntime");
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const policy = require("../lib/policyAnalyzer") as typeof import("../lib/policyAnalyzer");
+        const policyConfigFile = single(flags, "policy-config", USAGE);
+        const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
+        const connected = spawning.then((p) => policy.PolicyAnalyzer.connect(p));
+        connected.catch(() => undefined);
+        starting = connected;
         for (const s of stacks) {
             const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
             let result: import("../lib/synth").SynthResult;
@@ -73,7 +80,7 @@ async function main(): Promise<number> {
                 reported = reported.then(() => fail(s, err));
                 continue;
             }
-            const analysis = starting.then((a) => {
+            const analysis = connected.then((a) => {
                 analyzer = a;
                 return policy.analyzeRun(a, result.run, {
                     config: readStackFile(result.configFile),
@@ -85,7 +92,8 @@ async function main(): Promise<number> {
             reported = reported.then(async () => {
                 try {
                     const report = await analysis;
-                    files.push(writePolicyReport(report, outDir), writePolicyMetrics(report, outDir));
+                    const reportFile = writePolicyReport(report, outDir);
+                    files.push(reportFile, writePolicyMetrics(report, outDir));
                     const lines = [`stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`];
                     for (const [type, n] of countByType(result.run.resources)) {
                         lines.push(`  ${String(n).padStart(3)}  ${type}`);
@@ -101,7 +109,7 @@ async function main(): Promise<number> {
                     process.stdout.write(lines.join("\n") + "\n");
                     if (report.mandatory > 0) {
                         failed++;
-                        process.stderr.write(`stack ${s}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, files[files.length - 1]))}\n`);
+                        process.stderr.write(`stack ${s}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, reportFile))}\n`);
                     }
                 } catch (err) {
                     fail(s, err);
@@ -113,9 +121,11 @@ async function main(): Promise<number> {
         if (analyzer) {
             await analyzer.close();
         } else {
-            // No stack got as far as the pack: do not make a refusal wait for the pack to finish starting.
+            // No stack got as far as the pack: do not make a refusal wait for the pack to finish starting (the abort
+            // kills its process, started or not).
             stopStarting.abort();
-            await starting.then((a) => a.close()).catch(() => undefined);
+            await starting?.then((a) => a.close()).catch(() => undefined);
+            await spawning.then((p) => (p.child.exitCode === null && p.child.signalCode === null ? new Promise((done) => p.child.once("exit", done)) : undefined)).catch(() => undefined);
         }
     }
     process.stdout.write(`${stacks.length - failed} of ${stacks.length} stacks synthesized and passed the policy pack${failed ? `, ${failed} failed` : ""}\n`);

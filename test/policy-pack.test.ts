@@ -167,6 +167,7 @@ describe("policy config (--policy-pack-config)", () => {
         );
         expect(() => loadPolicyConfig(path.join(FIXTURES, "bad-level.json"))).toThrow(`/all: "strict" is not an enforcement level; allowed: advisory, mandatory, remediate, disabled`);
         expect(() => parsePolicyConfig({ all: { enforcementLevel: "advisory", x: 1 } }, "f.json")).toThrow(`f.json: /all: "all" takes only an enforcement level`);
+        expect(() => loadPolicyConfig(path.join(FIXTURES, "no-such-config.json"))).toThrow(`no-such-config.json: /: does not exist; allowed: the path of a readable YAML or JSON file`);
     });
 });
 

@@ -1,0 +1,102 @@
+/**
+ * Starting the policy pack the way the engine does: `run-policy-pack` from the pack's own @pulumi/pulumi, with the
+ * runtime options of PulumiPolicy.yaml, printing its port on stdout. Kept apart from the analyzer client (lib/
+ * policyAnalyzer.ts), which loads the SDK's gRPC stubs: synth spawns the pack first, so its start (ts-node
+ * type-checks the pack) overlaps with loading the SDK and synthesizing, and connects once it needs the pack.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { PROJECT } from "./conventions";
+import { ValidationError, displayPath, repoRoot } from "./validation";
+
+/** The repository's policy pack (what `pulumi preview --policy-pack policies` runs). */
+export const POLICY_PACK_DIR = path.join(repoRoot, "policies");
+
+/**
+ * The engine address run-policy-pack receives as its first argument. run-policy-pack drops it (`argv._.shift()`)
+ * and the pack never logs through the engine, so nothing listens here.
+ */
+const NO_ENGINE_ADDRESS = "127.0.0.1:0";
+
+export interface StartOptions {
+    /** The pack's folder (default policies/). */
+    readonly packDir?: string;
+    /** Project name passed as PULUMI_PROJECT / PULUMI_NODEJS_PROJECT, as the CLI does. */
+    readonly project?: string;
+    /** How long the pack may take to print its port (ts-node type-checks the pack first). */
+    readonly startTimeoutMs?: number;
+    /** Aborting kills a pack still starting (synth starts it early and may not need it after all). */
+    readonly signal?: AbortSignal;
+}
+
+/** `-key=value` arguments from PulumiPolicy.yaml's runtime options, as the CLI appends them. */
+export function runtimeOptionArgs(packDir: string): string[] {
+    const file = path.join(packDir, "PulumiPolicy.yaml");
+    if (!fs.existsSync(file)) {
+        throw new ValidationError([{ file: displayPath(file), path: "", message: "missing; a policy pack needs PulumiPolicy.yaml (runtime: nodejs)" }]);
+    }
+    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { runtime?: string | { name?: string; options?: Record<string, unknown> } };
+    const runtime = typeof doc.runtime === "string" ? { name: doc.runtime } : (doc.runtime ?? {});
+    if (runtime.name !== "nodejs") {
+        throw new ValidationError([{ file: displayPath(file), path: "/runtime", message: `"${String(runtime.name)}"; this harness runs Node.js packs; allowed: nodejs` }]);
+    }
+    return Object.entries((runtime as { options?: Record<string, unknown> }).options ?? {})
+        .filter(([, v]) => String(v) !== "")
+        .map(([k, v]) => `-${k}=${String(v)}`);
+}
+
+/** A started pack process and the port its analyzer serves on. */
+export interface PolicyPackProcess {
+    readonly child: ChildProcess;
+    readonly port: number;
+    /** Time from spawning the pack to its port being printed, in ms. */
+    readonly startMs: number;
+    readonly output: { stdout: string; stderr: string };
+}
+
+/** Spawn the pack and resolve with its port; rejects (and kills it) on a timeout, an early exit or an abort. */
+export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPackProcess> {
+    const packDir = opts.packDir ?? POLICY_PACK_DIR;
+    const args = runtimeOptionArgs(packDir);
+    // The CLI resolves run-policy-pack from the pack's folder, so the pack's own @pulumi/pulumi runs it.
+    const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    const project = opts.project ?? PROJECT;
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [runner, NO_ENGINE_ADDRESS, ".", ...args], {
+        cwd: packDir,
+        env: { ...process.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    const output = { stdout: "", stderr: "" };
+    child.stderr?.on("data", (d: Buffer) => (output.stderr += d.toString()));
+    const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => {
+            child.kill();
+            reject(new Error(`policy pack in ${displayPath(packDir)} printed no port within ${opts.startTimeoutMs ?? 120000} ms\n${output.stderr}`));
+        }, opts.startTimeoutMs ?? 120000);
+        child.stdout?.on("data", (d: Buffer) => {
+            output.stdout += d.toString();
+            const newline = output.stdout.indexOf("\n");
+            if (newline >= 0) {
+                clearTimeout(timer);
+                const first = output.stdout.slice(0, newline).trim();
+                const n = Number(first);
+                if (Number.isInteger(n) && n > 0) {
+                    resolve(n);
+                } else {
+                    child.kill();
+                    reject(new Error(`policy pack in ${displayPath(packDir)} printed "${first}" where the engine expects its port\n${output.stderr}`));
+                }
+            }
+        });
+        child.on("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`policy pack in ${displayPath(packDir)} exited (code ${code}) before printing its port\n${output.stderr}`));
+        });
+        opts.signal?.addEventListener("abort", () => child.kill(), { once: true });
+    });
+    const startMs = Number(process.hrtime.bigint() - started) / 1e6;
+    return { child, port, startMs, output };
+}
