@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import { EvidenceHookName } from "../lib/evidence";
 import { Problem, ValidationError, displayPath, readDataFile, repoRoot, validateAgainstSchema } from "../lib/validation";
@@ -126,15 +127,16 @@ export function loadGovernance(dir: string = GOVERNANCE_DIR): Governance {
     const problems: Problem[] = [];
     const files = Object.fromEntries(GOVERNANCE_FILES.map((n) => [n, displayPath(path.join(dir, `${n}.json`))])) as Record<GovernanceFileName, string>;
     const load = <T>(name: GovernanceFileName): T | undefined => {
+        const file = path.join(dir, `${name}.json`);
+        if (!fs.existsSync(file)) {
+            problems.push({ file: files[name], path: "", message: `missing; the governance folder needs ${GOVERNANCE_FILES.map((n) => `${n}.json`).join(", ")}` });
+            return undefined;
+        }
         try {
-            return validateAgainstSchema<T>(readDataFile(path.join(dir, `${name}.json`)), schemaFile(name), files[name]);
+            return validateAgainstSchema<T>(readDataFile(file), schemaFile(name), files[name]);
         } catch (err) {
             if (err instanceof ValidationError) {
                 problems.push(...err.problems);
-                return undefined;
-            }
-            if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-                problems.push({ file: files[name], path: "", message: `missing; the governance folder needs ${GOVERNANCE_FILES.map((n) => `${n}.json`).join(", ")}` });
                 return undefined;
             }
             throw err;
