@@ -3,6 +3,7 @@
  * refuses, the component under mocks (both rule destinations), and promtool proving a service's rules and the
  * stack's share recording names without ever writing the same series.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -10,7 +11,7 @@ import * as yaml from "js-yaml";
 import { GuardrailTargets, ServiceGuardrails, ServiceGuardrailsArgs, ServiceSlo, guardrailTargets, guardrailTargetsFromFile, parseStackTargets, planServiceGuardrails } from "../kit";
 import { SLO_RECORD } from "../lib/conventions";
 import { RegisteredResource, runWithMocks } from "../lib/mockRuntime";
-import { ValidationError } from "../lib/validation";
+import { ValidationError, repoRoot } from "../lib/validation";
 import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
 import { shippedStackConfig } from "../rules/bench";
 import { SLO_ALERT_NAME } from "../rules/design";
@@ -228,5 +229,20 @@ describe("promtool: a service's rules beside the stack's", () => {
         expect(check.status === 0 ? "" : check.stdout + check.stderr).toBe("");
         const r = promtool(["test", "rules", "test.yml"], dir);
         expect(r.status === 0 ? "" : r.stdout + r.stderr).toBe("");
+    });
+});
+
+describe("the package a downstream program installs", () => {
+    it("ships the compiled kit with its declarations and the data it reads at run time, and nothing local", () => {
+        // What `npm pack` (and so a git or tarball install) puts in the package; scripts skipped: npm test built bin/.
+        const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8" });
+        expect(r.status).toBe(0);
+        const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
+        const exported = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { exports: Record<string, { types: string; default: string } | string> };
+        const kit = exported.exports["./kit"] as { types: string; default: string };
+        expect(files).toEqual(expect.arrayContaining([kit.types, kit.default].map((p) => p.replace(/^\.\//, ""))));
+        // lib/validation finds the package root by Pulumi.yaml; the kit validates against the guardrails and Grafana schemas.
+        expect(files).toEqual(expect.arrayContaining(["Pulumi.yaml", "guardrails/guardrails.yaml", "guardrails/guardrails.schema.json", "dashboards/schema/dashboard.jsonschema.json"]));
+        expect(files.filter((f) => /^(out|test|test-artifacts|node_modules|policies)\//.test(f) || f.endsWith(".tsbuildinfo"))).toEqual([]);
     });
 });
