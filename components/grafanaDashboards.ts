@@ -1,11 +1,10 @@
 import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
-import { sortKeys } from "../lib/artifacts";
 import { BACKLOG_ITEM } from "../lib/conventions";
 import { Guardrails } from "../lib/guardrails";
 import { StackConfig } from "../lib/stackConfig";
 import { formatProblem } from "../lib/validation";
-import { BuiltDashboard, DashboardKind, GRAFANA_MAX_UID_LENGTH, ReleasePlan, buildDashboards, folderUid, visibleGridUnits } from "../dashboards";
+import { BuiltDashboard, DashboardKind, GRAFANA_MAX_UID_LENGTH, ReleasePlan, buildDashboards, folderUid, provisionedJson, visibleGridUnits } from "../dashboards";
 import { dashboardProblems, knownSeries, screenProblems } from "../dashboards/check";
 
 export interface GrafanaDashboardsArgs {
@@ -110,19 +109,23 @@ export interface DashboardPartArgs {
     readonly url: string;
 }
 
-/** Shared by the three nested components; children are created in each subclass's body, after its `backlogItem` exists. */
-function provision(parent: pulumi.ComponentResource, name: string, args: DashboardPartArgs): grafana.apps.v1beta1.Dashboard {
+/** One dashboard in a folder, through the dashboard.grafana.app/v1beta1 API; shared by the stack's dashboards and the kit's. */
+export function dashboardResource(resourceName: string, uid: string, folderUid: pulumi.Input<string>, json: string, parent: pulumi.Resource): grafana.apps.v1beta1.Dashboard {
     return new grafana.apps.v1beta1.Dashboard(
-        `${name}-dashboard`,
+        resourceName,
         {
-            metadata: { uid: args.dashboard.uid, folderUid: args.folderUid },
-            // Sorted keys: the same model always serializes to the same string, so a second preview shows no diff.
-            spec: { json: JSON.stringify(sortKeys(args.dashboard.model)) },
-            // The stack owns these uids: an update replaces whatever version Grafana holds (say, after a UI edit).
+            metadata: { uid, folderUid },
+            spec: { json },
+            // The program owns these uids: an update replaces whatever version Grafana holds (say, after a UI edit).
             options: { overwrite: true },
         },
         { parent },
     );
+}
+
+/** Shared by the three nested components; children are created in each subclass's body, after its `backlogItem` exists. */
+function provision(parent: pulumi.ComponentResource, name: string, args: DashboardPartArgs): grafana.apps.v1beta1.Dashboard {
+    return dashboardResource(`${name}-dashboard`, args.dashboard.uid, args.folderUid, provisionedJson(args.dashboard.model), parent);
 }
 
 abstract class DashboardPart extends pulumi.ComponentResource {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM } from "../lib/conventions";
 import { Guardrails } from "../lib/guardrails";
 import { StackConfig } from "../lib/stackConfig";
-import { buildRuleSets, renderRuleFile, RuleBacklogKey, RuleSet } from "../rules";
+import { buildRuleSets, renderRuleFile, RuleBacklogKey, RuleGroup, RuleSet } from "../rules";
 
 export interface GuardrailRulesArgs {
     /** This stack's validated config: SLOs (with overrides), budgets, alert threshold, and where rules go (`ruleTarget`). */
@@ -48,26 +48,16 @@ export class GuardrailRules extends pulumi.ComponentResource {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
         const target = args.config.ruleTarget;
-        let sink: RuleSink;
+        let destination: RuleObjectDestination;
         if (target.kind === "amp") {
             const workspaceId: pulumi.Input<string> =
                 target.workspaceId ?? new aws.amp.Workspace(`${name}-workspace`, { alias: `maestro-${args.config.stack}`, tags: {} }, { parent: this }).id;
             this.ampWorkspaceId = pulumi.output(workspaceId);
-            sink = (set, parent) =>
-                new aws.amp.RuleGroupNamespace(`${name}-${set.name}`, { name: set.name, workspaceId, data: renderRuleFile(set.groups), tags: {} }, { parent }).name;
+            destination = { kind: "amp", workspaceId };
         } else {
-            sink = (set, parent) =>
-                new k8s.apiextensions.CustomResource(
-                    `${name}-${set.name}`,
-                    {
-                        apiVersion: "monitoring.coreos.com/v1",
-                        kind: "PrometheusRule",
-                        metadata: { name: set.name, namespace: target.namespace, labels: { ...target.ruleSelectorLabels } },
-                        spec: { groups: set.groups },
-                    },
-                    { parent },
-                ).metadata.name as pulumi.Output<string>;
+            destination = target;
         }
+        const sink: RuleSink = (set, parent) => ruleObject(`${name}-${set.name}`, set, destination, parent);
         const part = (key: RuleBacklogKey, Type: new (n: string, a: RuleSetArgs, o: pulumi.ComponentResourceOptions) => RuleSetComponent, role: string) => {
             const mine = sets.filter((s) => s.backlogItem === key);
             return mine.length > 0 ? new Type(`${name}-${role}`, { sets: mine, sink }, { parent: this }) : undefined;
@@ -86,6 +76,57 @@ export class GuardrailRules extends pulumi.ComponentResource {
         this.ruleObjectNames = pulumi.all(parts.map((p) => p.objectNames)).apply((ns) => ns.flat());
         this.registerOutputs({ ruleObjectNames: this.ruleObjectNames, ampWorkspaceId: this.ampWorkspaceId });
     }
+}
+
+/** Where a rule object goes: a namespace a prometheus-operator watches, or an AMP workspace. */
+export type RuleObjectDestination =
+    | { readonly kind: "prometheus-operator"; readonly namespace: string; readonly ruleSelectorLabels: Readonly<Record<string, string>> }
+    | { readonly kind: "amp"; readonly workspaceId: pulumi.Input<string> };
+
+/**
+ * Evidence written on the object itself, for programs without this stack's evidence transformation (the kit);
+ * the stack's own rule objects get theirs from the transformation.
+ */
+export interface RuleObjectEvidence {
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly tags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One rule set as one deployable object: a `PrometheusRule` (whose labels include the selector labels, which win, so
+ * the environment's Prometheus loads it) or an AMP rule group namespace holding the rendered rule file. Resolves to
+ * the object's name. Shared by the stack's rules and the kit's.
+ */
+export function ruleObject(
+    resourceName: string,
+    set: { readonly name: string; readonly groups: readonly RuleGroup[] },
+    destination: RuleObjectDestination,
+    parent: pulumi.Resource,
+    evidence: RuleObjectEvidence = {},
+): pulumi.Output<string> {
+    if (destination.kind === "amp") {
+        return new aws.amp.RuleGroupNamespace(
+            resourceName,
+            { name: set.name, workspaceId: destination.workspaceId, data: renderRuleFile(set.groups), tags: { ...evidence.tags } },
+            { parent },
+        ).name;
+    }
+    return new k8s.apiextensions.CustomResource(
+        resourceName,
+        {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "PrometheusRule",
+            metadata: {
+                name: set.name,
+                namespace: destination.namespace,
+                labels: { ...evidence.labels, ...destination.ruleSelectorLabels },
+                ...(evidence.annotations ? { annotations: { ...evidence.annotations } } : {}),
+            },
+            spec: { groups: set.groups },
+        },
+        { parent },
+    ).metadata.name as pulumi.Output<string>;
 }
 
 export interface RuleSetArgs {

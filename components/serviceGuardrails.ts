@@ -1,11 +1,9 @@
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
-import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
 import { awsEvidenceTags, k8sEvidenceMetadata } from "../lib/evidence";
 import { SloObjective } from "../lib/guardrails";
-import { renderRuleFile } from "../rules";
 import { ServiceGuardrailsArgs, ServicePlan, planServiceGuardrails } from "../kit/servicePlan";
+import { dashboardResource } from "./grafanaDashboards";
+import { ruleObject } from "./prometheusRules";
 
 /**
  * A downstream service's share of the guardrails (the guardrail kit): SLO recording rules and burn-rate alerts for
@@ -39,37 +37,10 @@ export class ServiceGuardrails extends pulumi.ComponentResource {
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
-        const dest = plan.rules;
-        const names = plan.ruleSets.map((set) => {
-            if (dest.kind === "amp") {
-                return new aws.amp.RuleGroupNamespace(
-                    `${name}-${set.name}`,
-                    { name: set.name, workspaceId: dest.workspaceId, data: renderRuleFile(set.groups), tags: awsEvidenceTags(plan.tagContext, args.evidence) },
-                    { parent: this },
-                ).name;
-            }
-            const meta = k8sEvidenceMetadata(plan.tagContext, args.evidence);
-            return new k8s.apiextensions.CustomResource(
-                `${name}-${set.name}`,
-                {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "PrometheusRule",
-                    // The stack's ruleSelector labels win: without them the environment's Prometheus would not load the rules.
-                    metadata: { name: set.name, namespace: dest.namespace, labels: { ...meta.labels, ...dest.ruleSelectorLabels }, annotations: meta.annotations },
-                    spec: { groups: set.groups },
-                },
-                { parent: this },
-            ).metadata.name as pulumi.Output<string>;
-        });
-        new grafana.apps.v1beta1.Dashboard(
-            `${name}-dashboard`,
-            {
-                metadata: { uid: plan.dashboard.uid, folderUid: plan.grafana.folderUid },
-                spec: { json: plan.dashboardJson },
-                options: { overwrite: true },
-            },
-            { parent: this },
-        );
+        // No evidence transformation runs in a downstream program: the children carry the service's evidence themselves.
+        const evidence = plan.rules.kind === "amp" ? { tags: awsEvidenceTags(plan.tagContext, args.evidence) } : k8sEvidenceMetadata(plan.tagContext, args.evidence);
+        const names = plan.ruleSets.map((set) => ruleObject(`${name}-${set.name}`, set, plan.rules, this, evidence));
+        dashboardResource(`${name}-dashboard`, plan.dashboard.uid, plan.grafana.folderUid, plan.dashboardJson, this);
         this.slos = plan.slos;
         this.ruleObjectNames = pulumi.all(names);
         this.dashboardUid = plan.dashboard.uid;

@@ -7,6 +7,7 @@
 import * as cog from "@grafana/grafana-foundation-sdk/cog";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
+import { sortKeys } from "../lib/artifacts";
 import { BACKLOG_ITEM, DashboardKind, RULE_PREFIX, SLO_RECORD, dashboardUid } from "../lib/conventions";
 import { StackConfig } from "../lib/stackConfig";
 
@@ -181,6 +182,11 @@ export function toModel(builder: dashboard.DashboardBuilder): DashboardJson {
     };
     number(model.panels ?? []);
     return model;
+}
+
+/** A model as it is provisioned. Sorted keys: the same model always serializes to the same string, so a second preview shows no diff. */
+export function provisionedJson(model: DashboardJson): string {
+    return JSON.stringify(sortKeys(model));
 }
 
 /** Every panel of a model, rows and their nested panels included. */

@@ -4,12 +4,11 @@
  * this stack's own rules and dashboards (rules/, dashboards/), with a `service` label, so the numbers are the
  * guardrails' and nothing is copied.
  */
-import { sortKeys } from "../lib/artifacts";
 import { EVIDENCE_HOOKS, serviceDashboardUid } from "../lib/conventions";
 import { EvidenceItem, TagContext, withDashboardEvidence } from "../lib/evidence";
 import { LabelMatcher, MatchOp, SloObjective, leLabel } from "../lib/guardrails";
 import { Problem, ValidationError } from "../lib/validation";
-import { BuiltDashboard, GRAFANA_MAX_UID_LENGTH, buildSloDashboard } from "../dashboards";
+import { BuiltDashboard, GRAFANA_MAX_UID_LENGTH, buildSloDashboard, provisionedJson } from "../dashboards";
 import { dashboardProblems, seriesDefinedBy } from "../dashboards/check";
 import { RuleGroup, buildSloGroup, buildTelemetryGapGroup, sloGroupName, telemetryGroupName } from "../rules";
 import { GrafanaDestination, GuardrailTargets, RuleDestination, looserProblems } from "./targets";
@@ -181,7 +180,7 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
     const tagContext: TagContext = { environment: env, owner: args.owner, stack, releaseTag: args.releaseTag };
     let dashboardJson = "";
     try {
-        dashboardJson = withDashboardEvidence(JSON.stringify(sortKeys(dashboard.model)), tagContext, args.evidence);
+        dashboardJson = withDashboardEvidence(provisionedJson(dashboard.model), tagContext, args.evidence);
     } catch (err) {
         fail("/evidence", (err as Error).message);
     }
