@@ -5,7 +5,7 @@
  * guardrail.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Guardrails, GUARDRAILS_FILE, SloObjective, loadGuardrails, parseGuardrails } from "../lib/guardrails";
+import { Guardrails, GUARDRAILS_FILE, SloObjective, loadGuardrails, loosenedBy, parseGuardrails } from "../lib/guardrails";
 import { histogramRequirements } from "../lib/instrumentation";
 import { RuleLocation, StackOutputs } from "../lib/stackOutputs";
 import { Problem, ValidationError, displayPath } from "../lib/validation";
@@ -45,14 +45,16 @@ export interface TargetPaths {
 /** Why `candidate` would loosen `unified`: a larger threshold or a lower objective. Empty when it is as strict or stricter. */
 export function looserProblems(unified: SloObjective, candidate: { thresholdSeconds: number; objective: number }, file: string, at: TargetPaths, unifiedSource: string): Problem[] {
     const problems: Problem[] = [];
-    if (!(candidate.thresholdSeconds <= unified.sli.thresholdSeconds)) {
+    const looser = loosenedBy(unified, candidate);
+    if (looser.thresholdSeconds) {
         problems.push({
             file,
             path: at.threshold,
             message: `${candidate.thresholdSeconds} s is looser than the unified ${unified.id} threshold (${unified.sli.thresholdSeconds} s, ${unifiedSource}); allowed: a number <= ${unified.sli.thresholdSeconds}`,
         });
     }
-    if (!(candidate.objective >= unified.objective && candidate.objective < 1)) {
+    // An objective of 1 leaves no error budget: no burn rate is defined, so it is refused with the looser ones.
+    if (looser.objective || !(candidate.objective < 1)) {
         problems.push({
             file,
             path: at.objective,

@@ -130,6 +130,18 @@ export function objectiveById(g: Guardrails, id: string): SloObjective {
     return o;
 }
 
+/**
+ * Which of a candidate's numbers would loosen an SLO: a threshold above its own, or an objective below its own (a
+ * number left undefined keeps the SLO's). The stack's per-environment overrides and the kit's service targets both
+ * ask this; each words its own message.
+ */
+export function loosenedBy(slo: SloObjective, candidate: { thresholdSeconds?: number; objective?: number }): { thresholdSeconds: boolean; objective: boolean } {
+    return {
+        thresholdSeconds: candidate.thresholdSeconds !== undefined && !(candidate.thresholdSeconds <= slo.sli.thresholdSeconds),
+        objective: candidate.objective !== undefined && !(candidate.objective >= slo.objective),
+    };
+}
+
 /** Whether a release tag has the guardrail's shape (vX.Y.Z). */
 export function isReleaseTag(g: Guardrails, tag: string): boolean {
     return new RegExp(g.cadence.tagPattern).test(tag);

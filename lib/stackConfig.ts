@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { Guardrails, SloObjective, isReleaseTag } from "./guardrails";
+import { Guardrails, SloObjective, isReleaseTag, loosenedBy } from "./guardrails";
 import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from "./validation";
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
@@ -264,10 +264,11 @@ function applySloOverride(
         return o;
     }
     const at = (field: string) => key(`guardrailOverrides.slo.${o.id}.${field}`);
-    if (override.thresholdSeconds !== undefined && override.thresholdSeconds > o.sli.thresholdSeconds) {
+    const looser = loosenedBy(o, override);
+    if (looser.thresholdSeconds) {
         report(at("thresholdSeconds"), `${override.thresholdSeconds} is looser than the guardrail; allowed: a number > 0 and <= ${o.sli.thresholdSeconds}`);
     }
-    if (override.objective !== undefined && override.objective < o.objective) {
+    if (looser.objective) {
         report(at("objective"), `${override.objective} is looser than the guardrail; allowed: a number >= ${o.objective} and < 1`);
     }
     return {
