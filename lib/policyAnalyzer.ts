@@ -17,7 +17,7 @@ import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { FlatConfig, MockRunResult, RegisteredResource, readStackFile, stackFilePath } from "./mockRuntime";
 import { PROJECT } from "./conventions";
-import { PolicyPackProcess, StartOptions, spawnPolicyPack } from "./policyPackProcess";
+import { PolicyPackProcess, StartOptions, spawnPolicyPack, stopPolicyPack } from "./policyPackProcess";
 import { Problem, ValidationError, displayPath, readDataFile, repoRoot } from "./validation";
 
 
@@ -315,11 +315,7 @@ export class PolicyAnalyzer {
         }
         this.closed = true;
         this.client.close();
-        if (this.child.exitCode === null && this.child.signalCode === null) {
-            const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-            this.child.kill("SIGTERM");
-            await exited;
-        }
+        await stopPolicyPack(this.child);
     }
 }
 

@@ -100,3 +100,13 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
     const startMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { child, port, startMs, output };
 }
+
+/** Stop a pack process and wait until it has exited (at once when it already has). */
+export async function stopPolicyPack(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) {
+        return;
+    }
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    await exited;
+}

@@ -40,11 +40,11 @@ async function main(): Promise<number> {
     // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
     // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { spawnPolicyPack } = require("../lib/policyPackProcess") as typeof import("../lib/policyPackProcess");
+    const { spawnPolicyPack, stopPolicyPack } = require("../lib/policyPackProcess") as typeof import("../lib/policyPackProcess");
     const stopStarting = new AbortController();
     const spawning = spawnPolicyPack({ signal: stopStarting.signal });
     spawning.catch(() => undefined);
-    let starting: Promise<import("../lib/policyAnalyzer").PolicyAnalyzer> | undefined;
+    let connected: Promise<import("../lib/policyAnalyzer").PolicyAnalyzer> | undefined;
     let analyzer: import("../lib/policyAnalyzer").PolicyAnalyzer | undefined;
     let failed = 0;
     const fail = (s: string, err: unknown) => {
@@ -66,9 +66,9 @@ async function main(): Promise<number> {
         const policy = require("../lib/policyAnalyzer") as typeof import("../lib/policyAnalyzer");
         const policyConfigFile = single(flags, "policy-config", USAGE);
         const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
-        const connected = spawning.then((p) => policy.PolicyAnalyzer.connect(p));
-        connected.catch(() => undefined);
-        starting = connected;
+        const client = spawning.then((p) => policy.PolicyAnalyzer.connect(p));
+        client.catch(() => undefined);
+        connected = client;
         for (const s of stacks) {
             const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
             let result: import("../lib/synth").SynthResult;
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
                 reported = reported.then(() => fail(s, err));
                 continue;
             }
-            const analysis = connected.then((a) => {
+            const analysis = client.then((a) => {
                 analyzer = a;
                 return policy.analyzeRun(a, result.run, {
                     config: readStackFile(result.configFile),
@@ -121,11 +121,11 @@ async function main(): Promise<number> {
         if (analyzer) {
             await analyzer.close();
         } else {
-            // No stack got as far as the pack: do not make a refusal wait for the pack to finish starting (the abort
-            // kills its process, started or not).
+            // No stack got as far as the pack: do not make a refusal wait for the pack to finish starting. The abort
+            // kills a pack still starting; a client already connected is closed, a pack never connected stopped.
             stopStarting.abort();
-            await starting?.then((a) => a.close()).catch(() => undefined);
-            await spawning.then((p) => (p.child.exitCode === null && p.child.signalCode === null ? new Promise((done) => p.child.once("exit", done)) : undefined)).catch(() => undefined);
+            await connected?.then((a) => a.close()).catch(() => undefined);
+            await spawning.then((p) => stopPolicyPack(p.child)).catch(() => undefined);
         }
     }
     process.stdout.write(`${stacks.length - failed} of ${stacks.length} stacks synthesized and passed the policy pack${failed ? `, ${failed} failed` : ""}\n`);
