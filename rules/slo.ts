@@ -42,6 +42,11 @@ export function sloSeriesSelector(sloId: string, env: string, service = ""): str
     return `{slo=${JSON.stringify(sloId)},env=${JSON.stringify(env)},service=${JSON.stringify(service)}}`;
 }
 
+/** Where a scope's objective may have been tightened: the stack file's guardrailOverrides, or the kit's arguments. */
+function objectiveSource(scope: SloScope): string {
+    return scope.service ? scope.sourceFile : `${scope.sourceFile} guardrailOverrides`;
+}
+
 /** How alerts name a scope: `prod`, or `checkout, prod` for a service. */
 export function scopeName(scope: SloScope): string {
     return scope.service ? `${scope.service}, ${scope.environment}` : scope.environment;
@@ -72,7 +77,7 @@ export function buildSloGroup(scope: SloScope, guardrails: Guardrails, slo: SloO
         const lowest = Math.min(...a.conditions.map((c) => c.burnRate));
         if (lowest >= maxBurn) {
             throw new Error(
-                `SLO "${slo.id}": objective ${slo.objective} (guardrails/guardrails.yaml /slo/objectives, or ${scope.sourceFile}) ` +
+                `SLO "${slo.id}": objective ${slo.objective} (guardrails/guardrails.yaml /slo/objectives, or ${objectiveSource(scope)}) ` +
                     `caps the burn rate at ${Number(maxBurn.toFixed(3))}x, so ${a.alert} (${lowest}x) could never fire; allowed: an objective above ${Number((1 - 1 / lowest).toFixed(6))}`,
             );
         }

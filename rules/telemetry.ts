@@ -1,7 +1,6 @@
 import { GUARDRAIL_LABEL, SEVERITY } from "../lib/conventions";
-import { leLabel, sliSelector } from "../lib/guardrails";
+import { SloObjective, leLabel, sliSelector } from "../lib/guardrails";
 import { SloScope, scopeName, sloDashboardPath, sloLabels } from "./slo";
-import { SloObjective } from "../lib/guardrails";
 import { TELEMETRY_GAP_FOR, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";
 
@@ -22,7 +21,7 @@ export function telemetryGroupName(service?: string): string {
  * burn-rate alerts evaluate to nothing and stay silent, so silence has to be an alert of its own.
  */
 export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readonly SloObjective[] }): RuleGroup {
-    const env = scopeName(scope);
+    const where = scopeName(scope);
     const rules: AlertingRule[] = scope.slos.flatMap((slo): AlertingRule[] => {
         const sli = slo.sli;
         const le = leLabel(sli.thresholdSeconds);
@@ -35,7 +34,7 @@ export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readon
                 for: TELEMETRY_GAP_FOR,
                 labels,
                 annotations: {
-                    summary: `${slo.title} (${env}): SLI histogram missing, the SLO cannot be verified`,
+                    summary: `${slo.title} (${where}): SLI histogram missing, the SLO cannot be verified`,
                     description: `No ${sliSelector(sli, "_count")} series for ${TELEMETRY_GAP_FOR}: the ${slo.id} burn-rate alerts cannot fire while it is missing.`,
                     runbook_url: runbookUrl(TELEMETRY_ALERT.absent),
                     dashboard,
@@ -48,7 +47,7 @@ export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readon
                 for: TELEMETRY_GAP_FOR,
                 labels,
                 annotations: {
-                    summary: `${slo.title} (${env}): histogram has no bucket at the ${sli.thresholdSeconds} s threshold`,
+                    summary: `${slo.title} (${where}): histogram has no bucket at the ${sli.thresholdSeconds} s threshold`,
                     description:
                         `Some ${sli.metric} series for ${slo.id} have no le="${le}" bucket, so the share of requests slower than the threshold ` +
                         `cannot be computed for them. Add a bucket bound at exactly ${sli.thresholdSeconds} s (docs/instrumentation.md).`,
