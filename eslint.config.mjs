@@ -1,23 +1,55 @@
-// ESLint flat config: typescript-eslint's recommended type-checked rules plus Pulumi's own rules, which catch an
-// Output interpolated into a string (it renders as a warning text, not the value).
+// ESLint flat config: typescript-eslint's recommended type-checked rules, Pulumi's own rules (an Output
+// interpolated into a string renders as a warning text, not the value), and the layout's boundaries
+// (docs/CONTRIBUTING.md): what `pulumi up` loads never reaches the offline engine or the verification tooling,
+// pure builders never touch the Pulumi SDK, and no module takes part in an import cycle.
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
+import importX from "eslint-plugin-import-x";
+
+/** Folders `pulumi up` and the policy pack load; neither may import the offline engine or verification. */
+const DEPLOYED = ["index.ts", "core/**/*.ts", "components/**/*.ts", "kit/**/*.ts", "policies/**/*.ts"];
+/** Pure builders: data in, data out, testable without any engine. */
+const BUILDERS = ["rules/**/*.ts", "dashboards/**/*.ts", "budgets/**/*.ts", "governance/**/*.ts", "provenance/**/*.ts"];
+const TOOLING = [
+    { group: ["**/offline", "**/offline/*"], message: "the offline engine (mock runtime, synth, analyzer) is tooling; `pulumi up` never loads it" },
+    { group: ["**/verify", "**/verify/*"], message: "verification tooling (promtool suites, measurement, bench) never ships with the stack" },
+    { group: ["**/scripts", "**/scripts/*"], message: "scripts are command-line entry points; import the module they call instead" },
+    { group: ["**/test", "**/test/*"], message: "tests are never imported by code" },
+];
+const SDK = { group: ["@pulumi/*", "@pulumiverse/*"], message: "builders are pure: components hand their data to providers" };
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "**/node_modules/**", "bin/**", "out/**", "coverage/**", "test-artifacts/**", "**/*.js", "**/*.mjs"] },
-    ...tseslint.configs.recommended,
+    {
+        ignores: [
+            "node_modules/**",
+            "**/node_modules/**",
+            "bin/**",
+            "out/**",
+            "coverage/**",
+            "reports/**",
+            "test-artifacts/**",
+            "policies/dist/**",
+            "**/*.js",
+            "**/*.mjs",
+        ],
+    },
+    ...tseslint.configs.recommendedTypeChecked,
     {
         files: ["**/*.ts"],
         languageOptions: {
             parserOptions: { project: ["./tsconfig.test.json"], tsconfigRootDir: import.meta.dirname },
         },
-        plugins: { "@pulumi": pulumi },
+        plugins: { "@pulumi": pulumi, "import-x": importX },
+        settings: { "import-x/extensions": [".ts"], "import-x/resolver": { node: { extensions: [".ts", ".js"] } } },
         rules: {
             "@pulumi/no-output-in-template-literal": "error",
             "@pulumi/no-output-instance-in-template-literal": "error",
             "@typescript-eslint/no-floating-promises": "error",
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+            "import-x/no-cycle": ["error", { ignoreExternal: true }],
             eqeqeq: "error",
         },
     },
+    { files: DEPLOYED, rules: { "no-restricted-imports": ["error", { patterns: TOOLING }] } },
+    { files: BUILDERS, rules: { "no-restricted-imports": ["error", { patterns: [...TOOLING, SDK] }] } },
 );

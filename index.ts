@@ -11,11 +11,11 @@ import { ProvenanceBucket } from "./components/provenanceBucket";
 import { SignoffLedger } from "./components/signoffLedger";
 import { releasePlanFromGovernance } from "./dashboards";
 import { evidenceResolver, loadGovernance, requiredSignoffs } from "./governance";
-import { evidenceTransformation } from "./lib/evidence";
-import { loadGuardrails } from "./lib/guardrails";
-import { stackConfigFromPulumi } from "./lib/stackConfig";
-import { OutputsOf, StackOutputs } from "./lib/stackOutputs";
-import { preflight } from "./lib/validation";
+import { evidenceTransformation } from "./core/evidence";
+import { loadGuardrails } from "./core/guardrails";
+import { stackConfigFromPulumi } from "./core/stackConfig";
+import { OutputsOf, StackOutputs } from "./core/stackOutputs";
+import { preflight } from "./core/validation";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
 
 export = async () => {
@@ -27,7 +27,11 @@ export = async () => {
 
     const rulesArgs = { config, guardrails };
     const budgetArgs = { config, guardrails };
-    const bucketArgs = { environment: config.environment, objectLock: config.provenance, sourceFile: config.sourceFile };
+    const bucketArgs = {
+        environment: config.environment,
+        objectLock: config.provenance,
+        sourceFile: config.sourceFile,
+    };
     const signoffArgs = {
         environment: config.environment,
         releaseTag: config.releaseTag,
@@ -41,13 +45,18 @@ export = async () => {
         "cost budgets": () => CostBudgets.plan(budgetArgs),
         "provenance bucket": () => ProvenanceBucket.plan(bucketArgs),
         "release sign-offs": () => SignoffLedger.plan(signoffArgs),
-        "dashboards": () => GrafanaDashboards.plan(dashboardArgs),
+        dashboards: () => GrafanaDashboards.plan(dashboardArgs),
     });
 
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
     pulumi.runtime.registerStackTransformation(
         evidenceTransformation(
-            { environment: config.environment, owner: config.owner, stack: config.stack, releaseTag: config.releaseTag },
+            {
+                environment: config.environment,
+                owner: config.owner,
+                stack: config.stack,
+                releaseTag: config.releaseTag,
+            },
             evidenceResolver(governance),
         ),
     );

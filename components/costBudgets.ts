@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKLOG_ITEM } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { BudgetConfig, BudgetKind, BudgetSpec, budgetSpecs, budgetTopicPolicy } from "./budgetSpecs";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { BudgetConfig, BudgetKind, BudgetSpec, budgetSpecs, budgetTopicPolicy } from "../budgets/specs";
 
 export interface CostBudgetsArgs {
     /** The validated stack config: environment, budgets (USD/month), alert threshold, recipients, source file. */
@@ -37,14 +37,20 @@ export class CostBudgets extends pulumi.ComponentResource {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
 
-        const topic = new aws.sns.Topic(`${name}-alerts`, { name: `maestro-${args.config.environment}-budget-alerts` }, { parent: this });
+        const topic = new aws.sns.Topic(
+            `${name}-alerts`,
+            { name: `maestro-${args.config.environment}-budget-alerts` },
+            { parent: this },
+        );
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this });
         const topicPolicy = new aws.sns.TopicPolicy(
             `${name}-alerts-policy`,
             {
                 arn: topic.arn,
-                policy: pulumi.all([topic.arn, identity.accountId, partition.partition]).apply(([arn, account, part]) => JSON.stringify(budgetTopicPolicy(arn, account, part))),
+                policy: pulumi
+                    .all([topic.arn, identity.accountId, partition.partition])
+                    .apply(([arn, account, part]) => JSON.stringify(budgetTopicPolicy(arn, account, part))),
             },
             { parent: this },
         );

@@ -1,10 +1,19 @@
 import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKLOG_ITEM } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
-import { formatProblem } from "../lib/validation";
-import { BuiltDashboard, DashboardKind, GRAFANA_MAX_UID_LENGTH, ReleasePlan, buildDashboards, folderUid, provisionedJson, visibleGridUnits } from "../dashboards";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
+import { formatProblem } from "../core/validation";
+import {
+    BuiltDashboard,
+    DashboardKind,
+    GRAFANA_MAX_UID_LENGTH,
+    ReleasePlan,
+    buildDashboards,
+    folderUid,
+    provisionedJson,
+    visibleGridUnits,
+} from "../dashboards";
 import { dashboardProblems, knownSeries, screenProblems } from "../dashboards/check";
 
 export interface GrafanaDashboardsArgs {
@@ -51,16 +60,29 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
         try {
             base = new URL(args.grafanaUrl);
         } catch {
-            throw new Error(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) is not a URL; allowed: an http(s) URL such as https://grafana.example.com`);
+            throw new Error(
+                `grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) is not a URL; allowed: an http(s) URL such as https://grafana.example.com`,
+            );
         }
         if (base.protocol !== "https:" && base.protocol !== "http:") {
-            throw new Error(`grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) has protocol ${base.protocol}; allowed: https: or http:`);
+            throw new Error(
+                `grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) has protocol ${base.protocol}; allowed: https: or http:`,
+            );
         }
         const built = buildDashboards(args.config, args.guardrails, args.releasePlan);
         const known = knownSeries(args.config, args.guardrails);
-        const problems = built.flatMap((d) => [...dashboardProblems(d.model, args.config, known), ...(d.kind === "summary" ? screenProblems(d.model, visibleGridUnits()) : [])]);
-        for (const uid of [folderUid(env), ...built.map((d) => d.uid)].filter((u) => u.length > GRAFANA_MAX_UID_LENGTH)) {
-            problems.push({ file: args.config.sourceFile, path: "maestro-guardrails:environment", message: `uid "${uid}" is over ${GRAFANA_MAX_UID_LENGTH} characters, which Grafana refuses; allowed: a shorter environment name` });
+        const problems = built.flatMap((d) => [
+            ...dashboardProblems(d.model, args.config, known),
+            ...(d.kind === "summary" ? screenProblems(d.model, visibleGridUnits()) : []),
+        ]);
+        for (const uid of [folderUid(env), ...built.map((d) => d.uid)].filter(
+            (u) => u.length > GRAFANA_MAX_UID_LENGTH,
+        )) {
+            problems.push({
+                file: args.config.sourceFile,
+                path: "maestro-guardrails:environment",
+                message: `uid "${uid}" is over ${GRAFANA_MAX_UID_LENGTH} characters, which Grafana refuses; allowed: a shorter environment name`,
+            });
         }
         if (problems.length > 0) {
             throw new Error(`the ${env} dashboards are not valid:\n${problems.map(formatProblem).join("\n")}`);
@@ -79,7 +101,11 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
 
-        const folder = new grafana.oss.Folder(`${name}-folder`, { uid: folderUid(env), title: args.config.grafanaFolder }, { parent: this });
+        const folder = new grafana.oss.Folder(
+            `${name}-folder`,
+            { uid: folderUid(env), title: args.config.grafanaFolder },
+            { parent: this },
+        );
         this.folderUid = folder.uid;
         this.folderUrl = folder.url;
         const pageUrl = (uid: string) => `${base.origin}${base.pathname.replace(/\/$/, "")}/d/${uid}`;
@@ -94,9 +120,18 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
         this.cost = new CostDashboard(`${name}-cost`, part("cost"), { parent: this });
         this.summary = new SummaryDashboard(`${name}-summary`, part("summary"), { parent: this });
         const parts = [this.slo, this.cost, this.summary];
-        this.dashboardUids = pulumi.output(Object.fromEntries(parts.map((p) => [p.kind, p.uid])) as Record<DashboardKind, string>);
-        this.dashboardUrls = pulumi.output(Object.fromEntries(parts.map((p) => [p.kind, p.url])) as Record<DashboardKind, string>);
-        this.registerOutputs({ folderUid: this.folderUid, folderUrl: this.folderUrl, dashboardUids: this.dashboardUids, dashboardUrls: this.dashboardUrls });
+        this.dashboardUids = pulumi.output(
+            Object.fromEntries(parts.map((p) => [p.kind, p.uid])) as Record<DashboardKind, string>,
+        );
+        this.dashboardUrls = pulumi.output(
+            Object.fromEntries(parts.map((p) => [p.kind, p.url])) as Record<DashboardKind, string>,
+        );
+        this.registerOutputs({
+            folderUid: this.folderUid,
+            folderUrl: this.folderUrl,
+            dashboardUids: this.dashboardUids,
+            dashboardUrls: this.dashboardUrls,
+        });
     }
 }
 
@@ -110,7 +145,13 @@ export interface DashboardPartArgs {
 }
 
 /** One dashboard in a folder, through the dashboard.grafana.app/v1beta1 API; shared by the stack's dashboards and the kit's. */
-export function dashboardResource(resourceName: string, uid: string, folderUid: pulumi.Input<string>, json: string, parent: pulumi.Resource): grafana.apps.v1beta1.Dashboard {
+export function dashboardResource(
+    resourceName: string,
+    uid: string,
+    folderUid: pulumi.Input<string>,
+    json: string,
+    parent: pulumi.Resource,
+): grafana.apps.v1beta1.Dashboard {
     return new grafana.apps.v1beta1.Dashboard(
         resourceName,
         {
@@ -124,8 +165,18 @@ export function dashboardResource(resourceName: string, uid: string, folderUid: 
 }
 
 /** Shared by the three nested components; children are created in each subclass's body, after its `backlogItem` exists. */
-function provision(parent: pulumi.ComponentResource, name: string, args: DashboardPartArgs): grafana.apps.v1beta1.Dashboard {
-    return dashboardResource(`${name}-dashboard`, args.dashboard.uid, args.folderUid, provisionedJson(args.dashboard.model), parent);
+function provision(
+    parent: pulumi.ComponentResource,
+    name: string,
+    args: DashboardPartArgs,
+): grafana.apps.v1beta1.Dashboard {
+    return dashboardResource(
+        `${name}-dashboard`,
+        args.dashboard.uid,
+        args.folderUid,
+        provisionedJson(args.dashboard.model),
+        parent,
+    );
 }
 
 abstract class DashboardPart extends pulumi.ComponentResource {

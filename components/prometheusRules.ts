@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKLOG_ITEM } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 import { buildRuleSets, renderRuleFile, RuleBacklogKey, RuleGroup, RuleSet } from "../rules";
 
 export interface GuardrailRulesArgs {
@@ -51,20 +51,32 @@ export class GuardrailRules extends pulumi.ComponentResource {
         let destination: RuleObjectDestination;
         if (target.kind === "amp") {
             const workspaceId: pulumi.Input<string> =
-                target.workspaceId ?? new aws.amp.Workspace(`${name}-workspace`, { alias: `maestro-${args.config.stack}`, tags: {} }, { parent: this }).id;
+                target.workspaceId ??
+                new aws.amp.Workspace(
+                    `${name}-workspace`,
+                    { alias: `maestro-${args.config.stack}`, tags: {} },
+                    { parent: this },
+                ).id;
             this.ampWorkspaceId = pulumi.output(workspaceId);
             destination = { kind: "amp", workspaceId };
         } else {
             destination = target;
         }
         const sink: RuleSink = (set, parent) => ruleObject(`${name}-${set.name}`, set, destination, parent);
-        const part = (key: RuleBacklogKey, Type: new (n: string, a: RuleSetArgs, o: pulumi.ComponentResourceOptions) => RuleSetComponent, role: string) => {
+        const part = (
+            key: RuleBacklogKey,
+            Type: new (n: string, a: RuleSetArgs, o: pulumi.ComponentResourceOptions) => RuleSetComponent,
+            role: string,
+        ) => {
             const mine = sets.filter((s) => s.backlogItem === key);
             return mine.length > 0 ? new Type(`${name}-${role}`, { sets: mine, sink }, { parent: this }) : undefined;
         };
         const required = (c: RuleSetComponent | undefined, what: string): RuleSetComponent => {
             if (!c) {
-                throw new pulumi.ResourceError(`no ${what} rules were built for stack ${args.config.stack}; every stack needs them`, this);
+                throw new pulumi.ResourceError(
+                    `no ${what} rules were built for stack ${args.config.stack}; every stack needs them`,
+                    this,
+                );
             }
             return c;
         };
@@ -80,7 +92,11 @@ export class GuardrailRules extends pulumi.ComponentResource {
 
 /** Where a rule object goes: a namespace a prometheus-operator watches, or an AMP workspace. */
 export type RuleObjectDestination =
-    | { readonly kind: "prometheus-operator"; readonly namespace: string; readonly ruleSelectorLabels: Readonly<Record<string, string>> }
+    | {
+          readonly kind: "prometheus-operator";
+          readonly namespace: string;
+          readonly ruleSelectorLabels: Readonly<Record<string, string>>;
+      }
     | { readonly kind: "amp"; readonly workspaceId: pulumi.Input<string> };
 
 /**
@@ -108,7 +124,12 @@ export function ruleObject(
     if (destination.kind === "amp") {
         return new aws.amp.RuleGroupNamespace(
             resourceName,
-            { name: set.name, workspaceId: destination.workspaceId, data: renderRuleFile(set.groups), tags: { ...evidence.tags } },
+            {
+                name: set.name,
+                workspaceId: destination.workspaceId,
+                data: renderRuleFile(set.groups),
+                tags: { ...evidence.tags },
+            },
             { parent },
         ).name;
     }
@@ -126,7 +147,7 @@ export function ruleObject(
             spec: { groups: set.groups },
         },
         { parent },
-    ).metadata.name as pulumi.Output<string>;
+    ).metadata.name;
 }
 
 export interface RuleSetArgs {

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKLOG_ITEM } from "../lib/conventions";
-import { ProvenanceSettings } from "../lib/stackConfig";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { ProvenanceSettings } from "../core/stackConfig";
 import {
     ACCESS_LOG_PREFIX,
     KEY_DELETION_WINDOW_DAYS,
@@ -13,7 +13,7 @@ import {
     logLifecycleRules,
     objectLockRule,
     provenanceBucketName,
-} from "./provenanceSpecs";
+} from "../provenance/bucketSpecs";
 
 export interface ProvenanceBucketArgs {
     /** Guardrail environment whose evidence the bucket holds; part of the bucket names. */
@@ -45,7 +45,11 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
 
     /** Throws on Object Lock settings or an environment name the bucket cannot take. Registers nothing. */
     static plan(args: ProvenanceBucketArgs): void {
-        checkProvenanceSettings(args.objectLock, args.environment, args.sourceFile ?? `Pulumi.${pulumi.getStack()}.yaml`);
+        checkProvenanceSettings(
+            args.objectLock,
+            args.environment,
+            args.sourceFile ?? `Pulumi.${pulumi.getStack()}.yaml`,
+        );
         // Validates the name shape early (the account and region only lengthen it by fixed-size parts).
         provenanceBucketName(args.environment, "000000000000", "us-east-1", "logs");
     }
@@ -61,7 +65,9 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });
         const nameFor = (role: "evidence" | "logs") =>
-            pulumi.all([identity.accountId, region.region]).apply(([account, r]) => provenanceBucketName(args.environment, account, r, role));
+            pulumi
+                .all([identity.accountId, region.region])
+                .apply(([account, r]) => provenanceBucketName(args.environment, account, r, role));
 
         const key = new aws.kms.Key(
             `${name}-key`,
@@ -72,9 +78,17 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
             },
             keep,
         );
-        new aws.kms.Alias(`${name}-key-alias`, { name: `alias/maestro-${args.environment}-provenance`, targetKeyId: key.keyId }, keep);
+        new aws.kms.Alias(
+            `${name}-key-alias`,
+            { name: `alias/maestro-${args.environment}-provenance`, targetKeyId: key.keyId },
+            keep,
+        );
 
-        const bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: nameFor("evidence"), objectLockEnabled: true, forceDestroy: false }, keep);
+        const bucket = new aws.s3.Bucket(
+            `${name}-bucket`,
+            { bucket: nameFor("evidence"), objectLockEnabled: true, forceDestroy: false },
+            keep,
+        );
         const hardening = this.harden(`${name}-bucket`, bucket, keep, {
             encryption: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
             lifecycle: evidenceLifecycleRules(),
@@ -100,7 +114,11 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
             `${name}-logs-policy`,
             {
                 bucket: logs.id,
-                policy: pulumi.all([logs.arn, bucket.arn, identity.accountId]).apply(([logArn, evidenceArn, account]) => JSON.stringify(logBucketPolicy(logArn, evidenceArn, account))),
+                policy: pulumi
+                    .all([logs.arn, bucket.arn, identity.accountId])
+                    .apply(([logArn, evidenceArn, account]) =>
+                        JSON.stringify(logBucketPolicy(logArn, evidenceArn, account)),
+                    ),
             },
             { ...keep, dependsOn: [logsHardening.publicAccess] },
         );
@@ -120,7 +138,12 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         this.kmsKeyArn = key.arn;
         this.logBucketName = logs.bucket;
         this.ready = [objectLock, policy, logging, ...Object.values(hardening)];
-        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn, logBucketName: this.logBucketName });
+        this.registerOutputs({
+            bucketName: this.bucketName,
+            bucketArn: this.bucketArn,
+            kmsKeyArn: this.kmsKeyArn,
+            logBucketName: this.logBucketName,
+        });
     }
 
     /** What both buckets get: ACLs disabled, public access blocked, versioning, default encryption, lifecycle. */
@@ -128,15 +151,32 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         prefix: string,
         bucket: aws.s3.Bucket,
         keep: pulumi.CustomResourceOptions,
-        settings: { encryption: { sseAlgorithm: string; kmsMasterKeyId?: pulumi.Input<string> }; lifecycle: readonly LifecycleRuleSpec[] },
+        settings: {
+            encryption: { sseAlgorithm: string; kmsMasterKeyId?: pulumi.Input<string> };
+            lifecycle: readonly LifecycleRuleSpec[];
+        },
     ) {
-        const ownership = new aws.s3.BucketOwnershipControls(`${prefix}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, keep);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(
-            `${prefix}-public-access`,
-            { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        const ownership = new aws.s3.BucketOwnershipControls(
+            `${prefix}-ownership`,
+            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
             keep,
         );
-        const versioning = new aws.s3.BucketVersioning(`${prefix}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, keep);
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
+            `${prefix}-public-access`,
+            {
+                bucket: bucket.id,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
+            keep,
+        );
+        const versioning = new aws.s3.BucketVersioning(
+            `${prefix}-versioning`,
+            { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+            keep,
+        );
         const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
             `${prefix}-encryption`,
             {

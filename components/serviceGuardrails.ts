@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { awsEvidenceTags, k8sEvidenceMetadata } from "../lib/evidence";
-import { SloObjective } from "../lib/guardrails";
+import { awsEvidenceTags, k8sEvidenceMetadata } from "../core/evidence";
+import { SloObjective } from "../core/guardrails";
 import { ServiceGuardrailsArgs, ServicePlan, planServiceGuardrails } from "../kit/servicePlan";
 import { dashboardResource } from "./grafanaDashboards";
 import { ruleObject } from "./prometheusRules";
@@ -38,13 +38,22 @@ export class ServiceGuardrails extends pulumi.ComponentResource {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
         // No evidence transformation runs in a downstream program: the children carry the service's evidence themselves.
-        const evidence = plan.rules.kind === "amp" ? { tags: awsEvidenceTags(plan.tagContext, args.evidence) } : k8sEvidenceMetadata(plan.tagContext, args.evidence);
+        const evidence =
+            plan.rules.kind === "amp"
+                ? { tags: awsEvidenceTags(plan.tagContext, args.evidence) }
+                : k8sEvidenceMetadata(plan.tagContext, args.evidence);
         const names = plan.ruleSets.map((set) => ruleObject(`${name}-${set.name}`, set, plan.rules, this, evidence));
         dashboardResource(`${name}-dashboard`, plan.dashboard.uid, plan.grafana.folderUid, plan.dashboardJson, this);
         this.slos = plan.slos;
         this.ruleObjectNames = pulumi.all(names);
         this.dashboardUid = plan.dashboard.uid;
-        this.dashboardUrl = plan.grafana.url ? `${plan.grafana.url.replace(/\/$/, "")}/d/${plan.dashboard.uid}` : undefined;
-        this.registerOutputs({ ruleObjectNames: this.ruleObjectNames, dashboardUid: this.dashboardUid, dashboardUrl: this.dashboardUrl });
+        this.dashboardUrl = plan.grafana.url
+            ? `${plan.grafana.url.replace(/\/$/, "")}/d/${plan.dashboard.uid}`
+            : undefined;
+        this.registerOutputs({
+            ruleObjectNames: this.ruleObjectNames,
+            dashboardUid: this.dashboardUid,
+            dashboardUrl: this.dashboardUrl,
+        });
     }
 }

@@ -1,9 +1,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKLOG_ITEM } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { ProvenanceSettings } from "../lib/stackConfig";
-import { LEDGER_FILE, LedgerVerification, RequiredRoles, SignoffObject, roleSlug, signoffObjects, signoffPrefix, verifyLedgerFile } from "../provenance/ledger";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { ProvenanceSettings } from "../core/stackConfig";
+import {
+    LEDGER_FILE,
+    LedgerVerification,
+    RequiredRoles,
+    SignoffObject,
+    roleSlug,
+    signoffObjects,
+    signoffPrefix,
+    verifyLedgerFile,
+} from "../provenance/ledger";
 import { ProvenanceBucket } from "./provenanceBucket";
 
 export interface SignoffLedgerArgs {
@@ -44,11 +53,19 @@ export class SignoffLedger extends pulumi.ComponentResource {
      * The deploy gate: the verified ledger and the sign-off objects this release uploads. Throws unless the chain is
      * intact and the release holds every required sign-off. Registers nothing.
      */
-    static plan(args: Omit<SignoffLedgerArgs, "bucket">): { verification: LedgerVerification; objects: SignoffObject[] } {
+    static plan(args: Omit<SignoffLedgerArgs, "bucket">): {
+        verification: LedgerVerification;
+        objects: SignoffObject[];
+    } {
         const release = args.releaseTag ? { tag: args.releaseTag, environment: args.environment } : undefined;
-        const verification = verifyLedgerFile(args.ledgerFile ?? LEDGER_FILE, args.requiredRoles, { guardrails: args.guardrails, complete: release ?? "none" });
+        const verification = verifyLedgerFile(args.ledgerFile ?? LEDGER_FILE, args.requiredRoles, {
+            guardrails: args.guardrails,
+            complete: release ?? "none",
+        });
         if (!verification.ok) {
-            const what = release ? `${release.tag} cannot ship to ${release.environment}` : "the sign-off ledger is not intact";
+            const what = release
+                ? `${release.tag} cannot ship to ${release.environment}`
+                : "the sign-off ledger is not intact";
             throw new Error(`${what}:\n${verification.problems.map((p) => `  ${p}`).join("\n")}`);
         }
         return { verification, objects: release ? signoffObjects(verification.entries, release, args.objectLock) : [] };

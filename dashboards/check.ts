@@ -10,11 +10,11 @@ import * as path from "path";
 import Ajv, { ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { LanguageType, promQLLanguage } from "@prometheus-io/codemirror-promql";
-import { CADENCE_METRIC, COST_METRIC } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { histogramRequirements } from "../lib/instrumentation";
-import { StackConfig } from "../lib/stackConfig";
-import { Problem, ajvProblems, repoRoot } from "../lib/validation";
+import { CADENCE_METRIC, COST_METRIC } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { histogramRequirements } from "../core/instrumentation";
+import { StackConfig } from "../core/stackConfig";
+import { Problem, ajvProblems, repoRoot } from "../core/validation";
 import { RuleGroup, buildRuleGroups, isAlertingRule, isRecordingRule } from "../rules";
 import { DATASOURCE_VARIABLE, DashboardJson, DashboardScope, PanelJson, allPanels } from "./common";
 
@@ -49,11 +49,15 @@ function loadSchema(name: string): boolean {
         if (!fs.existsSync(file)) {
             return false;
         }
-        const schema = JSON.parse(fs.readFileSync(file, "utf8")) as { definitions: Record<string, { properties: Record<string, unknown> }> };
+        const schema = JSON.parse(fs.readFileSync(file, "utf8")) as {
+            definitions: Record<string, { properties: Record<string, unknown> }>;
+        };
         for (const c of SCHEMA_CORRECTIONS.filter((x) => x.schema === name)) {
             const def = schema.definitions[c.definition];
             if (!def?.properties?.[c.property]) {
-                throw new Error(`${file}: /definitions/${c.definition}/properties/${c.property} not found; SCHEMA_CORRECTIONS in dashboards/check.ts no longer matches the schema`);
+                throw new Error(
+                    `${file}: /definitions/${c.definition}/properties/${c.property} not found; SCHEMA_CORRECTIONS in dashboards/check.ts no longer matches the schema`,
+                );
             }
             def.properties[c.property] = { description: `any JSON value (corrected, see dashboards/check.ts)` };
         }
@@ -104,7 +108,11 @@ export function schemaProblems(model: DashboardJson): Problem[] {
         }
         check(validator("dashboard", "Panel"), p, at);
         if (!(CHECKED_PANEL_TYPES as readonly string[]).includes(p.type)) {
-            problems.push({ file, path: `${at}/type`, message: `panel type "${p.type}" has no schema in dashboards/schema; allowed: ${CHECKED_PANEL_TYPES.join(", ")}` });
+            problems.push({
+                file,
+                path: `${at}/type`,
+                message: `panel type "${p.type}" has no schema in dashboards/schema; allowed: ${CHECKED_PANEL_TYPES.join(", ")}`,
+            });
             return;
         }
         check(validator(p.type, "Options"), p.options ?? {}, `${at}/options`);
@@ -125,9 +133,17 @@ export function panelIdProblems(model: DashboardJson): Problem[] {
     allPanels(model).forEach((p) => {
         const title = p.title ?? p.type;
         if (!Number.isInteger(p.id) || p.id <= 0) {
-            problems.push({ file, path: `/panels (${title})`, message: `panel id ${String(p.id)} is not a positive integer` });
+            problems.push({
+                file,
+                path: `/panels (${title})`,
+                message: `panel id ${String(p.id)} is not a positive integer`,
+            });
         } else if (seen.has(p.id)) {
-            problems.push({ file, path: `/panels (${title})`, message: `panel id ${p.id} is also used by "${seen.get(p.id)}"; ids must be unique` });
+            problems.push({
+                file,
+                path: `/panels (${title})`,
+                message: `panel id ${p.id} is also used by "${seen.get(p.id)}"; ids must be unique`,
+            });
         } else {
             seen.set(p.id, title);
         }
@@ -146,15 +162,27 @@ export function gridProblems(model: DashboardJson): Problem[] {
     const problems: Problem[] = [];
     panels.forEach((p, i) => {
         if (!p.gridPos) {
-            problems.push({ file, path: `/panels/${i}/gridPos`, message: "missing; every panel needs an explicit position" });
+            problems.push({
+                file,
+                path: `/panels/${i}/gridPos`,
+                message: "missing; every panel needs an explicit position",
+            });
             return;
         }
         if (p.gridPos.x + p.gridPos.w > 24) {
-            problems.push({ file, path: `/panels/${i}/gridPos`, message: `x + w = ${p.gridPos.x + p.gridPos.w}; allowed: at most 24 (the grid's columns)` });
+            problems.push({
+                file,
+                path: `/panels/${i}/gridPos`,
+                message: `x + w = ${p.gridPos.x + p.gridPos.w}; allowed: at most 24 (the grid's columns)`,
+            });
         }
         for (let j = 0; j < i; j++) {
             if (panels[j].gridPos && overlaps(p.gridPos, panels[j].gridPos)) {
-                problems.push({ file, path: `/panels/${i}/gridPos`, message: `"${p.title ?? p.type}" overlaps "${panels[j].title ?? panels[j].type}" (/panels/${j})` });
+                problems.push({
+                    file,
+                    path: `/panels/${i}/gridPos`,
+                    message: `"${p.title ?? p.type}" overlaps "${panels[j].title ?? panels[j].type}" (/panels/${j})`,
+                });
             }
         }
     });
@@ -196,7 +224,11 @@ export function variableProblems(model: DashboardJson): Problem[] {
     return strings(model).flatMap(([at, s]) =>
         variableReferences(s)
             .filter((n) => !defined.has(n))
-            .map((n) => ({ file, path: at, message: `refers to $${n}, which the dashboard does not define; defined: ${[...defined].join(", ") || "(none)"}` })),
+            .map((n) => ({
+                file,
+                path: at,
+                message: `refers to $${n}, which the dashboard does not define; defined: ${[...defined].join(", ") || "(none)"}`,
+            })),
     );
 }
 
@@ -213,10 +245,18 @@ export function datasourceProblems(model: DashboardJson, config: DashboardScope)
                 if (k === "datasource" && x !== null && typeof x === "object") {
                     const ref = x as { type?: string; uid?: string };
                     if (!ref.uid || !allowed.includes(ref.uid)) {
-                        problems.push({ file, path: `${at}/datasource/uid`, message: `unknown datasource uid ${JSON.stringify(ref.uid)}; allowed: ${allowed.join(", ")}` });
+                        problems.push({
+                            file,
+                            path: `${at}/datasource/uid`,
+                            message: `unknown datasource uid ${JSON.stringify(ref.uid)}; allowed: ${allowed.join(", ")}`,
+                        });
                     }
                     if (ref.type !== "prometheus") {
-                        problems.push({ file, path: `${at}/datasource/type`, message: `datasource type ${JSON.stringify(ref.type)}; allowed: "prometheus"` });
+                        problems.push({
+                            file,
+                            path: `${at}/datasource/type`,
+                            message: `datasource type ${JSON.stringify(ref.type)}; allowed: "prometheus"`,
+                        });
                     }
                 } else {
                     visit(x, `${at}/${k}`);
@@ -228,9 +268,17 @@ export function datasourceProblems(model: DashboardJson, config: DashboardScope)
     visit(model.templating.list ?? [], "/templating/list");
     const dsVar = (model.templating.list ?? []).find((v) => v.name === DATASOURCE_VARIABLE);
     if (!dsVar || dsVar.type !== "datasource" || dsVar.query !== "prometheus") {
-        problems.push({ file, path: "/templating/list", message: `needs a "${DATASOURCE_VARIABLE}" variable of type datasource over prometheus` });
+        problems.push({
+            file,
+            path: "/templating/list",
+            message: `needs a "${DATASOURCE_VARIABLE}" variable of type datasource over prometheus`,
+        });
     } else if (dsVar.current?.value !== config.prometheusDatasourceUid) {
-        problems.push({ file, path: "/templating/list (datasource)/current/value", message: `defaults to ${JSON.stringify(dsVar.current?.value)}; allowed: the stack's prometheusDatasourceUid ${JSON.stringify(config.prometheusDatasourceUid)}` });
+        problems.push({
+            file,
+            path: "/templating/list (datasource)/current/value",
+            message: `defaults to ${JSON.stringify(dsVar.current?.value)}; allowed: the stack's prometheusDatasourceUid ${JSON.stringify(config.prometheusDatasourceUid)}`,
+        });
     }
     return problems;
 }
@@ -242,10 +290,18 @@ export function screenProblems(model: DashboardJson, maxUnits: number): Problem[
         const problems: Problem[] = [];
         const bottom = p.gridPos ? p.gridPos.y + p.gridPos.h : Number.POSITIVE_INFINITY;
         if (bottom > maxUnits) {
-            problems.push({ file, path: `/panels/${i}/gridPos`, message: `"${p.title ?? p.type}" ends at row ${bottom}, below the fold; allowed: y + h <= ${maxUnits} (dashboards/design.ts visibleGridUnits)` });
+            problems.push({
+                file,
+                path: `/panels/${i}/gridPos`,
+                message: `"${p.title ?? p.type}" ends at row ${bottom}, below the fold; allowed: y + h <= ${maxUnits} (dashboards/design.ts visibleGridUnits)`,
+            });
         }
         if (p.repeat || p.type === "row") {
-            problems.push({ file, path: `/panels/${i}`, message: `"${p.title ?? p.type}" is a row or repeats, so its height depends on the data; allowed on the single screen: plain panels` });
+            problems.push({
+                file,
+                path: `/panels/${i}`,
+                message: `"${p.title ?? p.type}" is a row or repeats, so its height depends on the data; allowed on the single screen: plain panels`,
+            });
         }
         return problems;
     });
@@ -361,7 +417,11 @@ export function promqlProblems(model: DashboardJson, known: ReadonlySet<string>)
             problems.push({ file, path: at, message: `PromQL does not parse at offset ${errors[0]}: ${expr}` });
         }
         for (const m of metrics.filter((x) => !known.has(x))) {
-            problems.push({ file, path: at, message: `reads ${m}, which neither the stack's rules define nor the instrumentation requirements name` });
+            problems.push({
+                file,
+                path: at,
+                message: `reads ${m}, which neither the stack's rules define nor the instrumentation requirements name`,
+            });
         }
     };
     for (const q of panelQueries(model)) {
@@ -374,7 +434,11 @@ export function promqlProblems(model: DashboardJson, known: ReadonlySet<string>)
         const m = typeof v.query === "string" ? /^label_values\((.+),\s*(\w+)\)$/.exec(v.query) : null;
         if (v.type === "query") {
             if (!m) {
-                problems.push({ file, path: `/templating/list/${i}/query`, message: `expected label_values(<series>, <label>), got ${JSON.stringify(v.query)}` });
+                problems.push({
+                    file,
+                    path: `/templating/list/${i}/query`,
+                    message: `expected label_values(<series>, <label>), got ${JSON.stringify(v.query)}`,
+                });
             } else {
                 checkExpr(m[1], `/templating/list/${i}/query`);
             }
@@ -385,5 +449,12 @@ export function promqlProblems(model: DashboardJson, known: ReadonlySet<string>)
 
 /** Every check that needs no external tool, for one model. */
 export function dashboardProblems(model: DashboardJson, config: DashboardScope, known: ReadonlySet<string>): Problem[] {
-    return [...schemaProblems(model), ...panelIdProblems(model), ...gridProblems(model), ...variableProblems(model), ...datasourceProblems(model, config), ...promqlProblems(model, known)];
+    return [
+        ...schemaProblems(model),
+        ...panelIdProblems(model),
+        ...gridProblems(model),
+        ...variableProblems(model),
+        ...datasourceProblems(model, config),
+        ...promqlProblems(model, known),
+    ];
 }

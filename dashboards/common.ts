@@ -7,12 +7,12 @@
 import * as cog from "@grafana/grafana-foundation-sdk/cog";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
-import { sortKeys } from "../lib/artifacts";
-import { BACKLOG_ITEM, DashboardKind, RULE_PREFIX, SLO_RECORD, dashboardUid } from "../lib/conventions";
-import { StackConfig } from "../lib/stackConfig";
+import { sortKeys } from "../core/stableJson";
+import { BACKLOG_ITEM, DashboardKind, RULE_PREFIX, SLO_RECORD, dashboardUid } from "../core/conventions";
+import { StackConfig } from "../core/stackConfig";
 
-export { DASHBOARD_KINDS, dashboardUid, folderUid } from "../lib/conventions";
-export type { DashboardKind } from "../lib/conventions";
+export { DASHBOARD_KINDS, dashboardUid, folderUid } from "../core/conventions";
+export type { DashboardKind } from "../core/conventions";
 
 /** The backlog item each dashboard serves (its evidence tags come from it). */
 export const DASHBOARD_BACKLOG_ITEM: Readonly<Record<DashboardKind, string>> = {
@@ -107,8 +107,18 @@ export function envVariable(config: DashboardScope): cog.Builder<dashboard.Varia
 }
 
 /** A PromQL target through the datasource variable. `instant` for stats and tables, range otherwise. */
-export function promTarget(refId: string, expr: string, legend: string, opts: { instant?: boolean; table?: boolean } = {}): cog.Builder<cog.Dataquery> {
-    const q = new prometheus.DataqueryBuilder().refId(refId).expr(expr).legendFormat(legend).datasource(DATASOURCE_REF).editorMode(prometheus.QueryEditorMode.Code);
+export function promTarget(
+    refId: string,
+    expr: string,
+    legend: string,
+    opts: { instant?: boolean; table?: boolean } = {},
+): cog.Builder<cog.Dataquery> {
+    const q = new prometheus.DataqueryBuilder()
+        .refId(refId)
+        .expr(expr)
+        .legendFormat(legend)
+        .datasource(DATASOURCE_REF)
+        .editorMode(prometheus.QueryEditorMode.Code);
     if (opts.table) {
         q.format(prometheus.PromQueryFormat.Table);
     }
@@ -128,7 +138,10 @@ export function at(x: number, y: number, w: number, h: number): dashboard.GridPo
 }
 
 /** Threshold steps from (value, colour) pairs; the first step is the base (-Infinity, serialized as null). */
-export function thresholds(base: string, steps: ReadonlyArray<readonly [number, string]>): cog.Builder<dashboard.ThresholdsConfig> {
+export function thresholds(
+    base: string,
+    steps: ReadonlyArray<readonly [number, string]>,
+): cog.Builder<dashboard.ThresholdsConfig> {
     return new dashboard.ThresholdsConfigBuilder()
         .mode(dashboard.ThresholdsMode.Absolute)
         .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
@@ -155,7 +168,10 @@ export function statusMappings(): dashboard.ValueMapping[] {
 }
 
 /** Field override: draw a query's series as a dashed line in a fixed colour (guardrail and objective lines). */
-export function guardrailLineOverride(refId: string, color: string): { matcher: dashboard.MatcherConfig; properties: dashboard.DynamicConfigValue[] } {
+export function guardrailLineOverride(
+    refId: string,
+    color: string,
+): { matcher: dashboard.MatcherConfig; properties: dashboard.DynamicConfigValue[] } {
     return {
         matcher: { id: "byFrameRefID", options: refId },
         properties: [
@@ -198,7 +214,13 @@ export function allPanels(model: { panels?: PanelJson[] }): PanelJson[] {
 export type DashboardScope = Pick<StackConfig, "environment" | "prometheusDatasourceUid">;
 
 /** A dashboard's common frame: uid (`maestro-<kind>-<env>` unless given), title, tags, time range, refresh, the two variables. */
-export function dashboardFrame(kind: DashboardKind, title: string, config: DashboardScope, description: string, uid = dashboardUid(kind, config.environment)): dashboard.DashboardBuilder {
+export function dashboardFrame(
+    kind: DashboardKind,
+    title: string,
+    config: DashboardScope,
+    description: string,
+    uid = dashboardUid(kind, config.environment),
+): dashboard.DashboardBuilder {
     return new dashboard.DashboardBuilder(title)
         .uid(uid)
         .description(description)

@@ -6,10 +6,20 @@
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import { StackConfig } from "../lib/stackConfig";
+import { StackConfig } from "../core/stackConfig";
 import { CostBudget, budgetUsd } from "../rules/cost";
 import { percent } from "../rules/slo";
-import { BuiltDashboard, DASHBOARD_BACKLOG_ITEM, STATUS_COLOR, at, dashboardFrame, guardrailLineOverride, promTarget, thresholds, toModel } from "./common";
+import {
+    BuiltDashboard,
+    DASHBOARD_BACKLOG_ITEM,
+    STATUS_COLOR,
+    at,
+    dashboardFrame,
+    guardrailLineOverride,
+    promTarget,
+    thresholds,
+    toModel,
+} from "./common";
 import { COST_BUDGETS, costQuery } from "./queries";
 
 const BUDGET_NAME: Readonly<Record<CostBudget, string>> = { total: "Environment", llm: "LLM" };
@@ -26,7 +36,9 @@ export function budgetThresholds(config: StackConfig, b: CostBudget) {
 function spendPanel(config: StackConfig, b: CostBudget, x: number): timeseries.PanelBuilder {
     return new timeseries.PanelBuilder()
         .title(`${BUDGET_NAME[b]} spend, month to date, vs cap`)
-        .description(`Month-to-date ${b} spend (exporter category "${b}") against the ${b} budget (dashed red) and the ${percent(config.costAlertThreshold)} alert line (dashed orange).`)
+        .description(
+            `Month-to-date ${b} spend (exporter category "${b}") against the ${b} budget (dashed red) and the ${percent(config.costAlertThreshold)} alert line (dashed orange).`,
+        )
         .withTarget(promTarget("A", costQuery.spend(b), "spend"))
         .withTarget(promTarget("B", costQuery.budget(b), "cap"))
         .withTarget(promTarget("C", costQuery.alertLine(config, b), "alert threshold"))
@@ -35,14 +47,21 @@ function spendPanel(config: StackConfig, b: CostBudget, x: number): timeseries.P
         .unit("currencyUSD")
         .min(0)
         .lineWidth(2)
-        .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true))
+        .legend(
+            new common.VizLegendOptionsBuilder()
+                .displayMode(common.LegendDisplayMode.List)
+                .placement(common.LegendPlacement.Bottom)
+                .showLegend(true),
+        )
         .gridPos(at(x, 0, 12, 8));
 }
 
 function forecastPanel(config: StackConfig, b: CostBudget, x: number): stat.PanelBuilder {
     return new stat.PanelBuilder()
         .title(`${BUDGET_NAME[b]} forecast, month end`)
-        .description(`Linear forecast of month-end ${b} spend: orange from the alert threshold, red over the cap. Empty on the first day of a month.`)
+        .description(
+            `Linear forecast of month-end ${b} spend: orange from the alert threshold, red over the cap. Empty on the first day of a month.`,
+        )
         .withTarget(promTarget("A", costQuery.forecast(b), "forecast", { instant: true }))
         .unit("currencyUSD")
         .decimals(0)
@@ -78,9 +97,20 @@ export function buildCostDashboard(config: StackConfig): BuiltDashboard {
         .min(0)
         .fillOpacity(30)
         .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
-        .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Right).showLegend(true).calcs(["lastNotNull"]))
+        .legend(
+            new common.VizLegendOptionsBuilder()
+                .displayMode(common.LegendDisplayMode.Table)
+                .placement(common.LegendPlacement.Right)
+                .showLegend(true)
+                .calcs(["lastNotNull"]),
+        )
         .gridPos(at(0, 13, 24, 8));
-    const builder = dashboardFrame(kind, title, config, `Spend of the ${config.environment} stack against its budgets (stack config, capped by guardrails/guardrails.yaml).`)
+    const builder = dashboardFrame(
+        kind,
+        title,
+        config,
+        `Spend of the ${config.environment} stack against its budgets (stack config, capped by guardrails/guardrails.yaml).`,
+    )
         .time({ from: "now-30d", to: "now" })
         .withPanel(spendPanel(config, total, 0))
         .withPanel(spendPanel(config, llm, 12))

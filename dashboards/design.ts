@@ -39,7 +39,12 @@ export const SCREEN: ScreenGeometry = {
 
 /** Visible grid height in units: the largest n with 38n - 8 <= visible px. Every summary panel must end at or above it. */
 export function visibleGridUnits(screen: ScreenGeometry = SCREEN): number {
-    const visible = screen.heightPx - screen.browserChromePx - screen.grafanaTopBarPx - screen.dashboardControlsPx - screen.pagePaddingPx;
+    const visible =
+        screen.heightPx -
+        screen.browserChromePx -
+        screen.grafanaTopBarPx -
+        screen.dashboardControlsPx -
+        screen.pagePaddingPx;
     return Math.floor((visible + screen.gridMarginPx) / (screen.gridCellPx + screen.gridMarginPx));
 }
 

@@ -2,8 +2,8 @@
  * Pure builders of the stack's Grafana dashboards (SLO, cost, Conductor summary) from its config, the guardrails and
  * the release plan. components/grafanaDashboards.ts provisions them; synth writes each to out/<stack>/grafana/<uid>.json.
  */
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 import { BuiltDashboard } from "./common";
 import { buildCostDashboard } from "./cost";
 import { buildSloDashboard } from "./slo";

@@ -5,9 +5,9 @@
  * `$env` and `$slo` are Grafana variables; test/dashboards-promtool.test.ts substitutes them and runs every
  * expression through promtool against synthetic telemetry.
  */
-import { CADENCE_METRIC, COST_METRIC, COST_RECORD, SLO_RECORD } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { CADENCE_METRIC, COST_METRIC, COST_RECORD, SLO_RECORD } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 import { SLO_BURN_ALERTS, cadenceTargets } from "../rules";
 // The same elapsed-month measure the cost rules forecast with, so panel and alert agree.
 import { COST_BUDGETS, CostBudget, MONTH_ELAPSED_SECONDS } from "../rules/cost";
@@ -78,7 +78,9 @@ export function daysSinceCut(target: string): string {
 /** The page's and the ticket's longest windows: "breached now" and "burning faster than the budget lasts". */
 function statusWindows(): { breach: string; atRisk: string } {
     const longest = (severity: string) => {
-        const ws = SLO_BURN_ALERTS.filter((a) => a.severity === severity).flatMap((a) => a.conditions.map((c) => c.longWindow));
+        const ws = SLO_BURN_ALERTS.filter((a) => a.severity === severity).flatMap((a) =>
+            a.conditions.map((c) => c.longWindow),
+        );
         if (ws.length === 0) {
             throw new Error(`rules/design.ts SLO_BURN_ALERTS has no ${severity} alert; the SLO status needs one`);
         }
@@ -98,7 +100,8 @@ export const statusQuery = {
      */
     slo: (): string => {
         const w = statusWindows();
-        const over = (window: string) => `(${SLO_RECORD.errorRatio(window)}{${ENV}} > bool (1 - ${SLO_RECORD.objective}{${ENV}}))`;
+        const over = (window: string) =>
+            `(${SLO_RECORD.errorRatio(window)}{${ENV}} > bool (1 - ${SLO_RECORD.objective}{${ENV}}))`;
         const spent = `(${SLO_RECORD.errorBudgetRemaining}{${ENV}} <= bool 0)`;
         return `max by (slo) (clamp_max(2 * clamp_max(${over(w.breach)} + ${spent}, 1) + ${over(w.atRisk)}, ${STATUS.breach}))`;
     },
@@ -115,7 +118,11 @@ export const statusQuery = {
     cadence: (g: Guardrails, target: string): string => {
         const t = cadenceTargets(g).find((x) => x.target === target);
         if (!t) {
-            throw new Error(`unknown release target "${target}"; known: ${cadenceTargets(g).map((x) => x.target).join(", ")}`);
+            throw new Error(
+                `unknown release target "${target}"; known: ${cadenceTargets(g)
+                    .map((x) => x.target)
+                    .join(", ")}`,
+            );
         }
         const days = daysSinceCut(target);
         return `clamp_max(2 * (${days} > bool ${t.intervalDays + CADENCE_GRACE_DAYS}) + (${days} > bool ${t.intervalDays}), ${STATUS.breach})`;

@@ -26,14 +26,27 @@ export interface ReleasePlan {
 export function releasePlanFromGovernance(gov: Governance): ReleasePlan {
     const milestones = gov.milestones.map((m, i): PlannedMilestone => {
         const entry = gov.raci.find((r) => r.milestone === m.id);
-        const roles = (letter: string) => Object.entries(entry?.assignments ?? {}).filter(([, l]) => l === letter).map(([role]) => role);
+        const roles = (letter: string) =>
+            Object.entries(entry?.assignments ?? {})
+                .filter(([, l]) => l === letter)
+                .map(([role]) => role);
         const accountable = roles("A");
         if (accountable.length !== 1) {
             throw new Error(
                 `${gov.files.raci}: /matrix: milestone ${m.id} (${gov.files.milestones} /milestones/${i}) has ${accountable.length} accountable roles; allowed: exactly one "A"`,
             );
         }
-        return { id: m.id, release: m.release, title: m.title, environment: m.environment, date: m.date, tag: m.tag, status: m.status, accountable: accountable[0], responsible: roles("R") };
+        return {
+            id: m.id,
+            release: m.release,
+            title: m.title,
+            environment: m.environment,
+            date: m.date,
+            tag: m.tag,
+            status: m.status,
+            accountable: accountable[0],
+            responsible: roles("R"),
+        };
     });
     return { releases: gov.releases.map((r) => ({ id: r.id, title: r.title })), milestones };
 }
@@ -42,16 +55,27 @@ export function releasePlanFromGovernance(gov: Governance): ReleasePlan {
 export function releasePlanMarkdown(plan: ReleasePlan): string {
     const lines: string[] = [];
     for (const r of plan.releases) {
-        const ms = plan.milestones.filter((m) => m.release === r.id).sort((a, b) => a.date.localeCompare(b.date) || a.id.localeCompare(b.id));
-        lines.push(`**${r.title}**`, "", "| Date | Milestone | Tag | Status | Accountable | Responsible |", "| --- | --- | --- | --- | --- | --- |");
+        const ms = plan.milestones
+            .filter((m) => m.release === r.id)
+            .sort((a, b) => a.date.localeCompare(b.date) || a.id.localeCompare(b.id));
+        lines.push(
+            `**${r.title}**`,
+            "",
+            "| Date | Milestone | Tag | Status | Accountable | Responsible |",
+            "| --- | --- | --- | --- | --- | --- |",
+        );
         for (const m of ms) {
-            lines.push(`| ${m.date} | ${m.title} | ${m.tag} → ${m.environment} | ${m.status} | ${m.accountable} | ${m.responsible.join(", ")} |`);
+            lines.push(
+                `| ${m.date} | ${m.title} | ${m.tag} → ${m.environment} | ${m.status} | ${m.accountable} | ${m.responsible.join(", ")} |`,
+            );
         }
         lines.push("");
     }
     const orphans = plan.milestones.filter((m) => !plan.releases.some((r) => r.id === m.release));
     if (orphans.length > 0) {
-        throw new Error(`release plan: milestones ${orphans.map((m) => m.id).join(", ")} name no listed release; allowed releases: ${plan.releases.map((r) => r.id).join(", ")}`);
+        throw new Error(
+            `release plan: milestones ${orphans.map((m) => m.id).join(", ")} name no listed release; allowed releases: ${plan.releases.map((r) => r.id).join(", ")}`,
+        );
     }
     return lines.join("\n").trimEnd();
 }

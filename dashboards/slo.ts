@@ -8,10 +8,21 @@ import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import { SloObjective } from "../lib/guardrails";
-import { serviceDashboardUid } from "../lib/conventions";
+import { SloObjective } from "../core/guardrails";
+import { serviceDashboardUid } from "../core/conventions";
 import { SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
-import { BuiltDashboard, DASHBOARD_BACKLOG_ITEM, DashboardScope, STATUS_COLOR, at, dashboardFrame, guardrailLineOverride, promTarget, thresholds, toModel } from "./common";
+import {
+    BuiltDashboard,
+    DASHBOARD_BACKLOG_ITEM,
+    DashboardScope,
+    STATUS_COLOR,
+    at,
+    dashboardFrame,
+    guardrailLineOverride,
+    promTarget,
+    thresholds,
+    toModel,
+} from "./common";
 import { ERROR_BUDGET_LOW } from "./design";
 import { sloQueries } from "./queries";
 
@@ -48,34 +59,64 @@ function timeseriesBase(title: string, unit: string, description: string): times
         .unit(unit)
         .lineWidth(2)
         .fillOpacity(10)
-        .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true))
-        .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None));
+        .legend(
+            new common.VizLegendOptionsBuilder()
+                .displayMode(common.LegendDisplayMode.List)
+                .placement(common.LegendPlacement.Bottom)
+                .showLegend(true),
+        )
+        .tooltip(
+            new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None),
+        );
 }
 
 export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
     const kind = "slo" as const;
     const sloQuery = sloQueries(config.service);
-    const title = config.service ? `${config.service} SLOs (${config.environment})` : `Maestro SLOs (${config.environment})`;
+    const title = config.service
+        ? `${config.service} SLOs (${config.environment})`
+        : `Maestro SLOs (${config.environment})`;
     const uid = config.service ? serviceDashboardUid(config.service, config.environment) : undefined;
     const shortest = SLO_WINDOWS[0];
-    const burnRates = [...new Set(SLO_BURN_ALERTS.flatMap((a) => a.conditions.map((c) => c.burnRate)))].sort((a, b) => a - b);
+    const burnRates = [...new Set(SLO_BURN_ALERTS.flatMap((a) => a.conditions.map((c) => c.burnRate)))].sort(
+        (a, b) => a - b,
+    );
     const y = 1;
     const h = ROW_PANEL_HEIGHT;
 
-    const p95 = timeseriesBase("p95 latency vs guardrail: $slo", "s", "The objective's quantile of request latency (5m) against the SLO threshold (dashed red).")
+    const p95 = timeseriesBase(
+        "p95 latency vs guardrail: $slo",
+        "s",
+        "The objective's quantile of request latency (5m) against the SLO threshold (dashed red).",
+    )
         .withTarget(promTarget("A", sloQuery.p95, "p95"))
         .withTarget(promTarget("B", sloQuery.threshold, "guardrail"))
         .withOverride(guardrailLineOverride("B", STATUS_COLOR.breach))
         .min(0)
         .gridPos(at(0, y, 7, h));
-    const within = timeseriesBase(`Requests within threshold vs objective: $slo`, "percentunit", `Share of requests faster than the SLO threshold over ${shortest}, against the objective (dashed red).`)
+    const within = timeseriesBase(
+        `Requests within threshold vs objective: $slo`,
+        "percentunit",
+        `Share of requests faster than the SLO threshold over ${shortest}, against the objective (dashed red).`,
+    )
         .withTarget(promTarget("A", sloQuery.withinThreshold(shortest), "within threshold"))
         .withTarget(promTarget("B", sloQuery.objective, "objective"))
         .withOverride(guardrailLineOverride("B", STATUS_COLOR.breach))
         .max(1)
         .gridPos(at(7, y, 7, h));
-    const burn = timeseriesBase("Burn rate by alert window: $slo", "x", `Error ratio over each alert window as a multiple of the error budget; the alerts fire above ${burnRates.map((b) => `${b}x`).join(" and ")} (lines).`)
-        .thresholds(thresholds(STATUS_COLOR.ok, burnRates.map((b, i) => [b, i === burnRates.length - 1 ? STATUS_COLOR.breach : STATUS_COLOR.atRisk] as const)))
+    const burn = timeseriesBase(
+        "Burn rate by alert window: $slo",
+        "x",
+        `Error ratio over each alert window as a multiple of the error budget; the alerts fire above ${burnRates.map((b) => `${b}x`).join(" and ")} (lines).`,
+    )
+        .thresholds(
+            thresholds(
+                STATUS_COLOR.ok,
+                burnRates.map(
+                    (b, i) => [b, i === burnRates.length - 1 ? STATUS_COLOR.breach : STATUS_COLOR.atRisk] as const,
+                ),
+            ),
+        )
         .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
         .min(0)
         .gridPos(at(14, y, 6, h));
@@ -86,7 +127,12 @@ export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
         .withTarget(promTarget("A", sloQuery.budgetRemaining, "remaining", { instant: true }))
         .unit("percentunit")
         .decimals(1)
-        .thresholds(thresholds(STATUS_COLOR.breach, [[0, STATUS_COLOR.atRisk], [ERROR_BUDGET_LOW, STATUS_COLOR.ok]]))
+        .thresholds(
+            thresholds(STATUS_COLOR.breach, [
+                [0, STATUS_COLOR.atRisk],
+                [ERROR_BUDGET_LOW, STATUS_COLOR.ok],
+            ]),
+        )
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
         .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))

@@ -10,12 +10,23 @@ import * as gauge from "@grafana/grafana-foundation-sdk/gauge";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as table from "@grafana/grafana-foundation-sdk/table";
 import * as text from "@grafana/grafana-foundation-sdk/text";
-import { SLO_RECORD } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { SLO_RECORD } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 import { cadenceTargets } from "../rules";
 import { CADENCE_GRACE_DAYS } from "../rules/design";
-import { BuiltDashboard, DASHBOARD_BACKLOG_ITEM, STATUS, STATUS_COLOR, at, dashboardFrame, promTarget, statusMappings, thresholds, toModel } from "./common";
+import {
+    BuiltDashboard,
+    DASHBOARD_BACKLOG_ITEM,
+    STATUS,
+    STATUS_COLOR,
+    at,
+    dashboardFrame,
+    promTarget,
+    statusMappings,
+    thresholds,
+    toModel,
+} from "./common";
 import { ERROR_BUDGET_LOW } from "./design";
 import { COST_BUDGETS, FIRING_GUARDRAIL_ALERTS, costQuery, daysSinceCut, statusQuery } from "./queries";
 import { ReleasePlan, releasePlanMarkdown } from "./releasePlan";
@@ -27,7 +38,12 @@ function statusPanel(title: string, description: string, x: number, w: number): 
         .title(title)
         .description(description)
         .mappings(statusMappings())
-        .thresholds(thresholds(STATUS_COLOR.ok, [[STATUS.atRisk, STATUS_COLOR.atRisk], [STATUS.breach, STATUS_COLOR.breach]]))
+        .thresholds(
+            thresholds(STATUS_COLOR.ok, [
+                [STATUS.atRisk, STATUS_COLOR.atRisk],
+                [STATUS.breach, STATUS_COLOR.breach],
+            ]),
+        )
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
         .textMode(common.BigValueTextMode.ValueAndName)
@@ -40,18 +56,34 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
     const title = `Maestro Conductor summary (${config.environment})`;
     const targets = cadenceTargets(guardrails);
 
-    const slos = statusPanel("SLO guardrails", "Per SLO: BREACH when p95 is over its threshold over the page window or the error budget is spent; AT RISK when over it across the ticket window.", 0, 12).withTarget(
-        promTarget("A", statusQuery.slo(), "{{slo}}", { instant: true }),
+    const slos = statusPanel(
+        "SLO guardrails",
+        "Per SLO: BREACH when p95 is over its threshold over the page window or the error budget is spent; AT RISK when over it across the ticket window.",
+        0,
+        12,
+    ).withTarget(promTarget("A", statusQuery.slo(), "{{slo}}", { instant: true }));
+    const cost = statusPanel(
+        "Cost guardrails",
+        "Per budget: BREACH at the cap; AT RISK at the alert threshold or with a month-end forecast over the cap.",
+        12,
+        6,
     );
-    const cost = statusPanel("Cost guardrails", "Per budget: BREACH at the cap; AT RISK at the alert threshold or with a month-end forecast over the cap.", 12, 6);
-    COST_BUDGETS.forEach((b, i) => cost.withTarget(promTarget(String.fromCharCode(65 + i), statusQuery.cost(config, b), b, { instant: true })));
+    COST_BUDGETS.forEach((b, i) =>
+        cost.withTarget(promTarget(String.fromCharCode(65 + i), statusQuery.cost(config, b), b, { instant: true })),
+    );
     const cadence = statusPanel(
         "Release cadence",
         `AT RISK past the interval (${targets.map((t) => `${t.target} ${t.intervalDays} d`).join(", ")}); BREACH past it plus ${CADENCE_GRACE_DAYS} d of grace.`,
         18,
         6,
     ).noValue(NOT_HERE);
-    targets.forEach((t, i) => cadence.withTarget(promTarget(String.fromCharCode(65 + i), statusQuery.cadence(guardrails, t.target), t.target, { instant: true })));
+    targets.forEach((t, i) =>
+        cadence.withTarget(
+            promTarget(String.fromCharCode(65 + i), statusQuery.cadence(guardrails, t.target), t.target, {
+                instant: true,
+            }),
+        ),
+    );
 
     const burn = new gauge.PanelBuilder()
         .title("Budget burn (spend / cap)")
@@ -59,10 +91,17 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
         .unit("percentunit")
         .min(0)
         .max(1)
-        .thresholds(thresholds(STATUS_COLOR.ok, [[config.costAlertThreshold, STATUS_COLOR.atRisk], [1, STATUS_COLOR.breach]]))
+        .thresholds(
+            thresholds(STATUS_COLOR.ok, [
+                [config.costAlertThreshold, STATUS_COLOR.atRisk],
+                [1, STATUS_COLOR.breach],
+            ]),
+        )
         .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
         .gridPos(at(0, 5, 8, 6));
-    COST_BUDGETS.forEach((b, i) => burn.withTarget(promTarget(String.fromCharCode(65 + i), costQuery.burn(b), b, { instant: true })));
+    COST_BUDGETS.forEach((b, i) =>
+        burn.withTarget(promTarget(String.fromCharCode(65 + i), costQuery.burn(b), b, { instant: true })),
+    );
 
     const errorBudget = new stat.PanelBuilder()
         .title("Error budget remaining")
@@ -70,7 +109,12 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
         .withTarget(promTarget("A", `${SLO_RECORD.errorBudgetRemaining}{env="$env"}`, "{{slo}}", { instant: true }))
         .unit("percentunit")
         .decimals(0)
-        .thresholds(thresholds(STATUS_COLOR.breach, [[0, STATUS_COLOR.atRisk], [ERROR_BUDGET_LOW, STATUS_COLOR.ok]]))
+        .thresholds(
+            thresholds(STATUS_COLOR.breach, [
+                [0, STATUS_COLOR.atRisk],
+                [ERROR_BUDGET_LOW, STATUS_COLOR.ok],
+            ]),
+        )
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
         .textMode(common.BigValueTextMode.ValueAndName)
@@ -79,7 +123,9 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
 
     const sinceCut = new stat.PanelBuilder()
         .title("Days since last staging cut / production release")
-        .description("From the release pipeline's maestro_release_last_cut_timestamp_seconds; orange past the interval, red past it plus the grace.")
+        .description(
+            "From the release pipeline's maestro_release_last_cut_timestamp_seconds; orange past the interval, red past it plus the grace.",
+        )
         .unit("d")
         .decimals(1)
         .noValue(NOT_HERE)
@@ -110,7 +156,13 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
         .title("Firing guardrail alerts")
         .description("Every firing alert of this stack's guardrail rules (SLO, telemetry, cost, cadence).")
         .withTarget(promTarget("A", FIRING_GUARDRAIL_ALERTS, "", { table: true }))
-        .withTransformation({ id: "organize", options: { excludeByName: { Time: true, Value: true, __name__: true, alertstate: true, env: true }, indexByName: { alertname: 0, severity: 1, guardrail: 2 } } })
+        .withTransformation({
+            id: "organize",
+            options: {
+                excludeByName: { Time: true, Value: true, __name__: true, alertstate: true, env: true },
+                indexByName: { alertname: 0, severity: 1, guardrail: 2 },
+            },
+        })
         .noValue("none firing")
         .gridPos(at(0, 11, 10, 12));
 
@@ -120,7 +172,12 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
         .content(releasePlanMarkdown(plan))
         .gridPos(at(10, 11, 14, 12));
 
-    const builder = dashboardFrame(kind, title, config, `The Conductor control summary of the ${config.environment} stack: every guardrail's status, budget burn, release cadence, firing alerts and release milestones.`)
+    const builder = dashboardFrame(
+        kind,
+        title,
+        config,
+        `The Conductor control summary of the ${config.environment} stack: every guardrail's status, budget burn, release cadence, firing alerts and release milestones.`,
+    )
         .time({ from: "now-24h", to: "now" })
         .withPanel(slos)
         .withPanel(cost)

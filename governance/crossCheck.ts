@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Guardrails } from "../lib/guardrails";
-import { Problem, repoRoot } from "../lib/validation";
+import { Guardrails } from "../core/guardrails";
+import { Problem, repoRoot } from "../core/validation";
 import { guardrailCatalog } from "./guardrailCatalog";
 import { COLLECTION_AT, Governance } from "./model";
 
@@ -23,7 +23,12 @@ export interface CrossCheckOptions {
     readonly root?: string;
 }
 
-type Report = (collection: keyof typeof COLLECTION_AT, index: number | undefined, subPath: string, message: string) => void;
+type Report = (
+    collection: keyof typeof COLLECTION_AT,
+    index: number | undefined,
+    subPath: string,
+    message: string,
+) => void;
 
 /**
  * The rules a JSON Schema cannot express, across the four governance files and the guardrails file. Returns every
@@ -33,7 +38,11 @@ export function crossCheck(gov: Governance, guardrails: Guardrails, options: Cro
     const problems: Problem[] = [];
     const report: Report = (collection, index, subPath, message) => {
         const at = COLLECTION_AT[collection];
-        problems.push({ file: gov.files[at.file], path: `${at.pointer}${index === undefined ? "" : `/${index}`}${subPath}`, message });
+        problems.push({
+            file: gov.files[at.file],
+            path: `${at.pointer}${index === undefined ? "" : `/${index}`}${subPath}`,
+            message,
+        });
     };
     checkUniqueIds(gov, report);
     checkReferences(gov, report);
@@ -54,15 +63,36 @@ export function checkUniqueIds(gov: Governance, report: Report): void {
             if (local.has(id)) {
                 report(collection, i, `/${key}`, `duplicate id "${id}"; ids must be unique`);
             } else if (seen.has(id)) {
-                report(collection, i, `/${key}`, `id "${id}" is already used by ${seen.get(id)}; ids must be unique across backlog, milestones and risks`);
+                report(
+                    collection,
+                    i,
+                    `/${key}`,
+                    `id "${id}" is already used by ${seen.get(id)}; ids must be unique across backlog, milestones and risks`,
+                );
             }
             local.add(id);
-            seen.set(id, seen.get(id) ?? `${gov.files[COLLECTION_AT[collection].file]} ${COLLECTION_AT[collection].pointer}/${i}`);
+            seen.set(
+                id,
+                seen.get(id) ??
+                    `${gov.files[COLLECTION_AT[collection].file]} ${COLLECTION_AT[collection].pointer}/${i}`,
+            );
         });
     };
-    visit("items", gov.items.map((x) => x.id), "id");
-    visit("milestones", gov.milestones.map((x) => x.id), "id");
-    visit("risks", gov.risks.map((x) => x.id), "id");
+    visit(
+        "items",
+        gov.items.map((x) => x.id),
+        "id",
+    );
+    visit(
+        "milestones",
+        gov.milestones.map((x) => x.id),
+        "id",
+    );
+    visit(
+        "risks",
+        gov.risks.map((x) => x.id),
+        "id",
+    );
     const releases = new Set<string>();
     gov.releases.forEach((r, i) => {
         if (releases.has(r.id)) {
@@ -87,21 +117,44 @@ export function checkReferences(gov: Governance, report: Report): void {
     const items = new Set(gov.items.map((x) => x.id));
     const role = (collection: keyof typeof COLLECTION_AT, i: number, at: string, name: string) => {
         if (!roles.includes(name)) {
-            report(collection, i, at, `unknown role "${name}"; allowed (governance/raci.json /roles): ${roles.join(", ")}`);
+            report(
+                collection,
+                i,
+                at,
+                `unknown role "${name}"; allowed (governance/raci.json /roles): ${roles.join(", ")}`,
+            );
         }
     };
     gov.items.forEach((item, i) => {
         if (!releases.includes(item.release)) {
             report("items", i, "/release", `unknown release "${item.release}"; allowed: ${releases.join(", ")}`);
         } else if (!item.id.startsWith(`${item.release}-`)) {
-            report("items", i, "/id", `"${item.id}" belongs to ${item.release}; its id must start with "${item.release}-"`);
+            report(
+                "items",
+                i,
+                "/id",
+                `"${item.id}" belongs to ${item.release}; its id must start with "${item.release}-"`,
+            );
         }
         role("items", i, "/owner", item.owner);
         const m = milestones.get(item.milestone);
         if (!m) {
-            report("items", i, "/milestone", `unknown milestone "${item.milestone}"; allowed: ${[...milestones.keys()].join(", ")}`);
+            report(
+                "items",
+                i,
+                "/milestone",
+                `unknown milestone "${item.milestone}"; allowed: ${[...milestones.keys()].join(", ")}`,
+            );
         } else if (m.release !== item.release) {
-            report("items", i, "/milestone", `milestone "${m.id}" is in ${m.release}, item is in ${item.release}; allowed: ${gov.milestones.filter((x) => x.release === item.release).map((x) => x.id).join(", ")}`);
+            report(
+                "items",
+                i,
+                "/milestone",
+                `milestone "${m.id}" is in ${m.release}, item is in ${item.release}; allowed: ${gov.milestones
+                    .filter((x) => x.release === item.release)
+                    .map((x) => x.id)
+                    .join(", ")}`,
+            );
         }
     });
     gov.risks.forEach((risk, i) => role("risks", i, "/owner", risk.owner));
@@ -111,12 +164,22 @@ export function checkReferences(gov: Governance, report: Report): void {
         }
         m.signoffs.forEach((s, j) => role("milestones", i, `/signoffs/${j}`, s));
         if (!items.has(m.statusDashboard)) {
-            report("milestones", i, "/statusDashboard", `unknown backlog item "${m.statusDashboard}"; name the dashboard's backlog item`);
+            report(
+                "milestones",
+                i,
+                "/statusDashboard",
+                `unknown backlog item "${m.statusDashboard}"; name the dashboard's backlog item`,
+            );
         }
     });
     gov.raci.forEach((entry, i) => {
         if (!milestones.has(entry.milestone)) {
-            report("raci", i, "/milestone", `unknown milestone "${entry.milestone}"; allowed: ${[...milestones.keys()].join(", ")}`);
+            report(
+                "raci",
+                i,
+                "/milestone",
+                `unknown milestone "${entry.milestone}"; allowed: ${[...milestones.keys()].join(", ")}`,
+            );
         }
         for (const name of Object.keys(entry.assignments)) {
             role("raci", i, `/assignments/${escapePointer(name)}`, name);
@@ -130,7 +193,12 @@ export function checkRiskMitigations(gov: Governance, report: Report): void {
     gov.risks.forEach((risk, i) => {
         risk.mitigatedBy.forEach((id, j) => {
             if (!items.has(id)) {
-                report("risks", i, `/mitigatedBy/${j}`, `mitigation of "${risk.id}" points to unknown backlog item "${id}"; it must name an item of governance/backlog.json`);
+                report(
+                    "risks",
+                    i,
+                    `/mitigatedBy/${j}`,
+                    `mitigation of "${risk.id}" points to unknown backlog item "${id}"; it must name an item of governance/backlog.json`,
+                );
             }
         });
     });
@@ -141,23 +209,48 @@ export function checkAccountability(gov: Governance, report: Report): void {
     gov.milestones.forEach((m, mi) => {
         const rows = gov.raci.map((entry, i) => ({ entry, i })).filter((r) => r.entry.milestone === m.id);
         if (rows.length === 0) {
-            report("milestones", mi, "/id", `milestone "${m.id}" has no RACI row (governance/raci.json /matrix); it needs exactly one Accountable`);
+            report(
+                "milestones",
+                mi,
+                "/id",
+                `milestone "${m.id}" has no RACI row (governance/raci.json /matrix); it needs exactly one Accountable`,
+            );
             return;
         }
         for (const extra of rows.slice(1)) {
-            report("raci", extra.i, "/milestone", `second RACI row for milestone "${m.id}" (first at /matrix/${rows[0].i}); merge them so the milestone has exactly one Accountable`);
+            report(
+                "raci",
+                extra.i,
+                "/milestone",
+                `second RACI row for milestone "${m.id}" (first at /matrix/${rows[0].i}); merge them so the milestone has exactly one Accountable`,
+            );
         }
         const { entry, i } = rows[0];
         const letters = Object.entries(entry.assignments);
         const accountable = letters.filter(([, l]) => l === "A").map(([r]) => r);
         if (accountable.length !== 1) {
-            report("raci", i, "/assignments", `milestone "${m.id}" has ${accountable.length} Accountable roles${accountable.length ? ` (${accountable.join(", ")})` : ""}; exactly one role must be "A"`);
+            report(
+                "raci",
+                i,
+                "/assignments",
+                `milestone "${m.id}" has ${accountable.length} Accountable roles${accountable.length ? ` (${accountable.join(", ")})` : ""}; exactly one role must be "A"`,
+            );
         }
         if (!letters.some(([, l]) => l === "R")) {
-            report("raci", i, "/assignments", `milestone "${m.id}" has no Responsible role; at least one role must be "R"`);
+            report(
+                "raci",
+                i,
+                "/assignments",
+                `milestone "${m.id}" has no Responsible role; at least one role must be "R"`,
+            );
         }
         if (accountable.length === 1 && !m.signoffs.includes(accountable[0])) {
-            report("milestones", mi, "/signoffs", `the Accountable role "${accountable[0]}" must sign off "${m.id}"; add it to signoffs`);
+            report(
+                "milestones",
+                mi,
+                "/signoffs",
+                `the Accountable role "${accountable[0]}" must sign off "${m.id}"; add it to signoffs`,
+            );
         }
     });
 }
@@ -170,27 +263,62 @@ export function checkHooks(gov: Governance, guardrails: Guardrails, root: string
         for (const hook of guardrails.evidence.hooks) {
             const value = hooks[hook];
             if (value === undefined || value.trim() === "") {
-                report("items", i, `/hooks/${hook}`, `"${item.id}" has no ${hook} hook; every item needs all of ${guardrails.evidence.hooks.join(", ")} (guardrails.yaml /evidence/hooks)`);
+                report(
+                    "items",
+                    i,
+                    `/hooks/${hook}`,
+                    `"${item.id}" has no ${hook} hook; every item needs all of ${guardrails.evidence.hooks.join(", ")} (guardrails.yaml /evidence/hooks)`,
+                );
                 continue;
             }
             if (!AWS_TAG_VALUE.test(value)) {
-                report("items", i, `/hooks/${hook}`, `"${value}" cannot be an AWS tag value; allowed: at most 256 letters, digits, spaces and _ . : / = + - @`);
+                report(
+                    "items",
+                    i,
+                    `/hooks/${hook}`,
+                    `"${value}" cannot be an AWS tag value; allowed: at most 256 letters, digits, spaces and _ . : / = + - @`,
+                );
             }
         }
         const tests = hooks.tests;
         if (tests && !fs.existsSync(path.join(root, tests))) {
-            report("items", i, "/hooks/tests", `test file "${tests}" does not exist; name the test file that verifies "${item.id}"`);
+            report(
+                "items",
+                i,
+                "/hooks/tests",
+                `test file "${tests}" does not exist; name the test file that verifies "${item.id}"`,
+            );
         }
         const provenance = hooks.provenance ?? "";
         const ledger = LEDGER_REF.exec(provenance);
         const signoff = SIGNOFF_REF.exec(provenance);
         if (ledger && ledger[1] !== item.id) {
-            report("items", i, "/hooks/provenance", `ledger breadcrumb names "${ledger[1]}"; allowed: provenance/ledger.jsonl:item=${item.id}`);
-        } else if (signoff && !milestones.some((m) => m.release === item.release && m.environment === signoff[1] && m.tag === signoff[2])) {
-            const allowed = milestones.filter((m) => m.release === item.release).map((m) => `provenance-bucket:signoffs/${m.environment}/${m.tag}/`);
-            report("items", i, "/hooks/provenance", `no ${item.release} milestone ships ${signoff[2]} to ${signoff[1]}; allowed: ${allowed.join(", ")}`);
+            report(
+                "items",
+                i,
+                "/hooks/provenance",
+                `ledger breadcrumb names "${ledger[1]}"; allowed: provenance/ledger.jsonl:item=${item.id}`,
+            );
+        } else if (
+            signoff &&
+            !milestones.some((m) => m.release === item.release && m.environment === signoff[1] && m.tag === signoff[2])
+        ) {
+            const allowed = milestones
+                .filter((m) => m.release === item.release)
+                .map((m) => `provenance-bucket:signoffs/${m.environment}/${m.tag}/`);
+            report(
+                "items",
+                i,
+                "/hooks/provenance",
+                `no ${item.release} milestone ships ${signoff[2]} to ${signoff[1]}; allowed: ${allowed.join(", ")}`,
+            );
         } else if (provenance && !ledger && !signoff) {
-            report("items", i, "/hooks/provenance", `"${provenance}" is not a ledger or sign-off reference; allowed: provenance/ledger.jsonl:item=${item.id} or provenance-bucket:signoffs/<env>/<tag>/`);
+            report(
+                "items",
+                i,
+                "/hooks/provenance",
+                `"${provenance}" is not a ledger or sign-off reference; allowed: provenance/ledger.jsonl:item=${item.id} or provenance-bucket:signoffs/<env>/<tag>/`,
+            );
         }
     });
 }
@@ -208,9 +336,16 @@ export function checkGuardrailCoverage(gov: Governance, guardrails: Guardrails, 
     });
     gov.releases.forEach((release, ri) => {
         for (const g of catalog) {
-            const serving = gov.items.filter((x) => x.release === release.id && x.guardrails.includes(g.id) && x.verification.trim() !== "");
+            const serving = gov.items.filter(
+                (x) => x.release === release.id && x.guardrails.includes(g.id) && x.verification.trim() !== "",
+            );
             if (serving.length === 0) {
-                report("releases", ri, "", `guardrail "${g.id}" (${g.title}: ${g.target}) is served by no ${release.id} backlog item with a verification procedure; add it to an item's guardrails`);
+                report(
+                    "releases",
+                    ri,
+                    "",
+                    `guardrail "${g.id}" (${g.title}: ${g.target}) is served by no ${release.id} backlog item with a verification procedure; add it to an item's guardrails`,
+                );
             }
         }
     });
@@ -226,27 +361,49 @@ export function checkCadence(gov: Governance, guardrails: Guardrails, report: Re
     const indexed = gov.milestones.map((m, i) => ({ m, i, day: dayNumber(m.date) }));
     for (const { m, i, day } of indexed) {
         if (!tagPattern.test(m.tag)) {
-            report("milestones", i, "/tag", `"${m.tag}" is not a release tag; allowed: ${guardrails.cadence.tagFormat} (guardrails.yaml /cadence/tagPattern ${guardrails.cadence.tagPattern})`);
+            report(
+                "milestones",
+                i,
+                "/tag",
+                `"${m.tag}" is not a release tag; allowed: ${guardrails.cadence.tagFormat} (guardrails.yaml /cadence/tagPattern ${guardrails.cadence.tagPattern})`,
+            );
         }
         if (Number.isNaN(day)) {
             report("milestones", i, "/date", `"${m.date}" is not a date; allowed: YYYY-MM-DD`);
         }
         if (!CADENCE_INTERVAL_KEY[m.environment] || !guardrails.environments.includes(m.environment)) {
             const allowed = Object.keys(CADENCE_INTERVAL_KEY).filter((e) => guardrails.environments.includes(e));
-            report("milestones", i, "/environment", `"${m.environment}" has no release cadence; allowed: ${allowed.join(", ")}`);
+            report(
+                "milestones",
+                i,
+                "/environment",
+                `"${m.environment}" has no release cadence; allowed: ${allowed.join(", ")}`,
+            );
         }
     }
     for (const [env, key] of Object.entries(CADENCE_INTERVAL_KEY)) {
         const interval = guardrails.cadence[key];
-        const timeline = indexed.filter((x) => x.m.environment === env && !Number.isNaN(x.day)).sort((a, b) => a.day - b.day);
+        const timeline = indexed
+            .filter((x) => x.m.environment === env && !Number.isNaN(x.day))
+            .sort((a, b) => a.day - b.day);
         for (let k = 1; k < timeline.length; k++) {
             const prev = timeline[k - 1];
             const cur = timeline[k];
             if (cur.day - prev.day !== interval) {
-                report("milestones", cur.i, "/date", `${cur.m.date} is ${cur.day - prev.day} days after ${prev.m.id} (${prev.m.date}); ${env} milestones follow every ${interval} days (guardrails.yaml /cadence/${key}): expected ${dateOf(prev.day + interval)}`);
+                report(
+                    "milestones",
+                    cur.i,
+                    "/date",
+                    `${cur.m.date} is ${cur.day - prev.day} days after ${prev.m.id} (${prev.m.date}); ${env} milestones follow every ${interval} days (guardrails.yaml /cadence/${key}): expected ${dateOf(prev.day + interval)}`,
+                );
             }
             if (tagPattern.test(prev.m.tag) && tagPattern.test(cur.m.tag) && compareTags(cur.m.tag, prev.m.tag) <= 0) {
-                report("milestones", cur.i, "/tag", `${cur.m.tag} does not come after ${prev.m.tag} (${prev.m.id}, earlier); ${env} tags must increase with time`);
+                report(
+                    "milestones",
+                    cur.i,
+                    "/tag",
+                    `${cur.m.tag} does not come after ${prev.m.tag} (${prev.m.id}, earlier); ${env} tags must increase with time`,
+                );
             }
         }
     }
@@ -255,13 +412,23 @@ export function checkCadence(gov: Governance, guardrails: Guardrails, report: Re
         const prod = own.filter((x) => x.m.environment === RELEASE_ENVIRONMENT);
         const cuts = own.filter((x) => x.m.environment !== RELEASE_ENVIRONMENT);
         if (prod.length !== 1) {
-            report("releases", ri, "", `${release.id} has ${prod.length} ${RELEASE_ENVIRONMENT} milestones; a release ends in exactly one go/no-go`);
+            report(
+                "releases",
+                ri,
+                "",
+                `${release.id} has ${prod.length} ${RELEASE_ENVIRONMENT} milestones; a release ends in exactly one go/no-go`,
+            );
         }
         for (const p of prod) {
             const promoted = cuts.find((c) => c.m.tag === p.m.tag && c.day < p.day);
             if (!promoted) {
                 const earlier = cuts.filter((c) => c.day < p.day).map((c) => `${c.m.tag} (${c.m.id})`);
-                report("milestones", p.i, "/tag", `${p.m.tag} was not cut to staging in ${release.id} before ${p.m.date}; a production release promotes an earlier cut; allowed: ${earlier.join(", ") || "(no earlier cut)"}`);
+                report(
+                    "milestones",
+                    p.i,
+                    "/tag",
+                    `${p.m.tag} was not cut to staging in ${release.id} before ${p.m.date}; a production release promotes an earlier cut; allowed: ${earlier.join(", ") || "(no earlier cut)"}`,
+                );
             }
         }
     });
@@ -269,7 +436,12 @@ export function checkCadence(gov: Governance, guardrails: Guardrails, report: Re
     const firstPlanned = byDate.find((x) => x.m.status === "planned");
     if (firstPlanned) {
         for (const x of byDate.filter((y) => y.day > firstPlanned.day && y.m.status !== "planned")) {
-            report("milestones", x.i, "/status", `"${x.m.status}" after ${firstPlanned.m.id} (${firstPlanned.m.date}) which is still planned; allowed: "planned"`);
+            report(
+                "milestones",
+                x.i,
+                "/status",
+                `"${x.m.status}" after ${firstPlanned.m.id} (${firstPlanned.m.date}) which is still planned; allowed: "planned"`,
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Problem, displayPath, repoRoot } from "../lib/validation";
+import { Problem, displayPath, repoRoot } from "../core/validation";
 
 /** Markdown links and images: [text](target) and ![alt](target); reference-style links are not used here. */
 const LINK = /!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;
@@ -8,7 +8,14 @@ const LINK = /!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;
 /** The documents the docs review reads: README.md and every docs/*.md. */
 export function reviewedDocuments(root: string = repoRoot): string[] {
     const dir = path.join(root, "docs");
-    return [path.join(root, "README.md"), ...fs.readdirSync(dir).filter((f) => f.endsWith(".md")).sort().map((f) => path.join(dir, f))];
+    return [
+        path.join(root, "README.md"),
+        ...fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith(".md"))
+            .sort()
+            .map((f) => path.join(dir, f)),
+    ];
 }
 
 /**
@@ -33,7 +40,11 @@ export function reviewMarkdown(files: readonly string[]): Problem[] {
             const resolved = path.resolve(path.dirname(file), decodeURIComponent(target.split("#")[0]));
             if (!fs.existsSync(resolved)) {
                 const line = withoutCode.slice(0, match.index).split("\n").length;
-                problems.push({ file: shown, path: `line ${line}`, message: `link target "${target}" does not exist (resolved to ${displayPath(resolved)})` });
+                problems.push({
+                    file: shown,
+                    path: `line ${line}`,
+                    message: `link target "${target}" does not exist (resolved to ${displayPath(resolved)})`,
+                });
             }
         }
     }

@@ -1,4 +1,4 @@
-import { Guardrails } from "../lib/guardrails";
+import { Guardrails } from "../core/guardrails";
 
 export type GuardrailKind = "slo" | "cost" | "cadence" | "evidence";
 
@@ -32,17 +32,59 @@ export function guardrailCatalog(g: Guardrails): GuardrailEntry[] {
         if (!cap) {
             continue;
         }
-        entries.push({ id: `cost:${env}`, kind: "cost", title: `${env} monthly cost`, target: `≤ ${usd(cap.monthlyUsd)}/mo`, source: `/cost/caps/${env}/monthlyUsd` });
+        entries.push({
+            id: `cost:${env}`,
+            kind: "cost",
+            title: `${env} monthly cost`,
+            target: `≤ ${usd(cap.monthlyUsd)}/mo`,
+            source: `/cost/caps/${env}/monthlyUsd`,
+        });
         if (cap.llmMonthlyUsd !== undefined) {
-            entries.push({ id: `cost:${env}:llm`, kind: "cost", title: `${env} LLM spend`, target: `≤ ${usd(cap.llmMonthlyUsd)}/mo`, source: `/cost/caps/${env}/llmMonthlyUsd` });
+            entries.push({
+                id: `cost:${env}:llm`,
+                kind: "cost",
+                title: `${env} LLM spend`,
+                target: `≤ ${usd(cap.llmMonthlyUsd)}/mo`,
+                source: `/cost/caps/${env}/llmMonthlyUsd`,
+            });
         }
     }
     entries.push(
-        { id: "cost:alert-threshold", kind: "cost", title: "Cost alert threshold", target: `alert at ${formatNumber(g.cost.alertThreshold * 100)}% of each cap`, source: "/cost/alertThreshold" },
-        { id: "cadence:staging-cut", kind: "cadence", title: `Staging cut (${g.cadence.branching})`, target: `every ${g.cadence.stagingCutIntervalDays} days`, source: "/cadence/stagingCutIntervalDays" },
-        { id: "cadence:prod-release", kind: "cadence", title: "Production release", target: `every ${g.cadence.prodReleaseIntervalDays} days`, source: "/cadence/prodReleaseIntervalDays" },
-        { id: "cadence:tag-format", kind: "cadence", title: "Release tags", target: g.cadence.tagFormat, source: "/cadence/tagFormat" },
-        { id: "evidence:hooks", kind: "evidence", title: "Evidence hooks on every item", target: g.evidence.hooks.join(", "), source: "/evidence/hooks" },
+        {
+            id: "cost:alert-threshold",
+            kind: "cost",
+            title: "Cost alert threshold",
+            target: `alert at ${formatNumber(g.cost.alertThreshold * 100)}% of each cap`,
+            source: "/cost/alertThreshold",
+        },
+        {
+            id: "cadence:staging-cut",
+            kind: "cadence",
+            title: `Staging cut (${g.cadence.branching})`,
+            target: `every ${g.cadence.stagingCutIntervalDays} days`,
+            source: "/cadence/stagingCutIntervalDays",
+        },
+        {
+            id: "cadence:prod-release",
+            kind: "cadence",
+            title: "Production release",
+            target: `every ${g.cadence.prodReleaseIntervalDays} days`,
+            source: "/cadence/prodReleaseIntervalDays",
+        },
+        {
+            id: "cadence:tag-format",
+            kind: "cadence",
+            title: "Release tags",
+            target: g.cadence.tagFormat,
+            source: "/cadence/tagFormat",
+        },
+        {
+            id: "evidence:hooks",
+            kind: "evidence",
+            title: "Evidence hooks on every item",
+            target: g.evidence.hooks.join(", "),
+            source: "/evidence/hooks",
+        },
     );
     return entries;
 }

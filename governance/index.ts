@@ -3,9 +3,9 @@
  * the JSON Schemas beside them), the cross-reference rules across them and the guardrails file, and the lookups
  * the stack, the sign-off ledger and the policy pack need.
  */
-import { Guardrails, loadGuardrails } from "../lib/guardrails";
-import { EvidenceItem, EvidenceResolver } from "../lib/evidence";
-import { Problem, ValidationError } from "../lib/validation";
+import { Guardrails, loadGuardrails } from "../core/guardrails";
+import { EvidenceItem, EvidenceResolver } from "../core/evidence";
+import { Problem, ValidationError } from "../core/validation";
 import { crossCheck } from "./crossCheck";
 import { GOVERNANCE_DIR, Governance, Milestone, loadGovernance } from "./model";
 
@@ -19,11 +19,19 @@ export type { GuardrailEntry, GuardrailKind } from "./guardrailCatalog";
  * its four hooks. An unknown id is a programming error in a component, so it throws naming the known ids.
  */
 export function evidenceResolver(gov: Governance): EvidenceResolver {
-    const byId = new Map<string, EvidenceItem>(gov.items.map((item) => [item.id, { id: item.id, hooks: { ...item.hooks } }]));
+    const byId = new Map<string, EvidenceItem>(
+        gov.items.map((item) => [item.id, { id: item.id, hooks: { ...item.hooks } }]),
+    );
     return (id: string) => {
         const item = byId.get(id);
         if (!item) {
-            throw new ValidationError([{ file: gov.files.backlog, path: "/items", message: `no backlog item "${id}"; a component's backlogItem must be one of: ${[...byId.keys()].join(", ")}` }]);
+            throw new ValidationError([
+                {
+                    file: gov.files.backlog,
+                    path: "/items",
+                    message: `no backlog item "${id}"; a component's backlogItem must be one of: ${[...byId.keys()].join(", ")}`,
+                },
+            ]);
         }
         return item;
     };
@@ -54,7 +62,11 @@ export function requiredSignoffs(gov: Governance, releaseTag: string, environmen
  * Everything `npm run validate` checks: the four files against their schemas, then the cross-reference rules.
  * Returns the problems (empty when valid) instead of throwing, so a caller can print them all.
  */
-export function validateGovernance(dir: string = GOVERNANCE_DIR, guardrails: Guardrails = loadGuardrails(), options: { root?: string } = {}): Problem[] {
+export function validateGovernance(
+    dir: string = GOVERNANCE_DIR,
+    guardrails: Guardrails = loadGuardrails(),
+    options: { root?: string } = {},
+): Problem[] {
     let gov: Governance;
     try {
         gov = loadGovernance(dir);

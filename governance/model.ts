@@ -1,7 +1,14 @@
 import * as fs from "fs";
 import * as path from "path";
-import { EvidenceHookName } from "../lib/evidence";
-import { Problem, ValidationError, displayPath, readDataFile, repoRoot, validateAgainstSchema } from "../lib/validation";
+import { EvidenceHookName } from "../core/evidence";
+import {
+    Problem,
+    ValidationError,
+    displayPath,
+    readDataFile,
+    repoRoot,
+    validateAgainstSchema,
+} from "../core/validation";
 
 /** The shipped governance data. */
 export const GOVERNANCE_DIR = path.join(repoRoot, "governance");
@@ -125,11 +132,17 @@ interface MilestonesDoc {
  */
 export function loadGovernance(dir: string = GOVERNANCE_DIR): Governance {
     const problems: Problem[] = [];
-    const files = Object.fromEntries(GOVERNANCE_FILES.map((n) => [n, displayPath(path.join(dir, `${n}.json`))])) as Record<GovernanceFileName, string>;
+    const files = Object.fromEntries(
+        GOVERNANCE_FILES.map((n) => [n, displayPath(path.join(dir, `${n}.json`))]),
+    ) as Record<GovernanceFileName, string>;
     const load = <T>(name: GovernanceFileName): T | undefined => {
         const file = path.join(dir, `${name}.json`);
         if (!fs.existsSync(file)) {
-            problems.push({ file: files[name], path: "", message: `missing; the governance folder needs ${GOVERNANCE_FILES.map((n) => `${n}.json`).join(", ")}` });
+            problems.push({
+                file: files[name],
+                path: "",
+                message: `missing; the governance folder needs ${GOVERNANCE_FILES.map((n) => `${n}.json`).join(", ")}`,
+            });
             return undefined;
         }
         try {

@@ -1,14 +1,16 @@
 import * as path from "path";
-import { Guardrails } from "../lib/guardrails";
-import { repoRoot } from "../lib/validation";
+import { Guardrails } from "../core/guardrails";
+import { repoRoot } from "../core/validation";
 import { RELEASE_ENVIRONMENT } from "./crossCheck";
-import { EVIDENCE_HOOKS } from "../lib/conventions";
+import { EVIDENCE_HOOKS } from "../core/conventions";
 import { GuardrailEntry, guardrailCatalog } from "./guardrailCatalog";
 import { BacklogItem, Governance, Impact, ItemStatus, Milestone, RaciLetter, Risk } from "./model";
 
 /** What the Conductor summary shows, derived only from the governance data and the guardrails file (no clock). */
 export interface SummaryModel {
-    readonly guardrails: ReadonlyArray<GuardrailEntry & { readonly servedBy: Readonly<Record<string, readonly string[]>> }>;
+    readonly guardrails: ReadonlyArray<
+        GuardrailEntry & { readonly servedBy: Readonly<Record<string, readonly string[]>> }
+    >;
     readonly releases: ReadonlyArray<{
         readonly id: string;
         readonly title: string;
@@ -16,7 +18,11 @@ export interface SummaryModel {
         readonly goNoGo?: Milestone;
         readonly itemCounts: Readonly<Record<ItemStatus, number>>;
     }>;
-    readonly milestones: ReadonlyArray<{ readonly milestone: Milestone; readonly accountable: string; readonly letters: Readonly<Record<string, RaciLetter | "">> }>;
+    readonly milestones: ReadonlyArray<{
+        readonly milestone: Milestone;
+        readonly accountable: string;
+        readonly letters: Readonly<Record<string, RaciLetter | "">>;
+    }>;
     readonly roles: readonly string[];
     readonly risks: readonly Risk[];
     readonly evidence: ReadonlyArray<{ readonly test: string; readonly items: readonly string[] }>;
@@ -43,27 +49,39 @@ export function buildSummary(gov: Governance, guardrails: Guardrails): SummaryMo
             return {
                 milestone: m,
                 accountable: Object.entries(assignments).find(([, l]) => l === "A")?.[0] ?? "",
-                letters: Object.fromEntries(gov.roles.map((r) => [r.name, assignments[r.name] ?? ""])) as Record<string, RaciLetter | "">,
+                letters: Object.fromEntries(gov.roles.map((r) => [r.name, assignments[r.name] ?? ""])),
             };
         });
     const tests = [...new Set(gov.items.map((x) => x.hooks.tests))].sort();
     return {
         guardrails: guardrailCatalog(guardrails).map((g) => ({
             ...g,
-            servedBy: Object.fromEntries(gov.releases.map((r) => [r.id, gov.items.filter((x) => x.release === r.id && x.guardrails.includes(g.id)).map((x) => x.id)])),
+            servedBy: Object.fromEntries(
+                gov.releases.map((r) => [
+                    r.id,
+                    gov.items.filter((x) => x.release === r.id && x.guardrails.includes(g.id)).map((x) => x.id),
+                ]),
+            ),
         })),
         releases: gov.releases.map((r) => ({
             id: r.id,
             title: r.title,
             goal: r.goal,
             goNoGo: gov.milestones.find((m) => m.release === r.id && m.environment === RELEASE_ENVIRONMENT),
-            itemCounts: Object.fromEntries(ITEM_STATUSES.map((s) => [s, gov.items.filter((x) => x.release === r.id && x.status === s).length])) as Record<ItemStatus, number>,
+            itemCounts: Object.fromEntries(
+                ITEM_STATUSES.map((s) => [s, gov.items.filter((x) => x.release === r.id && x.status === s).length]),
+            ) as Record<ItemStatus, number>,
         })),
         milestones,
         roles: gov.roles.map((r) => r.name),
         risks: [...gov.risks].sort((a, b) => IMPACT_ORDER.indexOf(a.impact) - IMPACT_ORDER.indexOf(b.impact)),
-        evidence: tests.map((test) => ({ test, items: gov.items.filter((x) => x.hooks.tests === test).map((x) => x.id) })),
-        hookCounts: Object.fromEntries(EVIDENCE_HOOKS.map((h) => [h, new Set(gov.items.map((x: BacklogItem) => x.hooks[h])).size])),
+        evidence: tests.map((test) => ({
+            test,
+            items: gov.items.filter((x) => x.hooks.tests === test).map((x) => x.id),
+        })),
+        hookCounts: Object.fromEntries(
+            EVIDENCE_HOOKS.map((h) => [h, new Set(gov.items.map((x: BacklogItem) => x.hooks[h])).size]),
+        ),
         statusDashboards: [...new Set(gov.milestones.map((m) => m.statusDashboard))],
     };
 }
@@ -72,7 +90,9 @@ const SOURCES = "governance/{backlog,raci,risks,milestones}.json and guardrails/
 const TITLE = "Maestro Conductor control summary";
 
 function releaseLine(r: SummaryModel["releases"][number]): string {
-    return r.goNoGo ? `${r.title}: ${r.goNoGo.tag} to ${r.goNoGo.environment} on ${r.goNoGo.date} (${r.goNoGo.status})` : `${r.title}: no go/no-go planned`;
+    return r.goNoGo
+        ? `${r.title}: ${r.goNoGo.tag} to ${r.goNoGo.environment} on ${r.goNoGo.date} (${r.goNoGo.status})`
+        : `${r.title}: no go/no-go planned`;
 }
 
 function countsLine(counts: Readonly<Record<ItemStatus, number>>): string {
@@ -99,13 +119,19 @@ export function renderSummaryMarkdown(model: SummaryModel): string {
         "",
         `| Guardrail | Target | ${releaseIds.join(" | ")} |`,
         `| --- | --- | ${releaseIds.map(() => "---").join(" | ")} |`,
-        ...model.guardrails.map((g) => `| ${md(g.title)} (\`${g.id}\`) | ${md(g.target)} | ${releaseIds.map((r) => g.servedBy[r].join(", ")).join(" | ")} |`),
+        ...model.guardrails.map(
+            (g) =>
+                `| ${md(g.title)} (\`${g.id}\`) | ${md(g.target)} | ${releaseIds.map((r) => g.servedBy[r].join(", ")).join(" | ")} |`,
+        ),
         "",
         "## Milestones",
         "",
         "| Date | Milestone | Environment | Tag | Status | Accountable | Sign-offs |",
         "| --- | --- | --- | --- | --- | --- | --- |",
-        ...model.milestones.map(({ milestone: m, accountable }) => `| ${m.date} | ${md(m.title)} (\`${m.id}\`) | ${m.environment} | \`${m.tag}\` | ${m.status} | ${accountable} | ${m.signoffs.join(", ")} |`),
+        ...model.milestones.map(
+            ({ milestone: m, accountable }) =>
+                `| ${m.date} | ${md(m.title)} (\`${m.id}\`) | ${m.environment} | \`${m.tag}\` | ${m.status} | ${accountable} | ${m.signoffs.join(", ")} |`,
+        ),
         "",
         `Status dashboards: the Grafana dashboard tagged \`maestro:backlog-item=${model.statusDashboards.join(", ")}\` in each environment's folder.`,
         "",
@@ -115,13 +141,17 @@ export function renderSummaryMarkdown(model: SummaryModel): string {
         "",
         `| Milestone | ${model.roles.join(" | ")} |`,
         `| --- | ${model.roles.map(() => ":---:").join(" | ")} |`,
-        ...model.milestones.map(({ milestone: m, letters }) => `| ${m.id} | ${model.roles.map((r) => letters[r] || " ").join(" | ")} |`),
+        ...model.milestones.map(
+            ({ milestone: m, letters }) => `| ${m.id} | ${model.roles.map((r) => letters[r] || " ").join(" | ")} |`,
+        ),
         "",
         "## Top risks",
         "",
         "| Impact | Risk | Owner | Mitigation | Tracked by |",
         "| --- | --- | --- | --- | --- |",
-        ...model.risks.map((r) => `| ${r.impact} | ${md(r.title)} | ${r.owner} | ${md(r.mitigation)} | ${r.mitigatedBy.join(", ")} |`),
+        ...model.risks.map(
+            (r) => `| ${r.impact} | ${md(r.title)} | ${r.owner} | ${md(r.mitigation)} | ${r.mitigatedBy.join(", ")} |`,
+        ),
         "",
         "## Where each evidence hook is verified",
         "",
@@ -141,7 +171,9 @@ function esc(text: string): string {
 }
 
 function chips(ids: readonly string[], strip?: string): string {
-    return ids.map((id) => `<span class="chip">${esc(strip && id.startsWith(strip) ? id.slice(strip.length) : id)}</span>`).join("");
+    return ids
+        .map((id) => `<span class="chip">${esc(strip && id.startsWith(strip) ? id.slice(strip.length) : id)}</span>`)
+        .join("");
 }
 
 /** "SRE Lead" -> "SRE", "Release Manager" -> "Release Mgr": sign-off lists stay on one line; the RACI shows full names. */
@@ -212,7 +244,10 @@ export function renderSummaryHtml(model: SummaryModel): string {
         )
         .join("\n");
     const raciRows = model.milestones
-        .map(({ milestone: m, letters }) => `<tr><td class="mono">${esc(m.id)}</td>${model.roles.map((r) => `<td>${letters[r] ? `<span class="l ${letters[r]}">${letters[r]}</span>` : ""}</td>`).join("")}</tr>`)
+        .map(
+            ({ milestone: m, letters }) =>
+                `<tr><td class="mono">${esc(m.id)}</td>${model.roles.map((r) => `<td>${letters[r] ? `<span class="l ${letters[r]}">${letters[r]}</span>` : ""}</td>`).join("")}</tr>`,
+        )
         .join("\n");
     const riskRows = model.risks
         .map(
@@ -221,7 +256,9 @@ export function renderSummaryHtml(model: SummaryModel): string {
                 `<td class="k">${esc(r.owner)}</td><td>${chips(r.mitigatedBy)}</td></tr>`,
         )
         .join("\n");
-    const evidenceRows = model.evidence.map((e) => `<tr><td class="k"><code>${esc(e.test)}</code></td><td>${chips(e.items)}</td></tr>`).join("\n");
+    const evidenceRows = model.evidence
+        .map((e) => `<tr><td class="k"><code>${esc(e.test)}</code></td><td>${chips(e.items)}</td></tr>`)
+        .join("\n");
     return `<!DOCTYPE html>
 <html lang="en">
 <head>

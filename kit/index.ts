@@ -9,15 +9,22 @@
 export { ServiceGuardrails } from "../components/serviceGuardrails";
 export { planServiceGuardrails } from "./servicePlan";
 export type { ServiceGuardrailsArgs, ServicePlan, ServiceRuleSet, ServiceSlo } from "./servicePlan";
-export { guardrailTargets, guardrailTargetsFromFile, guardrailTargetsFromStack, looserProblems, parseStackTargets, recommendedBuckets } from "./targets";
+export {
+    guardrailTargets,
+    guardrailTargetsFromFile,
+    guardrailTargetsFromStack,
+    looserProblems,
+    parseStackTargets,
+    recommendedBuckets,
+} from "./targets";
 export type { GrafanaDestination, GuardrailTargets, RuleDestination } from "./targets";
 
 // The contract and the building blocks, for programs that want the data without the component.
-export type { OutputsOf, RuleLocation, StackOutputs, StackTargets } from "../lib/stackOutputs";
-export type { EvidenceItem } from "../lib/evidence";
-export type { Guardrails, LabelMatcher, SloObjective } from "../lib/guardrails";
-export { loadGuardrails, parseGuardrails } from "../lib/guardrails";
-export { ValidationError, preflight } from "../lib/validation";
+export type { OutputsOf, RuleLocation, StackOutputs, StackTargets } from "../core/stackOutputs";
+export type { EvidenceItem } from "../core/evidence";
+export type { Guardrails, LabelMatcher, SloObjective } from "../core/guardrails";
+export { loadGuardrails, parseGuardrails } from "../core/guardrails";
+export { ValidationError, preflight } from "../core/validation";
 export { buildSloGroup, buildTelemetryGapGroup, renderRuleFile } from "../rules";
 export type { RuleGroup, SloScope } from "../rules";
 export { buildSloDashboard } from "../dashboards";

@@ -4,10 +4,10 @@
  * this stack's own rules and dashboards (rules/, dashboards/), with a `service` label, so the numbers are the
  * guardrails' and nothing is copied.
  */
-import { EVIDENCE_HOOKS, serviceDashboardUid } from "../lib/conventions";
-import { EvidenceItem, TagContext, withDashboardEvidence } from "../lib/evidence";
-import { LabelMatcher, MatchOp, SloObjective, leLabel } from "../lib/guardrails";
-import { Problem, ValidationError } from "../lib/validation";
+import { EVIDENCE_HOOKS, serviceDashboardUid } from "../core/conventions";
+import { EvidenceItem, TagContext, withDashboardEvidence } from "../core/evidence";
+import { LabelMatcher, MatchOp, SloObjective, leLabel } from "../core/guardrails";
+import { Problem, ValidationError } from "../core/validation";
 import { BuiltDashboard, GRAFANA_MAX_UID_LENGTH, buildSloDashboard, provisionedJson } from "../dashboards";
 import { dashboardProblems, seriesDefinedBy } from "../dashboards/check";
 import { RuleGroup, buildSloGroup, buildTelemetryGapGroup, sloGroupName, telemetryGroupName } from "../rules";
@@ -89,28 +89,46 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
     const env = args.targets.environment;
 
     if (!SERVICE_NAME.test(args.service)) {
-        fail("/service", `${JSON.stringify(args.service)}; allowed: lower-case letters, digits and dashes, starting with a letter`);
+        fail(
+            "/service",
+            `${JSON.stringify(args.service)}; allowed: lower-case letters, digits and dashes, starting with a letter`,
+        );
     } else if (serviceDashboardUid(args.service, env).length > GRAFANA_MAX_UID_LENGTH) {
-        fail("/service", `"${args.service}" makes the dashboard uid "${serviceDashboardUid(args.service, env)}" longer than Grafana's ${GRAFANA_MAX_UID_LENGTH} characters; allowed: a shorter name`);
+        fail(
+            "/service",
+            `"${args.service}" makes the dashboard uid "${serviceDashboardUid(args.service, env)}" longer than Grafana's ${GRAFANA_MAX_UID_LENGTH} characters; allowed: a shorter name`,
+        );
     }
     if (!args.owner) {
         fail("/owner", "missing; allowed: the accountable team's name");
     }
     if (!K8S_LABEL_VALUE.test(args.evidence.id ?? "")) {
-        fail("/evidence/id", `${JSON.stringify(args.evidence.id)}; allowed: a backlog item id of letters, digits, '-', '_' and '.' (at most 63)`);
+        fail(
+            "/evidence/id",
+            `${JSON.stringify(args.evidence.id)}; allowed: a backlog item id of letters, digits, '-', '_' and '.' (at most 63)`,
+        );
     }
     for (const hook of EVIDENCE_HOOKS) {
         if (typeof args.evidence.hooks?.[hook] !== "string" || args.evidence.hooks[hook].trim() === "") {
-            fail(`/evidence/hooks/${hook}`, `missing; every resource carries all four evidence hooks (${EVIDENCE_HOOKS.join(", ")}): a concrete reference`);
+            fail(
+                `/evidence/hooks/${hook}`,
+                `missing; every resource carries all four evidence hooks (${EVIDENCE_HOOKS.join(", ")}): a concrete reference`,
+            );
         }
     }
     const rules = args.rules ?? args.targets.rules;
     if (!rules) {
-        fail("/rules", "missing, and the targets (from a file) name no rule location; allowed: { kind: \"prometheus-operator\", namespace, ruleSelectorLabels } or { kind: \"amp\", workspaceId }");
+        fail(
+            "/rules",
+            'missing, and the targets (from a file) name no rule location; allowed: { kind: "prometheus-operator", namespace, ruleSelectorLabels } or { kind: "amp", workspaceId }',
+        );
     }
     const grafana = args.grafana ?? args.targets.grafana;
     if (!grafana) {
-        fail("/grafana", "missing, and the targets (from a file) name no Grafana folder; allowed: { folderUid, prometheusDatasourceUid }");
+        fail(
+            "/grafana",
+            "missing, and the targets (from a file) name no Grafana folder; allowed: { folderUid, prometheusDatasourceUid }",
+        );
     }
 
     if (args.slos.length === 0) {
@@ -122,7 +140,10 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
         const at = `/slos/${i}`;
         const unified = args.targets.slos.find((u) => u.id === s.id);
         if (!unified) {
-            fail(`${at}/id`, `unknown SLO id ${JSON.stringify(s.id)}; allowed: ${args.targets.slos.map((u) => u.id).join(", ")}`);
+            fail(
+                `${at}/id`,
+                `unknown SLO id ${JSON.stringify(s.id)}; allowed: ${args.targets.slos.map((u) => u.id).join(", ")}`,
+            );
             return;
         }
         if (seen.has(s.id)) {
@@ -130,11 +151,17 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
         }
         seen.add(s.id);
         if (!METRIC_NAME.test(s.metric) || /_(bucket|count|sum)$/.test(s.metric)) {
-            fail(`${at}/metric`, `${JSON.stringify(s.metric)}; allowed: a histogram's base name (a Prometheus metric name without _bucket, _count or _sum)`);
+            fail(
+                `${at}/metric`,
+                `${JSON.stringify(s.metric)}; allowed: a histogram's base name (a Prometheus metric name without _bucket, _count or _sum)`,
+            );
         }
         (s.matchers ?? []).forEach((m, j) => {
             if (!LABEL_NAME.test(m.label) || RESERVED_LABELS.includes(m.label)) {
-                fail(`${at}/matchers/${j}/label`, `${JSON.stringify(m.label)}; allowed: a Prometheus label name other than ${RESERVED_LABELS.join(", ")}`);
+                fail(
+                    `${at}/matchers/${j}/label`,
+                    `${JSON.stringify(m.label)}; allowed: a Prometheus label name other than ${RESERVED_LABELS.join(", ")}`,
+                );
             }
             if (!MATCH_OPS.includes(m.op)) {
                 fail(`${at}/matchers/${j}/op`, `${JSON.stringify(m.op)}; allowed: ${MATCH_OPS.join(", ")}`);
@@ -142,7 +169,15 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
         });
         const thresholdSeconds = s.thresholdSeconds ?? unified.sli.thresholdSeconds;
         const objective = s.objective ?? unified.objective;
-        problems.push(...looserProblems(unified, { thresholdSeconds, objective }, file, { threshold: `${at}/thresholdSeconds`, objective: `${at}/objective` }, args.targets.source));
+        problems.push(
+            ...looserProblems(
+                unified,
+                { thresholdSeconds, objective },
+                file,
+                { threshold: `${at}/thresholdSeconds`, objective: `${at}/objective` },
+                args.targets.source,
+            ),
+        );
         const sorted = s.buckets.every((b, j) => typeof b === "number" && b > 0 && (j === 0 || b > s.buckets[j - 1]));
         if (s.buckets.length === 0 || !sorted) {
             fail(`${at}/buckets`, "allowed: the histogram's bucket bounds in seconds, positive and ascending");
@@ -152,7 +187,12 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
                 `no bucket at the ${thresholdSeconds} s threshold, so the share of slower requests cannot be measured; allowed: buckets including ${thresholdSeconds} (docs/instrumentation.md)`,
             );
         }
-        slos.push({ id: unified.id, title: unified.title, objective, sli: { metric: s.metric, matchers: s.matchers ?? [], thresholdSeconds } });
+        slos.push({
+            id: unified.id,
+            title: unified.title,
+            objective,
+            sli: { metric: s.metric, matchers: s.matchers ?? [], thresholdSeconds },
+        });
     });
     if (problems.length > 0 || !rules || !grafana) {
         throw new ValidationError(problems);
@@ -162,14 +202,22 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
     const ruleSets: ServiceRuleSet[] = [];
     for (const slo of slos) {
         try {
-            ruleSets.push({ name: sloGroupName(slo.id, args.service), groups: [buildSloGroup(scope, args.targets.guardrails, slo)] });
+            ruleSets.push({
+                name: sloGroupName(slo.id, args.service),
+                groups: [buildSloGroup(scope, args.targets.guardrails, slo)],
+            });
         } catch (err) {
             fail(`/slos/${args.slos.findIndex((s) => s.id === slo.id)}/objective`, (err as Error).message);
         }
     }
     ruleSets.push({ name: telemetryGroupName(args.service), groups: [buildTelemetryGapGroup(scope)] });
 
-    const dashboardScope = { environment: env, prometheusDatasourceUid: grafana.prometheusDatasourceUid, slos, service: args.service };
+    const dashboardScope = {
+        environment: env,
+        prometheusDatasourceUid: grafana.prometheusDatasourceUid,
+        slos,
+        service: args.service,
+    };
     const built = buildSloDashboard(dashboardScope);
     const dashboard: BuiltDashboard = { ...built, backlogItem: args.evidence.id };
     const known = seriesDefinedBy(
@@ -187,5 +235,15 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
     if (problems.length > 0) {
         throw new ValidationError(problems);
     }
-    return { service: args.service, environment: env, slos, ruleSets, rules, grafana, dashboard, dashboardJson, tagContext };
+    return {
+        service: args.service,
+        environment: env,
+        slos,
+        ruleSets,
+        rules,
+        grafana,
+        dashboard,
+        dashboardJson,
+        tagContext,
+    };
 }

@@ -5,14 +5,25 @@
  * guardrail.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Guardrails, GUARDRAILS_FILE, SloObjective, loadGuardrails, loosenedBy, parseGuardrails } from "../lib/guardrails";
-import { histogramRequirements } from "../lib/instrumentation";
-import { RuleLocation, StackOutputs } from "../lib/stackOutputs";
-import { Problem, ValidationError, displayPath } from "../lib/validation";
+import {
+    Guardrails,
+    GUARDRAILS_FILE,
+    SloObjective,
+    loadGuardrails,
+    loosenedBy,
+    parseGuardrails,
+} from "../core/guardrails";
+import { histogramRequirements } from "../core/instrumentation";
+import { RuleLocation, StackOutputs } from "../core/stackOutputs";
+import { Problem, ValidationError, displayPath } from "../core/validation";
 
 /** Where the stack keeps its rules: a downstream service's rules go beside them (the same Prometheus loads both). */
 export type RuleDestination =
-    | { readonly kind: "prometheus-operator"; readonly namespace: string; readonly ruleSelectorLabels: Readonly<Record<string, string>> }
+    | {
+          readonly kind: "prometheus-operator";
+          readonly namespace: string;
+          readonly ruleSelectorLabels: Readonly<Record<string, string>>;
+      }
     | { readonly kind: "amp"; readonly workspaceId: string };
 
 /** The Grafana folder and datasource a service's dashboard joins. */
@@ -43,7 +54,13 @@ export interface TargetPaths {
 }
 
 /** Why `candidate` would loosen `unified`: a larger threshold or a lower objective. Empty when it is as strict or stricter. */
-export function looserProblems(unified: SloObjective, candidate: { thresholdSeconds: number; objective: number }, file: string, at: TargetPaths, unifiedSource: string): Problem[] {
+export function looserProblems(
+    unified: SloObjective,
+    candidate: { thresholdSeconds: number; objective: number },
+    file: string,
+    at: TargetPaths,
+    unifiedSource: string,
+): Problem[] {
     const problems: Problem[] = [];
     const looser = loosenedBy(unified, candidate);
     if (looser.thresholdSeconds) {
@@ -72,9 +89,14 @@ export function looserProblems(unified: SloObjective, candidate: { thresholdSeco
 export function recommendedBuckets(targets: GuardrailTargets, sloId: string): number[] {
     const slo = targets.slos.find((s) => s.id === sloId);
     if (!slo) {
-        throw new Error(`unknown SLO id "${sloId}" (${targets.source}); allowed: ${targets.slos.map((s) => s.id).join(", ")}`);
+        throw new Error(
+            `unknown SLO id "${sloId}" (${targets.source}); allowed: ${targets.slos.map((s) => s.id).join(", ")}`,
+        );
     }
-    const requirement = histogramRequirements(targets.guardrails, targets.slos.map((s) => s.sli)).find((h) => h.metric === slo.sli.metric)!;
+    const requirement = histogramRequirements(
+        targets.guardrails,
+        targets.slos.map((s) => s.sli),
+    ).find((h) => h.metric === slo.sli.metric)!;
     return [...requirement.recommendedBuckets];
 }
 
@@ -82,9 +104,19 @@ export function recommendedBuckets(targets: GuardrailTargets, sloId: string): nu
  * Targets from a guardrails model a program already holds (validated with parseGuardrails or loadGuardrails): the
  * guardrails' own SLOs for `environment`. `source` names it in messages.
  */
-export function guardrailTargets(guardrails: Guardrails, environment: string, source = "guardrails model"): GuardrailTargets {
+export function guardrailTargets(
+    guardrails: Guardrails,
+    environment: string,
+    source = "guardrails model",
+): GuardrailTargets {
     if (!guardrails.environments.includes(environment)) {
-        throw new ValidationError([{ file: source, path: "/environments", message: `no environment "${environment}"; allowed: ${guardrails.environments.join(", ")}` }]);
+        throw new ValidationError([
+            {
+                file: source,
+                path: "/environments",
+                message: `no environment "${environment}"; allowed: ${guardrails.environments.join(", ")}`,
+            },
+        ]);
     }
     return { source, environment, guardrails, slos: guardrails.slo.objectives };
 }
@@ -102,7 +134,10 @@ type Reader = (output: string) => Promise<unknown>;
  * with plain values, so the service's plan can refuse before anything is registered. Rejects with every problem,
  * each naming the output and field and what is allowed.
  */
-export async function guardrailTargetsFromStack(stackName: string, opts?: pulumi.CustomResourceOptions): Promise<GuardrailTargets> {
+export async function guardrailTargetsFromStack(
+    stackName: string,
+    opts?: pulumi.CustomResourceOptions,
+): Promise<GuardrailTargets> {
     const ref = new pulumi.StackReference(stackName, { name: stackName }, opts);
     // Output details, not getOutput: plain values (secret or not) the plan can check before registering anything.
     const read: Reader = async (output) => {
@@ -115,7 +150,15 @@ export async function guardrailTargetsFromStack(stackName: string, opts?: pulumi
 /** The checks behind guardrailTargetsFromStack, over any reader of outputs (tests feed synth's outputs.json). */
 export async function parseStackTargets(source: string, read: Reader): Promise<GuardrailTargets> {
     const [environment, guardrailsOut, targetsOut, rulesOut, grafanaOut] = await Promise.all(
-        (["environment", "guardrails", "targets", "rules", "grafana"] as const satisfies readonly (keyof StackOutputs)[]).map(read),
+        (
+            [
+                "environment",
+                "guardrails",
+                "targets",
+                "rules",
+                "grafana",
+            ] as const satisfies readonly (keyof StackOutputs)[]
+        ).map(read),
     );
     const problems: Problem[] = [];
     const at = (output: string, field = "") => `output "${output}"${field}`;
@@ -124,7 +167,10 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
         if (typeof v === "string" && v.length > 0) {
             return v;
         }
-        fail(path, `${v === undefined ? "missing" : `is ${JSON.stringify(v)}`}; allowed: a non-empty string (deploy the maestro-guardrails stack first, or reference the right one)`);
+        fail(
+            path,
+            `${v === undefined ? "missing" : `is ${JSON.stringify(v)}`}; allowed: a non-empty string (deploy the maestro-guardrails stack first, or reference the right one)`,
+        );
         return undefined;
     };
 
@@ -143,7 +189,10 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
     }
     const env = str(environment, at("environment"));
     if (guardrails && env && !guardrails.environments.includes(env)) {
-        fail(at("environment"), `"${env}" is not a guardrails environment; allowed: ${guardrails.environments.join(", ")}`);
+        fail(
+            at("environment"),
+            `"${env}" is not a guardrails environment; allowed: ${guardrails.environments.join(", ")}`,
+        );
     }
 
     const slos: SloObjective[] = [];
@@ -157,7 +206,10 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
             const path = at("targets", `/slos/${i}`);
             const unified = g.slo.objectives.find((u) => u.id === o?.id);
             if (!unified) {
-                fail(`${path}/id`, `unknown SLO id ${JSON.stringify(o?.id)}; allowed: ${g.slo.objectives.map((u) => u.id).join(", ")}`);
+                fail(
+                    `${path}/id`,
+                    `unknown SLO id ${JSON.stringify(o?.id)}; allowed: ${g.slo.objectives.map((u) => u.id).join(", ")}`,
+                );
                 return;
             }
             const thresholdSeconds = o?.sli?.thresholdSeconds;
@@ -166,11 +218,24 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
                 fail(path, "needs sli.thresholdSeconds and objective as numbers");
                 return;
             }
-            problems.push(...looserProblems(unified, { thresholdSeconds, objective }, source, { threshold: `${path}/sli/thresholdSeconds`, objective: `${path}/objective` }, "guardrails"));
+            problems.push(
+                ...looserProblems(
+                    unified,
+                    { thresholdSeconds, objective },
+                    source,
+                    { threshold: `${path}/sli/thresholdSeconds`, objective: `${path}/objective` },
+                    "guardrails",
+                ),
+            );
             slos.push({ ...unified, objective, sli: { ...unified.sli, thresholdSeconds } });
         });
-        for (const u of g.slo.objectives.filter((x) => !effective.some((e: unknown) => (e as { id?: unknown } | null)?.id === x.id))) {
-            fail(at("targets", "/slos"), `has no entry for SLO "${u.id}"; every guardrail SLO is enforced in every environment`);
+        for (const u of g.slo.objectives.filter(
+            (x) => !effective.some((e: unknown) => (e as { id?: unknown } | null)?.id === x.id),
+        )) {
+            fail(
+                at("targets", "/slos"),
+                `has no entry for SLO "${u.id}"; every guardrail SLO is enforced in every environment`,
+            );
         }
     }
 
@@ -182,8 +247,14 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
     return { source, environment: env, guardrails, slos, rules, grafana };
 }
 
-function parseRuleLocation(v: unknown, path: string, fail: (path: string, message: string) => void): RuleDestination | undefined {
-    const r = v as Partial<RuleLocation & { ruleSelectorLabels: Record<string, string>; namespace: string; workspaceId: string }> | undefined;
+function parseRuleLocation(
+    v: unknown,
+    path: string,
+    fail: (path: string, message: string) => void,
+): RuleDestination | undefined {
+    const r = v as
+        | Partial<RuleLocation & { ruleSelectorLabels: Record<string, string>; namespace: string; workspaceId: string }>
+        | undefined;
     if (r?.kind === "prometheus-operator") {
         if (typeof r.namespace !== "string" || r.namespace === "") {
             fail(`${path}/namespace`, "missing; allowed: the namespace the stack's PrometheusRule objects live in");
@@ -191,7 +262,10 @@ function parseRuleLocation(v: unknown, path: string, fail: (path: string, messag
         }
         const labels = r.ruleSelectorLabels;
         if (labels === null || typeof labels !== "object" || Object.values(labels).some((x) => typeof x !== "string")) {
-            fail(`${path}/ruleSelectorLabels`, "missing; allowed: the string labels the Prometheus ruleSelector matches");
+            fail(
+                `${path}/ruleSelectorLabels`,
+                "missing; allowed: the string labels the Prometheus ruleSelector matches",
+            );
             return undefined;
         }
         return { kind: r.kind, namespace: r.namespace, ruleSelectorLabels: labels };
@@ -207,7 +281,11 @@ function parseRuleLocation(v: unknown, path: string, fail: (path: string, messag
     return undefined;
 }
 
-function parseGrafana(v: unknown, path: string, str: (v: unknown, path: string) => string | undefined): GrafanaDestination | undefined {
+function parseGrafana(
+    v: unknown,
+    path: string,
+    str: (v: unknown, path: string) => string | undefined,
+): GrafanaDestination | undefined {
     const g = (v ?? {}) as Partial<StackOutputs["grafana"]>;
     const folderUid = str(g.folderUid, `${path}/folderUid`);
     const prometheusDatasourceUid = str(g.prometheusDatasourceUid, `${path}/prometheusDatasourceUid`);

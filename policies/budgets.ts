@@ -4,7 +4,7 @@
  * exists at or under that cap. No budget of the stack may exceed the environment's cap.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { LLM_SERVICES } from "../components/budgetSpecs";
+import { LLM_SERVICES } from "../budgets/specs";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
 import { environmentOrReport } from "./stack";
@@ -12,7 +12,8 @@ import { environmentOrReport } from "./stack";
 export const BUDGETS_POLICY = "budgets-within-caps";
 
 const CAPS_AT = "guardrails/guardrails.yaml /cost/caps";
-const FIX = "Fix: deploy the budgets from the validated stack config (components/costBudgets.ts); never raise a budget above its guardrail.";
+const FIX =
+    "Fix: deploy the budgets from the validated stack config (components/costBudgets.ts); never raise a budget above its guardrail.";
 
 interface Notification {
     readonly notificationType?: string;
@@ -41,7 +42,8 @@ function isTotalBudget(b: PolicyResource): boolean {
 export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
     return {
         name: BUDGETS_POLICY,
-        description: "The environment's cost budget (and the LLM budget where the guardrails cap it) is at or under its cap, with ACTUAL and FORECASTED alerts at the guardrail threshold.",
+        description:
+            "The environment's cost budget (and the LLM budget where the guardrails cap it) is at or under its cap, with ACTUAL and FORECASTED alerts at the guardrail threshold.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
             const env = environmentOrReport(ctx, args.resources, reportViolation, BUDGETS_POLICY);
@@ -53,7 +55,10 @@ export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
             const budgets = args.resources.filter((r) => r.type === TYPE.budget);
             const urn = stackUrn(args.resources);
             if (!budgets.some(isTotalBudget)) {
-                reportViolation(`the ${env} stack has no monthly cost budget (a ${TYPE.budget} without cost filters) guarding its cap of ${cap.monthlyUsd} ${ctx.guardrails.cost.currency} (${CAPS_AT}/${env}/monthlyUsd). ${FIX}`, urn);
+                reportViolation(
+                    `the ${env} stack has no monthly cost budget (a ${TYPE.budget} without cost filters) guarding its cap of ${cap.monthlyUsd} ${ctx.guardrails.cost.currency} (${CAPS_AT}/${env}/monthlyUsd). ${FIX}`,
+                    urn,
+                );
             }
             if (cap.llmMonthlyUsd !== undefined && !budgets.some(isLlmBudget)) {
                 reportViolation(
@@ -66,18 +71,27 @@ export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
                 const llm = isLlmBudget(b);
                 const limit = Number(b.props.limitAmount);
                 const ceiling = llm && cap.llmMonthlyUsd !== undefined ? cap.llmMonthlyUsd : cap.monthlyUsd;
-                const ceilingAt = llm && cap.llmMonthlyUsd !== undefined ? `${CAPS_AT}/${env}/llmMonthlyUsd` : `${CAPS_AT}/${env}/monthlyUsd`;
+                const ceilingAt =
+                    llm && cap.llmMonthlyUsd !== undefined
+                        ? `${CAPS_AT}/${env}/llmMonthlyUsd`
+                        : `${CAPS_AT}/${env}/monthlyUsd`;
                 if (!(limit > 0 && limit <= ceiling)) {
-                    problems.push(`limitAmount ${String(b.props.limitAmount)} is over the ${env} ${llm ? "LLM " : ""}cap; allowed: > 0 and <= ${ceiling} (${ceilingAt})`);
+                    problems.push(
+                        `limitAmount ${String(b.props.limitAmount)} is over the ${env} ${llm ? "LLM " : ""}cap; allowed: > 0 and <= ${ceiling} (${ceilingAt})`,
+                    );
                 }
                 if (b.props.limitUnit !== ctx.guardrails.cost.currency) {
-                    problems.push(`limitUnit is "${String(b.props.limitUnit)}"; allowed: "${ctx.guardrails.cost.currency}"`);
+                    problems.push(
+                        `limitUnit is "${String(b.props.limitUnit)}"; allowed: "${ctx.guardrails.cost.currency}"`,
+                    );
                 }
                 if (b.props.budgetType !== "COST") {
                     problems.push(`budgetType is "${String(b.props.budgetType)}"; allowed: "COST"`);
                 }
                 if (b.props.timeUnit !== "MONTHLY") {
-                    problems.push(`timeUnit is "${String(b.props.timeUnit)}"; the caps are monthly; allowed: "MONTHLY"`);
+                    problems.push(
+                        `timeUnit is "${String(b.props.timeUnit)}"; the caps are monthly; allowed: "MONTHLY"`,
+                    );
                 }
                 const notifications = (b.props.notifications ?? []) as Notification[];
                 for (const kind of ["ACTUAL", "FORECASTED"]) {
@@ -90,8 +104,15 @@ export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
                             n.threshold <= percent,
                     );
                     if (early.length === 0) {
-                        problems.push(`no ${kind} notification at ${percent}% of the limit or earlier (GREATER_THAN, PERCENTAGE; guardrails/guardrails.yaml /cost/alertThreshold)`);
-                    } else if (!early.some((n) => (n.subscriberSnsTopicArns ?? []).length + (n.subscriberEmailAddresses ?? []).length > 0)) {
+                        problems.push(
+                            `no ${kind} notification at ${percent}% of the limit or earlier (GREATER_THAN, PERCENTAGE; guardrails/guardrails.yaml /cost/alertThreshold)`,
+                        );
+                    } else if (
+                        !early.some(
+                            (n) =>
+                                (n.subscriberSnsTopicArns ?? []).length + (n.subscriberEmailAddresses ?? []).length > 0,
+                        )
+                    ) {
                         problems.push(`its ${kind} notification at ${percent}% has no subscriber (SNS topic or email)`);
                     }
                 }

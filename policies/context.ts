@@ -4,7 +4,7 @@
  * Policies take a PackContext instead of loading files themselves, so tests hand them small explicit fixtures.
  */
 import { CADENCE_INTERVAL_KEY, RELEASE_ENVIRONMENT, loadGovernance, requiredSignoffs } from "../governance";
-import { Guardrails, loadGuardrails } from "../lib/guardrails";
+import { Guardrails, loadGuardrails } from "../core/guardrails";
 import { LEDGER_FILE, verifyLedgerFile } from "../provenance/ledger";
 import { EvidenceHookName } from "./resources";
 
@@ -42,6 +42,9 @@ export function loadPackContext(): PackContext {
         releaseEnvironments: Object.keys(CADENCE_INTERVAL_KEY).filter((e) => guardrails.environments.includes(e)),
         productionEnvironments: [RELEASE_ENVIRONMENT],
         verifyRelease: (tag, environment) =>
-            verifyLedgerFile(LEDGER_FILE, (t, e) => requiredSignoffs(governance, t, e), { guardrails, complete: { tag, environment } }),
+            verifyLedgerFile(LEDGER_FILE, (t, e) => requiredSignoffs(governance, t, e), {
+                guardrails,
+                complete: { tag, environment },
+            }),
     };
 }

@@ -4,7 +4,7 @@
  */
 import { StackValidationPolicy } from "@pulumi/policy";
 import { PackContext } from "./context";
-import { DASHBOARD_KINDS, GRAFANA_DASHBOARD_TYPE, dashboardUid } from "../lib/conventions";
+import { DASHBOARD_KINDS, GRAFANA_DASHBOARD_TYPE, dashboardUid } from "../core/conventions";
 import { DASHBOARD_TYPES, dashboardModel, describeResource, stackUrn } from "./resources";
 import { environmentOrReport } from "./stack";
 
@@ -25,7 +25,10 @@ export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
                 .map((r) => {
                     const { model, error } = dashboardModel(r.type, r.props);
                     if (!model) {
-                        reportViolation(`${describeResource(r)}: ${error}, so it provisions no dashboard. Fix: build it with the dashboards component.`, r.urn);
+                        reportViolation(
+                            `${describeResource(r)}: ${error}, so it provisions no dashboard. Fix: build it with the dashboards component.`,
+                            r.urn,
+                        );
                         return undefined;
                     }
                     return { r, model };
@@ -40,7 +43,10 @@ export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
                         stackUrn(args.resources),
                     );
                 } else if (!Array.isArray(found.model.panels) || found.model.panels.length === 0) {
-                    reportViolation(`${describeResource(found.r)} (uid "${uid}") has no panels. Fix: build it with the dashboards component.`, found.r.urn);
+                    reportViolation(
+                        `${describeResource(found.r)} (uid "${uid}") has no panels. Fix: build it with the dashboards component.`,
+                        found.r.urn,
+                    );
                 }
             }
         },

@@ -5,9 +5,17 @@
  * companion stack policy redoes the check when the engine never ran it.
  */
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { EVIDENCE_HOOKS } from "../lib/conventions";
+import { EVIDENCE_HOOKS } from "../core/conventions";
 import { PackContext } from "./context";
-import { describeResource, evidenceCarrier, readStamp, reportAtLevel, stackEnvironment, stackUrn, dashboardModel } from "./resources";
+import {
+    describeResource,
+    evidenceCarrier,
+    readStamp,
+    reportAtLevel,
+    stackEnvironment,
+    stackUrn,
+    dashboardModel,
+} from "./resources";
 
 export const EVIDENCE_HOOKS_POLICY = "evidence-hooks";
 export const EVIDENCE_FLOOR_POLICY = "evidence-hooks-prod-floor";
@@ -70,11 +78,15 @@ export function evidenceProblems(ctx: PackContext, type: string, props: Record<s
         const declared = item[hook];
         const carried = stamp.hooks[hook];
         if (!declared) {
-            problems.push(`backlog item ${stamp.backlogItem} declares no "${hook}" hook in ${ctx.backlogFile}; every item needs ${EVIDENCE_HOOKS.join(", ")}`);
+            problems.push(
+                `backlog item ${stamp.backlogItem} declares no "${hook}" hook in ${ctx.backlogFile}; every item needs ${EVIDENCE_HOOKS.join(", ")}`,
+            );
         } else if (carried === undefined) {
             problems.push(`carries no ${stamp.keys[hook]} (backlog item ${stamp.backlogItem} declares "${declared}")`);
         } else if (carried !== declared) {
-            problems.push(`${stamp.keys[hook]} is "${carried}" but backlog item ${stamp.backlogItem} declares "${declared}" (a dangling hook)`);
+            problems.push(
+                `${stamp.keys[hook]} is "${carried}" but backlog item ${stamp.backlogItem} declares "${declared}" (a dangling hook)`,
+            );
         }
     }
     return problems;
@@ -87,7 +99,8 @@ function message(r: { type: string; name: string }, problems: readonly string[])
 export function evidenceHooksPolicy(ctx: PackContext, coverage: EvidenceCoverage): ResourceValidationPolicy {
     return {
         name: EVIDENCE_HOOKS_POLICY,
-        description: "Every managed resource names its backlog item, which exists in governance and declares the logs, metrics, tests and provenance hooks the resource carries.",
+        description:
+            "Every managed resource names its backlog item, which exists in governance and declares the logs, metrics, tests and provenance hooks the resource carries.",
         enforcementLevel: "mandatory",
         validateResource: (args, reportViolation) => {
             coverage.add(args.urn);
@@ -121,7 +134,9 @@ export function evidenceFloorPolicy(ctx: PackContext, coverage: EvidenceCoverage
             if (production.length === 0) {
                 return;
             }
-            const unchecked = args.resources.filter((r) => evidenceCarrier(r.type).kind !== "exempt" && !coverage.has(r.urn));
+            const unchecked = args.resources.filter(
+                (r) => evidenceCarrier(r.type).kind !== "exempt" && !coverage.has(r.urn),
+            );
             if (unchecked.length === 0) {
                 return;
             }

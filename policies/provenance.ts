@@ -4,8 +4,8 @@
  * sign-offs governance requires, in a ledger whose hash chain is intact.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { BACKLOG_ITEM } from "../lib/conventions";
-import { isReleaseTag } from "../lib/guardrails";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { isReleaseTag } from "../core/guardrails";
 import { PackContext } from "./context";
 import { BUCKET_SETTING_TYPES, attachedTo, describeResource, readStamp, stackUrn, TYPE } from "./resources";
 import { environmentOrReport } from "./stack";
@@ -13,7 +13,8 @@ import { environmentOrReport } from "./stack";
 export const BUCKET_POLICY = "provenance-bucket-hardened";
 export const RELEASE_POLICY = "release-tag-and-signoffs";
 
-const BUCKET_FIX = "Fix: deploy the evidence store with components/provenanceBucket.ts (ProvenanceBucket), which sets all of it.";
+const BUCKET_FIX =
+    "Fix: deploy the evidence store with components/provenanceBucket.ts (ProvenanceBucket), which sets all of it.";
 const LOGGING_TYPES = ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"];
 
 /**
@@ -21,8 +22,17 @@ const LOGGING_TYPES = ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggi
  * of a BucketLogging). Found through tags and property dependencies, both known during preview.
  */
 export function evidenceBuckets(resources: readonly PolicyResource[]): PolicyResource[] {
-    const logTargets = new Set(resources.filter((r) => LOGGING_TYPES.includes(r.type)).flatMap((r) => (r.propertyDependencies.targetBucket ?? []).map((d) => d.urn)));
-    return resources.filter((r) => r.type === TYPE.bucket && readStamp(r.type, r.props)?.backlogItem === BACKLOG_ITEM.provenanceBucket && !logTargets.has(r.urn));
+    const logTargets = new Set(
+        resources
+            .filter((r) => LOGGING_TYPES.includes(r.type))
+            .flatMap((r) => (r.propertyDependencies.targetBucket ?? []).map((d) => d.urn)),
+    );
+    return resources.filter(
+        (r) =>
+            r.type === TYPE.bucket &&
+            readStamp(r.type, r.props)?.backlogItem === BACKLOG_ITEM.provenanceBucket &&
+            !logTargets.has(r.urn),
+    );
 }
 
 function deniesInsecureTransport(policyJson: unknown): boolean {
@@ -32,14 +42,21 @@ function deniesInsecureTransport(policyJson: unknown): boolean {
     } catch {
         return false;
     }
-    const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Array<Record<string, unknown> | undefined>;
+    const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Array<
+        Record<string, unknown> | undefined
+    >;
     return statements.some((s) => {
         const bool = ((s?.Condition ?? {}) as { Bool?: Record<string, unknown> }).Bool ?? {};
         return s?.Effect === "Deny" && String(bool["aws:SecureTransport"]) === "false";
     });
 }
 
-function bucketProblems(ctx: PackContext, env: string, bucket: PolicyResource, resources: readonly PolicyResource[]): string[] {
+function bucketProblems(
+    ctx: PackContext,
+    env: string,
+    bucket: PolicyResource,
+    resources: readonly PolicyResource[],
+): string[] {
     const problems: string[] = [];
     const settings = (types: readonly string[]) => attachedTo(bucket, resources, types);
     const unprotected: string[] = [];
@@ -54,26 +71,44 @@ function bucketProblems(ctx: PackContext, env: string, bucket: PolicyResource, r
     }
     const versioning = settings(BUCKET_SETTING_TYPES.versioning);
     versioning.forEach(requireProtect);
-    if (!versioning.some((v) => (v.props.versioningConfiguration as { status?: string } | undefined)?.status === "Enabled")) {
+    if (
+        !versioning.some(
+            (v) => (v.props.versioningConfiguration as { status?: string } | undefined)?.status === "Enabled",
+        )
+    ) {
         problems.push(`no ${BUCKET_SETTING_TYPES.versioning[0]} with versioningConfiguration.status "Enabled"`);
     }
     const lock = settings(BUCKET_SETTING_TYPES.objectLock);
     lock.forEach(requireProtect);
-    const retention = lock.map((l) => (l.props.rule as { defaultRetention?: { mode?: string; days?: number; years?: number } } | undefined)?.defaultRetention);
+    const retention = lock.map(
+        (l) =>
+            (l.props.rule as { defaultRetention?: { mode?: string; days?: number; years?: number } } | undefined)
+                ?.defaultRetention,
+    );
     const wantedMode = ctx.productionEnvironments.includes(env) ? ["COMPLIANCE"] : ["GOVERNANCE", "COMPLIANCE"];
-    if (!retention.some((r) => r !== undefined && wantedMode.includes(r.mode ?? "") && ((r.days ?? 0) > 0 || (r.years ?? 0) > 0))) {
-        problems.push(`no ${BUCKET_SETTING_TYPES.objectLock[0]} with a default retention in mode ${wantedMode.join(" or ")} (allowed in ${env})`);
+    if (
+        !retention.some(
+            (r) => r !== undefined && wantedMode.includes(r.mode ?? "") && ((r.days ?? 0) > 0 || (r.years ?? 0) > 0),
+        )
+    ) {
+        problems.push(
+            `no ${BUCKET_SETTING_TYPES.objectLock[0]} with a default retention in mode ${wantedMode.join(" or ")} (allowed in ${env})`,
+        );
     }
     const encryption = settings(BUCKET_SETTING_TYPES.encryption);
     encryption.forEach(requireProtect);
     const kms = encryption.some((e) =>
-        ((e.props.rules ?? []) as Array<{ applyServerSideEncryptionByDefault?: Record<string, unknown> }>).some((rule) => {
-            const d = rule.applyServerSideEncryptionByDefault ?? {};
-            return (d.sseAlgorithm === "aws:kms" || d.sseAlgorithm === "aws:kms:dsse") && "kmsMasterKeyId" in d;
-        }),
+        ((e.props.rules ?? []) as Array<{ applyServerSideEncryptionByDefault?: Record<string, unknown> }>).some(
+            (rule) => {
+                const d = rule.applyServerSideEncryptionByDefault ?? {};
+                return (d.sseAlgorithm === "aws:kms" || d.sseAlgorithm === "aws:kms:dsse") && "kmsMasterKeyId" in d;
+            },
+        ),
     );
     if (!kms) {
-        problems.push(`no ${BUCKET_SETTING_TYPES.encryption[0]} encrypting with KMS (sseAlgorithm "aws:kms" and a kmsMasterKeyId)`);
+        problems.push(
+            `no ${BUCKET_SETTING_TYPES.encryption[0]} encrypting with KMS (sseAlgorithm "aws:kms" and a kmsMasterKeyId)`,
+        );
     }
     const blocks = settings(BUCKET_SETTING_TYPES.publicAccessBlock);
     blocks.forEach(requireProtect);
@@ -84,7 +119,9 @@ function bucketProblems(ctx: PackContext, env: string, bucket: PolicyResource, r
     const policies = settings(BUCKET_SETTING_TYPES.policy);
     policies.forEach(requireProtect);
     if (!policies.some((p) => deniesInsecureTransport(p.props.policy))) {
-        problems.push(`no ${BUCKET_SETTING_TYPES.policy[0]} denying requests with aws:SecureTransport "false" (TLS only)`);
+        problems.push(
+            `no ${BUCKET_SETTING_TYPES.policy[0]} denying requests with aws:SecureTransport "false" (TLS only)`,
+        );
     }
     if (unprotected.length > 0) {
         problems.push(`not protected (set \`protect: true\`): ${unprotected.join(", ")}`);
@@ -95,7 +132,8 @@ function bucketProblems(ctx: PackContext, env: string, bucket: PolicyResource, r
 export function provenanceBucketPolicy(ctx: PackContext): StackValidationPolicy {
     return {
         name: BUCKET_POLICY,
-        description: "The provenance bucket exists with versioning, Object Lock, SSE-KMS, public access blocked, a TLS-only policy, and protect.",
+        description:
+            "The provenance bucket exists with versioning, Object Lock, SSE-KMS, public access blocked, a TLS-only policy, and protect.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
             const env = environmentOrReport(ctx, args.resources, reportViolation, BUCKET_POLICY);
@@ -104,12 +142,18 @@ export function provenanceBucketPolicy(ctx: PackContext): StackValidationPolicy 
             }
             const buckets = evidenceBuckets(args.resources);
             if (buckets.length === 0) {
-                reportViolation(`the ${env} stack has no provenance bucket (no ${TYPE.bucket} serving ${BACKLOG_ITEM.provenanceBucket}). ${BUCKET_FIX}`, stackUrn(args.resources));
+                reportViolation(
+                    `the ${env} stack has no provenance bucket (no ${TYPE.bucket} serving ${BACKLOG_ITEM.provenanceBucket}). ${BUCKET_FIX}`,
+                    stackUrn(args.resources),
+                );
             }
             for (const b of buckets) {
                 const problems = bucketProblems(ctx, env, b, args.resources);
                 if (problems.length > 0) {
-                    reportViolation(`provenance bucket ${describeResource(b)}: ${problems.join("; ")}. ${BUCKET_FIX}`, b.urn);
+                    reportViolation(
+                        `provenance bucket ${describeResource(b)}: ${problems.join("; ")}. ${BUCKET_FIX}`,
+                        b.urn,
+                    );
                 }
             }
         },
@@ -119,7 +163,8 @@ export function provenanceBucketPolicy(ctx: PackContext): StackValidationPolicy 
 export function releasePolicy(ctx: PackContext): StackValidationPolicy {
     return {
         name: RELEASE_POLICY,
-        description: "Staging and prod deploys carry one vX.Y.Z release tag; a prod release holds its required sign-offs in an intact ledger.",
+        description:
+            "Staging and prod deploys carry one vX.Y.Z release tag; a prod release holds its required sign-offs in an intact ledger.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
             const env = environmentOrReport(ctx, args.resources, reportViolation, RELEASE_POLICY);
@@ -128,7 +173,9 @@ export function releasePolicy(ctx: PackContext): StackValidationPolicy {
             }
             const urn = stackUrn(args.resources);
             const fix = `Fix: set the release with \`pulumi config set maestro-guardrails:releaseTag vX.Y.Z\` (format ${ctx.guardrails.cadence.tagFormat}).`;
-            const stamped = args.resources.map((r) => ({ r, stamp: readStamp(r.type, r.props) })).filter((x) => x.stamp !== undefined);
+            const stamped = args.resources
+                .map((r) => ({ r, stamp: readStamp(r.type, r.props) }))
+                .filter((x) => x.stamp !== undefined);
             const untagged = stamped.filter((x) => !x.stamp?.release);
             if (untagged.length > 0) {
                 const examples = untagged.slice(0, 3).map((x) => `${describeResource(x.r)} (${x.stamp?.keys.release})`);
@@ -139,7 +186,10 @@ export function releasePolicy(ctx: PackContext): StackValidationPolicy {
             }
             const tags = [...new Set(stamped.map((x) => x.stamp?.release).filter((t): t is string => !!t))].sort();
             if (tags.length > 1) {
-                reportViolation(`resources name several releases (${tags.join(", ")}); a deploy ships exactly one. ${fix}`, urn);
+                reportViolation(
+                    `resources name several releases (${tags.join(", ")}); a deploy ships exactly one. ${fix}`,
+                    urn,
+                );
                 return;
             }
             if (tags.length === 0 || untagged.length > 0) {
@@ -147,13 +197,19 @@ export function releasePolicy(ctx: PackContext): StackValidationPolicy {
             }
             const tag = tags[0];
             if (!isReleaseTag(ctx.guardrails, tag)) {
-                reportViolation(`release tag "${tag}" is not ${ctx.guardrails.cadence.tagFormat} (pattern ${ctx.guardrails.cadence.tagPattern}). ${fix}`, urn);
+                reportViolation(
+                    `release tag "${tag}" is not ${ctx.guardrails.cadence.tagFormat} (pattern ${ctx.guardrails.cadence.tagPattern}). ${fix}`,
+                    urn,
+                );
                 return;
             }
             if (ctx.productionEnvironments.includes(env)) {
                 const check = ctx.verifyRelease(tag, env);
                 if (!check.ok) {
-                    reportViolation(`${tag} cannot ship to ${env}: the sign-off ledger does not clear it:\n${check.problems.map((p) => `  ${p}`).join("\n")}`, urn);
+                    reportViolation(
+                        `${tag} cannot ship to ${env}: the sign-off ledger does not clear it:\n${check.problems.map((p) => `  ${p}`).join("\n")}`,
+                        urn,
+                    );
                 }
             }
         },

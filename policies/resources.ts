@@ -5,7 +5,15 @@
  * the pack depends on no provider SDK and reads exactly what the engine sends.
  */
 import { EnforcementLevel, PolicyResource, ReportViolation } from "@pulumi/policy";
-import { AWS_TAG, EVIDENCE_HOOKS, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, K8S_LABEL, dashboardEvidence, dashboardModelJson } from "../lib/conventions";
+import {
+    AWS_TAG,
+    EVIDENCE_HOOKS,
+    GRAFANA_DASHBOARD_TYPE,
+    K8S_ANNOTATION,
+    K8S_LABEL,
+    dashboardEvidence,
+    dashboardModelJson,
+} from "../core/conventions";
 
 export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
 
@@ -24,7 +32,10 @@ export const DASHBOARD_TYPES: readonly string[] = Object.values(GRAFANA_DASHBOAR
 /** Bucket settings resources, by what they set; the V2 tokens are the same resources under their v6 names. */
 export const BUCKET_SETTING_TYPES = {
     versioning: ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
-    objectLock: ["aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2"],
+    objectLock: [
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
+    ],
     encryption: [
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
@@ -117,7 +128,9 @@ function stringMap(v: unknown): Record<string, string> {
     if (v === null || typeof v !== "object" || Array.isArray(v)) {
         return {};
     }
-    return Object.fromEntries(Object.entries(v as Props).filter((e): e is [string, string] => typeof e[1] === "string"));
+    return Object.fromEntries(
+        Object.entries(v as Props).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
 }
 
 const AWS_KEYS = {
@@ -137,11 +150,21 @@ function stampFromAwsTags(tags: Record<string, string>, where: string): Evidence
             hooks[hook] = tags[AWS_TAG[hook]];
         }
     }
-    return { where, backlogItem: tags[AWS_TAG.backlogItem], environment: tags[AWS_TAG.environment], release: tags[AWS_TAG.release], hooks, keys: AWS_KEYS };
+    return {
+        where,
+        backlogItem: tags[AWS_TAG.backlogItem],
+        environment: tags[AWS_TAG.environment],
+        release: tags[AWS_TAG.release],
+        hooks,
+        keys: AWS_KEYS,
+    };
 }
 
 /** A dashboard resource's model, or why it has none (where the model lives depends on the dashboard API). */
-export function dashboardModel(type: string, props: Props): { model?: { uid?: unknown; panels?: unknown; tags?: unknown; links?: unknown }; field: string; error?: string } {
+export function dashboardModel(
+    type: string,
+    props: Props,
+): { model?: { uid?: unknown; panels?: unknown; tags?: unknown; links?: unknown }; field: string; error?: string } {
     const { json, field } = dashboardModelJson(type, props);
     if (json === undefined) {
         return { field, error: `${field} is missing` };
@@ -151,7 +174,7 @@ export function dashboardModel(type: string, props: Props): { model?: { uid?: un
         if (model === null || typeof model !== "object" || Array.isArray(model)) {
             return { field, error: `${field} is not a JSON object` };
         }
-        return { model: model as Props, field };
+        return { model: model, field };
     } catch (err) {
         return { field, error: `${field} is not JSON (${(err as Error).message})` };
     }
@@ -163,8 +186,7 @@ export function readStamp(type: string, props: Props): EvidenceStamp | undefined
     switch (carrier.kind) {
         case "aws-tags":
             return stampFromAwsTags(stringMap(props.tags), "tags");
-        case "grafana-dashboard-tags":
-        {
+        case "grafana-dashboard-tags": {
             // Stamps that fit Grafana's tag limit are tags; the hook references are evidence links (lib/evidence.ts).
             const { model, field } = dashboardModel(type, props);
             return stampFromAwsTags(model ? dashboardEvidence(model) : {}, `${field} tags and links`);
@@ -241,10 +263,20 @@ export function stackUrn(resources: readonly Pick<PolicyResource, "type" | "urn"
  * form; test/policy-pack.test.ts proves the level arrives over the analyzer protocol.
  */
 export function reportAtLevel(report: ReportViolation, level: EnforcementLevel, message: string, urn?: string): void {
-    (report as unknown as (v: { message: string; enforcementLevel: EnforcementLevel; urn?: string }) => void)({ message, enforcementLevel: level, urn });
+    (report as unknown as (v: { message: string; enforcementLevel: EnforcementLevel; urn?: string }) => void)({
+        message,
+        enforcementLevel: level,
+        urn,
+    });
 }
 
 /** Resources whose `bucket` input comes from `bucket`'s outputs (known in preview, unlike the bucket's id). */
-export function attachedTo(bucket: PolicyResource, resources: readonly PolicyResource[], types: readonly string[]): PolicyResource[] {
-    return resources.filter((r) => types.includes(r.type) && (r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn));
+export function attachedTo(
+    bucket: PolicyResource,
+    resources: readonly PolicyResource[],
+    types: readonly string[],
+): PolicyResource[] {
+    return resources.filter(
+        (r) => types.includes(r.type) && (r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn),
+    );
 }

@@ -5,8 +5,8 @@
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import * as yaml from "js-yaml";
-import { GUARDRAIL_LABEL, SEVERITY, SLO_RECORD } from "../lib/conventions";
-import { SloObjective } from "../lib/guardrails";
+import { GUARDRAIL_LABEL, SEVERITY, SLO_RECORD } from "../core/conventions";
+import { SloObjective } from "../core/guardrails";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
 import { environmentOrReport } from "./stack";
@@ -14,7 +14,8 @@ import { environmentOrReport } from "./stack";
 export const SLO_POLICY = "slo-alerts-not-loosened";
 
 const GUARDRAILS_AT = "guardrails/guardrails.yaml /slo/objectives";
-const FIX = "Fix: deploy the rules built from the guardrails (components/prometheusRules.ts); never loosen an SLO in a stack.";
+const FIX =
+    "Fix: deploy the rules built from the guardrails (components/prometheusRules.ts); never loosen an SLO in a stack.";
 
 interface DeployedRule {
     readonly resource: PolicyResource;
@@ -43,7 +44,10 @@ function asRules(resource: PolicyResource, groups: unknown): DeployedRule[] {
 }
 
 /** Every rule the stack deploys, with the resource it comes from; unreadable rule files become problems. */
-export function deployedRules(resources: readonly PolicyResource[]): { rules: DeployedRule[]; problems: Array<{ urn: string; message: string }> } {
+export function deployedRules(resources: readonly PolicyResource[]): {
+    rules: DeployedRule[];
+    problems: Array<{ urn: string; message: string }>;
+} {
     const rules: DeployedRule[] = [];
     const problems: Array<{ urn: string; message: string }> = [];
     for (const r of resources) {
@@ -53,7 +57,10 @@ export function deployedRules(resources: readonly PolicyResource[]): { rules: De
             try {
                 rules.push(...asRules(r, (yaml.load(String(r.props.data)) as { groups?: unknown } | null)?.groups));
             } catch (err) {
-                problems.push({ urn: r.urn, message: `${describeResource(r)}: data is not a Prometheus rule file (${(err as Error).message})` });
+                problems.push({
+                    urn: r.urn,
+                    message: `${describeResource(r)}: data is not a Prometheus rule file (${(err as Error).message})`,
+                });
             }
         }
     }
@@ -95,7 +102,8 @@ function ruleName(r: DeployedRule): string {
 export function sloPolicy(ctx: PackContext): StackValidationPolicy {
     return {
         name: SLO_POLICY,
-        description: "Every guardrail SLO has page and ticket alert rules deployed, with a threshold and objective no looser than guardrails/guardrails.yaml.",
+        description:
+            "Every guardrail SLO has page and ticket alert rules deployed, with a threshold and objective no looser than guardrails/guardrails.yaml.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
             const env = environmentOrReport(ctx, args.resources, reportViolation, SLO_POLICY);
@@ -109,11 +117,18 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
                 const mine = rules.filter((r) => r.labels.slo === slo.id);
                 const alerts = mine.filter((r) => r.alert !== undefined);
                 if (alerts.length === 0) {
-                    reportViolation(`SLO ${slo.id} (${at}) has no alert rules deployed: no alerting rule is labelled slo="${slo.id}". ${FIX}`, urn);
+                    reportViolation(
+                        `SLO ${slo.id} (${at}) has no alert rules deployed: no alerting rule is labelled slo="${slo.id}". ${FIX}`,
+                        urn,
+                    );
                     return;
                 }
                 for (const severity of [SEVERITY.page, SEVERITY.ticket]) {
-                    if (!alerts.some((a) => a.labels.severity === severity && a.labels.guardrail === GUARDRAIL_LABEL.slo)) {
+                    if (
+                        !alerts.some(
+                            (a) => a.labels.severity === severity && a.labels.guardrail === GUARDRAIL_LABEL.slo,
+                        )
+                    ) {
                         reportViolation(
                             `SLO ${slo.id} has no ${severity} alert: no alerting rule labelled slo="${slo.id}", severity="${severity}", guardrail="${GUARDRAIL_LABEL.slo}". ${FIX}`,
                             alerts[0].resource.urn,
@@ -122,7 +137,10 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
                 }
                 if (env !== undefined) {
                     for (const a of alerts.filter((x) => x.labels.env !== env)) {
-                        reportViolation(`SLO ${slo.id}: ${ruleName(a)} is labelled env="${a.labels.env ?? ""}" in the ${env} stack; allowed: env="${env}". ${FIX}`, a.resource.urn);
+                        reportViolation(
+                            `SLO ${slo.id}: ${ruleName(a)} is labelled env="${a.labels.env ?? ""}" in the ${env} stack; allowed: env="${env}". ${FIX}`,
+                            a.resource.urn,
+                        );
                     }
                 }
                 const bounds = mine.flatMap((r) => thresholdBounds(r.expr, slo).map((le) => ({ r, le })));

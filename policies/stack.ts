@@ -3,12 +3,17 @@
  * saying why it cannot be told.
  */
 import { PolicyResource, ReportViolation } from "@pulumi/policy";
-import { AWS_TAG } from "../lib/conventions";
+import { AWS_TAG } from "../core/conventions";
 import { PackContext } from "./context";
 import { stackEnvironment, stackUrn } from "./resources";
 
 /** The stack's guardrail environment, or undefined after reporting why it is unknown. */
-export function environmentOrReport(ctx: PackContext, resources: readonly PolicyResource[], reportViolation: ReportViolation, policyName: string): string | undefined {
+export function environmentOrReport(
+    ctx: PackContext,
+    resources: readonly PolicyResource[],
+    reportViolation: ReportViolation,
+    policyName: string,
+): string | undefined {
     const env = stackEnvironment(resources);
     const urn = stackUrn(resources);
     if (env.seen.length === 0) {
@@ -20,11 +25,17 @@ export function environmentOrReport(ctx: PackContext, resources: readonly Policy
         return undefined;
     }
     if (env.environment === undefined) {
-        reportViolation(`resources of one stack name several environments (${env.seen.join(", ")}); a stack deploys exactly one. Fix: one stack per environment.`, urn);
+        reportViolation(
+            `resources of one stack name several environments (${env.seen.join(", ")}); a stack deploys exactly one. Fix: one stack per environment.`,
+            urn,
+        );
         return undefined;
     }
     if (!ctx.guardrails.environments.includes(env.environment)) {
-        reportViolation(`environment "${env.environment}" is not a guardrail environment; allowed: ${ctx.guardrails.environments.join(", ")}`, urn);
+        reportViolation(
+            `environment "${env.environment}" is not a guardrail environment; allowed: ${ctx.guardrails.environments.join(", ")}`,
+            urn,
+        );
         return undefined;
     }
     return env.environment;

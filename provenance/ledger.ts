@@ -10,9 +10,9 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { sortKeys } from "../lib/artifacts";
-import { Guardrails, isReleaseTag, loadGuardrails } from "../lib/guardrails";
-import { displayPath, repoRoot } from "../lib/validation";
+import { sortKeys } from "../core/stableJson";
+import { Guardrails, isReleaseTag, loadGuardrails } from "../core/guardrails";
+import { displayPath, repoRoot } from "../core/validation";
 
 /** The repository's ledger. */
 export const LEDGER_FILE = path.join(repoRoot, "provenance", "ledger.jsonl");
@@ -92,7 +92,17 @@ export interface LedgerVerification {
     readonly head: string;
 }
 
-const ENTRY_KEYS: readonly (keyof SignoffEntry)[] = ["seq", "tag", "commit", "environment", "role", "signer", "time", "prevHash", "hash"];
+const ENTRY_KEYS: readonly (keyof SignoffEntry)[] = [
+    "seq",
+    "tag",
+    "commit",
+    "environment",
+    "role",
+    "signer",
+    "time",
+    "prevHash",
+    "hash",
+];
 const COMMIT = /^[0-9a-f]{40}$/;
 const HASH = /^[0-9a-f]{64}$/;
 const ISO_UTC_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -139,7 +149,9 @@ export function inputProblems(input: Partial<SignoffInput>, guardrails: Guardrai
     }
     const environment = text("environment");
     if (environment !== undefined && !guardrails.environments.includes(environment)) {
-        problems.push(`environment: "${environment}" is not a guardrail environment; ${ALLOWED.environment(guardrails)}`);
+        problems.push(
+            `environment: "${environment}" is not a guardrail environment; ${ALLOWED.environment(guardrails)}`,
+        );
     }
     text("role");
     text("signer");
@@ -155,12 +167,14 @@ const ALLOWED: Record<keyof SignoffInput, (g: Guardrails) => string> = {
     commit: () => "allowed: 40 lowercase hex digits (git rev-parse <tag>)",
     environment: (g) => `allowed: ${g.environments.join(", ")}`,
     role: () => "allowed: a governance role (governance/raci.json)",
-    signer: () => "allowed: a non-empty name, e.g. \"Ana Diaz <ana@maestro.example>\"",
+    signer: () => 'allowed: a non-empty name, e.g. "Ana Diaz <ana@maestro.example>"',
     time: () => "allowed: YYYY-MM-DDTHH:MM:SSZ",
 };
 
 function isIsoUtcSeconds(s: string): boolean {
-    return ISO_UTC_SECONDS.test(s) && !Number.isNaN(Date.parse(s)) && new Date(s).toISOString().replace(".000Z", "Z") === s;
+    return (
+        ISO_UTC_SECONDS.test(s) && !Number.isNaN(Date.parse(s)) && new Date(s).toISOString().replace(".000Z", "Z") === s
+    );
 }
 
 /** A time as the ledger writes it: ISO 8601 UTC, whole seconds. */
@@ -187,16 +201,24 @@ export function appendEntry(
             problems.push(`tag: ${(err as Error).message}`);
         }
         if (required && !required.includes(input.role)) {
-            problems.push(`role: "${input.role}" does not sign off ${input.tag} in ${input.environment}; allowed: ${required.join(", ")}`);
+            problems.push(
+                `role: "${input.role}" does not sign off ${input.tag} in ${input.environment}; allowed: ${required.join(", ")}`,
+            );
         }
     }
-    const twin = ledger.find((e) => e.tag === input.tag && e.environment === input.environment && e.role === input.role);
+    const twin = ledger.find(
+        (e) => e.tag === input.tag && e.environment === input.environment && e.role === input.role,
+    );
     if (twin) {
-        problems.push(`role: ${input.role} already signed ${input.tag} in ${input.environment} (seq ${twin.seq}, ${twin.time})`);
+        problems.push(
+            `role: ${input.role} already signed ${input.tag} in ${input.environment} (seq ${twin.seq}, ${twin.time})`,
+        );
     }
     const otherCommit = ledger.find((e) => e.tag === input.tag && e.commit !== input.commit);
     if (otherCommit) {
-        problems.push(`commit: ${input.tag} was signed at ${otherCommit.commit} (seq ${otherCommit.seq}); a tag names one commit; allowed: ${otherCommit.commit}`);
+        problems.push(
+            `commit: ${input.tag} was signed at ${otherCommit.commit} (seq ${otherCommit.seq}); a tag names one commit; allowed: ${otherCommit.commit}`,
+        );
     }
     const last = ledger[ledger.length - 1];
     if (last && Date.parse(input.time) < Date.parse(last.time)) {
@@ -253,7 +275,9 @@ export function parseLedger(text: string, file: string): { lines: ParsedLine[]; 
         for (const k of ENTRY_KEYS) {
             const v = obj[k];
             if (k === "seq" ? !Number.isInteger(v) : typeof v !== "string") {
-                shape.push(`${k}: ${v === undefined ? "missing" : `${JSON.stringify(v)} has the wrong type`}; allowed: ${k === "seq" ? "an integer" : "a string"}`);
+                shape.push(
+                    `${k}: ${v === undefined ? "missing" : `${JSON.stringify(v)} has the wrong type`}; allowed: ${k === "seq" ? "an integer" : "a string"}`,
+                );
             }
         }
         if (shape.length > 0) {
@@ -282,13 +306,19 @@ export function verifyLedger(text: string, file: string, options: VerifyOptions)
     lines.forEach((l, index) => {
         const e = l.entry;
         if (e.seq !== index + 1) {
-            at(l, `seq is ${e.seq}, expected ${index + 1}: an entry before it was removed or inserted, or entries were reordered`);
+            at(
+                l,
+                `seq is ${e.seq}, expected ${index + 1}: an entry before it was removed or inserted, or entries were reordered`,
+            );
         }
         const expectedPrev = prev ? prev.entry.hash : GENESIS_HASH;
         if (e.prevHash !== expectedPrev) {
-            at(l, prev
-                ? `prevHash does not match the hash of the entry before it (line ${prev.line}, seq ${prev.entry.seq}): an entry was removed, inserted or reordered`
-                : `prevHash of the first entry must be ${GENESIS_HASH}: entries before it were removed`);
+            at(
+                l,
+                prev
+                    ? `prevHash does not match the hash of the entry before it (line ${prev.line}, seq ${prev.entry.seq}): an entry was removed, inserted or reordered`
+                    : `prevHash of the first entry must be ${GENESIS_HASH}: entries before it were removed`,
+            );
         }
         if (!HASH.test(e.hash) || e.hash !== entryHash(e)) {
             at(l, `hash does not match the entry's content: the entry was edited after it was recorded`);
@@ -297,23 +327,36 @@ export function verifyLedger(text: string, file: string, options: VerifyOptions)
             at(l, p);
         }
         if (prev && Date.parse(e.time) < Date.parse(prev.entry.time)) {
-            at(l, `time ${e.time} is before the previous entry's ${prev.entry.time}: entries were reordered or back-dated`);
+            at(
+                l,
+                `time ${e.time} is before the previous entry's ${prev.entry.time}: entries were reordered or back-dated`,
+            );
         }
         const tagCommit = firstCommitOfTag.get(e.tag);
         if (tagCommit && tagCommit.entry.commit !== e.commit) {
-            at(l, `${e.tag} is signed at commit ${e.commit} but at ${tagCommit.entry.commit} on line ${tagCommit.line}; a tag names one commit`);
+            at(
+                l,
+                `${e.tag} is signed at commit ${e.commit} but at ${tagCommit.entry.commit} on line ${tagCommit.line}; a tag names one commit`,
+            );
         } else if (!tagCommit) {
             firstCommitOfTag.set(e.tag, l);
         }
         const signoffKey = `${e.tag}\u0000${e.environment}\u0000${e.role}`;
         const twin = firstSignoff.get(signoffKey);
         if (twin) {
-            at(l, `${e.role} already signed ${e.tag} in ${e.environment} on line ${twin.line}; one sign-off per role and release`);
+            at(
+                l,
+                `${e.role} already signed ${e.tag} in ${e.environment} on line ${twin.line}; one sign-off per role and release`,
+            );
         } else {
             firstSignoff.set(signoffKey, l);
         }
         const releaseKey = `${e.tag}\u0000${e.environment}`;
-        const release = releases.get(releaseKey) ?? { ref: { tag: e.tag, environment: e.environment }, commit: e.commit, signed: [] };
+        const release = releases.get(releaseKey) ?? {
+            ref: { tag: e.tag, environment: e.environment },
+            commit: e.commit,
+            signed: [],
+        };
         if (!release.signed.includes(e.role)) {
             release.signed.push(e.role);
         }
@@ -354,12 +397,16 @@ export function verifyLedger(text: string, file: string, options: VerifyOptions)
             complete: requiredError === undefined && missing.length === 0,
         };
         statuses.push(status);
-        const checked = complete === "all" || (typeof complete === "object" && complete.tag === r.ref.tag && complete.environment === r.ref.environment);
+        const checked =
+            complete === "all" ||
+            (typeof complete === "object" && complete.tag === r.ref.tag && complete.environment === r.ref.environment);
         if (!checked) {
             continue;
         }
         if (requiredError !== undefined) {
-            problems.push(`${file}: ${r.ref.tag} in ${r.ref.environment}: cannot tell which sign-offs it needs: ${requiredError}`);
+            problems.push(
+                `${file}: ${r.ref.tag} in ${r.ref.environment}: cannot tell which sign-offs it needs: ${requiredError}`,
+            );
         } else if (missing.length > 0) {
             problems.push(
                 `${file}: ${r.ref.tag} in ${r.ref.environment} is missing the sign-off of ${missing.join(", ")}` +
@@ -426,7 +473,9 @@ export function signoffObjects(
     lock: { readonly objectLockMode: "GOVERNANCE" | "COMPLIANCE"; readonly retentionDays: number },
 ): SignoffObject[] {
     if (!Number.isInteger(lock.retentionDays) || lock.retentionDays < 1) {
-        throw new Error(`provenance.retentionDays: ${lock.retentionDays} is not a whole number of days; allowed: an integer >= 1`);
+        throw new Error(
+            `provenance.retentionDays: ${lock.retentionDays} is not a whole number of days; allowed: an integer >= 1`,
+        );
     }
     return entries
         .filter((e) => e.tag === release.tag && e.environment === release.environment)
@@ -448,7 +497,15 @@ export function verifyLedgerFile(
     const shown = displayPath(file);
     const guardrails = options.guardrails ?? loadGuardrails();
     if (!fs.existsSync(file)) {
-        return { ok: false, problems: [`${shown}: ledger file not found; record the first sign-off with \`npm run provenance -- record\``], releases: [], entries: [], head: GENESIS_HASH };
+        return {
+            ok: false,
+            problems: [
+                `${shown}: ledger file not found; record the first sign-off with \`npm run provenance -- record\``,
+            ],
+            releases: [],
+            entries: [],
+            head: GENESIS_HASH,
+        };
     }
     return verifyLedger(fs.readFileSync(file, "utf8"), shown, { ...options, guardrails, requiredRoles });
 }

@@ -1,6 +1,6 @@
-import { CADENCE_METRIC, GUARDRAIL_LABEL, SEVERITY } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { CADENCE_METRIC, GUARDRAIL_LABEL, SEVERITY } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 import { CADENCE_ABSENT_FOR, CADENCE_GRACE_DAYS, DASHBOARD_PATH, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";
 
@@ -23,12 +23,24 @@ export interface CadenceTarget {
 /** Each cadence is watched by the stack it deploys to, so no release is alerted on twice. */
 export function cadenceTargets(g: Guardrails): CadenceTarget[] {
     const targets: CadenceTarget[] = [
-        { target: "staging", environment: "staging", intervalDays: g.cadence.stagingCutIntervalDays, what: "cut from trunk to staging" },
-        { target: "production", environment: "prod", intervalDays: g.cadence.prodReleaseIntervalDays, what: "released to production" },
+        {
+            target: "staging",
+            environment: "staging",
+            intervalDays: g.cadence.stagingCutIntervalDays,
+            what: "cut from trunk to staging",
+        },
+        {
+            target: "production",
+            environment: "prod",
+            intervalDays: g.cadence.prodReleaseIntervalDays,
+            what: "released to production",
+        },
     ];
     for (const t of targets) {
         if (!g.environments.includes(t.environment)) {
-            throw new Error(`guardrails/guardrails.yaml: /environments: the ${t.target} cadence is watched from environment "${t.environment}", which is not listed; allowed: a list containing it`);
+            throw new Error(
+                `guardrails/guardrails.yaml: /environments: the ${t.target} cadence is watched from environment "${t.environment}", which is not listed; allowed: a list containing it`,
+            );
         }
     }
     return targets;

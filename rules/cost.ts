@@ -1,6 +1,13 @@
-import { COST_METRIC, COST_RECORD, GUARDRAIL_LABEL, SEVERITY } from "../lib/conventions";
-import { StackConfig } from "../lib/stackConfig";
-import { COST_ALERT_FOR, COST_DATA_MAX_AGE_HOURS, COST_FORECAST_MIN_ELAPSED_DAYS, COST_TELEMETRY_FOR, DASHBOARD_PATH, runbookUrl } from "./design";
+import { COST_METRIC, COST_RECORD, GUARDRAIL_LABEL, SEVERITY } from "../core/conventions";
+import { StackConfig } from "../core/stackConfig";
+import {
+    COST_ALERT_FOR,
+    COST_DATA_MAX_AGE_HOURS,
+    COST_FORECAST_MIN_ELAPSED_DAYS,
+    COST_TELEMETRY_FOR,
+    DASHBOARD_PATH,
+    runbookUrl,
+} from "./design";
 import { percent } from "./slo";
 import { AlertingRule, RecordingRule, RuleGroup } from "./types";
 
@@ -32,7 +39,11 @@ export function buildCostGroup(config: StackConfig): RuleGroup {
     const env = config.environment;
     const spend = (category: string) => `max(${COST_METRIC.monthToDate}{category=${JSON.stringify(category)}})`;
     const recordings: RecordingRule[] = [
-        ...COST_BUDGETS.map((b): RecordingRule => ({ record: COST_RECORD.budget, expr: `vector(${budgetUsd(config, b)})`, labels: { budget: b, env } })),
+        ...COST_BUDGETS.map((b): RecordingRule => ({
+            record: COST_RECORD.budget,
+            expr: `vector(${budgetUsd(config, b)})`,
+            labels: { budget: b, env },
+        })),
         {
             record: COST_RECORD.monthEndForecast,
             expr:
@@ -44,7 +55,13 @@ export function buildCostGroup(config: StackConfig): RuleGroup {
     const alerts: AlertingRule[] = COST_BUDGETS.flatMap((b): AlertingRule[] => {
         const cap = budgetUsd(config, b);
         const name = b === "total" ? `${env} monthly budget` : `${env} LLM budget`;
-        const labels = (severity: string) => ({ env, severity, guardrail: GUARDRAIL_LABEL.cost, budget: b, category: b });
+        const labels = (severity: string) => ({
+            env,
+            severity,
+            guardrail: GUARDRAIL_LABEL.cost,
+            budget: b,
+            category: b,
+        });
         const annotations = (alert: string, summary: string, description: string) => ({
             summary,
             description,
@@ -68,7 +85,11 @@ export function buildCostGroup(config: StackConfig): RuleGroup {
                 expr: `${spend(b)} >= ${cap}`,
                 for: COST_ALERT_FOR,
                 labels: labels(SEVERITY.page),
-                annotations: annotations(COST_ALERT.exceeded, `${name} of ${cap} USD exceeded`, `Month-to-date ${b} spend (category="${b}") is at or above the ${cap} USD ${name}.`),
+                annotations: annotations(
+                    COST_ALERT.exceeded,
+                    `${name} of ${cap} USD exceeded`,
+                    `Month-to-date ${b} spend (category="${b}") is at or above the ${cap} USD ${name}.`,
+                ),
             },
             {
                 alert: COST_ALERT.forecast,

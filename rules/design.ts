@@ -3,7 +3,7 @@
  * guardrails (the targets they protect come from guardrails/guardrails.yaml); docs/slo-alerting.md explains
  * each one and lists the detection and reset times they achieve, measured with promtool.
  */
-import { SEVERITY, Severity, dashboardUid, serviceDashboardUid } from "../lib/conventions";
+import { SEVERITY, Severity, dashboardUid, serviceDashboardUid } from "../core/conventions";
 
 /** One multi-window condition: both windows' error ratios above `burnRate` times the budget (1 - objective). */
 export interface BurnRateCondition {
@@ -32,8 +32,16 @@ export const SLO_ALERT_NAME = { page: "MaestroSLOFastBurn", ticket: "MaestroSLOS
  * hours, and never fires at 0.6x. Detection time of a condition = window x factor / burn.
  */
 export const SLO_BURN_ALERTS: readonly BurnRateAlert[] = [
-    { alert: SLO_ALERT_NAME.page, severity: SEVERITY.page, conditions: [{ longWindow: "30m", shortWindow: "5m", burnRate: 5 }] },
-    { alert: SLO_ALERT_NAME.ticket, severity: SEVERITY.ticket, conditions: [{ longWindow: "6h", shortWindow: "30m", burnRate: 1 }] },
+    {
+        alert: SLO_ALERT_NAME.page,
+        severity: SEVERITY.page,
+        conditions: [{ longWindow: "30m", shortWindow: "5m", burnRate: 5 }],
+    },
+    {
+        alert: SLO_ALERT_NAME.ticket,
+        severity: SEVERITY.ticket,
+        conditions: [{ longWindow: "6h", shortWindow: "30m", burnRate: 1 }],
+    },
 ];
 
 /**
@@ -62,7 +70,9 @@ export const WORKBOOK_BURN_ALERTS: readonly BurnRateAlert[] = [
 
 /** Every error-ratio window a design needs, shortest first. */
 export function designWindows(design: readonly BurnRateAlert[]): string[] {
-    return [...new Set(design.flatMap((a) => a.conditions.flatMap((c) => [c.shortWindow, c.longWindow])))].sort((a, b) => durationSeconds(a) - durationSeconds(b));
+    return [...new Set(design.flatMap((a) => a.conditions.flatMap((c) => [c.shortWindow, c.longWindow])))].sort(
+        (a, b) => durationSeconds(a) - durationSeconds(b),
+    );
 }
 
 /** The longest window a design looks at (how much history a test needs before its scenario starts). */
@@ -106,7 +116,8 @@ export const DASHBOARD_PATH = {
     cost: (env: string) => `/d/${dashboardUid("cost", env)}`,
     summary: (env: string) => `/d/${dashboardUid("summary", env)}`,
     /** A downstream service's SLO dashboard (the guardrail kit provisions it). */
-    service: (env: string, service: string, sloId: string) => `/d/${serviceDashboardUid(service, env)}?var-slo=${sloId}`,
+    service: (env: string, service: string, sloId: string) =>
+        `/d/${serviceDashboardUid(service, env)}?var-slo=${sloId}`,
 } as const;
 
 /** Runbook of an alert: its section in docs/slo-alerting.md (GitHub's anchor is the lower-cased heading). */

@@ -4,9 +4,9 @@
  * them to out/<stack>/prometheus/; the dashboards query the recordings named in lib/conventions.ts.
  */
 import * as yaml from "js-yaml";
-import { BACKLOG_ITEM } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 import { buildCadenceGroup, CADENCE_GROUP } from "./cadence";
 import { buildCostGroup, COST_GROUP } from "./cost";
 import { BurnRateAlert, SLO_BURN_ALERTS } from "./design";
@@ -38,8 +38,16 @@ export interface RuleSet {
  * Every rule set of one stack, in a stable order: one per SLO, then telemetry gaps, cost, cadence (if any).
  * `design` replaces the SLO burn-rate alerts (only the comparison with Sloth's windows does).
  */
-export function buildRuleSets(config: StackConfig, guardrails: Guardrails, design: readonly BurnRateAlert[] = SLO_BURN_ALERTS): RuleSet[] {
-    const sets: RuleSet[] = config.slos.map((slo) => ({ name: sloGroupName(slo.id), backlogItem: "sloRules", groups: [buildSloGroup(config, guardrails, slo, design)] }));
+export function buildRuleSets(
+    config: StackConfig,
+    guardrails: Guardrails,
+    design: readonly BurnRateAlert[] = SLO_BURN_ALERTS,
+): RuleSet[] {
+    const sets: RuleSet[] = config.slos.map((slo) => ({
+        name: sloGroupName(slo.id),
+        backlogItem: "sloRules",
+        groups: [buildSloGroup(config, guardrails, slo, design)],
+    }));
     sets.push({ name: TELEMETRY_GROUP, backlogItem: "telemetryGapAlerts", groups: [buildTelemetryGapGroup(config)] });
     sets.push({ name: COST_GROUP, backlogItem: "costAlerts", groups: [buildCostGroup(config)] });
     const cadence = buildCadenceGroup(config, guardrails);

@@ -1,6 +1,14 @@
-import { GUARDRAIL_LABEL, SLO_RECORD } from "../lib/conventions";
-import { Guardrails, SloObjective, leLabel, sliSelector } from "../lib/guardrails";
-import { BurnRateAlert, DASHBOARD_PATH, DASHBOARD_RATE_WINDOW, designWindows, formatDuration, runbookUrl, SLO_BURN_ALERTS } from "./design";
+import { GUARDRAIL_LABEL, SLO_RECORD } from "../core/conventions";
+import { Guardrails, SloObjective, leLabel, sliSelector } from "../core/guardrails";
+import {
+    BurnRateAlert,
+    DASHBOARD_PATH,
+    DASHBOARD_RATE_WINDOW,
+    designWindows,
+    formatDuration,
+    runbookUrl,
+    SLO_BURN_ALERTS,
+} from "./design";
 import { AlertingRule, RecordingRule, RuleGroup } from "./types";
 
 /** Error-ratio windows the burn-rate alerts use, shortest first (dashboards plot burn rate for each). */
@@ -54,7 +62,9 @@ export function scopeName(scope: SloScope): string {
 
 /** Where an SLO alert's `dashboard` annotation points: the stack's SLO dashboard, or the service's. */
 export function sloDashboardPath(scope: SloScope, sloId: string): string {
-    return scope.service ? DASHBOARD_PATH.service(scope.environment, scope.service, sloId) : DASHBOARD_PATH.slo(scope.environment, sloId);
+    return scope.service
+        ? DASHBOARD_PATH.service(scope.environment, scope.service, sloId)
+        : DASHBOARD_PATH.slo(scope.environment, sloId);
 }
 
 /** Percent text for annotations: 0.125 -> "12.5%", 0.0333 -> "3.33%". */
@@ -66,7 +76,12 @@ export function percent(ratio: number): string {
  * Recording rules and burn-rate alerts for one SLO in one scope. Throws when the objective leaves no room for
  * the page (its burn rate can never be reached), naming the SLO and the allowed objectives.
  */
-export function buildSloGroup(scope: SloScope, guardrails: Guardrails, slo: SloObjective, design: readonly BurnRateAlert[] = SLO_BURN_ALERTS): RuleGroup {
+export function buildSloGroup(
+    scope: SloScope,
+    guardrails: Guardrails,
+    slo: SloObjective,
+    design: readonly BurnRateAlert[] = SLO_BURN_ALERTS,
+): RuleGroup {
     const env = scope.environment;
     const labels = sloLabels(slo.id, scope);
     const sli = slo.sli;
@@ -82,7 +97,9 @@ export function buildSloGroup(scope: SloScope, guardrails: Guardrails, slo: SloO
             );
         }
     }
-    const thresholdBucket = sliSelector(sli, "_bucket", [{ label: "le", op: "=", value: leLabel(sli.thresholdSeconds) }]);
+    const thresholdBucket = sliSelector(sli, "_bucket", [
+        { label: "le", op: "=", value: leLabel(sli.thresholdSeconds) },
+    ]);
     const count = sliSelector(sli, "_count");
     const own = sloSeriesSelector(slo.id, env, scope.service);
     const period = sloPeriodWindow(guardrails);
@@ -120,10 +137,15 @@ export function buildSloGroup(scope: SloScope, guardrails: Guardrails, slo: SloO
     ];
 
     const alerts: AlertingRule[] = design.map((a) => {
-        const over = (w: string, burnRate: number) => `${SLO_RECORD.errorRatio(w)}${own} > (${burnRate} * (1 - ${slo.objective}))`;
-        const expr = a.conditions.map((c) => `(\n  ${over(c.longWindow, c.burnRate)}\nand\n  ${over(c.shortWindow, c.burnRate)}\n)`).join("\nor\n");
+        const over = (w: string, burnRate: number) =>
+            `${SLO_RECORD.errorRatio(w)}${own} > (${burnRate} * (1 - ${slo.objective}))`;
+        const expr = a.conditions
+            .map((c) => `(\n  ${over(c.longWindow, c.burnRate)}\nand\n  ${over(c.shortWindow, c.burnRate)}\n)`)
+            .join("\nor\n");
         const lowest = a.conditions.reduce((x, c) => (c.burnRate < x.burnRate ? c : x));
-        const shares = a.conditions.map((c) => `${percent(c.burnRate * budget)} over both the last ${c.longWindow} and ${c.shortWindow}`).join(", or ");
+        const shares = a.conditions
+            .map((c) => `${percent(c.burnRate * budget)} over both the last ${c.longWindow} and ${c.shortWindow}`)
+            .join(", or ");
         return {
             alert: a.alert,
             expr,

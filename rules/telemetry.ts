@@ -1,5 +1,5 @@
-import { GUARDRAIL_LABEL, SEVERITY } from "../lib/conventions";
-import { SloObjective, leLabel, sliSelector } from "../lib/guardrails";
+import { GUARDRAIL_LABEL, SEVERITY } from "../core/conventions";
+import { SloObjective, leLabel, sliSelector } from "../core/guardrails";
 import { SloScope, scopeName, sloDashboardPath, sloLabels } from "./slo";
 import { TELEMETRY_GAP_FOR, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";

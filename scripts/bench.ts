@@ -8,8 +8,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseFlags, runMain, single, UsageError } from "../lib/cli";
-import { repoRoot } from "../lib/validation";
+import { parseFlags, runMain, single, UsageError } from "./cli";
+import { repoRoot } from "../core/validation";
 
 const USAGE = `usage: npm run bench [-- --runs N] [--no-tests]
   --runs N     repetitions per measurement, the median is reported (default 3)
@@ -26,14 +26,21 @@ const SYNTH = path.join(__dirname, "synth.js");
 
 function measure(args: string[], opts: { modules?: boolean } = {}): Sample {
     const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-")), "report.json");
-    const env = { ...process.env, MAESTRO_BENCH_REPORT: report, ...(opts.modules ? { MAESTRO_BENCH_MODULES: "1" } : {}) };
+    const env = {
+        ...process.env,
+        MAESTRO_BENCH_REPORT: report,
+        ...(opts.modules ? { MAESTRO_BENCH_MODULES: "1" } : {}),
+    };
     const start = process.hrtime.bigint();
     const r = spawnSync(process.execPath, ["--require", PROBE, ...args], { cwd: repoRoot, env, encoding: "utf8" });
     const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
     if (r.status !== 0) {
         throw new Error(`benchmark run failed: node ${args.join(" ")}\n${r.stderr}`);
     }
-    const { maxRssKiB, modules } = JSON.parse(fs.readFileSync(report, "utf8")) as { maxRssKiB: number; modules: string[] };
+    const { maxRssKiB, modules } = JSON.parse(fs.readFileSync(report, "utf8")) as {
+        maxRssKiB: number;
+        modules: string[];
+    };
     return { wallMs, maxRssMiB: maxRssKiB / 1024, modules };
 }
 
@@ -57,34 +64,53 @@ async function main(): Promise<number> {
         throw new UsageError("--runs takes a whole number from 1 to 20", USAGE);
     }
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-out-"));
-    process.stdout.write(`maestro guardrails benchmark: ${os.cpus().length} cores, node ${process.version}, median of ${runs} runs\n\n`);
+    process.stdout.write(
+        `maestro guardrails benchmark: ${os.cpus().length} cores, node ${process.version}, median of ${runs} runs\n\n`,
+    );
 
     // The floor loads exactly what an --all synth loads from node_modules, and does nothing else.
     const loaded = measure([SYNTH, "--all", "--out", out], { modules: true }).modules;
     const floorScript = path.join(out, "floor.js");
     fs.writeFileSync(floorScript, loaded.map((m) => `require(${JSON.stringify(m)});`).join("\n"));
     const floor = repeat(runs, () => measure([floorScript]));
-    process.stdout.write(`floor (node loading the same ${loaded.length} node_modules files): ${fmt(floor.wallMs)}, peak ${mib(floor.maxRssMiB)}\n\n`);
+    process.stdout.write(
+        `floor (node loading the same ${loaded.length} node_modules files): ${fmt(floor.wallMs)}, peak ${mib(floor.maxRssMiB)}\n\n`,
+    );
 
     const rows: string[][] = [["synth", "wall", "x floor", "peak RSS", "x floor"]];
     const cases: Array<[string, string[]]> = [
-        ...["dev", "staging", "prod"].map((s): [string, string[]] => [`--stack ${s}`, ["--stack", s, "--out", path.join(out, s)]]),
+        ...["dev", "staging", "prod"].map((s): [string, string[]] => [
+            `--stack ${s}`,
+            ["--stack", s, "--out", path.join(out, s)],
+        ]),
         ["--all", ["--all", "--out", out]],
     ];
     for (const [label, args] of cases) {
         const m = repeat(runs, () => measure([SYNTH, ...args]));
-        rows.push([label, fmt(m.wallMs), (m.wallMs / floor.wallMs).toFixed(2), mib(m.maxRssMiB), (m.maxRssMiB / floor.maxRssMiB).toFixed(2)]);
+        rows.push([
+            label,
+            fmt(m.wallMs),
+            (m.wallMs / floor.wallMs).toFixed(2),
+            mib(m.maxRssMiB),
+            (m.maxRssMiB / floor.maxRssMiB).toFixed(2),
+        ]);
     }
     process.stdout.write(table(rows) + "\n");
     process.stdout.write("targets: --all under 5 s and within 2x of the floor\n\n");
 
     for (const [title, figures] of await capabilityFigures()) {
-        process.stdout.write(`${title}\n${table([["figure", "value"], ...Object.entries(figures).map(([k, v]) => [k, String(v)])])}\n\n`);
+        process.stdout.write(
+            `${title}\n${table([["figure", "value"], ...Object.entries(figures).map(([k, v]) => [k, String(v)])])}\n\n`,
+        );
     }
 
     if (!flags.booleans.has("no-tests")) {
         const start = process.hrtime.bigint();
-        const r = spawnSync(process.execPath, [path.join(repoRoot, "node_modules", "jest", "bin", "jest.js"), "--silent"], { cwd: repoRoot, encoding: "utf8" });
+        const r = spawnSync(
+            process.execPath,
+            [path.join(repoRoot, "node_modules", "jest", "bin", "jest.js"), "--silent"],
+            { cwd: repoRoot, encoding: "utf8" },
+        );
         const ms = Number(process.hrtime.bigint() - start) / 1e6;
         process.stdout.write(`jest suite: ${fmt(ms)} (${r.status === 0 ? "passed" : "FAILED"}; target under 60 s)\n`);
     }
@@ -94,8 +120,8 @@ async function main(): Promise<number> {
 /** Figures other capabilities contribute (rules: promtool suite time; policies: evaluation time). */
 async function capabilityFigures(): Promise<Array<[string, Record<string, number | string>]>> {
     const sources: Array<[string, string, string]> = [
-        ["Prometheus rules", "../rules/bench", "rulesBenchFigures"],
-        ["Policy pack", "../lib/policyAnalyzer", "policyBenchFigures"],
+        ["Prometheus rules", "../verify/ruleBench", "rulesBenchFigures"],
+        ["Policy pack", "../verify/policyBench", "policyBenchFigures"],
     ];
     const result: Array<[string, Record<string, number | string>]> = [];
     for (const [title, mod, fn] of sources) {
@@ -108,7 +134,9 @@ async function capabilityFigures(): Promise<Array<[string, Record<string, number
 
 function table(rows: string[][]): string {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
+    return rows
+        .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "))
+        .join("\n");
 }
 
 runMain(main);

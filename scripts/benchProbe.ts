@@ -7,7 +7,9 @@ import * as fs from "fs";
 const reportFile = process.env.MAESTRO_BENCH_REPORT;
 if (reportFile) {
     process.on("exit", () => {
-        const modules = process.env.MAESTRO_BENCH_MODULES ? Object.keys(require.cache).filter((f) => f.includes("/node_modules/")) : [];
+        const modules = process.env.MAESTRO_BENCH_MODULES
+            ? Object.keys(require.cache).filter((f) => f.includes("/node_modules/"))
+            : [];
         fs.writeFileSync(reportFile, JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, modules }));
     });
 }

@@ -6,25 +6,29 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { brokenLinkMetrics, writeMetricsFile } from "../lib/ciMetrics";
-import { parseFlags, runMain, single } from "../lib/cli";
+import { brokenLinkMetrics, writeMetricsFile } from "../verify/ciMetrics";
+import { parseFlags, runMain, single } from "./cli";
 import { reviewMarkdown, reviewedDocuments } from "../governance/docsReview";
-import { loadGuardrails } from "../lib/guardrails";
-import { renderInstrumentationDoc } from "../lib/instrumentation";
-import { displayPath, formatProblem, repoRoot } from "../lib/validation";
+import { loadGuardrails } from "../core/guardrails";
+import { renderInstrumentationDoc } from "../core/instrumentation";
+import { displayPath, formatProblem, repoRoot } from "../core/validation";
 
 const USAGE = "usage: npm run docs [-- --check] [--metrics FILE]";
 
 async function main(): Promise<number> {
     const flags = parseFlags(process.argv.slice(2), { booleans: ["check"], values: ["metrics"] }, USAGE);
-    const docs: Array<[string, string]> = [[path.join(repoRoot, "docs", "instrumentation.md"), renderInstrumentationDoc(loadGuardrails())]];
+    const docs: Array<[string, string]> = [
+        [path.join(repoRoot, "docs", "instrumentation.md"), renderInstrumentationDoc(loadGuardrails())],
+    ];
     let stale = 0;
     for (const [file, content] of docs) {
         const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
         if (flags.booleans.has("check")) {
             if (current !== content) {
                 stale++;
-                process.stderr.write(`${displayPath(file)} is out of date with guardrails/guardrails.yaml; run \`npm run docs\` and commit it\n`);
+                process.stderr.write(
+                    `${displayPath(file)} is out of date with guardrails/guardrails.yaml; run \`npm run docs\` and commit it\n`,
+                );
             }
         } else if (current !== content) {
             fs.writeFileSync(file, content);

@@ -5,12 +5,20 @@
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { releaseSignoffMetrics, writeMetricsFile } from "../lib/ciMetrics";
-import { ParsedFlags, UsageError, parseFlags, runMain, single } from "../lib/cli";
-import { GUARDRAILS_FILE, loadGuardrails } from "../lib/guardrails";
-import { displayPath, repoRoot } from "../lib/validation";
+import { releaseSignoffMetrics, writeMetricsFile } from "../verify/ciMetrics";
+import { ParsedFlags, UsageError, parseFlags, runMain, single } from "./cli";
+import { GUARDRAILS_FILE, loadGuardrails } from "../core/guardrails";
+import { displayPath, repoRoot } from "../core/validation";
 import { GOVERNANCE_DIR, loadGovernance, requiredSignoffs } from "../governance";
-import { LEDGER_FILE, LedgerVerification, RequiredRoles, appendEntry, appendToLedgerFile, ledgerTime, verifyLedgerFile } from "../provenance/ledger";
+import {
+    LEDGER_FILE,
+    LedgerVerification,
+    RequiredRoles,
+    appendEntry,
+    appendToLedgerFile,
+    ledgerTime,
+    verifyLedgerFile,
+} from "../provenance/ledger";
 
 const USAGE = `usage:
   npm run provenance -- record --tag vX.Y.Z --environment ENV --role ROLE [--signer "Name <email>"] [--commit SHA] [--time ISO]
@@ -33,7 +41,13 @@ const COMMON = ["ledger", "governance", "guardrails"];
 
 function git(args: string[]): string | undefined {
     try {
-        return execFileSync("git", args, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
+        return (
+            execFileSync("git", args, {
+                cwd: repoRoot,
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "ignore"],
+            }).trim() || undefined
+        );
     } catch {
         return undefined;
     }
@@ -63,22 +77,36 @@ function record(flags: ParsedFlags): number {
     const tagCommit = git(["rev-parse", "--verify", "--quiet", `refs/tags/${tag}^{commit}`]);
     const commit = single(flags, "commit", USAGE) ?? tagCommit ?? git(["rev-parse", "HEAD"]) ?? "";
     if (tagCommit && commit !== tagCommit) {
-        throw new UsageError(`--commit ${commit} is not the commit of tag ${tag} (${tagCommit}); a sign-off names the tagged commit`, USAGE);
+        throw new UsageError(
+            `--commit ${commit} is not the commit of tag ${tag} (${tagCommit}); a sign-off names the tagged commit`,
+            USAGE,
+        );
     }
     const gitSigner = [git(["config", "user.name"]), git(["config", "user.email"])];
-    const signer = single(flags, "signer", USAGE) ?? (gitSigner[0] && gitSigner[1] ? `${gitSigner[0]} <${gitSigner[1]}>` : "");
+    const signer =
+        single(flags, "signer", USAGE) ?? (gitSigner[0] && gitSigner[1] ? `${gitSigner[0]} <${gitSigner[1]}>` : "");
     const time = single(flags, "time", USAGE) ?? ledgerTime(new Date());
 
     // Never extend a broken chain: whatever broke it would be buried under the new entry.
     const before = verifyLedgerFile(ledger, requiredRoles, { guardrails, complete: "none" });
-    const missingFile = before.entries.length === 0 && before.problems.length === 1 && before.problems[0].includes("ledger file not found");
+    const missingFile =
+        before.entries.length === 0 &&
+        before.problems.length === 1 &&
+        before.problems[0].includes("ledger file not found");
     if (!before.ok && !missingFile) {
-        process.stderr.write(before.problems.map((p) => `${p}\n`).join("") + `provenance: ${displayPath(ledger)} is not intact; nothing recorded\n`);
+        process.stderr.write(
+            before.problems.map((p) => `${p}\n`).join("") +
+                `provenance: ${displayPath(ledger)} is not intact; nothing recorded\n`,
+        );
         return 1;
     }
     let entry;
     try {
-        entry = appendEntry(before.entries, { tag, commit, environment, role, signer, time }, { guardrails, requiredRoles });
+        entry = appendEntry(
+            before.entries,
+            { tag, commit, environment, role, signer, time },
+            { guardrails, requiredRoles },
+        );
     } catch (err) {
         process.stderr.write(`${displayPath(ledger)}: ${(err as Error).message}\n`);
         return 1;
@@ -88,7 +116,9 @@ function record(flags: ParsedFlags): number {
     const status = after.releases.find((r) => r.tag === tag && r.environment === environment);
     process.stdout.write(
         `provenance: recorded seq ${entry.seq}: ${role} signs ${tag} (${commit.slice(0, 12)}) for ${environment}; hash ${entry.hash}\n` +
-            (status && status.missing.length > 0 ? `provenance: ${tag} in ${environment} still needs: ${status.missing.join(", ")}\n` : `provenance: ${tag} in ${environment} has every required sign-off\n`),
+            (status && status.missing.length > 0
+                ? `provenance: ${tag} in ${environment} still needs: ${status.missing.join(", ")}\n`
+                : `provenance: ${tag} in ${environment} has every required sign-off\n`),
     );
     return 0;
 }
@@ -98,7 +128,10 @@ function verify(flags: ParsedFlags): number {
     const tag = single(flags, "tag", USAGE);
     const environment = single(flags, "environment", USAGE);
     if ((tag === undefined) !== (environment === undefined)) {
-        throw new UsageError("give --tag and --environment together (one release), or neither (every release in the ledger)", USAGE);
+        throw new UsageError(
+            "give --tag and --environment together (one release), or neither (every release in the ledger)",
+            USAGE,
+        );
     }
     const result: LedgerVerification = verifyLedgerFile(ledger, requiredRoles, {
         guardrails,
@@ -110,10 +143,18 @@ function verify(flags: ParsedFlags): number {
         writeMetricsFile(metrics, [releaseSignoffMetrics(result.releases)]);
     }
     if (flags.booleans.has("json")) {
-        process.stdout.write(JSON.stringify({ ok: result.ok, head: result.head, problems: result.problems, releases: result.releases }, null, 2) + "\n");
+        process.stdout.write(
+            JSON.stringify(
+                { ok: result.ok, head: result.head, problems: result.problems, releases: result.releases },
+                null,
+                2,
+            ) + "\n",
+        );
     } else {
         for (const r of result.releases) {
-            process.stdout.write(`${r.tag} ${r.environment} ${r.commit?.slice(0, 12) ?? "-"}: ${r.complete ? "complete" : `missing ${r.missing.join(", ") || "(no required roles known)"}`} (signed: ${r.signed.join(", ") || "nobody"})\n`);
+            process.stdout.write(
+                `${r.tag} ${r.environment} ${r.commit?.slice(0, 12) ?? "-"}: ${r.complete ? "complete" : `missing ${r.missing.join(", ") || "(no required roles known)"}`} (signed: ${r.signed.join(", ") || "nobody"})\n`,
+            );
         }
         process.stderr.write(result.problems.map((p) => `${p}\n`).join(""));
         process.stdout.write(
@@ -128,7 +169,11 @@ function verify(flags: ParsedFlags): number {
 async function main(): Promise<number> {
     const flags = parseFlags(
         process.argv.slice(2),
-        { values: [...COMMON, "tag", "environment", "role", "signer", "commit", "time", "head", "metrics"], booleans: ["json", "help"], positionals: 1 },
+        {
+            values: [...COMMON, "tag", "environment", "role", "signer", "commit", "time", "head", "metrics"],
+            booleans: ["json", "help"],
+            positionals: 1,
+        },
         USAGE,
     );
     if (flags.booleans.has("help")) {
@@ -136,9 +181,15 @@ async function main(): Promise<number> {
         return 0;
     }
     const command = flags.positionals[0];
-    const only: Record<string, readonly string[]> = { record: ["role", "signer", "commit", "time"], verify: ["head", "json", "metrics"] };
+    const only: Record<string, readonly string[]> = {
+        record: ["role", "signer", "commit", "time"],
+        verify: ["head", "json", "metrics"],
+    };
     if (command !== "record" && command !== "verify") {
-        throw new UsageError(`${command === undefined ? "missing command" : `unknown command "${command}"`}; allowed: record, verify`, USAGE);
+        throw new UsageError(
+            `${command === undefined ? "missing command" : `unknown command "${command}"`}; allowed: record, verify`,
+            USAGE,
+        );
     }
     const other = command === "record" ? "verify" : "record";
     const misplaced = only[other].find((f) => flags.values[f] !== undefined || flags.booleans.has(f));

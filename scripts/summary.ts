@@ -5,9 +5,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseFlags, runMain, single } from "../lib/cli";
-import { loadGuardrails } from "../lib/guardrails";
-import { displayPath } from "../lib/validation";
+import { parseFlags, runMain, single } from "./cli";
+import { loadGuardrails } from "../core/guardrails";
+import { displayPath } from "../core/validation";
 import { loadGovernance } from "../governance";
 import { SUMMARY_FILES, buildSummary, renderSummaryHtml, renderSummaryMarkdown } from "../governance/summary";
 
@@ -36,7 +36,9 @@ async function main(): Promise<number> {
         }
         if (flags.booleans.has("check")) {
             stale++;
-            process.stderr.write(`${displayPath(file)} is ${current === undefined ? "missing" : "out of date with the governance data and guardrails"}; run \`npm run summary\` and commit it\n`);
+            process.stderr.write(
+                `${displayPath(file)} is ${current === undefined ? "missing" : "out of date with the governance data and guardrails"}; run \`npm run summary\` and commit it\n`,
+            );
         } else {
             fs.writeFileSync(file, content);
             process.stdout.write(`wrote ${displayPath(file)}\n`);

@@ -5,9 +5,9 @@
  * no mandatory policy violation.
  */
 import * as path from "path";
-import { parseFlags, runMain, single, UsageError } from "../lib/cli";
-import { loadGuardrails } from "../lib/guardrails";
-import { displayPath, repoRoot } from "../lib/validation";
+import { parseFlags, runMain, single, UsageError } from "./cli";
+import { loadGuardrails } from "../core/guardrails";
+import { displayPath, repoRoot } from "../core/validation";
 
 const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
   --stack <stack>        one of the guardrail environments (dev, staging, prod)
@@ -17,7 +17,11 @@ const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--
   --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)`;
 
 async function main(): Promise<number> {
-    const flags = parseFlags(process.argv.slice(2), { values: ["stack", "out", "config", "policy-config"], booleans: ["all", "help"] }, USAGE);
+    const flags = parseFlags(
+        process.argv.slice(2),
+        { values: ["stack", "out", "config", "policy-config"], booleans: ["all", "help"] },
+        USAGE,
+    );
     if (flags.booleans.has("help")) {
         process.stdout.write(USAGE + "\n");
         return 0;
@@ -39,13 +43,14 @@ async function main(): Promise<number> {
     const stacks = all ? environments : [stack as string];
     // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
     // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { spawnPolicyPack, stopPolicyPack } = require("../lib/policyPackProcess") as typeof import("../lib/policyPackProcess");
+     
+    const { spawnPolicyPack, stopPolicyPack } =
+        require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
     const stopStarting = new AbortController();
     const spawning = spawnPolicyPack({ signal: stopStarting.signal });
     spawning.catch(() => undefined);
-    let connected: Promise<import("../lib/policyAnalyzer").PolicyAnalyzer> | undefined;
-    let analyzer: import("../lib/policyAnalyzer").PolicyAnalyzer | undefined;
+    let connected: Promise<import("../offline/policyAnalyzer").PolicyAnalyzer> | undefined;
+    let analyzer: import("../offline/policyAnalyzer").PolicyAnalyzer | undefined;
     let failed = 0;
     const fail = (s: string, err: unknown) => {
         failed++;
@@ -58,12 +63,13 @@ async function main(): Promise<number> {
     let reported: Promise<void> = Promise.resolve();
     try {
         // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
+         
+        const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } =
+            require("../offline/synth") as typeof import("../offline/synth");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } = require("../lib/synth") as typeof import("../lib/synth");
+        const { readStackFile } = require("../offline/mockRuntime") as typeof import("../offline/mockRuntime");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { readStackFile } = require("../lib/mockRuntime") as typeof import("../lib/mockRuntime");
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const policy = require("../lib/policyAnalyzer") as typeof import("../lib/policyAnalyzer");
+        const policy = require("../offline/policyAnalyzer") as typeof import("../offline/policyAnalyzer");
         const policyConfigFile = single(flags, "policy-config", USAGE);
         const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
         const client = spawning.then((p) => policy.PolicyAnalyzer.connect(p));
@@ -71,7 +77,7 @@ async function main(): Promise<number> {
         connected = client;
         for (const s of stacks) {
             const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
-            let result: import("../lib/synth").SynthResult;
+            let result: import("../offline/synth").SynthResult;
             let files: string[];
             try {
                 result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
@@ -94,11 +100,15 @@ async function main(): Promise<number> {
                     const report = await analysis;
                     const reportFile = writePolicyReport(report, outDir);
                     files.push(reportFile, writePolicyMetrics(report, outDir));
-                    const lines = [`stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`];
+                    const lines = [
+                        `stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`,
+                    ];
                     for (const [type, n] of countByType(result.run.resources)) {
                         lines.push(`  ${String(n).padStart(3)}  ${type}`);
                     }
-                    lines.push(`  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`);
+                    lines.push(
+                        `  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`,
+                    );
                     lines.push(
                         `  policy pack ${report.policyPack.name}@${report.policyPack.version}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)` +
                             ` (${Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs)} ms)`,
@@ -109,7 +119,9 @@ async function main(): Promise<number> {
                     process.stdout.write(lines.join("\n") + "\n");
                     if (report.mandatory > 0) {
                         failed++;
-                        process.stderr.write(`stack ${s}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, reportFile))}\n`);
+                        process.stderr.write(
+                            `stack ${s}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, reportFile))}\n`,
+                        );
                     }
                 } catch (err) {
                     fail(s, err);
@@ -128,7 +140,9 @@ async function main(): Promise<number> {
             await spawning.then((p) => stopPolicyPack(p.child)).catch(() => undefined);
         }
     }
-    process.stdout.write(`${stacks.length - failed} of ${stacks.length} stacks synthesized and passed the policy pack${failed ? `, ${failed} failed` : ""}\n`);
+    process.stdout.write(
+        `${stacks.length - failed} of ${stacks.length} stacks synthesized and passed the policy pack${failed ? `, ${failed} failed` : ""}\n`,
+    );
     return failed ? 1 : 0;
 }
 

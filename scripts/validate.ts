@@ -4,9 +4,9 @@
  * problem as `file: /json/path: message` and exits 1 when there is any.
  */
 import * as path from "path";
-import { parseFlags, runMain, single } from "../lib/cli";
-import { GUARDRAILS_FILE, loadGuardrails } from "../lib/guardrails";
-import { formatProblem, displayPath } from "../lib/validation";
+import { parseFlags, runMain, single } from "./cli";
+import { GUARDRAILS_FILE, loadGuardrails } from "../core/guardrails";
+import { formatProblem, displayPath } from "../core/validation";
 import { GOVERNANCE_DIR, loadGovernance, validateGovernance } from "../governance";
 
 const USAGE = `usage: npm run validate [-- --dir DIR] [--guardrails FILE]
@@ -24,7 +24,9 @@ async function main(): Promise<number> {
     const problems = validateGovernance(dir, loadGuardrails(guardrailsFile));
     if (problems.length > 0) {
         process.stderr.write(problems.map((p) => formatProblem(p) + "\n").join(""));
-        process.stderr.write(`governance: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${displayPath(dir)}/\n`);
+        process.stderr.write(
+            `governance: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${displayPath(dir)}/\n`,
+        );
         return 1;
     }
     const gov = loadGovernance(dir);

@@ -1,8 +1,16 @@
-import { BudgetSpec, LLM_SERVICES, MAX_EMAIL_SUBSCRIBERS, budgetNotifications, budgetSpecs, budgetTopicPolicy, thresholdPercent } from "../components/budgetSpecs";
+import {
+    BudgetSpec,
+    LLM_SERVICES,
+    MAX_EMAIL_SUBSCRIBERS,
+    budgetNotifications,
+    budgetSpecs,
+    budgetTopicPolicy,
+    thresholdPercent,
+} from "../budgets/specs";
 import { CostBudgets } from "../components/costBudgets";
-import { AWS_TAG, BACKLOG_ITEM } from "../lib/conventions";
-import { RegisteredResource } from "../lib/mockRuntime";
-import { StackConfig } from "../lib/stackConfig";
+import { AWS_TAG, BACKLOG_ITEM } from "../core/conventions";
+import { RegisteredResource } from "../offline/mockRuntime";
+import { StackConfig } from "../core/stackConfig";
 import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
 import { KEY, STACKS, guardrails } from "./helpers";
 
@@ -16,15 +24,28 @@ describe.each(STACKS)("budgets of %s", (stack) => {
     const spec = (kind: BudgetSpec["kind"]) => specs.find((s) => s.kind === kind) as BudgetSpec;
 
     it("limits total monthly spend to the configured budget, within the environment's guardrail cap", () => {
-        expect(spec("total")).toMatchObject({ budgetType: "COST", timeUnit: "MONTHLY", limitAmount: String(config.monthlyBudgetUsd), limitUnit: guardrails.cost.currency, costFilters: [] });
+        expect(spec("total")).toMatchObject({
+            budgetType: "COST",
+            timeUnit: "MONTHLY",
+            limitAmount: String(config.monthlyBudgetUsd),
+            limitUnit: guardrails.cost.currency,
+            costFilters: [],
+        });
         expect(config.monthlyBudgetUsd).toBeLessThanOrEqual(cap.monthlyUsd);
         // No stack file sets monthlyBudgetUsd, so each budget is the guardrail cap itself.
         expect(Number(spec("total").limitAmount)).toBe(cap.monthlyUsd);
     });
 
     it("limits LLM spend to the configured LLM budget (the guardrail's LLM cap where one exists), filtered to the LLM services", () => {
-        expect(spec("llm")).toMatchObject({ budgetType: "COST", timeUnit: "MONTHLY", limitAmount: String(config.llmBudgetUsd), costFilters: [{ name: "Service", values: [...LLM_SERVICES] }] });
-        expect(config.llmBudgetUsd).toBeLessThanOrEqual(Math.min(cap.llmMonthlyUsd ?? Infinity, config.monthlyBudgetUsd));
+        expect(spec("llm")).toMatchObject({
+            budgetType: "COST",
+            timeUnit: "MONTHLY",
+            limitAmount: String(config.llmBudgetUsd),
+            costFilters: [{ name: "Service", values: [...LLM_SERVICES] }],
+        });
+        expect(config.llmBudgetUsd).toBeLessThanOrEqual(
+            Math.min(cap.llmMonthlyUsd ?? Infinity, config.monthlyBudgetUsd),
+        );
         if (cap.llmMonthlyUsd !== undefined) {
             expect(Number(spec("llm").limitAmount)).toBe(cap.llmMonthlyUsd);
         }
@@ -33,9 +54,24 @@ describe.each(STACKS)("budgets of %s", (stack) => {
     it("notifies at the guardrail's threshold of ACTUAL and FORECASTED spend (PERCENTAGE), and at the whole limit", () => {
         for (const s of specs) {
             expect(s.notifications).toEqual([
-                { comparisonOperator: "GREATER_THAN", notificationType: "ACTUAL", threshold: GUARDRAIL_PERCENT, thresholdType: "PERCENTAGE" },
-                { comparisonOperator: "GREATER_THAN", notificationType: "FORECASTED", threshold: GUARDRAIL_PERCENT, thresholdType: "PERCENTAGE" },
-                { comparisonOperator: "GREATER_THAN", notificationType: "ACTUAL", threshold: 100, thresholdType: "PERCENTAGE" },
+                {
+                    comparisonOperator: "GREATER_THAN",
+                    notificationType: "ACTUAL",
+                    threshold: GUARDRAIL_PERCENT,
+                    thresholdType: "PERCENTAGE",
+                },
+                {
+                    comparisonOperator: "GREATER_THAN",
+                    notificationType: "FORECASTED",
+                    threshold: GUARDRAIL_PERCENT,
+                    thresholdType: "PERCENTAGE",
+                },
+                {
+                    comparisonOperator: "GREATER_THAN",
+                    notificationType: "ACTUAL",
+                    threshold: 100,
+                    thresholdType: "PERCENTAGE",
+                },
             ]);
         }
     });
@@ -47,16 +83,29 @@ describe.each(STACKS)("budgets of %s", (stack) => {
     });
 
     it("notifies earlier when the stack tightens the threshold", () => {
-        const tighter = stackConfig(stack, (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ costAlertThreshold: guardrails.cost.alertThreshold / 2 })));
+        const tighter = stackConfig(
+            stack,
+            (f) =>
+                (f[KEY("guardrailOverrides")] = JSON.stringify({
+                    costAlertThreshold: guardrails.cost.alertThreshold / 2,
+                })),
+        );
         const [total] = budgetSpecs(tighter, guardrails);
-        expect(total.notifications.map((n) => n.threshold)).toEqual([GUARDRAIL_PERCENT / 2, GUARDRAIL_PERCENT / 2, 100]);
+        expect(total.notifications.map((n) => n.threshold)).toEqual([
+            GUARDRAIL_PERCENT / 2,
+            GUARDRAIL_PERCENT / 2,
+            100,
+        ]);
     });
 
     describe("under the mock runtime, with the evidence transformation registered", () => {
         let resources: RegisteredResource[];
         let accountId: string;
         beforeAll(async () => {
-            ({ resources, accountId } = await runComponents(config, () => new CostBudgets("budgets", { config, guardrails })));
+            ({ resources, accountId } = await runComponents(
+                config,
+                () => new CostBudgets("budgets", { config, guardrails }),
+            ));
         });
 
         it("registers the two budgets with limits, filter and notifications to the topic and the recipients", () => {
@@ -64,9 +113,21 @@ describe.each(STACKS)("budgets of %s", (stack) => {
             expect(typeof topicArn).toBe("string");
             for (const s of specs) {
                 const b = inputs(byName(resources, `budgets-${s.kind}`));
-                expect(b).toMatchObject({ name: s.name, budgetType: "COST", timeUnit: "MONTHLY", limitAmount: s.limitAmount, limitUnit: guardrails.cost.currency });
+                expect(b).toMatchObject({
+                    name: s.name,
+                    budgetType: "COST",
+                    timeUnit: "MONTHLY",
+                    limitAmount: s.limitAmount,
+                    limitUnit: guardrails.cost.currency,
+                });
                 expect(b.costFilters).toEqual(s.costFilters.map((f) => ({ name: f.name, values: [...f.values] })));
-                expect(b.notifications).toEqual(s.notifications.map((n) => ({ ...n, subscriberSnsTopicArns: [topicArn], subscriberEmailAddresses: config.alertEmails })));
+                expect(b.notifications).toEqual(
+                    s.notifications.map((n) => ({
+                        ...n,
+                        subscriberSnsTopicArns: [topicArn],
+                        subscriberEmailAddresses: config.alertEmails,
+                    })),
+                );
             }
             expect(ofType(resources, "aws:budgets/budget:Budget")).toHaveLength(2);
         });
@@ -81,7 +142,10 @@ describe.each(STACKS)("budgets of %s", (stack) => {
                     Principal: { Service: "budgets.amazonaws.com" },
                     Action: "SNS:Publish",
                     Resource: policyResource.arn,
-                    Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": `arn:aws:budgets::${accountId}:*` } },
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": accountId },
+                        ArnLike: { "aws:SourceArn": `arn:aws:budgets::${accountId}:*` },
+                    },
                 },
                 {
                     Sid: "DenyPublishByAnyoneElse",
@@ -129,33 +193,45 @@ describe("budget refusals (before any resource exists)", () => {
     const refused = (change: Partial<StackConfig>) => () => budgetSpecs({ ...base, ...change }, guardrails);
 
     it("names the file, the key and the allowed range for a budget above its cap", () => {
-        expect(refused({ monthlyBudgetUsd: cap.monthlyUsd * 2 })).toThrow(`Pulumi.prod.yaml: maestro-guardrails:monthlyBudgetUsd: ${cap.monthlyUsd * 2}; allowed: a number > 0 and <= ${cap.monthlyUsd}`);
+        expect(refused({ monthlyBudgetUsd: cap.monthlyUsd * 2 })).toThrow(
+            `Pulumi.prod.yaml: maestro-guardrails:monthlyBudgetUsd: ${cap.monthlyUsd * 2}; allowed: a number > 0 and <= ${cap.monthlyUsd}`,
+        );
     });
 
     it("refuses an LLM budget above the LLM cap", () => {
         const llmCap = cap.llmMonthlyUsd as number;
-        expect(refused({ llmBudgetUsd: llmCap * 2 })).toThrow(`maestro-guardrails:llmBudgetUsd: ${llmCap * 2}; allowed: a number > 0 and <= ${llmCap}`);
+        expect(refused({ llmBudgetUsd: llmCap * 2 })).toThrow(
+            `maestro-guardrails:llmBudgetUsd: ${llmCap * 2}; allowed: a number > 0 and <= ${llmCap}`,
+        );
     });
 
     it("refuses an LLM budget above the environment's budget where no LLM cap exists", () => {
         const dev = stackConfig("dev");
-        expect(() => budgetSpecs({ ...dev, llmBudgetUsd: dev.monthlyBudgetUsd * 2 }, guardrails)).toThrow(`llmBudgetUsd: ${dev.monthlyBudgetUsd * 2}; allowed: a number > 0 and <= ${dev.monthlyBudgetUsd}`);
+        expect(() => budgetSpecs({ ...dev, llmBudgetUsd: dev.monthlyBudgetUsd * 2 }, guardrails)).toThrow(
+            `llmBudgetUsd: ${dev.monthlyBudgetUsd * 2}; allowed: a number > 0 and <= ${dev.monthlyBudgetUsd}`,
+        );
     });
 
     it("refuses a threshold later than the guardrail's", () => {
         const later = (1 + guardrails.cost.alertThreshold) / 2;
-        expect(refused({ costAlertThreshold: later })).toThrow(`guardrailOverrides.costAlertThreshold: ${later}; allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`);
+        expect(refused({ costAlertThreshold: later })).toThrow(
+            `guardrailOverrides.costAlertThreshold: ${later}; allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`,
+        );
     });
 
     it("refuses more email recipients than a Budgets notification takes", () => {
         const many = Array.from({ length: MAX_EMAIL_SUBSCRIBERS + 1 }, (_v, i) => `r${i}@maestro.example`);
-        expect(refused({ alertEmails: many })).toThrow(`alertEmails: ${many.length} recipients; AWS Budgets allows at most ${MAX_EMAIL_SUBSCRIBERS} per notification`);
+        expect(refused({ alertEmails: many })).toThrow(
+            `alertEmails: ${many.length} recipients; AWS Budgets allows at most ${MAX_EMAIL_SUBSCRIBERS} per notification`,
+        );
     });
 
     it("fails the component with a ResourceError and registers no AWS resource", async () => {
         const bad = { ...base, monthlyBudgetUsd: cap.monthlyUsd * 2 };
         const seen: RegisteredResource[] = [];
-        await expect(runComponents(bad, () => new CostBudgets("budgets", { config: bad, guardrails }), seen)).rejects.toThrow("maestro-guardrails:monthlyBudgetUsd");
+        await expect(
+            runComponents(bad, () => new CostBudgets("budgets", { config: bad, guardrails }), seen),
+        ).rejects.toThrow("maestro-guardrails:monthlyBudgetUsd");
         expect(seen.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
     });
 });
@@ -167,7 +243,9 @@ describe("threshold arithmetic", () => {
     });
 
     it("builds the topic policy for any partition", () => {
-        const p = budgetTopicPolicy("arn:aws-cn:sns:cn-north-1:111122223333:t", "111122223333", "aws-cn") as { Statement: Array<{ Condition: Record<string, Record<string, string>> }> };
+        const p = budgetTopicPolicy("arn:aws-cn:sns:cn-north-1:111122223333:t", "111122223333", "aws-cn") as {
+            Statement: Array<{ Condition: Record<string, Record<string, string>> }>;
+        };
         expect(p.Statement[0].Condition.ArnLike["aws:SourceArn"]).toBe("arn:aws-cn:budgets::111122223333:*");
     });
 });

@@ -7,12 +7,18 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { brokenLinkMetrics, policyViolationMetrics, releaseSignoffMetrics, renderMetrics, writeMetricsFile } from "../lib/ciMetrics";
-import { CI_METRIC } from "../lib/conventions";
-import { PolicyReport, PolicyViolation } from "../lib/policyAnalyzer";
-import { promtoolPath } from "../rules/promtool";
+import {
+    brokenLinkMetrics,
+    policyViolationMetrics,
+    releaseSignoffMetrics,
+    renderMetrics,
+    writeMetricsFile,
+} from "../verify/ciMetrics";
+import { CI_METRIC } from "../core/conventions";
+import { PolicyReport, PolicyViolation } from "../offline/policyAnalyzer";
+import { promtoolPath } from "../verify/promtool";
 import { reviewMarkdown } from "../governance/docsReview";
-import { displayPath } from "../lib/validation";
+import { displayPath } from "../core/validation";
 import { runScript } from "./helpers";
 
 /** promtool's linter over a metrics text; "" when Prometheus would take it as it is. */
@@ -35,14 +41,25 @@ const violation = (policyName: string, enforcementLevel: PolicyViolation["enforc
 
 describe("the exposition format", () => {
     it("escapes label values and passes promtool check metrics", () => {
-        const text = renderMetrics([{ name: "maestro_test", help: "A test.", type: "gauge", samples: [{ labels: { file: 'a "quoted"\\path\nnext' }, value: 2 }] }]);
-        expect(text).toBe('# HELP maestro_test A test.\n# TYPE maestro_test gauge\nmaestro_test{file="a \\"quoted\\"\\\\path\\nnext"} 2\n');
+        const text = renderMetrics([
+            {
+                name: "maestro_test",
+                help: "A test.",
+                type: "gauge",
+                samples: [{ labels: { file: 'a "quoted"\\path\nnext' }, value: 2 }],
+            },
+        ]);
+        expect(text).toBe(
+            '# HELP maestro_test A test.\n# TYPE maestro_test gauge\nmaestro_test{file="a \\"quoted\\"\\\\path\\nnext"} 2\n',
+        );
         expect(promtoolCheck(text)).toBe("");
     });
 
     it("writes atomically: the file appears whole, and no temp file is left", () => {
         const dir = tmp();
-        writeMetricsFile(path.join(dir, "x.prom"), [{ name: "maestro_test", help: "A test.", type: "gauge", samples: [] }]);
+        writeMetricsFile(path.join(dir, "x.prom"), [
+            { name: "maestro_test", help: "A test.", type: "gauge", samples: [] },
+        ]);
         expect(fs.readdirSync(dir)).toEqual(["x.prom"]);
     });
 });
@@ -52,8 +69,17 @@ describe(CI_METRIC.policyViolations, () => {
         const report: PolicyReport = {
             stack: "prod",
             policyPack: { name: "maestro-guardrails", version: "0.1.0" },
-            enforcement: { "evidence-hooks": "mandatory", "budgets-within-caps": "advisory", "dashboards-provisioned": "disabled", "slo-alerts-not-loosened": "mandatory" },
-            violations: [violation("evidence-hooks", "mandatory"), violation("evidence-hooks", "mandatory"), violation("budgets-within-caps", "advisory")],
+            enforcement: {
+                "evidence-hooks": "mandatory",
+                "budgets-within-caps": "advisory",
+                "dashboards-provisioned": "disabled",
+                "slo-alerts-not-loosened": "mandatory",
+            },
+            violations: [
+                violation("evidence-hooks", "mandatory"),
+                violation("evidence-hooks", "mandatory"),
+                violation("budgets-within-caps", "advisory"),
+            ],
             mandatory: 2,
             advisory: 1,
             timings: { analyzeMs: 0, analyzeStackMs: 0 },
@@ -71,7 +97,15 @@ describe(CI_METRIC.policyViolations, () => {
 describe(CI_METRIC.releaseSignoffs, () => {
     it("counts the required roles signed and missing per release", () => {
         const family = releaseSignoffMetrics([
-            { tag: "v1.1.0", environment: "prod", commit: "a".repeat(40), signed: ["SRE Lead", "Intern"], required: ["SRE Lead", "Sec Lead"], missing: ["Sec Lead"], complete: false },
+            {
+                tag: "v1.1.0",
+                environment: "prod",
+                commit: "a".repeat(40),
+                signed: ["SRE Lead", "Intern"],
+                required: ["SRE Lead", "Sec Lead"],
+                missing: ["Sec Lead"],
+                complete: false,
+            },
         ]);
         expect(family.samples).toEqual([
             { labels: { tag: "v1.1.0", environment: "prod", state: "signed" }, value: 1 },
@@ -85,7 +119,12 @@ describe(CI_METRIC.releaseSignoffs, () => {
         expect(r.status).toBe(0);
         const text = fs.readFileSync(file, "utf8");
         expect(promtoolCheck(text)).toBe("");
-        expect(text).toMatch(new RegExp(`^${CI_METRIC.releaseSignoffs}\\{tag="v\\d+\\.\\d+\\.\\d+",environment="prod",state="missing"\\} 0$`, "m"));
+        expect(text).toMatch(
+            new RegExp(
+                `^${CI_METRIC.releaseSignoffs}\\{tag="v\\d+\\.\\d+\\.\\d+",environment="prod",state="missing"\\} 0$`,
+                "m",
+            ),
+        );
     });
 });
 

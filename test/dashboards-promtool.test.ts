@@ -2,19 +2,28 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { BuiltDashboard, DashboardJson, STATUS, allPanels, buildDashboards, releasePlanFromGovernance } from "../dashboards";
+import {
+    BuiltDashboard,
+    DashboardJson,
+    STATUS,
+    allPanels,
+    buildDashboards,
+    releasePlanFromGovernance,
+} from "../dashboards";
 import { panelQueries, substitute } from "../dashboards/check";
-import { ExtraExprTest, TelemetryScenario, dashboardPromtoolFiles, panelRecords } from "../dashboards/promtool";
+import { ExtraExprTest, TelemetryScenario, dashboardPromtoolFiles, panelRecords } from "../verify/dashboardSuite";
 import { loadGovernance } from "../governance";
-import { readStackFile, stackFilePath } from "../lib/mockRuntime";
-import { StackConfig, parseStackConfig } from "../lib/stackConfig";
-import { repoRoot } from "../lib/validation";
+import { readStackFile, stackFilePath } from "../offline/mockRuntime";
+import { StackConfig, parseStackConfig } from "../core/stackConfig";
+import { repoRoot } from "../core/validation";
 import { cadenceTargets } from "../rules";
-import { PromtoolResult, inParallel, promtool, promtoolAsync } from "../rules/promtool";
+import { PromtoolResult, inParallel, promtool, promtoolAsync } from "../verify/promtool";
 import { STACKS, guardrails } from "./helpers";
 
 const plan = releasePlanFromGovernance(loadGovernance());
-const scenario = yaml.load(fs.readFileSync(path.join(__dirname, "fixtures", "dashboards", "telemetry.yaml"), "utf8")) as TelemetryScenario;
+const scenario = yaml.load(
+    fs.readFileSync(path.join(__dirname, "fixtures", "dashboards", "telemetry.yaml"), "utf8"),
+) as TelemetryScenario;
 
 function stackConfig(stack: string): StackConfig {
     const flat = readStackFile(stackFilePath(repoRoot, stack));
@@ -48,11 +57,17 @@ function expectedStatuses(config: StackConfig, summary: BuiltDashboard): ExtraEx
     const status = (legend: string, title: string) => summaryExpr(summary, config, title, legend);
     const [staging, production] = cadenceTargets(guardrails).map((t) => t.target);
     return [
-        { expr: status("{{slo}}", "SLO guardrails"), samples: config.slos.map((s) => ({ labels: `{slo="${s.id}"}`, value: STATUS.ok })) },
+        {
+            expr: status("{{slo}}", "SLO guardrails"),
+            samples: config.slos.map((s) => ({ labels: `{slo="${s.id}"}`, value: STATUS.ok })),
+        },
         { expr: status("total", "Cost guardrails"), samples: [{ labels: "{}", value: STATUS.atRisk }] },
         { expr: status("llm", "Cost guardrails"), samples: [{ labels: "{}", value: STATUS.breach }] },
         { expr: status(staging, "Release cadence"), samples: [{ labels: `{target="${staging}"}`, value: STATUS.ok }] },
-        { expr: status(production, "Release cadence"), samples: [{ labels: `{target="${production}"}`, value: STATUS.breach }] },
+        {
+            expr: status(production, "Release cadence"),
+            samples: [{ labels: `{target="${production}"}`, value: STATUS.breach }],
+        },
     ];
 }
 
@@ -73,41 +88,65 @@ beforeAll(async () => {
             const config = stackConfig(stack);
             const dashboards = buildDashboards(config, guardrails, plan);
             const summary = dashboards.find((d) => d.kind === "summary")!;
-            const { files, records } = dashboardPromtoolFiles(config, guardrails, dashboards, scenario, expectedStatuses(config, summary));
+            const { files, records } = dashboardPromtoolFiles(
+                config,
+                guardrails,
+                dashboards,
+                scenario,
+                expectedStatuses(config, summary),
+            );
             const dir = writeFiles(files);
             const check = await promtoolAsync(["check", "rules", "panels.yaml"], dir);
             const test = await promtoolAsync(["test", "rules", "test.yaml"], dir);
-            return { stack, records: records.length, queries: dashboards.flatMap((d) => panelQueries(d.model)).length, check, test };
+            return {
+                stack,
+                records: records.length,
+                queries: dashboards.flatMap((d) => panelQueries(d.model)).length,
+                check,
+                test,
+            };
         }),
         2,
     );
 }, 300000);
 
 describe("dashboard queries under promtool", () => {
-    it.each(STACKS)("%s: promtool parses every panel expression (one recording rule per expression and variable value)", (stack) => {
-        const r = runs.find((x) => x.stack === stack)!;
-        expect(r.check.stderr).toBe("");
-        expect(r.check.status).toBe(0);
-        expect(r.check.stdout).toContain(`SUCCESS: ${r.records} rules found`);
-        expect(r.records).toBeGreaterThan(r.queries);
-    });
+    it.each(STACKS)(
+        "%s: promtool parses every panel expression (one recording rule per expression and variable value)",
+        (stack) => {
+            const r = runs.find((x) => x.stack === stack)!;
+            expect(r.check.stderr).toBe("");
+            expect(r.check.status).toBe(0);
+            expect(r.check.stdout).toContain(`SUCCESS: ${r.records} rules found`);
+            expect(r.records).toBeGreaterThan(r.queries);
+        },
+    );
 
-    it.each(STACKS)("%s: every panel query returns data from the stack's rules and the synthetic telemetry, and the statuses read as the scenario says", (stack) => {
-        const r = runs.find((x) => x.stack === stack)!;
-        expect(r.test.stdout + r.test.stderr).toContain("SUCCESS");
-        expect(r.test.status).toBe(0);
-    });
+    it.each(STACKS)(
+        "%s: every panel query returns data from the stack's rules and the synthetic telemetry, and the statuses read as the scenario says",
+        (stack) => {
+            const r = runs.find((x) => x.stack === stack)!;
+            expect(r.test.stdout + r.test.stderr).toContain("SUCCESS");
+            expect(r.test.status).toBe(0);
+        },
+    );
 
     it("fails, naming what is wrong, when a panel uses a label the rules do not write or a status reads the wrong colour", () => {
         const config = stackConfig("dev");
-        const dashboards = buildDashboards(config, guardrails, plan).map((d) => ({ ...d, model: JSON.parse(JSON.stringify(d.model)) as DashboardJson }));
+        const dashboards = buildDashboards(config, guardrails, plan).map((d) => ({
+            ...d,
+            model: JSON.parse(JSON.stringify(d.model)) as DashboardJson,
+        }));
         const cost = dashboards.find((d) => d.kind === "cost")!;
         const target = cost.model.panels[0].targets![1];
         target.expr = target.expr.replace("budget=", "cap=");
         const broken = panelRecords(dashboards).find((x) => x.expr.includes("cap="))!;
         const summary = dashboards.find((d) => d.kind === "summary")!;
         // The scenario puts the LLM budget in BREACH; claiming OK must fail.
-        const wrong: ExtraExprTest = { expr: summaryExpr(summary, config, "Cost guardrails", "llm"), samples: [{ labels: "{}", value: STATUS.ok }] };
+        const wrong: ExtraExprTest = {
+            expr: summaryExpr(summary, config, "Cost guardrails", "llm"),
+            samples: [{ labels: "{}", value: STATUS.ok }],
+        };
         const { files } = dashboardPromtoolFiles(config, guardrails, dashboards, scenario, [wrong]);
         const result = promtool(["test", "rules", "test.yaml"], writeFiles(files));
         const out = result.stdout + result.stderr;

@@ -2,14 +2,30 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_TAG, K8S_ANNOTATION, K8S_LABEL } from "../lib/conventions";
-import { EvidenceItem, evidenceTransformation, TagContext, withDashboardTags } from "../lib/evidence";
-import { RegisteredResource, runWithMocks } from "../lib/mockRuntime";
+import { AWS_TAG, K8S_ANNOTATION, K8S_LABEL } from "../core/conventions";
+import { EvidenceItem, evidenceTransformation, TagContext, withDashboardTags } from "../core/evidence";
+import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 
 const ctx: TagContext = { environment: "staging", owner: "platform-team", stack: "staging", releaseTag: "v9.9.9" };
 const items: Record<string, EvidenceItem> = {
-    "ITEM-A": { id: "ITEM-A", hooks: { logs: "/maestro/a", metrics: "a_total", tests: "test/a.test.ts", provenance: "provenance/ledger.jsonl:item=ITEM-A" } },
-    "ITEM-B": { id: "ITEM-B", hooks: { logs: "/maestro/b", metrics: "b_total", tests: "test/b.test.ts", provenance: "provenance/ledger.jsonl:item=ITEM-B" } },
+    "ITEM-A": {
+        id: "ITEM-A",
+        hooks: {
+            logs: "/maestro/a",
+            metrics: "a_total",
+            tests: "test/a.test.ts",
+            provenance: "provenance/ledger.jsonl:item=ITEM-A",
+        },
+    },
+    "ITEM-B": {
+        id: "ITEM-B",
+        hooks: {
+            logs: "/maestro/b",
+            metrics: "b_total",
+            tests: "test/b.test.ts",
+            provenance: "provenance/ledger.jsonl:item=ITEM-B",
+        },
+    },
 };
 const resolve = (id: string): EvidenceItem => {
     const item = items[id];
@@ -25,8 +41,16 @@ class ServesA extends pulumi.ComponentResource {
         super("test:evidence:ServesA", name, {}, opts);
         const topic = new aws.sns.Topic(`${name}-topic`, { tags: { team: "explicit" } }, { parent: this });
         new aws.sns.TopicPolicy(`${name}-policy`, { arn: topic.arn, policy: "{}" }, { parent: this });
-        new k8s.core.v1.ConfigMap(`${name}-cm`, { metadata: { name: "cm", labels: { app: "x" } }, data: { a: "b" } }, { parent: this });
-        new grafana.oss.Dashboard(`${name}-dash`, { configJson: JSON.stringify({ uid: "u", title: "t", tags: ["own"] }) }, { parent: this });
+        new k8s.core.v1.ConfigMap(
+            `${name}-cm`,
+            { metadata: { name: "cm", labels: { app: "x" } }, data: { a: "b" } },
+            { parent: this },
+        );
+        new grafana.oss.Dashboard(
+            `${name}-dash`,
+            { configJson: JSON.stringify({ uid: "u", title: "t", tags: ["own"] }) },
+            { parent: this },
+        );
         new ServesB(`${name}-nested`, { parent: this });
         this.registerOutputs({});
     }
@@ -89,9 +113,19 @@ describe("the evidence transformation (the one tagging helper)", () => {
     });
 
     it("labels and annotates Kubernetes objects, keeping their own labels", () => {
-        const meta = byName(resources, "a-cm").inputs.metadata as { labels: Record<string, string>; annotations: Record<string, string> };
-        expect(meta.labels).toMatchObject({ app: "x", [K8S_LABEL.backlogItem]: "ITEM-A", [K8S_LABEL.environment]: "staging" });
-        expect(meta.annotations).toMatchObject({ [K8S_ANNOTATION.tests]: "test/a.test.ts", [K8S_ANNOTATION.release]: "v9.9.9" });
+        const meta = byName(resources, "a-cm").inputs.metadata as {
+            labels: Record<string, string>;
+            annotations: Record<string, string>;
+        };
+        expect(meta.labels).toMatchObject({
+            app: "x",
+            [K8S_LABEL.backlogItem]: "ITEM-A",
+            [K8S_LABEL.environment]: "staging",
+        });
+        expect(meta.annotations).toMatchObject({
+            [K8S_ANNOTATION.tests]: "test/a.test.ts",
+            [K8S_ANNOTATION.release]: "v9.9.9",
+        });
     });
 
     it("adds key=value tags to Grafana dashboard models after their own", () => {
@@ -102,7 +136,9 @@ describe("the evidence transformation (the one tagging helper)", () => {
     });
 
     it("uses the nearest ancestor's backlog item", () => {
-        expect((byName(resources, "a-nested-topic").inputs.tags as Record<string, string>)[AWS_TAG.backlogItem]).toBe("ITEM-B");
+        expect((byName(resources, "a-nested-topic").inputs.tags as Record<string, string>)[AWS_TAG.backlogItem]).toBe(
+            "ITEM-B",
+        );
     });
 
     it("fails the run when a component names a backlog item that does not exist", async () => {

@@ -1,9 +1,16 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BACKLOG_ITEM, CADENCE_METRIC, COST_METRIC, COST_RECORD, EVIDENCE_HOOKS, SLO_RECORD } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { Problem, ValidationError, formatProblem, repoRoot } from "../lib/validation";
+import {
+    BACKLOG_ITEM,
+    CADENCE_METRIC,
+    COST_METRIC,
+    COST_RECORD,
+    EVIDENCE_HOOKS,
+    SLO_RECORD,
+} from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { Problem, ValidationError, formatProblem, repoRoot } from "../core/validation";
 import {
     GOVERNANCE_DIR,
     GOVERNANCE_FILES,
@@ -44,14 +51,16 @@ function problemsAfter(change: (g: Mutable<Governance>) => void, rails: Guardrai
 function guardrailsWith(change: (g: Mutable<Guardrails>) => void): Guardrails {
     const copy = JSON.parse(JSON.stringify(guardrails)) as Mutable<Guardrails>;
     change(copy);
-    return copy as Guardrails;
+    return copy;
 }
 
 const itemIndex = (id: string) => shipped.items.findIndex((x) => x.id === id);
 const milestoneIndex = (id: string) => shipped.milestones.findIndex((x) => x.id === id);
 const raciIndex = (milestone: string) => shipped.raci.findIndex((x) => x.milestone === milestone);
-const prodRelease = (release: string) => shipped.milestones.find((m) => m.release === release && m.environment === "prod")!;
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+const prodRelease = (release: string) =>
+    shipped.milestones.find((m) => m.release === release && m.environment === "prod")!;
+const addDays = (date: string, days: number) =>
+    new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 const text = (problems: readonly Problem[]) => problems.map(formatProblem).join("\n");
 
 /** A temporary governance folder: the shipped files, with some replaced. */
@@ -103,7 +112,9 @@ describe("the shipped governance data", () => {
     it("plans two releases, each with weekly staging cuts and one production release, every milestone with a vX.Y.Z tag", () => {
         expect(shipped.releases.map((r) => r.id)).toEqual(["R1", "R2"]);
         for (const r of shipped.releases) {
-            expect(shipped.milestones.filter((m) => m.release === r.id && m.environment === "staging").length).toBeGreaterThanOrEqual(2);
+            expect(
+                shipped.milestones.filter((m) => m.release === r.id && m.environment === "staging").length,
+            ).toBeGreaterThanOrEqual(2);
             expect(shipped.milestones.filter((m) => m.release === r.id && m.environment === "prod")).toHaveLength(1);
         }
         for (const m of shipped.milestones) {
@@ -120,7 +131,9 @@ describe("evidenceResolver", () => {
 
     it("refuses an unknown id, naming the backlog file and the known ids", () => {
         expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(ValidationError);
-        expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(/governance\/backlog\.json: \/items: no backlog item "R9-NOPE"; .*R1-SLO-RULES/);
+        expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(
+            /governance\/backlog\.json: \/items: no backlog item "R9-NOPE"; .*R1-SLO-RULES/,
+        );
     });
 });
 
@@ -133,7 +146,9 @@ describe("requiredSignoffs", () => {
             return;
         }
         const milestone = shipped.milestones.find((m) => m.tag === tag && m.environment === stack)!;
-        const accountable = Object.entries(shipped.raci.find((r) => r.milestone === milestone.id)!.assignments).find(([, l]) => l === "A")![0];
+        const accountable = Object.entries(shipped.raci.find((r) => r.milestone === milestone.id)!.assignments).find(
+            ([, l]) => l === "A",
+        )![0];
         const roles = requiredSignoffs(shipped, tag, stack);
         expect(roles).toEqual(milestone.signoffs);
         expect(roles).toContain(accountable);
@@ -145,11 +160,15 @@ describe("requiredSignoffs", () => {
 
     it("needs more sign-offs for a production release than for a staging cut", () => {
         const tag = prodRelease("R1").tag;
-        expect(requiredSignoffs(shipped, tag, "prod").length).toBeGreaterThan(requiredSignoffs(shipped, tag, "staging").length);
+        expect(requiredSignoffs(shipped, tag, "prod").length).toBeGreaterThan(
+            requiredSignoffs(shipped, tag, "staging").length,
+        );
     });
 
     it("refuses a tag no milestone ships, naming the planned ones", () => {
-        expect(() => requiredSignoffs(shipped, "v99.0.0", "prod")).toThrow(/governance\/milestones\.json: \/milestones: no milestone ships v99\.0\.0 to prod; planned for prod: v1\.0\.0 \(R1-PROD-RELEASE\)/);
+        expect(() => requiredSignoffs(shipped, "v99.0.0", "prod")).toThrow(
+            /governance\/milestones\.json: \/milestones: no milestone ships v99\.0\.0 to prod; planned for prod: v1\.0\.0 \(R1-PROD-RELEASE\)/,
+        );
     });
 });
 
@@ -161,7 +180,9 @@ describe("schema validation of the files", () => {
         } catch (err) {
             expect(err).toBeInstanceOf(ValidationError);
             const message = (err as Error).message;
-            expect(message).toMatch(/backlog\.json: \/items\/0\/status: must be one of "planned", "in-progress", "done", "blocked"/);
+            expect(message).toMatch(
+                /backlog\.json: \/items\/0\/status: must be one of "planned", "in-progress", "done", "blocked"/,
+            );
             expect(message).toMatch(/backlog\.json: \/items\/0\/hooks: missing required key "tests"/);
             expect(message).toMatch(/backlog\.json: \/items\/0\/hooks\/provenance: must match pattern/);
             expect(message).toMatch(/backlog\.json: \/items\/0: unknown key "priority"; allowed keys: id, title/);
@@ -171,7 +192,9 @@ describe("schema validation of the files", () => {
     it("names a missing file", () => {
         const dir = governanceDir();
         fs.unlinkSync(path.join(dir, "risks.json"));
-        expect(() => loadGovernance(dir)).toThrow(/risks\.json: \/: missing; the governance folder needs backlog\.json, raci\.json, risks\.json, milestones\.json/);
+        expect(() => loadGovernance(dir)).toThrow(
+            /risks\.json: \/: missing; the governance folder needs backlog\.json, raci\.json, risks\.json, milestones\.json/,
+        );
     });
 });
 
@@ -200,7 +223,11 @@ describe("cross-reference rules, one broken thing per fixture", () => {
                 const responsible = Object.keys(row).find((r) => row[r] === "R")!;
                 row[responsible] = "A";
             });
-            expect(text(problems)).toMatch(new RegExp(`governance/raci\\.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles .*; exactly one role must be "A"`));
+            expect(text(problems)).toMatch(
+                new RegExp(
+                    `governance/raci\\.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles .*; exactly one role must be "A"`,
+                ),
+            );
         });
 
         it("flags a milestone with no Accountable", () => {
@@ -209,21 +236,27 @@ describe("cross-reference rules, one broken thing per fixture", () => {
                 const accountable = Object.keys(row).find((r) => row[r] === "A")!;
                 row[accountable] = "C";
             });
-            expect(text(problems)).toContain(`governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 0 Accountable roles; exactly one role must be "A"`);
+            expect(text(problems)).toContain(
+                `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 0 Accountable roles; exactly one role must be "A"`,
+            );
         });
 
         it("flags a milestone without a RACI row", () => {
             const problems = problemsAfter((g) => {
                 g.raci.splice(raciIndex(m), 1);
             });
-            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${milestoneIndex(m)}/id: milestone "${m}" has no RACI row (governance/raci.json /matrix); it needs exactly one Accountable`);
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${milestoneIndex(m)}/id: milestone "${m}" has no RACI row (governance/raci.json /matrix); it needs exactly one Accountable`,
+            );
         });
 
         it("flags a second RACI row for the same milestone", () => {
             const problems = problemsAfter((g) => {
                 g.raci.push(JSON.parse(JSON.stringify(g.raci[raciIndex(m)])) as (typeof g.raci)[number]);
             });
-            expect(text(problems)).toBe(`governance/raci.json: /matrix/${shipped.raci.length}/milestone: second RACI row for milestone "${m}" (first at /matrix/${raciIndex(m)}); merge them so the milestone has exactly one Accountable`);
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${shipped.raci.length}/milestone: second RACI row for milestone "${m}" (first at /matrix/${raciIndex(m)}); merge them so the milestone has exactly one Accountable`,
+            );
         });
 
         it("flags an Accountable role that does not sign off", () => {
@@ -232,7 +265,11 @@ describe("cross-reference rules, one broken thing per fixture", () => {
                 const row = shipped.raci[raciIndex(m)].assignments;
                 ms.signoffs = ms.signoffs.filter((r) => row[r] !== "A");
             });
-            expect(text(problems)).toMatch(new RegExp(`governance/milestones\\.json: /milestones/${milestoneIndex(m)}/signoffs: the Accountable role ".*" must sign off "${m}"`));
+            expect(text(problems)).toMatch(
+                new RegExp(
+                    `governance/milestones\\.json: /milestones/${milestoneIndex(m)}/signoffs: the Accountable role ".*" must sign off "${m}"`,
+                ),
+            );
         });
     });
 
@@ -242,28 +279,36 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 delete (g.items[itemIndex(id)].hooks as Partial<Record<string, string>>)[hook];
             });
-            expect(text(problems)).toBe(`governance/backlog.json: /items/${itemIndex(id)}/hooks/${hook}: "${id}" has no ${hook} hook; every item needs all of ${guardrails.evidence.hooks.join(", ")} (guardrails.yaml /evidence/hooks)`);
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/${itemIndex(id)}/hooks/${hook}: "${id}" has no ${hook} hook; every item needs all of ${guardrails.evidence.hooks.join(", ")} (guardrails.yaml /evidence/hooks)`,
+            );
         });
 
         it("flags a test file that does not exist", () => {
             const problems = problemsAfter((g) => {
                 g.items[itemIndex(id)].hooks.tests = "test/nowhere.test.ts";
             });
-            expect(text(problems)).toBe(`governance/backlog.json: /items/${itemIndex(id)}/hooks/tests: test file "test/nowhere.test.ts" does not exist; name the test file that verifies "${id}"`);
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/${itemIndex(id)}/hooks/tests: test file "test/nowhere.test.ts" does not exist; name the test file that verifies "${id}"`,
+            );
         });
 
         it("flags a hook AWS cannot hold as a tag value", () => {
             const problems = problemsAfter((g) => {
                 g.items[itemIndex(id)].hooks.logs = 'loki:{app="budgets"}';
             });
-            expect(text(problems)).toContain(`/items/${itemIndex(id)}/hooks/logs: "loki:{app="budgets"}" cannot be an AWS tag value; allowed: at most 256 letters, digits, spaces and _ . : / = + - @`);
+            expect(text(problems)).toContain(
+                `/items/${itemIndex(id)}/hooks/logs: "loki:{app="budgets"}" cannot be an AWS tag value; allowed: at most 256 letters, digits, spaces and _ . : / = + - @`,
+            );
         });
 
         it("flags a ledger breadcrumb naming another item", () => {
             const problems = problemsAfter((g) => {
                 g.items[itemIndex(id)].hooks.provenance = `provenance/ledger.jsonl:item=${BACKLOG_ITEM.sloRules}`;
             });
-            expect(text(problems)).toBe(`governance/backlog.json: /items/${itemIndex(id)}/hooks/provenance: ledger breadcrumb names "${BACKLOG_ITEM.sloRules}"; allowed: provenance/ledger.jsonl:item=${id}`);
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/${itemIndex(id)}/hooks/provenance: ledger breadcrumb names "${BACKLOG_ITEM.sloRules}"; allowed: provenance/ledger.jsonl:item=${id}`,
+            );
         });
 
         it("flags a sign-off breadcrumb for a release no milestone ships", () => {
@@ -271,7 +316,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.items[goNoGo].hooks.provenance = "provenance-bucket:signoffs/prod/v9.0.0/";
             });
-            expect(text(problems)).toContain(`/items/${goNoGo}/hooks/provenance: no R1 milestone ships v9.0.0 to prod; allowed:`);
+            expect(text(problems)).toContain(
+                `/items/${goNoGo}/hooks/provenance: no R1 milestone ships v9.0.0 to prod; allowed:`,
+            );
         });
     });
 
@@ -283,17 +330,27 @@ describe("cross-reference rules, one broken thing per fixture", () => {
                 }
             });
             expect(text(problems)).toBe(
-                `governance/milestones.json: /releases/1: guardrail "cost:prod:llm" (prod LLM spend: ≤ ${guardrailCatalog(guardrails).find((x) => x.id === "cost:prod:llm")!.target.slice(2)}) is served by no R2 backlog item with a verification procedure; add it to an item's guardrails`,
+                `governance/milestones.json: /releases/1: guardrail "cost:prod:llm" (prod LLM spend: ≤ ${guardrailCatalog(
+                    guardrails,
+                )
+                    .find((x) => x.id === "cost:prod:llm")!
+                    .target.slice(
+                        2,
+                    )}) is served by no R2 backlog item with a verification procedure; add it to an item's guardrails`,
             );
         });
 
         it("flags a serving item without a verification procedure", () => {
             const problems = problemsAfter((g) => {
-                for (const item of g.items.filter((x) => x.release === "R1" && x.guardrails.includes("cadence:staging-cut"))) {
+                for (const item of g.items.filter(
+                    (x) => x.release === "R1" && x.guardrails.includes("cadence:staging-cut"),
+                )) {
                     item.verification = "";
                 }
             });
-            expect(text(problems)).toMatch(/\/releases\/0: guardrail "cadence:staging-cut" .* is served by no R1 backlog item with a verification procedure/);
+            expect(text(problems)).toMatch(
+                /\/releases\/0: guardrail "cadence:staging-cut" .* is served by no R1 backlog item with a verification procedure/,
+            );
         });
 
         it("flags a new SLO in the guardrails file until items serve it", () => {
@@ -309,7 +366,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.items[0].guardrails.push("slo:no-such-slo");
             });
-            expect(text(problems)).toMatch(/backlog\.json: \/items\/0\/guardrails\/\d+: unknown guardrail "slo:no-such-slo"; allowed: slo:api-read-latency, /);
+            expect(text(problems)).toMatch(
+                /backlog\.json: \/items\/0\/guardrails\/\d+: unknown guardrail "slo:no-such-slo"; allowed: slo:api-read-latency, /,
+            );
         });
     });
 
@@ -319,7 +378,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
                 g.items[1].id = g.items[0].id;
                 g.items[1].hooks.provenance = `provenance/ledger.jsonl:item=${g.items[0].id}`;
             });
-            expect(text(problems)).toContain(`governance/backlog.json: /items/1/id: duplicate id "${shipped.items[0].id}"; ids must be unique`);
+            expect(text(problems)).toContain(
+                `governance/backlog.json: /items/1/id: duplicate id "${shipped.items[0].id}"; ids must be unique`,
+            );
         });
 
         it("flags a milestone id already used by a backlog item", () => {
@@ -328,14 +389,18 @@ describe("cross-reference rules, one broken thing per fixture", () => {
                 g.raci[raciIndex("R2-STAGING-CUT-2")].milestone = "R2-GO-NO-GO";
                 g.milestones[m].id = "R2-GO-NO-GO";
             });
-            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${m}/id: id "R2-GO-NO-GO" is already used by governance/backlog.json /items/${itemIndex("R2-GO-NO-GO")}; ids must be unique across backlog, milestones and risks`);
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/id: id "R2-GO-NO-GO" is already used by governance/backlog.json /items/${itemIndex("R2-GO-NO-GO")}; ids must be unique across backlog, milestones and risks`,
+            );
         });
 
         it("flags a duplicate role", () => {
             const problems = problemsAfter((g) => {
                 g.roles.push({ ...g.roles[0] });
             });
-            expect(text(problems)).toBe(`governance/raci.json: /roles/${shipped.roles.length}/name: duplicate role "${shipped.roles[0].name}"; role names must be unique`);
+            expect(text(problems)).toBe(
+                `governance/raci.json: /roles/${shipped.roles.length}/name: duplicate role "${shipped.roles[0].name}"; role names must be unique`,
+            );
         });
     });
 
@@ -346,7 +411,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
                 g.milestones[m].date = "2026-12-02";
             });
             const interval = guardrails.cadence.stagingCutIntervalDays;
-            expect(text(problems)).toContain(`governance/milestones.json: /milestones/${m}/date: 2026-12-02 is ${interval + 1} days after R2-STAGING-CUT-1 (2026-11-24); staging milestones follow every ${interval} days (guardrails.yaml /cadence/stagingCutIntervalDays): expected 2026-12-01`);
+            expect(text(problems)).toContain(
+                `governance/milestones.json: /milestones/${m}/date: 2026-12-02 is ${interval + 1} days after R2-STAGING-CUT-1 (2026-11-24); staging milestones follow every ${interval} days (guardrails.yaml /cadence/stagingCutIntervalDays): expected 2026-12-01`,
+            );
         });
 
         it("reads the intervals from the guardrails file: a doubled production interval refuses the shipped dates", () => {
@@ -364,7 +431,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.milestones[m].tag = "v0.9.0-rc.1";
             });
-            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${m}/tag: "v0.9.0-rc.1" is not a release tag; allowed: ${guardrails.cadence.tagFormat} (guardrails.yaml /cadence/tagPattern ${guardrails.cadence.tagPattern})`);
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/tag: "v0.9.0-rc.1" is not a release tag; allowed: ${guardrails.cadence.tagFormat} (guardrails.yaml /cadence/tagPattern ${guardrails.cadence.tagPattern})`,
+            );
         });
 
         it("flags tags that go backwards in time", () => {
@@ -372,7 +441,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.milestones[m].tag = "v0.8.0";
             });
-            expect(text(problems)).toContain(`/milestones/${m}/tag: v0.8.0 does not come after v1.0.0 (R1-STAGING-CUT-2, earlier); staging tags must increase with time`);
+            expect(text(problems)).toContain(
+                `/milestones/${m}/tag: v0.8.0 does not come after v1.0.0 (R1-STAGING-CUT-2, earlier); staging tags must increase with time`,
+            );
         });
 
         it("flags a production release of a tag never cut to staging", () => {
@@ -380,7 +451,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.milestones[m].tag = "v1.3.0";
             });
-            expect(text(problems)).toContain(`governance/milestones.json: /milestones/${m}/tag: v1.3.0 was not cut to staging in R2 before ${prodRelease("R2").date}; a production release promotes an earlier cut; allowed: v1.1.0 (R2-STAGING-CUT-1), v1.2.0 (R2-STAGING-CUT-2)`);
+            expect(text(problems)).toContain(
+                `governance/milestones.json: /milestones/${m}/tag: v1.3.0 was not cut to staging in R2 before ${prodRelease("R2").date}; a production release promotes an earlier cut; allowed: v1.1.0 (R2-STAGING-CUT-1), v1.2.0 (R2-STAGING-CUT-2)`,
+            );
         });
 
         it("flags a milestone in an environment without a cadence", () => {
@@ -388,7 +461,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.milestones[m].environment = "dev";
             });
-            expect(text(problems)).toContain(`/milestones/${m}/environment: "dev" has no release cadence; allowed: staging, prod`);
+            expect(text(problems)).toContain(
+                `/milestones/${m}/environment: "dev" has no release cadence; allowed: staging, prod`,
+            );
         });
 
         it("flags a milestone done after one still planned", () => {
@@ -396,7 +471,9 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.milestones[m].status = "done";
             });
-            expect(text(problems)).toBe(`governance/milestones.json: /milestones/${m}/status: "done" after R2-STAGING-CUT-2 (2026-12-01) which is still planned; allowed: "planned"`);
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/status: "done" after R2-STAGING-CUT-2 (2026-12-01) which is still planned; allowed: "planned"`,
+            );
         });
     });
 
@@ -405,14 +482,18 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             const problems = problemsAfter((g) => {
                 g.items[0].owner = "Chief Vibes Officer";
             });
-            expect(text(problems)).toBe(`governance/backlog.json: /items/0/owner: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`);
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/0/owner: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
+            );
         });
 
         it("flags an item gated by another release's milestone", () => {
             const problems = problemsAfter((g) => {
                 g.items[0].milestone = "R2-PROD-RELEASE";
             });
-            expect(text(problems)).toContain('/items/0/milestone: milestone "R2-PROD-RELEASE" is in R2, item is in R1; allowed: R1-STAGING-CUT-1, R1-STAGING-CUT-2, R1-PROD-RELEASE');
+            expect(text(problems)).toContain(
+                '/items/0/milestone: milestone "R2-PROD-RELEASE" is in R2, item is in R1; allowed: R1-STAGING-CUT-1, R1-STAGING-CUT-2, R1-PROD-RELEASE',
+            );
         });
     });
 });
@@ -422,7 +503,9 @@ describe("npm run validate", () => {
         const r = runScript("validate");
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
-        expect(r.stdout).toMatch(/^governance: governance\/ valid against its schemas and guardrails\/guardrails\.yaml \(\d+ backlog items/);
+        expect(r.stdout).toMatch(
+            /^governance: governance\/ valid against its schemas and guardrails\/guardrails\.yaml \(\d+ backlog items/,
+        );
     });
 
     it("prints each problem of a broken folder with file and JSON path and exits 1", () => {
@@ -435,18 +518,24 @@ describe("npm run validate", () => {
     });
 
     it("prints cross-reference problems of a folder whose risks point nowhere", () => {
-        const risks = JSON.parse(fs.readFileSync(path.join(GOVERNANCE_DIR, "risks.json"), "utf8")) as { risks: Array<{ mitigatedBy: string[] }> };
+        const risks = JSON.parse(fs.readFileSync(path.join(GOVERNANCE_DIR, "risks.json"), "utf8")) as {
+            risks: Array<{ mitigatedBy: string[] }>;
+        };
         risks.risks[1].mitigatedBy = ["R1-GONE"];
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-risks-")), "risks.json");
         fs.writeFileSync(file, JSON.stringify(risks));
         const r = runScript("validate", "--dir", governanceDir({ risks: file }));
         expect(r.status).toBe(1);
-        expect(r.stderr).toMatch(/risks\.json: \/risks\/1\/mitigatedBy\/0: mitigation of "RISK-[A-Z-]+" points to unknown backlog item "R1-GONE"/);
+        expect(r.stderr).toMatch(
+            /risks\.json: \/risks\/1\/mitigatedBy\/0: mitigation of "RISK-[A-Z-]+" points to unknown backlog item "R1-GONE"/,
+        );
     });
 
     it("names a bad flag and the allowed ones", () => {
         const r = runScript("validate", "--folder", "x");
         expect(r.status).toBe(2);
-        expect(r.stderr).toContain('unknown flag "--folder"; allowed flags: --dir <value>, --guardrails <value>, --help');
+        expect(r.stderr).toContain(
+            'unknown flag "--folder"; allowed flags: --dir <value>, --guardrails <value>, --help',
+        );
     });
 });

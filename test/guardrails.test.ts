@@ -1,6 +1,6 @@
 import * as path from "path";
-import { loadGuardrails, parseGuardrails, sliSelector, isReleaseTag, GUARDRAILS_FILE } from "../lib/guardrails";
-import { readDataFile, ValidationError } from "../lib/validation";
+import { loadGuardrails, parseGuardrails, sliSelector, isReleaseTag, GUARDRAILS_FILE } from "../core/guardrails";
+import { readDataFile, ValidationError } from "../core/validation";
 import { guardrails } from "./helpers";
 
 /** A deep copy of the shipped guardrails document, to break one thing at a time (loosely typed on purpose). */
@@ -46,7 +46,9 @@ describe("the guardrails file", () => {
 
     it("renders SLI selectors as PromQL", () => {
         const multihop = guardrails.slo.objectives.find((o) => o.id === "neo4j-multihop-latency")!;
-        expect(sliSelector(multihop.sli, "_bucket", [{ label: "le", op: "=", value: "1" }])).toBe('neo4j_query_duration_seconds_bucket{hops=~"2|3",le="1"}');
+        expect(sliSelector(multihop.sli, "_bucket", [{ label: "le", op: "=", value: "1" }])).toBe(
+            'neo4j_query_duration_seconds_bucket{hops=~"2|3",le="1"}',
+        );
     });
 
     it("accepts vX.Y.Z tags only", () => {
@@ -65,7 +67,9 @@ describe("a broken guardrails file is refused with file, path and allowed value"
     it("names an unknown key and the allowed ones", () => {
         const doc = shipped();
         doc.slo.objectives[0].sli.treshold = 1;
-        expect(problemsOf(doc)).toMatch(/guardrails\.yaml: \/slo\/objectives\/0\/sli: unknown key "treshold"; allowed keys: metric, matchers, thresholdSeconds/);
+        expect(problemsOf(doc)).toMatch(
+            /guardrails\.yaml: \/slo\/objectives\/0\/sli: unknown key "treshold"; allowed keys: metric, matchers, thresholdSeconds/,
+        );
     });
 
     it("names a missing key", () => {

@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { Guardrails, loadGuardrails } from "../lib/guardrails";
-import { readStackFile } from "../lib/mockRuntime";
-import { repoRoot } from "../lib/validation";
+import { Guardrails, loadGuardrails } from "../core/guardrails";
+import { readStackFile } from "../offline/mockRuntime";
+import { repoRoot } from "../core/validation";
 
 /** The shipped guardrails, loaded once per test file. */
 export const guardrails: Guardrails = loadGuardrails();
@@ -14,11 +14,17 @@ export const STACKS = ["dev", "staging", "prod"] as const;
 
 /** A stack's shipped config file, parsed as YAML (to derive broken variants from). */
 export function stackFileDoc(stack: string): { config: Record<string, unknown> } {
-    return yaml.load(fs.readFileSync(path.join(repoRoot, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    return yaml.load(fs.readFileSync(path.join(repoRoot, `Pulumi.${stack}.yaml`), "utf8")) as {
+        config: Record<string, unknown>;
+    };
 }
 
 /** Write a variant of a stack's config file (one change applied) to a temp file and return its path. */
-export function writeStackVariant(stack: string, change: (config: Record<string, unknown>) => void, name = `Pulumi.${stack}.variant.yaml`): string {
+export function writeStackVariant(
+    stack: string,
+    change: (config: Record<string, unknown>) => void,
+    name = `Pulumi.${stack}.variant.yaml`,
+): string {
     const doc = stackFileDoc(stack);
     change(doc.config);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-config-"));
@@ -28,7 +34,10 @@ export function writeStackVariant(stack: string, change: (config: Record<string,
 }
 
 /** Flat config (as Pulumi passes it) of a shipped stack, with one change applied to the flat map. */
-export function flatConfig(stack: string, change: (flat: Record<string, string>) => void = () => undefined): { values: Record<string, string>; secretKeys: string[] } {
+export function flatConfig(
+    stack: string,
+    change: (flat: Record<string, string>) => void = () => undefined,
+): { values: Record<string, string>; secretKeys: string[] } {
     const flat = readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`));
     const values = { ...flat.values };
     change(values);

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Guardrails } from "../lib/guardrails";
-import { histogramRequirements, renderInstrumentationDoc } from "../lib/instrumentation";
-import { repoRoot } from "../lib/validation";
+import { Guardrails } from "../core/guardrails";
+import { histogramRequirements, renderInstrumentationDoc } from "../core/instrumentation";
+import { repoRoot } from "../core/validation";
 import { guardrails } from "./helpers";
 
 describe("instrumentation requirements", () => {
@@ -31,7 +31,13 @@ describe("instrumentation requirements", () => {
         const first = guardrails.slo.objectives[0];
         const changed: Guardrails = {
             ...guardrails,
-            slo: { ...guardrails.slo, objectives: [{ ...first, sli: { ...first.sli, thresholdSeconds: first.sli.thresholdSeconds / 2 } }, ...guardrails.slo.objectives.slice(1)] },
+            slo: {
+                ...guardrails.slo,
+                objectives: [
+                    { ...first, sli: { ...first.sli, thresholdSeconds: first.sli.thresholdSeconds / 2 } },
+                    ...guardrails.slo.objectives.slice(1),
+                ],
+            },
         };
         const req = histogramRequirements(changed).find((r) => r.metric === first.sli.metric)!;
         expect(req.requiredBuckets).toContain(first.sli.thresholdSeconds / 2);
@@ -39,6 +45,8 @@ describe("instrumentation requirements", () => {
     });
 
     it("are committed up to date in docs/instrumentation.md (run `npm run docs` after changing the guardrails)", () => {
-        expect(fs.readFileSync(path.join(repoRoot, "docs", "instrumentation.md"), "utf8")).toBe(renderInstrumentationDoc(guardrails));
+        expect(fs.readFileSync(path.join(repoRoot, "docs", "instrumentation.md"), "utf8")).toBe(
+            renderInstrumentationDoc(guardrails),
+        );
     });
 });

@@ -8,33 +8,64 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { GuardrailTargets, ServiceGuardrails, ServiceGuardrailsArgs, ServiceSlo, guardrailTargets, guardrailTargetsFromFile, parseStackTargets, planServiceGuardrails } from "../kit";
-import { SLO_RECORD } from "../lib/conventions";
-import { RegisteredResource, runWithMocks } from "../lib/mockRuntime";
-import { ValidationError, repoRoot } from "../lib/validation";
+import {
+    GuardrailTargets,
+    ServiceGuardrails,
+    ServiceGuardrailsArgs,
+    ServiceSlo,
+    guardrailTargets,
+    guardrailTargetsFromFile,
+    parseStackTargets,
+    planServiceGuardrails,
+} from "../kit";
+import { SLO_RECORD } from "../core/conventions";
+import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
+import { ValidationError, repoRoot } from "../core/validation";
 import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
-import { shippedStackConfig } from "../rules/bench";
+import { shippedStackConfig } from "../verify/ruleBench";
 import { SLO_ALERT_NAME } from "../rules/design";
-import { promtool } from "../rules/promtool";
-import { sliHistogram } from "../rules/synthetic";
+import { promtool } from "../verify/promtool";
+import { sliHistogram } from "../verify/synthetic";
 import { guardrails, STACKS } from "./helpers";
 
 const READ = guardrails.slo.objectives[0];
 /** The service's histogram: the unified SLI's matchers on a metric of its own, with a bucket at every unified threshold. */
-const BUCKETS = [...new Set([0.1, ...guardrails.slo.objectives.map((o) => o.sli.thresholdSeconds), 5])].sort((a, b) => a - b);
-const readSlo: ServiceSlo = { id: READ.id, metric: "search_request_duration_seconds", matchers: READ.sli.matchers, buckets: BUCKETS };
+const BUCKETS = [...new Set([0.1, ...guardrails.slo.objectives.map((o) => o.sli.thresholdSeconds), 5])].sort(
+    (a, b) => a - b,
+);
+const readSlo: ServiceSlo = {
+    id: READ.id,
+    metric: "search_request_duration_seconds",
+    matchers: READ.sli.matchers,
+    buckets: BUCKETS,
+};
 
 const EVIDENCE = {
     id: "WS4-SEARCH-SLOS",
-    hooks: { logs: "loki:{app=\"search\"}", metrics: "search_request_duration_seconds", tests: "test/search.test.ts", provenance: "signoffs/<environment>/<tag>/" },
+    hooks: {
+        logs: 'loki:{app="search"}',
+        metrics: "search_request_duration_seconds",
+        tests: "test/search.test.ts",
+        provenance: "signoffs/<environment>/<tag>/",
+    },
 };
 const DESTINATIONS = {
     rules: { kind: "prometheus-operator", namespace: "monitoring", ruleSelectorLabels: { role: "alert-rules" } },
     grafana: { folderUid: "maestro-conductor-x", prometheusDatasourceUid: "prometheus-x" },
 } as const;
 
-function args(targets: GuardrailTargets, change: (a: { -readonly [K in keyof ServiceGuardrailsArgs]: ServiceGuardrailsArgs[K] }) => void = () => undefined): ServiceGuardrailsArgs {
-    const a = { service: "search", owner: "workstream-4", targets, slos: [readSlo], evidence: EVIDENCE, ...DESTINATIONS };
+function args(
+    targets: GuardrailTargets,
+    change: (a: { -readonly [K in keyof ServiceGuardrailsArgs]: ServiceGuardrailsArgs[K] }) => void = () => undefined,
+): ServiceGuardrailsArgs {
+    const a = {
+        service: "search",
+        owner: "workstream-4",
+        targets,
+        slos: [readSlo],
+        evidence: EVIDENCE,
+        ...DESTINATIONS,
+    };
     change(a);
     return a;
 }
@@ -55,17 +86,41 @@ describe.each(STACKS)("the kit in %s", (env) => {
 
     it("plans one rule set per SLO and the telemetry gaps, at the unified numbers, on the service's own histogram", () => {
         const plan = planServiceGuardrails(args(targets), "ws4");
-        expect(plan.ruleSets.map((s) => s.name)).toEqual([`maestro-search-slo-${READ.id}`, "maestro-search-telemetry-gaps"]);
-        expect(plan.slos).toEqual([{ id: READ.id, title: READ.title, objective: READ.objective, sli: { metric: readSlo.metric, matchers: READ.sli.matchers, thresholdSeconds: READ.sli.thresholdSeconds } }]);
+        expect(plan.ruleSets.map((s) => s.name)).toEqual([
+            `maestro-search-slo-${READ.id}`,
+            "maestro-search-telemetry-gaps",
+        ]);
+        expect(plan.slos).toEqual([
+            {
+                id: READ.id,
+                title: READ.title,
+                objective: READ.objective,
+                sli: {
+                    metric: readSlo.metric,
+                    matchers: READ.sli.matchers,
+                    thresholdSeconds: READ.sli.thresholdSeconds,
+                },
+            },
+        ]);
         const rules = plan.ruleSets.flatMap((s) => s.groups.flatMap((g) => g.rules));
         for (const r of rules) {
             expect(r.labels).toMatchObject({ slo: READ.id, env, service: "search" });
         }
-        expect(rules.filter(isAlertingRule).map((r) => r.alert)).toEqual([SLO_ALERT_NAME.page, SLO_ALERT_NAME.ticket, "MaestroSLITelemetryAbsent", "MaestroSLIThresholdBucketMissing"]);
+        expect(rules.filter(isAlertingRule).map((r) => r.alert)).toEqual([
+            SLO_ALERT_NAME.page,
+            SLO_ALERT_NAME.ticket,
+            "MaestroSLITelemetryAbsent",
+            "MaestroSLIThresholdBucketMissing",
+        ]);
         expect(rules.map((r) => r.expr).join("\n")).not.toContain(READ.sli.metric);
         expect(plan.dashboard.uid).toBe(`maestro-svc-search-${env}`);
-        const model = JSON.parse(plan.dashboardJson) as { tags: string[]; panels: Array<{ targets?: Array<{ expr: string }> }> };
-        expect(model.tags).toEqual(expect.arrayContaining([`maestro:backlog-item=${EVIDENCE.id}`, `maestro:environment=${env}`]));
+        const model = JSON.parse(plan.dashboardJson) as {
+            tags: string[];
+            panels: Array<{ targets?: Array<{ expr: string }> }>;
+        };
+        expect(model.tags).toEqual(
+            expect.arrayContaining([`maestro:backlog-item=${EVIDENCE.id}`, `maestro:environment=${env}`]),
+        );
         const exprs = model.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
         expect(exprs.length).toBeGreaterThan(0);
         for (const e of exprs) {
@@ -76,36 +131,103 @@ describe.each(STACKS)("the kit in %s", (env) => {
     it("accepts tighter targets and uses them", () => {
         const tighter = BUCKETS[BUCKETS.indexOf(READ.sli.thresholdSeconds) - 1];
         const objective = (1 + READ.objective) / 2;
-        const plan = planServiceGuardrails(args(targets, (a) => (a.slos = [{ ...readSlo, thresholdSeconds: tighter, objective }])), "ws4");
+        const plan = planServiceGuardrails(
+            args(targets, (a) => (a.slos = [{ ...readSlo, thresholdSeconds: tighter, objective }])),
+            "ws4",
+        );
         expect(plan.slos[0]).toMatchObject({ objective, sli: { thresholdSeconds: tighter } });
-        const recorded = plan.ruleSets[0].groups[0].rules.find((r) => "record" in r && r.record === SLO_RECORD.thresholdSeconds)!;
+        const recorded = plan.ruleSets[0].groups[0].rules.find(
+            (r) => "record" in r && r.record === SLO_RECORD.thresholdSeconds,
+        )!;
         expect(recorded.expr).toBe(`vector(${tighter})`);
     });
 
     it("refuses a looser threshold and a lower objective, naming the path and the allowed value", () => {
-        const problems = refusal(args(targets, (a) => (a.slos = [{ ...readSlo, thresholdSeconds: BUCKETS[BUCKETS.length - 1], objective: READ.objective - 0.01 }])));
+        const problems = refusal(
+            args(
+                targets,
+                (a) =>
+                    (a.slos = [
+                        { ...readSlo, thresholdSeconds: BUCKETS[BUCKETS.length - 1], objective: READ.objective - 0.01 },
+                    ]),
+            ),
+        );
         expect(problems).toEqual([
-            expect.stringMatching(new RegExp(`^/slos/0/thresholdSeconds: .* looser than the unified ${READ.id} threshold .*allowed: a number <= ${READ.sli.thresholdSeconds}$`)),
-            expect.stringMatching(new RegExp(`^/slos/0/objective: .* looser than the unified ${READ.id} objective .*allowed: a number >= ${READ.objective} and < 1$`)),
+            expect.stringMatching(
+                new RegExp(
+                    `^/slos/0/thresholdSeconds: .* looser than the unified ${READ.id} threshold .*allowed: a number <= ${READ.sli.thresholdSeconds}$`,
+                ),
+            ),
+            expect.stringMatching(
+                new RegExp(
+                    `^/slos/0/objective: .* looser than the unified ${READ.id} objective .*allowed: a number >= ${READ.objective} and < 1$`,
+                ),
+            ),
         ]);
     });
 });
 
 describe("the kit's refusals", () => {
     const targets = guardrailTargetsFromFile("prod");
-    const cases: Array<[string, (a: { -readonly [K in keyof ServiceGuardrailsArgs]: ServiceGuardrailsArgs[K] }) => void, string]> = [
-        ["an unknown SLO id", (a) => (a.slos = [{ ...readSlo, id: "api-typo-latency" }]), "/slos/0/id: unknown SLO id \"api-typo-latency\"; allowed: "],
+    const cases: Array<
+        [string, (a: { -readonly [K in keyof ServiceGuardrailsArgs]: ServiceGuardrailsArgs[K] }) => void, string]
+    > = [
+        [
+            "an unknown SLO id",
+            (a) => (a.slos = [{ ...readSlo, id: "api-typo-latency" }]),
+            '/slos/0/id: unknown SLO id "api-typo-latency"; allowed: ',
+        ],
         ["an SLO twice", (a) => (a.slos = [readSlo, readSlo]), `/slos/1/id: "${READ.id}" appears twice`],
-        ["no bucket at the threshold", (a) => (a.slos = [{ ...readSlo, buckets: BUCKETS.filter((b) => b !== READ.sli.thresholdSeconds) }]), `/slos/0/buckets: no bucket at the ${READ.sli.thresholdSeconds} s threshold`],
-        ["unsorted buckets", (a) => (a.slos = [{ ...readSlo, buckets: [...BUCKETS].reverse() }]), "/slos/0/buckets: allowed: the histogram's bucket bounds in seconds, positive and ascending"],
-        ["a series name instead of a histogram", (a) => (a.slos = [{ ...readSlo, metric: "search_request_duration_seconds_bucket" }]), "/slos/0/metric: "],
-        ["a matcher on a label the recordings own", (a) => (a.slos = [{ ...readSlo, matchers: [{ label: "service", op: "=", value: "x" }] }]), "/slos/0/matchers/0/label: \"service\"; allowed: a Prometheus label name other than le, slo, env, service"],
-        ["a missing evidence hook", (a) => (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, tests: "" } }), "/evidence/hooks/tests: missing; every resource carries all four evidence hooks"],
-        ["a backlog id Kubernetes cannot label", (a) => (a.evidence = { ...EVIDENCE, id: "WS4 search" }), "/evidence/id: \"WS4 search\"; allowed: "],
-        ["no rule location with file targets", (a) => (a.rules = undefined), "/rules: missing, and the targets (from a file) name no rule location"],
-        ["no Grafana folder with file targets", (a) => (a.grafana = undefined), "/grafana: missing, and the targets (from a file) name no Grafana folder"],
-        ["a service name that is not a label", (a) => (a.service = "Search_API"), "/service: \"Search_API\"; allowed: lower-case letters"],
-        ["a service name too long for a dashboard uid", (a) => (a.service = "a-very-long-service-name-indeed"), "longer than Grafana's 40 characters"],
+        [
+            "no bucket at the threshold",
+            (a) => (a.slos = [{ ...readSlo, buckets: BUCKETS.filter((b) => b !== READ.sli.thresholdSeconds) }]),
+            `/slos/0/buckets: no bucket at the ${READ.sli.thresholdSeconds} s threshold`,
+        ],
+        [
+            "unsorted buckets",
+            (a) => (a.slos = [{ ...readSlo, buckets: [...BUCKETS].reverse() }]),
+            "/slos/0/buckets: allowed: the histogram's bucket bounds in seconds, positive and ascending",
+        ],
+        [
+            "a series name instead of a histogram",
+            (a) => (a.slos = [{ ...readSlo, metric: "search_request_duration_seconds_bucket" }]),
+            "/slos/0/metric: ",
+        ],
+        [
+            "a matcher on a label the recordings own",
+            (a) => (a.slos = [{ ...readSlo, matchers: [{ label: "service", op: "=", value: "x" }] }]),
+            '/slos/0/matchers/0/label: "service"; allowed: a Prometheus label name other than le, slo, env, service',
+        ],
+        [
+            "a missing evidence hook",
+            (a) => (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, tests: "" } }),
+            "/evidence/hooks/tests: missing; every resource carries all four evidence hooks",
+        ],
+        [
+            "a backlog id Kubernetes cannot label",
+            (a) => (a.evidence = { ...EVIDENCE, id: "WS4 search" }),
+            '/evidence/id: "WS4 search"; allowed: ',
+        ],
+        [
+            "no rule location with file targets",
+            (a) => (a.rules = undefined),
+            "/rules: missing, and the targets (from a file) name no rule location",
+        ],
+        [
+            "no Grafana folder with file targets",
+            (a) => (a.grafana = undefined),
+            "/grafana: missing, and the targets (from a file) name no Grafana folder",
+        ],
+        [
+            "a service name that is not a label",
+            (a) => (a.service = "Search_API"),
+            '/service: "Search_API"; allowed: lower-case letters',
+        ],
+        [
+            "a service name too long for a dashboard uid",
+            (a) => (a.service = "a-very-long-service-name-indeed"),
+            "longer than Grafana's 40 characters",
+        ],
         ["no SLOs", (a) => (a.slos = []), "/slos: empty"],
     ];
     it.each(cases)("refuses %s", (_what, change, expected) => {
@@ -113,10 +235,12 @@ describe("the kit's refusals", () => {
     });
 
     it("reports every problem at once", () => {
-        const problems = refusal(args(targets, (a) => {
-            a.owner = "";
-            a.slos = [{ ...readSlo, id: "nope" }];
-        }));
+        const problems = refusal(
+            args(targets, (a) => {
+                a.owner = "";
+                a.slos = [{ ...readSlo, id: "nope" }];
+            }),
+        );
         expect(problems.map((p) => p.split(":")[0])).toEqual(["/owner", "/slos/0/id"]);
     });
 });
@@ -124,35 +248,70 @@ describe("the kit's refusals", () => {
 describe("targets from a guardrails model", () => {
     it("are the model's SLOs for a known environment, and refuse an unknown one with the allowed list", () => {
         expect(guardrailTargets(guardrails, "dev").slos).toBe(guardrails.slo.objectives);
-        expect(() => guardrailTargets(guardrails, "qa")).toThrow(`guardrails model: /environments: no environment "qa"; allowed: ${guardrails.environments.join(", ")}`);
+        expect(() => guardrailTargets(guardrails, "qa")).toThrow(
+            `guardrails model: /environments: no environment "qa"; allowed: ${guardrails.environments.join(", ")}`,
+        );
     });
 });
 
 describe("targets from stack outputs", () => {
     const outputs = (change: (o: Record<string, unknown>) => void = () => undefined) => {
-        const o: Record<string, unknown> = JSON.parse(JSON.stringify({
-            environment: "prod",
-            guardrails,
-            targets: { environment: "prod", slos: guardrails.slo.objectives },
-            rules: { kind: "amp", workspaceId: "ws-123", objectNames: [] },
-            grafana: { folderUid: "maestro-conductor-prod", prometheusDatasourceUid: "prometheus-prod", dashboardUrls: { slo: "https://grafana.example/base/d/maestro-slo-prod" } },
-        })) as Record<string, unknown>;
+        const o: Record<string, unknown> = JSON.parse(
+            JSON.stringify({
+                environment: "prod",
+                guardrails,
+                targets: { environment: "prod", slos: guardrails.slo.objectives },
+                rules: { kind: "amp", workspaceId: "ws-123", objectNames: [] },
+                grafana: {
+                    folderUid: "maestro-conductor-prod",
+                    prometheusDatasourceUid: "prometheus-prod",
+                    dashboardUrls: { slo: "https://grafana.example/base/d/maestro-slo-prod" },
+                },
+            }),
+        ) as Record<string, unknown>;
         change(o);
         return async (name: string) => o[name];
     };
 
     it("reads the environment, the effective SLOs and where rules and dashboards go", async () => {
         const t = await parseStackTargets("ref", outputs());
-        expect(t).toMatchObject({ environment: "prod", rules: { kind: "amp", workspaceId: "ws-123" }, grafana: { folderUid: "maestro-conductor-prod", url: "https://grafana.example/base" } });
+        expect(t).toMatchObject({
+            environment: "prod",
+            rules: { kind: "amp", workspaceId: "ws-123" },
+            grafana: { folderUid: "maestro-conductor-prod", url: "https://grafana.example/base" },
+        });
         expect(t.slos).toEqual(guardrails.slo.objectives);
     });
 
     it.each([
-        ["a missing guardrails output", (o: Record<string, unknown>) => delete o.guardrails, "ref: output \"guardrails\": missing; allowed: the unified guardrails document"],
-        ["an environment the guardrails do not know", (o: Record<string, unknown>) => (o.environment = "qa"), "ref: output \"environment\": \"qa\" is not a guardrails environment; allowed: "],
-        ["an SLO missing from the targets", (o: Record<string, unknown>) => (o.targets = { slos: guardrails.slo.objectives.slice(1) }), `has no entry for SLO "${READ.id}"`],
-        ["a lower exported objective", (o: Record<string, unknown>) => (o.targets = { slos: [{ ...READ, objective: READ.objective / 2 }, ...guardrails.slo.objectives.slice(1)] }), "output \"targets\"/slos/0/objective: "],
-        ["an unknown rule location", (o: Record<string, unknown>) => (o.rules = { kind: "thanos" }), "output \"rules\"/kind: is \"thanos\"; allowed: \"prometheus-operator\" or \"amp\""],
+        [
+            "a missing guardrails output",
+            (o: Record<string, unknown>) => delete o.guardrails,
+            'ref: output "guardrails": missing; allowed: the unified guardrails document',
+        ],
+        [
+            "an environment the guardrails do not know",
+            (o: Record<string, unknown>) => (o.environment = "qa"),
+            'ref: output "environment": "qa" is not a guardrails environment; allowed: ',
+        ],
+        [
+            "an SLO missing from the targets",
+            (o: Record<string, unknown>) => (o.targets = { slos: guardrails.slo.objectives.slice(1) }),
+            `has no entry for SLO "${READ.id}"`,
+        ],
+        [
+            "a lower exported objective",
+            (o: Record<string, unknown>) =>
+                (o.targets = {
+                    slos: [{ ...READ, objective: READ.objective / 2 }, ...guardrails.slo.objectives.slice(1)],
+                }),
+            'output "targets"/slos/0/objective: ',
+        ],
+        [
+            "an unknown rule location",
+            (o: Record<string, unknown>) => (o.rules = { kind: "thanos" }),
+            'output "rules"/kind: is "thanos"; allowed: "prometheus-operator" or "amp"',
+        ],
     ])("refuses %s", async (_what, change, expected) => {
         await expect(parseStackTargets("ref", outputs(change))).rejects.toThrow(expected);
     });
@@ -161,7 +320,13 @@ describe("targets from stack outputs", () => {
 describe("ServiceGuardrails under mocks", () => {
     const provision = async (a: ServiceGuardrailsArgs) => {
         const record: RegisteredResource[] = [];
-        const run = await runWithMocks({ stack: "prod", project: "search", config: { values: {}, secretKeys: [] }, record, program: () => ({ names: new ServiceGuardrails("search", a).ruleObjectNames }) }).then(
+        const run = await runWithMocks({
+            stack: "prod",
+            project: "search",
+            config: { values: {}, secretKeys: [] },
+            record,
+            program: () => ({ names: new ServiceGuardrails("search", a).ruleObjectNames }),
+        }).then(
             () => undefined,
             (e: unknown) => e as Error,
         );
@@ -169,15 +334,24 @@ describe("ServiceGuardrails under mocks", () => {
     };
 
     it("writes AMP rule group namespaces, tagged with the service's evidence, into the given workspace", async () => {
-        const { error, resources } = await provision(args(guardrailTargetsFromFile("prod"), (a) => (a.rules = { kind: "amp", workspaceId: "ws-123" })));
+        const { error, resources } = await provision(
+            args(guardrailTargetsFromFile("prod"), (a) => (a.rules = { kind: "amp", workspaceId: "ws-123" })),
+        );
         expect(error).toBeUndefined();
         const kit = resources.find((r) => r.type === "maestro:kit:ServiceGuardrails")!;
         const namespaces = resources.filter((r) => r.type === "aws:amp/ruleGroupNamespace:RuleGroupNamespace");
-        expect(namespaces.map((n) => n.inputs.name).sort()).toEqual([`maestro-search-slo-${READ.id}`, "maestro-search-telemetry-gaps"]);
+        expect(namespaces.map((n) => n.inputs.name).sort()).toEqual([
+            `maestro-search-slo-${READ.id}`,
+            "maestro-search-telemetry-gaps",
+        ]);
         for (const n of namespaces) {
             expect(n.parent).toBe(kit.urn);
             expect(n.inputs.workspaceId).toBe("ws-123");
-            expect(n.inputs.tags).toMatchObject({ "maestro:backlog-item": EVIDENCE.id, "maestro:owner": "workstream-4", "maestro:evidence-tests": EVIDENCE.hooks.tests });
+            expect(n.inputs.tags).toMatchObject({
+                "maestro:backlog-item": EVIDENCE.id,
+                "maestro:owner": "workstream-4",
+                "maestro:evidence-tests": EVIDENCE.hooks.tests,
+            });
             expect((yaml.load(n.inputs.data as string) as { groups: unknown[] }).groups).toHaveLength(1);
         }
         const dashboard = resources.find((r) => r.type === "grafana:apps/v1beta1/dashboard:Dashboard")!;
@@ -185,9 +359,15 @@ describe("ServiceGuardrails under mocks", () => {
     });
 
     it("registers no child when constructed with a looser target", async () => {
-        const { error, resources } = await provision(args(guardrailTargetsFromFile("prod"), (a) => (a.slos = [{ ...readSlo, objective: READ.objective / 2 }])));
+        const { error, resources } = await provision(
+            args(guardrailTargetsFromFile("prod"), (a) => (a.slos = [{ ...readSlo, objective: READ.objective / 2 }])),
+        );
         expect(error?.message).toContain("/slos/0/objective");
-        expect(resources.filter((r) => r.parent && !r.type.startsWith("pulumi:") && r.type !== "maestro:kit:ServiceGuardrails")).toEqual([]);
+        expect(
+            resources.filter(
+                (r) => r.parent && !r.type.startsWith("pulumi:") && r.type !== "maestro:kit:ServiceGuardrails",
+            ),
+        ).toEqual([]);
     });
 });
 
@@ -201,7 +381,9 @@ describe("promtool: a service's rules beside the stack's", () => {
         fs.writeFileSync(path.join(dir, "service.yml"), renderRuleFile(plan.ruleSets[0].groups));
         const [serviceSli] = plan.slos.map((s) => s.sli);
         // Only the service's page: the stack's own SLI is healthy.
-        const page = plan.ruleSets[0].groups[0].rules.filter(isAlertingRule).find((r) => r.alert === SLO_ALERT_NAME.page)!;
+        const page = plan.ruleSets[0].groups[0].rules
+            .filter(isAlertingRule)
+            .find((r) => r.alert === SLO_ALERT_NAME.page)!;
         const own = (selector: string) => `${selector}{slo="${READ.id}",env="prod"}`;
         const test = {
             rule_files: ["stack.yml", "service.yml"],
@@ -209,7 +391,10 @@ describe("promtool: a service's rules beside the stack's", () => {
             tests: [
                 {
                     interval: "1m",
-                    input_series: [...sliHistogram(READ.sli, [{ minutes: 60, badShare: 0 }]), ...sliHistogram(serviceSli, [{ minutes: 60, badShare: 1 }])],
+                    input_series: [
+                        ...sliHistogram(READ.sli, [{ minutes: 60, badShare: 0 }]),
+                        ...sliHistogram(serviceSli, [{ minutes: 60, badShare: 1 }]),
+                    ],
                     alert_rule_test: [
                         {
                             alertname: SLO_ALERT_NAME.page,
@@ -218,8 +403,24 @@ describe("promtool: a service's rules beside the stack's", () => {
                         },
                     ],
                     promql_expr_test: [
-                        { expr: own(SLO_RECORD.errorRatio("5m")), eval_time: "20m", exp_samples: [{ labels: `${SLO_RECORD.errorRatio("5m")}{slo="${READ.id}",env="prod"}`, value: 0 }, { labels: `${SLO_RECORD.errorRatio("5m")}{slo="${READ.id}",env="prod",service="search"}`, value: 1 }] },
-                        { expr: `${SLO_RECORD.errorBudgetRemaining}{slo="${READ.id}",service=""}`, eval_time: "20m", exp_samples: [{ labels: `${SLO_RECORD.errorBudgetRemaining}{slo="${READ.id}",env="prod"}`, value: 1 }] },
+                        {
+                            expr: own(SLO_RECORD.errorRatio("5m")),
+                            eval_time: "20m",
+                            exp_samples: [
+                                { labels: `${SLO_RECORD.errorRatio("5m")}{slo="${READ.id}",env="prod"}`, value: 0 },
+                                {
+                                    labels: `${SLO_RECORD.errorRatio("5m")}{slo="${READ.id}",env="prod",service="search"}`,
+                                    value: 1,
+                                },
+                            ],
+                        },
+                        {
+                            expr: `${SLO_RECORD.errorBudgetRemaining}{slo="${READ.id}",service=""}`,
+                            eval_time: "20m",
+                            exp_samples: [
+                                { labels: `${SLO_RECORD.errorBudgetRemaining}{slo="${READ.id}",env="prod"}`, value: 1 },
+                            ],
+                        },
                     ],
                 },
             ],
@@ -235,14 +436,30 @@ describe("promtool: a service's rules beside the stack's", () => {
 describe("the package a downstream program installs", () => {
     it("ships the compiled kit with its declarations and the data it reads at run time, and nothing local", () => {
         // What `npm pack` (and so a git or tarball install) puts in the package; scripts skipped: npm test built bin/.
-        const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8" });
+        const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+            cwd: repoRoot,
+            encoding: "utf8",
+        });
         expect(r.status).toBe(0);
         const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
-        const exported = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { exports: Record<string, { types: string; default: string } | string> };
+        const exported = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+            exports: Record<string, { types: string; default: string } | string>;
+        };
         const kit = exported.exports["./kit"] as { types: string; default: string };
         expect(files).toEqual(expect.arrayContaining([kit.types, kit.default].map((p) => p.replace(/^\.\//, ""))));
         // lib/validation finds the package root by Pulumi.yaml; the kit validates against the guardrails and Grafana schemas.
-        expect(files).toEqual(expect.arrayContaining(["Pulumi.yaml", "guardrails/guardrails.yaml", "guardrails/guardrails.schema.json", "dashboards/schema/dashboard.jsonschema.json"]));
-        expect(files.filter((f) => /^(out|test|test-artifacts|node_modules|policies)\//.test(f) || f.endsWith(".tsbuildinfo"))).toEqual([]);
+        expect(files).toEqual(
+            expect.arrayContaining([
+                "Pulumi.yaml",
+                "guardrails/guardrails.yaml",
+                "guardrails/guardrails.schema.json",
+                "dashboards/schema/dashboard.jsonschema.json",
+            ]),
+        );
+        expect(
+            files.filter(
+                (f) => /^(out|test|test-artifacts|node_modules|policies)\//.test(f) || f.endsWith(".tsbuildinfo"),
+            ),
+        ).toEqual([]);
     });
 });

@@ -17,7 +17,7 @@ import {
     verifyLedger,
     verifyLedgerFile,
 } from "../provenance/ledger";
-import { repoRoot } from "../lib/validation";
+import { repoRoot } from "../core/validation";
 import { guardrails, runScript } from "./helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures", "provenance");
@@ -25,7 +25,10 @@ const FIXTURE_LEDGER = path.join(FIXTURES, "ledger.jsonl");
 const FILE = "ledger.jsonl";
 
 /** Required roles from the fixture (a stand-in for governance's milestones); unknown releases throw, as governance does. */
-const fixtureRoles = JSON.parse(fs.readFileSync(path.join(FIXTURES, "required-roles.json"), "utf8")) as Record<string, Record<string, string[]>>;
+const fixtureRoles = JSON.parse(fs.readFileSync(path.join(FIXTURES, "required-roles.json"), "utf8")) as Record<
+    string,
+    Record<string, string[]>
+>;
 const requiredRoles: RequiredRoles = (tag, environment) => {
     const roles = fixtureRoles[tag]?.[environment];
     if (!roles) {
@@ -37,7 +40,8 @@ const requiredRoles: RequiredRoles = (tag, environment) => {
 const text = fs.readFileSync(FIXTURE_LEDGER, "utf8");
 const lines = text.trimEnd().split("\n");
 const entries = lines.map((l) => JSON.parse(l) as SignoffEntry);
-const verify = (t: string, options: Partial<Parameters<typeof verifyLedger>[2]> = {}) => verifyLedger(t, FILE, { guardrails, requiredRoles, ...options });
+const verify = (t: string, options: Partial<Parameters<typeof verifyLedger>[2]> = {}) =>
+    verifyLedger(t, FILE, { guardrails, requiredRoles, ...options });
 const join = (ls: readonly string[]) => ls.join("\n") + "\n";
 /** The fixture with one line replaced by `change(entry)`, re-serialized without touching its hash. */
 const edited = (index: number, change: (e: Record<string, unknown>) => void) =>
@@ -61,8 +65,24 @@ describe("the fixture ledger", () => {
         expect(r.ok).toBe(true);
         expect(r.head).toBe(entries[entries.length - 1].hash);
         expect(r.releases).toEqual([
-            { tag: "v1.0.0", environment: "staging", commit: entries[0].commit, signed: ["Release Manager", "Dev Lead"], required: fixtureRoles["v1.0.0"].staging, missing: [], complete: true },
-            { tag: "v1.0.0", environment: "prod", commit: entries[0].commit, signed: ["Release Manager", "Sec Lead", "Product Lead"], required: fixtureRoles["v1.0.0"].prod, missing: [], complete: true },
+            {
+                tag: "v1.0.0",
+                environment: "staging",
+                commit: entries[0].commit,
+                signed: ["Release Manager", "Dev Lead"],
+                required: fixtureRoles["v1.0.0"].staging,
+                missing: [],
+                complete: true,
+            },
+            {
+                tag: "v1.0.0",
+                environment: "prod",
+                commit: entries[0].commit,
+                signed: ["Release Manager", "Sec Lead", "Product Lead"],
+                required: fixtureRoles["v1.0.0"].prod,
+                missing: [],
+                complete: true,
+            },
         ]);
     });
 
@@ -80,14 +100,30 @@ describe("the fixture ledger", () => {
 });
 
 describe("record (appendEntry)", () => {
-    const next = { tag: "v1.1.0", commit: "b".repeat(40), environment: "staging", role: "Release Manager", signer: "Rosa Reyes <rosa@maestro.example>", time: "2026-11-30T09:00:00Z" };
+    const next = {
+        tag: "v1.1.0",
+        commit: "b".repeat(40),
+        environment: "staging",
+        role: "Release Manager",
+        signer: "Rosa Reyes <rosa@maestro.example>",
+        time: "2026-11-30T09:00:00Z",
+    };
 
     it("appends an entry chained to the last one that still verifies", () => {
         const e = appendEntry(entries, next, { guardrails, requiredRoles });
-        expect(e).toEqual({ ...next, seq: entries.length + 1, prevHash: entries[entries.length - 1].hash, hash: entryHash(e) });
+        expect(e).toEqual({
+            ...next,
+            seq: entries.length + 1,
+            prevHash: entries[entries.length - 1].hash,
+            hash: entryHash(e),
+        });
         const r = verify(text + serializeEntry(e) + "\n", { complete: "none" });
         expect(r.problems).toEqual([]);
-        expect(r.releases.find((x) => x.tag === "v1.1.0")).toMatchObject({ signed: ["Release Manager"], missing: ["Dev Lead"], complete: false });
+        expect(r.releases.find((x) => x.tag === "v1.1.0")).toMatchObject({
+            signed: ["Release Manager"],
+            missing: ["Dev Lead"],
+            complete: false,
+        });
     });
 
     it("starts a new ledger at the genesis hash", () => {
@@ -97,16 +133,48 @@ describe("record (appendEntry)", () => {
     });
 
     it.each([
-        ["a tag that is not vX.Y.Z", { tag: "1.1" }, `tag: "1.1" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`],
-        ["a short commit", { commit: "abc1234" }, 'commit: "abc1234" is not a full commit id; allowed: 40 lowercase hex digits'],
-        ["an unknown environment", { environment: "qa" }, `environment: "qa" is not a guardrail environment; allowed: ${guardrails.environments.join(", ")}`],
-        ["a time with a zone offset", { time: "2026-11-30T09:00:00+01:00" }, "time: \"2026-11-30T09:00:00+01:00\" is not a UTC time to the second; allowed: YYYY-MM-DDTHH:MM:SSZ"],
+        [
+            "a tag that is not vX.Y.Z",
+            { tag: "1.1" },
+            `tag: "1.1" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`,
+        ],
+        [
+            "a short commit",
+            { commit: "abc1234" },
+            'commit: "abc1234" is not a full commit id; allowed: 40 lowercase hex digits',
+        ],
+        [
+            "an unknown environment",
+            { environment: "qa" },
+            `environment: "qa" is not a guardrail environment; allowed: ${guardrails.environments.join(", ")}`,
+        ],
+        [
+            "a time with a zone offset",
+            { time: "2026-11-30T09:00:00+01:00" },
+            'time: "2026-11-30T09:00:00+01:00" is not a UTC time to the second; allowed: YYYY-MM-DDTHH:MM:SSZ',
+        ],
         ["an empty signer", { signer: " " }, "signer: missing"],
-        ["a role the release does not need", { role: "Docs Lead" }, 'role: "Docs Lead" does not sign off v1.1.0 in staging; allowed: Release Manager, Dev Lead'],
+        [
+            "a role the release does not need",
+            { role: "Docs Lead" },
+            'role: "Docs Lead" does not sign off v1.1.0 in staging; allowed: Release Manager, Dev Lead',
+        ],
         ["a release no milestone ships", { tag: "v9.9.9" }, "tag: no milestone ships v9.9.9 to staging"],
-        ["a role that already signed", { tag: "v1.0.0", commit: entries[0].commit, role: "Dev Lead" }, "role: Dev Lead already signed v1.0.0 in staging (seq 2"],
-        ["a tag signed before at another commit", { tag: "v1.0.0" }, `commit: v1.0.0 was signed at ${entries[0].commit} (seq 1); a tag names one commit`],
-        ["a time before the last entry", { time: "2026-11-01T00:00:00Z" }, `time: 2026-11-01T00:00:00Z is before the last entry's ${entries[entries.length - 1].time}`],
+        [
+            "a role that already signed",
+            { tag: "v1.0.0", commit: entries[0].commit, role: "Dev Lead" },
+            "role: Dev Lead already signed v1.0.0 in staging (seq 2",
+        ],
+        [
+            "a tag signed before at another commit",
+            { tag: "v1.0.0" },
+            `commit: v1.0.0 was signed at ${entries[0].commit} (seq 1); a tag names one commit`,
+        ],
+        [
+            "a time before the last entry",
+            { time: "2026-11-01T00:00:00Z" },
+            `time: 2026-11-01T00:00:00Z is before the last entry's ${entries[entries.length - 1].time}`,
+        ],
     ])("refuses %s", (_what, change, message) => {
         expect(() => appendEntry(entries, { ...next, ...change }, { guardrails, requiredRoles })).toThrow(message);
     });
@@ -116,13 +184,17 @@ describe("verify detects tampering", () => {
     it("an edited field (hash no longer matches)", () => {
         const r = verify(edited(3, (e) => (e.signer = "Mallory <mallory@evil.example>")));
         expect(r.ok).toBe(false);
-        expect(r.problems).toEqual([`${FILE}:4: hash does not match the entry's content: the entry was edited after it was recorded`]);
+        expect(r.problems).toEqual([
+            `${FILE}:4: hash does not match the entry's content: the entry was edited after it was recorded`,
+        ]);
     });
 
     it("an edited entry whose hash was recomputed (the next entry's prevHash no longer matches)", () => {
         const forged = reseal({ ...entries[1], role: "Sec Lead" });
         const r = verify(join(lines.map((l, i) => (i === 1 ? serializeEntry(forged) : l))));
-        expect(r.problems).toContain(`${FILE}:3: prevHash does not match the hash of the entry before it (line 2, seq 2): an entry was removed, inserted or reordered`);
+        expect(r.problems).toContain(
+            `${FILE}:3: prevHash does not match the hash of the entry before it (line 2, seq 2): an entry was removed, inserted or reordered`,
+        );
     });
 
     it("a removed entry in the middle", () => {
@@ -137,7 +209,9 @@ describe("verify detects tampering", () => {
 
     it("a removed first entry", () => {
         const r = verify(join(lines.slice(1)));
-        expect(r.problems).toContain(`${FILE}:1: prevHash of the first entry must be ${GENESIS_HASH}: entries before it were removed`);
+        expect(r.problems).toContain(
+            `${FILE}:1: prevHash of the first entry must be ${GENESIS_HASH}: entries before it were removed`,
+        );
     });
 
     it("reordered entries", () => {
@@ -156,15 +230,21 @@ describe("verify detects tampering", () => {
     it("an inserted entry", () => {
         const forged = reseal({ ...entries[1], seq: 3, role: "Sec Lead", prevHash: entries[1].hash });
         const r = verify(join([...lines.slice(0, 2), serializeEntry(forged), ...lines.slice(2)]));
-        expect(r.problems).toContain(`${FILE}:4: seq is 3, expected 4: an entry before it was removed or inserted, or entries were reordered`);
-        expect(r.problems).toContain(`${FILE}:4: prevHash does not match the hash of the entry before it (line 3, seq 3): an entry was removed, inserted or reordered`);
+        expect(r.problems).toContain(
+            `${FILE}:4: seq is 3, expected 4: an entry before it was removed or inserted, or entries were reordered`,
+        );
+        expect(r.problems).toContain(
+            `${FILE}:4: prevHash does not match the hash of the entry before it (line 3, seq 3): an entry was removed, inserted or reordered`,
+        );
     });
 
     it("a cut-off tail: by the missing required sign-off, and by the head anchor", () => {
         const r = verify(join(lines.slice(0, -1)), { head: entries[entries.length - 1].hash });
         expect(r.problems).toEqual([
             `${FILE}: the anchored head ${entries[entries.length - 1].hash} is not in the ledger: entries after it were removed or the chain was rewritten`,
-            expect.stringContaining(`${FILE}: v1.0.0 in prod is missing the sign-off of Product Lead (required: ${fixtureRoles["v1.0.0"].prod.join(", ")}; signed: Release Manager, Sec Lead)`),
+            expect.stringContaining(
+                `${FILE}: v1.0.0 in prod is missing the sign-off of Product Lead (required: ${fixtureRoles["v1.0.0"].prod.join(", ")}; signed: Release Manager, Sec Lead)`,
+            ),
         ]);
     });
 
@@ -176,7 +256,9 @@ describe("verify detects tampering", () => {
     });
 
     it("a line that is not an entry", () => {
-        const r = verify(join([lines[0], "{not json", JSON.stringify({ ...entries[1], extra: 1 })]), { complete: "none" });
+        const r = verify(join([lines[0], "{not json", JSON.stringify({ ...entries[1], extra: 1 })]), {
+            complete: "none",
+        });
         expect(r.problems).toEqual(
             expect.arrayContaining([
                 expect.stringMatching(new RegExp(`^${FILE}:2: not JSON \\(`)),
@@ -191,7 +273,11 @@ describe("verify checks the fields and the release rules", () => {
         // Rebuild the chain from scratch so only the rule under test fails.
         const out: SignoffEntry[] = [];
         entries.forEach((e, i) => {
-            const body = { ...e, ...(i === index ? change : {}), prevHash: out.length ? out[out.length - 1].hash : GENESIS_HASH };
+            const body = {
+                ...e,
+                ...(i === index ? change : {}),
+                prevHash: out.length ? out[out.length - 1].hash : GENESIS_HASH,
+            };
             out.push(reseal(body));
         });
         return join(out.map(serializeEntry));
@@ -200,10 +286,26 @@ describe("verify checks the fields and the release rules", () => {
     it.each([
         ["a bad tag", { tag: "release-1" }, `${FILE}:2: tag: "release-1" is not a release tag`],
         ["a bad commit", { commit: "HEAD" }, `${FILE}:2: commit: "HEAD" is not a full commit id`],
-        ["an unknown environment", { environment: "qa" }, `${FILE}:2: environment: "qa" is not a guardrail environment`],
-        ["a time that is not ISO 8601 UTC", { time: "16/11/2026 10:30" }, `${FILE}:2: time: "16/11/2026 10:30" is not a UTC time to the second`],
-        ["a tag signed at two commits", { commit: "d".repeat(40) }, `${FILE}:2: v1.0.0 is signed at commit ${"d".repeat(40)} but at ${entries[0].commit} on line 1; a tag names one commit`],
-        ["a role signing twice", { role: "Release Manager" }, `${FILE}:2: Release Manager already signed v1.0.0 in staging on line 1; one sign-off per role and release`],
+        [
+            "an unknown environment",
+            { environment: "qa" },
+            `${FILE}:2: environment: "qa" is not a guardrail environment`,
+        ],
+        [
+            "a time that is not ISO 8601 UTC",
+            { time: "16/11/2026 10:30" },
+            `${FILE}:2: time: "16/11/2026 10:30" is not a UTC time to the second`,
+        ],
+        [
+            "a tag signed at two commits",
+            { commit: "d".repeat(40) },
+            `${FILE}:2: v1.0.0 is signed at commit ${"d".repeat(40)} but at ${entries[0].commit} on line 1; a tag names one commit`,
+        ],
+        [
+            "a role signing twice",
+            { role: "Release Manager" },
+            `${FILE}:2: Release Manager already signed v1.0.0 in staging on line 1; one sign-off per role and release`,
+        ],
     ])("flags %s", (_what, change, message) => {
         const r = verify(resealedAt(1, change), { complete: "none" });
         expect(r.ok).toBe(false);
@@ -214,32 +316,60 @@ describe("verify checks the fields and the release rules", () => {
         // A ledger in which the Sec Lead never signed prod (chain intact: built, not edited).
         const short: SignoffEntry[] = [];
         for (const e of entries.filter((x) => !(x.environment === "prod" && x.role === "Sec Lead"))) {
-            short.push(reseal({ ...e, seq: short.length + 1, prevHash: short.length ? short[short.length - 1].hash : GENESIS_HASH }));
+            short.push(
+                reseal({
+                    ...e,
+                    seq: short.length + 1,
+                    prevHash: short.length ? short[short.length - 1].hash : GENESIS_HASH,
+                }),
+            );
         }
         const missing = verify(join(short.map(serializeEntry)));
         expect(missing.problems).toEqual([
             `${FILE}: v1.0.0 in prod is missing the sign-off of Sec Lead (required: ${fixtureRoles["v1.0.0"].prod.join(", ")}; signed: Release Manager, Product Lead); record it with \`npm run provenance -- record --tag v1.0.0 --environment prod --role "<role>"\``,
         ]);
-        expect(missing.releases.find((x) => x.environment === "prod")).toMatchObject({ missing: ["Sec Lead"], complete: false });
+        expect(missing.releases.find((x) => x.environment === "prod")).toMatchObject({
+            missing: ["Sec Lead"],
+            complete: false,
+        });
     });
 
     it("scopes the required sign-offs: one release (a deploy), all, or none; the chain is always checked", () => {
-        const partial = appendEntry(entries, { tag: "v1.1.0", commit: "b".repeat(40), environment: "staging", role: "Release Manager", signer: "r", time: "2026-11-30T09:00:00Z" }, { guardrails, requiredRoles });
+        const partial = appendEntry(
+            entries,
+            {
+                tag: "v1.1.0",
+                commit: "b".repeat(40),
+                environment: "staging",
+                role: "Release Manager",
+                signer: "r",
+                time: "2026-11-30T09:00:00Z",
+            },
+            { guardrails, requiredRoles },
+        );
         const withPartial = text + serializeEntry(partial) + "\n";
         expect(verify(withPartial).ok).toBe(false);
         expect(verify(withPartial, { complete: { tag: "v1.0.0", environment: "prod" } }).ok).toBe(true);
-        expect(verify(withPartial, { complete: { tag: "v1.1.0", environment: "staging" } }).problems).toEqual([expect.stringContaining("v1.1.0 in staging is missing the sign-off of Dev Lead")]);
+        expect(verify(withPartial, { complete: { tag: "v1.1.0", environment: "staging" } }).problems).toEqual([
+            expect.stringContaining("v1.1.0 in staging is missing the sign-off of Dev Lead"),
+        ]);
         expect(verify(withPartial, { complete: "none" }).ok).toBe(true);
     });
 
     it("a deploy of a release nobody signed fails, listing every required role", () => {
         const r = verify(text, { complete: { tag: "v1.1.0", environment: "staging" } });
-        expect(r.problems).toEqual([expect.stringContaining("v1.1.0 in staging is missing the sign-off of Release Manager, Dev Lead (required: Release Manager, Dev Lead; signed: nobody)")]);
+        expect(r.problems).toEqual([
+            expect.stringContaining(
+                "v1.1.0 in staging is missing the sign-off of Release Manager, Dev Lead (required: Release Manager, Dev Lead; signed: nobody)",
+            ),
+        ]);
     });
 
     it("a release governance knows nothing about is a problem, with governance's reason", () => {
         const r = verify(text, { complete: { tag: "v7.0.0", environment: "prod" } });
-        expect(r.problems).toEqual([`${FILE}: v7.0.0 in prod: cannot tell which sign-offs it needs: no milestone ships v7.0.0 to prod`]);
+        expect(r.problems).toEqual([
+            `${FILE}: v7.0.0 in prod: cannot tell which sign-offs it needs: no milestone ships v7.0.0 to prod`,
+        ]);
     });
 
     it("reports a missing ledger file", () => {
@@ -259,11 +389,17 @@ describe("sign-off objects for the provenance bucket", () => {
             `signoffs/prod/v1.0.0/${entries[0].commit}/000004-sec-lead.json`,
             `signoffs/prod/v1.0.0/${entries[0].commit}/000005-product-lead.json`,
         ]);
-        expect(signoffObjectKey(entries[0])).toBe(`signoffs/staging/v1.0.0/${entries[0].commit}/000001-release-manager.json`);
+        expect(signoffObjectKey(entries[0])).toBe(
+            `signoffs/staging/v1.0.0/${entries[0].commit}/000001-release-manager.json`,
+        );
     });
 
     it("locks each until its sign-off time plus the retention, deterministically", () => {
-        for (const o of signoffObjects(entries, { tag: "v1.0.0", environment: "staging" }, { objectLockMode: "GOVERNANCE", retentionDays: 90 })) {
+        for (const o of signoffObjects(
+            entries,
+            { tag: "v1.0.0", environment: "staging" },
+            { objectLockMode: "GOVERNANCE", retentionDays: 90 },
+        )) {
             expect(o.lockMode).toBe("GOVERNANCE");
             expect(Date.parse(o.retainUntil) - Date.parse(o.entry.time)).toBe(90 * 24 * 3600 * 1000);
             expect(o.retainUntil).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
@@ -280,7 +416,9 @@ describe("sign-off objects for the provenance bucket", () => {
     });
 
     it("refuses a retention that is not a whole number of days", () => {
-        expect(() => signoffObjects(entries, { tag: "v1.0.0", environment: "prod" }, { ...lock, retentionDays: 0.5 })).toThrow("provenance.retentionDays: 0.5 is not a whole number of days; allowed: an integer >= 1");
+        expect(() =>
+            signoffObjects(entries, { tag: "v1.0.0", environment: "prod" }, { ...lock, retentionDays: 0.5 }),
+        ).toThrow("provenance.retentionDays: 0.5 is not a whole number of days; allowed: an integer >= 1");
     });
 });
 
@@ -306,7 +444,9 @@ describe("the repository's ledger (provenance/ledger.jsonl)", () => {
         const r = verifyLedgerFile(LEDGER_FILE, realRoles, { guardrails });
         expect(r.entries.length).toBeGreaterThan(0);
         for (const commit of new Set(r.entries.map((e) => e.commit))) {
-            expect(() => execFileSync("git", ["cat-file", "-e", `${commit}^{commit}`], { cwd: repoRoot, stdio: "ignore" })).not.toThrow();
+            expect(() =>
+                execFileSync("git", ["cat-file", "-e", `${commit}^{commit}`], { cwd: repoRoot, stdio: "ignore" }),
+            ).not.toThrow();
         }
     });
 });
@@ -328,35 +468,89 @@ describe("npm run provenance", () => {
         const [tag, environment] = ["v1.0.0", "staging"];
         const roles = requiredSignoffs(gov, tag, environment);
         roles.forEach((role, i) => {
-            const r = runScript("provenance", "record", "--ledger", ledger, "--tag", tag, "--environment", environment, "--role", role, "--signer", "Test Signer <t@maestro.example>", "--commit", commit, "--time", `2026-11-17T0${i}:00:00Z`);
+            const r = runScript(
+                "provenance",
+                "record",
+                "--ledger",
+                ledger,
+                "--tag",
+                tag,
+                "--environment",
+                environment,
+                "--role",
+                role,
+                "--signer",
+                "Test Signer <t@maestro.example>",
+                "--commit",
+                commit,
+                "--time",
+                `2026-11-17T0${i}:00:00Z`,
+            );
             expect(r.stderr).toBe("");
             expect(r.status).toBe(0);
             expect(r.stdout).toContain(`recorded seq ${i + 1}: ${role} signs ${tag}`);
         });
-        expect(runScript("provenance", "verify", "--ledger", ledger, "--tag", tag, "--environment", environment).status).toBe(0);
+        expect(
+            runScript("provenance", "verify", "--ledger", ledger, "--tag", tag, "--environment", environment).status,
+        ).toBe(0);
         expect(fs.readFileSync(ledger, "utf8").trimEnd().split("\n")).toHaveLength(roles.length);
     });
 
     it("verify exits 1 naming the tampered line, and record refuses to extend a broken chain", () => {
         const ledger = tmpLedger();
-        fs.writeFileSync(ledger, edited(0, (e) => (e.role = "Sec Lead")));
+        fs.writeFileSync(
+            ledger,
+            edited(0, (e) => (e.role = "Sec Lead")),
+        );
         const v = runScript("provenance", "verify", "--ledger", ledger);
         expect(v.status).toBe(1);
         expect(v.stderr).toContain("ledger.jsonl:1: hash does not match the entry's content");
-        const r = runScript("provenance", "record", "--ledger", ledger, "--tag", "v1.0.0", "--environment", "staging", "--role", "Dev Lead", "--commit", entries[0].commit);
+        const r = runScript(
+            "provenance",
+            "record",
+            "--ledger",
+            ledger,
+            "--tag",
+            "v1.0.0",
+            "--environment",
+            "staging",
+            "--role",
+            "Dev Lead",
+            "--commit",
+            entries[0].commit,
+        );
         expect(r.status).toBe(1);
         expect(r.stderr).toContain("is not intact; nothing recorded");
     });
 
     it("refuses a role governance does not require, listing the allowed ones", () => {
-        const r = runScript("provenance", "record", "--ledger", tmpLedger(), "--tag", "v1.0.0", "--environment", "staging", "--role", "Docs Lead", "--commit", commit);
+        const r = runScript(
+            "provenance",
+            "record",
+            "--ledger",
+            tmpLedger(),
+            "--tag",
+            "v1.0.0",
+            "--environment",
+            "staging",
+            "--role",
+            "Docs Lead",
+            "--commit",
+            commit,
+        );
         expect(r.status).toBe(1);
-        expect(r.stderr).toContain(`role: "Docs Lead" does not sign off v1.0.0 in staging; allowed: ${requiredSignoffs(gov, "v1.0.0", "staging").join(", ")}`);
+        expect(r.stderr).toContain(
+            `role: "Docs Lead" does not sign off v1.0.0 in staging; allowed: ${requiredSignoffs(gov, "v1.0.0", "staging").join(", ")}`,
+        );
     });
 
     it("names a bad command or flag", () => {
         expect(runScript("provenance", "sign").stderr).toContain('unknown command "sign"; allowed: record, verify');
-        expect(runScript("provenance", "verify", "--role", "x").stderr).toContain("--role belongs to `record`, not `verify`");
-        expect(runScript("provenance", "verify", "--tag", "v1.0.0").stderr).toContain("give --tag and --environment together");
+        expect(runScript("provenance", "verify", "--role", "x").stderr).toContain(
+            "--role belongs to `record`, not `verify`",
+        );
+        expect(runScript("provenance", "verify", "--tag", "v1.0.0").stderr).toContain(
+            "give --tag and --environment together",
+        );
     });
 });

@@ -1,24 +1,45 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import {
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import * as yaml from "js-yaml";
 import { CostBudgets } from "../components/costBudgets";
 import { ProvenanceBucket } from "../components/provenanceBucket";
-import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, SEVERITY } from "../lib/conventions";
-import { awsEvidenceTags } from "../lib/evidence";
-import { leLabel } from "../lib/guardrails";
-import { readStackFile, runWithMocks } from "../lib/mockRuntime";
-import { stackProgram } from "../lib/synth";
-import { repoRoot } from "../lib/validation";
+import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, SEVERITY } from "../core/conventions";
+import { awsEvidenceTags } from "../core/evidence";
+import { leLabel } from "../core/guardrails";
+import { readStackFile, runWithMocks } from "../offline/mockRuntime";
+import { stackProgram } from "../offline/synth";
+import { repoRoot } from "../core/validation";
 import { packPolicies } from "../policies/all";
 import { BUDGETS_POLICY, budgetsPolicy } from "../policies/budgets";
 import { PackContext } from "../policies/context";
 import { DASHBOARDS_POLICY, dashboardsPolicy } from "../policies/dashboards";
-import { EVIDENCE_FLOOR_POLICY, EVIDENCE_HOOKS_POLICY, EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "../policies/evidence";
+import {
+    EVIDENCE_FLOOR_POLICY,
+    EVIDENCE_HOOKS_POLICY,
+    EvidenceCoverage,
+    evidenceFloorPolicy,
+    evidenceHooksPolicy,
+} from "../policies/evidence";
 import { BUCKET_POLICY, RELEASE_POLICY, provenanceBucketPolicy, releasePolicy } from "../policies/provenance";
 import { UNTAGGABLE_AWS_TYPES, evidenceCarrier } from "../policies/resources";
 import { SLO_POLICY, sloPolicy } from "../policies/slo";
-import { FixtureResource, FixtureStack, RELEASE, backlogItems, fixtureContext, happyStack, ledgerText, policyResources } from "./fixtures/policies/stackResources";
+import {
+    FixtureResource,
+    FixtureStack,
+    RELEASE,
+    backlogItems,
+    fixtureContext,
+    happyStack,
+    ledgerText,
+    policyResources,
+} from "./fixtures/policies/stackResources";
 import { guardrails, STACKS } from "./helpers";
 
 interface Reported {
@@ -32,7 +53,9 @@ interface Reported {
 function reporter(): [ReportViolation, Reported[]] {
     const seen: Reported[] = [];
     const report = ((m: string | { message: string; urn?: string; enforcementLevel?: string }, urn?: string) => {
-        seen.push(typeof m === "string" ? { message: m, urn } : { message: m.message, urn: m.urn, level: m.enforcementLevel });
+        seen.push(
+            typeof m === "string" ? { message: m, urn } : { message: m.message, urn: m.urn, level: m.enforcementLevel },
+        );
     }) as ReportViolation;
     return [report, seen];
 }
@@ -50,7 +73,12 @@ const setSpecJson = (r: FixtureResource, json: string): void => {
 
 function runStack(policy: StackValidationPolicy, rs: readonly FixtureResource[]): Reported[] {
     const [report, seen] = reporter();
-    const args: StackValidationArgs = { resources: policyResources(rs), getConfig: <T>() => ({}) as T, stackTags: new Map(), notApplicable };
+    const args: StackValidationArgs = {
+        resources: policyResources(rs),
+        getConfig: <T>() => ({}) as T,
+        stackTags: new Map(),
+        notApplicable,
+    };
     void policy.validateStack(args, report);
     return seen;
 }
@@ -83,7 +111,9 @@ function runPack(ctx: PackContext, stack: FixtureStack): Array<Reported & { poli
     const out: Array<Reported & { policy: string }> = [];
     for (const policy of packPolicies(ctx)) {
         if ("validateResource" in policy && policy.validateResource) {
-            stack.resources.forEach((r) => out.push(...runResource(policy, r).map((v) => ({ ...v, policy: policy.name }))));
+            stack.resources.forEach((r) =>
+                out.push(...runResource(policy, r).map((v) => ({ ...v, policy: policy.name }))),
+            );
         } else if ("validateStack" in policy) {
             out.push(...runStack(policy, stack.resources).map((v) => ({ ...v, policy: policy.name })));
         }
@@ -101,7 +131,13 @@ describe.each(STACKS)("the happy-path %s stack", (env) => {
 
     it("ignores types that carry no evidence (the stack, components, untaggable AWS types, folders)", () => {
         const s = happyStack(guardrails, env);
-        for (const name of [`maestro-guardrails-${env}`, "budgets", "budgets-alerts-policy", "folder", "prov-bucket-versioning"]) {
+        for (const name of [
+            `maestro-guardrails-${env}`,
+            "budgets",
+            "budgets-alerts-policy",
+            "folder",
+            "prov-bucket-versioning",
+        ]) {
             expect(runResource(evidenceHooksPolicy(ctx, new EvidenceCoverage()), s.byName(name))).toEqual([]);
         }
     });
@@ -123,7 +159,9 @@ describe(EVIDENCE_HOOKS_POLICY, () => {
     it("rejects a dangling backlog item that governance does not have", () => {
         const r = happyStack(guardrails, "dev").byName("budgets-total");
         tagsOf(r)[AWS_TAG.backlogItem] = "R9-NOT-PLANNED";
-        expect(runResource(policy(), r)[0].message).toContain(`names backlog item "R9-NOT-PLANNED", which test/fixtures/policies/backlog-items.json does not have (a dangling hook)`);
+        expect(runResource(policy(), r)[0].message).toContain(
+            `names backlog item "R9-NOT-PLANNED", which test/fixtures/policies/backlog-items.json does not have (a dangling hook)`,
+        );
     });
 
     it("rejects a hook that differs from the one its backlog item declares", () => {
@@ -137,14 +175,24 @@ describe(EVIDENCE_HOOKS_POLICY, () => {
     it("rejects a missing hook", () => {
         const r = happyStack(guardrails, "dev").byName("prov-bucket");
         delete tagsOf(r)[AWS_TAG.tests];
-        expect(runResource(policy(), r)[0].message).toContain(`carries no ${AWS_TAG.tests} (backlog item ${BACKLOG_ITEM.provenanceBucket} declares`);
+        expect(runResource(policy(), r)[0].message).toContain(
+            `carries no ${AWS_TAG.tests} (backlog item ${BACKLOG_ITEM.provenanceBucket} declares`,
+        );
     });
 
     it("rejects a backlog item that does not declare all four hooks", () => {
         const r = happyStack(guardrails, "dev").byName("budgets-total");
-        r.props.tags = awsEvidenceTags({ environment: "dev", owner: "o", stack: "dev" }, { id: "R1-HALF-HOOKED", hooks: { logs: "/fixture/half/logs", metrics: "fixture_half_metric", tests: "", provenance: "" } });
+        r.props.tags = awsEvidenceTags(
+            { environment: "dev", owner: "o", stack: "dev" },
+            {
+                id: "R1-HALF-HOOKED",
+                hooks: { logs: "/fixture/half/logs", metrics: "fixture_half_metric", tests: "", provenance: "" },
+            },
+        );
         const [v] = runResource(policy(), r);
-        expect(v.message).toContain(`backlog item R1-HALF-HOOKED declares no "tests" hook in test/fixtures/policies/backlog-items.json`);
+        expect(v.message).toContain(
+            `backlog item R1-HALF-HOOKED declares no "tests" hook in test/fixtures/policies/backlog-items.json`,
+        );
         expect(v.message).toContain(`declares no "provenance" hook`);
     });
 
@@ -159,11 +207,19 @@ describe(EVIDENCE_HOOKS_POLICY, () => {
         const r = s.byName("dashboard-cost");
         const model = JSON.parse(specJson(r)) as { tags: string[]; links: Array<{ title: string }> };
         // A hook short enough is also a tag; drop it from both places.
-        const withoutMetrics = { ...model, tags: model.tags.filter((t) => !t.startsWith(`${AWS_TAG.metrics}=`)), links: model.links.filter((l) => l.title !== AWS_TAG.metrics) };
+        const withoutMetrics = {
+            ...model,
+            tags: model.tags.filter((t) => !t.startsWith(`${AWS_TAG.metrics}=`)),
+            links: model.links.filter((l) => l.title !== AWS_TAG.metrics),
+        };
         setSpecJson(r, JSON.stringify(withoutMetrics));
-        expect(runResource(policy(), r)[0].message).toContain(`carries no ${AWS_TAG.metrics} (backlog item R1-DASH-COST declares`);
+        expect(runResource(policy(), r)[0].message).toContain(
+            `carries no ${AWS_TAG.metrics} (backlog item R1-DASH-COST declares`,
+        );
         setSpecJson(r, JSON.stringify({ ...model, tags: [] }));
-        expect(runResource(policy(), r)[0].message).toContain(`carries no ${AWS_TAG.backlogItem} (in spec.json tags and links)`);
+        expect(runResource(policy(), r)[0].message).toContain(
+            `carries no ${AWS_TAG.backlogItem} (in spec.json tags and links)`,
+        );
         setSpecJson(r, "{not json");
         expect(runResource(policy(), r)[0].message).toContain("spec.json is not JSON");
     });
@@ -173,12 +229,23 @@ describe(EVIDENCE_HOOKS_POLICY, () => {
         const legacy = { ...r, type: GRAFANA_DASHBOARD_TYPE.legacy, props: { configJson: specJson(r) } };
         expect(runResource(policy(), legacy)).toEqual([]);
         legacy.props.configJson = JSON.stringify({ ...(JSON.parse(specJson(r)) as object), tags: [] });
-        expect(runResource(policy(), legacy)[0].message).toContain(`carries no ${AWS_TAG.backlogItem} (in configJson tags and links)`);
+        expect(runResource(policy(), legacy)[0].message).toContain(
+            `carries no ${AWS_TAG.backlogItem} (in configJson tags and links)`,
+        );
     });
 
     it("rejects a type it has no convention for", () => {
-        const r: FixtureResource = { urn: "urn:pulumi:dev::p::random:index/randomId:RandomId::x", type: "random:index/randomId:RandomId", name: "x", props: {}, protect: false, deps: {} };
-        expect(runResource(policy(), r)[0].message).toContain("type random:index/randomId:RandomId has no evidence-hook convention; classify it in policies/resources.ts");
+        const r: FixtureResource = {
+            urn: "urn:pulumi:dev::p::random:index/randomId:RandomId::x",
+            type: "random:index/randomId:RandomId",
+            name: "x",
+            props: {},
+            protect: false,
+            deps: {},
+        };
+        expect(runResource(policy(), r)[0].message).toContain(
+            "type random:index/randomId:RandomId has no evidence-hook convention; classify it in policies/resources.ts",
+        );
     });
 
     it("reports at the configured level outside prod, and always mandatory in prod", () => {
@@ -197,8 +264,12 @@ describe(EVIDENCE_FLOOR_POLICY, () => {
         const reported = runStack(evidenceFloorPolicy(ctx, new EvidenceCoverage()), s.resources);
         expect(reported.map((v) => v.level)).toEqual(["mandatory", "mandatory"]);
         expect(reported[0].message).toContain(`${EVIDENCE_HOOKS_POLICY} did not run on`);
-        expect(reported[0].message).toContain(`remove "${EVIDENCE_HOOKS_POLICY}": "disabled" from the policy pack config`);
-        expect(reported[1].message).toContain(`aws:budgets/budget:Budget "budgets-llm": carries no ${AWS_TAG.provenance}`);
+        expect(reported[0].message).toContain(
+            `remove "${EVIDENCE_HOOKS_POLICY}": "disabled" from the policy pack config`,
+        );
+        expect(reported[1].message).toContain(
+            `aws:budgets/budget:Budget "budgets-llm": carries no ${AWS_TAG.provenance}`,
+        );
     });
 
     it("stays quiet when evidence-hooks analyzed every resource", () => {
@@ -209,22 +280,30 @@ describe(EVIDENCE_FLOOR_POLICY, () => {
     });
 
     it.each(["dev", "staging"])("lets %s disable evidence-hooks", (env) => {
-        expect(runStack(evidenceFloorPolicy(ctx, new EvidenceCoverage()), happyStack(guardrails, env).resources)).toEqual([]);
+        expect(
+            runStack(evidenceFloorPolicy(ctx, new EvidenceCoverage()), happyStack(guardrails, env).resources),
+        ).toEqual([]);
     });
 });
 
 describe(SLO_POLICY, () => {
     const slo = guardrails.slo.objectives[0];
-    const rulesOf = (r: FixtureResource) => (r.props.spec as { groups: Array<{ rules: Array<Record<string, unknown>> }> }).groups[0].rules;
+    const rulesOf = (r: FixtureResource) =>
+        (r.props.spec as { groups: Array<{ rules: Array<Record<string, unknown>> }> }).groups[0].rules;
 
     it("rejects a threshold looser than the guardrail, naming the SLO, the rule and the allowed bound", () => {
         const s = happyStack(guardrails, "staging");
         const rule = rulesOf(s.byName(`rules-${slo.id}`))[0];
-        rule.expr = String(rule.expr).replace(`le="${leLabel(slo.sli.thresholdSeconds)}"`, `le="${leLabel(slo.sli.thresholdSeconds * 2)}"`);
+        rule.expr = String(rule.expr).replace(
+            `le="${leLabel(slo.sli.thresholdSeconds)}"`,
+            `le="${leLabel(slo.sli.thresholdSeconds * 2)}"`,
+        );
         const [v, ...rest] = runStack(sloPolicy(ctx), s.resources);
         expect(rest).toEqual([]);
         expect(v.message).toContain(`SLO ${slo.id}: recording`);
-        expect(v.message).toContain(`counts requests within le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good, looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`);
+        expect(v.message).toContain(
+            `counts requests within le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good, looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`,
+        );
         expect(v.message).toContain(`allowed: le <= ${slo.sli.thresholdSeconds}`);
     });
 
@@ -232,7 +311,10 @@ describe(SLO_POLICY, () => {
         const s = happyStack(guardrails, "dev");
         const rule = rulesOf(s.byName(`rules-${slo.id}`))[0];
         const original = String(rule.expr);
-        rule.expr = original.replace(`le="${leLabel(slo.sli.thresholdSeconds)}"`, `le="${leLabel(slo.sli.thresholdSeconds / 2)}"`);
+        rule.expr = original.replace(
+            `le="${leLabel(slo.sli.thresholdSeconds)}"`,
+            `le="${leLabel(slo.sli.thresholdSeconds / 2)}"`,
+        );
         expect(runStack(sloPolicy(ctx), s.resources)).toEqual([]);
         rule.expr = original.replace(`le="${leLabel(slo.sli.thresholdSeconds)}"`, `le="+Inf"`);
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`le="+Inf"`);
@@ -243,31 +325,50 @@ describe(SLO_POLICY, () => {
         const looser = Number((slo.objective - (1 - slo.objective)).toFixed(6));
         const alert = rulesOf(s.byName(`rules-${slo.id}`))[2];
         alert.expr = String(alert.expr).replace(`(1 - ${slo.objective})`, `(1 - ${looser})`);
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`uses objective ${looser}, looser than the guardrail objective ${slo.objective}`);
+        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
+            `uses objective ${looser}, looser than the guardrail objective ${slo.objective}`,
+        );
     });
 
     it("rejects an SLO without alert rules, and one without its ticket alert", () => {
         const s = happyStack(guardrails, "dev");
         const missing = s.resources.filter((r) => r.name !== `rules-${slo.id}`);
-        expect(runStack(sloPolicy(ctx), missing)[0].message).toContain(`SLO ${slo.id} (guardrails/guardrails.yaml /slo/objectives/0) has no alert rules deployed`);
+        expect(runStack(sloPolicy(ctx), missing)[0].message).toContain(
+            `SLO ${slo.id} (guardrails/guardrails.yaml /slo/objectives/0) has no alert rules deployed`,
+        );
         const rules = rulesOf(s.byName(`rules-${slo.id}`));
-        rules.splice(rules.findIndex((r) => (r.labels as Record<string, string>).severity === SEVERITY.ticket), 1);
+        rules.splice(
+            rules.findIndex((r) => (r.labels as Record<string, string>).severity === SEVERITY.ticket),
+            1,
+        );
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`SLO ${slo.id} has no ticket alert`);
     });
 
     it("rejects an alert labelled with another environment", () => {
         const s = happyStack(guardrails, "prod");
         (rulesOf(s.byName(`rules-${slo.id}`))[2].labels as Record<string, string>).env = "dev";
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`is labelled env="dev" in the prod stack; allowed: env="prod"`);
+        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
+            `is labelled env="dev" in the prod stack; allowed: env="prod"`,
+        );
     });
 
     it("reads AMP rule group namespaces (a rule file in data) the same way", () => {
         const s = happyStack(guardrails, "dev");
         const k8s = s.byName(`rules-${slo.id}`);
         const groups = (k8s.props.spec as { groups: unknown }).groups;
-        Object.assign(k8s, { type: "aws:amp/ruleGroupNamespace:RuleGroupNamespace", props: { name: "x", workspaceId: "ws", data: yaml.dump({ groups }), tags: tagsOf(s.byName("budgets-total")) } });
+        Object.assign(k8s, {
+            type: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+            props: {
+                name: "x",
+                workspaceId: "ws",
+                data: yaml.dump({ groups }),
+                tags: tagsOf(s.byName("budgets-total")),
+            },
+        });
         expect(runStack(sloPolicy(ctx), s.resources)).toEqual([]);
-        k8s.props.data = String(k8s.props.data).split(`le="${leLabel(slo.sli.thresholdSeconds)}"`).join(`le="${leLabel(slo.sli.thresholdSeconds * 2)}"`);
+        k8s.props.data = String(k8s.props.data)
+            .split(`le="${leLabel(slo.sli.thresholdSeconds)}"`)
+            .join(`le="${leLabel(slo.sli.thresholdSeconds * 2)}"`);
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain("looser than the guardrail threshold");
         k8s.props.data = "groups: [";
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain("data is not a Prometheus rule file");
@@ -280,20 +381,34 @@ describe(BUDGETS_POLICY, () => {
         s.byName("budgets-total").props.limitAmount = String(guardrails.cost.caps[env].monthlyUsd * 2);
         const [v, ...rest] = runStack(budgetsPolicy(ctx), s.resources);
         expect(rest).toEqual([]);
-        expect(v.message).toContain(`aws:budgets/budget:Budget "budgets-total": limitAmount ${guardrails.cost.caps[env].monthlyUsd * 2} is over the ${env} cap; allowed: > 0 and <= ${guardrails.cost.caps[env].monthlyUsd}`);
+        expect(v.message).toContain(
+            `aws:budgets/budget:Budget "budgets-total": limitAmount ${guardrails.cost.caps[env].monthlyUsd * 2} is over the ${env} cap; allowed: > 0 and <= ${guardrails.cost.caps[env].monthlyUsd}`,
+        );
     });
 
     it("rejects a stack without a total budget", () => {
         const s = happyStack(guardrails, "staging");
-        expect(runStack(budgetsPolicy(ctx), s.resources.filter((r) => r.name !== "budgets-total"))[0].message).toContain("the staging stack has no monthly cost budget");
+        expect(
+            runStack(
+                budgetsPolicy(ctx),
+                s.resources.filter((r) => r.name !== "budgets-total"),
+            )[0].message,
+        ).toContain("the staging stack has no monthly cost budget");
     });
 
     it("requires the LLM budget in prod, at or under the LLM cap", () => {
         const cap = guardrails.cost.caps.prod;
         const s = happyStack(guardrails, "prod");
-        expect(runStack(budgetsPolicy(ctx), s.resources.filter((r) => r.name !== "budgets-llm"))[0].message).toContain(`the prod stack has no LLM budget`);
+        expect(
+            runStack(
+                budgetsPolicy(ctx),
+                s.resources.filter((r) => r.name !== "budgets-llm"),
+            )[0].message,
+        ).toContain(`the prod stack has no LLM budget`);
         s.byName("budgets-llm").props.limitAmount = String((cap.llmMonthlyUsd as number) * 2);
-        expect(runStack(budgetsPolicy(ctx), s.resources)[0].message).toContain(`is over the prod LLM cap; allowed: > 0 and <= ${cap.llmMonthlyUsd}`);
+        expect(runStack(budgetsPolicy(ctx), s.resources)[0].message).toContain(
+            `is over the prod LLM cap; allowed: > 0 and <= ${cap.llmMonthlyUsd}`,
+        );
     });
 
     it("rejects alerts later than the guardrail threshold, or with nobody to tell", () => {
@@ -301,10 +416,14 @@ describe(BUDGETS_POLICY, () => {
         const s = happyStack(guardrails, "dev");
         const notifications = s.byName("budgets-total").props.notifications as Array<Record<string, unknown>>;
         notifications[1].threshold = percent + (100 - percent) / 2;
-        expect(runStack(budgetsPolicy(ctx), s.resources)[0].message).toContain(`no FORECASTED notification at ${percent}% of the limit or earlier`);
+        expect(runStack(budgetsPolicy(ctx), s.resources)[0].message).toContain(
+            `no FORECASTED notification at ${percent}% of the limit or earlier`,
+        );
         notifications[1].threshold = percent;
         notifications[0].subscriberSnsTopicArns = [];
-        expect(runStack(budgetsPolicy(ctx), s.resources)[0].message).toContain(`its ACTUAL notification at ${percent}% has no subscriber`);
+        expect(runStack(budgetsPolicy(ctx), s.resources)[0].message).toContain(
+            `its ACTUAL notification at ${percent}% has no subscriber`,
+        );
     });
 
     it("rejects a budget that is not a monthly cost budget in the guardrail currency", () => {
@@ -327,24 +446,45 @@ describe(BUCKET_POLICY, () => {
     };
 
     it("rejects a stack without the provenance bucket", () => {
-        expect(broken((s) => s.resources.splice(s.resources.indexOf(s.byName("prov-bucket")), 1))).toContain(`the dev stack has no provenance bucket`);
+        expect(broken((s) => s.resources.splice(s.resources.indexOf(s.byName("prov-bucket")), 1))).toContain(
+            `the dev stack has no provenance bucket`,
+        );
     });
 
     it("rejects each missing hardening setting, naming it", () => {
-        expect(broken((s) => (s.byName("prov-bucket").protect = false))).toContain(`not protected (set \`protect: true\`): aws:s3/bucket:Bucket "prov-bucket"`);
-        expect(broken((s) => (s.byName("prov-bucket").props.objectLockEnabled = false))).toContain("objectLockEnabled is not true");
-        expect(broken((s) => (s.byName("prov-bucket-versioning").props.versioningConfiguration = { status: "Suspended" }))).toContain(`versioningConfiguration.status "Enabled"`);
+        expect(broken((s) => (s.byName("prov-bucket").protect = false))).toContain(
+            `not protected (set \`protect: true\`): aws:s3/bucket:Bucket "prov-bucket"`,
+        );
+        expect(broken((s) => (s.byName("prov-bucket").props.objectLockEnabled = false))).toContain(
+            "objectLockEnabled is not true",
+        );
         expect(
-            broken((s) => (s.byName("prov-bucket-encryption").props.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }])),
+            broken((s) => (s.byName("prov-bucket-versioning").props.versioningConfiguration = { status: "Suspended" })),
+        ).toContain(`versioningConfiguration.status "Enabled"`);
+        expect(
+            broken(
+                (s) =>
+                    (s.byName("prov-bucket-encryption").props.rules = [
+                        { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+                    ]),
+            ),
         ).toContain("encrypting with KMS");
-        expect(broken((s) => (s.byName("prov-bucket-public-access").props.restrictPublicBuckets = false))).toContain("restrictPublicBuckets all to true");
-        expect(broken((s) => (s.byName("prov-policy").props.policy = JSON.stringify({ Statement: [] })))).toContain(`aws:SecureTransport "false" (TLS only)`);
-        expect(broken((s) => (s.byName("prov-policy").protect = false))).toContain(`aws:s3/bucketPolicy:BucketPolicy "prov-policy"`);
+        expect(broken((s) => (s.byName("prov-bucket-public-access").props.restrictPublicBuckets = false))).toContain(
+            "restrictPublicBuckets all to true",
+        );
+        expect(broken((s) => (s.byName("prov-policy").props.policy = JSON.stringify({ Statement: [] })))).toContain(
+            `aws:SecureTransport "false" (TLS only)`,
+        );
+        expect(broken((s) => (s.byName("prov-policy").protect = false))).toContain(
+            `aws:s3/bucketPolicy:BucketPolicy "prov-policy"`,
+        );
         expect(broken((s) => (s.byName("prov-bucket-versioning").deps = {}))).toContain("BucketVersioning");
     });
 
     it("requires COMPLIANCE Object Lock in prod only", () => {
-        const governance = (s: FixtureStack) => ((s.byName("prov-object-lock").props.rule as { defaultRetention: { mode: string } }).defaultRetention.mode = "GOVERNANCE");
+        const governance = (s: FixtureStack) =>
+            ((s.byName("prov-object-lock").props.rule as { defaultRetention: { mode: string } }).defaultRetention.mode =
+                "GOVERNANCE");
         expect(broken(governance, "prod")).toContain("default retention in mode COMPLIANCE (allowed in prod)");
         const s = happyStack(guardrails, "staging");
         governance(s);
@@ -362,7 +502,10 @@ describe(RELEASE_POLICY, () => {
             delete meta?.annotations?.[K8S_ANNOTATION.release];
             if (r.type === GRAFANA_DASHBOARD_TYPE.apps) {
                 const model = JSON.parse(specJson(r)) as { tags: string[] };
-                setSpecJson(r, JSON.stringify({ ...model, tags: model.tags.filter((t) => !t.startsWith(`${AWS_TAG.release}=`)) }));
+                setSpecJson(
+                    r,
+                    JSON.stringify({ ...model, tags: model.tags.filter((t) => !t.startsWith(`${AWS_TAG.release}=`)) }),
+                );
             }
         });
 
@@ -382,10 +525,17 @@ describe(RELEASE_POLICY, () => {
     it("rejects a tag that is not vX.Y.Z, and two releases in one deploy", () => {
         const s = happyStack(guardrails, "staging");
         s.resources.filter((r) => r.props.tags).forEach((r) => (tagsOf(r)[AWS_TAG.release] = "1.0"));
-        expect(runStack(releasePolicy(ctx), s.resources.filter((r) => r.props.tags || !r.type.includes(":") || r.type.startsWith("pulumi")))[0].message).toContain(`release tag "1.0" is not vX.Y.Z`);
+        expect(
+            runStack(
+                releasePolicy(ctx),
+                s.resources.filter((r) => r.props.tags || !r.type.includes(":") || r.type.startsWith("pulumi")),
+            )[0].message,
+        ).toContain(`release tag "1.0" is not vX.Y.Z`);
         const t = happyStack(guardrails, "staging");
         tagsOf(t.byName("budgets-total"))[AWS_TAG.release] = "v9.9.9";
-        expect(runStack(releasePolicy(ctx), t.resources)[0].message).toContain(`resources name several releases (${RELEASE}, v9.9.9)`);
+        expect(runStack(releasePolicy(ctx), t.resources)[0].message).toContain(
+            `resources name several releases (${RELEASE}, v9.9.9)`,
+        );
     });
 
     it("rejects a prod release missing a required sign-off, naming the role and how to record it", () => {
@@ -399,7 +549,10 @@ describe(RELEASE_POLICY, () => {
     it("rejects a prod release whose ledger chain is broken", () => {
         const lines = ledgerText(guardrails, ["Release Manager", "Sec Lead"]).split("\n");
         lines[0] = lines[0].replace("Signer 0", "Someone Else");
-        const [v] = runStack(releasePolicy(fixtureContext(guardrails, lines.join("\n"))), happyStack(guardrails, "prod").resources);
+        const [v] = runStack(
+            releasePolicy(fixtureContext(guardrails, lines.join("\n"))),
+            happyStack(guardrails, "prod").resources,
+        );
         expect(v.message).toContain("fixture-ledger.jsonl:1: hash does not match the entry's content");
     });
 });
@@ -407,16 +560,23 @@ describe(RELEASE_POLICY, () => {
 describe(DASHBOARDS_POLICY, () => {
     it.each(STACKS)("rejects a %s stack missing its cost dashboard, naming the uid", (env) => {
         const s = happyStack(guardrails, env);
-        const [v, ...rest] = runStack(dashboardsPolicy(ctx), s.resources.filter((r) => r.name !== "dashboard-cost"));
+        const [v, ...rest] = runStack(
+            dashboardsPolicy(ctx),
+            s.resources.filter((r) => r.name !== "dashboard-cost"),
+        );
         expect(rest).toEqual([]);
-        expect(v.message).toContain(`the ${env} stack provisions no cost dashboard (a grafana:apps/v1beta1/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`);
+        expect(v.message).toContain(
+            `the ${env} stack provisions no cost dashboard (a grafana:apps/v1beta1/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`,
+        );
     });
 
     it("rejects a dashboard without panels, and one whose model is not JSON", () => {
         const s = happyStack(guardrails, "dev");
         const r = s.byName("dashboard-slo");
         setSpecJson(r, JSON.stringify({ ...(JSON.parse(specJson(r)) as object), panels: [] }));
-        expect(runStack(dashboardsPolicy(ctx), s.resources)[0].message).toContain(`(uid "maestro-slo-dev") has no panels`);
+        expect(runStack(dashboardsPolicy(ctx), s.resources)[0].message).toContain(
+            `(uid "maestro-slo-dev") has no panels`,
+        );
         setSpecJson(r, "{");
         expect(runStack(dashboardsPolicy(ctx), s.resources).map((v) => v.message)).toEqual([
             expect.stringContaining(`grafana:apps/v1beta1/dashboard:Dashboard "dashboard-slo": spec.json is not JSON`),
@@ -428,11 +588,26 @@ describe(DASHBOARDS_POLICY, () => {
 describe("the stack's environment", () => {
     it("is read from the resources' tags; none, or several, is a violation of every stack policy that needs it", () => {
         const none = happyStack(guardrails, "dev").resources.filter((r) => r.type.startsWith("pulumi:"));
-        for (const policy of [sloPolicy(ctx), budgetsPolicy(ctx), provenanceBucketPolicy(ctx), releasePolicy(ctx), dashboardsPolicy(ctx)]) {
-            expect(runStack(policy, none).some((v) => v.message.includes(`${policy.name} cannot tell the stack's environment`))).toBe(true);
+        for (const policy of [
+            sloPolicy(ctx),
+            budgetsPolicy(ctx),
+            provenanceBucketPolicy(ctx),
+            releasePolicy(ctx),
+            dashboardsPolicy(ctx),
+        ]) {
+            expect(
+                runStack(policy, none).some((v) =>
+                    v.message.includes(`${policy.name} cannot tell the stack's environment`),
+                ),
+            ).toBe(true);
         }
-        const mixed = [...happyStack(guardrails, "dev").resources, happyStack(guardrails, "prod").byName("budgets-total")];
-        expect(runStack(budgetsPolicy(ctx), mixed)[0].message).toContain("resources of one stack name several environments (dev, prod)");
+        const mixed = [
+            ...happyStack(guardrails, "dev").resources,
+            happyStack(guardrails, "prod").byName("budgets-total"),
+        ];
+        expect(runStack(budgetsPolicy(ctx), mixed)[0].message).toContain(
+            "resources of one stack name several environments (dev, prod)",
+        );
     });
 });
 
@@ -457,16 +632,30 @@ describe("AWS type classification (policies/resources.ts)", () => {
                 pulumi.runtime.registerStackTransformation(record);
                 const outputs = await shipped();
                 new CostBudgets("classify-budgets", {
-                    config: { environment: env, monthlyBudgetUsd: guardrails.cost.caps[env].monthlyUsd, llmBudgetUsd: guardrails.cost.caps[env].llmMonthlyUsd ?? guardrails.cost.caps[env].monthlyUsd / 2, costAlertThreshold: guardrails.cost.alertThreshold, alertEmails: ["a@maestro.example"], sourceFile: "x" },
+                    config: {
+                        environment: env,
+                        monthlyBudgetUsd: guardrails.cost.caps[env].monthlyUsd,
+                        llmBudgetUsd:
+                            guardrails.cost.caps[env].llmMonthlyUsd ?? guardrails.cost.caps[env].monthlyUsd / 2,
+                        costAlertThreshold: guardrails.cost.alertThreshold,
+                        alertEmails: ["a@maestro.example"],
+                        sourceFile: "x",
+                    },
                     guardrails,
                 });
-                new ProvenanceBucket("classify-provenance", { environment: env, objectLock: { objectLockMode: "COMPLIANCE", retentionDays: 1 } });
+                new ProvenanceBucket("classify-provenance", {
+                    environment: env,
+                    objectLock: { objectLockMode: "COMPLIANCE", retentionDays: 1 },
+                });
                 return outputs;
             },
         });
         expect(seen.size).toBeGreaterThan(0);
         for (const [type, taggable] of seen) {
-            expect({ type, carrier: evidenceCarrier(type).kind }).toEqual({ type, carrier: taggable ? "aws-tags" : "exempt" });
+            expect({ type, carrier: evidenceCarrier(type).kind }).toEqual({
+                type,
+                carrier: taggable ? "aws-tags" : "exempt",
+            });
         }
     });
 
@@ -474,8 +663,10 @@ describe("AWS type classification (policies/resources.ts)", () => {
         for (const type of Object.keys(UNTAGGABLE_AWS_TYPES)) {
             // "aws:s3/bucketPolicy:BucketPolicy" lives in @pulumi/aws/s3/bucketPolicy.js
             const source = fs.readFileSync(require.resolve(`@pulumi/aws/${type.split(":")[1]}`), "utf8");
-            expect({ type, passesTags: /resourceInputs\["tags"\] = args/.test(source) }).toEqual({ type, passesTags: false });
+            expect({ type, passesTags: /resourceInputs\["tags"\] = args/.test(source) }).toEqual({
+                type,
+                passesTags: false,
+            });
         }
     });
 });
-

@@ -6,11 +6,19 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { AWS_TAG } from "../lib/conventions";
-import { MockRunResult, readStackFile } from "../lib/mockRuntime";
-import { PolicyAnalyzer, PolicyReport, analyzeRun, loadPolicyConfig, parsePolicyConfig, reconcileEnforcement, violationText } from "../lib/policyAnalyzer";
-import { synthStack } from "../lib/synth";
-import { repoRoot } from "../lib/validation";
+import { AWS_TAG } from "../core/conventions";
+import { MockRunResult, readStackFile } from "../offline/mockRuntime";
+import {
+    PolicyAnalyzer,
+    PolicyReport,
+    analyzeRun,
+    loadPolicyConfig,
+    parsePolicyConfig,
+    reconcileEnforcement,
+    violationText,
+} from "../offline/policyAnalyzer";
+import { synthStack } from "../offline/synth";
+import { repoRoot } from "../core/validation";
 import { BUDGETS_POLICY } from "../policies/budgets";
 import { EVIDENCE_FLOOR_POLICY, EVIDENCE_HOOKS_POLICY } from "../policies/evidence";
 import { RELEASE_POLICY } from "../policies/provenance";
@@ -30,7 +38,11 @@ afterAll(async () => {
     await analyzer?.close();
 });
 
-async function analyzeProgram(stack: string, opts: ProgramOptions, policyConfigFile?: string): Promise<{ run: MockRunResult; report: PolicyReport }> {
+async function analyzeProgram(
+    stack: string,
+    opts: ProgramOptions,
+    policyConfigFile?: string,
+): Promise<{ run: MockRunResult; report: PolicyReport }> {
     const result = await synthStack({ stack, program: componentsProgram(opts) });
     const report = await analyzeRun(analyzer, result.run, {
         config: readStackFile(result.configFile),
@@ -40,17 +52,28 @@ async function analyzeProgram(stack: string, opts: ProgramOptions, policyConfigF
     return { run: result.run, report };
 }
 
-const mandatory = (report: PolicyReport, policy: string) => report.violations.filter((v) => v.policyName === policy && v.enforcementLevel === "mandatory");
+const mandatory = (report: PolicyReport, policy: string) =>
+    report.violations.filter((v) => v.policyName === policy && v.enforcementLevel === "mandatory");
 
 describe("the analyzer plugin", () => {
     it("serves the pack's name, its package.json version and every policy, mandatory by default", async () => {
         const info = await analyzer.getAnalyzerInfo();
-        const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "policies", "package.json"), "utf8")) as { version: string };
+        const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "policies", "package.json"), "utf8")) as {
+            version: string;
+        };
         expect(info.name).toBe(POLICY_PACK_NAME);
         expect(info.version).toBe(pkg.version);
         expect(info.supportsConfig).toBe(true);
         expect(info.policies.map((p) => [p.name, p.enforcementLevel])).toEqual(
-            [EVIDENCE_HOOKS_POLICY, EVIDENCE_FLOOR_POLICY, SLO_POLICY, BUDGETS_POLICY, "provenance-bucket-hardened", RELEASE_POLICY, DASHBOARDS_POLICY].map((n) => [n, "mandatory"]),
+            [
+                EVIDENCE_HOOKS_POLICY,
+                EVIDENCE_FLOOR_POLICY,
+                SLO_POLICY,
+                BUDGETS_POLICY,
+                "provenance-bucket-hardened",
+                RELEASE_POLICY,
+                DASHBOARDS_POLICY,
+            ].map((n) => [n, "mandatory"]),
         );
         expect(analyzer.startMs).toBeGreaterThan(0);
     });
@@ -60,7 +83,11 @@ describe.each(STACKS)("the shipped %s stack", (stack) => {
     it("has no mandatory policy violation", async () => {
         const result = await synthStack({ stack });
         const report = await analyzeRun(analyzer, result.run, { config: readStackFile(result.configFile) });
-        expect(report.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName}: ${violationText(v)}`)).toEqual([]);
+        expect(
+            report.violations
+                .filter((v) => v.enforcementLevel === "mandatory")
+                .map((v) => `${v.policyName}: ${violationText(v)}`),
+        ).toEqual([]);
     });
 });
 
@@ -76,13 +103,29 @@ describe("negative end-to-end cases", () => {
     it("a loosened SLO threshold: synth --config refuses it, and a deploy built from it is rejected by slo-alerts-not-loosened", async () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;
-        const file = writeStackVariant("staging", (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }));
-        const cli = runScript("synth", "--stack", "staging", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        const file = writeStackVariant(
+            "staging",
+            (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
+        );
+        const cli = runScript(
+            "synth",
+            "--stack",
+            "staging",
+            "--config",
+            file,
+            "--out",
+            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
+        );
         expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain(`${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`);
+        expect(cli.stderr).toContain(
+            `${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`,
+        );
 
         const { report } = await analyzeProgram("staging", {
-            change: (c) => ({ ...c, slos: c.slos.map((o) => (o.id === slo.id ? { ...o, sli: { ...o.sli, thresholdSeconds: looser } } : o)) }),
+            change: (c) => ({
+                ...c,
+                slos: c.slos.map((o) => (o.id === slo.id ? { ...o, sli: { ...o.sli, thresholdSeconds: looser } } : o)),
+            }),
         });
         const [v] = mandatory(report, SLO_POLICY);
         expect(violationText(v)).toContain(`SLO ${slo.id}:`);
@@ -92,19 +135,37 @@ describe("negative end-to-end cases", () => {
     it("a budget over its cap: synth --config refuses it, and a budget built over the cap is rejected by budgets-within-caps", async () => {
         const over = guardrails.cost.caps.dev.monthlyUsd * 2;
         const file = writeStackVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
-        const cli = runScript("synth", "--stack", "dev", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        const cli = runScript(
+            "synth",
+            "--stack",
+            "dev",
+            "--config",
+            file,
+            "--out",
+            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
+        );
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
 
         const { report } = await analyzeProgram("dev", { handMadeBudgetUsd: over });
         const [v] = mandatory(report, BUDGETS_POLICY);
-        expect(violationText(v)).toContain(`limitAmount ${over} is over the dev cap; allowed: > 0 and <= ${guardrails.cost.caps.dev.monthlyUsd}`);
+        expect(violationText(v)).toContain(
+            `limitAmount ${over} is over the dev cap; allowed: > 0 and <= ${guardrails.cost.caps.dev.monthlyUsd}`,
+        );
         expect(v.urn).toContain("aws:budgets/budget:Budget::budgets-budget");
     });
 
     it("a missing release tag in prod: synth --config refuses it, and a deploy without one is rejected by release-tag-and-signoffs", async () => {
         const file = writeStackVariant("prod", (c) => delete c[KEY("releaseTag")]);
-        const cli = runScript("synth", "--stack", "prod", "--config", file, "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")));
+        const cli = runScript(
+            "synth",
+            "--stack",
+            "prod",
+            "--config",
+            file,
+            "--out",
+            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
+        );
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
 
@@ -120,7 +181,9 @@ describe("negative end-to-end cases", () => {
         expect(violations).toHaveLength(1);
         expect(violations[0].urn).toContain("aws:sns/topic:Topic::stray-topic");
         expect(violations[0].phase).toBe("analyze");
-        expect(violationText(violations[0])).toContain(`aws:sns/topic:Topic "stray-topic": carries no maestro:environment`);
+        expect(violationText(violations[0])).toContain(
+            `aws:sns/topic:Topic "stray-topic": carries no maestro:environment`,
+        );
     });
 });
 
@@ -134,19 +197,31 @@ describe("policy config (--policy-pack-config)", () => {
     });
 
     it("may disable evidence-hooks in dev", async () => {
-        const { report } = await analyzeProgram("dev", { strayTopic: true }, path.join(FIXTURES, "evidence-disabled.json"));
+        const { report } = await analyzeProgram(
+            "dev",
+            { strayTopic: true },
+            path.join(FIXTURES, "evidence-disabled.json"),
+        );
         expect(report.violations.filter((v) => v.policyName.startsWith(EVIDENCE_HOOKS_POLICY))).toEqual([]);
     });
 
     it("cannot disable evidence-hooks in prod: the floor policy reports it and the untagged resource, mandatory", async () => {
-        const { report } = await analyzeProgram("prod", { strayTopic: true }, path.join(FIXTURES, "evidence-disabled.json"));
+        const { report } = await analyzeProgram(
+            "prod",
+            { strayTopic: true },
+            path.join(FIXTURES, "evidence-disabled.json"),
+        );
         const floor = mandatory(report, EVIDENCE_FLOOR_POLICY).map(violationText);
         expect(floor[0]).toContain(`${EVIDENCE_HOOKS_POLICY} did not run on`);
         expect(floor.some((m) => m.includes(`aws:sns/topic:Topic "stray-topic"`))).toBe(true);
     });
 
     it("cannot lower evidence-hooks in prod: a prod resource's violation stays mandatory over the protocol", async () => {
-        const { report } = await analyzeProgram("prod", { strayTopic: { [AWS_TAG.environment]: "prod" } }, path.join(FIXTURES, "evidence-advisory.json"));
+        const { report } = await analyzeProgram(
+            "prod",
+            { strayTopic: { [AWS_TAG.environment]: "prod" } },
+            path.join(FIXTURES, "evidence-advisory.json"),
+        );
         expect(report.enforcement[EVIDENCE_HOOKS_POLICY]).toBe("advisory");
         const [v, ...rest] = report.violations.filter((x) => x.policyName === EVIDENCE_HOOKS_POLICY);
         expect(rest).toEqual([]);
@@ -155,8 +230,14 @@ describe("policy config (--policy-pack-config)", () => {
     });
 
     it("lowers evidence-hooks outside prod", async () => {
-        const { report } = await analyzeProgram("staging", { strayTopic: { [AWS_TAG.environment]: "staging" } }, path.join(FIXTURES, "evidence-advisory.json"));
-        expect(report.violations.filter((x) => x.policyName === EVIDENCE_HOOKS_POLICY).map((x) => x.enforcementLevel)).toEqual(["advisory"]);
+        const { report } = await analyzeProgram(
+            "staging",
+            { strayTopic: { [AWS_TAG.environment]: "staging" } },
+            path.join(FIXTURES, "evidence-advisory.json"),
+        );
+        expect(
+            report.violations.filter((x) => x.policyName === EVIDENCE_HOOKS_POLICY).map((x) => x.enforcementLevel),
+        ).toEqual(["advisory"]);
     });
 
     it("refuses a config naming a policy the pack does not have, or a level that does not exist", async () => {
@@ -165,9 +246,15 @@ describe("policy config (--policy-pack-config)", () => {
         expect(() => reconcileEnforcement(info, loadPolicyConfig(file), "unknown-policy.json")).toThrow(
             `unknown-policy.json: /dashboards-provisoned: no policy "dashboards-provisoned" in pack ${POLICY_PACK_NAME}; allowed: all, ${EVIDENCE_HOOKS_POLICY},`,
         );
-        expect(() => loadPolicyConfig(path.join(FIXTURES, "bad-level.json"))).toThrow(`/all: "strict" is not an enforcement level; allowed: advisory, mandatory, remediate, disabled`);
-        expect(() => parsePolicyConfig({ all: { enforcementLevel: "advisory", x: 1 } }, "f.json")).toThrow(`f.json: /all: "all" takes only an enforcement level`);
-        expect(() => loadPolicyConfig(path.join(FIXTURES, "no-such-config.json"))).toThrow(`no-such-config.json: /: does not exist; allowed: the path of a readable YAML or JSON file`);
+        expect(() => loadPolicyConfig(path.join(FIXTURES, "bad-level.json"))).toThrow(
+            `/all: "strict" is not an enforcement level; allowed: advisory, mandatory, remediate, disabled`,
+        );
+        expect(() => parsePolicyConfig({ all: { enforcementLevel: "advisory", x: 1 } }, "f.json")).toThrow(
+            `f.json: /all: "all" takes only an enforcement level`,
+        );
+        expect(() => loadPolicyConfig(path.join(FIXTURES, "no-such-config.json"))).toThrow(
+            `no-such-config.json: /: does not exist; allowed: the path of a readable YAML or JSON file`,
+        );
     });
 });
 
@@ -188,13 +275,30 @@ describe("synth", () => {
         expect(cli.stdout).toContain(`policy pack ${POLICY_PACK_NAME}@`);
         // The violation count CI pushes as maestro_policy_violations: one series per enabled policy, summing to the report's.
         const metrics = fs.readFileSync(path.join(out, "metrics.prom"), "utf8");
-        const samples = [...metrics.matchAll(/^maestro_policy_violations\{stack="dev",policy="([^"]+)",enforcement_level="(\w+)"\} (\d+)$/gm)];
-        expect(samples.map((m) => m[1]).sort()).toEqual(Object.entries(doc.enforcement).filter(([, l]) => l !== "disabled").map(([p]) => p).sort());
+        const samples = [
+            ...metrics.matchAll(
+                /^maestro_policy_violations\{stack="dev",policy="([^"]+)",enforcement_level="(\w+)"\} (\d+)$/gm,
+            ),
+        ];
+        expect(samples.map((m) => m[1]).sort()).toEqual(
+            Object.entries(doc.enforcement)
+                .filter(([, l]) => l !== "disabled")
+                .map(([p]) => p)
+                .sort(),
+        );
         expect(samples.reduce((n, m) => n + Number(m[3]), 0)).toBe(doc.violations.length);
     });
 
     it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", () => {
-        const cli = runScript("synth", "--stack", "dev", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")), "--policy-config", path.join(FIXTURES, "unknown-policy.json"));
+        const cli = runScript(
+            "synth",
+            "--stack",
+            "dev",
+            "--out",
+            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
+            "--policy-config",
+            path.join(FIXTURES, "unknown-policy.json"),
+        );
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`no policy "dashboards-provisoned" in pack ${POLICY_PACK_NAME}; allowed: all,`);
     });

@@ -9,18 +9,21 @@ import {
     evidenceLifecycleRules,
     logLifecycleRules,
     provenanceBucketName,
-} from "../components/provenanceSpecs";
+} from "../provenance/bucketSpecs";
 import { SignoffLedger } from "../components/signoffLedger";
-import { AWS_TAG, BACKLOG_ITEM } from "../lib/conventions";
-import { RegisteredResource } from "../lib/mockRuntime";
-import { StackConfig } from "../lib/stackConfig";
+import { AWS_TAG, BACKLOG_ITEM } from "../core/conventions";
+import { RegisteredResource } from "../offline/mockRuntime";
+import { StackConfig } from "../core/stackConfig";
 import { GENESIS_HASH, RequiredRoles, SignoffEntry, entryHash, serializeEntry } from "../provenance/ledger";
 import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
 import { KEY, STACKS, guardrails } from "./helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures", "provenance");
 const FIXTURE_LEDGER = path.join(FIXTURES, "ledger.jsonl");
-const fixtureRoles = JSON.parse(fs.readFileSync(path.join(FIXTURES, "required-roles.json"), "utf8")) as Record<string, Record<string, string[]>>;
+const fixtureRoles = JSON.parse(fs.readFileSync(path.join(FIXTURES, "required-roles.json"), "utf8")) as Record<
+    string,
+    Record<string, string[]>
+>;
 const requiredRoles: RequiredRoles = (tag, environment) => {
     const roles = fixtureRoles[tag]?.[environment];
     if (!roles) {
@@ -47,14 +50,25 @@ const S3 = {
     object: "aws:s3/bucketObjectv2:BucketObjectv2",
 };
 
-type Statement = { Sid: string; Effect: string; Principal: unknown; Action: unknown; Resource: unknown; Condition?: unknown };
-const statements = (r: RegisteredResource) => (JSON.parse(inputs(r).policy as string) as { Statement: Statement[] }).Statement;
+type Statement = {
+    Sid: string;
+    Effect: string;
+    Principal: unknown;
+    Action: unknown;
+    Resource: unknown;
+    Condition?: unknown;
+};
+const statements = (r: RegisteredResource) =>
+    (JSON.parse(inputs(r).policy as string) as { Statement: Statement[] }).Statement;
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Both components as index.ts wires them. */
 function program(config: StackConfig, ledgerFile = FIXTURE_LEDGER) {
     return () => {
-        const bucket = new ProvenanceBucket("provenance", { environment: config.environment, objectLock: config.provenance });
+        const bucket = new ProvenanceBucket("provenance", {
+            environment: config.environment,
+            objectLock: config.provenance,
+        });
         new SignoffLedger("signoffs", {
             bucket,
             environment: config.environment,
@@ -78,13 +92,22 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
     const logs = () => byName(resources, "provenance-logs");
 
     it("is named for the environment, account and region, with Object Lock enabled at creation and no force-destroy", () => {
-        expect(inputs(evidence())).toMatchObject({ bucket: provenanceBucketName(stack, accountId, "us-east-1", "evidence"), objectLockEnabled: true, forceDestroy: false });
-        expect(inputs(logs())).toMatchObject({ bucket: provenanceBucketName(stack, accountId, "us-east-1", "logs"), forceDestroy: false });
+        expect(inputs(evidence())).toMatchObject({
+            bucket: provenanceBucketName(stack, accountId, "us-east-1", "evidence"),
+            objectLockEnabled: true,
+            forceDestroy: false,
+        });
+        expect(inputs(logs())).toMatchObject({
+            bucket: provenanceBucketName(stack, accountId, "us-east-1", "logs"),
+            forceDestroy: false,
+        });
     });
 
     it("locks every new version by default: the stack's mode (COMPLIANCE in prod) and retention days", () => {
         const lock = inputs(byName(resources, "provenance-object-lock"));
-        expect(lock.rule).toEqual({ defaultRetention: { mode: config.provenance.objectLockMode, days: config.provenance.retentionDays } });
+        expect(lock.rule).toEqual({
+            defaultRetention: { mode: config.provenance.objectLockMode, days: config.provenance.retentionDays },
+        });
         if (stack === "prod") {
             expect(config.provenance.objectLockMode).toBe("COMPLIANCE");
         }
@@ -99,15 +122,27 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
     it("encrypts evidence with SSE-KMS under a rotating key (bucket keys on, SSE-C refused); logs with SSE-S3 as log delivery requires", () => {
         const key = ofType(resources, "aws:kms/key:Key");
         expect(key).toHaveLength(1);
-        expect(inputs(key[0])).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: KEY_DELETION_WINDOW_DAYS });
+        expect(inputs(key[0])).toMatchObject({
+            enableKeyRotation: true,
+            deletionWindowInDays: KEY_DELETION_WINDOW_DAYS,
+        });
         expect(inputs(byName(resources, "provenance-bucket-encryption")).rules).toEqual([
             {
-                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: expect.stringMatching(new RegExp(`^arn:aws:kms:.*:${key[0].name}$`)) },
+                applyServerSideEncryptionByDefault: {
+                    sseAlgorithm: "aws:kms",
+                    kmsMasterKeyId: expect.stringMatching(new RegExp(`^arn:aws:kms:.*:${key[0].name}$`)),
+                },
                 bucketKeyEnabled: true,
                 blockedEncryptionTypes: ["SSE-C"],
             },
         ]);
-        expect(inputs(byName(resources, "provenance-logs-encryption")).rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: false, blockedEncryptionTypes: ["SSE-C"] }]);
+        expect(inputs(byName(resources, "provenance-logs-encryption")).rules).toEqual([
+            {
+                applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" },
+                bucketKeyEnabled: false,
+                blockedEncryptionTypes: ["SSE-C"],
+            },
+        ]);
         expect(inputs(byName(resources, "provenance-key-alias")).name).toBe(`alias/maestro-${stack}-provenance`);
     });
 
@@ -115,7 +150,12 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
         const blocks = ofType(resources, S3.publicAccess);
         expect(blocks).toHaveLength(2);
         for (const b of blocks) {
-            expect(inputs(b)).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+            expect(inputs(b)).toMatchObject({
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            });
         }
         for (const o of ofType(resources, S3.ownership)) {
             expect(inputs(o).rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
@@ -128,10 +168,25 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
         const arn = (policy[0].Resource as string[])[0];
         expect(arn).toMatch(/^arn:aws:s3:.*provenance-bucket$/);
         expect(policy).toEqual([
-            { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
-            { Sid: "DenyEvidenceDeletion", Effect: "Deny", Principal: "*", Action: ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket"], Resource: [arn, `${arn}/*`] },
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [arn, `${arn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+            {
+                Sid: "DenyEvidenceDeletion",
+                Effect: "Deny",
+                Principal: "*",
+                Action: ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket"],
+                Resource: [arn, `${arn}/*`],
+            },
         ]);
-        expect(byName(resources, "provenance-policy").dependsOn).toContain(byName(resources, "provenance-bucket-public-access").urn);
+        expect(byName(resources, "provenance-policy").dependsOn).toContain(
+            byName(resources, "provenance-bucket-public-access").urn,
+        );
     });
 
     it("logs every request to the evidence bucket into the log bucket, which only S3 log delivery for that bucket may write", () => {
@@ -145,16 +200,29 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
             Effect: "Allow",
             Principal: { Service: "logging.s3.amazonaws.com" },
             Action: "s3:PutObject",
-            Condition: { ArnLike: { "aws:SourceArn": expect.stringMatching(/provenance-bucket$/) }, StringEquals: { "aws:SourceAccount": accountId } },
+            Condition: {
+                ArnLike: { "aws:SourceArn": expect.stringMatching(/provenance-bucket$/) },
+                StringEquals: { "aws:SourceAccount": accountId },
+            },
         });
     });
 
     it("moves evidence to cheaper storage and never expires it; logs expire with the evidence retention, tiering only before that", () => {
-        const evidenceRules = inputs(byName(resources, "provenance-bucket-lifecycle")).rules as Array<Record<string, unknown>>;
+        const evidenceRules = inputs(byName(resources, "provenance-bucket-lifecycle")).rules as Array<
+            Record<string, unknown>
+        >;
         expect(evidenceRules).toEqual(evidenceLifecycleRules().map((r) => ({ ...r })));
-        expect(evidenceRules.every((r) => r.expiration === undefined && r.noncurrentVersionExpiration === undefined)).toBe(true);
-        expect((evidenceRules[0].transitions as Array<{ storageClass: string }>).map((t) => t.storageClass)).toEqual(["STANDARD_IA", "GLACIER_IR"]);
-        const [logRule] = inputs(byName(resources, "provenance-logs-lifecycle")).rules as Array<{ expiration: { days: number }; transitions: Array<{ days: number }> }>;
+        expect(
+            evidenceRules.every((r) => r.expiration === undefined && r.noncurrentVersionExpiration === undefined),
+        ).toBe(true);
+        expect((evidenceRules[0].transitions as Array<{ storageClass: string }>).map((t) => t.storageClass)).toEqual([
+            "STANDARD_IA",
+            "GLACIER_IR",
+        ]);
+        const [logRule] = inputs(byName(resources, "provenance-logs-lifecycle")).rules as Array<{
+            expiration: { days: number };
+            transitions: Array<{ days: number }>;
+        }>;
         expect(logRule.expiration).toEqual({ days: config.provenance.retentionDays });
         expect(logRule.transitions.every((t) => t.days < config.provenance.retentionDays)).toBe(true);
     });
@@ -163,7 +231,11 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
         const custom = resources.filter((r) => r.custom && r.type.startsWith("aws:") && r.type !== S3.object);
         expect(custom.length).toBeGreaterThanOrEqual(18);
         for (const r of custom) {
-            expect({ name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ name: r.name, protect: true, retainOnDelete: true });
+            expect({ name: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({
+                name: r.name,
+                protect: true,
+                retainOnDelete: true,
+            });
         }
     });
 
@@ -193,17 +265,39 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
 
     it("uploads the release's sign-offs, locked until sign-off + retention, after the bucket is hardened", () => {
         const objects = ofType(resources, S3.object);
-        const expected = config.releaseTag ? fixtureEntries.filter((e) => e.tag === config.releaseTag && e.environment === stack) : [];
-        expect(objects.map((o) => inputs(o).key)).toEqual(expected.map((e) => `signoffs/${stack}/${e.tag}/${e.commit}/${String(e.seq).padStart(6, "0")}-${e.role.toLowerCase().replace(/ /g, "-")}.json`));
-        const hardened = ["provenance-object-lock", "provenance-policy", "provenance-bucket-encryption", "provenance-bucket-public-access"].map((n) => byName(resources, n).urn);
+        const expected = config.releaseTag
+            ? fixtureEntries.filter((e) => e.tag === config.releaseTag && e.environment === stack)
+            : [];
+        expect(objects.map((o) => inputs(o).key)).toEqual(
+            expected.map(
+                (e) =>
+                    `signoffs/${stack}/${e.tag}/${e.commit}/${String(e.seq).padStart(6, "0")}-${e.role.toLowerCase().replace(/ /g, "-")}.json`,
+            ),
+        );
+        const hardened = [
+            "provenance-object-lock",
+            "provenance-policy",
+            "provenance-bucket-encryption",
+            "provenance-bucket-public-access",
+        ].map((n) => byName(resources, n).urn);
         objects.forEach((o, i) => {
             const v = inputs(o);
-            expect(v).toMatchObject({ objectLockMode: config.provenance.objectLockMode, checksumAlgorithm: "SHA256", contentType: "application/json", forceDestroy: false });
-            expect(Date.parse(v.objectLockRetainUntilDate as string) - Date.parse(expected[i].time)).toBe(config.provenance.retentionDays * DAY_MS);
+            expect(v).toMatchObject({
+                objectLockMode: config.provenance.objectLockMode,
+                checksumAlgorithm: "SHA256",
+                contentType: "application/json",
+                forceDestroy: false,
+            });
+            expect(Date.parse(v.objectLockRetainUntilDate as string) - Date.parse(expected[i].time)).toBe(
+                config.provenance.retentionDays * DAY_MS,
+            );
             expect((JSON.parse(v.content as string) as { predicate: SignoffEntry }).predicate).toEqual(expected[i]);
             expect(o.dependsOn).toEqual(expect.arrayContaining(hardened));
             // Retained, not protected: the next release's deploy drops them from the program and must only forget them.
-            expect({ protect: o.protect, retainOnDelete: o.retainOnDelete }).toEqual({ protect: false, retainOnDelete: true });
+            expect({ protect: o.protect, retainOnDelete: o.retainOnDelete }).toEqual({
+                protect: false,
+                retainOnDelete: true,
+            });
         });
         if (stack !== "dev") {
             expect(objects.length).toBeGreaterThan(0);
@@ -228,22 +322,32 @@ describe("the deploy gate", () => {
 
     it("refuses a prod deploy whose release misses a required sign-off, before any object is uploaded", async () => {
         const config = stackConfig("prod");
-        const ledger = tmpLedger(rechain(fixtureEntries.filter((e) => !(e.environment === "prod" && e.role === "Sec Lead"))));
+        const ledger = tmpLedger(
+            rechain(fixtureEntries.filter((e) => !(e.environment === "prod" && e.role === "Sec Lead"))),
+        );
         const seen: RegisteredResource[] = [];
-        await expect(runComponents(config, program(config, ledger), seen)).rejects.toThrow(`${config.releaseTag} cannot ship to prod:\n  `);
-        await expect(runComponents(config, program(config, ledger))).rejects.toThrow("is missing the sign-off of Sec Lead");
+        await expect(runComponents(config, program(config, ledger), seen)).rejects.toThrow(
+            `${config.releaseTag} cannot ship to prod:\n  `,
+        );
+        await expect(runComponents(config, program(config, ledger))).rejects.toThrow(
+            "is missing the sign-off of Sec Lead",
+        );
         expect(ofType(seen, S3.object)).toEqual([]);
     });
 
     it("refuses a deploy of a release nobody signed", async () => {
         const config = stackConfig("staging", (f) => (f[KEY("releaseTag")] = "v1.1.0"));
-        await expect(runComponents(config, program(config))).rejects.toThrow("v1.1.0 in staging is missing the sign-off of Release Manager, Dev Lead");
+        await expect(runComponents(config, program(config))).rejects.toThrow(
+            "v1.1.0 in staging is missing the sign-off of Release Manager, Dev Lead",
+        );
     });
 
     it("refuses even a dev deploy when the chain is broken (but needs no sign-off there)", async () => {
         const config = stackConfig("dev");
         const tampered = fixtureEntries.map((e, i) => (i === 1 ? { ...e, signer: "Mallory" } : e));
-        await expect(runComponents(config, program(config, tmpLedger(tampered)))).rejects.toThrow("the sign-off ledger is not intact:\n  ");
+        await expect(runComponents(config, program(config, tmpLedger(tampered)))).rejects.toThrow(
+            "the sign-off ledger is not intact:\n  ",
+        );
         const { resources } = await runComponents(config, program(config));
         expect(ofType(resources, S3.object)).toEqual([]);
     });
@@ -251,17 +355,23 @@ describe("the deploy gate", () => {
 
 describe("provenance settings refusals", () => {
     it("refuses GOVERNANCE mode in prod, naming the key and the allowed value", () => {
-        expect(() => checkProvenanceSettings({ objectLockMode: "GOVERNANCE", retentionDays: 1 }, "prod", "Pulumi.prod.yaml")).toThrow(
+        expect(() =>
+            checkProvenanceSettings({ objectLockMode: "GOVERNANCE", retentionDays: 1 }, "prod", "Pulumi.prod.yaml"),
+        ).toThrow(
             'Pulumi.prod.yaml: maestro-guardrails:provenance.objectLockMode: "GOVERNANCE" lets privileged users delete prod evidence; allowed in prod: COMPLIANCE',
         );
     });
 
     it("refuses a retention that is not a whole number of days", () => {
-        expect(() => checkProvenanceSettings({ objectLockMode: "GOVERNANCE", retentionDays: 0 }, "dev", "Pulumi.dev.yaml")).toThrow("provenance.retentionDays: 0; allowed: a whole number of days >= 1");
+        expect(() =>
+            checkProvenanceSettings({ objectLockMode: "GOVERNANCE", retentionDays: 0 }, "dev", "Pulumi.dev.yaml"),
+        ).toThrow("provenance.retentionDays: 0; allowed: a whole number of days >= 1");
     });
 
     it("refuses a bucket name S3 would reject", () => {
-        expect(() => provenanceBucketName("Dev_1", "123", "us-east-1", "evidence")).toThrow('provenance bucket name "maestro-provenance-Dev_1-123-us-east-1" is not a valid S3 bucket name');
+        expect(() => provenanceBucketName("Dev_1", "123", "us-east-1", "evidence")).toThrow(
+            'provenance bucket name "maestro-provenance-Dev_1-123-us-east-1" is not a valid S3 bucket name',
+        );
     });
 
     it("keeps log tiering strictly before log expiry for every shipped retention", () => {
@@ -276,7 +386,15 @@ describe("provenance settings refusals", () => {
         const config = stackConfig("prod");
         const seen: RegisteredResource[] = [];
         await expect(
-            runComponents(config, () => new ProvenanceBucket("provenance", { environment: "prod", objectLock: { objectLockMode: "GOVERNANCE", retentionDays: 1 } }), seen),
+            runComponents(
+                config,
+                () =>
+                    new ProvenanceBucket("provenance", {
+                        environment: "prod",
+                        objectLock: { objectLockMode: "GOVERNANCE", retentionDays: 1 },
+                    }),
+                seen,
+            ),
         ).rejects.toThrow("allowed in prod: COMPLIANCE");
         expect(seen.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
     });

@@ -5,13 +5,13 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { GuardrailRules } from "../components/prometheusRules";
 import { evidenceResolver, loadGovernance } from "../governance";
-import { extractArtifacts } from "../lib/artifacts";
-import { BACKLOG_ITEM, COST_RECORD, GUARDRAIL_LABEL, K8S_LABEL, SEVERITY, SLO_RECORD } from "../lib/conventions";
-import { evidenceTransformation } from "../lib/evidence";
-import { Guardrails, leLabel, loadGuardrails } from "../lib/guardrails";
-import { readStackFile, RegisteredResource, runWithMocks } from "../lib/mockRuntime";
-import { parseStackConfig, StackConfig } from "../lib/stackConfig";
-import { repoRoot } from "../lib/validation";
+import { extractArtifacts } from "../offline/artifacts";
+import { BACKLOG_ITEM, COST_RECORD, GUARDRAIL_LABEL, K8S_LABEL, SEVERITY, SLO_RECORD } from "../core/conventions";
+import { evidenceTransformation } from "../core/evidence";
+import { Guardrails, leLabel, loadGuardrails } from "../core/guardrails";
+import { readStackFile, RegisteredResource, runWithMocks } from "../offline/mockRuntime";
+import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { repoRoot } from "../core/validation";
 import {
     AlertingRule,
     buildRuleGroups,
@@ -28,12 +28,16 @@ import {
     TELEMETRY_ALERT,
 } from "../rules";
 import { CADENCE_GRACE_DAYS, durationSeconds, formatDuration } from "../rules/design";
-import { counterValues, labelValueFor } from "../rules/synthetic";
+import { counterValues, labelValueFor } from "../verify/synthetic";
 import { guardrails, KEY, STACKS, writeStackVariant } from "./helpers";
 
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "rules");
 
-function configFor(stack: string, g: Guardrails = guardrails, file = path.join(repoRoot, `Pulumi.${stack}.yaml`)): StackConfig {
+function configFor(
+    stack: string,
+    g: Guardrails = guardrails,
+    file = path.join(repoRoot, `Pulumi.${stack}.yaml`),
+): StackConfig {
     const flat = readStackFile(file);
     return parseStackConfig(stack, flat.values, flat.secretKeys, g, path.basename(file));
 }
@@ -46,7 +50,9 @@ interface GuardrailsDoc {
 }
 
 function guardrailsVariant(change: (doc: GuardrailsDoc) => void): Guardrails {
-    const doc = yaml.load(fs.readFileSync(path.join(repoRoot, "guardrails", "guardrails.yaml"), "utf8")) as GuardrailsDoc;
+    const doc = yaml.load(
+        fs.readFileSync(path.join(repoRoot, "guardrails", "guardrails.yaml"), "utf8"),
+    ) as GuardrailsDoc;
     change(doc);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-guardrails-")), "guardrails.yaml");
     fs.writeFileSync(file, yaml.dump(doc));
@@ -56,7 +62,9 @@ function guardrailsVariant(change: (doc: GuardrailsDoc) => void): Guardrails {
 const alerts = (groups: readonly RuleGroup[]) => groups.flatMap((g) => g.rules).filter(isAlertingRule);
 const recordings = (groups: readonly RuleGroup[]) => groups.flatMap((g) => g.rules).filter(isRecordingRule);
 const alert = (groups: readonly RuleGroup[], name: string, labels: Record<string, string> = {}): AlertingRule => {
-    const found = alerts(groups).filter((a) => a.alert === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+    const found = alerts(groups).filter(
+        (a) => a.alert === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+    );
     expect(found).toHaveLength(1);
     return found[0];
 };
@@ -91,34 +99,58 @@ describe.each(STACKS)("rules of %s", (stack) => {
     it("has, per SLO, one page and one ticket burn alert and both telemetry-gap alerts", () => {
         for (const slo of config.slos) {
             const own = alerts(groups).filter((a) => a.labels.slo === slo.id);
-            expect(own.filter((a) => a.labels.guardrail === GUARDRAIL_LABEL.slo).map((a) => a.labels.severity).sort()).toEqual([SEVERITY.page, SEVERITY.ticket]);
-            expect(own.filter((a) => a.labels.guardrail === GUARDRAIL_LABEL.telemetry).map((a) => a.alert).sort()).toEqual([TELEMETRY_ALERT.absent, TELEMETRY_ALERT.bucketMissing].sort());
+            expect(
+                own
+                    .filter((a) => a.labels.guardrail === GUARDRAIL_LABEL.slo)
+                    .map((a) => a.labels.severity)
+                    .sort(),
+            ).toEqual([SEVERITY.page, SEVERITY.ticket]);
+            expect(
+                own
+                    .filter((a) => a.labels.guardrail === GUARDRAIL_LABEL.telemetry)
+                    .map((a) => a.alert)
+                    .sort(),
+            ).toEqual([TELEMETRY_ALERT.absent, TELEMETRY_ALERT.bucketMissing].sort());
         }
     });
 
     it("records every series the dashboards query, labelled slo and env (and budget for cost)", () => {
         const recs = recordings(groups);
         const has = (record: string, labels: Record<string, string>) =>
-            expect(recs.filter((r) => r.record === record && Object.entries(labels).every(([k, v]) => r.labels[k] === v))).toHaveLength(1);
+            expect(
+                recs.filter((r) => r.record === record && Object.entries(labels).every(([k, v]) => r.labels[k] === v)),
+            ).toHaveLength(1);
         for (const slo of config.slos) {
             const labels = { slo: slo.id, env: stack };
             for (const w of [...SLO_WINDOWS, sloPeriodWindow(guardrails)]) {
                 has(SLO_RECORD.errorRatio(w), labels);
             }
-            for (const r of [SLO_RECORD.requestRate, SLO_RECORD.latencyP95, SLO_RECORD.errorBudgetRemaining, SLO_RECORD.objective, SLO_RECORD.thresholdSeconds]) {
+            for (const r of [
+                SLO_RECORD.requestRate,
+                SLO_RECORD.latencyP95,
+                SLO_RECORD.errorBudgetRemaining,
+                SLO_RECORD.objective,
+                SLO_RECORD.thresholdSeconds,
+            ]) {
                 has(r, labels);
             }
         }
         has(COST_RECORD.budget, { budget: "total", env: stack });
         has(COST_RECORD.budget, { budget: "llm", env: stack });
         has(COST_RECORD.monthEndForecast, { env: stack });
-        expect(recs.find((r) => r.record === COST_RECORD.budget && r.labels.budget === "total")?.expr).toBe(`vector(${config.monthlyBudgetUsd})`);
-        expect(recs.find((r) => r.record === COST_RECORD.budget && r.labels.budget === "llm")?.expr).toBe(`vector(${config.llmBudgetUsd})`);
+        expect(recs.find((r) => r.record === COST_RECORD.budget && r.labels.budget === "total")?.expr).toBe(
+            `vector(${config.monthlyBudgetUsd})`,
+        );
+        expect(recs.find((r) => r.record === COST_RECORD.budget && r.labels.budget === "llm")?.expr).toBe(
+            `vector(${config.llmBudgetUsd})`,
+        );
     });
 
     it("reads the SLO threshold bucket and objective from the guardrails", () => {
         for (const slo of config.slos) {
-            const rule = recordings(groups).find((r) => r.record === SLO_RECORD.errorRatio(SLO_WINDOWS[0]) && r.labels.slo === slo.id);
+            const rule = recordings(groups).find(
+                (r) => r.record === SLO_RECORD.errorRatio(SLO_WINDOWS[0]) && r.labels.slo === slo.id,
+            );
             expect(rule?.expr).toContain(`le="${leLabel(slo.sli.thresholdSeconds)}"`);
             expect(rule?.expr).toContain(slo.sli.metric);
             const page = alert(groups, SLO_BURN_ALERTS[0].alert, { slo: slo.id });
@@ -127,8 +159,13 @@ describe.each(STACKS)("rules of %s", (stack) => {
     });
 
     it("tickets at the alert threshold and pages at the cap and on the forecast, for the total and the LLM budget", () => {
-        for (const [budget, cap] of [["total", config.monthlyBudgetUsd], ["llm", config.llmBudgetUsd]] as const) {
-            expect(alert(groups, COST_ALERT.threshold, { budget }).expr).toMatch(new RegExp(`>= ${config.costAlertThreshold} \\* ${cap}$`));
+        for (const [budget, cap] of [
+            ["total", config.monthlyBudgetUsd],
+            ["llm", config.llmBudgetUsd],
+        ] as const) {
+            expect(alert(groups, COST_ALERT.threshold, { budget }).expr).toMatch(
+                new RegExp(`>= ${config.costAlertThreshold} \\* ${cap}$`),
+            );
             expect(alert(groups, COST_ALERT.threshold, { budget }).labels.severity).toBe(SEVERITY.ticket);
             expect(alert(groups, COST_ALERT.exceeded, { budget }).expr).toMatch(new RegExp(`>= ${cap}$`));
             expect(alert(groups, COST_ALERT.forecast, { budget }).expr).toMatch(new RegExp(`> ${cap}$`));
@@ -149,7 +186,9 @@ describe.each(STACKS)("rules of %s", (stack) => {
             return;
         }
         expect(cadence.map((a) => a.labels.target)).toEqual([want[0], want[0]]);
-        expect(alert(groups, CADENCE_ALERT.overdue).expr).toBe(`time() - max(maestro_release_last_cut_timestamp_seconds{target="${want[0]}"}) > ${want[1] + CADENCE_GRACE_DAYS} * 86400`);
+        expect(alert(groups, CADENCE_ALERT.overdue).expr).toBe(
+            `time() - max(maestro_release_last_cut_timestamp_seconds{target="${want[0]}"}) > ${want[1] + CADENCE_GRACE_DAYS} * 86400`,
+        );
     });
 
     it("renders a rule file that parses back to the same groups", () => {
@@ -170,34 +209,56 @@ describe("rules follow the guardrails file", () => {
         const groups = buildRuleGroups(configFor("prod", g), g);
         const own = recordings(groups).filter((r) => r.labels.slo === first.id);
         expect(own.find((r) => r.record === SLO_RECORD.thresholdSeconds)?.expr).toBe(`vector(${doubled})`);
-        expect(own.find((r) => r.record === SLO_RECORD.errorRatio(SLO_WINDOWS[0]))?.expr).toContain(`le="${leLabel(doubled)}"`);
-        expect(own.find((r) => r.record === SLO_RECORD.errorRatio(SLO_WINDOWS[0]))?.expr).not.toContain(`le="${leLabel(first.sli.thresholdSeconds)}"`);
-        expect(alert(groups, TELEMETRY_ALERT.bucketMissing, { slo: first.id }).expr).toContain(`le="${leLabel(doubled)}"`);
-        expect(alert(groups, SLO_BURN_ALERTS[0].alert, { slo: first.id }).annotations.description).toContain(`slower than ${doubled} s`);
+        expect(own.find((r) => r.record === SLO_RECORD.errorRatio(SLO_WINDOWS[0]))?.expr).toContain(
+            `le="${leLabel(doubled)}"`,
+        );
+        expect(own.find((r) => r.record === SLO_RECORD.errorRatio(SLO_WINDOWS[0]))?.expr).not.toContain(
+            `le="${leLabel(first.sli.thresholdSeconds)}"`,
+        );
+        expect(alert(groups, TELEMETRY_ALERT.bucketMissing, { slo: first.id }).expr).toContain(
+            `le="${leLabel(doubled)}"`,
+        );
+        expect(alert(groups, SLO_BURN_ALERTS[0].alert, { slo: first.id }).annotations.description).toContain(
+            `slower than ${doubled} s`,
+        );
         // The other SLOs are untouched.
         const second = guardrails.slo.objectives[1];
-        expect(recordings(groups).find((r) => r.labels.slo === second.id && r.record === SLO_RECORD.thresholdSeconds)?.expr).toBe(`vector(${second.sli.thresholdSeconds})`);
+        expect(
+            recordings(groups).find((r) => r.labels.slo === second.id && r.record === SLO_RECORD.thresholdSeconds)
+                ?.expr,
+        ).toBe(`vector(${second.sli.thresholdSeconds})`);
     });
 
     it("a tighter objective changes every burn threshold and the budget arithmetic", () => {
         const tighter = 1 - (1 - first.objective) / 2;
         const g = guardrailsVariant((doc) => (doc.slo.objectives[0].objective = tighter));
         const groups = buildRuleGroups(configFor("dev", g), g);
-        for (const a of alerts(groups).filter((x) => x.labels.slo === first.id && x.labels.guardrail === GUARDRAIL_LABEL.slo)) {
+        for (const a of alerts(groups).filter(
+            (x) => x.labels.slo === first.id && x.labels.guardrail === GUARDRAIL_LABEL.slo,
+        )) {
             expect(a.expr).toContain(`(1 - ${tighter})`);
             expect(a.expr).not.toContain(`(1 - ${first.objective})`);
         }
-        expect(recordings(groups).find((r) => r.labels.slo === first.id && r.record === SLO_RECORD.objective)?.expr).toBe(`vector(${tighter})`);
+        expect(
+            recordings(groups).find((r) => r.labels.slo === first.id && r.record === SLO_RECORD.objective)?.expr,
+        ).toBe(`vector(${tighter})`);
     });
 
     it("a per-environment override in the stack file changes only that stack's rules", () => {
         const tighter = first.sli.thresholdSeconds / 2;
-        const file = writeStackVariant("staging", (c) => (c[KEY("guardrailOverrides")] = { slo: { [first.id]: { thresholdSeconds: tighter } } }));
-        const groups = buildRuleGroups(configFor("staging", guardrails, file), guardrails);
-        expect(recordings(groups).find((r) => r.labels.slo === first.id && r.record === SLO_RECORD.thresholdSeconds)?.expr).toBe(`vector(${tighter})`);
-        expect(recordings(buildRuleGroups(configFor("prod"), guardrails)).find((r) => r.labels.slo === first.id && r.record === SLO_RECORD.thresholdSeconds)?.expr).toBe(
-            `vector(${first.sli.thresholdSeconds})`,
+        const file = writeStackVariant(
+            "staging",
+            (c) => (c[KEY("guardrailOverrides")] = { slo: { [first.id]: { thresholdSeconds: tighter } } }),
         );
+        const groups = buildRuleGroups(configFor("staging", guardrails, file), guardrails);
+        expect(
+            recordings(groups).find((r) => r.labels.slo === first.id && r.record === SLO_RECORD.thresholdSeconds)?.expr,
+        ).toBe(`vector(${tighter})`);
+        expect(
+            recordings(buildRuleGroups(configFor("prod"), guardrails)).find(
+                (r) => r.labels.slo === first.id && r.record === SLO_RECORD.thresholdSeconds,
+            )?.expr,
+        ).toBe(`vector(${first.sli.thresholdSeconds})`);
     });
 
     it("the SLO period sets the budget window", () => {
@@ -206,7 +267,9 @@ describe("rules follow the guardrails file", () => {
         expect(sloPeriodWindow(g)).toBe(window);
         const groups = buildRuleGroups(configFor("prod", g), g);
         expect(recordings(groups).some((r) => r.record === SLO_RECORD.errorRatio(window))).toBe(true);
-        expect(recordings(groups).find((r) => r.record === SLO_RECORD.errorBudgetRemaining)?.expr).toContain(SLO_RECORD.errorRatio(window));
+        expect(recordings(groups).find((r) => r.record === SLO_RECORD.errorBudgetRemaining)?.expr).toContain(
+            SLO_RECORD.errorRatio(window),
+        );
     });
 
     it("cost budgets and the alert threshold come from the stack config", () => {
@@ -217,14 +280,18 @@ describe("rules follow the guardrails file", () => {
             c[KEY("guardrailOverrides")] = { costAlertThreshold: earlier };
         });
         const groups = buildRuleGroups(configFor("prod", guardrails, file), guardrails);
-        expect(alert(groups, COST_ALERT.threshold, { budget: "total" }).expr).toMatch(new RegExp(`>= ${earlier} \\* ${lower}$`));
+        expect(alert(groups, COST_ALERT.threshold, { budget: "total" }).expr).toMatch(
+            new RegExp(`>= ${earlier} \\* ${lower}$`),
+        );
         expect(alert(groups, COST_ALERT.exceeded, { budget: "total" }).expr).toMatch(new RegExp(`>= ${lower}$`));
     });
 
     it("cadence intervals come from the guardrails", () => {
         const longer = guardrails.cadence.prodReleaseIntervalDays * 2;
         const g = guardrailsVariant((doc) => (doc.cadence.prodReleaseIntervalDays = longer));
-        expect(alert(buildRuleGroups(configFor("prod", g), g), CADENCE_ALERT.overdue).expr).toMatch(new RegExp(`> ${longer + CADENCE_GRACE_DAYS} \\* 86400$`));
+        expect(alert(buildRuleGroups(configFor("prod", g), g), CADENCE_ALERT.overdue).expr).toMatch(
+            new RegExp(`> ${longer + CADENCE_GRACE_DAYS} \\* 86400$`),
+        );
     });
 
     it("refuses an objective so loose the page could never fire, naming the SLO and the allowed objectives", () => {
@@ -245,13 +312,21 @@ describe("rule rendering and synthetic series", () => {
     });
 
     it("writes counters in promtool's expanding notation, stale markers included", () => {
-        expect(counterValues([{ minutes: 3, perMinute: 10 }, { minutes: 2, gone: true }, { minutes: 1, perMinute: 5 }])).toBe("0 10+10x2 stale _x1 35");
+        expect(
+            counterValues([
+                { minutes: 3, perMinute: 10 },
+                { minutes: 2, gone: true },
+                { minutes: 1, perMinute: 5 },
+            ]),
+        ).toBe("0 10+10x2 stale _x1 35");
     });
 
     it("picks label values that the SLI's matchers select", () => {
         expect(labelValueFor({ label: "hops", op: "=~", value: "2|3" })).toBe("2");
         expect(labelValueFor({ label: "a", op: "!=", value: "x" })).toBeUndefined();
-        expect(() => labelValueFor({ label: "a", op: "=~", value: ".+" })).toThrow('cannot synthesize a series for matcher a=~".+"');
+        expect(() => labelValueFor({ label: "a", op: "=~", value: ".+" })).toThrow(
+            'cannot synthesize a series for matcher a=~".+"',
+        );
     });
 
     it("parses and formats durations", () => {
@@ -262,14 +337,22 @@ describe("rule rendering and synthetic series", () => {
 });
 
 /** The component under Pulumi's mocks, with the stack's evidence transformation, as index.ts runs it. */
-async function deploy(stack: string, file = path.join(repoRoot, `Pulumi.${stack}.yaml`)): Promise<{ resources: RegisteredResource[]; config: StackConfig }> {
+async function deploy(
+    stack: string,
+    file = path.join(repoRoot, `Pulumi.${stack}.yaml`),
+): Promise<{ resources: RegisteredResource[]; config: StackConfig }> {
     const config = configFor(stack, guardrails, file);
     const resolve = evidenceResolver(loadGovernance());
     const result = await runWithMocks({
         stack,
         config: readStackFile(file),
         program: () => {
-            pulumi.runtime.registerStackTransformation(evidenceTransformation({ environment: config.environment, owner: config.owner, stack, releaseTag: config.releaseTag }, resolve));
+            pulumi.runtime.registerStackTransformation(
+                evidenceTransformation(
+                    { environment: config.environment, owner: config.owner, stack, releaseTag: config.releaseTag },
+                    resolve,
+                ),
+            );
             const rules = new GuardrailRules("guardrail-rules", { config, guardrails });
             return { names: rules.ruleObjectNames };
         },
@@ -287,7 +370,9 @@ describe.each(STACKS)("GuardrailRules component in %s", (stack) => {
     it("creates one PrometheusRule per rule set, in the configured namespace, with the ruleSelector labels and the rule groups", () => {
         const sets = buildRuleSets(config, guardrails);
         const objects = resources.filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule");
-        expect(objects.map((o) => (o.inputs.metadata as { name: string }).name).sort()).toEqual(sets.map((s) => s.name).sort());
+        expect(objects.map((o) => (o.inputs.metadata as { name: string }).name).sort()).toEqual(
+            sets.map((s) => s.name).sort(),
+        );
         const target = config.ruleTarget;
         if (target.kind !== "prometheus-operator") {
             throw new Error("shipped stacks use the prometheus-operator");
@@ -304,14 +389,24 @@ describe.each(STACKS)("GuardrailRules component in %s", (stack) => {
     });
 
     it("nests the objects under one component per backlog item", () => {
-        const types = resources.filter((r) => r.type.startsWith("maestro:rules:")).map((r) => r.type).sort();
-        const expected = ["maestro:rules:CostAlertRules", "maestro:rules:GuardrailRules", "maestro:rules:SloAlertRules", "maestro:rules:TelemetryGapAlerts"];
+        const types = resources
+            .filter((r) => r.type.startsWith("maestro:rules:"))
+            .map((r) => r.type)
+            .sort();
+        const expected = [
+            "maestro:rules:CostAlertRules",
+            "maestro:rules:GuardrailRules",
+            "maestro:rules:SloAlertRules",
+            "maestro:rules:TelemetryGapAlerts",
+        ];
         if (stack !== "dev") {
             expected.push("maestro:rules:CadenceAlertRules");
         }
         expect(types).toEqual(expected.sort());
         for (const o of resources.filter((r) => r.type.startsWith("kubernetes:"))) {
-            expect(o.parent).toMatch(/maestro:rules:(SloAlertRules|TelemetryGapAlerts|CostAlertRules|CadenceAlertRules)/);
+            expect(o.parent).toMatch(
+                /maestro:rules:(SloAlertRules|TelemetryGapAlerts|CostAlertRules|CadenceAlertRules)/,
+            );
         }
     });
 
@@ -337,12 +432,16 @@ describe("GuardrailRules to Amazon Managed Service for Prometheus", () => {
             const set = sets.find((s) => s.name === n.inputs.name);
             expect(n.inputs.data).toBe(renderRuleFile(set?.groups ?? []));
             expect(n.inputs.workspaceId).toBe(`${workspaces[0].name}-id`);
-            expect((n.inputs.tags as Record<string, string>)["maestro:backlog-item"]).toBe(BACKLOG_ITEM[set?.backlogItem ?? "sloRules"]);
+            expect((n.inputs.tags as Record<string, string>)["maestro:backlog-item"]).toBe(
+                BACKLOG_ITEM[set?.backlogItem ?? "sloRules"],
+            );
         }
     });
 
     it("uses the given workspace and creates none", async () => {
-        const source = yaml.load(fs.readFileSync(path.join(FIXTURES, "Pulumi.prod-amp.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const source = yaml.load(fs.readFileSync(path.join(FIXTURES, "Pulumi.prod-amp.yaml"), "utf8")) as {
+            config: Record<string, unknown>;
+        };
         source.config[KEY("ruleTarget")] = { kind: "amp", workspaceId: "ws-existing" };
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-amp-")), "Pulumi.prod.yaml");
         fs.writeFileSync(file, yaml.dump(source));

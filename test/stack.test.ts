@@ -3,13 +3,20 @@
  * evidence audit (R2-EVIDENCE-AUDIT: every taggable resource carries its backlog item and the item's four hooks),
  * the outputs downstream workstreams read, and the preflight that refuses bad input before any resource exists.
  */
-import { EVIDENCE_HOOKS, dashboardUid, folderUid } from "../lib/conventions";
-import { FlatConfig, RegisteredResource, runWithMocks, SECRET_PLACEHOLDER, maskSecrets, unwrapSecrets } from "../lib/mockRuntime";
-import { stackProgram } from "../lib/synth";
+import { EVIDENCE_HOOKS, dashboardUid, folderUid } from "../core/conventions";
+import {
+    FlatConfig,
+    RegisteredResource,
+    runWithMocks,
+    SECRET_PLACEHOLDER,
+    maskSecrets,
+    unwrapSecrets,
+} from "../offline/mockRuntime";
+import { stackProgram } from "../offline/synth";
 import { loadGovernance, requiredSignoffs } from "../governance";
 import { evidenceCarrier, readStamp } from "../policies/resources";
 import { signoffPrefix } from "../provenance/ledger";
-import { StackOutputs } from "../lib/stackOutputs";
+import { StackOutputs } from "../core/stackOutputs";
 import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
 
 const governance = loadGovernance();
@@ -17,8 +24,18 @@ const items = new Map(governance.items.map((i) => [i.id, i]));
 
 async function run(stack: string, config: FlatConfig = flatConfig(stack)) {
     const record: RegisteredResource[] = [];
-    const result = await runWithMocks({ stack, config, program: stackProgram(), configFileName: `Pulumi.${stack}.yaml`, record });
-    return { resources: record, outputs: unwrapSecrets(result.outputs) as StackOutputs, masked: maskSecrets(result.outputs) as Record<string, unknown> };
+    const result = await runWithMocks({
+        stack,
+        config,
+        program: stackProgram(),
+        configFileName: `Pulumi.${stack}.yaml`,
+        record,
+    });
+    return {
+        resources: record,
+        outputs: unwrapSecrets(result.outputs) as StackOutputs,
+        masked: maskSecrets(result.outputs) as Record<string, unknown>,
+    };
 }
 
 /** AWS tag values: up to 256 Unicode letters, digits, spaces and `_.:/=+-@` (the Tagging API's pattern). */
@@ -49,17 +66,27 @@ describe.each(STACKS)("the %s stack", (stack) => {
 
     it("parents every cloud resource to a component, never to the stack itself", () => {
         const urns = byUrn();
-        const orphans = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).filter((r) => !urns.get(r.parent ?? "")?.type.startsWith("maestro:"));
+        const orphans = resources
+            .filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"))
+            .filter((r) => !urns.get(r.parent ?? "")?.type.startsWith("maestro:"));
         expect(orphans.map((r) => r.urn)).toEqual([]);
     });
 
     it("stamps every taggable resource with its backlog item and that item's four hooks (the evidence audit)", () => {
-        const taggable = resources.filter((r) => r.custom && ["aws-tags", "k8s-metadata", "grafana-dashboard-tags"].includes(evidenceCarrier(r.type).kind));
+        const taggable = resources.filter(
+            (r) =>
+                r.custom &&
+                ["aws-tags", "k8s-metadata", "grafana-dashboard-tags"].includes(evidenceCarrier(r.type).kind),
+        );
         expect(taggable.length).toBeGreaterThan(10);
         for (const r of taggable) {
             const stamp = readStamp(r.type, r.inputs)!;
             const item = items.get(stamp.backlogItem ?? "");
-            expect({ urn: r.urn, stamped: stamp.backlogItem ?? "no backlog item", known: item !== undefined }).toEqual({ urn: r.urn, stamped: expect.any(String), known: true });
+            expect({ urn: r.urn, stamped: stamp.backlogItem ?? "no backlog item", known: item !== undefined }).toEqual({
+                urn: r.urn,
+                stamped: expect.any(String),
+                known: true,
+            });
             expect({ urn: r.urn, hooks: stamp.hooks }).toEqual({ urn: r.urn, hooks: item!.hooks });
             expect({ urn: r.urn, environment: stamp.environment, release: stamp.release }).toEqual({
                 urn: r.urn,
@@ -68,13 +95,19 @@ describe.each(STACKS)("the %s stack", (stack) => {
             });
         }
         // Every type the stack registers is classified: carrying hooks, or exempt with a reason.
-        expect(resources.filter((r) => r.custom && evidenceCarrier(r.type).kind === "unclassified").map((r) => r.type)).toEqual([]);
+        expect(
+            resources.filter((r) => r.custom && evidenceCarrier(r.type).kind === "unclassified").map((r) => r.type),
+        ).toEqual([]);
     });
 
     it("gives AWS only tag values it accepts", () => {
         const bad = resources
             .filter((r) => r.type.startsWith("aws:") && r.inputs.tags)
-            .flatMap((r) => Object.entries(r.inputs.tags as Record<string, string>).filter(([, v]) => !AWS_TAG_VALUE.test(v)).map(([k, v]) => `${r.name} ${k}=${v}`));
+            .flatMap((r) =>
+                Object.entries(r.inputs.tags as Record<string, string>)
+                    .filter(([, v]) => !AWS_TAG_VALUE.test(v))
+                    .map(([k, v]) => `${r.name} ${k}=${v}`),
+            );
         expect(bad).toEqual([]);
     });
 
@@ -84,13 +117,28 @@ describe.each(STACKS)("the %s stack", (stack) => {
         // The unified document, whole, and this environment's effective targets within it.
         expect(outputs.guardrails).toEqual(JSON.parse(JSON.stringify(guardrails)));
         const cap = guardrails.cost.caps[stack];
-        expect(outputs.targets).toMatchObject({ environment: stack, monthlyCapUsd: cap.monthlyUsd, llmCapUsd: cap.llmMonthlyUsd ?? null, costAlertThreshold: guardrails.cost.alertThreshold });
+        expect(outputs.targets).toMatchObject({
+            environment: stack,
+            monthlyCapUsd: cap.monthlyUsd,
+            llmCapUsd: cap.llmMonthlyUsd ?? null,
+            costAlertThreshold: guardrails.cost.alertThreshold,
+        });
         expect(outputs.targets.monthlyBudgetUsd).toBeLessThanOrEqual(cap.monthlyUsd);
         expect(outputs.targets.slos.map((o) => o.id)).toEqual(guardrails.slo.objectives.map((o) => o.id));
 
         const slos = guardrails.slo.objectives.map((o) => `maestro-slo-${o.id}`);
-        const expectedRules = [...slos, "maestro-telemetry-gaps", "maestro-cost", ...(stack === "dev" ? [] : ["maestro-cadence"])];
-        expect(outputs.rules).toEqual({ kind: "prometheus-operator", namespace: "monitoring", ruleSelectorLabels: { role: "alert-rules" }, objectNames: expectedRules });
+        const expectedRules = [
+            ...slos,
+            "maestro-telemetry-gaps",
+            "maestro-cost",
+            ...(stack === "dev" ? [] : ["maestro-cadence"]),
+        ];
+        expect(outputs.rules).toEqual({
+            kind: "prometheus-operator",
+            namespace: "monitoring",
+            ruleSelectorLabels: { role: "alert-rules" },
+            objectNames: expectedRules,
+        });
         expect(outputs.budgetAlertTopicArn).toMatch(/^arn:aws:sns:/);
 
         const p = outputs.provenance;
@@ -110,7 +158,9 @@ describe.each(STACKS)("the %s stack", (stack) => {
         expect(outputs.grafana.prometheusDatasourceUid).toBe(`prometheus-${stack}`);
         for (const kind of ["slo", "cost", "summary"] as const) {
             expect(outputs.grafana.dashboardUids[kind]).toBe(dashboardUid(kind, stack));
-            expect(outputs.grafana.dashboardUrls[kind]).toMatch(new RegExp(`^https://[^/]+/d/${dashboardUid(kind, stack)}$`));
+            expect(outputs.grafana.dashboardUrls[kind]).toMatch(
+                new RegExp(`^https://[^/]+/d/${dashboardUid(kind, stack)}$`),
+            );
         }
     });
 
@@ -127,7 +177,13 @@ describe.each(STACKS)("the %s stack", (stack) => {
 describe("preflight", () => {
     const refused = async (stack: string, change: (flat: Record<string, string>) => void) => {
         const record: RegisteredResource[] = [];
-        const error = await runWithMocks({ stack, config: flatConfig(stack, change), program: stackProgram(), configFileName: `Pulumi.${stack}.yaml`, record }).then(
+        const error = await runWithMocks({
+            stack,
+            config: flatConfig(stack, change),
+            program: stackProgram(),
+            configFileName: `Pulumi.${stack}.yaml`,
+            record,
+        }).then(
             () => undefined,
             (e: Error) => e,
         );
@@ -147,7 +203,9 @@ describe("preflight", () => {
             c["grafana:url"] = "ftp://grafana.example";
         });
         expect(error?.message).toContain("release sign-offs: v9.9.9 cannot ship to staging");
-        expect(error?.message).toContain('dashboards: grafana:url "ftp://grafana.example" (Pulumi.staging.yaml) has protocol ftp:; allowed: https: or http:');
+        expect(error?.message).toContain(
+            'dashboards: grafana:url "ftp://grafana.example" (Pulumi.staging.yaml) has protocol ftp:; allowed: https: or http:',
+        );
         expect(types).toEqual(["pulumi:pulumi:Stack"]);
     });
 

@@ -1,5 +1,5 @@
-import { parseStackConfig, StackConfig } from "../lib/stackConfig";
-import { ValidationError } from "../lib/validation";
+import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { ValidationError } from "../core/validation";
 import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
 
 function parse(stack: string, change?: (flat: Record<string, string>) => void, secretKeys?: string[]): StackConfig {
@@ -30,7 +30,9 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
     it("keeps the budgets at or under the guardrail caps", () => {
         expect(config.monthlyBudgetUsd).toBeLessThanOrEqual(cap.monthlyUsd);
         expect(config.llmBudgetUsd).toBeGreaterThan(0);
-        expect(config.llmBudgetUsd).toBeLessThanOrEqual(Math.min(cap.llmMonthlyUsd ?? Infinity, config.monthlyBudgetUsd));
+        expect(config.llmBudgetUsd).toBeLessThanOrEqual(
+            Math.min(cap.llmMonthlyUsd ?? Infinity, config.monthlyBudgetUsd),
+        );
     });
 
     it("deploys every guardrail SLO, none looser", () => {
@@ -51,7 +53,10 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
     it("refuses an SLO threshold looser than the guardrail", () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;
-        const msg = refusal(stack, (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ slo: { [slo.id]: { thresholdSeconds: looser } } })));
+        const msg = refusal(
+            stack,
+            (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ slo: { [slo.id]: { thresholdSeconds: looser } } })),
+        );
         expect(msg).toBe(
             `Pulumi.${stack}.yaml: ${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail; allowed: a number > 0 and <= ${slo.sli.thresholdSeconds}`,
         );
@@ -60,7 +65,12 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
     it("refuses a lower objective than the guardrail", () => {
         const slo = guardrails.slo.objectives[1];
         const lower = slo.objective / 2;
-        expect(refusal(stack, (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ slo: { [slo.id]: { objective: lower } } })))).toContain(
+        expect(
+            refusal(
+                stack,
+                (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ slo: { [slo.id]: { objective: lower } } })),
+            ),
+        ).toContain(
             `${KEY(`guardrailOverrides.slo.${slo.id}.objective`)}: ${lower} is looser than the guardrail; allowed: a number >= ${slo.objective}`,
         );
     });
@@ -68,31 +78,43 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
     it("applies a tighter SLO override", () => {
         const slo = guardrails.slo.objectives[2];
         const tighter = slo.sli.thresholdSeconds / 2;
-        const c = parse(stack, (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ slo: { [slo.id]: { thresholdSeconds: tighter } } })));
+        const c = parse(
+            stack,
+            (f) =>
+                (f[KEY("guardrailOverrides")] = JSON.stringify({ slo: { [slo.id]: { thresholdSeconds: tighter } } })),
+        );
         expect(c.slos[2].sli.thresholdSeconds).toBe(tighter);
         expect(c.slos[0]).toEqual(guardrails.slo.objectives[0]);
     });
 
     it("refuses a cost alert threshold later than the guardrail", () => {
         const later = (1 + guardrails.cost.alertThreshold) / 2;
-        expect(refusal(stack, (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ costAlertThreshold: later })))).toContain(
-            `allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`,
-        );
+        expect(
+            refusal(stack, (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ costAlertThreshold: later }))),
+        ).toContain(`allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`);
     });
 
     it("refuses an unknown key and lists the allowed ones", () => {
         expect(refusal(stack, (f) => (f[KEY("monthlyBudget")] = "10"))).toMatch(
-            new RegExp(`^Pulumi\\.${stack}\\.yaml: maestro-guardrails:monthlyBudget: unknown key; allowed keys: .*maestro-guardrails:monthlyBudgetUsd`),
+            new RegExp(
+                `^Pulumi\\.${stack}\\.yaml: maestro-guardrails:monthlyBudget: unknown key; allowed keys: .*maestro-guardrails:monthlyBudgetUsd`,
+            ),
         );
     });
 
     it("refuses a missing required key", () => {
-        expect(refusal(stack, (f) => delete f[KEY("owner")])).toBe(`Pulumi.${stack}.yaml: ${KEY("owner")}: missing required key "owner"`);
+        expect(refusal(stack, (f) => delete f[KEY("owner")])).toBe(
+            `Pulumi.${stack}.yaml: ${KEY("owner")}: missing required key "owner"`,
+        );
     });
 
     it("refuses a value of the wrong type", () => {
-        expect(refusal(stack, (f) => (f[KEY("llmBudgetUsd")] = "lots"))).toBe(`Pulumi.${stack}.yaml: ${KEY("llmBudgetUsd")}: "lots" is not a number`);
-        expect(refusal(stack, (f) => (f[KEY("alertEmails")] = JSON.stringify(["not-an-email"])))).toContain(`${KEY("alertEmails[0]")}: must match format "email"`);
+        expect(refusal(stack, (f) => (f[KEY("llmBudgetUsd")] = "lots"))).toBe(
+            `Pulumi.${stack}.yaml: ${KEY("llmBudgetUsd")}: "lots" is not a number`,
+        );
+        expect(refusal(stack, (f) => (f[KEY("alertEmails")] = JSON.stringify(["not-an-email"])))).toContain(
+            `${KEY("alertEmails[0]")}: must match format "email"`,
+        );
     });
 
     it("refuses an unknown rule target kind", () => {
@@ -106,18 +128,24 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
     });
 
     it("refuses Grafana credentials that are not a Pulumi secret", () => {
-        expect(refusal(stack, (f) => (f["grafana:auth"] = "admin:admin"))).toContain("grafana:auth: must be a secret; set it with `pulumi config set --secret grafana:auth <value>`");
+        expect(refusal(stack, (f) => (f["grafana:auth"] = "admin:admin"))).toContain(
+            "grafana:auth: must be a secret; set it with `pulumi config set --secret grafana:auth <value>`",
+        );
         expect(() => parse(stack, (f) => (f["grafana:auth"] = "[secret]"), ["grafana:auth"])).not.toThrow();
     });
 
     it("refuses a release tag that is not vX.Y.Z", () => {
-        expect(refusal(stack, (f) => (f[KEY("releaseTag")] = "1.0"))).toContain(`${KEY("releaseTag")}: "1.0" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`);
+        expect(refusal(stack, (f) => (f[KEY("releaseTag")] = "1.0"))).toContain(
+            `${KEY("releaseTag")}: "1.0" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`,
+        );
     });
 });
 
 describe("per-environment rules", () => {
     it.each(["staging", "prod"])("%s needs a release tag", (stack) => {
-        expect(refusal(stack, (f) => delete f[KEY("releaseTag")])).toContain(`${KEY("releaseTag")}: missing; a ${stack} deploy is a release and needs its tag; allowed: ${guardrails.cadence.tagFormat}`);
+        expect(refusal(stack, (f) => delete f[KEY("releaseTag")])).toContain(
+            `${KEY("releaseTag")}: missing; a ${stack} deploy is a release and needs its tag; allowed: ${guardrails.cadence.tagFormat}`,
+        );
     });
 
     it("dev may deploy without a release tag", () => {
@@ -133,23 +161,36 @@ describe("per-environment rules", () => {
     });
 
     it("prod's monthly budget defaults to its cap", () => {
-        expect(parse("prod", (f) => delete f[KEY("monthlyBudgetUsd")]).monthlyBudgetUsd).toBe(guardrails.cost.caps.prod.monthlyUsd);
+        expect(parse("prod", (f) => delete f[KEY("monthlyBudgetUsd")]).monthlyBudgetUsd).toBe(
+            guardrails.cost.caps.prod.monthlyUsd,
+        );
     });
 
     it.each(["dev", "staging"])("%s must set its own LLM budget, within the environment budget", (stack) => {
-        expect(refusal(stack, (f) => delete f[KEY("llmBudgetUsd")])).toContain(`${KEY("llmBudgetUsd")}: missing; the guardrails set no LLM cap for ${stack}`);
+        expect(refusal(stack, (f) => delete f[KEY("llmBudgetUsd")])).toContain(
+            `${KEY("llmBudgetUsd")}: missing; the guardrails set no LLM cap for ${stack}`,
+        );
         const over = guardrails.cost.caps[stack].monthlyUsd + 1;
-        expect(refusal(stack, (f) => (f[KEY("llmBudgetUsd")] = String(over)))).toContain("is above the environment's monthly budget");
+        expect(refusal(stack, (f) => (f[KEY("llmBudgetUsd")] = String(over)))).toContain(
+            "is above the environment's monthly budget",
+        );
     });
 
     it("prod evidence must be locked in COMPLIANCE mode", () => {
-        expect(refusal("prod", (f) => (f[KEY("provenance")] = JSON.stringify({ objectLockMode: "GOVERNANCE", retentionDays: 1 })))).toContain(
+        expect(
+            refusal(
+                "prod",
+                (f) => (f[KEY("provenance")] = JSON.stringify({ objectLockMode: "GOVERNANCE", retentionDays: 1 })),
+            ),
+        ).toContain(
             `${KEY("provenance.objectLockMode")}: "GOVERNANCE" lets privileged users delete prod evidence; allowed in prod: "COMPLIANCE"`,
         );
     });
 
     it("an environment outside the guardrails is refused", () => {
-        expect(refusal("dev", (f) => (f[KEY("environment")] = "qa"))).toContain(`${KEY("environment")}: "qa" is not a guardrail environment; allowed: ${guardrails.environments.join(", ")}`);
+        expect(refusal("dev", (f) => (f[KEY("environment")] = "qa"))).toContain(
+            `${KEY("environment")}: "qa" is not a guardrail environment; allowed: ${guardrails.environments.join(", ")}`,
+        );
     });
 
     it("lists every problem at once", () => {

@@ -2,11 +2,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { chromium } from "playwright-core";
-import { Guardrails } from "../lib/guardrails";
-import { formatProblem, repoRoot } from "../lib/validation";
+import { Guardrails } from "../core/guardrails";
+import { formatProblem, repoRoot } from "../core/validation";
 import { guardrailCatalog, loadGovernance } from "../governance";
 import { reviewMarkdown, reviewedDocuments } from "../governance/docsReview";
-import { SUMMARY_FILES, buildSummary, renderSummaryHtml, renderSummaryMarkdown, shortRole } from "../governance/summary";
+import {
+    SUMMARY_FILES,
+    buildSummary,
+    renderSummaryHtml,
+    renderSummaryMarkdown,
+    shortRole,
+} from "../governance/summary";
 import { guardrails, runScript } from "./helpers";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -34,7 +40,9 @@ describe("the Conductor summary render", () => {
     });
 
     it("follows the guardrails file: a doubled latency threshold changes the rendered target", () => {
-        const doubled = JSON.parse(JSON.stringify(guardrails)) as { slo: { objectives: Array<{ sli: { thresholdSeconds: number } }> } };
+        const doubled = JSON.parse(JSON.stringify(guardrails)) as {
+            slo: { objectives: Array<{ sli: { thresholdSeconds: number } }> };
+        };
         doubled.slo.objectives[0].sli.thresholdSeconds = guardrails.slo.objectives[0].sli.thresholdSeconds * 2;
         const ms = String(guardrails.slo.objectives[0].sli.thresholdSeconds * 2 * 1000);
         const rendered = renderSummaryMarkdown(buildSummary(gov, doubled as unknown as Guardrails));
@@ -44,7 +52,11 @@ describe("the Conductor summary render", () => {
 
     it("lists both releases' milestones with status, tag and sign-offs, and the RACI with one A per milestone", () => {
         for (const m of gov.milestones) {
-            expect(markdown).toMatch(new RegExp(`\\| ${m.date} \\| .*\\(\`${m.id}\`\\) \\| ${m.environment} \\| \`${m.tag}\` \\| ${m.status} \\|`));
+            expect(markdown).toMatch(
+                new RegExp(
+                    `\\| ${m.date} \\| .*\\(\`${m.id}\`\\) \\| ${m.environment} \\| \`${m.tag}\` \\| ${m.status} \\|`,
+                ),
+            );
             expect(html).toContain(`>${m.id} &middot; A: `);
         }
         const raciLines = markdown.split("\n").filter((l) => gov.milestones.some((m) => l.startsWith(`| ${m.id} |`)));
@@ -93,7 +105,9 @@ describe("npm run summary -- --check", () => {
         fs.writeFileSync(path.join(out, "conductor-summary.html"), html);
         const r = runScript("summary", "--check", "--out", out);
         expect(r.status).toBe(1);
-        expect(r.stderr).toMatch(/conductor-summary\.md is out of date with the governance data and guardrails; run `npm run summary` and commit it/);
+        expect(r.stderr).toMatch(
+            /conductor-summary\.md is out of date with the governance data and guardrails; run `npm run summary` and commit it/,
+        );
         expect(r.stderr).not.toContain("conductor-summary.html");
     });
 
@@ -117,18 +131,31 @@ describe("docs review (link checking and template compliance)", () => {
         const file = path.join(dir, "broken.md");
         fs.writeFileSync(file, "no title\n\nSee [the runbook](runbook.md) and [Grafana](https://grafana.example).\n");
         const problems = reviewMarkdown([file]).map((p) => `${p.path}: ${p.message}`);
-        expect(problems).toEqual(['line 1: a document opens with its title: "# <title>"', expect.stringMatching(/^line 3: link target "runbook\.md" does not exist/)]);
+        expect(problems).toEqual([
+            'line 1: a document opens with its title: "# <title>"',
+            expect.stringMatching(/^line 3: link target "runbook\.md" does not exist/),
+        ]);
     });
 });
 
 describe("the HTML summary in Chromium at 1920x1080", () => {
     it("shows every section without scrolling; screenshot kept in test-artifacts/", async () => {
         if (!fs.existsSync(CHROMIUM)) {
-            throw new Error(`${CHROMIUM} is missing: install Debian's chromium (\`apt-get install chromium\`; .ci/run does)`);
+            throw new Error(
+                `${CHROMIUM} is missing: install Debian's chromium (\`apt-get install chromium\`; .ci/run does)`,
+            );
         }
         const browser = await chromium.launch({
             executablePath: CHROMIUM,
-            args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args: [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         });
         try {
             const page = await browser.newPage({ viewport: VIEWPORT });
@@ -152,7 +179,11 @@ describe("the HTML summary in Chromium at 1920x1080", () => {
                 expect(box.x + box.width).toBeLessThanOrEqual(VIEWPORT.width);
                 expect(box.y + box.height).toBeLessThanOrEqual(VIEWPORT.height);
                 // Nothing clipped inside a section either (a cell overflowing its column would hide text).
-                const overflow = await section.evaluate((el) => [...el.querySelectorAll("td")].filter((td) => td.scrollWidth > td.clientWidth + 1).map((td) => td.textContent));
+                const overflow = await section.evaluate((el) =>
+                    [...el.querySelectorAll("td")]
+                        .filter((td) => td.scrollWidth > td.clientWidth + 1)
+                        .map((td) => td.textContent),
+                );
                 expect(overflow).toEqual([]);
             }
             const shown = await page.locator("main").innerText();

@@ -1,10 +1,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { maskSecrets, readStackFile, RegisteredResource, runWithMocks, SECRET_PLACEHOLDER } from "../lib/mockRuntime";
-import { stackProgram, synthStack, writeSynthOutput } from "../lib/synth";
+import {
+    maskSecrets,
+    readStackFile,
+    RegisteredResource,
+    runWithMocks,
+    SECRET_PLACEHOLDER,
+} from "../offline/mockRuntime";
+import { stackProgram, synthStack, writeSynthOutput } from "../offline/synth";
 import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
-
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-synth-"));
 
@@ -14,11 +19,24 @@ describe.each(STACKS)("synth of %s", (stack) => {
         const out = tmp();
         const files = writeSynthOutput(result, out);
         expect(files).toEqual(expect.arrayContaining(["resources.json", "outputs.json"]));
-        const doc = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as { stack: string; resources: Array<{ urn: string; options: Record<string, unknown> }> };
+        const doc = JSON.parse(fs.readFileSync(path.join(out, "resources.json"), "utf8")) as {
+            stack: string;
+            resources: Array<{ urn: string; options: Record<string, unknown> }>;
+        };
         expect(doc.stack).toBe(stack);
-        expect(doc.resources.map((r) => r.urn)).toContain(`urn:pulumi:${stack}::maestro-guardrails::pulumi:pulumi:Stack::maestro-guardrails-${stack}`);
+        expect(doc.resources.map((r) => r.urn)).toContain(
+            `urn:pulumi:${stack}::maestro-guardrails::pulumi:pulumi:Stack::maestro-guardrails-${stack}`,
+        );
         for (const r of doc.resources) {
-            expect(Object.keys(r.options).sort()).toEqual(["additionalSecretOutputs", "deleteBeforeReplace", "dependsOn", "ignoreChanges", "protect", "provider", "retainOnDelete"]);
+            expect(Object.keys(r.options).sort()).toEqual([
+                "additionalSecretOutputs",
+                "deleteBeforeReplace",
+                "dependsOn",
+                "ignoreChanges",
+                "protect",
+                "provider",
+                "retainOnDelete",
+            ]);
         }
         const outputs = JSON.parse(fs.readFileSync(path.join(out, "outputs.json"), "utf8")) as Record<string, unknown>;
         expect(outputs.alertEmails).toBe(SECRET_PLACEHOLDER);
@@ -35,9 +53,20 @@ describe.each(STACKS)("synth of %s", (stack) => {
     });
 
     it("refuses bad config before registering anything but the root stack", async () => {
-        const file = writeStackVariant(stack, (c) => (c[KEY("monthlyBudgetUsd")] = guardrails.cost.caps[stack].monthlyUsd * 2));
+        const file = writeStackVariant(
+            stack,
+            (c) => (c[KEY("monthlyBudgetUsd")] = guardrails.cost.caps[stack].monthlyUsd * 2),
+        );
         const registered: RegisteredResource[] = [];
-        await expect(runWithMocks({ stack, config: readStackFile(file), program: stackProgram(), configFileName: "bad.yaml", record: registered })).rejects.toThrow(
+        await expect(
+            runWithMocks({
+                stack,
+                config: readStackFile(file),
+                program: stackProgram(),
+                configFileName: "bad.yaml",
+                record: registered,
+            }),
+        ).rejects.toThrow(
             `bad.yaml: ${KEY("monthlyBudgetUsd")}: ${guardrails.cost.caps[stack].monthlyUsd * 2} is above the ${stack} cost guardrail`,
         );
         expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
@@ -48,9 +77,16 @@ describe("stack files", () => {
     it("reads secure values as flagged secrets and structured values as JSON, the way the CLI passes them", () => {
         const dir = tmp();
         const file = path.join(dir, "Pulumi.x.yaml");
-        fs.writeFileSync(file, "config:\n  grafana:auth:\n    secure: v1:abc\n  maestro-guardrails:alertEmails:\n    - a@b.example\n  maestro-guardrails:monthlyBudgetUsd: 10\n");
+        fs.writeFileSync(
+            file,
+            "config:\n  grafana:auth:\n    secure: v1:abc\n  maestro-guardrails:alertEmails:\n    - a@b.example\n  maestro-guardrails:monthlyBudgetUsd: 10\n",
+        );
         expect(readStackFile(file)).toEqual({
-            values: { "grafana:auth": SECRET_PLACEHOLDER, [KEY("alertEmails")]: '["a@b.example"]', [KEY("monthlyBudgetUsd")]: "10" },
+            values: {
+                "grafana:auth": SECRET_PLACEHOLDER,
+                [KEY("alertEmails")]: '["a@b.example"]',
+                [KEY("monthlyBudgetUsd")]: "10",
+            },
             secretKeys: ["grafana:auth"],
         });
     });
@@ -58,12 +94,18 @@ describe("stack files", () => {
     it("refuses an unknown top-level key, naming the file", () => {
         const file = path.join(tmp(), "Pulumi.x.yaml");
         fs.writeFileSync(file, "confg:\n  a: b\n");
-        expect(() => readStackFile(file)).toThrow(/Pulumi\.x\.yaml: \/confg: unknown top-level key; allowed: config, encryptionsalt/);
+        expect(() => readStackFile(file)).toThrow(
+            /Pulumi\.x\.yaml: \/confg: unknown top-level key; allowed: config, encryptionsalt/,
+        );
     });
 
     it("masks secrets nested anywhere", () => {
         const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "pw" };
-        expect(maskSecrets({ a: [secret], b: { c: secret }, d: 1 })).toEqual({ a: [SECRET_PLACEHOLDER], b: { c: SECRET_PLACEHOLDER }, d: 1 });
+        expect(maskSecrets({ a: [secret], b: { c: secret }, d: 1 })).toEqual({
+            a: [SECRET_PLACEHOLDER],
+            b: { c: SECRET_PLACEHOLDER },
+            d: 1,
+        });
     });
 });
 
@@ -83,7 +125,9 @@ describe("the synth command", () => {
         const file = writeStackVariant("prod", (c) => (c[KEY("releaseTag")] = "latest"));
         const r = runScript("synth", "--stack", "prod", "--config", file, "--out", tmp());
         expect(r.status).toBe(1);
-        expect(r.stderr).toContain(`${KEY("releaseTag")}: "latest" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`);
+        expect(r.stderr).toContain(
+            `${KEY("releaseTag")}: "latest" is not a release tag; allowed: ${guardrails.cadence.tagFormat}`,
+        );
         expect(r.stderr).toContain("Pulumi.prod.variant.yaml");
     });
 

@@ -5,12 +5,19 @@
  * values, and (optionally, from config) a tighter write threshold.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceGuardrails, ServiceGuardrailsArgs, guardrailTargetsFromStack, preflight, recommendedBuckets } from "maestro-guardrails/kit";
+import {
+    ServiceGuardrails,
+    ServiceGuardrailsArgs,
+    guardrailTargetsFromStack,
+    preflight,
+    recommendedBuckets,
+} from "maestro-guardrails/kit";
 
 export = async () => {
     const config = new pulumi.Config();
     // By default the guardrails stack of the same environment in the same organization.
-    const guardrailsStack = config.get("guardrailsStack") ?? `${pulumi.getOrganization()}/maestro-guardrails/${pulumi.getStack()}`;
+    const guardrailsStack =
+        config.get("guardrailsStack") ?? `${pulumi.getOrganization()}/maestro-guardrails/${pulumi.getStack()}`;
     const targets = await guardrailTargetsFromStack(guardrailsStack);
     // The service's GraphQL histogram uses the bucket layout the instrumentation requirements recommend for the
     // unified API histogram (docs/instrumentation.md); its client library is configured from the `buckets` output.
@@ -24,7 +31,7 @@ export = async () => {
         evidence: {
             id: "WS3-CHECKOUT-SLOS",
             hooks: {
-                logs: "loki:{app=\"checkout\",stream=\"graphql\"}",
+                logs: 'loki:{app="checkout",stream="graphql"}',
                 metrics: "checkout_graphql_request_duration_seconds",
                 tests: "examples/service-stack/README.md#tests",
                 provenance: "s3://maestro-provenance/signoffs/<environment>/<tag>/",

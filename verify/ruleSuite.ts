@@ -4,17 +4,36 @@
  * `group_eval_order` fixed). Used by test/rules-promtool.test.ts and by `npm run bench`.
  */
 import * as yaml from "js-yaml";
-import { COST_METRIC, CADENCE_METRIC, SLO_RECORD, SEVERITY } from "../lib/conventions";
-import { Guardrails, SloObjective } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
-import { CADENCE_ALERT, cadenceTargets } from "./cadence";
-import { COST_ALERT, COST_BUDGETS, CostBudget, budgetUsd } from "./cost";
-import { CADENCE_ABSENT_FOR, CADENCE_GRACE_DAYS, COST_ALERT_FOR, COST_DATA_MAX_AGE_HOURS, COST_TELEMETRY_FOR, COST_FORECAST_MIN_ELAPSED_DAYS, SLO_BURN_ALERTS, durationSeconds, BurnRateAlert, designWindows, longestWindow } from "./design";
-import { buildRuleSets, renderRuleFile, RuleSet } from "./index";
-import { sloGroupName, sloPeriodWindow, sloSeriesSelector } from "./slo";
-import { counterValues, InputSeries, phaseMinutes, sliHistogram, SYNTHETIC_REQUESTS_PER_MINUTE, TrafficPhase } from "./synthetic";
-import { TELEMETRY_ALERT } from "./telemetry";
-import { AlertingRule, isAlertingRule } from "./types";
+import { COST_METRIC, CADENCE_METRIC, SLO_RECORD, SEVERITY } from "../core/conventions";
+import { Guardrails, SloObjective } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
+import { CADENCE_ALERT, cadenceTargets } from "../rules/cadence";
+import { COST_ALERT, COST_BUDGETS, CostBudget, budgetUsd } from "../rules/cost";
+import {
+    CADENCE_ABSENT_FOR,
+    CADENCE_GRACE_DAYS,
+    COST_ALERT_FOR,
+    COST_DATA_MAX_AGE_HOURS,
+    COST_TELEMETRY_FOR,
+    COST_FORECAST_MIN_ELAPSED_DAYS,
+    SLO_BURN_ALERTS,
+    durationSeconds,
+    BurnRateAlert,
+    designWindows,
+    longestWindow,
+} from "../rules/design";
+import { buildRuleSets, renderRuleFile, RuleSet } from "../rules/index";
+import { sloGroupName, sloPeriodWindow, sloSeriesSelector } from "../rules/slo";
+import {
+    counterValues,
+    InputSeries,
+    phaseMinutes,
+    sliHistogram,
+    SYNTHETIC_REQUESTS_PER_MINUTE,
+    TrafficPhase,
+} from "./synthetic";
+import { TELEMETRY_ALERT } from "../rules/telemetry";
+import { AlertingRule, isAlertingRule } from "../rules/types";
 
 /**
  * The behaviours the issue asks for, as limits. Traffic is described as a burn rate (multiple of 1 - objective),
@@ -56,16 +75,30 @@ export interface PromtoolSuite {
 interface TestGroup {
     interval: string;
     input_series: InputSeries[];
-    alert_rule_test?: Array<{ alertname: string; eval_time: string; exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations: Record<string, string> }> }>;
-    promql_expr_test?: Array<{ expr: string; eval_time: string; exp_samples: Array<{ labels: string; value: number }> }>;
+    alert_rule_test?: Array<{
+        alertname: string;
+        eval_time: string;
+        exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations: Record<string, string> }>;
+    }>;
+    promql_expr_test?: Array<{
+        expr: string;
+        eval_time: string;
+        exp_samples: Array<{ labels: string; value: number }>;
+    }>;
 }
 
 function testFile(ruleFiles: string[], groupOrder: string[], evaluationInterval: string, tests: TestGroup[]): string {
-    return yaml.dump({ rule_files: ruleFiles, evaluation_interval: evaluationInterval, group_eval_order: groupOrder, tests }, { lineWidth: -1, noRefs: true });
+    return yaml.dump(
+        { rule_files: ruleFiles, evaluation_interval: evaluationInterval, group_eval_order: groupOrder, tests },
+        { lineWidth: -1, noRefs: true },
+    );
 }
 
 function alertRule(set: RuleSet, name: string, match: (r: AlertingRule) => boolean = () => true): AlertingRule {
-    const rule = set.groups.flatMap((g) => g.rules).filter(isAlertingRule).find((r) => r.alert === name && match(r));
+    const rule = set.groups
+        .flatMap((g) => g.rules)
+        .filter(isAlertingRule)
+        .find((r) => r.alert === name && match(r));
     if (!rule) {
         throw new Error(`rule set ${set.name} has no alert ${name}`);
     }
@@ -122,12 +155,20 @@ function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRa
         alert_rule_test: [
             // Every request slow: page within 10m; still paging when the breach ends; resolved within 15m of the end.
             { alertname: page.alert, eval_time: at(breachAt), exp_alerts: [] },
-            { alertname: page.alert, eval_time: at(breachAt + minutes(B.allSlowPageWithin)), exp_alerts: [expected(pageRule)] },
+            {
+                alertname: page.alert,
+                eval_time: at(breachAt + minutes(B.allSlowPageWithin)),
+                exp_alerts: [expected(pageRule)],
+            },
             { alertname: page.alert, eval_time: at(breachAt + breach), exp_alerts: [expected(pageRule)] },
             { alertname: page.alert, eval_time: at(breachAt + breach + minutes(B.resolveWithin)), exp_alerts: [] },
             // A 7x burn, sustained: page within 60m.
             { alertname: page.alert, eval_time: at(highAt), exp_alerts: [] },
-            { alertname: page.alert, eval_time: at(highAt + minutes(B.highBurnPageWithin)), exp_alerts: [expected(pageRule)] },
+            {
+                alertname: page.alert,
+                eval_time: at(highAt + minutes(B.highBurnPageWithin)),
+                exp_alerts: [expected(pageRule)],
+            },
         ],
         // Every request slow for 3 minutes, then healthy: no page.
         promql_expr_test: [neverFiring(pages, breachAt, breachAt - blipAt)],
@@ -139,7 +180,13 @@ function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRa
  * nothing, and the recordings read exactly what was sent; then a burn that spends the budget in ~15 days (2x at
  * the shipped period) tickets within 6h and never pages.
  */
-function sloBudgetTest(config: StackConfig, guardrails: Guardrails, slo: SloObjective, sloSet: RuleSet, design: readonly BurnRateAlert[]): TestGroup {
+function sloBudgetTest(
+    config: StackConfig,
+    guardrails: Guardrails,
+    slo: SloObjective,
+    sloSet: RuleSet,
+    design: readonly BurnRateAlert[],
+): TestGroup {
     const { page, ticket } = burnAlerts(design);
     const ticketRule = alertRule(sloSet, ticket.alert);
     const env = config.environment;
@@ -162,16 +209,40 @@ function sloBudgetTest(config: StackConfig, guardrails: Guardrails, slo: SloObje
         ]),
         alert_rule_test: [
             { alertname: ticket.alert, eval_time: at(days), exp_alerts: [] },
-            { alertname: ticket.alert, eval_time: at(days + minutes(B.slowBurnTicketWithin)), exp_alerts: [expected(ticketRule)] },
+            {
+                alertname: ticket.alert,
+                eval_time: at(days + minutes(B.slowBurnTicketWithin)),
+                exp_alerts: [expected(ticketRule)],
+            },
         ],
         promql_expr_test: [
             neverFiring({ slo: slo.id }, days, days),
             neverFiring({ slo: slo.id, severity: SEVERITY.page }, days + held, held),
-            ...[...designWindows(design), sloPeriodWindow(guardrails)].map((w) => ({ expr: `round(${SLO_RECORD.errorRatio(w)}${own}, 0.001)`, eval_time: at(days), exp_samples: sample(round3(inside)) })),
-            { expr: `round(${SLO_RECORD.errorBudgetRemaining}${own}, 0.001)`, eval_time: at(days), exp_samples: sample(round3(1 - inside / budget)) },
-            { expr: `${SLO_RECORD.objective}${own}`, eval_time: at(days), exp_samples: sample(slo.objective, SLO_RECORD.objective) },
-            { expr: `${SLO_RECORD.thresholdSeconds}${own}`, eval_time: at(days), exp_samples: sample(slo.sli.thresholdSeconds, SLO_RECORD.thresholdSeconds) },
-            { expr: `round(${SLO_RECORD.requestRate}${own} * 60)`, eval_time: at(days), exp_samples: sample(SYNTHETIC_REQUESTS_PER_MINUTE) },
+            ...[...designWindows(design), sloPeriodWindow(guardrails)].map((w) => ({
+                expr: `round(${SLO_RECORD.errorRatio(w)}${own}, 0.001)`,
+                eval_time: at(days),
+                exp_samples: sample(round3(inside)),
+            })),
+            {
+                expr: `round(${SLO_RECORD.errorBudgetRemaining}${own}, 0.001)`,
+                eval_time: at(days),
+                exp_samples: sample(round3(1 - inside / budget)),
+            },
+            {
+                expr: `${SLO_RECORD.objective}${own}`,
+                eval_time: at(days),
+                exp_samples: sample(slo.objective, SLO_RECORD.objective),
+            },
+            {
+                expr: `${SLO_RECORD.thresholdSeconds}${own}`,
+                eval_time: at(days),
+                exp_samples: sample(slo.sli.thresholdSeconds, SLO_RECORD.thresholdSeconds),
+            },
+            {
+                expr: `round(${SLO_RECORD.requestRate}${own} * 60)`,
+                eval_time: at(days),
+                exp_samples: sample(SYNTHETIC_REQUESTS_PER_MINUTE),
+            },
             { expr: `round(${SLO_RECORD.latencyP95}${own}, 0.000001)`, eval_time: at(days), exp_samples: sample(p95) },
         ],
     };
@@ -194,21 +265,40 @@ function telemetryTests(config: StackConfig, slo: SloObjective): TestGroup[] {
     const goneAt = healthy + 1;
     const returnsAt = goneAt + missing;
     const base = { slo: slo.id, env: config.environment, severity: SEVERITY.ticket, guardrail: "telemetry" };
-    const absentLabels = Object.fromEntries(slo.sli.matchers.filter((m) => m.op === "=").map((m) => [m.label, m.value]));
+    const absentLabels = Object.fromEntries(
+        slo.sli.matchers.filter((m) => m.op === "=").map((m) => [m.label, m.value]),
+    );
     const alertSample = (alert: string, extra: Record<string, string>) => [
-        { labels: `ALERTS{${Object.entries({ alertname: alert, alertstate: "firing", ...base, ...extra }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}}`, value: 1 },
+        {
+            labels: `ALERTS{${Object.entries({ alertname: alert, alertstate: "firing", ...base, ...extra })
+                .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+                .join(",")}}`,
+            value: 1,
+        },
     ];
     const check = (alert: string, extra: Record<string, string>) => [
         { expr: firing({ alertname: alert, slo: slo.id }), eval_time: at(goneAt + gap - 1), exp_samples: [] },
-        { expr: firing({ alertname: alert, slo: slo.id }), eval_time: at(goneAt + gap), exp_samples: alertSample(alert, extra) },
+        {
+            expr: firing({ alertname: alert, slo: slo.id }),
+            eval_time: at(goneAt + gap),
+            exp_samples: alertSample(alert, extra),
+        },
         { expr: firing({ alertname: alert, slo: slo.id }), eval_time: at(returnsAt + 1), exp_samples: [] },
     ];
-    const phases: TrafficPhase[] = [{ minutes: healthy, badShare: 0 }, { minutes: missing, gone: true }, { minutes: 10, badShare: 0 }];
+    const phases: TrafficPhase[] = [
+        { minutes: healthy, badShare: 0 },
+        { minutes: missing, gone: true },
+        { minutes: 10, badShare: 0 },
+    ];
     const steady: TrafficPhase[] = [{ minutes: healthy + missing + 10, badShare: 0 }];
     const [bucket] = sliHistogram(slo.sli, phases);
     return [
         // The whole histogram disappears, then returns.
-        { interval: "1m", input_series: sliHistogram(slo.sli, phases), promql_expr_test: check(TELEMETRY_ALERT.absent, absentLabels) },
+        {
+            interval: "1m",
+            input_series: sliHistogram(slo.sli, phases),
+            promql_expr_test: check(TELEMETRY_ALERT.absent, absentLabels),
+        },
         // Only the threshold bucket disappears (the service exports other bounds), then returns.
         {
             interval: "1m",
@@ -236,7 +326,10 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
                 : // The month rolls over at `resetAt`: spend starts again from 0.
                   `${counterValues([{ minutes: resetAt - 1, perMinute: perHour }])} ${counterValues([{ minutes: hours - resetAt, perMinute: perHour }])}`,
     });
-    const fresh = (hours: number) => ({ series: COST_METRIC.dataTimestamp, values: counterValues([{ minutes: hours, perMinute: 3600 }]) });
+    const fresh = (hours: number) => ({
+        series: COST_METRIC.dataTimestamp,
+        values: counterValues([{ minutes: hours, perMinute: 3600 }]),
+    });
     const rule = (alert: string, b: CostBudget) => alertRule(set, alert, (r) => r.labels.budget === b);
     const costPages = { guardrail: "cost", severity: SEVERITY.page };
     const tests: TestGroup[] = [];
@@ -252,9 +345,15 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
         input_series: [spendSeries("total", per("total", pace), end), spendSeries("llm", 0, end), fresh(end)],
         alert_rule_test: [
             { alertname: COST_ALERT.threshold, eval_time: `${Math.floor(crossing) - 1}h`, exp_alerts: [] },
-            { alertname: COST_ALERT.threshold, eval_time: `${Math.ceil(crossing) + forHours + 1}h`, exp_alerts: [expected(rule(COST_ALERT.threshold, "total"))] },
+            {
+                alertname: COST_ALERT.threshold,
+                eval_time: `${Math.ceil(crossing) + forHours + 1}h`,
+                exp_alerts: [expected(rule(COST_ALERT.threshold, "total"))],
+            },
         ],
-        promql_expr_test: [{ expr: `count_over_time(${firing(costPages)}[${end}h])`, eval_time: `${end}h`, exp_samples: [] }],
+        promql_expr_test: [
+            { expr: `count_over_time(${firing(costPages)}[${end}h])`, eval_time: `${end}h`, exp_samples: [] },
+        ],
     });
     // On pace for twice each cap (total and LLM): the forecast pages after the first day (not during it), the
     // threshold tickets and the cap pages when reached, each per budget; the month rolls over and pages resolve.
@@ -267,11 +366,27 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
         input_series: [...COST_BUDGETS.map((b) => spendSeries(b, per(b, twice), total, MONTH_HOURS)), fresh(total)],
         alert_rule_test: [
             { alertname: COST_ALERT.forecast, eval_time: `${minElapsed - 1}h`, exp_alerts: [] },
-            { alertname: COST_ALERT.forecast, eval_time: `${minElapsed + forHours + 1}h`, exp_alerts: both(COST_ALERT.forecast) },
-            { alertname: COST_ALERT.threshold, eval_time: `${Math.floor((threshold / twice) * MONTH_HOURS) - 1}h`, exp_alerts: [] },
-            { alertname: COST_ALERT.threshold, eval_time: `${Math.ceil((threshold / twice) * MONTH_HOURS) + forHours + 1}h`, exp_alerts: both(COST_ALERT.threshold) },
+            {
+                alertname: COST_ALERT.forecast,
+                eval_time: `${minElapsed + forHours + 1}h`,
+                exp_alerts: both(COST_ALERT.forecast),
+            },
+            {
+                alertname: COST_ALERT.threshold,
+                eval_time: `${Math.floor((threshold / twice) * MONTH_HOURS) - 1}h`,
+                exp_alerts: [],
+            },
+            {
+                alertname: COST_ALERT.threshold,
+                eval_time: `${Math.ceil((threshold / twice) * MONTH_HOURS) + forHours + 1}h`,
+                exp_alerts: both(COST_ALERT.threshold),
+            },
             { alertname: COST_ALERT.exceeded, eval_time: `${Math.floor(MONTH_HOURS / twice) - 1}h`, exp_alerts: [] },
-            { alertname: COST_ALERT.exceeded, eval_time: `${Math.ceil(MONTH_HOURS / twice) + forHours + 1}h`, exp_alerts: both(COST_ALERT.exceeded) },
+            {
+                alertname: COST_ALERT.exceeded,
+                eval_time: `${Math.ceil(MONTH_HOURS / twice) + forHours + 1}h`,
+                exp_alerts: both(COST_ALERT.exceeded),
+            },
         ],
         promql_expr_test: [{ expr: `count(${firing(costPages)})`, eval_time: `${MONTH_HOURS + 1}h`, exp_samples: [] }],
     });
@@ -281,14 +396,28 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
     tests.push({
         interval: "1h",
         input_series: [{ series: COST_METRIC.dataTimestamp, values: `0+0x${staleAfter + 10}` }],
-        alert_rule_test: [{ alertname: COST_ALERT.telemetry, eval_time: `${telemetryFor + 1}h`, exp_alerts: COST_BUDGETS.map((b) => expected(rule(COST_ALERT.telemetry, b), { category: b })) }],
+        alert_rule_test: [
+            {
+                alertname: COST_ALERT.telemetry,
+                eval_time: `${telemetryFor + 1}h`,
+                exp_alerts: COST_BUDGETS.map((b) => expected(rule(COST_ALERT.telemetry, b), { category: b })),
+            },
+        ],
     });
     tests.push({
         interval: "1h",
-        input_series: [spendSeries("total", 1, staleAfter + 10), spendSeries("llm", 1, staleAfter + 10), { series: COST_METRIC.dataTimestamp, values: `0+0x${staleAfter + 10}` }],
+        input_series: [
+            spendSeries("total", 1, staleAfter + 10),
+            spendSeries("llm", 1, staleAfter + 10),
+            { series: COST_METRIC.dataTimestamp, values: `0+0x${staleAfter + 10}` },
+        ],
         alert_rule_test: [
             { alertname: COST_ALERT.telemetry, eval_time: `${staleAfter}h`, exp_alerts: [] },
-            { alertname: COST_ALERT.telemetry, eval_time: `${staleAfter + 1 + telemetryFor + 1}h`, exp_alerts: COST_BUDGETS.map((b) => expected(rule(COST_ALERT.telemetry, b))) },
+            {
+                alertname: COST_ALERT.telemetry,
+                eval_time: `${staleAfter + 1 + telemetryFor + 1}h`,
+                exp_alerts: COST_BUDGETS.map((b) => expected(rule(COST_ALERT.telemetry, b))),
+            },
         ],
     });
     return tests;
@@ -312,7 +441,11 @@ function cadenceTests(config: StackConfig, guardrails: Guardrails, set: RuleSet)
                     alert_rule_test: [
                         { alertname: CADENCE_ALERT.overdue, eval_time: `${t.intervalDays * 24}h`, exp_alerts: [] },
                         { alertname: CADENCE_ALERT.overdue, eval_time: `${allowedHours}h`, exp_alerts: [] },
-                        { alertname: CADENCE_ALERT.overdue, eval_time: `${allowedHours + 1}h`, exp_alerts: [expected(overdue)] },
+                        {
+                            alertname: CADENCE_ALERT.overdue,
+                            eval_time: `${allowedHours + 1}h`,
+                            exp_alerts: [expected(overdue)],
+                        },
                         { alertname: CADENCE_ALERT.overdue, eval_time: `${recutAt}h`, exp_alerts: [] },
                     ],
                 },
@@ -321,7 +454,11 @@ function cadenceTests(config: StackConfig, guardrails: Guardrails, set: RuleSet)
                     input_series: [],
                     alert_rule_test: [
                         { alertname: CADENCE_ALERT.absent, eval_time: `${absentHours - 1}h`, exp_alerts: [] },
-                        { alertname: CADENCE_ALERT.absent, eval_time: `${absentHours + 1}h`, exp_alerts: [expected(absent, { target: t.target })] },
+                        {
+                            alertname: CADENCE_ALERT.absent,
+                            eval_time: `${absentHours + 1}h`,
+                            exp_alerts: [expected(absent, { target: t.target })],
+                        },
                     ],
                 },
             ];
@@ -341,7 +478,11 @@ export interface SuiteOptions {
 /**
  * Rule files (one per rule set) and promtool test files for one stack.
  */
-export function buildPromtoolSuite(config: StackConfig, guardrails: Guardrails, opts: SuiteOptions = {}): PromtoolSuite {
+export function buildPromtoolSuite(
+    config: StackConfig,
+    guardrails: Guardrails,
+    opts: SuiteOptions = {},
+): PromtoolSuite {
     const design = opts.design ?? SLO_BURN_ALERTS;
     const sets = buildRuleSets(config, guardrails, design);
     const files: Record<string, string> = {};
@@ -366,19 +507,38 @@ export function buildPromtoolSuite(config: StackConfig, guardrails: Guardrails, 
             tests.push(sloBudgetTest(config, guardrails, slo, sloSet, design));
         }
         const name = `slo-${slo.id}.test.yaml`;
-        files[name] = testFile([file(sloSet)], sloSet.groups.map((g) => g.name), "1m", tests);
+        files[name] = testFile(
+            [file(sloSet)],
+            sloSet.groups.map((g) => g.name),
+            "1m",
+            tests,
+        );
         testFiles.push(name);
     }
-    files["telemetry.test.yaml"] = testFile([file(telemetry)], telemetry.groups.map((g) => g.name), "1m", config.slos.flatMap((slo) => telemetryTests(config, slo)));
+    files["telemetry.test.yaml"] = testFile(
+        [file(telemetry)],
+        telemetry.groups.map((g) => g.name),
+        "1m",
+        config.slos.flatMap((slo) => telemetryTests(config, slo)),
+    );
     testFiles.push("telemetry.test.yaml");
     for (const cost of bySet("costAlerts")) {
-        files["cost.test.yaml"] = testFile([file(cost)], cost.groups.map((g) => g.name), "1h", costTests(config, cost));
+        files["cost.test.yaml"] = testFile(
+            [file(cost)],
+            cost.groups.map((g) => g.name),
+            "1h",
+            costTests(config, cost),
+        );
         testFiles.push("cost.test.yaml");
     }
     for (const cadence of bySet("cadenceAlerts")) {
-        files["cadence.test.yaml"] = testFile([file(cadence)], cadence.groups.map((g) => g.name), "1h", cadenceTests(config, guardrails, cadence));
+        files["cadence.test.yaml"] = testFile(
+            [file(cadence)],
+            cadence.groups.map((g) => g.name),
+            "1h",
+            cadenceTests(config, guardrails, cadence),
+        );
         testFiles.push("cadence.test.yaml");
     }
     return { files, ruleFiles: sets.map(file), testFiles };
 }
-

@@ -8,15 +8,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { SEVERITY } from "../lib/conventions";
-import { Guardrails, loadGuardrails, SloObjective } from "../lib/guardrails";
-import { readStackFile, stackFilePath } from "../lib/mockRuntime";
-import { parseStackConfig, StackConfig } from "../lib/stackConfig";
-import { repoRoot } from "../lib/validation";
-import { BurnRateAlert, durationSeconds, longestWindow, SLO_BURN_ALERTS, WORKBOOK_BURN_ALERTS } from "./design";
-import { renderRuleFile } from "./index";
+import { SEVERITY } from "../core/conventions";
+import { Guardrails, loadGuardrails, SloObjective } from "../core/guardrails";
+import { readStackFile, stackFilePath } from "../offline/mockRuntime";
+import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { repoRoot } from "../core/validation";
+import { BurnRateAlert, durationSeconds, longestWindow, SLO_BURN_ALERTS, WORKBOOK_BURN_ALERTS } from "../rules/design";
+import { renderRuleFile } from "../rules/index";
 import { inParallel, promtoolAsync } from "./promtool";
-import { buildSloGroup, percent } from "./slo";
+import { buildSloGroup, percent } from "../rules/slo";
 import { sliHistogram, TrafficPhase } from "./synthetic";
 
 export interface MeasureScenario {
@@ -72,13 +72,19 @@ export function parseProbeResults(output: string): Map<string, number | undefine
     return results;
 }
 
-async function measureOne(dir: string, designName: string, design: readonly BurnRateAlert[], config: StackConfig, guardrails: Guardrails, slo: SloObjective, s: MeasureScenario): Promise<Measurement> {
+async function measureOne(
+    dir: string,
+    designName: string,
+    design: readonly BurnRateAlert[],
+    config: StackConfig,
+    guardrails: Guardrails,
+    slo: SloObjective,
+    s: MeasureScenario,
+): Promise<Measurement> {
     const budget = 1 - slo.objective;
     const warmup =
         durationSeconds(
-            s.ticket
-                ? longestWindow(design)
-                : longestWindow(design.filter((a) => a.severity === SEVERITY.page)),
+            s.ticket ? longestWindow(design) : longestWindow(design.filter((a) => a.severity === SEVERITY.page)),
         ) / 60;
     const badShare = s.burn === "max" ? 1 : s.burn * budget;
     const phases: TrafficPhase[] = [
@@ -104,7 +110,13 @@ async function measureOne(dir: string, designName: string, design: readonly Burn
                 rule_files: [`${base}.rules.yaml`],
                 evaluation_interval: "1m",
                 group_eval_order: [group.name],
-                tests: [{ interval: "1m", input_series: sliHistogram(slo.sli, phases), promql_expr_test: Object.values(exprs).map((e) => probe(e, end)) }],
+                tests: [
+                    {
+                        interval: "1m",
+                        input_series: sliHistogram(slo.sli, phases),
+                        promql_expr_test: Object.values(exprs).map((e) => probe(e, end)),
+                    },
+                ],
             },
             { lineWidth: -1 },
         ),
@@ -126,20 +138,27 @@ async function measureOne(dir: string, designName: string, design: readonly Burn
         // Without the full history of the ticket's windows its figure would be an artefact of the warm-up.
         ticketAfterMinutes: s.ticket ? mins(exprs.ticket) : undefined,
         // The last firing evaluation, plus the one after it that found the condition false.
-        pageResolvedAfterMinutes: page === undefined || s.badMinutes >= s.horizonMinutes ? undefined : mins(exprs.lastPage, 1),
+        pageResolvedAfterMinutes:
+            page === undefined || s.badMinutes >= s.horizonMinutes ? undefined : mins(exprs.lastPage, 1),
         horizonMinutes: s.horizonMinutes,
     };
 }
 
 /** Measure this stack's design and the workbook's for one SLO (the first of the stack by default). */
-export async function measureDesigns(config: StackConfig, guardrails: Guardrails, slo: SloObjective = config.slos[0]): Promise<Measurement[]> {
+export async function measureDesigns(
+    config: StackConfig,
+    guardrails: Guardrails,
+    slo: SloObjective = config.slos[0],
+): Promise<Measurement[]> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-measure-"));
     try {
         const designs: Array<[string, readonly BurnRateAlert[]]> = [
             ["maestro", SLO_BURN_ALERTS],
             ["sloth", WORKBOOK_BURN_ALERTS],
         ];
-        const tasks = designs.flatMap(([name, d]) => MEASURE_SCENARIOS.map((s) => () => measureOne(dir, name, d, config, guardrails, slo, s)));
+        const tasks = designs.flatMap(([name, d]) =>
+            MEASURE_SCENARIOS.map((s) => () => measureOne(dir, name, d, config, guardrails, slo, s)),
+        );
         return await inParallel(tasks, Math.max(1, Math.min(2, os.cpus().length)));
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -158,7 +177,10 @@ export function formatMinutes(m: number | undefined, horizonMinutes: number): st
 
 /** The markdown table in docs/slo-alerting.md. */
 export function measurementTable(ms: readonly Measurement[]): string {
-    const rows = ["| traffic | page (maestro) | page (Sloth) | ticket (maestro) | ticket (Sloth) | page resolves after the end (maestro) | (Sloth) |", "| --- | --- | --- | --- | --- | --- | --- |"];
+    const rows = [
+        "| traffic | page (maestro) | page (Sloth) | ticket (maestro) | ticket (Sloth) | page resolves after the end (maestro) | (Sloth) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ];
     const byDesign = (design: string) => ms.filter((m) => m.design === design);
     for (const [i, s] of MEASURE_SCENARIOS.entries()) {
         const of = (design: string): Measurement | undefined => byDesign(design)[i];
@@ -167,7 +189,10 @@ export function measurementTable(ms: readonly Measurement[]): string {
             continue;
         }
         const ticket = (m: Measurement) => (s.ticket ? formatMinutes(m.ticketAfterMinutes, m.horizonMinutes) : "-");
-        const res = (m: Measurement) => (m.pageResolvedAfterMinutes === undefined ? "-" : formatMinutes(m.pageResolvedAfterMinutes, m.horizonMinutes));
+        const res = (m: Measurement) =>
+            m.pageResolvedAfterMinutes === undefined
+                ? "-"
+                : formatMinutes(m.pageResolvedAfterMinutes, m.horizonMinutes);
         rows.push(
             `| ${a.scenario} | ${formatMinutes(a.pageAfterMinutes, a.horizonMinutes)} | ${formatMinutes(b.pageAfterMinutes, b.horizonMinutes)} | ` +
                 `${ticket(a)} | ${ticket(b)} | ${res(a)} | ${res(b)} |`,

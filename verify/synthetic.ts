@@ -2,13 +2,14 @@
  * Synthetic telemetry for promtool tests: counters in promtool's expanding notation ("a+bxn"), histograms for an
  * SLI with a chosen share of slow requests, phase by phase, one sample per minute.
  */
-import { LabelMatcher, Sli, leLabel } from "../lib/guardrails";
+import { LabelMatcher, Sli, leLabel } from "../core/guardrails";
 
 /** The issue's load profile for SLO tests: 1000 requests per minute (a test input, not a guardrail). */
 export const SYNTHETIC_REQUESTS_PER_MINUTE = 1000;
 
 /** One stretch of a counter: `minutes` samples each adding `perMinute`, or `minutes` without samples after a stale marker. */
-export type CounterPhase = { readonly minutes: number; readonly perMinute: number } | { readonly minutes: number; readonly gone: true };
+export type CounterPhase =
+    { readonly minutes: number; readonly perMinute: number } | { readonly minutes: number; readonly gone: true };
 
 /** promtool `values` for a counter that starts at 0 at minute 0 and then follows the phases. */
 export function counterValues(phases: readonly CounterPhase[]): string {
@@ -37,7 +38,8 @@ function num(x: number): string {
 }
 
 /** One stretch of traffic: `minutes` at `badShare` of requests slower than the threshold (or no telemetry at all). */
-export type TrafficPhase = { readonly minutes: number; readonly badShare: number } | { readonly minutes: number; readonly gone: true };
+export type TrafficPhase =
+    { readonly minutes: number; readonly badShare: number } | { readonly minutes: number; readonly gone: true };
 
 export interface InputSeries {
     readonly series: string;
@@ -68,7 +70,9 @@ export function labelValueFor(m: LabelMatcher): string | undefined {
             }
             break;
     }
-    throw new Error(`cannot synthesize a series for matcher ${m.label}${m.op}${JSON.stringify(m.value)}; give the test an explicit label value`);
+    throw new Error(
+        `cannot synthesize a series for matcher ${m.label}${m.op}${JSON.stringify(m.value)}; give the test an explicit label value`,
+    );
 }
 
 function selector(metric: string, labels: ReadonlyArray<[string, string]>): string {
@@ -79,7 +83,11 @@ function selector(metric: string, labels: ReadonlyArray<[string, string]>): stri
  * The histogram series an SLI reads: the threshold bucket (fast requests), the +Inf bucket and `_count` (all
  * requests). `bucket: false` drops the threshold bucket, as a service exporting the wrong bounds would.
  */
-export function sliHistogram(sli: Sli, phases: readonly TrafficPhase[], opts: { bucket?: boolean; perMinute?: number } = {}): InputSeries[] {
+export function sliHistogram(
+    sli: Sli,
+    phases: readonly TrafficPhase[],
+    opts: { bucket?: boolean; perMinute?: number } = {},
+): InputSeries[] {
     const n = opts.perMinute ?? SYNTHETIC_REQUESTS_PER_MINUTE;
     const labels: Array<[string, string]> = [];
     for (const m of sli.matchers) {
@@ -89,13 +97,18 @@ export function sliHistogram(sli: Sli, phases: readonly TrafficPhase[], opts: { 
         }
     }
     const all = counterValues(phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: n })));
-    const fast = counterValues(phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: Math.round(n * (1 - p.badShare)) })));
+    const fast = counterValues(
+        phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: Math.round(n * (1 - p.badShare)) })),
+    );
     const series: InputSeries[] = [
         { series: selector(`${sli.metric}_bucket`, [...labels, ["le", "+Inf"]]), values: all },
         { series: selector(`${sli.metric}_count`, labels), values: all },
     ];
     if (opts.bucket !== false) {
-        series.unshift({ series: selector(`${sli.metric}_bucket`, [...labels, ["le", leLabel(sli.thresholdSeconds)]]), values: fast });
+        series.unshift({
+            series: selector(`${sli.metric}_bucket`, [...labels, ["le", leLabel(sli.thresholdSeconds)]]),
+            values: fast,
+        });
     }
     return series;
 }

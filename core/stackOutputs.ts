@@ -64,4 +64,6 @@ export interface StackOutputs {
 }
 
 /** What a program may return for `T`: each value, or a Pulumi Output of it, nested objects alike. */
-export type OutputsOf<T> = { readonly [K in keyof T]: pulumi.Input<T[K]> | (T[K] extends object ? OutputsOf<T[K]> : never) };
+export type OutputsOf<T> = {
+    readonly [K in keyof T]: pulumi.Input<T[K]> | (T[K] extends object ? OutputsOf<T[K]> : never);
+};

@@ -84,7 +84,9 @@ interface RawStackConfig {
     releaseTag?: string;
     grafanaFolder: string;
     prometheusDatasourceUid: string;
-    ruleTarget: { kind: "prometheus-operator"; namespace: string; ruleSelectorLabels?: Record<string, string> } | { kind: "amp"; workspaceId?: string };
+    ruleTarget:
+        | { kind: "prometheus-operator"; namespace: string; ruleSelectorLabels?: Record<string, string> }
+        | { kind: "amp"; workspaceId?: string };
     provenance: ProvenanceSettings;
     guardrailOverrides?: {
         slo?: Record<string, { thresholdSeconds?: number; objective?: number }>;
@@ -113,7 +115,10 @@ export function parseStackConfig(
         const [ns, key] = splitKey(fullKey);
         if (ns !== PROJECT) {
             if (!(PROVIDER_NAMESPACES as readonly string[]).includes(ns)) {
-                report(fullKey, `unknown config namespace "${ns}"; allowed: ${[PROJECT, ...PROVIDER_NAMESPACES].join(", ")}`);
+                report(
+                    fullKey,
+                    `unknown config namespace "${ns}"; allowed: ${[PROJECT, ...PROVIDER_NAMESPACES].join(", ")}`,
+                );
             } else if (SECRET_PROVIDER_KEYS.includes(fullKey) && !secretKeys.includes(fullKey)) {
                 report(fullKey, `must be a secret; set it with \`pulumi config set --secret ${fullKey} <value>\``);
             }
@@ -121,7 +126,12 @@ export function parseStackConfig(
         }
         const kind = KEY_KINDS[key];
         if (!kind) {
-            report(fullKey, `unknown key; allowed keys: ${Object.keys(KEY_KINDS).map((k) => `${PROJECT}:${k}`).join(", ")}`);
+            report(
+                fullKey,
+                `unknown key; allowed keys: ${Object.keys(KEY_KINDS)
+                    .map((k) => `${PROJECT}:${k}`)
+                    .join(", ")}`,
+            );
             continue;
         }
         const parsed = decode(kind, value);
@@ -181,7 +191,10 @@ function configKeyPath(pointer: string, message: string): string {
         const missing = /missing required key "([^"]+)"/.exec(message);
         return missing ? `${PROJECT}:${missing[1]}` : PROJECT;
     }
-    return `${PROJECT}:${parts[0]}${parts.slice(1).map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join("")}`;
+    return `${PROJECT}:${parts[0]}${parts
+        .slice(1)
+        .map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`))
+        .join("")}`;
 }
 
 function checkAgainstGuardrails(
@@ -199,37 +212,61 @@ function checkAgainstGuardrails(
 
     const monthlyBudgetUsd = raw.monthlyBudgetUsd ?? cap.monthlyUsd;
     if (monthlyBudgetUsd > cap.monthlyUsd) {
-        report(key("monthlyBudgetUsd"), `${monthlyBudgetUsd} is above the ${env} cost guardrail; allowed: a number > 0 and <= ${cap.monthlyUsd}`);
+        report(
+            key("monthlyBudgetUsd"),
+            `${monthlyBudgetUsd} is above the ${env} cost guardrail; allowed: a number > 0 and <= ${cap.monthlyUsd}`,
+        );
     }
     const llmCeiling = Math.min(cap.llmMonthlyUsd ?? Number.POSITIVE_INFINITY, monthlyBudgetUsd);
     const llmBudgetUsd = raw.llmBudgetUsd ?? cap.llmMonthlyUsd;
     if (llmBudgetUsd === undefined) {
-        report(key("llmBudgetUsd"), `missing; the guardrails set no LLM cap for ${env}, so give one; allowed: a number > 0 and <= ${llmCeiling}`);
+        report(
+            key("llmBudgetUsd"),
+            `missing; the guardrails set no LLM cap for ${env}, so give one; allowed: a number > 0 and <= ${llmCeiling}`,
+        );
     } else if (llmBudgetUsd > llmCeiling) {
-        const why = cap.llmMonthlyUsd !== undefined && cap.llmMonthlyUsd <= monthlyBudgetUsd ? `the ${env} LLM cost guardrail` : "the environment's monthly budget";
+        const why =
+            cap.llmMonthlyUsd !== undefined && cap.llmMonthlyUsd <= monthlyBudgetUsd
+                ? `the ${env} LLM cost guardrail`
+                : "the environment's monthly budget";
         report(key("llmBudgetUsd"), `${llmBudgetUsd} is above ${why}; allowed: a number > 0 and <= ${llmCeiling}`);
     }
 
     if (raw.releaseTag !== undefined && !isReleaseTag(g, raw.releaseTag)) {
-        report(key("releaseTag"), `"${raw.releaseTag}" is not a release tag; allowed: ${g.cadence.tagFormat} (pattern ${g.cadence.tagPattern})`);
+        report(
+            key("releaseTag"),
+            `"${raw.releaseTag}" is not a release tag; allowed: ${g.cadence.tagFormat} (pattern ${g.cadence.tagPattern})`,
+        );
     } else if (raw.releaseTag === undefined && TAGGED_ENVIRONMENTS.includes(env)) {
-        report(key("releaseTag"), `missing; a ${env} deploy is a release and needs its tag; allowed: ${g.cadence.tagFormat}, e.g. set it with \`pulumi config set ${key("releaseTag")} v1.2.0\``);
+        report(
+            key("releaseTag"),
+            `missing; a ${env} deploy is a release and needs its tag; allowed: ${g.cadence.tagFormat}, e.g. set it with \`pulumi config set ${key("releaseTag")} v1.2.0\``,
+        );
     }
 
     if (env === "prod" && raw.provenance.objectLockMode !== "COMPLIANCE") {
-        report(key("provenance.objectLockMode"), `"${raw.provenance.objectLockMode}" lets privileged users delete prod evidence; allowed in prod: "COMPLIANCE"`);
+        report(
+            key("provenance.objectLockMode"),
+            `"${raw.provenance.objectLockMode}" lets privileged users delete prod evidence; allowed in prod: "COMPLIANCE"`,
+        );
     }
 
     const overrides = raw.guardrailOverrides ?? {};
     const slos = g.slo.objectives.map((o) => applySloOverride(o, overrides.slo?.[o.id], key, report));
     for (const id of Object.keys(overrides.slo ?? {})) {
         if (!g.slo.objectives.some((o) => o.id === id)) {
-            report(key(`guardrailOverrides.slo.${id}`), `unknown SLO id; allowed: ${g.slo.objectives.map((o) => o.id).join(", ")}`);
+            report(
+                key(`guardrailOverrides.slo.${id}`),
+                `unknown SLO id; allowed: ${g.slo.objectives.map((o) => o.id).join(", ")}`,
+            );
         }
     }
     const costAlertThreshold = overrides.costAlertThreshold ?? g.cost.alertThreshold;
     if (costAlertThreshold > g.cost.alertThreshold) {
-        report(key("guardrailOverrides.costAlertThreshold"), `${costAlertThreshold} alerts later than the guardrail; allowed: a number > 0 and <= ${g.cost.alertThreshold}`);
+        report(
+            key("guardrailOverrides.costAlertThreshold"),
+            `${costAlertThreshold} alerts later than the guardrail; allowed: a number > 0 and <= ${g.cost.alertThreshold}`,
+        );
     }
 
     const ruleTarget: RuleTarget =
@@ -266,10 +303,16 @@ function applySloOverride(
     const at = (field: string) => key(`guardrailOverrides.slo.${o.id}.${field}`);
     const looser = loosenedBy(o, override);
     if (looser.thresholdSeconds) {
-        report(at("thresholdSeconds"), `${override.thresholdSeconds} is looser than the guardrail; allowed: a number > 0 and <= ${o.sli.thresholdSeconds}`);
+        report(
+            at("thresholdSeconds"),
+            `${override.thresholdSeconds} is looser than the guardrail; allowed: a number > 0 and <= ${o.sli.thresholdSeconds}`,
+        );
     }
     if (looser.objective) {
-        report(at("objective"), `${override.objective} is looser than the guardrail; allowed: a number >= ${o.objective} and < 1`);
+        report(
+            at("objective"),
+            `${override.objective} is looser than the guardrail; allowed: a number >= ${o.objective} and < 1`,
+        );
     }
     return {
         ...o,
@@ -287,5 +330,11 @@ export function stackConfigFromPulumi(guardrails: Guardrails): StackConfig {
     const flat = runtime.allConfig();
     const secretKeys = Object.keys(flat).filter((k) => runtime.isConfigSecret(k));
     const stack = pulumi.getStack();
-    return parseStackConfig(stack, flat, secretKeys, guardrails, process.env.MAESTRO_STACK_CONFIG_FILE ?? `Pulumi.${stack}.yaml`);
+    return parseStackConfig(
+        stack,
+        flat,
+        secretKeys,
+        guardrails,
+        process.env.MAESTRO_STACK_CONFIG_FILE ?? `Pulumi.${stack}.yaml`,
+    );
 }

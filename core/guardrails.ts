@@ -72,25 +72,45 @@ export function parseGuardrails(data: unknown, file: string = displayPath(GUARDR
     const seen = new Set<string>();
     g.slo.objectives.forEach((o, i) => {
         if (seen.has(o.id)) {
-            problems.push({ file, path: `/slo/objectives/${i}/id`, message: `duplicate SLO id "${o.id}"; ids must be unique` });
+            problems.push({
+                file,
+                path: `/slo/objectives/${i}/id`,
+                message: `duplicate SLO id "${o.id}"; ids must be unique`,
+            });
         }
         seen.add(o.id);
     });
     for (const env of g.environments) {
         if (!g.cost.caps[env]) {
-            problems.push({ file, path: `/cost/caps`, message: `no cost cap for environment "${env}"; every entry of /environments needs one` });
+            problems.push({
+                file,
+                path: `/cost/caps`,
+                message: `no cost cap for environment "${env}"; every entry of /environments needs one`,
+            });
         }
     }
     for (const [env, cap] of Object.entries(g.cost.caps)) {
         if (!g.environments.includes(env)) {
-            problems.push({ file, path: `/cost/caps/${env}`, message: `unknown environment "${env}"; allowed: ${g.environments.join(", ")}` });
+            problems.push({
+                file,
+                path: `/cost/caps/${env}`,
+                message: `unknown environment "${env}"; allowed: ${g.environments.join(", ")}`,
+            });
         }
         if (cap.llmMonthlyUsd !== undefined && cap.llmMonthlyUsd > cap.monthlyUsd) {
-            problems.push({ file, path: `/cost/caps/${env}/llmMonthlyUsd`, message: `LLM cap ${cap.llmMonthlyUsd} exceeds the environment cap ${cap.monthlyUsd}` });
+            problems.push({
+                file,
+                path: `/cost/caps/${env}/llmMonthlyUsd`,
+                message: `LLM cap ${cap.llmMonthlyUsd} exceeds the environment cap ${cap.monthlyUsd}`,
+            });
         }
     }
     if (g.cadence.prodReleaseIntervalDays < g.cadence.stagingCutIntervalDays) {
-        problems.push({ file, path: "/cadence/prodReleaseIntervalDays", message: "production cannot be released more often than staging is cut" });
+        problems.push({
+            file,
+            path: "/cadence/prodReleaseIntervalDays",
+            message: "production cannot be released more often than staging is cut",
+        });
     }
     if (problems.length > 0) {
         throw new ValidationError(problems);
@@ -109,7 +129,11 @@ export function renderMatchers(matchers: readonly LabelMatcher[], extra: readonl
 }
 
 /** A PromQL selector for one of the histogram's series, e.g. `foo_bucket{operation_type="query",le="0.35"}`. */
-export function sliSelector(sli: Sli, suffix: "_bucket" | "_count" | "_sum" | "", extra: readonly LabelMatcher[] = []): string {
+export function sliSelector(
+    sli: Sli,
+    suffix: "_bucket" | "_count" | "_sum" | "",
+    extra: readonly LabelMatcher[] = [],
+): string {
     return `${sli.metric}${suffix}{${renderMatchers(sli.matchers, extra)}}`;
 }
 
@@ -135,9 +159,13 @@ export function objectiveById(g: Guardrails, id: string): SloObjective {
  * number left undefined keeps the SLO's). The stack's per-environment overrides and the kit's service targets both
  * ask this; each words its own message.
  */
-export function loosenedBy(slo: SloObjective, candidate: { thresholdSeconds?: number; objective?: number }): { thresholdSeconds: boolean; objective: boolean } {
+export function loosenedBy(
+    slo: SloObjective,
+    candidate: { thresholdSeconds?: number; objective?: number },
+): { thresholdSeconds: boolean; objective: boolean } {
     return {
-        thresholdSeconds: candidate.thresholdSeconds !== undefined && !(candidate.thresholdSeconds <= slo.sli.thresholdSeconds),
+        thresholdSeconds:
+            candidate.thresholdSeconds !== undefined && !(candidate.thresholdSeconds <= slo.sli.thresholdSeconds),
         objective: candidate.objective !== undefined && !(candidate.objective >= slo.objective),
     };
 }

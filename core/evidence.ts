@@ -1,5 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_TAG, EVIDENCE_HOOKS, EVIDENCE_LINK_PREFIX, GRAFANA_DASHBOARD_TYPE, GRAFANA_MAX_TAG_LENGTH, K8S_ANNOTATION, K8S_LABEL, MANAGED_BY } from "./conventions";
+import {
+    AWS_TAG,
+    EVIDENCE_HOOKS,
+    EVIDENCE_LINK_PREFIX,
+    GRAFANA_DASHBOARD_TYPE,
+    GRAFANA_MAX_TAG_LENGTH,
+    K8S_ANNOTATION,
+    K8S_LABEL,
+    MANAGED_BY,
+} from "./conventions";
 
 // Readers of dashboard evidence live with the conventions, which the policy pack imports without the Pulumi SDK.
 export { GRAFANA_DASHBOARD_TYPE, GRAFANA_MAX_TAG_LENGTH, dashboardEvidence } from "./conventions";
@@ -51,7 +60,10 @@ export function awsEvidenceTags(ctx: TagContext, item: EvidenceItem): Record<str
 }
 
 /** Kubernetes labels and annotations for an object serving `item`. */
-export function k8sEvidenceMetadata(ctx: TagContext, item: EvidenceItem): { labels: Record<string, string>; annotations: Record<string, string> } {
+export function k8sEvidenceMetadata(
+    ctx: TagContext,
+    item: EvidenceItem,
+): { labels: Record<string, string>; annotations: Record<string, string> } {
     const labels: Record<string, string> = {
         [K8S_LABEL.environment]: ctx.environment,
         [K8S_LABEL.owner]: ctx.owner,
@@ -74,7 +86,10 @@ export function grafanaEvidenceTags(ctx: TagContext, item: EvidenceItem): string
 }
 
 /** The backlog item a resource serves: its own, or its nearest ancestor's. */
-export function backlogItemOf(resource: pulumi.Resource | undefined, parent: pulumi.Resource | undefined): string | undefined {
+export function backlogItemOf(
+    resource: pulumi.Resource | undefined,
+    parent: pulumi.Resource | undefined,
+): string | undefined {
     if (isEvidenceOwner(resource)) {
         return resource.backlogItem;
     }
@@ -105,15 +120,21 @@ export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolve
             props.tags = mergeRecord(awsEvidenceTags(ctx, item), props.tags);
         } else if (pkg === "kubernetes" && !args.type.startsWith("pulumi:providers:")) {
             const meta = k8sEvidenceMetadata(ctx, item);
-            props.metadata = pulumi.output(props.metadata ?? {}).apply((m: { labels?: Record<string, string>; annotations?: Record<string, string> }) => ({
-                ...m,
-                labels: { ...meta.labels, ...(m.labels ?? {}) },
-                annotations: { ...meta.annotations, ...(m.annotations ?? {}) },
-            }));
+            props.metadata = pulumi
+                .output(props.metadata ?? {})
+                .apply((m: { labels?: Record<string, string>; annotations?: Record<string, string> }) => ({
+                    ...m,
+                    labels: { ...meta.labels, ...(m.labels ?? {}) },
+                    annotations: { ...meta.annotations, ...(m.annotations ?? {}) },
+                }));
         } else if (args.type === GRAFANA_DASHBOARD_TYPE.legacy && props.configJson !== undefined) {
-            props.configJson = pulumi.output(props.configJson).apply((json: string) => withDashboardEvidence(json, ctx, item));
+            props.configJson = pulumi
+                .output(props.configJson)
+                .apply((json: string) => withDashboardEvidence(json, ctx, item));
         } else if (args.type === GRAFANA_DASHBOARD_TYPE.apps && props.spec !== undefined) {
-            props.spec = pulumi.output(props.spec).apply((spec: { json: string }) => ({ ...spec, json: withDashboardEvidence(spec.json, ctx, item) }));
+            props.spec = pulumi
+                .output(props.spec)
+                .apply((spec: { json: string }) => ({ ...spec, json: withDashboardEvidence(spec.json, ctx, item) }));
         } else {
             return undefined;
         }
@@ -121,7 +142,10 @@ export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolve
     };
 }
 
-function mergeRecord(base: Record<string, string>, explicit: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined): pulumi.Input<Record<string, pulumi.Input<string>>> {
+function mergeRecord(
+    base: Record<string, string>,
+    explicit: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
+): pulumi.Input<Record<string, pulumi.Input<string>>> {
     if (explicit === undefined) {
         return base;
     }
@@ -153,7 +177,9 @@ export function withDashboardEvidence(json: string, ctx: TagContext, item: Evide
     const identity = [AWS_TAG.backlogItem, AWS_TAG.environment, AWS_TAG.release].map((k) => `${k}=`);
     const lost = stamps.filter((t) => t.length > GRAFANA_MAX_TAG_LENGTH && identity.some((k) => t.startsWith(k)));
     if (lost.length > 0) {
-        throw new Error(`Grafana dashboard tags ${lost.map((t) => JSON.stringify(t)).join(", ")} are over ${GRAFANA_MAX_TAG_LENGTH} characters, which Grafana refuses; shorten the value`);
+        throw new Error(
+            `Grafana dashboard tags ${lost.map((t) => JSON.stringify(t)).join(", ")} are over ${GRAFANA_MAX_TAG_LENGTH} characters, which Grafana refuses; shorten the value`,
+        );
     }
     const model = JSON.parse(withDashboardTags(json, fitting)) as { links?: Array<{ title?: string }> };
     const links: DashboardLinkJson[] = EVIDENCE_HOOKS.map((hook) => ({

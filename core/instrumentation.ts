@@ -43,7 +43,11 @@ export function histogramRequirements(g: Guardrails, extraSlis: readonly Sli[] =
         return {
             metric,
             labels: unique(slis.flatMap((s) => s.sli.matchers.map((m) => m.label))),
-            slos: slis.map((s) => ({ id: s.id, selector: `${metric}{${renderMatchers(s.sli.matchers)}}`, thresholdSeconds: s.sli.thresholdSeconds })),
+            slos: slis.map((s) => ({
+                id: s.id,
+                selector: `${metric}{${renderMatchers(s.sli.matchers)}}`,
+                thresholdSeconds: s.sli.thresholdSeconds,
+            })),
             requiredBuckets: required,
             recommendedBuckets: recommended,
         };
@@ -51,7 +55,9 @@ export function histogramRequirements(g: Guardrails, extraSlis: readonly Sli[] =
 }
 
 function unique<T extends number | string>(xs: readonly T[]): T[] {
-    return [...new Set(xs)].sort((a, b) => (typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b))));
+    return [...new Set(xs)].sort((a, b) =>
+        typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b)),
+    );
 }
 
 /** docs/instrumentation.md, rendered; a test keeps the committed file equal to this. */
@@ -67,10 +73,10 @@ export function renderInstrumentationDoc(g: Guardrails): string {
         "## Latency histograms",
         "",
         "Each SLO is measured as the share of requests slower than its threshold, read from the histogram's",
-        "cumulative bucket whose `le` equals the threshold (`_bucket{le=\"<threshold>\"}` over `_count`). So:",
+        'cumulative bucket whose `le` equals the threshold (`_bucket{le="<threshold>"}` over `_count`). So:',
         "",
         "1. **Required buckets**: a bucket bound exactly at each threshold. Without it the ratio cannot be computed",
-        "   and the telemetry-gap alert fires (`guardrail=\"telemetry\"`). Export `le` the way the Prometheus client",
+        '   and the telemetry-gap alert fires (`guardrail="telemetry"`). Export `le` the way the Prometheus client',
         "   libraries do (Go's shortest float formatting: `0.35`, not `0.350`).",
         `2. **Recommended buckets**: the required ones and their neighbours at ${BUCKET_MULTIPLES.map((m) => `${m}x`).join(", ")}`,
         "   of each threshold, so `histogram_quantile(0.95, ...)` (the p95 on the dashboards) is accurate near the",
@@ -82,12 +88,18 @@ export function renderInstrumentationDoc(g: Guardrails): string {
         lines.push(`### \`${h.metric}\``, "");
         lines.push("| SLO | series selected | threshold (`le`) |", "| --- | --- | --- |");
         for (const s of h.slos) {
-            lines.push(`| \`${s.id}\` | \`${s.selector.replace(/\|/g, "\\|")}\` | \`${leLabel(s.thresholdSeconds)}\` |`);
+            lines.push(
+                `| \`${s.id}\` | \`${s.selector.replace(/\|/g, "\\|")}\` | \`${leLabel(s.thresholdSeconds)}\` |`,
+            );
         }
         lines.push("");
         lines.push(`- Labels: ${h.labels.map((l) => `\`${l}\``).join(", ")}`);
-        lines.push(`- Required bucket bounds (seconds): ${h.requiredBuckets.map((b) => `\`${leLabel(b)}\``).join(", ")}`);
-        lines.push(`- Recommended bucket bounds (seconds): ${h.recommendedBuckets.map((b) => `\`${leLabel(b)}\``).join(", ")}, \`+Inf\``);
+        lines.push(
+            `- Required bucket bounds (seconds): ${h.requiredBuckets.map((b) => `\`${leLabel(b)}\``).join(", ")}`,
+        );
+        lines.push(
+            `- Recommended bucket bounds (seconds): ${h.recommendedBuckets.map((b) => `\`${leLabel(b)}\``).join(", ")}, \`+Inf\``,
+        );
         lines.push("");
     }
     lines.push(

@@ -5,15 +5,15 @@
  * metric or label name in a panel shows up as an empty record. Used by test/dashboards-promtool.test.ts.
  */
 import * as yaml from "js-yaml";
-import { CADENCE_METRIC, COST_METRIC } from "../lib/conventions";
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { CADENCE_METRIC, COST_METRIC } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 import { buildRuleGroups, cadenceTargets, renderRuleFile } from "../rules";
 import { COST_BUDGETS, budgetUsd } from "../rules/cost";
-import { InputSeries, sliHistogram } from "../rules/synthetic";
+import { InputSeries, sliHistogram } from "./synthetic";
 import { RecordingRule } from "../rules/types";
-import { BuiltDashboard } from "./common";
-import { panelQueries } from "./check";
+import { BuiltDashboard } from "../dashboards/common";
+import { panelQueries } from "../dashboards/check";
 
 /** Synthetic telemetry, as shares of the stack's own numbers (so no guardrail value is written in a fixture). */
 export interface TelemetryScenario {
@@ -61,7 +61,14 @@ export function panelRecords(dashboards: readonly BuiltDashboard[]): PanelRecord
                     .filter((k) => k !== "env")
                     .map((k) => `_${sanitize(e.values[k])}`)
                     .join("");
-                return { record: `maestro_dashboard:${sanitize(d.uid)}:panel${q.panelId}_${q.refId}${suffix}`, dashboard: d.uid, panel: q.panelTitle, refId: q.refId, values: e.values, expr: e.expr };
+                return {
+                    record: `maestro_dashboard:${sanitize(d.uid)}:panel${q.panelId}_${q.refId}${suffix}`,
+                    dashboard: d.uid,
+                    panel: q.panelTitle,
+                    refId: q.refId,
+                    values: e.values,
+                    expr: e.expr,
+                };
             }),
         ),
     );
@@ -82,7 +89,9 @@ export function scenarioSeries(config: StackConfig, guardrails: Guardrails, s: T
     const series: InputSeries[] = [];
     const seen = new Set<string>();
     for (const slo of config.slos) {
-        for (const x of sliHistogram(slo.sli, [{ minutes: s.evalMinutes, badShare: s.sloBurnRate * (1 - slo.objective) }])) {
+        for (const x of sliHistogram(slo.sli, [
+            { minutes: s.evalMinutes, badShare: s.sloBurnRate * (1 - slo.objective) },
+        ])) {
             // Two SLOs reading the same histogram with the same matchers would write the same series twice.
             if (!seen.has(x.series)) {
                 seen.add(x.series);
@@ -92,7 +101,10 @@ export function scenarioSeries(config: StackConfig, guardrails: Guardrails, s: T
     }
     const [total, llm] = COST_BUDGETS;
     const totalSpend = s.cost.totalShareOfAlertLine * config.costAlertThreshold * budgetUsd(config, total);
-    const categories: Record<string, number> = { [total]: totalSpend, [llm]: s.cost.llmShareOfBudget * budgetUsd(config, llm) };
+    const categories: Record<string, number> = {
+        [total]: totalSpend,
+        [llm]: s.cost.llmShareOfBudget * budgetUsd(config, llm),
+    };
     for (const [c, share] of Object.entries(s.cost.otherCategories)) {
         categories[c] = share * totalSpend;
     }
@@ -104,9 +116,19 @@ export function scenarioSeries(config: StackConfig, guardrails: Guardrails, s: T
     for (const t of cadenceTargets(guardrails)) {
         const ago = s.cadenceIntervalsAgo[t.target];
         if (ago === undefined) {
-            throw new Error(`scenario: cadenceIntervalsAgo has no "${t.target}"; needed: ${cadenceTargets(guardrails).map((x) => x.target).join(", ")}`);
+            throw new Error(
+                `scenario: cadenceIntervalsAgo has no "${t.target}"; needed: ${cadenceTargets(guardrails)
+                    .map((x) => x.target)
+                    .join(", ")}`,
+            );
         }
-        series.push(gauge(`${CADENCE_METRIC.lastCut}{target=${JSON.stringify(t.target)}}`, evalSeconds - ago * t.intervalDays * 86400, s.evalMinutes));
+        series.push(
+            gauge(
+                `${CADENCE_METRIC.lastCut}{target=${JSON.stringify(t.target)}}`,
+                evalSeconds - ago * t.intervalDays * 86400,
+                s.evalMinutes,
+            ),
+        );
     }
     return series;
 }
@@ -142,8 +164,16 @@ export function dashboardPromtoolFiles(
                 input_series: scenarioSeries(config, guardrails, scenario),
                 promql_expr_test: [
                     // Label-agnostic: "at least one sample", whatever the panel's labels are.
-                    ...records.map((r) => ({ expr: `clamp_max(count(${r.record}), 1)`, eval_time: evalTime, exp_samples: [{ labels: "{}", value: 1 }] })),
-                    ...extra.map((e) => ({ expr: e.expr, eval_time: evalTime, exp_samples: e.samples.map((x) => ({ ...x })) })),
+                    ...records.map((r) => ({
+                        expr: `clamp_max(count(${r.record}), 1)`,
+                        eval_time: evalTime,
+                        exp_samples: [{ labels: "{}", value: 1 }],
+                    })),
+                    ...extra.map((e) => ({
+                        expr: e.expr,
+                        eval_time: evalTime,
+                        exp_samples: e.samples.map((x) => ({ ...x })),
+                    })),
                 ],
             },
         ],

@@ -15,11 +15,10 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
-import { FlatConfig, MockRunResult, RegisteredResource, readStackFile, stackFilePath } from "./mockRuntime";
-import { PROJECT } from "./conventions";
+import { FlatConfig, MockRunResult, RegisteredResource } from "./mockRuntime";
+import { PROJECT } from "../core/conventions";
 import { PolicyPackProcess, StartOptions, spawnPolicyPack, stopPolicyPack } from "./policyPackProcess";
-import { Problem, ValidationError, displayPath, readDataFile, repoRoot } from "./validation";
-
+import { Problem, ValidationError, displayPath, readDataFile } from "../core/validation";
 
 export const ENFORCEMENT_LEVELS = ["advisory", "mandatory", "remediate", "disabled"] as const;
 export type EnforcementLevelName = (typeof ENFORCEMENT_LEVELS)[number];
@@ -39,7 +38,6 @@ const LEVEL_VALUES: Readonly<Record<EnforcementLevelName, analyzerpb.Enforcement
 
 /** The analyzer's own limit (@pulumi/policy serves with a 400 MiB receive limit); the client matches it. */
 const MAX_MESSAGE_BYTES = 400 * 1024 * 1024;
-
 
 export { POLICY_PACK_DIR, runtimeOptionArgs, spawnPolicyPack } from "./policyPackProcess";
 export type { PolicyPackProcess, StartOptions } from "./policyPackProcess";
@@ -63,14 +61,24 @@ export type PolicyConfigFile = Readonly<Record<string, PolicyConfigEntry>>;
 export function parsePolicyConfig(data: unknown, file: string): PolicyConfigFile {
     const problems: Problem[] = [];
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
-        throw new ValidationError([{ file, path: "", message: `must be a JSON object of policy name -> enforcement level or {"enforcementLevel": ...}` }]);
+        throw new ValidationError([
+            {
+                file,
+                path: "",
+                message: `must be a JSON object of policy name -> enforcement level or {"enforcementLevel": ...}`,
+            },
+        ]);
     }
     const result: Record<string, PolicyConfigEntry> = {};
     const level = (v: unknown, at: string): EnforcementLevelName | undefined => {
         if (typeof v === "string" && (ENFORCEMENT_LEVELS as readonly string[]).includes(v)) {
             return v as EnforcementLevelName;
         }
-        problems.push({ file, path: at, message: `${JSON.stringify(v)} is not an enforcement level; allowed: ${ENFORCEMENT_LEVELS.join(", ")}` });
+        problems.push({
+            file,
+            path: at,
+            message: `${JSON.stringify(v)} is not an enforcement level; allowed: ${ENFORCEMENT_LEVELS.join(", ")}`,
+        });
         return undefined;
     };
     for (const [name, value] of Object.entries(data as Record<string, unknown>)) {
@@ -79,11 +87,23 @@ export function parsePolicyConfig(data: unknown, file: string): PolicyConfigFile
         } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
             const { enforcementLevel, ...properties } = value as Record<string, unknown>;
             if (name === "all" && Object.keys(properties).length > 0) {
-                problems.push({ file, path: "/all", message: `"all" takes only an enforcement level; allowed keys: enforcementLevel` });
+                problems.push({
+                    file,
+                    path: "/all",
+                    message: `"all" takes only an enforcement level; allowed keys: enforcementLevel`,
+                });
             }
-            result[name] = { enforcementLevel: enforcementLevel === undefined ? undefined : level(enforcementLevel, `/${name}/enforcementLevel`), properties };
+            result[name] = {
+                enforcementLevel:
+                    enforcementLevel === undefined ? undefined : level(enforcementLevel, `/${name}/enforcementLevel`),
+                properties,
+            };
         } else {
-            problems.push({ file, path: `/${name}`, message: `must be an enforcement level (${ENFORCEMENT_LEVELS.join(", ")}) or an object with "enforcementLevel"` });
+            problems.push({
+                file,
+                path: `/${name}`,
+                message: `must be an enforcement level (${ENFORCEMENT_LEVELS.join(", ")}) or an object with "enforcementLevel"`,
+            });
         }
     }
     if (problems.length > 0) {
@@ -141,7 +161,9 @@ export interface PolicyReport {
 // Wire conversion, as the engine marshals (KeepSecrets, KeepUnknowns, SkipInternalKeys).
 
 function structOf(props: Record<string, unknown>): Struct {
-    const visible = Object.fromEntries(Object.entries(props).filter(([k, v]) => !k.startsWith("__") && v !== undefined));
+    const visible = Object.fromEntries(
+        Object.entries(props).filter(([k, v]) => !k.startsWith("__") && v !== undefined),
+    );
     return Struct.fromJavaScript(visible as Parameters<typeof Struct.fromJavaScript>[0]);
 }
 
@@ -160,7 +182,10 @@ function optionsOf(r: RegisteredResource): analyzerpb.AnalyzerResourceOptions {
     return o;
 }
 
-function providerOf(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzerProviderResource | undefined {
+function providerOf(
+    r: RegisteredResource,
+    byUrn: ReadonlyMap<string, RegisteredResource>,
+): analyzerpb.AnalyzerProviderResource | undefined {
     // A provider reference is `<urn>::<id>`; the URN itself contains "::".
     const urn = r.provider?.slice(0, r.provider.lastIndexOf("::"));
     const p = urn ? byUrn.get(urn) : undefined;
@@ -176,7 +201,11 @@ function providerOf(r: RegisteredResource, byUrn: ReadonlyMap<string, Registered
 }
 
 /** The fields AnalyzeRequest and AnalyzerResource share: one resource as the engine describes it. */
-function describeResource<M extends analyzerpb.AnalyzeRequest | analyzerpb.AnalyzerResource>(msg: M, r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): M {
+function describeResource<M extends analyzerpb.AnalyzeRequest | analyzerpb.AnalyzerResource>(
+    msg: M,
+    r: RegisteredResource,
+    byUrn: ReadonlyMap<string, RegisteredResource>,
+): M {
     msg.setUrn(r.urn);
     msg.setType(r.type);
     msg.setName(r.name);
@@ -189,11 +218,17 @@ function describeResource<M extends analyzerpb.AnalyzeRequest | analyzerpb.Analy
     return msg;
 }
 
-export function analyzeRequest(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzeRequest {
+export function analyzeRequest(
+    r: RegisteredResource,
+    byUrn: ReadonlyMap<string, RegisteredResource>,
+): analyzerpb.AnalyzeRequest {
     return describeResource(new analyzerpb.AnalyzeRequest(), r, byUrn);
 }
 
-export function analyzerResource(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): analyzerpb.AnalyzerResource {
+export function analyzerResource(
+    r: RegisteredResource,
+    byUrn: ReadonlyMap<string, RegisteredResource>,
+): analyzerpb.AnalyzerResource {
     const msg = describeResource(new analyzerpb.AnalyzerResource(), r, byUrn);
     msg.setParent(r.parent ?? "");
     const propertyDeps = Object.entries(r.propertyDependencies).filter(([, urns]) => urns.length > 0);
@@ -207,7 +242,11 @@ export function analyzerResource(r: RegisteredResource, byUrn: ReadonlyMap<strin
     return msg;
 }
 
-function violationsOf(resp: analyzerpb.AnalyzeResponse, phase: PolicyViolation["phase"], defaultUrn?: string): PolicyViolation[] {
+function violationsOf(
+    resp: analyzerpb.AnalyzeResponse,
+    phase: PolicyViolation["phase"],
+    defaultUrn?: string,
+): PolicyViolation[] {
     return resp.getDiagnosticsList().map((d) => ({
         policyName: d.getPolicyname(),
         policyPackName: d.getPolicypackname(),
@@ -220,9 +259,15 @@ function violationsOf(resp: analyzerpb.AnalyzeResponse, phase: PolicyViolation["
     }));
 }
 
-function unary<Req, Resp>(call: (req: Req, cb: (err: grpc.ServiceError | null, resp: Resp) => void) => unknown, req: Req, what: string): Promise<Resp> {
+function unary<Req, Resp>(
+    call: (req: Req, cb: (err: grpc.ServiceError | null, resp: Resp) => void) => unknown,
+    req: Req,
+    what: string,
+): Promise<Resp> {
     return new Promise((resolve, reject) => {
-        call(req, (err, resp) => (err ? reject(new Error(`policy pack ${what} failed: ${err.details || err.message}`)) : resolve(resp)));
+        call(req, (err, resp) =>
+            err ? reject(new Error(`policy pack ${what} failed: ${err.details || err.message}`)) : resolve(resp),
+        );
     });
 }
 
@@ -256,17 +301,31 @@ export class PolicyAnalyzer {
 
     /** What the pack serves: name, version (from its package.json), policies and their default levels. */
     async getAnalyzerInfo(): Promise<AnalyzerInfo> {
-        const info = await unary<Empty, analyzerpb.AnalyzerInfo>((q, cb) => this.client.getAnalyzerInfo(q, cb), new Empty(), "GetAnalyzerInfo");
+        const info = await unary<Empty, analyzerpb.AnalyzerInfo>(
+            (q, cb) => this.client.getAnalyzerInfo(q, cb),
+            new Empty(),
+            "GetAnalyzerInfo",
+        );
         return {
             name: info.getName(),
             version: info.getVersion(),
             supportsConfig: info.getSupportsconfig(),
-            policies: info.getPoliciesList().map((p) => ({ name: p.getName(), description: p.getDescription(), enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()] })),
+            policies: info
+                .getPoliciesList()
+                .map((p) => ({
+                    name: p.getName(),
+                    description: p.getDescription(),
+                    enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()],
+                })),
         };
     }
 
     /** The stack being deployed and its config, as the engine sends before analysis. */
-    async configureStack(stack: string, config: FlatConfig, opts: { project?: string; dryRun?: boolean } = {}): Promise<void> {
+    async configureStack(
+        stack: string,
+        config: FlatConfig,
+        opts: { project?: string; dryRun?: boolean } = {},
+    ): Promise<void> {
         const req = new analyzerpb.AnalyzerStackConfigureRequest();
         req.setStack(stack);
         req.setProject(opts.project ?? PROJECT);
@@ -276,7 +335,11 @@ export class PolicyAnalyzer {
         for (const [k, v] of Object.entries(config.values)) {
             map.set(k, v);
         }
-        await unary<analyzerpb.AnalyzerStackConfigureRequest, analyzerpb.AnalyzerStackConfigureResponse>((q, cb) => this.client.configureStack(q, cb), req, "ConfigureStack");
+        await unary<analyzerpb.AnalyzerStackConfigureRequest, analyzerpb.AnalyzerStackConfigureResponse>(
+            (q, cb) => this.client.configureStack(q, cb),
+            req,
+            "ConfigureStack",
+        );
     }
 
     /** Send the policy config: every policy's level (and properties), reconciled as the CLI does. */
@@ -289,18 +352,36 @@ export class PolicyAnalyzer {
             c.setProperties(Struct.fromJavaScript(entry.properties as Parameters<typeof Struct.fromJavaScript>[0]));
             map.set(name, c);
         }
-        await unary<analyzerpb.ConfigureAnalyzerRequest, Empty>((q, cb) => this.client.configure(q, cb), req, "Configure");
+        await unary<analyzerpb.ConfigureAnalyzerRequest, Empty>(
+            (q, cb) => this.client.configure(q, cb),
+            req,
+            "Configure",
+        );
     }
 
     async analyze(r: RegisteredResource, byUrn: ReadonlyMap<string, RegisteredResource>): Promise<PolicyViolation[]> {
-        const resp = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>((q, cb) => this.client.analyze(q, cb), analyzeRequest(r, byUrn), `Analyze(${r.urn})`);
+        const resp = await unary<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(
+            (q, cb) => this.client.analyze(q, cb),
+            analyzeRequest(r, byUrn),
+            `Analyze(${r.urn})`,
+        );
         return violationsOf(resp, "analyze", r.urn);
     }
 
-    async analyzeStack(resources: readonly RegisteredResource[], byUrn: ReadonlyMap<string, RegisteredResource>): Promise<PolicyViolation[]> {
+    async analyzeStack(
+        resources: readonly RegisteredResource[],
+        byUrn: ReadonlyMap<string, RegisteredResource>,
+    ): Promise<PolicyViolation[]> {
         const req = new analyzerpb.AnalyzeStackRequest();
         req.setResourcesList(resources.map((r) => analyzerResource(r, byUrn)));
-        return violationsOf(await unary<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>((q, cb) => this.client.analyzeStack(q, cb), req, "AnalyzeStack"), "analyzeStack");
+        return violationsOf(
+            await unary<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(
+                (q, cb) => this.client.analyzeStack(q, cb),
+                req,
+                "AnalyzeStack",
+            ),
+            "analyzeStack",
+        );
     }
 
     /** What the pack wrote to stderr (its errors, if any). */
@@ -323,16 +404,30 @@ export class PolicyAnalyzer {
  * The level each policy runs at: its entry in the config, else the config's "all", else the pack's default. Names
  * the config file and the pack's policies when the config names a policy the pack does not have.
  */
-export function reconcileEnforcement(info: AnalyzerInfo, config: PolicyConfigFile = {}, configFile = "policy config"): Record<string, PolicyConfigEntry> {
+export function reconcileEnforcement(
+    info: AnalyzerInfo,
+    config: PolicyConfigFile = {},
+    configFile = "policy config",
+): Record<string, PolicyConfigEntry> {
     const names = info.policies.map((p) => p.name);
     const unknown = Object.keys(config).filter((k) => k !== "all" && !names.includes(k));
     if (unknown.length > 0) {
-        throw new ValidationError(unknown.map((k) => ({ file: configFile, path: `/${k}`, message: `no policy "${k}" in pack ${info.name}; allowed: all, ${names.join(", ")}` })));
+        throw new ValidationError(
+            unknown.map((k) => ({
+                file: configFile,
+                path: `/${k}`,
+                message: `no policy "${k}" in pack ${info.name}; allowed: all, ${names.join(", ")}`,
+            })),
+        );
     }
     return Object.fromEntries(
         info.policies.map((p) => [
             p.name,
-            { enforcementLevel: config[p.name]?.enforcementLevel ?? config.all?.enforcementLevel ?? p.enforcementLevel, properties: config[p.name]?.properties ?? {} },
+            {
+                enforcementLevel:
+                    config[p.name]?.enforcementLevel ?? config.all?.enforcementLevel ?? p.enforcementLevel,
+                properties: config[p.name]?.properties ?? {},
+            },
         ]),
     );
 }
@@ -348,10 +443,17 @@ export interface AnalyzeRunOptions {
 }
 
 /** Everything the engine asks the pack about one stack's deployment. */
-export async function analyzeRun(analyzer: PolicyAnalyzer, run: MockRunResult, opts: AnalyzeRunOptions = {}): Promise<PolicyReport> {
+export async function analyzeRun(
+    analyzer: PolicyAnalyzer,
+    run: MockRunResult,
+    opts: AnalyzeRunOptions = {},
+): Promise<PolicyReport> {
     const info = await analyzer.getAnalyzerInfo();
     const enforcement = reconcileEnforcement(info, opts.policyConfig, opts.policyConfigFile);
-    await analyzer.configureStack(run.stack, opts.config ?? { values: {}, secretKeys: [] }, { project: run.project, dryRun: opts.dryRun });
+    await analyzer.configureStack(run.stack, opts.config ?? { values: {}, secretKeys: [] }, {
+        project: run.project,
+        dryRun: opts.dryRun,
+    });
     await analyzer.configure(enforcement);
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
     const violations: PolicyViolation[] = [];
@@ -363,11 +465,17 @@ export async function analyzeRun(analyzer: PolicyAnalyzer, run: MockRunResult, o
     t = process.hrtime.bigint();
     violations.push(...(await analyzer.analyzeStack(run.resources, byUrn)));
     const analyzeStackMs = Number(process.hrtime.bigint() - t) / 1e6;
-    const sorted = violations.sort((a, b) => `${a.policyName}\u0000${a.urn ?? ""}\u0000${a.message}`.localeCompare(`${b.policyName}\u0000${b.urn ?? ""}\u0000${b.message}`));
+    const sorted = violations.sort((a, b) =>
+        `${a.policyName}\u0000${a.urn ?? ""}\u0000${a.message}`.localeCompare(
+            `${b.policyName}\u0000${b.urn ?? ""}\u0000${b.message}`,
+        ),
+    );
     return {
         stack: run.stack,
         policyPack: { name: info.name, version: info.version },
-        enforcement: Object.fromEntries(Object.entries(enforcement).map(([k, v]) => [k, v.enforcementLevel ?? "mandatory"])),
+        enforcement: Object.fromEntries(
+            Object.entries(enforcement).map(([k, v]) => [k, v.enforcementLevel ?? "mandatory"]),
+        ),
         violations: sorted,
         mandatory: sorted.filter((v) => v.enforcementLevel === "mandatory").length,
         advisory: sorted.filter((v) => v.enforcementLevel === "advisory").length,
@@ -375,22 +483,14 @@ export async function analyzeRun(analyzer: PolicyAnalyzer, run: MockRunResult, o
     };
 }
 
-/** Start the pack, analyze one run, stop the pack. */
-export async function runPolicyPack(run: MockRunResult, opts: AnalyzeRunOptions & StartOptions = {}): Promise<PolicyReport> {
-    const analyzer = await PolicyAnalyzer.start(opts);
-    try {
-        return await analyzeRun(analyzer, run, opts);
-    } finally {
-        await analyzer.close();
-    }
-}
-
 /**
  * The violation's own text: @pulumi/policy prefixes a string violation with the policy's description and a newline,
  * which the report keeps separately.
  */
 export function violationText(v: PolicyViolation): string {
-    return v.description && v.message.startsWith(`${v.description}\n`) ? v.message.slice(v.description.length + 1) : v.message;
+    return v.description && v.message.startsWith(`${v.description}\n`)
+        ? v.message.slice(v.description.length + 1)
+        : v.message;
 }
 
 /** One violation as the CLI prints it: level, policy, resource, message. */
@@ -406,32 +506,12 @@ export function policyReportDocument(report: PolicyReport): unknown {
         policyPack: report.policyPack,
         enforcement: report.enforcement,
         summary: { mandatory: report.mandatory, advisory: report.advisory, passed: report.mandatory === 0 },
-        violations: report.violations.map((v) => ({ policy: v.policyName, enforcementLevel: v.enforcementLevel, urn: v.urn ?? null, phase: v.phase, message: violationText(v) })),
+        violations: report.violations.map((v) => ({
+            policy: v.policyName,
+            enforcementLevel: v.enforcementLevel,
+            urn: v.urn ?? null,
+            phase: v.phase,
+            message: violationText(v),
+        })),
     };
-}
-
-/**
- * `npm run bench` figures: the pack's start-up (ts-node type-checks it, as under the CLI) and the evaluation time
- * of each shipped stack (every Analyze call plus AnalyzeStack), in one pack process.
- */
-export async function policyBenchFigures(): Promise<Record<string, number | string>> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { synthStack } = require("./synth") as typeof import("./synth");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { loadGuardrails } = require("./guardrails") as typeof import("./guardrails");
-    const figures: Record<string, number | string> = {};
-    const analyzer = await PolicyAnalyzer.start();
-    try {
-        figures["pack start (spawn to port, ms)"] = Math.round(analyzer.startMs);
-        for (const stack of loadGuardrails().environments) {
-            const result = await synthStack({ stack });
-            const config = readStackFile(stackFilePath(repoRoot, stack));
-            const report = await analyzeRun(analyzer, result.run, { config });
-            figures[`${stack}: evaluation ms (${result.run.resources.length} resources)`] = Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs);
-            figures[`${stack}: mandatory / advisory violations`] = `${report.mandatory} / ${report.advisory}`;
-        }
-    } finally {
-        await analyzer.close();
-    }
-    return figures;
 }

@@ -2,8 +2,8 @@
  * Pure builders of the cost budgets (AWS Budgets) and their SNS topic policy: every number comes from the stack
  * config, which lib/stackConfig.ts validated against the guardrails file.
  */
-import { Guardrails } from "../lib/guardrails";
-import { StackConfig } from "../lib/stackConfig";
+import { Guardrails } from "../core/guardrails";
+import { StackConfig } from "../core/stackConfig";
 
 /**
  * The LLM budget's filter: spend of these AWS services (Cost Explorer "Service" dimension names). A service
@@ -43,7 +43,10 @@ export interface BudgetSpec {
     readonly notifications: readonly BudgetNotificationSpec[];
 }
 
-export type BudgetConfig = Pick<StackConfig, "environment" | "monthlyBudgetUsd" | "llmBudgetUsd" | "costAlertThreshold" | "alertEmails" | "sourceFile">;
+export type BudgetConfig = Pick<
+    StackConfig,
+    "environment" | "monthlyBudgetUsd" | "llmBudgetUsd" | "costAlertThreshold" | "alertEmails" | "sourceFile"
+>;
 
 /** The alert threshold as a Budgets percentage (0.5 -> 50), without float noise (0.07 * 100 is 7.000000000000001). */
 export function thresholdPercent(share: number): number {
@@ -59,7 +62,12 @@ export function budgetNotifications(costAlertThreshold: number): BudgetNotificat
     return [
         { comparisonOperator: "GREATER_THAN", notificationType: "ACTUAL", threshold, thresholdType: "PERCENTAGE" },
         { comparisonOperator: "GREATER_THAN", notificationType: "FORECASTED", threshold, thresholdType: "PERCENTAGE" },
-        { comparisonOperator: "GREATER_THAN", notificationType: "ACTUAL", threshold: FULL_LIMIT_PERCENT, thresholdType: "PERCENTAGE" },
+        {
+            comparisonOperator: "GREATER_THAN",
+            notificationType: "ACTUAL",
+            threshold: FULL_LIMIT_PERCENT,
+            thresholdType: "PERCENTAGE",
+        },
     ];
 }
 
@@ -73,20 +81,28 @@ export function budgetSpecs(config: BudgetConfig, guardrails: Guardrails): Budge
     const key = (k: string) => `${config.sourceFile}: maestro-guardrails:${k}`;
     const cap = guardrails.cost.caps[config.environment];
     if (!cap) {
-        throw new Error(`${key("environment")}: "${config.environment}" has no cost cap; allowed: ${guardrails.environments.join(", ")}`);
+        throw new Error(
+            `${key("environment")}: "${config.environment}" has no cost cap; allowed: ${guardrails.environments.join(", ")}`,
+        );
     }
     const llmCeiling = Math.min(cap.llmMonthlyUsd ?? Number.POSITIVE_INFINITY, config.monthlyBudgetUsd);
     if (!(config.monthlyBudgetUsd > 0 && config.monthlyBudgetUsd <= cap.monthlyUsd)) {
-        problems.push(`${key("monthlyBudgetUsd")}: ${config.monthlyBudgetUsd}; allowed: a number > 0 and <= ${cap.monthlyUsd}`);
+        problems.push(
+            `${key("monthlyBudgetUsd")}: ${config.monthlyBudgetUsd}; allowed: a number > 0 and <= ${cap.monthlyUsd}`,
+        );
     }
     if (!(config.llmBudgetUsd > 0 && config.llmBudgetUsd <= llmCeiling)) {
         problems.push(`${key("llmBudgetUsd")}: ${config.llmBudgetUsd}; allowed: a number > 0 and <= ${llmCeiling}`);
     }
     if (!(config.costAlertThreshold > 0 && config.costAlertThreshold <= guardrails.cost.alertThreshold)) {
-        problems.push(`${key("guardrailOverrides.costAlertThreshold")}: ${config.costAlertThreshold}; allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`);
+        problems.push(
+            `${key("guardrailOverrides.costAlertThreshold")}: ${config.costAlertThreshold}; allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`,
+        );
     }
     if (config.alertEmails.length > MAX_EMAIL_SUBSCRIBERS) {
-        problems.push(`${key("alertEmails")}: ${config.alertEmails.length} recipients; AWS Budgets allows at most ${MAX_EMAIL_SUBSCRIBERS} per notification; use a list address`);
+        problems.push(
+            `${key("alertEmails")}: ${config.alertEmails.length} recipients; AWS Budgets allows at most ${MAX_EMAIL_SUBSCRIBERS} per notification; use a list address`,
+        );
     }
     if (problems.length > 0) {
         throw new Error(`cost budgets:\n${problems.map((p) => `  ${p}`).join("\n")}`);
@@ -100,7 +116,13 @@ export function budgetSpecs(config: BudgetConfig, guardrails: Guardrails): Budge
         notifications,
     } as const;
     return [
-        { ...common, kind: "total", name: `maestro-${config.environment}-total`, limitAmount: usdAmount(config.monthlyBudgetUsd), costFilters: [] },
+        {
+            ...common,
+            kind: "total",
+            name: `maestro-${config.environment}-total`,
+            limitAmount: usdAmount(config.monthlyBudgetUsd),
+            costFilters: [],
+        },
         {
             ...common,
             kind: "llm",

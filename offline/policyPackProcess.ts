@@ -8,8 +8,8 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { PROJECT } from "./conventions";
-import { ValidationError, displayPath, repoRoot } from "./validation";
+import { PROJECT } from "../core/conventions";
+import { ValidationError, displayPath, repoRoot } from "../core/validation";
 
 /** The repository's policy pack (what `pulumi preview --policy-pack policies` runs). */
 export const POLICY_PACK_DIR = path.join(repoRoot, "policies");
@@ -35,12 +35,26 @@ export interface StartOptions {
 export function runtimeOptionArgs(packDir: string): string[] {
     const file = path.join(packDir, "PulumiPolicy.yaml");
     if (!fs.existsSync(file)) {
-        throw new ValidationError([{ file: displayPath(file), path: "", message: "missing; a policy pack needs PulumiPolicy.yaml (runtime: nodejs)" }]);
+        throw new ValidationError([
+            {
+                file: displayPath(file),
+                path: "",
+                message: "missing; a policy pack needs PulumiPolicy.yaml (runtime: nodejs)",
+            },
+        ]);
     }
-    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { runtime?: string | { name?: string; options?: Record<string, unknown> } };
+    const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as {
+        runtime?: string | { name?: string; options?: Record<string, unknown> };
+    };
     const runtime = typeof doc.runtime === "string" ? { name: doc.runtime } : (doc.runtime ?? {});
     if (runtime.name !== "nodejs") {
-        throw new ValidationError([{ file: displayPath(file), path: "/runtime", message: `"${String(runtime.name)}"; this harness runs Node.js packs; allowed: nodejs` }]);
+        throw new ValidationError([
+            {
+                file: displayPath(file),
+                path: "/runtime",
+                message: `"${String(runtime.name)}"; this harness runs Node.js packs; allowed: nodejs`,
+            },
+        ]);
     }
     return Object.entries((runtime as { options?: Record<string, unknown> }).options ?? {})
         .filter(([, v]) => String(v) !== "")
@@ -74,7 +88,11 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
     const port = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => {
             child.kill();
-            reject(new Error(`policy pack in ${displayPath(packDir)} printed no port within ${opts.startTimeoutMs ?? 120000} ms\n${output.stderr}`));
+            reject(
+                new Error(
+                    `policy pack in ${displayPath(packDir)} printed no port within ${opts.startTimeoutMs ?? 120000} ms\n${output.stderr}`,
+                ),
+            );
         }, opts.startTimeoutMs ?? 120000);
         child.stdout?.on("data", (d: Buffer) => {
             output.stdout += d.toString();
@@ -87,13 +105,21 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
                     resolve(n);
                 } else {
                     child.kill();
-                    reject(new Error(`policy pack in ${displayPath(packDir)} printed "${first}" where the engine expects its port\n${output.stderr}`));
+                    reject(
+                        new Error(
+                            `policy pack in ${displayPath(packDir)} printed "${first}" where the engine expects its port\n${output.stderr}`,
+                        ),
+                    );
                 }
             }
         });
         child.on("exit", (code) => {
             clearTimeout(timer);
-            reject(new Error(`policy pack in ${displayPath(packDir)} exited (code ${code}) before printing its port\n${output.stderr}`));
+            reject(
+                new Error(
+                    `policy pack in ${displayPath(packDir)} exited (code ${code}) before printing its port\n${output.stderr}`,
+                ),
+            );
         });
         opts.signal?.addEventListener("abort", () => child.kill(), { once: true });
     });

@@ -6,10 +6,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CI_METRIC } from "./conventions";
-import type { PolicyReport } from "./policyAnalyzer";
+import { CI_METRIC } from "../core/conventions";
+import type { PolicyReport } from "../offline/policyAnalyzer";
 import type { ReleaseStatus } from "../provenance/ledger";
-import type { Problem } from "./validation";
+import type { Problem } from "../core/validation";
 
 export interface MetricSample {
     readonly labels: Readonly<Record<string, string>>;
@@ -31,7 +31,10 @@ function escapeLabel(v: string): string {
 export function renderMetrics(families: readonly MetricFamily[]): string {
     return families
         .map((f) => {
-            const lines = [`# HELP ${f.name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${f.name} ${f.type}`];
+            const lines = [
+                `# HELP ${f.name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
+                `# TYPE ${f.name} ${f.type}`,
+            ];
             for (const s of f.samples) {
                 const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
                 lines.push(`${f.name}${labels.length > 0 ? `{${labels.join(",")}}` : ""} ${s.value}`);
@@ -62,20 +65,41 @@ export function policyViolationMetrics(report: PolicyReport): MetricFamily {
         const count = report.violations.filter((v) => v.policyName === policy).length;
         samples.push({ labels: { stack: report.stack, policy, enforcement_level: level }, value: count });
     }
-    return { name: CI_METRIC.policyViolations, help: "Policy pack violations of the last synth or preview of a stack, per policy.", type: "gauge", samples };
+    return {
+        name: CI_METRIC.policyViolations,
+        help: "Policy pack violations of the last synth or preview of a stack, per policy.",
+        type: "gauge",
+        samples,
+    };
 }
 
 /** Required sign-offs per release and environment, signed and missing. */
 export function releaseSignoffMetrics(releases: readonly ReleaseStatus[]): MetricFamily {
     const samples = releases.flatMap((r) => [
-        { labels: { tag: r.tag, environment: r.environment, state: "signed" }, value: r.signed.filter((role) => r.required.includes(role)).length },
+        {
+            labels: { tag: r.tag, environment: r.environment, state: "signed" },
+            value: r.signed.filter((role) => r.required.includes(role)).length,
+        },
         { labels: { tag: r.tag, environment: r.environment, state: "missing" }, value: r.missing.length },
     ]);
-    return { name: CI_METRIC.releaseSignoffs, help: "Required release sign-offs in the provenance ledger, signed and missing, per release and environment.", type: "gauge", samples };
+    return {
+        name: CI_METRIC.releaseSignoffs,
+        help: "Required release sign-offs in the provenance ledger, signed and missing, per release and environment.",
+        type: "gauge",
+        samples,
+    };
 }
 
 /** Broken relative links per reviewed document (0 for a clean one). */
 export function brokenLinkMetrics(reviewed: readonly string[], problems: readonly Problem[]): MetricFamily {
-    const samples = reviewed.map((file) => ({ labels: { file }, value: problems.filter((p) => p.file === file && /link target/.test(p.message)).length }));
-    return { name: CI_METRIC.docsBrokenLinks, help: "Relative links in README.md and docs/*.md whose target does not exist.", type: "gauge", samples };
+    const samples = reviewed.map((file) => ({
+        labels: { file },
+        value: problems.filter((p) => p.file === file && /link target/.test(p.message)).length,
+    }));
+    return {
+        name: CI_METRIC.docsBrokenLinks,
+        help: "Relative links in README.md and docs/*.md whose target does not exist.",
+        type: "gauge",
+        samples,
+    };
 }

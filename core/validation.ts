@@ -61,7 +61,7 @@ export function schemaValidator(schemaFile: string): ValidateFunction {
     let validate = compiled.get(key);
     if (!validate) {
         const schema = JSON.parse(fs.readFileSync(key, "utf8")) as { $id?: string };
-        validate = schema.$id ? ajv.getSchema(schema.$id) ?? ajv.compile(schema) : ajv.compile(schema);
+        validate = schema.$id ? (ajv.getSchema(schema.$id) ?? ajv.compile(schema)) : ajv.compile(schema);
         compiled.set(key, validate);
     }
     return validate;
@@ -105,13 +105,21 @@ export function validateAgainstSchema<T>(data: unknown, schemaFile: string, file
 /** Read a YAML or JSON file; a parse error names the file and the line. */
 export function readDataFile(file: string): unknown {
     if (!fs.existsSync(file)) {
-        throw new ValidationError([{ file: displayPath(file), path: "", message: "does not exist; allowed: the path of a readable YAML or JSON file" }]);
+        throw new ValidationError([
+            {
+                file: displayPath(file),
+                path: "",
+                message: "does not exist; allowed: the path of a readable YAML or JSON file",
+            },
+        ]);
     }
     const text = fs.readFileSync(file, "utf8");
     try {
         return file.endsWith(".json") ? JSON.parse(text) : yaml.load(text, { filename: file });
     } catch (err) {
-        throw new ValidationError([{ file: displayPath(file), path: "", message: `cannot parse: ${(err as Error).message}` }]);
+        throw new ValidationError([
+            { file: displayPath(file), path: "", message: `cannot parse: ${(err as Error).message}` },
+        ]);
     }
 }
 
@@ -140,6 +148,8 @@ export function preflight(stack: string, plans: Readonly<Record<string, () => un
         }
     });
     if (failures.length > 0) {
-        throw new DeployRefusal(`the ${stack} stack cannot deploy; nothing was registered:\n${failures.map((f) => `  ${f}`).join("\n")}`);
+        throw new DeployRefusal(
+            `the ${stack} stack cannot deploy; nothing was registered:\n${failures.map((f) => `  ${f}`).join("\n")}`,
+        );
     }
 }

@@ -9,7 +9,8 @@ export interface PromtoolResult {
     readonly ms: number;
 }
 
-const INSTALL_HINT = "install Debian's prometheus package (`apt-get install prometheus`, as .ci/run does); the rule tests are never skipped";
+const INSTALL_HINT =
+    "install Debian's prometheus package (`apt-get install prometheus`, as .ci/run does); the rule tests are never skipped";
 
 /** The promtool binary on PATH (or $PROMTOOL); throws a clear error when there is none. */
 export function promtoolPath(): string {
@@ -50,7 +51,9 @@ export function promtoolAsync(args: readonly string[], cwd: string): Promise<Pro
         child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
         child.on("error", reject);
-        child.on("close", (status) => resolve({ status, stdout, stderr, ms: Number(process.hrtime.bigint() - start) / 1e6 }));
+        child.on("close", (status) =>
+            resolve({ status, stdout, stderr, ms: Number(process.hrtime.bigint() - start) / 1e6 }),
+        );
     });
 }
 

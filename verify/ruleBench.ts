@@ -5,14 +5,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadGuardrails } from "../lib/guardrails";
-import { readStackFile, stackFilePath } from "../lib/mockRuntime";
-import { parseStackConfig, StackConfig } from "../lib/stackConfig";
-import { repoRoot } from "../lib/validation";
-import { buildRuleSets } from "./index";
+import { loadGuardrails } from "../core/guardrails";
+import { readStackFile, stackFilePath } from "../offline/mockRuntime";
+import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { repoRoot } from "../core/validation";
+import { buildRuleSets } from "../rules/index";
 import { inParallel, promtoolAsync, PromtoolResult } from "./promtool";
-import { buildPromtoolSuite, SuiteOptions } from "./suite";
-import { isAlertingRule } from "./types";
+import { buildPromtoolSuite, SuiteOptions } from "./ruleSuite";
+import { isAlertingRule } from "../rules/types";
 
 const STACKS = ["dev", "staging", "prod"] as const;
 
@@ -23,7 +23,10 @@ export function shippedStackConfig(stack: string): StackConfig {
 }
 
 /** Write a stack's suite to a fresh temp folder; returns the folder and the suite. */
-export function writeSuite(config: StackConfig, opts: SuiteOptions = {}): { dir: string; ruleFiles: readonly string[]; testFiles: readonly string[] } {
+export function writeSuite(
+    config: StackConfig,
+    opts: SuiteOptions = {},
+): { dir: string; ruleFiles: readonly string[]; testFiles: readonly string[] } {
     const suite = buildPromtoolSuite(config, loadGuardrails(), opts);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maestro-promtool-${config.stack}-`));
     for (const [name, content] of Object.entries(suite.files)) {
@@ -39,7 +42,8 @@ export async function rulesBenchFigures(): Promise<Record<string, number | strin
     for (const set of buildRuleSets(prod, g).filter((s) => s.backlogItem === "sloRules")) {
         const rules = set.groups.flatMap((x) => x.rules);
         const alerts = rules.filter(isAlertingRule).length;
-        figures[`rules for ${set.name} (recording + alerting)`] = `${rules.length} (${rules.length - alerts} + ${alerts})`;
+        figures[`rules for ${set.name} (recording + alerting)`] =
+            `${rules.length} (${rules.length - alerts} + ${alerts})`;
     }
     const start = process.hrtime.bigint();
     const runs: Array<() => Promise<PromtoolResult>> = [];
@@ -47,7 +51,10 @@ export async function rulesBenchFigures(): Promise<Record<string, number | strin
     const budgetTestedObjectives = new Set<number>();
     for (const stack of STACKS) {
         const config = shippedStackConfig(stack);
-        figures[`rules in stack ${stack}`] = buildRuleSets(config, g).reduce((n, s) => n + s.groups.reduce((m, x) => m + x.rules.length, 0), 0);
+        figures[`rules in stack ${stack}`] = buildRuleSets(config, g).reduce(
+            (n, s) => n + s.groups.reduce((m, x) => m + x.rules.length, 0),
+            0,
+        );
         const { dir, ruleFiles, testFiles } = writeSuite(config, { budgetTestedObjectives });
         dirs.push(dir);
         runs.push(() => promtoolAsync(["check", "rules", ...ruleFiles], dir));
@@ -59,8 +66,10 @@ export async function rulesBenchFigures(): Promise<Record<string, number | strin
         fs.rmSync(d, { recursive: true, force: true });
     }
     const failed = results.filter((r) => r.status !== 0).length;
-    figures["promtool runs (check + test, 3 stacks)"] = `${results.length}${failed > 0 ? `, ${failed} FAILED` : ", all passed"}`;
+    figures["promtool runs (check + test, 3 stacks)"] =
+        `${results.length}${failed > 0 ? `, ${failed} FAILED` : ", all passed"}`;
     figures["promtool suite wall time (2 in parallel)"] = `${(wallMs / 1000).toFixed(2)} s`;
-    figures["promtool CPU-serial time (sum of runs)"] = `${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(2)} s`;
+    figures["promtool CPU-serial time (sum of runs)"] =
+        `${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(2)} s`;
     return figures;
 }

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "./stackConfig";
-import { ValidationError, displayPath } from "./validation";
+import { PROJECT } from "../core/stackConfig";
+import { ValidationError, displayPath } from "../core/validation";
 
 /**
  * Running the real program under Pulumi's mock runtime, the way the Pulumi language host runs it:
@@ -74,11 +74,19 @@ export function readStackFile(file: string): FlatConfig {
     }
     const unknown = Object.keys(doc).filter((k) => !STACK_FILE_KEYS.includes(k));
     if (unknown.length > 0) {
-        throw new ValidationError([{ file: shown, path: `/${unknown[0]}`, message: `unknown top-level key; allowed: ${STACK_FILE_KEYS.join(", ")}` }]);
+        throw new ValidationError([
+            {
+                file: shown,
+                path: `/${unknown[0]}`,
+                message: `unknown top-level key; allowed: ${STACK_FILE_KEYS.join(", ")}`,
+            },
+        ]);
     }
     const config = (doc as { config?: unknown }).config ?? {};
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
-        throw new ValidationError([{ file: shown, path: "/config", message: "must be a map of `namespace:key: value`" }]);
+        throw new ValidationError([
+            { file: shown, path: "/config", message: "must be a map of `namespace:key: value`" },
+        ]);
     }
     const values: Record<string, string> = {};
     const secretKeys: string[] = [];
@@ -120,7 +128,11 @@ function isSecure(v: unknown): boolean {
 
 /** Strict mocks: a provider function we did not expect fails loudly instead of returning nothing. */
 const CALLS: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>> = {
-    "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "MOCK" }),
+    "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+        accountId: "123456789012",
+        arn: "arn:aws:iam::123456789012:user/mock",
+        userId: "MOCK",
+    }),
     "aws:index/getRegion:getRegion": () => ({ name: "us-east-1", region: "us-east-1", id: "us-east-1" }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
 };
@@ -146,7 +158,12 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, un
     if (args.type === "grafana:apps/v1beta1/dashboard:Dashboard") {
         // The provider reports the object's API self link as metadata.url, not the page a person opens.
         const metadata = (args.inputs.metadata ?? {}) as Record<string, unknown>;
-        state.metadata = { ...metadata, uuid: `${args.name}-uuid`, version: "1", url: `/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards/${String(metadata.uid)}` };
+        state.metadata = {
+            ...metadata,
+            uuid: `${args.name}-uuid`,
+            version: "1",
+            url: `/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards/${String(metadata.uid)}`,
+        };
     }
     if (args.type === "grafana:oss/dashboard:Dashboard") {
         state.url = `https://grafana.example/d/${String(args.name)}`;
@@ -187,7 +204,9 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
                     const name = String((args.inputs as { name?: unknown }).name ?? args.name);
                     const outputs = opts.stackReferences?.[name];
                     if (!outputs) {
-                        throw new Error(`unknown stack reference ${name}: no such stack (mocked: ${Object.keys(opts.stackReferences ?? {}).join(", ") || "none"})`);
+                        throw new Error(
+                            `unknown stack reference ${name}: no such stack (mocked: ${Object.keys(opts.stackReferences ?? {}).join(", ") || "none"})`,
+                        );
                     }
                     return { id: name, state: { name, outputs, secretOutputNames: [] } };
                 }
@@ -267,8 +286,14 @@ interface RegisterRequest {
 }
 
 interface MonitorLike {
-    registerResource: (req: RegisterRequest, cb: (err: unknown, resp?: { getUrn(): string; getObject(): unknown }) => void) => void;
-    registerResourceOutputs: (req: { getUrn(): string; getOutputs(): unknown }, cb: (err: unknown, resp?: unknown) => void) => void;
+    registerResource: (
+        req: RegisterRequest,
+        cb: (err: unknown, resp?: { getUrn(): string; getObject(): unknown }) => void,
+    ) => void;
+    registerResourceOutputs: (
+        req: { getUrn(): string; getOutputs(): unknown },
+        cb: (err: unknown, resp?: unknown) => void,
+    ) => void;
 }
 
 /** Wrap the mock monitor so every RegisterResource request is recorded with its options and final URN. */
@@ -316,11 +341,15 @@ function recordRegistrations(into: RegisteredResource[], stackOutputs: { wire?: 
  * wrapped in Pulumi's secret signature object, so nothing downstream forgets that a value is secret.
  */
 function toWire(struct: unknown): Record<string, unknown> {
-    return ((struct as { toJavaScript(): Record<string, unknown> } | undefined)?.toJavaScript() ?? {});
+    return (struct as { toJavaScript(): Record<string, unknown> } | undefined)?.toJavaScript() ?? {};
 }
 
 function isSecretWire(v: unknown): v is { value: unknown } {
-    return v !== null && typeof v === "object" && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+    return (
+        v !== null &&
+        typeof v === "object" &&
+        (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    );
 }
 
 /** Unwrap secrets (for code that reads values, as @pulumi/policy does for its policies). */

@@ -1,10 +1,18 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Artifact, extractArtifacts, stableJson } from "./artifacts";
-import { policyViolationMetrics, writeMetricsFile } from "./ciMetrics";
-import { MockRunResult, RegisteredResource, maskSecrets, readStackFile, runWithMocks, stackFilePath } from "./mockRuntime";
+import { stableJson } from "../core/stableJson";
+import { Artifact, extractArtifacts } from "./artifacts";
+import { policyViolationMetrics, writeMetricsFile } from "../verify/ciMetrics";
+import {
+    MockRunResult,
+    RegisteredResource,
+    maskSecrets,
+    readStackFile,
+    runWithMocks,
+    stackFilePath,
+} from "./mockRuntime";
 import { PolicyReport, policyReportDocument } from "./policyAnalyzer";
-import { ValidationError, displayPath, repoRoot } from "./validation";
+import { ValidationError, displayPath, repoRoot } from "../core/validation";
 
 /** What `synth` produced for one stack. */
 export interface SynthResult {

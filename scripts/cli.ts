@@ -18,7 +18,10 @@ export interface ParsedFlags {
 }
 
 export class UsageError extends Error {
-    constructor(message: string, readonly usage: string) {
+    constructor(
+        message: string,
+        readonly usage: string,
+    ) {
         super(`${message}\n\n${usage}`);
         this.name = "UsageError";
     }
@@ -74,7 +77,9 @@ export function runMain(main: () => Promise<number>): void {
         },
         (err: unknown) => {
             const e = err as Error;
-            process.stderr.write(`${e.name === "UsageError" || e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`);
+            process.stderr.write(
+                `${e.name === "UsageError" || e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`,
+            );
             process.exitCode = 2;
         },
     );

@@ -2,7 +2,7 @@
  * Pure builders of the provenance bucket's settings: names, bucket policies, lifecycle rules, Object Lock default
  * retention. The component only hands these to the provider; tests read them without the Pulumi runtime.
  */
-import { ProvenanceSettings } from "../lib/stackConfig";
+import { ProvenanceSettings } from "../core/stackConfig";
 
 /** S3's minimum age for a transition to STANDARD_IA (objects younger than this cannot move there). */
 export const INFREQUENT_ACCESS_AFTER_DAYS = 30;
@@ -21,10 +21,20 @@ export const ACCESS_LOG_PREFIX = "s3-access/";
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** `maestro-provenance-<env>-<account>-<region>`: unique across S3's global namespace, stable across deploys. */
-export function provenanceBucketName(environment: string, accountId: string, region: string, role: "evidence" | "logs"): string {
-    const name = role === "evidence" ? `maestro-provenance-${environment}-${accountId}-${region}` : `maestro-provenance-logs-${environment}-${accountId}-${region}`;
+export function provenanceBucketName(
+    environment: string,
+    accountId: string,
+    region: string,
+    role: "evidence" | "logs",
+): string {
+    const name =
+        role === "evidence"
+            ? `maestro-provenance-${environment}-${accountId}-${region}`
+            : `maestro-provenance-logs-${environment}-${accountId}-${region}`;
     if (!BUCKET_NAME.test(name) || name.includes("--")) {
-        throw new Error(`provenance bucket name "${name}" is not a valid S3 bucket name; allowed: 3-63 characters of a-z, 0-9 and single hyphens (check the environment name)`);
+        throw new Error(
+            `provenance bucket name "${name}" is not a valid S3 bucket name; allowed: 3-63 characters of a-z, 0-9 and single hyphens (check the environment name)`,
+        );
     }
     return name;
 }
@@ -35,7 +45,9 @@ export function checkProvenanceSettings(settings: ProvenanceSettings, environmen
         throw new Error(`${key}.objectLockMode: "${String(settings.objectLockMode)}"; allowed: GOVERNANCE, COMPLIANCE`);
     }
     if (environment === "prod" && settings.objectLockMode !== "COMPLIANCE") {
-        throw new Error(`${key}.objectLockMode: "${settings.objectLockMode}" lets privileged users delete prod evidence; allowed in prod: COMPLIANCE`);
+        throw new Error(
+            `${key}.objectLockMode: "${settings.objectLockMode}" lets privileged users delete prod evidence; allowed in prod: COMPLIANCE`,
+        );
     }
     if (!Number.isInteger(settings.retentionDays) || settings.retentionDays < 1) {
         throw new Error(`${key}.retentionDays: ${settings.retentionDays}; allowed: a whole number of days >= 1`);
@@ -84,7 +96,11 @@ export function evidenceBucketPolicy(bucketArn: string): Record<string, unknown>
  * The log bucket's policy: S3's log delivery may write the evidence bucket's access logs (only from that bucket,
  * in this account: the confused-deputy guards AWS documents), and TLS only.
  */
-export function logBucketPolicy(logBucketArn: string, sourceBucketArn: string, accountId: string): Record<string, unknown> {
+export function logBucketPolicy(
+    logBucketArn: string,
+    sourceBucketArn: string,
+    accountId: string,
+): Record<string, unknown> {
     return {
         Version: "2012-10-17",
         Statement: [
@@ -109,7 +125,10 @@ export interface LifecycleRuleSpec {
     readonly status: "Enabled";
     readonly filter: Record<string, never>;
     readonly transitions: readonly { readonly days: number; readonly storageClass: string }[];
-    readonly noncurrentVersionTransitions: readonly { readonly noncurrentDays: number; readonly storageClass: string }[];
+    readonly noncurrentVersionTransitions: readonly {
+        readonly noncurrentDays: number;
+        readonly storageClass: string;
+    }[];
     readonly abortIncompleteMultipartUpload: { readonly daysAfterInitiation: number };
     readonly expiration?: { readonly days: number };
     readonly noncurrentVersionExpiration?: { readonly noncurrentDays: number };
