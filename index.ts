@@ -18,7 +18,7 @@ import { OutputsOf, StackOutputs } from "./core/stackOutputs";
 import { preflight } from "./core/validation";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
 
-export = async () => {
+export = () => {
     const guardrails = loadGuardrails();
     const config = stackConfigFromPulumi(guardrails);
     const governance = loadGovernance();

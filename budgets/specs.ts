@@ -1,6 +1,6 @@
 /**
  * Pure builders of the cost budgets (AWS Budgets) and their SNS topic policy: every number comes from the stack
- * config, which lib/stackConfig.ts validated against the guardrails file.
+ * config, which core/stackConfig.ts validated against the guardrails file.
  */
 import { Guardrails } from "../core/guardrails";
 import { StackConfig } from "../core/stackConfig";

@@ -10,6 +10,9 @@ export const PROJECT = "maestro-guardrails";
 /** Evidence hooks every backlog item, and every resource serving one, declares. */
 export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;
 
+/** What AWS accepts as a tag value (the tagging API's pattern: up to 256 characters, empty allowed). */
+export const AWS_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
 /** AWS tag keys (also Grafana dashboard tag prefixes). AWS allows ':' in keys; the prefix groups them. */
 export const AWS_TAG = {
     environment: "maestro:environment",
@@ -134,7 +137,7 @@ export const CADENCE_METRIC = {
 } as const;
 
 /**
- * Evidence-hook metrics CI produces (lib/ciMetrics.ts writes them; docs/metrics.md says how they reach Prometheus):
+ * Evidence-hook metrics CI produces (verify/ciMetrics.ts writes them; docs/metrics.md says how they reach Prometheus):
  * nothing in the stack or the services exports these.
  */
 export const CI_METRIC = {

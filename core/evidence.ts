@@ -117,7 +117,10 @@ export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolve
         const [pkg] = args.type.split(":");
         const props = { ...args.props };
         if (pkg === "aws" && "tags" in props) {
-            props.tags = mergeRecord(awsEvidenceTags(ctx, item), props.tags);
+            props.tags = mergeRecord(
+                awsEvidenceTags(ctx, item),
+                props.tags as pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
+            );
         } else if (pkg === "kubernetes" && !args.type.startsWith("pulumi:providers:")) {
             const meta = k8sEvidenceMetadata(ctx, item);
             props.metadata = pulumi

@@ -1,5 +1,5 @@
 /**
- * The PromQL every panel runs. Panels read the recordings the rules define (lib/conventions.ts names them) and the
+ * The PromQL every panel runs. Panels read the recordings the rules define (core/conventions.ts names them) and the
  * raw series the instrumentation requirements name (cost exporter, release pipeline); numbers the guardrails set
  * (objectives, thresholds, caps) come from recorded series or from the stack's config, never from literals here.
  * `$env` and `$slo` are Grafana variables; test/dashboards-promtool.test.ts substitutes them and runs every

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { AWS_TAG_VALUE } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { Problem, repoRoot } from "../core/validation";
 import { guardrailCatalog } from "./guardrailCatalog";
@@ -13,8 +14,6 @@ export const CADENCE_INTERVAL_KEY: Readonly<Record<string, "stagingCutIntervalDa
 /** The environment whose milestone ends a release (its go/no-go). */
 export const RELEASE_ENVIRONMENT = "prod";
 
-/** What AWS accepts in a tag value (hooks are stamped on resources as tag values). */
-const AWS_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u;
 const LEDGER_REF = /^provenance\/ledger\.jsonl:item=(.+)$/;
 const SIGNOFF_REF = /^provenance-bucket:signoffs\/([^/]+)\/([^/]+)\/$/;
 

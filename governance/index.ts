@@ -15,7 +15,7 @@ export { guardrailCatalog, formatNumber, usd } from "./guardrailCatalog";
 export type { GuardrailEntry, GuardrailKind } from "./guardrailCatalog";
 
 /**
- * The resolver lib/evidence.ts's stack transformation calls for each component's backlog item: the item's id and
+ * The resolver core/evidence.ts's stack transformation calls for each component's backlog item: the item's id and
  * its four hooks. An unknown id is a programming error in a component, so it throws naming the known ids.
  */
 export function evidenceResolver(gov: Governance): EvidenceResolver {

@@ -142,7 +142,7 @@ export async function guardrailTargetsFromStack(
     // Output details, not getOutput: plain values (secret or not) the plan can check before registering anything.
     const read: Reader = async (output) => {
         const d = await ref.getOutputDetails(output);
-        return d.value ?? d.secretValue;
+        return (d.value ?? d.secretValue) as unknown;
     };
     return parseStackTargets(`stack reference ${stackName}`, read);
 }

@@ -139,7 +139,7 @@ const CALLS: Readonly<Record<string, (inputs: Record<string, unknown>) => Record
 
 /** Outputs a provider would compute, enough for the program's own references between resources. */
 function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-    const state: Record<string, unknown> = { ...args.inputs };
+    const state: Record<string, unknown> = { ...(args.inputs as Record<string, unknown>) };
     const [pkg, mod] = args.type.split(":");
     if (pkg === "aws") {
         const service = (mod ?? "").split("/")[0];
@@ -157,7 +157,7 @@ function computedState(args: pulumi.runtime.MockResourceArgs): Record<string, un
     }
     if (args.type === "grafana:apps/v1beta1/dashboard:Dashboard") {
         // The provider reports the object's API self link as metadata.url, not the page a person opens.
-        const metadata = (args.inputs.metadata ?? {}) as Record<string, unknown>;
+        const metadata = ((args.inputs as Record<string, unknown>).metadata ?? {}) as Record<string, unknown>;
         state.metadata = {
             ...metadata,
             uuid: `${args.name}-uuid`,
@@ -201,7 +201,8 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
         {
             newResource: (args) => {
                 if (args.type === "pulumi:pulumi:StackReference") {
-                    const name = String((args.inputs as { name?: unknown }).name ?? args.name);
+                    const named = (args.inputs as { name?: unknown }).name;
+                    const name = typeof named === "string" ? named : args.name;
                     const outputs = opts.stackReferences?.[name];
                     if (!outputs) {
                         throw new Error(

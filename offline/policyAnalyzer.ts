@@ -7,7 +7,7 @@
  * the analyzer over gRPC on 127.0.0.1 and prints the port as the first line of stdout. The engine then calls, over
  * that port: GetAnalyzerInfo, ConfigureStack, Configure (the policy config), Analyze once per resource (its inputs),
  * and AnalyzeStack once with every resource. This module does the same with `AnalyzerClient` from @pulumi/pulumi's
- * proto stubs, feeding it the resources of a mocked run (lib/mockRuntime.ts), which are already in wire form.
+ * proto stubs, feeding it the resources of a mocked run (offline/mockRuntime.ts), which are already in wire form.
  */
 import * as grpc from "@grpc/grpc-js";
 import { ChildProcess } from "child_process";
@@ -310,13 +310,11 @@ export class PolicyAnalyzer {
             name: info.getName(),
             version: info.getVersion(),
             supportsConfig: info.getSupportsconfig(),
-            policies: info
-                .getPoliciesList()
-                .map((p) => ({
-                    name: p.getName(),
-                    description: p.getDescription(),
-                    enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()],
-                })),
+            policies: info.getPoliciesList().map((p) => ({
+                name: p.getName(),
+                description: p.getDescription(),
+                enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()],
+            })),
         };
     }
 

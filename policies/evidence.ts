@@ -21,8 +21,8 @@ export const EVIDENCE_HOOKS_POLICY = "evidence-hooks";
 export const EVIDENCE_FLOOR_POLICY = "evidence-hooks-prod-floor";
 
 const FIX =
-    "Fix: create the resource inside a component that declares `readonly backlogItem = BACKLOG_ITEM.<item>` (lib/conventions.ts); " +
-    "lib/evidence.ts then stamps the item's hooks from governance/backlog.json.";
+    "Fix: create the resource inside a component that declares `readonly backlogItem = BACKLOG_ITEM.<item>` (core/conventions.ts); " +
+    "core/evidence.ts then stamps the item's hooks from governance/backlog.json.";
 
 /**
  * The URNs evidence-hooks analyzed in this process. The engine calls Analyze for every resource before it calls
@@ -46,7 +46,7 @@ export function evidenceProblems(ctx: PackContext, type: string, props: Record<s
     }
     if (carrier.kind === "unclassified") {
         return [
-            `type ${type} has no evidence-hook convention; classify it in policies/resources.ts (UNTAGGABLE_AWS_TYPES or UNTAGGABLE_GRAFANA_TYPES) or teach lib/evidence.ts to stamp it`,
+            `type ${type} has no evidence-hook convention; classify it in policies/resources.ts (UNTAGGABLE_AWS_TYPES or UNTAGGABLE_GRAFANA_TYPES) or teach core/evidence.ts to stamp it`,
         ];
     }
     const problems: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * The Maestro guardrails policy pack: `pulumi preview --policy-pack policies`. Constructing the PolicyPack starts
- * the analyzer gRPC server and prints its port (what the Pulumi CLI, and lib/policyAnalyzer.ts, read), so this is
+ * the analyzer gRPC server and prints its port (what the Pulumi CLI, and offline/policyAnalyzer.ts, read), so this is
  * the only module that does it; the policies live in modules tests can import.
  */
 import { PolicyPack } from "@pulumi/policy";

@@ -26,7 +26,7 @@ export const TYPE = {
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
 } as const;
 
-/** Both Grafana dashboard APIs carry the same model (lib/conventions.ts GRAFANA_DASHBOARD_TYPE). */
+/** Both Grafana dashboard APIs carry the same model (core/conventions.ts GRAFANA_DASHBOARD_TYPE). */
 export const DASHBOARD_TYPES: readonly string[] = Object.values(GRAFANA_DASHBOARD_TYPE);
 
 /** Bucket settings resources, by what they set; the V2 tokens are the same resources under their v6 names. */
@@ -45,7 +45,7 @@ export const BUCKET_SETTING_TYPES = {
 } as const;
 
 /**
- * AWS types whose resource class takes no `tags` input, so lib/evidence.ts cannot stamp them; the evidence of the
+ * AWS types whose resource class takes no `tags` input, so core/evidence.ts cannot stamp them; the evidence of the
  * component they belong to covers them. Every other AWS type must carry the evidence tags. This is the one place
  * the pack classifies AWS types; test/policies.test.ts checks it against what every shipped stack registers (a type
  * the stack tags must not be here, a type it cannot tag must be).
@@ -187,7 +187,7 @@ export function readStamp(type: string, props: Props): EvidenceStamp | undefined
         case "aws-tags":
             return stampFromAwsTags(stringMap(props.tags), "tags");
         case "grafana-dashboard-tags": {
-            // Stamps that fit Grafana's tag limit are tags; the hook references are evidence links (lib/evidence.ts).
+            // Stamps that fit Grafana's tag limit are tags; the hook references are evidence links (core/evidence.ts).
             const { model, field } = dashboardModel(type, props);
             return stampFromAwsTags(model ? dashboardEvidence(model) : {}, `${field} tags and links`);
         }
@@ -233,7 +233,7 @@ export interface StackEnvironment {
 
 /**
  * The environment of a stack, from its resources' environment tags (the pack sees resources, not stack config; the
- * tags come from the validated config through lib/evidence.ts).
+ * tags come from the validated config through core/evidence.ts).
  */
 export function stackEnvironment(resources: readonly Pick<PolicyResource, "type" | "props">[]): StackEnvironment {
     const seen = new Set<string>();

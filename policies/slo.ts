@@ -35,7 +35,7 @@ function asRules(resource: PolicyResource, groups: unknown): DeployedRule[] {
                 group: String(g.name),
                 alert: typeof r.alert === "string" ? r.alert : undefined,
                 record: typeof r.record === "string" ? r.record : undefined,
-                expr: typeof r.expr === "string" ? r.expr : String(r.expr ?? ""),
+                expr: typeof r.expr === "string" ? r.expr : JSON.stringify(r.expr ?? ""),
                 labels: (r.labels ?? {}) as Record<string, string>,
             });
         }

@@ -19,7 +19,7 @@ export function environmentOrReport(
     if (env.seen.length === 0) {
         reportViolation(
             `${policyName} cannot tell the stack's environment: no resource carries ${AWS_TAG.environment} (or its Kubernetes label / Grafana tag). ` +
-                "Fix: build resources inside the stack's components so lib/evidence.ts stamps them.",
+                "Fix: build resources inside the stack's components so core/evidence.ts stamps them.",
             urn,
         );
         return undefined;

@@ -1,7 +1,7 @@
 /**
  * Pure builders of the Prometheus rules for every guardrail of one stack: SLI recordings and burn-rate alerts
  * per SLO, telemetry-gap, cost and cadence alerts. components/prometheusRules.ts deploys them; synth renders
- * them to out/<stack>/prometheus/; the dashboards query the recordings named in lib/conventions.ts.
+ * them to out/<stack>/prometheus/; the dashboards query the recordings named in core/conventions.ts.
  */
 import * as yaml from "js-yaml";
 import { BACKLOG_ITEM } from "../core/conventions";

@@ -70,17 +70,20 @@ export function single(flags: ParsedFlags, name: string, usage: string): string 
 }
 
 /** Run a script's main, printing errors without a stack trace for expected failures. */
-export function runMain(main: () => Promise<number>): void {
-    main().then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (err: unknown) => {
-            const e = err as Error;
-            process.stderr.write(
-                `${e.name === "UsageError" || e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`,
-            );
-            process.exitCode = 2;
-        },
-    );
+export function runMain(main: () => number | Promise<number>): void {
+    // A synchronous main's throw is reported like an async one's rejection.
+    Promise.resolve()
+        .then(main)
+        .then(
+            (code) => {
+                process.exitCode = code;
+            },
+            (err: unknown) => {
+                const e = err as Error;
+                process.stderr.write(
+                    `${e.name === "UsageError" || e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`,
+                );
+                process.exitCode = 2;
+            },
+        );
 }

@@ -15,7 +15,7 @@ import { displayPath, formatProblem, repoRoot } from "../core/validation";
 
 const USAGE = "usage: npm run docs [-- --check] [--metrics FILE]";
 
-async function main(): Promise<number> {
+function main(): number {
     const flags = parseFlags(process.argv.slice(2), { booleans: ["check"], values: ["metrics"] }, USAGE);
     const docs: Array<[string, string]> = [
         [path.join(repoRoot, "docs", "instrumentation.md"), renderInstrumentationDoc(loadGuardrails())],

@@ -166,7 +166,7 @@ function verify(flags: ParsedFlags): number {
     return result.ok ? 0 : 1;
 }
 
-async function main(): Promise<number> {
+function main(): number {
     const flags = parseFlags(
         process.argv.slice(2),
         {

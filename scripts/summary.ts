@@ -15,7 +15,7 @@ const USAGE = `usage: npm run summary [-- --check] [--out DIR]
   --check    write nothing; exit 1 naming each committed file that differs from a fresh render
   --out DIR  folder of conductor-summary.md and .html (default docs/)`;
 
-async function main(): Promise<number> {
+function main(): number {
     const flags = parseFlags(process.argv.slice(2), { values: ["out"], booleans: ["check", "help"] }, USAGE);
     if (flags.booleans.has("help")) {
         process.stdout.write(USAGE + "\n");

@@ -43,9 +43,9 @@ async function main(): Promise<number> {
     const stacks = all ? environments : [stack as string];
     // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
     // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
-     
-    const { spawnPolicyPack, stopPolicyPack } =
-        require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const packProcess = require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
+    const { spawnPolicyPack, stopPolicyPack } = packProcess;
     const stopStarting = new AbortController();
     const spawning = spawnPolicyPack({ signal: stopStarting.signal });
     spawning.catch(() => undefined);
@@ -63,9 +63,9 @@ async function main(): Promise<number> {
     let reported: Promise<void> = Promise.resolve();
     try {
         // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
-         
-        const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } =
-            require("../offline/synth") as typeof import("../offline/synth");
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const synth = require("../offline/synth") as typeof import("../offline/synth");
+        const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } = synth;
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { readStackFile } = require("../offline/mockRuntime") as typeof import("../offline/mockRuntime");
         // eslint-disable-next-line @typescript-eslint/no-require-imports

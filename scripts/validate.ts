@@ -13,7 +13,7 @@ const USAGE = `usage: npm run validate [-- --dir DIR] [--guardrails FILE]
   --dir DIR          folder holding backlog.json, raci.json, risks.json, milestones.json (default governance/)
   --guardrails FILE  guardrails file the data is checked against (default guardrails/guardrails.yaml)`;
 
-async function main(): Promise<number> {
+function main(): number {
     const flags = parseFlags(process.argv.slice(2), { values: ["dir", "guardrails"], booleans: ["help"] }, USAGE);
     if (flags.booleans.has("help")) {
         process.stdout.write(USAGE + "\n");

@@ -1,5 +1,5 @@
 /**
- * The evidence-hook metrics CI produces (lib/ciMetrics.ts): maestro_policy_violations from synth,
+ * The evidence-hook metrics CI produces (verify/ciMetrics.ts): maestro_policy_violations from synth,
  * maestro_release_signoffs from `provenance verify --metrics`, maestro_docs_broken_links from
  * `docs --check --metrics`. Every file is checked with `promtool check metrics`, as Prometheus would parse it.
  */

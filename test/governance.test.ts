@@ -89,7 +89,7 @@ describe("the shipped governance data", () => {
         }
     });
 
-    it("points the metric hooks of the stack's items at the metric names of lib/conventions.ts", () => {
+    it("points the metric hooks of the stack's items at the metric names of core/conventions.ts", () => {
         const metric = (id: string) => evidenceResolver(shipped)(id).hooks.metrics;
         expect(metric(BACKLOG_ITEM.sloRules)).toBe(SLO_RECORD.errorBudgetRemaining);
         expect(metric(BACKLOG_ITEM.telemetryGapAlerts)).toBe(SLO_RECORD.requestRate);

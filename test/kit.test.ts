@@ -270,7 +270,7 @@ describe("targets from stack outputs", () => {
             }),
         ) as Record<string, unknown>;
         change(o);
-        return async (name: string) => o[name];
+        return (name: string) => Promise.resolve(o[name]);
     };
 
     it("reads the environment, the effective SLOs and where rules and dashboards go", async () => {

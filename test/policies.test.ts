@@ -613,10 +613,10 @@ describe("the stack's environment", () => {
 
 describe("AWS type classification (policies/resources.ts)", () => {
     /**
-     * lib/evidence.ts stamps an AWS resource exactly when its class passes a `tags` input; record that for every AWS
+     * core/evidence.ts stamps an AWS resource exactly when its class passes a `tags` input; record that for every AWS
      * type the shipped stack (and the AWS components it builds on) registers, and check the pack agrees.
      */
-    it.each(STACKS)("classifies every AWS type the %s stack registers as lib/evidence.ts tags it", async (env) => {
+    it.each(STACKS)("classifies every AWS type the %s stack registers as core/evidence.ts tags it", async (env) => {
         const seen = new Map<string, boolean>();
         const record: pulumi.ResourceTransformation = (args) => {
             if (args.type.startsWith("aws:")) {

@@ -3,7 +3,7 @@
  * evidence audit (R2-EVIDENCE-AUDIT: every taggable resource carries its backlog item and the item's four hooks),
  * the outputs downstream workstreams read, and the preflight that refuses bad input before any resource exists.
  */
-import { EVIDENCE_HOOKS, dashboardUid, folderUid } from "../core/conventions";
+import { AWS_TAG_VALUE, EVIDENCE_HOOKS, dashboardUid, folderUid } from "../core/conventions";
 import {
     FlatConfig,
     RegisteredResource,
@@ -39,7 +39,6 @@ async function run(stack: string, config: FlatConfig = flatConfig(stack)) {
 }
 
 /** AWS tag values: up to 256 Unicode letters, digits, spaces and `_.:/=+-@` (the Tagging API's pattern). */
-const AWS_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 const COMPONENTS = [
     "maestro:rules:GuardrailRules",

@@ -201,7 +201,7 @@ export function measurementTable(ms: readonly Measurement[]): string {
     return rows.join("\n");
 }
 
-/** `node bin/rules/measure.js [stack]`: print the table for docs/slo-alerting.md. */
+/** `node bin/verify/measure.js [stack]`: print the table for docs/slo-alerting.md. */
 if (require.main === module) {
     void (async () => {
         const stack = process.argv[2] ?? "prod";
