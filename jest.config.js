@@ -9,6 +9,8 @@ module.exports = {
     moduleNameMapper: { "^maestro-guardrails/kit$": "<rootDir>/kit/index.ts" },
     transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.test.json" }] },
     // Each test file gets its own module registry, so Pulumi's global runtime state (mocks, config) is per file.
+    // Tests that spawn bin/scripts/*.js must run the current code, also when one file is run alone.
+    globalSetup: "<rootDir>/test/setup/compile.ts",
     maxWorkers: 2,
     testTimeout: 60000,
 };

@@ -10,9 +10,6 @@ import {
     MANAGED_BY,
 } from "./conventions";
 
-// Readers of dashboard evidence live with the conventions, which the policy pack imports without the Pulumi SDK.
-export { GRAFANA_DASHBOARD_TYPE, GRAFANA_MAX_TAG_LENGTH, dashboardEvidence } from "./conventions";
-
 export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
 
 /** A backlog item's evidence hooks, each a concrete reference (metric, log stream, test file, ledger key). */

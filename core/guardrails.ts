@@ -146,14 +146,6 @@ export function leLabel(seconds: number): string {
     return String(seconds);
 }
 
-export function objectiveById(g: Guardrails, id: string): SloObjective {
-    const o = g.slo.objectives.find((x) => x.id === id);
-    if (!o) {
-        throw new Error(`unknown SLO id "${id}"; known: ${g.slo.objectives.map((x) => x.id).join(", ")}`);
-    }
-    return o;
-}
-
 /**
  * Which of a candidate's numbers would loosen an SLO: a threshold above its own, or an objective below its own (a
  * number left undefined keeps the SLO's). The stack's per-environment overrides and the kit's service targets both

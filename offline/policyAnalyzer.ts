@@ -39,9 +39,6 @@ const LEVEL_VALUES: Readonly<Record<EnforcementLevelName, analyzerpb.Enforcement
 /** The analyzer's own limit (@pulumi/policy serves with a 400 MiB receive limit); the client matches it. */
 const MAX_MESSAGE_BYTES = 400 * 1024 * 1024;
 
-export { POLICY_PACK_DIR, runtimeOptionArgs, spawnPolicyPack } from "./policyPackProcess";
-export type { PolicyPackProcess, StartOptions } from "./policyPackProcess";
-
 // ------------------------------------------------------------------------------------------------------------------
 // Policy config: the file `pulumi up --policy-pack-config FILE` takes.
 

@@ -46,7 +46,7 @@ export function flatConfig(
 
 export const KEY = (k: string) => `maestro-guardrails:${k}`;
 
-/** Run a compiled script (`bin/scripts/<name>.js`) as its npm script does; npm test builds before jest. */
+/** Run a compiled script (`bin/scripts/<name>.js`) as its npm script does; jest's global setup compiled it. */
 export function runScript(name: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
     const script = path.join(repoRoot, "bin", "scripts", `${name}.js`);
     if (!fs.existsSync(script)) {

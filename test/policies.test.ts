@@ -64,13 +64,13 @@ const notApplicable = (reason?: string): never => {
     throw new Error(`notApplicable: ${reason}`);
 };
 
-/** Call a stack policy with the arguments the analyzer server builds for AnalyzeStack. */
 /** The model of a fixture dashboard (dashboard.grafana.app API: `spec.json`). */
 const specJson = (r: FixtureResource): string => (r.props.spec as { json: string }).json;
 const setSpecJson = (r: FixtureResource, json: string): void => {
     r.props.spec = { ...(r.props.spec as object), json };
 };
 
+/** Call a stack policy with the arguments the analyzer server builds for AnalyzeStack. */
 function runStack(policy: StackValidationPolicy, rs: readonly FixtureResource[]): Reported[] {
     const [report, seen] = reporter();
     const args: StackValidationArgs = {

@@ -42,13 +42,13 @@ function configFor(
     return parseStackConfig(stack, flat.values, flat.secretKeys, g, path.basename(file));
 }
 
-/** The shipped guardrails file with one change, written to a temp file and loaded through the real loader. */
 /** The parts of the guardrails document the tests change (the loader validates the whole document afterwards). */
 interface GuardrailsDoc {
     slo: { periodDays: number; objectives: Array<{ objective: number; sli: { thresholdSeconds: number } }> };
     cadence: { prodReleaseIntervalDays: number };
 }
 
+/** The shipped guardrails file with one change, written to a temp file and loaded through the real loader. */
 function guardrailsVariant(change: (doc: GuardrailsDoc) => void): Guardrails {
     const doc = yaml.load(
         fs.readFileSync(path.join(repoRoot, "guardrails", "guardrails.yaml"), "utf8"),
