@@ -11,7 +11,7 @@ import { ProvenanceBucket } from "./components/provenanceBucket";
 import { SignoffLedger } from "./components/signoffLedger";
 import { releasePlanFromGovernance } from "./dashboards";
 import { evidenceResolver, loadGovernance, requiredSignoffs } from "./governance";
-import { evidenceTransformation } from "./core/evidence";
+import { registerEvidenceStamping } from "./core/evidence";
 import { loadGuardrails } from "./core/guardrails";
 import { stackConfigFromPulumi } from "./core/stackConfig";
 import { OutputsOf, StackOutputs } from "./core/stackOutputs";
@@ -49,16 +49,14 @@ export = () => {
     });
 
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
-    pulumi.runtime.registerStackTransformation(
-        evidenceTransformation(
-            {
-                environment: config.environment,
-                owner: config.owner,
-                stack: config.stack,
-                releaseTag: config.releaseTag,
-            },
-            evidenceResolver(governance),
-        ),
+    registerEvidenceStamping(
+        {
+            environment: config.environment,
+            owner: config.owner,
+            stack: config.stack,
+            releaseTag: config.releaseTag,
+        },
+        evidenceResolver(governance),
     );
 
     const rules = new GuardrailRules("guardrail-rules", rulesArgs);

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { BudgetConfig, BudgetKind, BudgetSpec, budgetSpecs, budgetTopicPolicy } from "../budgets/specs";
@@ -17,7 +18,6 @@ export interface CostBudgetsArgs {
  * accepts messages only from this account's Budgets.
  */
 export class CostBudgets extends pulumi.ComponentResource {
-    readonly backlogItem = BACKLOG_ITEM.costBudgets;
     /** Where budget notifications go; FinOps (Workstream 6) subscribes here. */
     public readonly topicArn: pulumi.Output<string>;
     /** Budget names by kind. */
@@ -30,6 +30,10 @@ export class CostBudgets extends pulumi.ComponentResource {
 
     constructor(name: string, args: CostBudgetsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:budgets:CostBudgets", name, {}, opts);
+        declareEvidence(this, {
+            backlogItem: BACKLOG_ITEM.costBudgets,
+            creates: ["aws:budgets/budget:Budget", "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy"],
+        });
         let specs;
         try {
             specs = CostBudgets.plan(args);

@@ -1,6 +1,7 @@
 import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
-import { BACKLOG_ITEM } from "../core/conventions";
+import { BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE } from "../core/conventions";
+import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
 import { StackConfig } from "../core/stackConfig";
 import { formatProblem } from "../core/validation";
@@ -37,14 +38,12 @@ export interface GrafanaDashboardsArgs {
  * is created; each dashboard sits in a nested component whose backlog item its evidence tags carry.
  */
 export class GrafanaDashboards extends pulumi.ComponentResource {
-    /** The folder serves the whole Conductor view; it takes no tags. */
-    readonly backlogItem = BACKLOG_ITEM.summaryDashboard;
     readonly folderUid: pulumi.Output<string>;
     /** The folder's page in Grafana, as the provider reports it. */
     readonly folderUrl: pulumi.Output<string>;
-    readonly slo: SloDashboard;
-    readonly cost: CostDashboard;
-    readonly summary: SummaryDashboard;
+    readonly slo: DashboardComponent;
+    readonly cost: DashboardComponent;
+    readonly summary: DashboardComponent;
     /** Dashboard uid by kind: `maestro-<kind>-<env>`. */
     readonly dashboardUids: pulumi.Output<Record<DashboardKind, string>>;
     /** Dashboard page by kind: `<grafana:url>/d/<uid>`. */
@@ -92,6 +91,8 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
 
     constructor(name: string, args: GrafanaDashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:dashboards:GrafanaDashboards", name, {}, opts);
+        // The folder serves the whole Conductor view.
+        declareEvidence(this, { backlogItem: BACKLOG_ITEM.summaryDashboard, creates: ["grafana:oss/folder:Folder"] });
         const env = args.config.environment;
         let built: BuiltDashboard[];
         let base: URL;
@@ -116,9 +117,10 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
             }
             return { dashboard: d, folderUid: folder.uid, url: pageUrl(d.uid) };
         };
-        this.slo = new SloDashboard(`${name}-slo`, part("slo"), { parent: this });
-        this.cost = new CostDashboard(`${name}-cost`, part("cost"), { parent: this });
-        this.summary = new SummaryDashboard(`${name}-summary`, part("summary"), { parent: this });
+        const nested = (kind: DashboardKind) => new DashboardComponent(`${name}-${kind}`, part(kind), { parent: this });
+        this.slo = nested("slo");
+        this.cost = nested("cost");
+        this.summary = nested("summary");
         const parts = [this.slo, this.cost, this.summary];
         this.dashboardUids = pulumi.output(
             Object.fromEntries(parts.map((p) => [p.kind, p.uid])) as Record<DashboardKind, string>,
@@ -164,63 +166,33 @@ export function dashboardResource(
     );
 }
 
-/** Shared by the three nested components; children are created in each subclass's body, after its `backlogItem` exists. */
-function provision(
-    parent: pulumi.ComponentResource,
-    name: string,
-    args: DashboardPartArgs,
-): grafana.apps.v1beta1.Dashboard {
-    return dashboardResource(
-        `${name}-dashboard`,
-        args.dashboard.uid,
-        args.folderUid,
-        provisionedJson(args.dashboard.model),
-        parent,
-    );
-}
+/** Each dashboard's nested component: its Pulumi type and the backlog item its evidence carries. */
+const DASHBOARD_PARTS: Readonly<Record<DashboardKind, { readonly type: string; readonly backlogItem: string }>> = {
+    slo: { type: "maestro:dashboards:SloDashboard", backlogItem: BACKLOG_ITEM.sloDashboard },
+    cost: { type: "maestro:dashboards:CostDashboard", backlogItem: BACKLOG_ITEM.costDashboard },
+    summary: { type: "maestro:dashboards:SummaryDashboard", backlogItem: BACKLOG_ITEM.summaryDashboard },
+};
 
-abstract class DashboardPart extends pulumi.ComponentResource {
-    abstract readonly backlogItem: string;
+/** One dashboard of the Conductor view (SLO, cost or summary) in a component of its own, carrying its item's evidence. */
+export class DashboardComponent extends pulumi.ComponentResource {
     readonly kind: DashboardKind;
     readonly uid: string;
     readonly url: string;
-    protected constructor(type: string, name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(type, name, {}, opts);
+    readonly resource: grafana.apps.v1beta1.Dashboard;
+    constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
+        const part = DASHBOARD_PARTS[args.dashboard.kind];
+        super(part.type, name, {}, opts);
+        declareEvidence(this, { backlogItem: part.backlogItem, creates: Object.values(GRAFANA_DASHBOARD_TYPE) });
         this.kind = args.dashboard.kind;
         this.uid = args.dashboard.uid;
         this.url = args.url;
-    }
-}
-
-/** The SLO dashboard (backlog item R1-DASH-SLO). */
-export class SloDashboard extends DashboardPart {
-    readonly backlogItem = BACKLOG_ITEM.sloDashboard;
-    readonly resource: grafana.apps.v1beta1.Dashboard;
-    constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:dashboards:SloDashboard", name, args, opts);
-        this.resource = provision(this, name, args);
-        this.registerOutputs({ uid: this.uid, url: this.url });
-    }
-}
-
-/** The cost dashboard (backlog item R1-DASH-COST). */
-export class CostDashboard extends DashboardPart {
-    readonly backlogItem = BACKLOG_ITEM.costDashboard;
-    readonly resource: grafana.apps.v1beta1.Dashboard;
-    constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:dashboards:CostDashboard", name, args, opts);
-        this.resource = provision(this, name, args);
-        this.registerOutputs({ uid: this.uid, url: this.url });
-    }
-}
-
-/** The Conductor summary dashboard (backlog item R1-DASH-SUMMARY). */
-export class SummaryDashboard extends DashboardPart {
-    readonly backlogItem = BACKLOG_ITEM.summaryDashboard;
-    readonly resource: grafana.apps.v1beta1.Dashboard;
-    constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:dashboards:SummaryDashboard", name, args, opts);
-        this.resource = provision(this, name, args);
+        this.resource = dashboardResource(
+            `${name}-dashboard`,
+            args.dashboard.uid,
+            args.folderUid,
+            provisionedJson(args.dashboard.model),
+            this,
+        );
         this.registerOutputs({ uid: this.uid, url: this.url });
     }
 }

@@ -2,7 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM } from "../core/conventions";
+import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
+import { RuleDestination } from "../core/ruleDestination";
 import { StackConfig } from "../core/stackConfig";
 import { buildRuleSets, renderRuleFile, RuleBacklogKey, RuleGroup, RuleSet } from "../rules";
 
@@ -22,8 +24,6 @@ type RuleSink = (set: RuleSet, parent: pulumi.Resource) => pulumi.Output<string>
  * rules/ (pure builders); each backlog item's rules sit in their own nested component so evidence tags are right.
  */
 export class GuardrailRules extends pulumi.ComponentResource {
-    /** The AMP workspace serves every rule set; it carries the SLO rules' evidence as the item that needs it first. */
-    readonly backlogItem = BACKLOG_ITEM.sloRules;
     readonly slo: RuleSetComponent;
     readonly telemetryGaps: RuleSetComponent;
     readonly cost: RuleSetComponent;
@@ -41,6 +41,8 @@ export class GuardrailRules extends pulumi.ComponentResource {
 
     constructor(name: string, args: GuardrailRulesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:rules:GuardrailRules", name, {}, opts);
+        // The AMP workspace serves every rule set; it carries the SLO rules' evidence as the item that needs it first.
+        declareEvidence(this, { backlogItem: BACKLOG_ITEM.sloRules, creates: ["aws:amp/workspace:Workspace"] });
         let sets: RuleSet[];
         try {
             sets = GuardrailRules.plan(args);
@@ -63,13 +65,17 @@ export class GuardrailRules extends pulumi.ComponentResource {
             destination = target;
         }
         const sink: RuleSink = (set, parent) => ruleObject(`${name}-${set.name}`, set, destination, parent);
-        const part = (
-            key: RuleBacklogKey,
-            Type: new (n: string, a: RuleSetArgs, o: pulumi.ComponentResourceOptions) => RuleSetComponent,
-            role: string,
-        ) => {
+        const part = (key: RuleBacklogKey) => {
             const mine = sets.filter((s) => s.backlogItem === key);
-            return mine.length > 0 ? new Type(`${name}-${role}`, { sets: mine, sink }, { parent: this }) : undefined;
+            const { type, role } = RULE_SET_PARTS[key];
+            return mine.length > 0
+                ? new RuleSetComponent(
+                      type,
+                      `${name}-${role}`,
+                      { backlogItem: BACKLOG_ITEM[key], sets: mine, sink },
+                      { parent: this },
+                  )
+                : undefined;
         };
         const required = (c: RuleSetComponent | undefined, what: string): RuleSetComponent => {
             if (!c) {
@@ -80,24 +86,18 @@ export class GuardrailRules extends pulumi.ComponentResource {
             }
             return c;
         };
-        this.slo = required(part("sloRules", SloAlertRules, "slo"), "SLO");
-        this.telemetryGaps = required(part("telemetryGapAlerts", TelemetryGapAlerts, "telemetry"), "telemetry-gap");
-        this.cost = required(part("costAlerts", CostAlertRules, "cost"), "cost");
-        this.cadence = part("cadenceAlerts", CadenceAlertRules, "cadence");
+        this.slo = required(part("sloRules"), "SLO");
+        this.telemetryGaps = required(part("telemetryGapAlerts"), "telemetry-gap");
+        this.cost = required(part("costAlerts"), "cost");
+        this.cadence = part("cadenceAlerts");
         const parts = [this.slo, this.telemetryGaps, this.cost, ...(this.cadence ? [this.cadence] : [])];
         this.ruleObjectNames = pulumi.all(parts.map((p) => p.objectNames)).apply((ns) => ns.flat());
         this.registerOutputs({ ruleObjectNames: this.ruleObjectNames, ampWorkspaceId: this.ampWorkspaceId });
     }
 }
 
-/** Where a rule object goes: a namespace a prometheus-operator watches, or an AMP workspace. */
-export type RuleObjectDestination =
-    | {
-          readonly kind: "prometheus-operator";
-          readonly namespace: string;
-          readonly ruleSelectorLabels: Readonly<Record<string, string>>;
-      }
-    | { readonly kind: "amp"; readonly workspaceId: pulumi.Input<string> };
+/** Where a rule object goes; the AMP workspace may still be in creation. */
+export type RuleObjectDestination = RuleDestination<{ readonly workspaceId: pulumi.Input<string> }>;
 
 /**
  * Evidence written on the object itself, for programs without this stack's evidence transformation (the kit);
@@ -150,65 +150,41 @@ export function ruleObject(
     ).metadata.name;
 }
 
+/**
+ * Each backlog item's rule sets sit in a nested component of their own (the type names what they are), so their
+ * evidence is that item's: SLI recordings and burn-rate alerts (one object per SLO), alerts on a missing SLI
+ * histogram or threshold bucket, budget recordings and cost alerts, release-cadence alerts for this stack's target.
+ */
+const RULE_SET_PARTS: Readonly<Record<RuleBacklogKey, { readonly type: string; readonly role: string }>> = {
+    sloRules: { type: "maestro:rules:SloAlertRules", role: "slo" },
+    telemetryGapAlerts: { type: "maestro:rules:TelemetryGapAlerts", role: "telemetry" },
+    costAlerts: { type: "maestro:rules:CostAlertRules", role: "cost" },
+    cadenceAlerts: { type: "maestro:rules:CadenceAlertRules", role: "cadence" },
+};
+
+/** The provider types a rule object can be: a PrometheusRule or an AMP rule group namespace. */
+export const RULE_OBJECT_TYPES = [
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+] as const;
+
 export interface RuleSetArgs {
-    /** The rule sets this component deploys (all serving its backlog item). */
+    /** The backlog item every set here serves. */
+    readonly backlogItem: string;
+    /** The rule sets this component deploys. */
     readonly sets: readonly RuleSet[];
     /** Creates one set's object under a parent (PrometheusRule or AMP namespace). */
     readonly sink: RuleSink;
 }
 
-/** A nested component holding one backlog item's rule sets. */
-export interface RuleSetComponent extends pulumi.ComponentResource {
-    readonly backlogItem: string;
+/** A nested component holding one backlog item's rule sets; `type` is its Pulumi type token. */
+export class RuleSetComponent extends pulumi.ComponentResource {
     /** Names of its PrometheusRule objects / rule group namespaces. */
     readonly objectNames: pulumi.Output<string[]>;
-}
-
-/** Children are created in each subclass's constructor body, after its `backlogItem` field exists, so tags are its own. */
-function deploy(parent: pulumi.Resource, args: RuleSetArgs): pulumi.Output<string[]> {
-    return pulumi.all(args.sets.map((s) => args.sink(s, parent)));
-}
-
-/** SLI recording rules and burn-rate alerts, one object per SLO. */
-export class SloAlertRules extends pulumi.ComponentResource implements RuleSetComponent {
-    readonly backlogItem = BACKLOG_ITEM.sloRules;
-    readonly objectNames: pulumi.Output<string[]>;
-    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:rules:SloAlertRules", name, {}, opts);
-        this.objectNames = deploy(this, args);
-        this.registerOutputs({ objectNames: this.objectNames });
-    }
-}
-
-/** Alerts when an SLI histogram or its threshold bucket is missing. */
-export class TelemetryGapAlerts extends pulumi.ComponentResource implements RuleSetComponent {
-    readonly backlogItem = BACKLOG_ITEM.telemetryGapAlerts;
-    readonly objectNames: pulumi.Output<string[]>;
-    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:rules:TelemetryGapAlerts", name, {}, opts);
-        this.objectNames = deploy(this, args);
-        this.registerOutputs({ objectNames: this.objectNames });
-    }
-}
-
-/** Budget recordings, month-end forecast and cost alerts for the total and LLM budgets. */
-export class CostAlertRules extends pulumi.ComponentResource implements RuleSetComponent {
-    readonly backlogItem = BACKLOG_ITEM.costAlerts;
-    readonly objectNames: pulumi.Output<string[]>;
-    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:rules:CostAlertRules", name, {}, opts);
-        this.objectNames = deploy(this, args);
-        this.registerOutputs({ objectNames: this.objectNames });
-    }
-}
-
-/** Release-cadence alerts for the target this stack receives. */
-export class CadenceAlertRules extends pulumi.ComponentResource implements RuleSetComponent {
-    readonly backlogItem = BACKLOG_ITEM.cadenceAlerts;
-    readonly objectNames: pulumi.Output<string[]>;
-    constructor(name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("maestro:rules:CadenceAlertRules", name, {}, opts);
-        this.objectNames = deploy(this, args);
+    constructor(type: string, name: string, args: RuleSetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(type, name, {}, opts);
+        declareEvidence(this, { backlogItem: args.backlogItem, creates: RULE_OBJECT_TYPES });
+        this.objectNames = pulumi.all(args.sets.map((s) => args.sink(s, this)));
         this.registerOutputs({ objectNames: this.objectNames });
     }
 }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { ProvenanceSettings } from "../core/stackConfig";
 import {
@@ -32,7 +33,6 @@ export interface ProvenanceBucketArgs {
  * decrypts it) away.
  */
 export class ProvenanceBucket extends pulumi.ComponentResource {
-    readonly backlogItem = BACKLOG_ITEM.provenanceBucket;
     public readonly bucketName: pulumi.Output<string>;
     public readonly bucketArn: pulumi.Output<string>;
     public readonly kmsKeyArn: pulumi.Output<string>;
@@ -56,6 +56,22 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
 
     constructor(name: string, args: ProvenanceBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:provenance:ProvenanceBucket", name, {}, opts);
+        declareEvidence(this, {
+            backlogItem: BACKLOG_ITEM.provenanceBucket,
+            creates: [
+                "aws:kms/key:Key",
+                "aws:kms/alias:Alias",
+                "aws:s3/bucket:Bucket",
+                "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                "aws:s3/bucketLogging:BucketLogging",
+                "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+                "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+                "aws:s3/bucketPolicy:BucketPolicy",
+                "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                "aws:s3/bucketVersioning:BucketVersioning",
+            ],
+        });
         try {
             ProvenanceBucket.plan(args);
         } catch (err) {

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { ProvenanceSettings } from "../core/stackConfig";
@@ -40,7 +41,6 @@ export interface SignoffLedgerArgs {
  * `signoffs/<environment>/<tag>/<commit>/<seq>-<role>.json`, locked until sign-off time + retention.
  */
 export class SignoffLedger extends pulumi.ComponentResource {
-    readonly backlogItem = BACKLOG_ITEM.signoffLedger;
     /** `signoffs/<environment>/<tag>/` (empty without a release). */
     public readonly keyPrefix: string;
     /** Keys of the uploaded sign-offs, in ledger order. */
@@ -73,6 +73,10 @@ export class SignoffLedger extends pulumi.ComponentResource {
 
     constructor(name: string, args: SignoffLedgerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:provenance:SignoffLedger", name, {}, opts);
+        declareEvidence(this, {
+            backlogItem: BACKLOG_ITEM.signoffLedger,
+            creates: ["aws:s3/bucketObjectv2:BucketObjectv2"],
+        });
         const release = args.releaseTag ? { tag: args.releaseTag, environment: args.environment } : undefined;
         let objects: SignoffObject[];
         try {

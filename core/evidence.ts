@@ -29,13 +29,42 @@ export interface TagContext {
     readonly releaseTag?: string;
 }
 
-/** Implemented by components: the backlog item their resources serve (children inherit it). */
-export interface EvidenceOwner {
+/**
+ * What a component states about the evidence of what it creates: the backlog item its resources serve (ids in
+ * core/conventions.ts BACKLOG_ITEM) and the provider resource types it creates. Only those types are stamped with the
+ * item, so a resource of another type parented under the component (an IAM role under the provenance bucket, say)
+ * does not borrow its evidence and is refused by the policy pack for having none.
+ */
+export interface EvidenceDeclaration {
     readonly backlogItem: string;
+    readonly creates: readonly string[];
 }
 
-function isEvidenceOwner(r: unknown): r is EvidenceOwner {
-    return typeof (r as Partial<EvidenceOwner> | undefined)?.backlogItem === "string";
+/** Declarations by component, and each resource's parent, as the stamping saw them (no SDK-private field needed). */
+const declarations = new WeakMap<pulumi.Resource, EvidenceDeclaration>();
+const parents = new WeakMap<pulumi.Resource, pulumi.Resource>();
+
+/**
+ * Called by a component's constructor right after `super(...)`, before it creates children: they then carry the
+ * declared item's evidence hooks.
+ */
+export function declareEvidence(component: pulumi.ComponentResource, declaration: EvidenceDeclaration): void {
+    declarations.set(component, declaration);
+}
+
+/**
+ * The backlog item a resource of `type` under `parent` serves: that of the nearest ancestor that declared evidence,
+ * if that declaration lists `type`; otherwise none (the nearest declaration decides, so no type can borrow an outer
+ * component's item).
+ */
+export function backlogItemOf(type: string, parent: pulumi.Resource | undefined): string | undefined {
+    for (let r = parent; r; r = parents.get(r)) {
+        const declared = declarations.get(r);
+        if (declared) {
+            return declared.creates.includes(type) ? declared.backlogItem : undefined;
+        }
+    }
+    return undefined;
 }
 
 /** AWS tags (and Grafana dashboard tags) for a resource serving `item`. */
@@ -82,31 +111,20 @@ export function grafanaEvidenceTags(ctx: TagContext, item: EvidenceItem): string
     return Object.entries(awsEvidenceTags(ctx, item)).map(([k, v]) => `${k}=${v}`);
 }
 
-/** The backlog item a resource serves: its own, or its nearest ancestor's. */
-export function backlogItemOf(
-    resource: pulumi.Resource | undefined,
-    parent: pulumi.Resource | undefined,
-): string | undefined {
-    if (isEvidenceOwner(resource)) {
-        return resource.backlogItem;
-    }
-    for (let r: unknown = parent; r; r = (r as { __parentResource?: unknown }).__parentResource) {
-        if (isEvidenceOwner(r)) {
-            return r.backlogItem;
-        }
-    }
-    return undefined;
-}
-
 /**
  * The one tagging helper: a stack transformation that stamps every resource with its evidence hooks, so no
  * component repeats tags by hand. AWS resources that take `tags` get them merged (explicit tags win); Kubernetes
  * objects get labels and annotations; Grafana dashboards get tags in their model. A transformation, not a
- * provider's defaultTags, because the backlog item differs per component.
+ * provider's defaultTags, because the backlog item differs per component. A transformation, not Pulumi's newer
+ * transforms (`registerResourceTransform`): transforms are called back by the engine, which the SDK's mock runtime
+ * does not have, so the offline checks could not see them (test/evidence.test.ts shows the mock runtime refusing).
  */
 export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolver): pulumi.ResourceTransformation {
     return (args) => {
-        const id = backlogItemOf(args.resource, args.opts.parent);
+        if (args.opts.parent) {
+            parents.set(args.resource, args.opts.parent);
+        }
+        const id = backlogItemOf(args.type, args.opts.parent);
         if (!id || !args.type.includes(":") || args.type.startsWith("pulumi:")) {
             return undefined;
         }
@@ -140,6 +158,14 @@ export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolve
         }
         return { props, opts: args.opts };
     };
+}
+
+/**
+ * Stamp every resource the program registers from here on with its evidence (the one place the stamping is
+ * registered; a transformation, for the reason given above).
+ */
+export function registerEvidenceStamping(ctx: TagContext, resolve: EvidenceResolver): void {
+    pulumi.runtime.registerStackTransformation(evidenceTransformation(ctx, resolve));
 }
 
 function mergeRecord(

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { OperatorRuleDestination, RuleDestination } from "./ruleDestination";
 import { Guardrails, SloObjective, isReleaseTag, loosenedBy } from "./guardrails";
 import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from "./validation";
 
@@ -13,19 +14,8 @@ const PROVIDER_NAMESPACES = ["aws", "kubernetes", "grafana", "pulumi"] as const;
 /** Provider keys that carry credentials and so must be Pulumi secrets (`pulumi config set --secret`). */
 const SECRET_PROVIDER_KEYS = ["grafana:auth", "aws:secretKey", "aws:accessKey", "aws:token"];
 
-export type RuleTarget =
-    | {
-          readonly kind: "prometheus-operator";
-          /** Namespace the PrometheusRule objects are created in. */
-          readonly namespace: string;
-          /** Labels a prometheus-operator `ruleSelector` matches; default `{ role: "alert-rules" }`. */
-          readonly ruleSelectorLabels: Readonly<Record<string, string>>;
-      }
-    | {
-          readonly kind: "amp";
-          /** An existing Amazon Managed Prometheus workspace; when absent the stack creates one. */
-          readonly workspaceId?: string;
-      };
+/** Where this stack's rules go, as its config says (no workspace id: the stack creates the AMP workspace). */
+export type RuleTarget = RuleDestination<{ readonly workspaceId?: string }>;
 
 export interface ProvenanceSettings {
     readonly objectLockMode: "GOVERNANCE" | "COMPLIANCE";
@@ -84,9 +74,8 @@ interface RawStackConfig {
     releaseTag?: string;
     grafanaFolder: string;
     prometheusDatasourceUid: string;
-    ruleTarget:
-        | { kind: "prometheus-operator"; namespace: string; ruleSelectorLabels?: Record<string, string> }
-        | { kind: "amp"; workspaceId?: string };
+    /** As written: the selector labels may be left to their default. */
+    ruleTarget: RuleTarget | (Omit<OperatorRuleDestination, "ruleSelectorLabels"> & Partial<OperatorRuleDestination>);
     provenance: ProvenanceSettings;
     guardrailOverrides?: {
         slo?: Record<string, { thresholdSeconds?: number; objective?: number }>;

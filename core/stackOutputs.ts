@@ -2,6 +2,7 @@
  * The contract between this stack and the projects that read it with a `StackReference`: every output's name and
  * type. index.ts is type-checked against it, the README documents it, and the guardrail kit reads it.
  */
+import { RuleDestination } from "./ruleDestination";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Guardrails, SloObjective } from "./guardrails";
 
@@ -18,16 +19,8 @@ export interface StackTargets {
     readonly costAlertThreshold: number;
 }
 
-/** Where the stack's Prometheus rules live. */
-export type RuleLocation =
-    | {
-          readonly kind: "prometheus-operator";
-          readonly namespace: string;
-          /** Labels the Prometheus `ruleSelector` matches: a downstream PrometheusRule needs them to be loaded. */
-          readonly ruleSelectorLabels: Readonly<Record<string, string>>;
-          readonly objectNames: readonly string[];
-      }
-    | { readonly kind: "amp"; readonly workspaceId: string; readonly objectNames: readonly string[] };
+/** Where the stack's Prometheus rules live, with the names of its rule objects (a downstream service's go beside). */
+export type RuleLocation = RuleDestination & { readonly objectNames: readonly string[] };
 
 export interface StackOutputs {
     readonly environment: string;

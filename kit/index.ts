@@ -17,7 +17,8 @@ export {
     parseStackTargets,
     recommendedBuckets,
 } from "./targets";
-export type { GrafanaDestination, GuardrailTargets, RuleDestination } from "./targets";
+export type { GrafanaDestination, GuardrailTargets } from "./targets";
+export type { RuleDestination } from "../core/ruleDestination";
 
 // The contract and the building blocks, for programs that want the data without the component.
 export type { OutputsOf, RuleLocation, StackOutputs, StackTargets } from "../core/stackOutputs";

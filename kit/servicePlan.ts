@@ -11,7 +11,8 @@ import { Problem, ValidationError } from "../core/validation";
 import { BuiltDashboard, GRAFANA_MAX_UID_LENGTH, buildSloDashboard, provisionedJson } from "../dashboards";
 import { dashboardProblems, seriesDefinedBy } from "../dashboards/check";
 import { RuleGroup, buildSloGroup, buildTelemetryGapGroup, sloGroupName, telemetryGroupName } from "../rules";
-import { GrafanaDestination, GuardrailTargets, RuleDestination, looserProblems } from "./targets";
+import { RuleDestination } from "../core/ruleDestination";
+import { GrafanaDestination, GuardrailTargets, looserProblems } from "./targets";
 
 /** One of the service's SLIs, held to a unified SLO. */
 export interface ServiceSlo {

@@ -14,17 +14,9 @@ import {
     parseGuardrails,
 } from "../core/guardrails";
 import { histogramRequirements } from "../core/instrumentation";
+import { RuleDestination } from "../core/ruleDestination";
 import { RuleLocation, StackOutputs } from "../core/stackOutputs";
 import { Problem, ValidationError, displayPath } from "../core/validation";
-
-/** Where the stack keeps its rules: a downstream service's rules go beside them (the same Prometheus loads both). */
-export type RuleDestination =
-    | {
-          readonly kind: "prometheus-operator";
-          readonly namespace: string;
-          readonly ruleSelectorLabels: Readonly<Record<string, string>>;
-      }
-    | { readonly kind: "amp"; readonly workspaceId: string };
 
 /** The Grafana folder and datasource a service's dashboard joins. */
 export interface GrafanaDestination {

@@ -21,8 +21,8 @@ export const EVIDENCE_HOOKS_POLICY = "evidence-hooks";
 export const EVIDENCE_FLOOR_POLICY = "evidence-hooks-prod-floor";
 
 const FIX =
-    "Fix: create the resource inside a component that declares `readonly backlogItem = BACKLOG_ITEM.<item>` (core/conventions.ts); " +
-    "core/evidence.ts then stamps the item's hooks from governance/backlog.json.";
+    "Fix: create the resource inside a component that calls `declareEvidence(this, { backlogItem: BACKLOG_ITEM.<item>, creates: [<its type>, ...] })` " +
+    "(core/evidence.ts, ids in core/conventions.ts); the stack then stamps the item's hooks from governance/backlog.json.";
 
 /**
  * The URNs evidence-hooks analyzed in this process. The engine calls Analyze for every resource before it calls

@@ -13,9 +13,8 @@ import {
 import { panelQueries, substitute } from "../dashboards/check";
 import { ExtraExprTest, TelemetryScenario, dashboardPromtoolFiles, panelRecords } from "../verify/dashboardSuite";
 import { loadGovernance } from "../governance";
-import { readStackFile, stackFilePath } from "../offline/mockRuntime";
-import { StackConfig, parseStackConfig } from "../core/stackConfig";
-import { repoRoot } from "../core/validation";
+import { shippedStackConfig } from "../offline/shippedStacks";
+import { StackConfig } from "../core/stackConfig";
 import { cadenceTargets } from "../rules";
 import { PromtoolResult, inParallel, promtool, promtoolAsync } from "../verify/promtool";
 import { STACKS, guardrails } from "./helpers";
@@ -25,10 +24,7 @@ const scenario = yaml.load(
     fs.readFileSync(path.join(__dirname, "fixtures", "dashboards", "telemetry.yaml"), "utf8"),
 ) as TelemetryScenario;
 
-function stackConfig(stack: string): StackConfig {
-    const flat = readStackFile(stackFilePath(repoRoot, stack));
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
-}
+const stackConfig = (stack: string): StackConfig => shippedStackConfig(stack, guardrails);
 
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

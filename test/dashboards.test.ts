@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import { GrafanaDashboards } from "../components/grafanaDashboards";
 import {
     BuiltDashboard,
@@ -33,10 +32,10 @@ import { Governance, evidenceResolver, loadGovernance } from "../governance";
 import { extractArtifacts } from "../offline/artifacts";
 import { AWS_TAG, BACKLOG_ITEM, COST_RECORD, SLO_RECORD } from "../core/conventions";
 import { GRAFANA_MAX_TAG_LENGTH, dashboardEvidence } from "../core/conventions";
-import { evidenceTransformation } from "../core/evidence";
-import { RegisteredResource, readStackFile, runWithMocks, stackFilePath, unwrapSecrets } from "../offline/mockRuntime";
-import { StackConfig, parseStackConfig } from "../core/stackConfig";
-import { repoRoot } from "../core/validation";
+import { registerEvidenceStamping } from "../core/evidence";
+import { RegisteredResource, runWithMocks, unwrapSecrets } from "../offline/mockRuntime";
+import { shippedStackConfig, shippedStackFile } from "../offline/shippedStacks";
+import { StackConfig } from "../core/stackConfig";
 import { SLO_BURN_ALERTS, SLO_WINDOWS, cadenceTargets } from "../rules";
 import { budgetUsd } from "../rules/cost";
 import { DASHBOARD_PATH } from "../rules/design";
@@ -45,10 +44,7 @@ import { STACKS, guardrails } from "./helpers";
 const gov: Governance = loadGovernance();
 const plan: ReleasePlan = releasePlanFromGovernance(gov);
 
-function stackConfig(stack: string): StackConfig {
-    const flat = readStackFile(stackFilePath(repoRoot, stack));
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
-}
+const stackConfig = (stack: string): StackConfig => shippedStackConfig(stack, guardrails);
 
 function built(stack: string): {
     config: StackConfig;
@@ -477,14 +473,12 @@ describe("GrafanaDashboards component (mock runtime)", () => {
         const record: RegisteredResource[] = [];
         const result = await runWithMocks({
             stack,
-            config: readStackFile(stackFilePath(repoRoot, stack)),
+            config: shippedStackFile(stack),
             record,
             program: () => {
-                pulumi.runtime.registerStackTransformation(
-                    evidenceTransformation(
-                        { environment: config.environment, owner: config.owner, stack, releaseTag: config.releaseTag },
-                        resolve,
-                    ),
+                registerEvidenceStamping(
+                    { environment: config.environment, owner: config.owner, stack, releaseTag: config.releaseTag },
+                    resolve,
                 );
                 const d = new GrafanaDashboards("dashboards", { config, guardrails, releasePlan: plan, grafanaUrl });
                 return {
@@ -574,7 +568,7 @@ describe("GrafanaDashboards component (mock runtime)", () => {
         await expect(
             runWithMocks({
                 stack: "dev",
-                config: readStackFile(stackFilePath(repoRoot, "dev")),
+                config: shippedStackFile("dev"),
                 record,
                 program: () =>
                     new GrafanaDashboards("dashboards", {

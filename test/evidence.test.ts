@@ -2,8 +2,16 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
+import { ResourceMonitorClient } from "@pulumi/pulumi/proto/resource_grpc_pb";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { AWS_TAG, K8S_ANNOTATION, K8S_LABEL } from "../core/conventions";
-import { EvidenceItem, evidenceTransformation, TagContext, withDashboardTags } from "../core/evidence";
+import {
+    EvidenceItem,
+    declareEvidence,
+    registerEvidenceStamping,
+    TagContext,
+    withDashboardTags,
+} from "../core/evidence";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 
 const ctx: TagContext = { environment: "staging", owner: "platform-team", stack: "staging", releaseTag: "v9.9.9" };
@@ -35,10 +43,17 @@ const resolve = (id: string): EvidenceItem => {
     return item;
 };
 
+const SERVES_A_CREATES = [
+    "aws:sns/topic:Topic",
+    "aws:sns/topicPolicy:TopicPolicy",
+    "kubernetes:core/v1:ConfigMap",
+    "grafana:oss/dashboard:Dashboard",
+];
+
 class ServesA extends pulumi.ComponentResource {
-    readonly backlogItem = "ITEM-A";
     constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
         super("test:evidence:ServesA", name, {}, opts);
+        declareEvidence(this, { backlogItem: "ITEM-A", creates: SERVES_A_CREATES });
         const topic = new aws.sns.Topic(`${name}-topic`, { tags: { team: "explicit" } }, { parent: this });
         new aws.sns.TopicPolicy(`${name}-policy`, { arn: topic.arn, policy: "{}" }, { parent: this });
         new k8s.core.v1.ConfigMap(
@@ -57,9 +72,9 @@ class ServesA extends pulumi.ComponentResource {
 }
 
 class ServesB extends pulumi.ComponentResource {
-    readonly backlogItem = "ITEM-B";
     constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
         super("test:evidence:ServesB", name, {}, opts);
+        declareEvidence(this, { backlogItem: "ITEM-B", creates: ["aws:sns/topic:Topic"] });
         new aws.sns.Topic(`${name}-topic`, {}, { parent: this });
         this.registerOutputs({});
     }
@@ -70,7 +85,7 @@ async function run(program: () => void): Promise<RegisteredResource[]> {
         stack: "staging",
         config: { values: {}, secretKeys: [] },
         program: () => {
-            pulumi.runtime.registerStackTransformation(evidenceTransformation(ctx, resolve));
+            registerEvidenceStamping(ctx, resolve);
             program();
             return {};
         },
@@ -143,9 +158,9 @@ describe("the evidence transformation (the one tagging helper)", () => {
 
     it("fails the run when a component names a backlog item that does not exist", async () => {
         class Dangling extends pulumi.ComponentResource {
-            readonly backlogItem = "NOPE";
             constructor(name: string) {
                 super("test:evidence:Dangling", name, {});
+                declareEvidence(this, { backlogItem: "NOPE", creates: ["aws:sns/topic:Topic"] });
                 new aws.sns.Topic(`${name}-topic`, {}, { parent: this });
             }
         }
@@ -155,6 +170,82 @@ describe("the evidence transformation (the one tagging helper)", () => {
     it("leaves resources outside any evidence-owning component alone", async () => {
         const rs = await run(() => new aws.sns.Topic("loose", {}));
         expect(byName(rs, "loose").inputs).not.toHaveProperty("tags");
+    });
+});
+
+describe("evidence is not borrowed", () => {
+    /** A component that declares ITEM-A for topics only, and creates whatever it is told to beside them. */
+    class Declares extends pulumi.ComponentResource {
+        constructor(name: string, extra: (parent: pulumi.Resource) => void, opts?: pulumi.ComponentResourceOptions) {
+            super("test:evidence:Declares", name, {}, opts);
+            declareEvidence(this, { backlogItem: "ITEM-A", creates: ["aws:sns/topic:Topic"] });
+            new aws.sns.Topic(`${name}-topic`, {}, { parent: this });
+            extra(this);
+        }
+    }
+    class Plain extends pulumi.ComponentResource {
+        constructor(name: string, extra: (parent: pulumi.Resource) => void, opts?: pulumi.ComponentResourceOptions) {
+            super("test:evidence:Plain", name, {}, opts);
+            extra(this);
+        }
+    }
+    const role = (name: string, parent: pulumi.Resource) =>
+        new aws.iam.Role(name, { assumeRolePolicy: "{}", tags: { team: "x" } }, { parent });
+    const stamped = (rs: RegisteredResource[], name: string) =>
+        (byName(rs, name).inputs.tags as Record<string, string> | undefined)?.[AWS_TAG.backlogItem];
+
+    it("stamps the types the component declares", async () => {
+        const rs = await run(() => new Declares("d", () => undefined));
+        expect(stamped(rs, "d-topic")).toBe("ITEM-A");
+    });
+
+    it("does not stamp a type the component does not declare (an IAM role under it)", async () => {
+        const rs = await run(() => new Declares("d", (p) => role("d-role", p)));
+        expect(stamped(rs, "d-role")).toBeUndefined();
+        expect(byName(rs, "d-role").inputs.tags).toEqual({ team: "x" });
+    });
+
+    it("does not stamp an undeclared type hidden one component deeper", async () => {
+        const rs = await run(
+            () =>
+                new Declares("d", (p) => {
+                    new Plain("d-inner", (inner) => role("d-inner-role", inner), { parent: p });
+                }),
+        );
+        expect(stamped(rs, "d-inner-role")).toBeUndefined();
+    });
+
+    it("still stamps a declared type one undeclaring component deeper", async () => {
+        const rs = await run(
+            () =>
+                new Declares("d", (p) => {
+                    new Plain("d-inner", (inner) => new aws.sns.Topic("d-inner-topic", {}, { parent: inner }), {
+                        parent: p,
+                    });
+                }),
+        );
+        expect(stamped(rs, "d-inner-topic")).toBe("ITEM-A");
+    });
+
+    it("lets the nearest declaration decide: a type the outer component declares is not stamped under an inner one that does not", async () => {
+        class DeclaresB extends pulumi.ComponentResource {
+            constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+                super("test:evidence:DeclaresB", name, {}, opts);
+                declareEvidence(this, { backlogItem: "ITEM-B", creates: ["aws:sns/topicPolicy:TopicPolicy"] });
+                new aws.sns.Topic(`${name}-topic`, {}, { parent: this });
+            }
+        }
+        const rs = await run(() => new Declares("d", (p) => new DeclaresB("d-b", { parent: p })));
+        expect(stamped(rs, "d-b-topic")).toBeUndefined();
+    });
+});
+
+describe("why a stack transformation and not Pulumi's transforms", () => {
+    it("cannot run transforms under the SDK's mock runtime: its monitor lacks the call the engine serves for them", () => {
+        // registerResourceTransform hands the transform to the engine (RegisterStackTransform), which calls it back
+        // per resource; the mock runtime's monitor does not implement that call, so nothing would ever be stamped.
+        expect(typeof ResourceMonitorClient.prototype.registerStackTransform).toBe("function");
+        expect("registerStackTransform" in MockMonitor.prototype).toBe(false);
     });
 });
 

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { Guardrails, loadGuardrails } from "../core/guardrails";
-import { readStackFile } from "../offline/mockRuntime";
+import { shippedStackFile } from "../offline/shippedStacks";
 import { repoRoot } from "../core/validation";
 
 /** The shipped guardrails, loaded once per test file. */
@@ -38,7 +38,7 @@ export function flatConfig(
     stack: string,
     change: (flat: Record<string, string>) => void = () => undefined,
 ): { values: Record<string, string>; secretKeys: string[] } {
-    const flat = readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`));
+    const flat = shippedStackFile(stack);
     const values = { ...flat.values };
     change(values);
     return { values, secretKeys: [...flat.secretKeys] };

@@ -22,7 +22,7 @@ import { SLO_RECORD } from "../core/conventions";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { ValidationError, repoRoot } from "../core/validation";
 import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
-import { shippedStackConfig } from "../verify/ruleBench";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { SLO_ALERT_NAME } from "../rules/design";
 import { promtool } from "../verify/promtool";
 import { sliHistogram } from "../verify/synthetic";

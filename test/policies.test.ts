@@ -13,9 +13,9 @@ import { ProvenanceBucket } from "../components/provenanceBucket";
 import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, SEVERITY } from "../core/conventions";
 import { awsEvidenceTags } from "../core/evidence";
 import { leLabel } from "../core/guardrails";
-import { readStackFile, runWithMocks } from "../offline/mockRuntime";
+import { runWithMocks } from "../offline/mockRuntime";
+import { shippedStackFile } from "../offline/shippedStacks";
 import { stackProgram } from "../offline/synth";
-import { repoRoot } from "../core/validation";
 import { packPolicies } from "../policies/all";
 import { BUDGETS_POLICY, budgetsPolicy } from "../policies/budgets";
 import { PackContext } from "../policies/context";
@@ -152,7 +152,9 @@ describe(EVIDENCE_HOOKS_POLICY, () => {
         const [v] = runResource(policy(), r);
         expect(v.message).toContain(`aws:budgets/budget:Budget "budgets-total": carries no ${AWS_TAG.environment}`);
         expect(v.message).toContain(`carries no ${AWS_TAG.backlogItem} (in tags), so it serves no backlog item`);
-        expect(v.message).toContain("readonly backlogItem = BACKLOG_ITEM.<item>");
+        expect(v.message).toContain(
+            "declareEvidence(this, { backlogItem: BACKLOG_ITEM.<item>, creates: [<its type>, ...] })",
+        );
         expect(v.urn).toBe(r.urn);
     });
 
@@ -627,7 +629,7 @@ describe("AWS type classification (policies/resources.ts)", () => {
         const shipped = stackProgram();
         await runWithMocks({
             stack: env,
-            config: readStackFile(`${repoRoot}/Pulumi.${env}.yaml`),
+            config: shippedStackFile(env),
             program: async () => {
                 pulumi.runtime.registerStackTransformation(record);
                 const outputs = await shipped();

@@ -8,10 +8,11 @@ import * as os from "os";
 import * as path from "path";
 import { GuardrailRules } from "../components/prometheusRules";
 import { extractArtifacts } from "../offline/artifacts";
-import { readStackFile, runWithMocks } from "../offline/mockRuntime";
-import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { runWithMocks } from "../offline/mockRuntime";
+import { shippedStackConfig, shippedStackFile } from "../offline/shippedStacks";
+import { StackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
-import { shippedStackConfig, writeSuite } from "../verify/ruleBench";
+import { writeSuite } from "../verify/ruleBench";
 import { SLO_ALERT_NAME, WORKBOOK_BURN_ALERTS } from "../rules/design";
 import { inParallel, promtool, promtoolAsync, promtoolPath } from "../verify/promtool";
 import { guardrails, STACKS } from "./helpers";
@@ -39,15 +40,10 @@ describe("promtool", () => {
 
 describe.each(STACKS)("promtool check rules on %s's rendered files", (stack) => {
     it("passes on every file synth writes to out/<stack>/prometheus/", async () => {
-        const config: StackConfig = parseStackConfig(
-            stack,
-            readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`)).values,
-            [],
-            guardrails,
-        );
+        const config: StackConfig = shippedStackConfig(stack, guardrails);
         const run = await runWithMocks({
             stack,
-            config: readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`)),
+            config: shippedStackFile(stack),
             program: () => void new GuardrailRules("rules", { config, guardrails }),
         });
         const files = extractArtifacts(run.resources).filter((a) => a.path.startsWith("prometheus/"));

@@ -2,15 +2,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import * as pulumi from "@pulumi/pulumi";
 import { GuardrailRules } from "../components/prometheusRules";
 import { evidenceResolver, loadGovernance } from "../governance";
 import { extractArtifacts } from "../offline/artifacts";
 import { BACKLOG_ITEM, COST_RECORD, GUARDRAIL_LABEL, K8S_LABEL, SEVERITY, SLO_RECORD } from "../core/conventions";
-import { evidenceTransformation } from "../core/evidence";
+import { registerEvidenceStamping } from "../core/evidence";
 import { Guardrails, leLabel, loadGuardrails } from "../core/guardrails";
 import { readStackFile, RegisteredResource, runWithMocks } from "../offline/mockRuntime";
-import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { shippedStackConfig } from "../offline/shippedStacks";
+import { StackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import {
     AlertingRule,
@@ -33,14 +33,8 @@ import { guardrails, KEY, STACKS, writeStackVariant } from "./helpers";
 
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "rules");
 
-function configFor(
-    stack: string,
-    g: Guardrails = guardrails,
-    file = path.join(repoRoot, `Pulumi.${stack}.yaml`),
-): StackConfig {
-    const flat = readStackFile(file);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, g, path.basename(file));
-}
+const configFor = (stack: string, g: Guardrails = guardrails, file?: string): StackConfig =>
+    shippedStackConfig(stack, g, file);
 
 /** The parts of the guardrails document the tests change (the loader validates the whole document afterwards). */
 interface GuardrailsDoc {
@@ -347,11 +341,9 @@ async function deploy(
         stack,
         config: readStackFile(file),
         program: () => {
-            pulumi.runtime.registerStackTransformation(
-                evidenceTransformation(
-                    { environment: config.environment, owner: config.owner, stack, releaseTag: config.releaseTag },
-                    resolve,
-                ),
+            registerEvidenceStamping(
+                { environment: config.environment, owner: config.owner, stack, releaseTag: config.releaseTag },
+                resolve,
             );
             const rules = new GuardrailRules("guardrail-rules", { config, guardrails });
             return { names: rules.ruleObjectNames };

@@ -10,9 +10,8 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { SEVERITY } from "../core/conventions";
 import { Guardrails, loadGuardrails, SloObjective } from "../core/guardrails";
-import { readStackFile, stackFilePath } from "../offline/mockRuntime";
-import { parseStackConfig, StackConfig } from "../core/stackConfig";
-import { repoRoot } from "../core/validation";
+import { shippedStackConfig } from "../offline/shippedStacks";
+import { StackConfig } from "../core/stackConfig";
 import { BurnRateAlert, durationSeconds, longestWindow, SLO_BURN_ALERTS, WORKBOOK_BURN_ALERTS } from "../rules/design";
 import { renderRuleFile } from "../rules/index";
 import { inParallel, promtoolAsync } from "./promtool";
@@ -206,8 +205,7 @@ if (require.main === module) {
     void (async () => {
         const stack = process.argv[2] ?? "prod";
         const g = loadGuardrails();
-        const flat = readStackFile(stackFilePath(repoRoot, stack));
-        const config = parseStackConfig(stack, flat.values, flat.secretKeys, g);
+        const config = shippedStackConfig(stack, g);
         process.stdout.write(`${measurementTable(await measureDesigns(config, g))}\n`);
     })().catch((err: unknown) => {
         process.stderr.write(`${String(err)}\n`);

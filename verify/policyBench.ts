@@ -1,6 +1,5 @@
 import { loadGuardrails } from "../core/guardrails";
-import { repoRoot } from "../core/validation";
-import { readStackFile, stackFilePath } from "../offline/mockRuntime";
+import { shippedStackFile } from "../offline/shippedStacks";
 import { PolicyAnalyzer, analyzeRun } from "../offline/policyAnalyzer";
 import { synthStack } from "../offline/synth";
 
@@ -15,7 +14,7 @@ export async function policyBenchFigures(): Promise<Record<string, number | stri
         figures["pack start (spawn to port, ms)"] = Math.round(analyzer.startMs);
         for (const stack of loadGuardrails().environments) {
             const result = await synthStack({ stack });
-            const config = readStackFile(stackFilePath(repoRoot, stack));
+            const config = shippedStackFile(stack);
             const report = await analyzeRun(analyzer, result.run, { config });
             figures[`${stack}: evaluation ms (${result.run.resources.length} resources)`] = Math.round(
                 report.timings.analyzeMs + report.timings.analyzeStackMs,

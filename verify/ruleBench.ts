@@ -6,21 +6,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadGuardrails } from "../core/guardrails";
-import { readStackFile, stackFilePath } from "../offline/mockRuntime";
-import { parseStackConfig, StackConfig } from "../core/stackConfig";
-import { repoRoot } from "../core/validation";
+import { StackConfig } from "../core/stackConfig";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { buildRuleSets } from "../rules/index";
 import { inParallel, promtoolAsync, PromtoolResult } from "./promtool";
 import { buildPromtoolSuite, SuiteOptions } from "./ruleSuite";
 import { isAlertingRule } from "../rules/types";
 
 const STACKS = ["dev", "staging", "prod"] as const;
-
-export function shippedStackConfig(stack: string): StackConfig {
-    const g = loadGuardrails();
-    const flat = readStackFile(stackFilePath(repoRoot, stack));
-    return parseStackConfig(stack, flat.values, flat.secretKeys, g, `Pulumi.${stack}.yaml`);
-}
 
 /** Write a stack's suite to a fresh temp folder; returns the folder and the suite. */
 export function writeSuite(
