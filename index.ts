@@ -49,15 +49,7 @@ export = () => {
     });
 
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
-    registerEvidenceStamping(
-        {
-            environment: config.environment,
-            owner: config.owner,
-            stack: config.stack,
-            releaseTag: config.releaseTag,
-        },
-        evidenceResolver(governance),
-    );
+    registerEvidenceStamping(config, evidenceResolver(governance));
 
     const rules = new GuardrailRules("guardrail-rules", rulesArgs);
     const budgets = new CostBudgets("cost-budgets", budgetArgs);

@@ -21,7 +21,7 @@ export interface EvidenceItem {
 /** Finds a backlog item by id; throws when it does not exist. */
 export type EvidenceResolver = (backlogItemId: string) => EvidenceItem;
 
-/** Stack-wide facts every resource is tagged with. */
+/** Stack-wide facts every resource is tagged with (a StackConfig is one). */
 export interface TagContext {
     readonly environment: string;
     readonly owner: string;

@@ -5,11 +5,14 @@
  * with ids assigned in panel order.
  */
 import * as cog from "@grafana/grafana-foundation-sdk/cog";
+import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
+import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import { sortKeys } from "../core/stableJson";
 import { BACKLOG_ITEM, DashboardKind, RULE_PREFIX, SLO_RECORD, dashboardUid } from "../core/conventions";
 import { StackConfig } from "../core/stackConfig";
+import { ERROR_BUDGET_LOW } from "./design";
 
 export { DASHBOARD_KINDS, dashboardUid, folderUid } from "../core/conventions";
 export type { DashboardKind } from "../core/conventions";
@@ -149,6 +152,24 @@ export function thresholds(
 
 /** Colours of the three guardrail states (Grafana's named palette). */
 export const STATUS_COLOR = { ok: "green", atRisk: "orange", breach: "red" } as const;
+
+/**
+ * A stat of error budget left (a share): red when spent, orange when running low, green otherwise, on the last value.
+ * The SLO and summary dashboards read it the same way; callers add title, query, decimals and place.
+ */
+export function errorBudgetStat(): stat.PanelBuilder {
+    return new stat.PanelBuilder()
+        .unit("percentunit")
+        .thresholds(
+            thresholds(STATUS_COLOR.breach, [
+                [0, STATUS_COLOR.atRisk],
+                [ERROR_BUDGET_LOW, STATUS_COLOR.ok],
+            ]),
+        )
+        .colorMode(common.BigValueColorMode.Background)
+        .graphMode(common.BigValueGraphMode.None)
+        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+}
 
 /** Status values the summary's status expressions return (dashboards/queries.ts), and what they read as. */
 export const STATUS = { ok: 0, atRisk: 1, breach: 2 } as const;

@@ -18,12 +18,12 @@ import {
     STATUS_COLOR,
     at,
     dashboardFrame,
+    errorBudgetStat,
     guardrailLineOverride,
     promTarget,
     thresholds,
     toModel,
 } from "./common";
-import { ERROR_BUDGET_LOW } from "./design";
 import { sloQueries } from "./queries";
 
 export const SLO_VARIABLE = "slo";
@@ -121,21 +121,11 @@ export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
         .min(0)
         .gridPos(at(14, y, 6, h));
     SLO_WINDOWS.forEach((w, i) => burn.withTarget(promTarget(String.fromCharCode(65 + i), sloQuery.burnRate(w), w)));
-    const budget = new stat.PanelBuilder()
+    const budget = errorBudgetStat()
         .title("Error budget remaining: $slo")
         .description("Share of the SLO period's error budget left: red when spent, orange when running low.")
         .withTarget(promTarget("A", sloQuery.budgetRemaining, "remaining", { instant: true }))
-        .unit("percentunit")
         .decimals(1)
-        .thresholds(
-            thresholds(STATUS_COLOR.breach, [
-                [0, STATUS_COLOR.atRisk],
-                [ERROR_BUDGET_LOW, STATUS_COLOR.ok],
-            ]),
-        )
-        .colorMode(common.BigValueColorMode.Background)
-        .graphMode(common.BigValueGraphMode.None)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
         .gridPos(at(20, y, 4, h / 2));
     const rate = new stat.PanelBuilder()
         .title("Request rate: $slo")

@@ -22,12 +22,12 @@ import {
     STATUS_COLOR,
     at,
     dashboardFrame,
+    errorBudgetStat,
     promTarget,
     statusMappings,
     thresholds,
     toModel,
 } from "./common";
-import { ERROR_BUDGET_LOW } from "./design";
 import { COST_BUDGETS, FIRING_GUARDRAIL_ALERTS, costQuery, daysSinceCut, statusQuery } from "./queries";
 import { ReleasePlan, releasePlanMarkdown } from "./releasePlan";
 
@@ -103,22 +103,12 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
         burn.withTarget(promTarget(String.fromCharCode(65 + i), costQuery.burn(b), b, { instant: true })),
     );
 
-    const errorBudget = new stat.PanelBuilder()
+    const errorBudget = errorBudgetStat()
         .title("Error budget remaining")
         .description("Share of each SLO's error budget left over the SLO period.")
         .withTarget(promTarget("A", `${SLO_RECORD.errorBudgetRemaining}{env="$env"}`, "{{slo}}", { instant: true }))
-        .unit("percentunit")
         .decimals(0)
-        .thresholds(
-            thresholds(STATUS_COLOR.breach, [
-                [0, STATUS_COLOR.atRisk],
-                [ERROR_BUDGET_LOW, STATUS_COLOR.ok],
-            ]),
-        )
-        .colorMode(common.BigValueColorMode.Background)
-        .graphMode(common.BigValueGraphMode.None)
         .textMode(common.BigValueTextMode.ValueAndName)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
         .gridPos(at(8, 5, 8, 6));
 
     const sinceCut = new stat.PanelBuilder()
