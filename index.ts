@@ -9,14 +9,18 @@ import { GrafanaDashboards } from "./components/grafanaDashboards";
 import { GuardrailRules } from "./components/prometheusRules";
 import { ProvenanceBucket } from "./components/provenanceBucket";
 import { SignoffLedger } from "./components/signoffLedger";
+import { currentDeployMode, priorDeployHead } from "./components/deployFacts";
 import { releasePlanFromGovernance } from "./dashboards";
-import { evidenceResolver, loadGovernance, requiredSignoffs } from "./governance";
+import { evidenceResolver, loadGovernance, milestoneFor, requiredSignoffs } from "./governance";
 import { evidenceTransformation } from "./core/evidence";
 import { loadGuardrails } from "./core/guardrails";
 import { stackConfigFromPulumi } from "./core/stackConfig";
 import { OutputsOf, StackOutputs } from "./core/stackOutputs";
 import { preflight } from "./core/validation";
+import { checkoutState, gitFacts } from "./provenance/git";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
+import { loadSigners } from "./provenance/signers";
+import { repoRoot } from "./core/validation";
 
 export = async () => {
     const guardrails = loadGuardrails();
@@ -37,7 +41,16 @@ export = async () => {
         releaseTag: config.releaseTag,
         objectLock: config.provenance,
         guardrails,
+        signers: loadSigners(
+            undefined,
+            governance.roles.map((r) => r.name),
+        ),
         requiredRoles: (tag: string, env: string) => requiredSignoffs(governance, tag, env),
+        milestoneOf: (tag: string, env: string) => milestoneFor(governance, tag, env).id,
+        git: gitFacts(repoRoot),
+        checkout: checkoutState(repoRoot),
+        mode: currentDeployMode(),
+        deployedAt: new Date(),
     };
     const dashboardArgs = { config, guardrails, releasePlan: releasePlanFromGovernance(governance), grafanaUrl };
     preflight(config.stack, {
@@ -47,6 +60,10 @@ export = async () => {
         "release sign-offs": () => SignoffLedger.plan(signoffArgs),
         dashboards: () => GrafanaDashboards.plan(dashboardArgs),
     });
+    // The anchor: the ledger must extend the head this stack's previous deploy recorded (state, not a repo file).
+    // Read after every input is known valid, and checked before any resource is created.
+    const priorHead = await priorDeployHead();
+    preflight(config.stack, { "release sign-offs": () => SignoffLedger.plan({ ...signoffArgs, priorHead }) });
 
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
     pulumi.runtime.registerStackTransformation(
@@ -64,7 +81,7 @@ export = async () => {
     const rules = new GuardrailRules("guardrail-rules", rulesArgs);
     const budgets = new CostBudgets("cost-budgets", budgetArgs);
     const provenance = new ProvenanceBucket("provenance", bucketArgs);
-    const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, bucket: provenance });
+    const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, priorHead, bucket: provenance });
     const dashboards = new GrafanaDashboards("dashboards", dashboardArgs);
 
     const cap = guardrails.cost.caps[config.environment];
@@ -100,6 +117,7 @@ export = async () => {
             signoffKeyPrefix: signoffs.keyPrefix,
             signoffObjectKeys: signoffs.objectKeys,
             ledgerHead: signoffs.ledgerHead,
+            codeBinding: signoffs.codeBinding,
         },
         grafana: {
             folderUid: dashboards.folderUid,
