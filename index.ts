@@ -28,6 +28,10 @@ export = async () => {
     const governance = loadGovernance();
     // Read here, not in the component, so a missing key fails with the other config errors, before any resource.
     const grafanaUrl = new pulumi.Config("grafana").require("url");
+    // The AWS provider adds these to every resource; S3 counts them against an object's 10 tags.
+    const defaultTagKeys = Object.keys(
+        new pulumi.Config("aws").getObject<{ tags?: Record<string, string> }>("defaultTags")?.tags ?? {},
+    );
 
     const rulesArgs = { config, guardrails };
     const budgetArgs = { config, guardrails };
@@ -51,6 +55,7 @@ export = async () => {
         checkout: checkoutState(repoRoot),
         mode: currentDeployMode(),
         deployedAt: new Date(),
+        defaultTagKeys,
     };
     const dashboardArgs = { config, guardrails, releasePlan: releasePlanFromGovernance(governance), grafanaUrl };
     preflight(config.stack, {
@@ -73,6 +78,7 @@ export = async () => {
                 owner: config.owner,
                 stack: config.stack,
                 releaseTag: config.releaseTag,
+                defaultTagKeys,
             },
             evidenceResolver(governance),
         ),

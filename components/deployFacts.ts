@@ -11,7 +11,7 @@ import { DeployMode, priorLedgerHead } from "../provenance/release";
  * runtime behind `npm run synth` and the tests, which cannot deploy anything), report instead of refusing.
  */
 export function deployMode(facts: { readonly dryRun: boolean; readonly engine: boolean }): DeployMode {
-    return facts.dryRun || !facts.engine ? "preview" : "update";
+    return !facts.engine ? "offline" : facts.dryRun ? "preview" : "update";
 }
 
 /** The mode of the running program. */

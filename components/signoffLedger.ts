@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM } from "../core/conventions";
+import { objectTagBudgetProblem } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
 import { ProvenanceSettings } from "../core/stackConfig";
 import { CheckoutState } from "../provenance/git";
@@ -48,10 +49,18 @@ export interface SignoffLedgerArgs {
     readonly git?: GitFacts;
     /** The checkout being deployed, for the code binding (undefined outside a git checkout: refused). */
     readonly checkout?: CheckoutState;
-    /** `update` refuses a release whose signed commit is not the deployed code; `preview` reports it. */
+    /**
+     * `update` refuses a release whose signed commit is not the deployed code; `preview` warns; `offline` (no engine,
+     * nothing can deploy) reports it in `codeBinding` only.
+     */
     readonly mode: DeployMode;
     /** When the deploy runs: sign-off times are checked against it and locks start from its day. */
     readonly deployedAt: Date;
+    /**
+     * Keys of the AWS provider's default tags (`aws:defaultTags`): S3 counts them against each sign-off object's 10
+     * tags, so the evidence stamps that do not fit go to the object's metadata (core/evidence.ts fitObjectTags).
+     */
+    readonly defaultTagKeys?: readonly string[];
 }
 
 /** The verdict of a release deploy's code binding. */
@@ -101,8 +110,10 @@ export class SignoffLedger extends pulumi.ComponentResource {
         const what = release
             ? `${release.tag} cannot ship to ${release.environment}`
             : "the sign-off ledger is not intact";
-        if (!verification.ok) {
-            throw new Error(`${what}:\n${verification.problems.map((p) => `  ${p}`).join("\n")}`);
+        const tagProblem = release ? objectTagBudgetProblem(args.defaultTagKeys ?? [], "aws:defaultTags") : undefined;
+        const problems = [...verification.problems, ...(tagProblem ? [tagProblem] : [])];
+        if (problems.length > 0) {
+            throw new Error(`${what}:\n${problems.map((p) => `  ${p}`).join("\n")}`);
         }
         const binding = release
             ? codeBindingProblems(
@@ -136,7 +147,7 @@ export class SignoffLedger extends pulumi.ComponentResource {
         } catch (err) {
             throw new pulumi.ResourceError((err as Error).message, this);
         }
-        if (!this.codeBinding.bound) {
+        if (!this.codeBinding.bound && args.mode === "preview") {
             // A preview of a pull request runs code nobody signed yet: say so, and let the update refuse it.
             void pulumi.log.warn(
                 `${release?.tag} would be refused by \`pulumi up\`: ${this.codeBinding.problems.join("; ")}`,

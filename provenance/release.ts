@@ -10,8 +10,12 @@ import { GENESIS_HASH } from "./ledger";
 /** Files that may differ between the signed commit and the deployed checkout: the sign-offs themselves. */
 export const SIGNOFF_FILES: readonly string[] = ["provenance/ledger.jsonl"];
 
-/** How the program runs: a real update enforces, a preview (or a render with no engine) only reports. */
-export type DeployMode = "update" | "preview";
+/**
+ * How the program runs: a real update enforces the code binding; a preview reports it as a warning; an offline
+ * render (no engine: the mock runtime behind `npm run synth` and the tests, which cannot deploy anything) reports
+ * it in the stack outputs only.
+ */
+export type DeployMode = "update" | "preview" | "offline";
 
 /**
  * Problems binding the deployed code to the signed commit: the checkout's HEAD must be the signed commit, or differ

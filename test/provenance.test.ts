@@ -14,6 +14,7 @@ import {
 import { SignoffLedger, SignoffLedgerArgs } from "../components/signoffLedger";
 import { deployMode } from "../components/deployFacts";
 import { AWS_TAG, BACKLOG_ITEM } from "../core/conventions";
+import { S3_OBJECT_MAX_TAGS, fitObjectTags, objectMetadataKey, objectTagBudgetProblem } from "../core/evidence";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
 import { StackConfig } from "../core/stackConfig";
@@ -86,7 +87,7 @@ function program(config: StackConfig, ledgerFile = FIXTURE_LEDGER, extra: Partia
             guardrails,
             signers: team.signers,
             ledgerFile,
-            mode: "preview",
+            mode: "offline",
             deployedAt: NOW,
             ...extra,
         });
@@ -516,7 +517,7 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
     it("is an update only when the engine applies changes", () => {
         expect(deployMode({ dryRun: false, engine: true })).toBe("update");
         expect(deployMode({ dryRun: true, engine: true })).toBe("preview");
-        expect(deployMode({ dryRun: false, engine: false })).toBe("preview");
+        expect(deployMode({ dryRun: false, engine: false })).toBe("offline");
     });
 });
 
@@ -564,5 +565,62 @@ describe("provenance settings refusals", () => {
             ),
         ).rejects.toThrow("allowed in prod: COMPLIANCE");
         expect(seen.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    });
+});
+
+describe("sign-off objects stay within S3's 10 tags per object, whatever the provider's default tags add", () => {
+    const stamps = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`team:default-${i}`, "x"]));
+    const withDefaults = (tags: Record<string, string>) => {
+        const flat = flatConfig("prod");
+        return { ...flat, values: { ...flat.values, "aws:defaultTags": JSON.stringify({ tags }) } };
+    };
+    const runProd = (tags: Record<string, string>, record: RegisteredResource[] = []) =>
+        runWithMocks({ stack: "prod", config: withDefaults(tags), program: stackProgram(), record });
+
+    it.each([0, 3, 5, S3_OBJECT_MAX_TAGS - 3])(
+        "with %i default tags: tags + defaults <= 10, identity kept as tags, every stamp in metadata",
+        async (n) => {
+            const { resources } = await runProd(stamps(n));
+            const objects = ofType(resources, S3.object);
+            expect(objects.length).toBe(guardrails.signoffs.floor.prod.length);
+            for (const o of objects) {
+                const { tags, metadata } = inputs(o) as {
+                    tags: Record<string, string>;
+                    metadata: Record<string, string>;
+                };
+                expect(Object.keys(tags).length + n).toBeLessThanOrEqual(S3_OBJECT_MAX_TAGS);
+                expect(tags).toMatchObject({
+                    [AWS_TAG.backlogItem]: BACKLOG_ITEM.signoffLedger,
+                    [AWS_TAG.environment]: "prod",
+                    [AWS_TAG.release]: "v1.0.0",
+                });
+                for (const key of Object.values(AWS_TAG)) {
+                    expect(metadata[objectMetadataKey(key)]).toBeDefined();
+                }
+                expect(Object.keys(metadata).every((k) => /^[a-z0-9-]+$/.test(k))).toBe(true);
+            }
+            // Other AWS resources are not objects: they keep every stamp as a tag.
+            expect(Object.keys(inputs(byName([...resources], "provenance-bucket")).tags as object).length).toBe(
+                Object.keys(AWS_TAG).length,
+            );
+        },
+    );
+
+    it("refuses, before any resource, default tags that leave no room for the identity, naming aws:defaultTags", async () => {
+        const seen: RegisteredResource[] = [];
+        await expect(runProd(stamps(S3_OBJECT_MAX_TAGS - 2), seen)).rejects.toThrow(
+            `aws:defaultTags: ${S3_OBJECT_MAX_TAGS - 2} default tags leave 2 of S3's ${S3_OBJECT_MAX_TAGS} tags per object for the evidence identity`,
+        );
+        expect(seen.filter((r) => r.custom)).toEqual([]);
+    });
+
+    it("counts a default tag that repeats a stamp once, and an explicit tag on the object against the same budget", () => {
+        const base = { [AWS_TAG.backlogItem]: "I", [AWS_TAG.environment]: "prod", [AWS_TAG.release]: "v1.0.0" };
+        const all = { ...base, [AWS_TAG.logs]: "l", [AWS_TAG.owner]: "o", "team:explicit": "e" };
+        // The repeated key is one tag on the object; the other default takes one slot.
+        const fitted = fitObjectTags(all, [AWS_TAG.owner, ...Object.keys(stamps(S3_OBJECT_MAX_TAGS - 5))]);
+        expect(Object.keys(fitted.tags).length + (S3_OBJECT_MAX_TAGS - 5)).toBeLessThanOrEqual(S3_OBJECT_MAX_TAGS);
+        expect(Object.keys(fitted.metadata).sort()).toEqual(Object.keys(all).map(objectMetadataKey).sort());
+        expect(objectTagBudgetProblem(Object.keys(stamps(S3_OBJECT_MAX_TAGS - 3)), "aws:defaultTags")).toBeUndefined();
     });
 });
