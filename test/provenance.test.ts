@@ -33,7 +33,7 @@ import {
     requiredRoles,
     signSteps,
 } from "./fixtures/provenance/signedLedger";
-import { KEY, STACKS, flatConfig, guardrails } from "./helpers";
+import { KEY, STACKS, flatConfig, guardrails, runScript } from "./helpers";
 
 const team = makeTeam(STANDARD_TEAM);
 const ledgerText = signSteps(team, releaseSteps());
@@ -622,5 +622,24 @@ describe("sign-off objects stay within S3's 10 tags per object, whatever the pro
         expect(Object.keys(fitted.tags).length + (S3_OBJECT_MAX_TAGS - 5)).toBeLessThanOrEqual(S3_OBJECT_MAX_TAGS);
         expect(Object.keys(fitted.metadata).sort()).toEqual(Object.keys(all).map(objectMetadataKey).sort());
         expect(objectTagBudgetProblem(Object.keys(stamps(S3_OBJECT_MAX_TAGS - 3)), "aws:defaultTags")).toBeUndefined();
+    });
+});
+
+describe("npm run synth -- --prior: a previous render played as the previous deploy", () => {
+    it("passes when the ledger extends the head the prior render recorded, and refuses when it does not", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-prior-"));
+        const first = runScript("synth", "--stack", "prod", "--out", path.join(dir, "first"));
+        expect(first.status).toBe(0);
+        const prior = path.join(dir, "first", "outputs.json");
+        const again = runScript("synth", "--stack", "prod", "--out", path.join(dir, "again"), "--prior", prior);
+        expect(again.stderr).toBe("");
+        expect(again.status).toBe(0);
+        const outputs = JSON.parse(fs.readFileSync(prior, "utf8")) as { provenance: { ledgerHead: string } };
+        const forged = path.join(dir, "forged.json");
+        fs.writeFileSync(forged, JSON.stringify({ provenance: { ...outputs.provenance, ledgerHead: "b".repeat(64) } }));
+        const refused = runScript("synth", "--stack", "prod", "--out", path.join(dir, "refused"), "--prior", forged);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain(`does not extend the head ${"b".repeat(64)}`);
+        expect(runScript("synth", "--all", "--prior", prior).stderr).toContain("use it with --stack, not --all");
     });
 });
