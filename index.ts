@@ -9,21 +9,29 @@ import { GrafanaDashboards } from "./components/grafanaDashboards";
 import { GuardrailRules } from "./components/prometheusRules";
 import { ProvenanceBucket } from "./components/provenanceBucket";
 import { SignoffLedger } from "./components/signoffLedger";
+import { currentDeployMode, priorDeployHead } from "./components/deployFacts";
 import { releasePlanFromGovernance } from "./dashboards";
-import { evidenceResolver, loadGovernance, requiredSignoffs } from "./governance";
+import { evidenceResolver, loadGovernance, milestoneFor, requiredSignoffs } from "./governance";
 import { registerEvidenceStamping } from "./core/evidence";
 import { loadGuardrails } from "./core/guardrails";
 import { stackConfigFromPulumi } from "./core/stackConfig";
 import { OutputsOf, StackOutputs } from "./core/stackOutputs";
 import { preflight } from "./core/validation";
+import { checkoutState, gitFacts } from "./provenance/git";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
+import { loadSigners } from "./provenance/signers";
+import { repoRoot } from "./core/validation";
 
-export = () => {
+export = async () => {
     const guardrails = loadGuardrails();
     const config = stackConfigFromPulumi(guardrails);
     const governance = loadGovernance();
     // Read here, not in the component, so a missing key fails with the other config errors, before any resource.
     const grafanaUrl = new pulumi.Config("grafana").require("url");
+    // The AWS provider adds these to every resource; S3 counts them against an object's 10 tags.
+    const defaultTagKeys = Object.keys(
+        new pulumi.Config("aws").getObject<{ tags?: Record<string, string> }>("defaultTags")?.tags ?? {},
+    );
 
     const rulesArgs = { config, guardrails };
     const budgetArgs = { config, guardrails };
@@ -37,7 +45,17 @@ export = () => {
         releaseTag: config.releaseTag,
         objectLock: config.provenance,
         guardrails,
+        signers: loadSigners(
+            undefined,
+            governance.roles.map((r) => r.name),
+        ),
         requiredRoles: (tag: string, env: string) => requiredSignoffs(governance, tag, env),
+        milestoneOf: (tag: string, env: string) => milestoneFor(governance, tag, env).id,
+        git: gitFacts(repoRoot),
+        checkout: checkoutState(repoRoot),
+        mode: currentDeployMode(),
+        deployedAt: new Date(),
+        defaultTagKeys,
     };
     const dashboardArgs = { config, guardrails, releasePlan: releasePlanFromGovernance(governance), grafanaUrl };
     preflight(config.stack, {
@@ -47,14 +65,18 @@ export = () => {
         "release sign-offs": () => SignoffLedger.plan(signoffArgs),
         dashboards: () => GrafanaDashboards.plan(dashboardArgs),
     });
+    // The anchor: the ledger must extend the head this stack's previous deploy recorded (state, not a repo file).
+    // Read after every input is known valid, and checked before any resource is created.
+    const priorHead = await priorDeployHead();
+    preflight(config.stack, { "release sign-offs": () => SignoffLedger.plan({ ...signoffArgs, priorHead }) });
 
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
-    registerEvidenceStamping(config, evidenceResolver(governance));
+    registerEvidenceStamping({ ...config, defaultTagKeys }, evidenceResolver(governance));
 
     const rules = new GuardrailRules("guardrail-rules", rulesArgs);
     const budgets = new CostBudgets("cost-budgets", budgetArgs);
     const provenance = new ProvenanceBucket("provenance", bucketArgs);
-    const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, bucket: provenance });
+    const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, priorHead, bucket: provenance });
     const dashboards = new GrafanaDashboards("dashboards", dashboardArgs);
 
     const cap = guardrails.cost.caps[config.environment];
@@ -90,6 +112,7 @@ export = () => {
             signoffKeyPrefix: signoffs.keyPrefix,
             signoffObjectKeys: signoffs.objectKeys,
             ledgerHead: signoffs.ledgerHead,
+            codeBinding: signoffs.codeBinding,
         },
         grafana: {
             folderUid: dashboards.folderUid,

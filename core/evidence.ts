@@ -27,6 +27,11 @@ export interface TagContext {
     readonly owner: string;
     readonly stack: string;
     readonly releaseTag?: string;
+    /**
+     * Keys of the tags the AWS provider adds to every resource (`aws:defaultTags`). S3 counts them against an
+     * object's 10-tag limit, so objects keep fewer of the stamps as tags (see fitObjectTags).
+     */
+    readonly defaultTagKeys?: readonly string[];
 }
 
 /**
@@ -85,6 +90,72 @@ export function awsEvidenceTags(ctx: TagContext, item: EvidenceItem): Record<str
     return tags;
 }
 
+/** S3 allows at most this many tags on an object, the provider's default tags included. */
+export const S3_OBJECT_MAX_TAGS = 10;
+/** Resource types that are S3 objects (tag-limited). */
+export const S3_OBJECT_TYPES: readonly string[] = [
+    "aws:s3/bucketObjectv2:BucketObjectv2",
+    "aws:s3/bucketObject:BucketObject",
+];
+/** Stamps an object keeps as tags first when not all fit: who it serves and where, then its hooks. */
+const OBJECT_TAG_PRIORITY: readonly string[] = [
+    AWS_TAG.backlogItem,
+    AWS_TAG.environment,
+    AWS_TAG.release,
+    AWS_TAG.logs,
+    AWS_TAG.metrics,
+    AWS_TAG.tests,
+    AWS_TAG.provenance,
+    AWS_TAG.owner,
+    AWS_TAG.stack,
+    AWS_TAG.managedBy,
+];
+/** The identity stamps an object must keep as tags (the policy pack and lifecycle filters select on them). */
+const OBJECT_IDENTITY_TAGS = 3;
+
+/** An S3 user-metadata key for a stamp key: `maestro:backlog-item` -> `maestro-backlog-item` (no ':' in headers). */
+export function objectMetadataKey(tagKey: string): string {
+    return tagKey.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+}
+
+/**
+ * Why an object could not keep its identity stamps as tags with these provider default tags, or undefined when it
+ * can. `source` names where the default tags are configured, for the message.
+ */
+export function objectTagBudgetProblem(defaultTagKeys: readonly string[], source: string): string | undefined {
+    const extra = defaultTagKeys.filter((k) => !OBJECT_TAG_PRIORITY.includes(k)).length;
+    const room = S3_OBJECT_MAX_TAGS - extra;
+    return room >= OBJECT_IDENTITY_TAGS
+        ? undefined
+        : `${source}: ${extra} default tags leave ${Math.max(room, 0)} of S3's ${S3_OBJECT_MAX_TAGS} tags per object for the evidence identity (${OBJECT_TAG_PRIORITY.slice(0, OBJECT_IDENTITY_TAGS).join(", ")}); allowed: at most ${S3_OBJECT_MAX_TAGS - OBJECT_IDENTITY_TAGS} default tags`;
+}
+
+/**
+ * Split an object's stamps between tags and user metadata so that its tags plus the provider's default tags stay
+ * within S3's limit: tags keep the stamps in priority order while there is room; metadata holds every stamp (the
+ * complete record, readable with a HEAD request). Throws (objectTagBudgetProblem) when not even the identity fits.
+ */
+export function fitObjectTags(
+    stamps: Readonly<Record<string, string>>,
+    defaultTagKeys: readonly string[],
+): { tags: Record<string, string>; metadata: Record<string, string> } {
+    const problem = objectTagBudgetProblem(defaultTagKeys, "aws:defaultTags");
+    if (problem) {
+        throw new Error(problem);
+    }
+    const room = S3_OBJECT_MAX_TAGS - defaultTagKeys.filter((k) => !(k in stamps)).length;
+    const order = [
+        ...OBJECT_TAG_PRIORITY.filter((k) => k in stamps),
+        ...Object.keys(stamps).filter((k) => !OBJECT_TAG_PRIORITY.includes(k)),
+    ];
+    const tags: Record<string, string> = {};
+    for (const k of order.slice(0, room)) {
+        tags[k] = stamps[k];
+    }
+    const metadata = Object.fromEntries(Object.entries(stamps).map(([k, v]) => [objectMetadataKey(k), v]));
+    return { tags, metadata };
+}
+
 /** Kubernetes labels and annotations for an object serving `item`. */
 export function k8sEvidenceMetadata(
     ctx: TagContext,
@@ -131,7 +202,18 @@ export function evidenceTransformation(ctx: TagContext, resolve: EvidenceResolve
         const item = resolve(id);
         const [pkg] = args.type.split(":");
         const props = { ...args.props };
-        if (pkg === "aws" && "tags" in props) {
+        if (pkg === "aws" && S3_OBJECT_TYPES.includes(args.type)) {
+            // S3 objects: 10 tags at most, the provider's default tags included; the rest of the stamps go to metadata.
+            const fitted = pulumi
+                .output(props.tags ?? {})
+                .apply((explicit: Record<string, string>) =>
+                    fitObjectTags({ ...awsEvidenceTags(ctx, item), ...explicit }, ctx.defaultTagKeys ?? []),
+                );
+            props.tags = fitted.tags;
+            props.metadata = pulumi
+                .all([fitted.metadata, props.metadata ?? {}])
+                .apply(([stamped, own]: [Record<string, string>, Record<string, string>]) => ({ ...stamped, ...own }));
+        } else if (pkg === "aws" && "tags" in props) {
             props.tags = mergeRecord(
                 awsEvidenceTags(ctx, item),
                 props.tags as pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,

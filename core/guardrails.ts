@@ -55,6 +55,15 @@ export interface Guardrails {
         readonly tagFormat: string;
         readonly tagPattern: string;
     };
+    readonly signoffs: {
+        /**
+         * Per environment, the roles every release there must be signed by (governance milestones may add roles,
+         * never drop these; the deploy gate requires at least these).
+         */
+        readonly floor: Readonly<Record<string, readonly string[]>>;
+        /** How far (seconds) a sign-off's time may be ahead of the checking machine's clock. */
+        readonly maxClockSkewSeconds: number;
+    };
     readonly evidence: {
         readonly hooks: readonly EvidenceHook[];
     };
@@ -105,6 +114,15 @@ export function parseGuardrails(data: unknown, file: string = displayPath(GUARDR
             });
         }
     }
+    for (const env of Object.keys(g.signoffs.floor)) {
+        if (!g.environments.includes(env)) {
+            problems.push({
+                file,
+                path: `/signoffs/floor/${env}`,
+                message: `unknown environment "${env}"; allowed: ${g.environments.join(", ")}`,
+            });
+        }
+    }
     if (g.cadence.prodReleaseIntervalDays < g.cadence.stagingCutIntervalDays) {
         problems.push({
             file,
@@ -121,6 +139,11 @@ export function parseGuardrails(data: unknown, file: string = displayPath(GUARDR
 /** Load and validate a guardrails file (the shipped one by default). */
 export function loadGuardrails(file: string = GUARDRAILS_FILE): Guardrails {
     return parseGuardrails(readDataFile(file), displayPath(file));
+}
+
+/** The roles a release in `environment` needs at least (the guardrails' sign-off floor; none where there is none). */
+export function signoffFloor(g: Guardrails, environment: string): readonly string[] {
+    return Object.prototype.hasOwnProperty.call(g.signoffs.floor, environment) ? g.signoffs.floor[environment] : [];
 }
 
 /** PromQL label matchers for an SLI, e.g. `operation_type="query"`; extra matchers are appended. */

@@ -38,13 +38,18 @@ export interface StackOutputs {
         readonly bucketName: string;
         readonly logBucketName: string;
         readonly kmsKeyArn: string;
-        /** `signoffs/<environment>/<tag>/<commit>/<seq>-<role>.json` */
+        /** `signoffs/<environment>/<tag>/<commit>/<seq>-<role>-<envelope sha256>.dsse.json` */
         readonly signoffKeyLayout: string;
         /** `signoffs/<environment>/<tag>/`, empty without a release. */
         readonly signoffKeyPrefix: string;
         readonly signoffObjectKeys: readonly string[];
-        /** Hash of the sign-off ledger's last entry at deploy time. */
+        /** Hash of the sign-off ledger's last entry at deploy time: the next deploy's ledger must contain it. */
         readonly ledgerHead: string;
+        /**
+         * Whether the deployed code is the release's signed commit (differing at most in the ledger, nothing
+         * uncommitted). An update refuses when not; a preview (or an offline render) reports the problems here.
+         */
+        readonly codeBinding: { readonly bound: boolean; readonly problems: readonly string[] };
     };
     readonly grafana: {
         readonly folderUid: string;

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { AWS_TAG_VALUE } from "../core/conventions";
-import { Guardrails } from "../core/guardrails";
+import { Guardrails, signoffFloor } from "../core/guardrails";
 import { Problem, repoRoot } from "../core/validation";
 import { guardrailCatalog } from "./guardrailCatalog";
 import { COLLECTION_AT, Governance } from "./model";
@@ -50,6 +50,7 @@ export function crossCheck(gov: Governance, guardrails: Guardrails, options: Cro
     checkHooks(gov, guardrails, options.root ?? repoRoot, report);
     checkGuardrailCoverage(gov, guardrails, report);
     checkCadence(gov, guardrails, report);
+    checkSignoffFloor(gov, guardrails, report);
     return problems;
 }
 
@@ -473,4 +474,32 @@ export function compareTags(a: string, b: string): number {
 
 function escapePointer(s: string): string {
     return s.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+/**
+ * A milestone never asks for fewer sign-offs than the guardrails' floor for its environment (guardrails.yaml
+ * /signoffs/floor), and every environment with a floor ships only through milestones that name it exactly: a
+ * milestone cannot slip under the floor by cutting roles or by naming an environment the floor does not cover.
+ */
+export function checkSignoffFloor(gov: Governance, guardrails: Guardrails, report: Report): void {
+    gov.milestones.forEach((m, i) => {
+        const floor = signoffFloor(guardrails, m.environment);
+        const missing = floor.filter((role) => !m.signoffs.includes(role));
+        if (missing.length > 0) {
+            report(
+                "milestones",
+                i,
+                "/signoffs",
+                `milestone "${m.id}" drops the ${m.environment} sign-off floor role${missing.length > 1 ? "s" : ""} ${missing.map((r) => `"${r}"`).join(", ")} (guardrails.yaml /signoffs/floor/${m.environment}); allowed: signoffs including ${floor.join(", ")}`,
+            );
+        }
+        if (floor.length === 0 && Object.keys(guardrails.signoffs.floor).length > 0) {
+            report(
+                "milestones",
+                i,
+                "/environment",
+                `"${m.environment}" has no sign-off floor, so milestone "${m.id}" would ship unguarded; allowed: ${Object.keys(guardrails.signoffs.floor).join(", ")}`,
+            );
+        }
+    });
 }

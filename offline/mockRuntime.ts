@@ -188,6 +188,11 @@ export interface MockRunOptions {
      * engine would return them. A reference to a stack not listed fails the run, as it would against the service.
      */
     readonly stackReferences?: Readonly<Record<string, Record<string, unknown>>>;
+    /**
+     * The outputs the stack's previous deploy recorded, which the program reads with a StackReference to itself
+     * (the sign-off ledger's anchor). Without them the stack is fresh: its own reference has no outputs.
+     */
+    readonly priorOutputs?: Record<string, unknown>;
 }
 
 /**
@@ -203,7 +208,11 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
                 if (args.type === "pulumi:pulumi:StackReference") {
                     const named = (args.inputs as { name?: unknown }).name;
                     const name = typeof named === "string" ? named : args.name;
-                    const outputs = opts.stackReferences?.[name];
+                    const self =
+                        name === opts.stack ||
+                        name === `${project}/${opts.stack}` ||
+                        name.endsWith(`/${project}/${opts.stack}`);
+                    const outputs = opts.stackReferences?.[name] ?? (self ? (opts.priorOutputs ?? {}) : undefined);
                     if (!outputs) {
                         throw new Error(
                             `unknown stack reference ${name}: no such stack (mocked: ${Object.keys(opts.stackReferences ?? {}).join(", ") || "none"})`,

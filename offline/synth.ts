@@ -28,6 +28,8 @@ export interface SynthOptions {
     readonly configFile?: string;
     /** The program; the stack's own index.ts by default (tests pass fixture programs). */
     readonly program?: () => unknown;
+    /** The outputs of the stack's previous deploy (its sign-off ledger anchor); none: a fresh stack. */
+    readonly priorOutputs?: Record<string, unknown>;
 }
 
 /** Load the program the Pulumi CLI would run: the module's exported function. */
@@ -46,6 +48,7 @@ export async function synthStack(opts: SynthOptions): Promise<SynthResult> {
         config,
         program: opts.program ?? stackProgram(),
         configFileName: displayPath(configFile),
+        ...(opts.priorOutputs ? { priorOutputs: opts.priorOutputs } : {}),
     });
     return { stack: opts.stack, configFile, run, artifacts: extractArtifacts(run.resources) };
 }

@@ -1,43 +1,58 @@
 /**
- * `npm run provenance -- record ...` appends one role's sign-off of a release to the ledger (after checking the
- * ledger is intact and the role is one governance requires); `npm run provenance -- verify` checks the hash
- * chain and the required sign-offs and exits 1 naming every problem. See docs/provenance.md.
+ * `npm run provenance -- keygen ...` makes an Ed25519 key pair for a role holder (private half to a file of theirs,
+ * public half listed in governance/signers.json); `record ...` signs one role's sign-off of a release with the
+ * holder's private key and appends it to the ledger (after checking the whole ledger and that the new entry would
+ * verify); `verify` checks signatures, the chain, the roles per governance and the floor, times, and git, and exits 1
+ * naming every problem. See docs/provenance.md.
  */
+import { generateKeyPairSync } from "crypto";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { releaseSignoffMetrics, writeMetricsFile } from "../verify/ciMetrics";
 import { ParsedFlags, UsageError, parseFlags, runMain, single } from "./cli";
 import { GUARDRAILS_FILE, loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
-import { GOVERNANCE_DIR, loadGovernance, requiredSignoffs } from "../governance";
+import { GOVERNANCE_DIR, loadGovernance, milestoneFor, requiredSignoffs } from "../governance";
+import { keyId, privateKeyFromText } from "../provenance/dsse";
+import { gitFacts } from "../provenance/git";
 import {
     LEDGER_FILE,
     LedgerVerification,
     RequiredRoles,
-    appendEntry,
     appendToLedgerFile,
     ledgerTime,
+    signSignoff,
     verifyLedgerFile,
 } from "../provenance/ledger";
+import { SIGNERS_FILE, loadSigners, parseSigners } from "../provenance/signers";
 
 const USAGE = `usage:
-  npm run provenance -- record --tag vX.Y.Z --environment ENV --role ROLE [--signer "Name <email>"] [--commit SHA] [--time ISO]
+  npm run provenance -- keygen --out FILE --name NAME --email EMAIL --role ROLE [--role ROLE ...]
+  npm run provenance -- record --tag vX.Y.Z --environment ENV --role ROLE --key FILE [--commit SHA] [--time ISO] [--checked ID,ID]
   npm run provenance -- verify [--tag vX.Y.Z --environment ENV] [--head HASH] [--json] [--metrics FILE]
 common flags:
   --ledger FILE       the ledger (default provenance/ledger.jsonl)
+  --signers FILE      who may sign: public keys and roles (default governance/signers.json)
   --governance DIR    governance data naming each release's required sign-offs (default governance/)
-  --guardrails FILE   guardrails file (default guardrails/guardrails.yaml)
+  --guardrails FILE   guardrails file, with the sign-off floor (default guardrails/guardrails.yaml)
+keygen:
+  --out FILE          where the private key goes (PKCS#8 PEM, mode 0600; never commit it); FILE.pub gets the public key
+  --name/--email      the holder, as signers.json lists them
+  --role              a governance role the holder signs for (repeat for several)
+  The public key is added to the signers file; commit that change for review.
 record:
-  --signer            who signs (default: git config user.name <user.email>)
+  --key FILE          your Ed25519 private key: PKCS#8 PEM (openssl genpkey -algorithm ed25519) or OpenSSH (ssh-keygen -t ed25519)
   --commit            the commit the tag names (default: the tag's commit if the tag exists in git, else HEAD)
-  --time              sign-off time, YYYY-MM-DDTHH:MM:SSZ (default: now)
+  --time              sign-off time, YYYY-MM-DDTHH:MM:SSZ (default: now; never in the future)
+  --checked           backlog item ids you checked (default: every item of a milestone shipping the tag)
 verify:
-  --tag/--environment check only this release's required sign-offs (what a deploy checks; the chain is always checked whole)
-  --head HASH         the hash the last entry must have (an anchor kept outside the repo); catches a cut-off tail
+  --tag/--environment check only this release's required sign-offs (what a deploy checks; everything else is always checked whole)
+  --head HASH         the hash the last entry must have (an anchor kept outside the repo, e.g. a deploy's ledgerHead)
   --json              print the verification as JSON
   --metrics FILE      write maestro_release_signoffs per release (signed, missing) for CI to push (docs/metrics.md)`;
 
-const COMMON = ["ledger", "governance", "guardrails"];
+const COMMON = ["ledger", "signers", "governance", "guardrails"];
 
 function git(args: string[]): string | undefined {
     try {
@@ -55,67 +70,117 @@ function git(args: string[]): string | undefined {
 
 function context(flags: ParsedFlags) {
     const ledger = path.resolve(single(flags, "ledger", USAGE) ?? LEDGER_FILE);
+    const signersFile = path.resolve(single(flags, "signers", USAGE) ?? SIGNERS_FILE);
     const guardrails = loadGuardrails(path.resolve(single(flags, "guardrails", USAGE) ?? GUARDRAILS_FILE));
     const gov = loadGovernance(path.resolve(single(flags, "governance", USAGE) ?? GOVERNANCE_DIR));
+    const roles = gov.roles.map((r) => r.name);
     const requiredRoles: RequiredRoles = (tag, environment) => requiredSignoffs(gov, tag, environment);
-    return { ledger, guardrails, requiredRoles };
+    const milestoneOf = (tag: string, environment: string) => milestoneFor(gov, tag, environment).id;
+    return { ledger, signersFile, guardrails, gov, roles, requiredRoles, milestoneOf, git: gitFacts(repoRoot) };
 }
 
-function required(flags: ParsedFlags, name: string): string {
+function required(flags: ParsedFlags, command: string, name: string): string {
     const v = single(flags, name, USAGE);
     if (v === undefined) {
-        throw new UsageError(`record needs --${name}`, USAGE);
+        throw new UsageError(`${command} needs --${name}`, USAGE);
     }
     return v;
 }
 
+/** The backlog items a release's sign-off attests by default: every item of a milestone shipping that tag. */
+function releaseItems(gov: ReturnType<typeof loadGovernance>, tag: string): string[] {
+    const milestones = new Set(gov.milestones.filter((m) => m.tag === tag).map((m) => m.id));
+    return gov.items.filter((i) => milestones.has(i.milestone)).map((i) => i.id);
+}
+
+function keygen(flags: ParsedFlags): number {
+    const { signersFile, roles } = context(flags);
+    const out = path.resolve(required(flags, "keygen", "out"));
+    const name = required(flags, "keygen", "name");
+    const email = required(flags, "keygen", "email");
+    const holderRoles = flags.values.role ?? [];
+    if (holderRoles.length === 0) {
+        throw new UsageError("keygen needs at least one --role", USAGE);
+    }
+    if (fs.existsSync(out)) {
+        throw new UsageError(`${out} exists; keygen never overwrites a key`, USAGE);
+    }
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const doc = JSON.parse(fs.readFileSync(signersFile, "utf8")) as { signers: unknown[] };
+    doc.signers.push({ name, email, roles: holderRoles, publicKey: publicPem });
+    // Validate the file as it would be before touching anything: a bad role or a second entry for the email stops here.
+    parseSigners(doc, displayPath(signersFile), roles);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, privateKey.export({ type: "pkcs8", format: "pem" }).toString(), { mode: 0o600 });
+    fs.writeFileSync(`${out}.pub`, publicPem);
+    fs.writeFileSync(signersFile, JSON.stringify(doc, null, 2) + "\n");
+    process.stdout.write(
+        `provenance: private key ${displayPath(out)} (keep it; never commit it), public key ${displayPath(out)}.pub\n` +
+            `provenance: added ${name} <${email}> (${holderRoles.join(", ")}) with key ${keyId(publicKey)} to ${displayPath(signersFile)}\n`,
+    );
+    return 0;
+}
+
 function record(flags: ParsedFlags): number {
-    const { ledger, guardrails, requiredRoles } = context(flags);
-    const tag = required(flags, "tag");
-    const environment = required(flags, "environment");
-    const role = required(flags, "role");
+    const ctx = context(flags);
+    const tag = required(flags, "record", "tag");
+    const environment = required(flags, "record", "environment");
+    const role = required(flags, "record", "role");
+    const keyFile = required(flags, "record", "key");
+    let privateKey;
+    try {
+        privateKey = privateKeyFromText(fs.readFileSync(path.resolve(keyFile), "utf8"));
+    } catch (err) {
+        throw new UsageError(`--key ${keyFile}: ${(err as Error).message}`, USAGE);
+    }
     const tagCommit = git(["rev-parse", "--verify", "--quiet", `refs/tags/${tag}^{commit}`]);
     const commit = single(flags, "commit", USAGE) ?? tagCommit ?? git(["rev-parse", "HEAD"]) ?? "";
-    if (tagCommit && commit !== tagCommit) {
-        throw new UsageError(
-            `--commit ${commit} is not the commit of tag ${tag} (${tagCommit}); a sign-off names the tagged commit`,
-            USAGE,
-        );
-    }
-    const gitSigner = [git(["config", "user.name"]), git(["config", "user.email"])];
-    const signer =
-        single(flags, "signer", USAGE) ?? (gitSigner[0] && gitSigner[1] ? `${gitSigner[0]} <${gitSigner[1]}>` : "");
     const time = single(flags, "time", USAGE) ?? ledgerTime(new Date());
-
-    // Never extend a broken chain: whatever broke it would be buried under the new entry.
-    const before = verifyLedgerFile(ledger, requiredRoles, { guardrails, complete: "none" });
-    const missingFile =
-        before.entries.length === 0 &&
-        before.problems.length === 1 &&
-        before.problems[0].includes("ledger file not found");
-    if (!before.ok && !missingFile) {
-        process.stderr.write(
-            before.problems.map((p) => `${p}\n`).join("") +
-                `provenance: ${displayPath(ledger)} is not intact; nothing recorded\n`,
-        );
+    let milestone: string;
+    try {
+        milestone = ctx.milestoneOf(tag, environment);
+    } catch (err) {
+        process.stderr.write(`provenance: ${(err as Error).message}\n`);
         return 1;
     }
+    const checkedFlag = single(flags, "checked", USAGE);
+    const checked = checkedFlag
+        ? checkedFlag
+              .split(",")
+              .map((s) => s.trim())
+              .filter((s) => s !== "")
+        : releaseItems(ctx.gov, tag);
+    const signers = loadSigners(ctx.signersFile, ctx.roles);
+    const text = fs.existsSync(ctx.ledger) ? fs.readFileSync(ctx.ledger, "utf8") : "";
     let entry;
     try {
-        entry = appendEntry(
-            before.entries,
-            { tag, commit, environment, role, signer, time },
-            { guardrails, requiredRoles },
+        entry = signSignoff(
+            text,
+            { tag, commit, environment, role, milestone, time, checked },
+            privateKey,
+            {
+                guardrails: ctx.guardrails,
+                requiredRoles: ctx.requiredRoles,
+                milestoneOf: ctx.milestoneOf,
+                signers,
+                ...(ctx.git ? { git: ctx.git } : {}),
+            },
+            displayPath(ctx.ledger),
         );
     } catch (err) {
-        process.stderr.write(`${displayPath(ledger)}: ${(err as Error).message}\n`);
+        process.stderr.write(`${displayPath(ctx.ledger)}: ${(err as Error).message}\n`);
         return 1;
     }
-    appendToLedgerFile(ledger, entry);
-    const after = verifyLedgerFile(ledger, requiredRoles, { guardrails, complete: "none" });
+    appendToLedgerFile(ctx.ledger, entry);
+    const after = verifyLedgerFile(ctx.ledger, ctx.requiredRoles, {
+        guardrails: ctx.guardrails,
+        signers,
+        complete: "none",
+    });
     const status = after.releases.find((r) => r.tag === tag && r.environment === environment);
     process.stdout.write(
-        `provenance: recorded seq ${entry.seq}: ${role} signs ${tag} (${commit.slice(0, 12)}) for ${environment}; hash ${entry.hash}\n` +
+        `provenance: recorded seq ${entry.seq}: ${entry.signer} signs ${tag} (${commit.slice(0, 12)}) for ${environment} as ${role}; hash ${entry.hash}\n` +
             (status && status.missing.length > 0
                 ? `provenance: ${tag} in ${environment} still needs: ${status.missing.join(", ")}\n`
                 : `provenance: ${tag} in ${environment} has every required sign-off\n`),
@@ -124,7 +189,7 @@ function record(flags: ParsedFlags): number {
 }
 
 function verify(flags: ParsedFlags): number {
-    const { ledger, guardrails, requiredRoles } = context(flags);
+    const ctx = context(flags);
     const tag = single(flags, "tag", USAGE);
     const environment = single(flags, "environment", USAGE);
     if ((tag === undefined) !== (environment === undefined)) {
@@ -133,10 +198,14 @@ function verify(flags: ParsedFlags): number {
             USAGE,
         );
     }
-    const result: LedgerVerification = verifyLedgerFile(ledger, requiredRoles, {
-        guardrails,
+    const head = single(flags, "head", USAGE);
+    const result: LedgerVerification = verifyLedgerFile(ctx.ledger, ctx.requiredRoles, {
+        guardrails: ctx.guardrails,
+        signers: loadSigners(ctx.signersFile, ctx.roles),
+        milestoneOf: ctx.milestoneOf,
         complete: tag && environment ? { tag, environment } : "all",
-        head: single(flags, "head", USAGE),
+        ...(head !== undefined ? { head } : {}),
+        ...(ctx.git ? { git: ctx.git } : {}),
     });
     const metrics = single(flags, "metrics", USAGE);
     if (metrics) {
@@ -159,18 +228,38 @@ function verify(flags: ParsedFlags): number {
         process.stderr.write(result.problems.map((p) => `${p}\n`).join(""));
         process.stdout.write(
             result.ok
-                ? `provenance: ${displayPath(ledger)} intact, ${result.entries.length} entries, head ${result.head}\n`
-                : `provenance: ${result.problems.length} problem${result.problems.length === 1 ? "" : "s"} in ${displayPath(ledger)}\n`,
+                ? `provenance: ${displayPath(ctx.ledger)} intact, ${result.entries.length} signed entries, head ${result.head}${ctx.git ? "" : " (not a git checkout: commits and tags not checked)"}\n`
+                : `provenance: ${result.problems.length} problem${result.problems.length === 1 ? "" : "s"} in ${displayPath(ctx.ledger)}\n`,
         );
     }
     return result.ok ? 0 : 1;
 }
 
+const ONLY: Record<string, readonly string[]> = {
+    keygen: ["out", "name", "email"],
+    record: ["key", "commit", "time", "checked"],
+    verify: ["head", "json", "metrics"],
+};
+
 function main(): number {
     const flags = parseFlags(
         process.argv.slice(2),
         {
-            values: [...COMMON, "tag", "environment", "role", "signer", "commit", "time", "head", "metrics"],
+            values: [
+                ...COMMON,
+                "tag",
+                "environment",
+                "role",
+                "key",
+                "commit",
+                "time",
+                "checked",
+                "head",
+                "metrics",
+                "out",
+                "name",
+                "email",
+            ],
             booleans: ["json", "help"],
             positionals: 1,
         },
@@ -181,22 +270,23 @@ function main(): number {
         return 0;
     }
     const command = flags.positionals[0];
-    const only: Record<string, readonly string[]> = {
-        record: ["role", "signer", "commit", "time"],
-        verify: ["head", "json", "metrics"],
-    };
-    if (command !== "record" && command !== "verify") {
+    if (command !== "keygen" && command !== "record" && command !== "verify") {
         throw new UsageError(
-            `${command === undefined ? "missing command" : `unknown command "${command}"`}; allowed: record, verify`,
+            `${command === undefined ? "missing command" : `unknown command "${command}"`}; allowed: keygen, record, verify`,
             USAGE,
         );
     }
-    const other = command === "record" ? "verify" : "record";
-    const misplaced = only[other].find((f) => flags.values[f] !== undefined || flags.booleans.has(f));
-    if (misplaced) {
-        throw new UsageError(`--${misplaced} belongs to \`${other}\`, not \`${command}\``, USAGE);
+    for (const [other, names] of Object.entries(ONLY)) {
+        const misplaced =
+            other === command ? undefined : names.find((f) => flags.values[f] !== undefined || flags.booleans.has(f));
+        if (misplaced) {
+            throw new UsageError(`--${misplaced} belongs to \`${other}\`, not \`${command}\``, USAGE);
+        }
     }
-    return command === "record" ? record(flags) : verify(flags);
+    if (command === "verify" && (flags.values.role !== undefined || flags.values.signer !== undefined)) {
+        throw new UsageError("--role belongs to `record` and `keygen`, not `verify`", USAGE);
+    }
+    return command === "keygen" ? keygen(flags) : command === "record" ? record(flags) : verify(flags);
 }
 
 runMain(main);

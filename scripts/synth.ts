@@ -4,6 +4,7 @@
  * pack over it as the engine would (out/<stack>/policy-report.json). Exit 0 only when every stack is valid and has
  * no mandatory policy violation.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "./cli";
 import { loadGuardrails } from "../core/guardrails";
@@ -14,12 +15,31 @@ const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--
   --all                  every environment, one after the other
   --out DIR              output folder (default out/<stack>; with --all, DIR/<stack>)
   --config FILE          a stack-config file used in place of Pulumi.<stack>.yaml (only with --stack)
+  --prior FILE           the outputs.json of a previous render, played as the stack's previous deploy: the sign-off
+                         ledger must extend the head it recorded (only with --stack; default: a fresh stack)
   --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)`;
+
+/**
+ * What the release gate said about this render: the ledger head it records (the next render's anchor) and whether
+ * the checked-out code is the release's signed commit (an offline render reports it; `pulumi up` refuses it).
+ */
+function releaseLine(outputs: Record<string, unknown>): string {
+    const p = outputs.provenance as
+        | { ledgerHead?: string; codeBinding?: { bound: boolean; problems: string[] }; signoffKeyPrefix?: string }
+        | undefined;
+    if (!p?.signoffKeyPrefix) {
+        return `release: none (ledger head ${p?.ledgerHead ?? "-"})`;
+    }
+    const binding = p.codeBinding?.bound
+        ? "code is the signed commit"
+        : `code NOT the signed commit, \`pulumi up\` would refuse: ${(p.codeBinding?.problems ?? []).join("; ")}`;
+    return `release ${p.signoffKeyPrefix}: ledger head ${p.ledgerHead ?? "-"}; ${binding}`;
+}
 
 async function main(): Promise<number> {
     const flags = parseFlags(
         process.argv.slice(2),
-        { values: ["stack", "out", "config", "policy-config"], booleans: ["all", "help"] },
+        { values: ["stack", "out", "config", "policy-config", "prior"], booleans: ["all", "help"] },
         USAGE,
     );
     if (flags.booleans.has("help")) {
@@ -39,6 +59,10 @@ async function main(): Promise<number> {
     }
     if (all && configFile) {
         throw new UsageError("--config names one stack's file; use it with --stack, not --all", USAGE);
+    }
+    const priorFile = single(flags, "prior", USAGE);
+    if (all && priorFile) {
+        throw new UsageError("--prior names one stack's previous outputs; use it with --stack, not --all", USAGE);
     }
     const stacks = all ? environments : [stack as string];
     // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
@@ -80,7 +104,15 @@ async function main(): Promise<number> {
             let result: import("../offline/synth").SynthResult;
             let files: string[];
             try {
-                result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
+                // A previous render standing in for the previous deploy: the ledger must extend the head it recorded.
+                const priorOutputs = priorFile
+                    ? (JSON.parse(fs.readFileSync(path.resolve(priorFile), "utf8")) as Record<string, unknown>)
+                    : undefined;
+                result = await synthStack({
+                    stack: s,
+                    configFile: configFile ? path.resolve(configFile) : undefined,
+                    priorOutputs,
+                });
                 files = writeSynthOutput(result, outDir);
             } catch (err) {
                 reported = reported.then(() => fail(s, err));
@@ -109,6 +141,7 @@ async function main(): Promise<number> {
                     lines.push(
                         `  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`,
                     );
+                    lines.push(`  ${releaseLine(result.run.outputs)}`);
                     lines.push(
                         `  policy pack ${report.policyPack.name}@${report.policyPack.version}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)` +
                             ` (${Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs)} ms)`,

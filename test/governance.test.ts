@@ -9,7 +9,7 @@ import {
     EVIDENCE_HOOKS,
     SLO_RECORD,
 } from "../core/conventions";
-import { Guardrails } from "../core/guardrails";
+import { Guardrails, parseGuardrails } from "../core/guardrails";
 import { Problem, ValidationError, formatProblem, repoRoot } from "../core/validation";
 import {
     GOVERNANCE_DIR,
@@ -536,6 +536,82 @@ describe("npm run validate", () => {
         expect(r.status).toBe(2);
         expect(r.stderr).toContain(
             'unknown flag "--folder"; allowed flags: --dir <value>, --guardrails <value>, --help',
+        );
+    });
+});
+
+describe("the sign-off floor (guardrails.yaml /signoffs/floor)", () => {
+    const floor = guardrails.signoffs.floor;
+
+    it("holds for every shipped milestone: each lists at least its environment's floor", () => {
+        for (const m of shipped.milestones) {
+            expect(m.signoffs).toEqual(expect.arrayContaining([...floor[m.environment]]));
+        }
+    });
+
+    it.each(["staging", "prod"])(
+        "refuses a %s milestone whose signoffs drop a floor role, naming file, path and role",
+        (env) => {
+            const m = shipped.milestones.findIndex((x) => x.environment === env);
+            const dropped = floor[env][floor[env].length - 1];
+            const problems = problemsAfter((g) => {
+                g.milestones[m].signoffs = g.milestones[m].signoffs.filter((r) => r !== dropped);
+            });
+            expect(text(problems)).toContain(
+                `governance/milestones.json: /milestones/${m}/signoffs: milestone "${shipped.milestones[m].id}" drops the ${env} sign-off floor role "${dropped}" (guardrails.yaml /signoffs/floor/${env}); allowed: signoffs including ${floor[env].join(", ")}`,
+            );
+        },
+    );
+
+    it("refuses a milestone cut to a single role (every dropped role named)", () => {
+        const m = milestoneIndex(prodRelease("R1").id);
+        const problems = problemsAfter((g) => {
+            g.milestones[m].signoffs = ["Product Lead"];
+        });
+        const missing = floor.prod.filter((r) => r !== "Product Lead");
+        expect(text(problems)).toContain(
+            `drops the prod sign-off floor roles ${missing.map((r) => `"${r}"`).join(", ")}`,
+        );
+    });
+
+    it("refuses a way around it: a milestone naming an environment the floor does not cover", () => {
+        const m = milestoneIndex(prodRelease("R1").id);
+        const problems = problemsAfter((g) => {
+            g.milestones[m].environment = "production";
+        });
+        expect(text(problems)).toContain(
+            `/milestones/${m}/environment: "production" has no sign-off floor, so milestone "${shipped.milestones[m].id}" would ship unguarded; allowed: ${Object.keys(floor).join(", ")}`,
+        );
+    });
+
+    it("refuses another way around it: a milestone that omits its environment fails the schema", () => {
+        const doc = JSON.parse(fs.readFileSync(path.join(GOVERNANCE_DIR, "milestones.json"), "utf8")) as {
+            milestones: Record<string, unknown>[];
+        };
+        delete doc.milestones[0].environment;
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-ms-")), "milestones.json");
+        fs.writeFileSync(file, JSON.stringify(doc));
+        expect(() => loadGovernance(governanceDir({ milestones: file }))).toThrow(
+            'milestones.json: /milestones/0: missing required key "environment"',
+        );
+    });
+
+    it("is data: a floor raised in the guardrails refuses the shipped milestones that lack the new role", () => {
+        const raised = guardrailsWith((g) => {
+            g.signoffs.floor.staging = [...g.signoffs.floor.staging, "Docs Lead"];
+        });
+        const stagingCuts = shipped.milestones.filter(
+            (x) => x.environment === "staging" && !x.signoffs.includes("Docs Lead"),
+        );
+        const problems = problemsAfter(() => undefined, raised).filter((p) => p.message.includes("floor role"));
+        expect(problems).toHaveLength(stagingCuts.length);
+    });
+
+    it("refuses a floor naming an environment the guardrails do not have", () => {
+        const doc = JSON.parse(JSON.stringify(guardrails)) as Mutable<Guardrails>;
+        doc.signoffs.floor.qa = ["Release Manager"];
+        expect(() => parseGuardrails(doc, "guardrails.yaml")).toThrow(
+            `guardrails.yaml: /signoffs/floor/qa: unknown environment "qa"; allowed: ${guardrails.environments.join(", ")}`,
         );
     });
 });

@@ -550,12 +550,15 @@ describe(RELEASE_POLICY, () => {
 
     it("rejects a prod release whose ledger chain is broken", () => {
         const lines = ledgerText(guardrails, ["Release Manager", "Sec Lead"]).split("\n");
-        lines[0] = lines[0].replace("Signer 0", "Someone Else");
+        // Flip the first signature's leading bytes: the entry no longer verifies with its signer's key.
+        lines[0] = lines[0].replace(/"sig":"[A-Za-z0-9+/]{4}/, '"sig":"AAAA');
         const [v] = runStack(
             releasePolicy(fixtureContext(guardrails, lines.join("\n"))),
             happyStack(guardrails, "prod").resources,
         );
-        expect(v.message).toContain("fixture-ledger.jsonl:1: hash does not match the entry's content");
+        expect(v.message).toContain(
+            "fixture-ledger.jsonl:1: seq 1 (Release Manager, v1.0.0 prod): signature does not verify",
+        );
     });
 });
 

@@ -1,3 +1,4 @@
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -10,32 +11,39 @@ import {
     logLifecycleRules,
     provenanceBucketName,
 } from "../provenance/bucketSpecs";
-import { SignoffLedger } from "../components/signoffLedger";
+import { SignoffLedger, SignoffLedgerArgs } from "../components/signoffLedger";
+import { deployMode } from "../components/deployFacts";
 import { AWS_TAG, BACKLOG_ITEM } from "../core/conventions";
-import { RegisteredResource } from "../offline/mockRuntime";
+import { S3_OBJECT_MAX_TAGS, fitObjectTags, objectMetadataKey, objectTagBudgetProblem } from "../core/evidence";
+import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
+import { stackProgram } from "../offline/synth";
 import { StackConfig } from "../core/stackConfig";
-import { GENESIS_HASH, RequiredRoles, SignoffEntry, entryHash, serializeEntry } from "../provenance/ledger";
+import { checkoutState, gitFacts } from "../provenance/git";
+import { SignoffEntry, verifyLedger } from "../provenance/ledger";
 import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
-import { KEY, STACKS, guardrails } from "./helpers";
+import {
+    NOW,
+    STANDARD_TEAM,
+    join,
+    lines,
+    makeTeam,
+    milestoneOf,
+    optionsFor,
+    releaseSteps,
+    requiredRoles,
+    signSteps,
+} from "./fixtures/provenance/signedLedger";
+import { KEY, STACKS, flatConfig, guardrails, runScript } from "./helpers";
 
-const FIXTURES = path.join(__dirname, "fixtures", "provenance");
-const FIXTURE_LEDGER = path.join(FIXTURES, "ledger.jsonl");
-const fixtureRoles = JSON.parse(fs.readFileSync(path.join(FIXTURES, "required-roles.json"), "utf8")) as Record<
-    string,
-    Record<string, string[]>
->;
-const requiredRoles: RequiredRoles = (tag, environment) => {
-    const roles = fixtureRoles[tag]?.[environment];
-    if (!roles) {
-        throw new Error(`no milestone ships ${tag} to ${environment}`);
-    }
-    return roles;
+const team = makeTeam(STANDARD_TEAM);
+const ledgerText = signSteps(team, releaseSteps());
+const fixtureEntries: readonly SignoffEntry[] = verifyLedger(ledgerText, "ledger.jsonl", optionsFor(team)).entries;
+const tmpFile = (content: string) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-gate-")), "ledger.jsonl");
+    fs.writeFileSync(file, content);
+    return file;
 };
-const fixtureEntries = fs
-    .readFileSync(FIXTURE_LEDGER, "utf8")
-    .trimEnd()
-    .split("\n")
-    .map((l) => JSON.parse(l) as SignoffEntry);
+const FIXTURE_LEDGER = tmpFile(ledgerText);
 
 const S3 = {
     bucket: "aws:s3/bucket:Bucket",
@@ -62,21 +70,26 @@ const statements = (r: RegisteredResource) =>
     (JSON.parse(inputs(r).policy as string) as { Statement: Statement[] }).Statement;
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Both components as index.ts wires them. */
-function program(config: StackConfig, ledgerFile = FIXTURE_LEDGER) {
+/** Both components as index.ts wires them (an offline render: the code binding reports, the tests below enforce it). */
+function program(config: StackConfig, ledgerFile = FIXTURE_LEDGER, extra: Partial<SignoffLedgerArgs> = {}) {
     return () => {
         const bucket = new ProvenanceBucket("provenance", {
             environment: config.environment,
             objectLock: config.provenance,
         });
-        new SignoffLedger("signoffs", {
+        return new SignoffLedger("signoffs", {
             bucket,
             environment: config.environment,
             releaseTag: config.releaseTag,
             objectLock: config.provenance,
             requiredRoles,
+            milestoneOf,
             guardrails,
+            signers: team.signers,
             ledgerFile,
+            mode: "offline",
+            deployedAt: NOW,
+            ...extra,
         });
     };
 }
@@ -263,7 +276,7 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
         }
     });
 
-    it("uploads the release's sign-offs, locked until sign-off + retention, after the bucket is hardened", () => {
+    it("uploads the release's signed envelopes, locked from the deploy day for the retention, after the bucket is hardened", () => {
         const objects = ofType(resources, S3.object);
         const expected = config.releaseTag
             ? fixtureEntries.filter((e) => e.tag === config.releaseTag && e.environment === stack)
@@ -271,7 +284,7 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
         expect(objects.map((o) => inputs(o).key)).toEqual(
             expected.map(
                 (e) =>
-                    `signoffs/${stack}/${e.tag}/${e.commit}/${String(e.seq).padStart(6, "0")}-${e.role.toLowerCase().replace(/ /g, "-")}.json`,
+                    `signoffs/${stack}/${e.tag}/${e.commit}/${String(e.seq).padStart(6, "0")}-${e.role.toLowerCase().replace(/ /g, "-")}-${e.hash}.dsse.json`,
             ),
         );
         const hardened = [
@@ -288,10 +301,13 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
                 contentType: "application/json",
                 forceDestroy: false,
             });
-            expect(Date.parse(v.objectLockRetainUntilDate as string) - Date.parse(expected[i].time)).toBe(
-                config.provenance.retentionDays * DAY_MS,
-            );
-            expect((JSON.parse(v.content as string) as { predicate: SignoffEntry }).predicate).toEqual(expected[i]);
+            // Counted from the deploy (NOW), not the sign-off: a release shipped months later still uploads.
+            const until = Date.parse(v.objectLockRetainUntilDate as string);
+            expect(until).toBeGreaterThanOrEqual(NOW.getTime() + config.provenance.retentionDays * DAY_MS);
+            expect(until).toBeLessThanOrEqual(NOW.getTime() + (config.provenance.retentionDays + 1) * DAY_MS);
+            expect(o.ignoreChanges).toEqual(["objectLockRetainUntilDate"]);
+            // The object is the envelope exactly as the ledger holds it: it verifies on its own.
+            expect(v.content).toBe(lines(ledgerText)[expected[i].seq - 1] + "\n");
             expect(o.dependsOn).toEqual(expect.arrayContaining(hardened));
             // Retained, not protected: the next release's deploy drops them from the program and must only forget them.
             expect({ protect: o.protect, retainOnDelete: o.retainOnDelete }).toEqual({
@@ -306,31 +322,15 @@ describe.each(STACKS)("the provenance bucket of %s", (stack) => {
 });
 
 describe("the deploy gate", () => {
-    const tmpLedger = (entries: SignoffEntry[]) => {
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-gate-")), "ledger.jsonl");
-        fs.writeFileSync(file, entries.map(serializeEntry).join("\n") + "\n");
-        return file;
-    };
-    const rechain = (entries: SignoffEntry[]) => {
-        const out: SignoffEntry[] = [];
-        for (const e of entries) {
-            const body = { ...e, seq: out.length + 1, prevHash: out.length ? out[out.length - 1].hash : GENESIS_HASH };
-            out.push({ ...body, hash: entryHash(body) });
-        }
-        return out;
-    };
-
     it("refuses a prod deploy whose release misses a required sign-off, before any object is uploaded", async () => {
         const config = stackConfig("prod");
-        const ledger = tmpLedger(
-            rechain(fixtureEntries.filter((e) => !(e.environment === "prod" && e.role === "Sec Lead"))),
+        const short = signSteps(
+            team,
+            releaseSteps().filter((s) => !(s.environment === "prod" && s.role === "Sec Lead")),
         );
         const seen: RegisteredResource[] = [];
-        await expect(runComponents(config, program(config, ledger), seen)).rejects.toThrow(
-            `${config.releaseTag} cannot ship to prod:\n  `,
-        );
-        await expect(runComponents(config, program(config, ledger))).rejects.toThrow(
-            "is missing the sign-off of Sec Lead",
+        await expect(runComponents(config, program(config, tmpFile(short)), seen)).rejects.toThrow(
+            "ledger.jsonl: v1.0.0 in prod is missing the sign-off of Sec Lead (required: ",
         );
         expect(ofType(seen, S3.object)).toEqual([]);
     });
@@ -338,18 +338,186 @@ describe("the deploy gate", () => {
     it("refuses a deploy of a release nobody signed", async () => {
         const config = stackConfig("staging", (f) => (f[KEY("releaseTag")] = "v1.1.0"));
         await expect(runComponents(config, program(config))).rejects.toThrow(
-            "v1.1.0 in staging is missing the sign-off of Release Manager, Dev Lead",
+            `v1.1.0 in staging is missing the sign-off of ${[...new Set([...requiredRoles("v1.1.0", "staging"), ...guardrails.signoffs.floor.staging])].join(", ")}`,
         );
     });
 
-    it("refuses even a dev deploy when the chain is broken (but needs no sign-off there)", async () => {
+    it("refuses even a dev deploy when an envelope does not verify (but needs no sign-off there)", async () => {
         const config = stackConfig("dev");
-        const tampered = fixtureEntries.map((e, i) => (i === 1 ? { ...e, signer: "Mallory" } : e));
-        await expect(runComponents(config, program(config, tmpLedger(tampered)))).rejects.toThrow(
-            "the sign-off ledger is not intact:\n  ",
+        const tampered = ledgerText.replace(/"sig":"[A-Za-z0-9+/]{4}/, '"sig":"AAAA');
+        await expect(runComponents(config, program(config, tmpFile(tampered)))).rejects.toThrow(
+            "ledger.jsonl:1: seq 1 (Release Manager, v1.0.0 staging): signature does not verify",
         );
         const { resources } = await runComponents(config, program(config));
         expect(ofType(resources, S3.object)).toEqual([]);
+    });
+});
+
+describe("the anchor: a deploy's ledger must extend the head its previous deploy recorded", () => {
+    const head = fixtureEntries[fixtureEntries.length - 1].hash;
+    const prior = { head, source: "the previous deploy of prod (fixture)" };
+
+    it.each(["dev", "prod"])(
+        "refuses a %s ledger cut back after the previous deploy, before any sign-off is uploaded",
+        async (stack) => {
+            const config = stackConfig(stack);
+            const cut = tmpFile(join(lines(ledgerText).slice(0, -1)));
+            const seen: RegisteredResource[] = [];
+            await expect(runComponents(config, program(config, cut, { priorHead: prior }), seen)).rejects.toThrow(
+                `does not extend the head ${head} that the previous deploy of prod (fixture) recorded: the ledger was truncated or its chain rewritten since that deploy`,
+            );
+            expect(ofType(seen, S3.object)).toEqual([]);
+        },
+    );
+
+    it("accepts the same ledger, and one that grew since", async () => {
+        const config = stackConfig("prod");
+        await runComponents(config, program(config, FIXTURE_LEDGER, { priorHead: prior }));
+        const grown = signSteps(
+            team,
+            [
+                {
+                    tag: "v1.1.0",
+                    commit: "b".repeat(40),
+                    environment: "staging",
+                    role: "Release Manager",
+                    time: "2026-11-30T09:00:00Z",
+                },
+            ],
+            ledgerText,
+        );
+        await runComponents(config, program(config, tmpFile(grown), { priorHead: prior }));
+    });
+
+    it("reads the anchor from the stack's own last outputs: the whole program refuses a ledger that does not extend them", async () => {
+        // The shipped program under mocks, the prior deploy's outputs played by the mock state backend.
+        const seen: RegisteredResource[] = [];
+        const run = (priorOutputs: Record<string, unknown>) =>
+            runWithMocks({
+                stack: "prod",
+                config: flatConfig("prod"),
+                program: stackProgram(),
+                priorOutputs,
+                record: seen,
+            });
+        const first = await run({});
+        const recorded = (first.outputs.provenance as { ledgerHead: string }).ledgerHead;
+        expect(recorded).toMatch(/^[0-9a-f]{64}$/);
+        await run({ provenance: { ledgerHead: recorded } });
+        const elsewhere = "a".repeat(64);
+        seen.length = 0;
+        await expect(run({ provenance: { ledgerHead: elsewhere } })).rejects.toThrow(
+            `does not extend the head ${elsewhere} that the previous deploy of prod (stack output provenance.ledgerHead) recorded`,
+        );
+        // Refused before any resource is created (the stack reference is a read).
+        expect(seen.filter((r) => r.custom)).toEqual([]);
+    });
+});
+
+describe("a deploy binds code: an update ships only the signed commit", () => {
+    /** A throwaway repository: the signed commit, with the stack's files standing in for the code. */
+    const repo = () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-repo-"));
+        const git = (...args: string[]) =>
+            execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@maestro.example", ...args], {
+                cwd: dir,
+                encoding: "utf8",
+            }).trim();
+        git("init", "-q");
+        fs.mkdirSync(path.join(dir, "provenance"));
+        fs.writeFileSync(path.join(dir, "index.ts"), "export = {};\n");
+        fs.writeFileSync(path.join(dir, "provenance", "ledger.jsonl"), "");
+        git("add", "-A");
+        git("commit", "-q", "-m", "release");
+        return { dir, git, commit: git("rev-parse", "HEAD") };
+    };
+    /** The fixture release signed at `commit`, written into the repository's ledger. */
+    const signAt = (r: ReturnType<typeof repo>) => {
+        const text = signSteps(team, releaseSteps("v1.0.0", r.commit));
+        const file = path.join(r.dir, "provenance", "ledger.jsonl");
+        fs.writeFileSync(file, text);
+        return file;
+    };
+    const update = (r: ReturnType<typeof repo>, ledger: string): Partial<SignoffLedgerArgs> => ({
+        mode: "update",
+        checkout: checkoutState(r.dir),
+        git: gitFacts(r.dir),
+        ledgerFile: ledger,
+    });
+    const prod = stackConfig("prod");
+
+    it("deploys the signed commit with only the ledger added after it", async () => {
+        const r = repo();
+        const ledger = signAt(r);
+        r.git("commit", "-q", "-am", "sign-offs");
+        const { resources } = await runComponents(prod, program(prod, ledger, update(r, ledger)));
+        expect(ofType(resources, S3.object).length).toBe(guardrails.signoffs.floor.prod.length);
+        // And the signed commit itself, with the ledger's lines still uncommitted: dirty, refused.
+        const signed = fs.readFileSync(ledger);
+        r.git("checkout", "-q", r.commit);
+        fs.writeFileSync(ledger, signed);
+        await expect(runComponents(prod, program(prod, ledger, update(r, ledger)))).rejects.toThrow(
+            "the working tree is dirty (provenance/ledger.jsonl)",
+        );
+    });
+
+    it("refuses a commit whose code differs from the signed one, naming the files", async () => {
+        const r = repo();
+        const ledger = signAt(r);
+        fs.writeFileSync(path.join(r.dir, "index.ts"), "export = { unsigned: true };\n");
+        r.git("commit", "-q", "-am", "sign-offs and a change nobody signed");
+        const head = r.git("rev-parse", "HEAD");
+        const seen: RegisteredResource[] = [];
+        await expect(runComponents(prod, program(prod, ledger, update(r, ledger)), seen)).rejects.toThrow(
+            `v1.0.0 cannot ship to prod: the deployed code is not the signed code:\n  HEAD ${head} is not v1.0.0's signed commit ${r.commit}: 1 file(s) differ (index.ts)`,
+        );
+        expect(ofType(seen, S3.object)).toEqual([]);
+    });
+
+    it("refuses uncommitted code, and a deploy from outside a git checkout", async () => {
+        const r = repo();
+        const ledger = signAt(r);
+        r.git("commit", "-q", "-am", "sign-offs");
+        fs.writeFileSync(path.join(r.dir, "extra.ts"), "export const x = 1;\n");
+        await expect(runComponents(prod, program(prod, ledger, update(r, ledger)))).rejects.toThrow(
+            "the working tree is dirty (extra.ts): uncommitted code is not signed code",
+        );
+        await expect(
+            runComponents(prod, program(prod, ledger, { ...update(r, ledger), checkout: undefined })),
+        ).rejects.toThrow("the deploy does not run from a git checkout");
+    });
+
+    it("refuses a tag moved away from the signed commit, and a signed commit git does not have", async () => {
+        const r = repo();
+        const ledger = signAt(r);
+        r.git("commit", "-q", "-am", "sign-offs");
+        r.git("tag", "v1.0.0");
+        await expect(runComponents(prod, program(prod, ledger, update(r, ledger)))).rejects.toThrow(
+            `tag moved: git tag v1.0.0 points at ${r.git("rev-parse", "HEAD")}, not the signed commit ${r.commit}`,
+        );
+        const other = repo();
+        await expect(runComponents(prod, program(prod, ledger, update(other, ledger)))).rejects.toThrow(
+            `commit ${r.commit} is not in this repository`,
+        );
+    });
+
+    it("a preview (or an offline render) reports unbound code without failing, so pull requests preview", async () => {
+        const r = repo();
+        const ledger = signAt(r);
+        fs.writeFileSync(path.join(r.dir, "index.ts"), "export = { pullRequest: true };\n");
+        r.git("commit", "-q", "-am", "a pull request");
+        let component: SignoffLedger | undefined;
+        await runComponents(prod, () => {
+            component = program(prod, ledger, { ...update(r, ledger), mode: "preview" })();
+        });
+        expect(component?.codeBinding.bound).toBe(false);
+        expect(component?.codeBinding.problems).toEqual([expect.stringContaining("1 file(s) differ (index.ts)")]);
+    });
+
+    it("is an update only when the engine applies changes", () => {
+        expect(deployMode({ dryRun: false, engine: true })).toBe("update");
+        expect(deployMode({ dryRun: true, engine: true })).toBe("preview");
+        expect(deployMode({ dryRun: false, engine: false })).toBe("offline");
     });
 });
 
@@ -397,5 +565,81 @@ describe("provenance settings refusals", () => {
             ),
         ).rejects.toThrow("allowed in prod: COMPLIANCE");
         expect(seen.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    });
+});
+
+describe("sign-off objects stay within S3's 10 tags per object, whatever the provider's default tags add", () => {
+    const stamps = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`team:default-${i}`, "x"]));
+    const withDefaults = (tags: Record<string, string>) => {
+        const flat = flatConfig("prod");
+        return { ...flat, values: { ...flat.values, "aws:defaultTags": JSON.stringify({ tags }) } };
+    };
+    const runProd = (tags: Record<string, string>, record: RegisteredResource[] = []) =>
+        runWithMocks({ stack: "prod", config: withDefaults(tags), program: stackProgram(), record });
+
+    it.each([0, 3, 5, S3_OBJECT_MAX_TAGS - 3])(
+        "with %i default tags: tags + defaults <= 10, identity kept as tags, every stamp in metadata",
+        async (n) => {
+            const { resources } = await runProd(stamps(n));
+            const objects = ofType(resources, S3.object);
+            expect(objects.length).toBe(guardrails.signoffs.floor.prod.length);
+            for (const o of objects) {
+                const { tags, metadata } = inputs(o) as {
+                    tags: Record<string, string>;
+                    metadata: Record<string, string>;
+                };
+                expect(Object.keys(tags).length + n).toBeLessThanOrEqual(S3_OBJECT_MAX_TAGS);
+                expect(tags).toMatchObject({
+                    [AWS_TAG.backlogItem]: BACKLOG_ITEM.signoffLedger,
+                    [AWS_TAG.environment]: "prod",
+                    [AWS_TAG.release]: "v1.0.0",
+                });
+                for (const key of Object.values(AWS_TAG)) {
+                    expect(metadata[objectMetadataKey(key)]).toBeDefined();
+                }
+                expect(Object.keys(metadata).every((k) => /^[a-z0-9-]+$/.test(k))).toBe(true);
+            }
+            // Other AWS resources are not objects: they keep every stamp as a tag.
+            expect(Object.keys(inputs(byName([...resources], "provenance-bucket")).tags as object).length).toBe(
+                Object.keys(AWS_TAG).length,
+            );
+        },
+    );
+
+    it("refuses, before any resource, default tags that leave no room for the identity, naming aws:defaultTags", async () => {
+        const seen: RegisteredResource[] = [];
+        await expect(runProd(stamps(S3_OBJECT_MAX_TAGS - 2), seen)).rejects.toThrow(
+            `aws:defaultTags: ${S3_OBJECT_MAX_TAGS - 2} default tags leave 2 of S3's ${S3_OBJECT_MAX_TAGS} tags per object for the evidence identity`,
+        );
+        expect(seen.filter((r) => r.custom)).toEqual([]);
+    });
+
+    it("counts a default tag that repeats a stamp once, and an explicit tag on the object against the same budget", () => {
+        const base = { [AWS_TAG.backlogItem]: "I", [AWS_TAG.environment]: "prod", [AWS_TAG.release]: "v1.0.0" };
+        const all = { ...base, [AWS_TAG.logs]: "l", [AWS_TAG.owner]: "o", "team:explicit": "e" };
+        // The repeated key is one tag on the object; the other default takes one slot.
+        const fitted = fitObjectTags(all, [AWS_TAG.owner, ...Object.keys(stamps(S3_OBJECT_MAX_TAGS - 5))]);
+        expect(Object.keys(fitted.tags).length + (S3_OBJECT_MAX_TAGS - 5)).toBeLessThanOrEqual(S3_OBJECT_MAX_TAGS);
+        expect(Object.keys(fitted.metadata).sort()).toEqual(Object.keys(all).map(objectMetadataKey).sort());
+        expect(objectTagBudgetProblem(Object.keys(stamps(S3_OBJECT_MAX_TAGS - 3)), "aws:defaultTags")).toBeUndefined();
+    });
+});
+
+describe("npm run synth -- --prior: a previous render played as the previous deploy", () => {
+    it("passes when the ledger extends the head the prior render recorded, and refuses when it does not", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-prior-"));
+        const first = runScript("synth", "--stack", "prod", "--out", path.join(dir, "first"));
+        expect(first.status).toBe(0);
+        const prior = path.join(dir, "first", "outputs.json");
+        const again = runScript("synth", "--stack", "prod", "--out", path.join(dir, "again"), "--prior", prior);
+        expect(again.stderr).toBe("");
+        expect(again.status).toBe(0);
+        const outputs = JSON.parse(fs.readFileSync(prior, "utf8")) as { provenance: { ledgerHead: string } };
+        const forged = path.join(dir, "forged.json");
+        fs.writeFileSync(forged, JSON.stringify({ provenance: { ...outputs.provenance, ledgerHead: "b".repeat(64) } }));
+        const refused = runScript("synth", "--stack", "prod", "--out", path.join(dir, "refused"), "--prior", forged);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain(`does not extend the head ${"b".repeat(64)}`);
+        expect(runScript("synth", "--all", "--prior", prior).stderr).toContain("use it with --stack, not --all");
     });
 });

@@ -15,7 +15,7 @@ import {
 import { stackProgram } from "../offline/synth";
 import { loadGovernance, requiredSignoffs } from "../governance";
 import { evidenceCarrier, readStamp } from "../policies/resources";
-import { signoffPrefix } from "../provenance/ledger";
+import { SIGNOFF_KEY_LAYOUT, requiredWithFloor, signoffPrefix } from "../provenance/ledger";
 import { StackOutputs } from "../core/stackOutputs";
 import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
 
@@ -141,13 +141,15 @@ describe.each(STACKS)("the %s stack", (stack) => {
         expect(outputs.budgetAlertTopicArn).toMatch(/^arn:aws:sns:/);
 
         const p = outputs.provenance;
-        expect(p.signoffKeyLayout).toBe("signoffs/<environment>/<tag>/<commit>/<seq>-<role>.json");
+        expect(p.signoffKeyLayout).toBe(SIGNOFF_KEY_LAYOUT);
         expect(p.ledgerHead).toMatch(/^[0-9a-f]{64}$/);
         if (stack === "dev") {
             expect([p.signoffKeyPrefix, p.signoffObjectKeys]).toEqual(["", []]);
         } else {
             expect(p.signoffKeyPrefix).toBe(signoffPrefix(stack, "v1.0.0"));
-            expect(p.signoffObjectKeys).toHaveLength(requiredSignoffs(governance, "v1.0.0", stack).length);
+            expect(p.signoffObjectKeys).toHaveLength(
+                requiredWithFloor(guardrails, (t, e) => requiredSignoffs(governance, t, e), "v1.0.0", stack).length,
+            );
             for (const key of p.signoffObjectKeys) {
                 expect(key.startsWith(p.signoffKeyPrefix)).toBe(true);
             }

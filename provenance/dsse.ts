@@ -1,0 +1,215 @@
+/**
+ * DSSE (Dead Simple Signing Envelope, github.com/secure-systems-lab/dsse, protocol v1) with Ed25519 keys from Node's
+ * `crypto`: the pre-authentication encoding, signing, verifying, key ids, and reading the private key formats people
+ * already have (PKCS#8 PEM from `openssl genpkey`, and OpenSSH's own format from `ssh-keygen -t ed25519`). Pure
+ * functions over bytes and key objects: no files, no network.
+ */
+import { KeyObject, createHash, createPrivateKey, createPublicKey, sign, verify } from "crypto";
+
+/** The payload type of an in-toto statement in a DSSE envelope. */
+export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+
+export interface DsseSignature {
+    /** Hint naming the key (here: sha256 of the key's SPKI DER, hex); the verifier never trusts it alone. */
+    readonly keyid: string;
+    /** Base64 (standard alphabet) of the Ed25519 signature over PAE(payloadType, payload). */
+    readonly sig: string;
+}
+
+export interface DsseEnvelope {
+    /** Base64 (standard alphabet) of the serialized payload. */
+    readonly payload: string;
+    readonly payloadType: string;
+    readonly signatures: readonly DsseSignature[];
+}
+
+/**
+ * The pre-authentication encoding DSSE signs: `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, LEN the byte
+ * length in ASCII decimal without leading zeros. Signing this rather than the payload binds the type too.
+ */
+export function pae(payloadType: string, payload: Buffer): Buffer {
+    const type = Buffer.from(payloadType, "utf8");
+    return Buffer.concat([
+        Buffer.from(`DSSEv1 ${type.length} `, "ascii"),
+        type,
+        Buffer.from(` ${payload.length} `, "ascii"),
+        payload,
+    ]);
+}
+
+/** The payload bytes of an envelope (throws when `payload` is not base64). */
+export function envelopePayload(envelope: Pick<DsseEnvelope, "payload">): Buffer {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(envelope.payload) || envelope.payload.length % 4 !== 0) {
+        throw new Error("payload is not standard base64");
+    }
+    return Buffer.from(envelope.payload, "base64");
+}
+
+/** sha256 (hex) of PAE(payloadType, payload): what the signatures cover, and the envelope's digest. */
+export function envelopeDigest(envelope: Pick<DsseEnvelope, "payload" | "payloadType">): string {
+    return createHash("sha256")
+        .update(pae(envelope.payloadType, envelopePayload(envelope)))
+        .digest("hex");
+}
+
+/** A key's id: sha256 (hex) of its SubjectPublicKeyInfo DER, so it is the same whoever computes it. */
+export function keyId(key: KeyObject): string {
+    const pub = key.type === "private" ? createPublicKey(key) : key;
+    return createHash("sha256")
+        .update(pub.export({ type: "spki", format: "der" }))
+        .digest("hex");
+}
+
+/** Sign `payload` into an envelope with one Ed25519 signature. */
+export function signEnvelope(payloadType: string, payload: Buffer, privateKey: KeyObject): DsseEnvelope {
+    assertEd25519(privateKey, "the signing key");
+    const sig = sign(null, pae(payloadType, payload), privateKey);
+    return {
+        payload: payload.toString("base64"),
+        payloadType,
+        signatures: [{ keyid: keyId(privateKey), sig: sig.toString("base64") }],
+    };
+}
+
+/** True when `signature` is `publicKey`'s Ed25519 signature over the envelope's PAE. */
+export function verifySignature(
+    envelope: Pick<DsseEnvelope, "payload" | "payloadType">,
+    signature: DsseSignature,
+    publicKey: KeyObject,
+): boolean {
+    if (publicKey.asymmetricKeyType !== "ed25519" || !/^[A-Za-z0-9+/]*={0,2}$/.test(signature.sig)) {
+        return false;
+    }
+    const sig = Buffer.from(signature.sig, "base64");
+    return sig.length === 64 && verify(null, pae(envelope.payloadType, envelopePayload(envelope)), publicKey, sig);
+}
+
+function assertEd25519(key: KeyObject, what: string): void {
+    if (key.asymmetricKeyType !== "ed25519") {
+        throw new Error(`${what} is a ${key.asymmetricKeyType ?? key.type} key; allowed: Ed25519`);
+    }
+}
+
+/**
+ * A public key from PEM (SPKI, `-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout` writes it) or an OpenSSH
+ * public key line (`ssh-ed25519 AAAA... comment`, the `.pub` file people already have); throws unless Ed25519.
+ */
+export function publicKeyFromText(text: string): KeyObject {
+    const ssh = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(?: [^\n]*)?\n?$/.exec(text.trim());
+    if (ssh) {
+        const blob = Buffer.from(ssh[1], "base64");
+        const typeLen = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+        const type = blob.subarray(4, 4 + typeLen).toString("latin1");
+        const keyLen = blob.length >= 8 + typeLen ? blob.readUInt32BE(4 + typeLen) : -1;
+        const raw = blob.subarray(8 + typeLen, 8 + typeLen + keyLen);
+        if (type !== "ssh-ed25519" || keyLen !== 32 || raw.length !== 32 || blob.length !== 8 + typeLen + keyLen) {
+            throw new Error("the OpenSSH public key is malformed; allowed: one ssh-ed25519 key");
+        }
+        return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+    }
+    if (text.trimStart().startsWith("ssh-")) {
+        throw new Error(`the OpenSSH public key is ${text.trim().split(" ")[0]}; allowed: ssh-ed25519`);
+    }
+    const key = createPublicKey({ key: text, format: "pem" });
+    assertEd25519(key, "the public key");
+    return key;
+}
+
+/** The raw 32 bytes of an Ed25519 public key (what an OpenSSH `.pub` line carries). */
+export function rawPublicKey(key: KeyObject): Buffer {
+    const pub = key.type === "private" ? createPublicKey(key) : key;
+    return Buffer.from((pub.export({ format: "jwk" }) as { x: string }).x, "base64url");
+}
+
+const OPENSSH_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----";
+const OPENSSH_END = "-----END OPENSSH PRIVATE KEY-----";
+
+/**
+ * An Ed25519 private key from a file's text: PKCS#8 PEM (`openssl genpkey -algorithm ed25519`) or an unencrypted
+ * OpenSSH key (`ssh-keygen -t ed25519 -N ""`). An encrypted OpenSSH key is refused with how to use it: decrypting it
+ * here would mean asking for the passphrase.
+ */
+export function privateKeyFromText(text: string): KeyObject {
+    if (text.includes(OPENSSH_BEGIN)) {
+        return openSshEd25519(text);
+    }
+    const key = createPrivateKey({ key: text, format: "pem" });
+    assertEd25519(key, "the private key");
+    return key;
+}
+
+/** Parse `openssh-key-v1` (OpenSSH's PROTOCOL.key) far enough to read one Ed25519 key. */
+function openSshEd25519(text: string): KeyObject {
+    const start = text.indexOf(OPENSSH_BEGIN) + OPENSSH_BEGIN.length;
+    const end = text.indexOf(OPENSSH_END);
+    if (end < start) {
+        throw new Error("the OpenSSH private key has no END line");
+    }
+    const blob = Buffer.from(text.slice(start, end).replace(/\s+/g, ""), "base64");
+    const magic = Buffer.from("openssh-key-v1\0", "latin1");
+    if (!blob.subarray(0, magic.length).equals(magic)) {
+        throw new Error("not an OpenSSH private key (no openssh-key-v1 header)");
+    }
+    let at = magic.length;
+    const u32 = () => {
+        if (at + 4 > blob.length) {
+            throw new Error("the OpenSSH private key is truncated");
+        }
+        const v = blob.readUInt32BE(at);
+        at += 4;
+        return v;
+    };
+    const bytes = () => {
+        const n = u32();
+        if (at + n > blob.length) {
+            throw new Error("the OpenSSH private key is truncated");
+        }
+        const b = blob.subarray(at, at + n);
+        at += n;
+        return b;
+    };
+    const cipher = bytes().toString("latin1");
+    bytes(); // kdf name
+    bytes(); // kdf options
+    if (cipher !== "none") {
+        throw new Error(
+            `the OpenSSH private key is encrypted (${cipher}); allowed: an unencrypted key. Export one for signing with ` +
+                '`ssh-keygen -p -N "" -f COPY` on a copy kept on an encrypted disk, or convert it: `ssh-keygen -p -m PKCS8 -f COPY`',
+        );
+    }
+    if (u32() !== 1) {
+        throw new Error("the OpenSSH private key file holds several keys; allowed: exactly one");
+    }
+    bytes(); // public key blob
+    const priv = bytes();
+    at = 0;
+    const section = priv;
+    const read32 = () => {
+        const v = section.readUInt32BE(at);
+        at += 4;
+        return v;
+    };
+    const readBytes = () => {
+        const n = read32();
+        const b = section.subarray(at, at + n);
+        at += n;
+        return b;
+    };
+    if (read32() !== read32()) {
+        throw new Error("the OpenSSH private key's check integers differ (wrong passphrase or a corrupt key)");
+    }
+    const type = readBytes().toString("latin1");
+    if (type !== "ssh-ed25519") {
+        throw new Error(`the OpenSSH private key is ${type}; allowed: ssh-ed25519`);
+    }
+    const pub = readBytes();
+    const secret = readBytes();
+    if (pub.length !== 32 || secret.length !== 64 || !secret.subarray(32).equals(pub)) {
+        throw new Error("the OpenSSH Ed25519 key is malformed");
+    }
+    const b64url = (b: Buffer) => b.toString("base64url");
+    return createPrivateKey({
+        key: { kty: "OKP", crv: "Ed25519", d: b64url(secret.subarray(0, 32)), x: b64url(pub) },
+        format: "jwk",
+    });
+}
