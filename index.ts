@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CostBudgets } from "./components/costBudgets";
+import { CostCollector } from "./components/costCollector";
 import { GrafanaDashboards } from "./components/grafanaDashboards";
 import { GuardrailRules } from "./components/prometheusRules";
 import { ProvenanceBucket } from "./components/provenanceBucket";
@@ -40,12 +41,14 @@ export = async () => {
         requiredRoles: (tag: string, env: string) => requiredSignoffs(governance, tag, env),
     };
     const dashboardArgs = { config, guardrails, releasePlan: releasePlanFromGovernance(governance), grafanaUrl };
+    const collectorArgs = { config, guardrails };
     preflight(config.stack, {
         "guardrail rules": () => GuardrailRules.plan(rulesArgs),
         "cost budgets": () => CostBudgets.plan(budgetArgs),
         "provenance bucket": () => ProvenanceBucket.plan(bucketArgs),
         "release sign-offs": () => SignoffLedger.plan(signoffArgs),
         dashboards: () => GrafanaDashboards.plan(dashboardArgs),
+        ...(config.costCollector.enabled ? { "cost collector": () => CostCollector.plan(collectorArgs) } : {}),
     });
 
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
@@ -66,6 +69,9 @@ export = async () => {
     const provenance = new ProvenanceBucket("provenance", bucketArgs);
     const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, bucket: provenance });
     const dashboards = new GrafanaDashboards("dashboards", dashboardArgs);
+    if (config.costCollector.enabled) {
+        new CostCollector("cost-collector", collectorArgs);
+    }
 
     const cap = guardrails.cost.caps[config.environment];
     const outputs: OutputsOf<StackOutputs> = {

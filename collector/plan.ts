@@ -133,9 +133,13 @@ export function readCollectorBundle(file = COLLECTOR_BUNDLE_FILE): string {
     return fs.readFileSync(file, "utf8");
 }
 
-export type K8sObject = Record<string, unknown> & {
+/** A Kubernetes object as plain data (what the component hands to the provider). */
+export interface K8sObject {
+    readonly apiVersion: string;
+    readonly kind: string;
     readonly metadata: { readonly name: string; readonly [key: string]: unknown };
-};
+    readonly [key: string]: unknown;
+}
 
 /** Everything the component creates, as data. */
 export interface CollectorPlan {
