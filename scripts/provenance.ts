@@ -5,7 +5,8 @@
  */
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { releaseSignoffMetrics, writeMetricsFile } from "../verify/ciMetrics";
+import { releaseCutMetrics, releaseSignoffMetrics, writeMetricsFile } from "../verify/ciMetrics";
+import { lastReleaseCuts } from "../rules";
 import { ParsedFlags, UsageError, parseFlags, runMain, single } from "./cli";
 import { GUARDRAILS_FILE, loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
@@ -35,7 +36,9 @@ verify:
   --tag/--environment check only this release's required sign-offs (what a deploy checks; the chain is always checked whole)
   --head HASH         the hash the last entry must have (an anchor kept outside the repo); catches a cut-off tail
   --json              print the verification as JSON
-  --metrics FILE      write maestro_release_signoffs per release (signed, missing) for CI to push (docs/metrics.md)`;
+  --metrics FILE      write maestro_release_signoffs per release (signed, missing) and
+                      maestro_release_last_cut_timestamp_seconds per cadence target (the Release Manager's
+                      last staging / prod sign-off) for CI to push (docs/metrics.md)`;
 
 const COMMON = ["ledger", "governance", "guardrails"];
 
@@ -140,7 +143,10 @@ function verify(flags: ParsedFlags): number {
     });
     const metrics = single(flags, "metrics", USAGE);
     if (metrics) {
-        writeMetricsFile(metrics, [releaseSignoffMetrics(result.releases)]);
+        writeMetricsFile(metrics, [
+            releaseSignoffMetrics(result.releases),
+            releaseCutMetrics(lastReleaseCuts(result.entries, guardrails)),
+        ]);
     }
     if (flags.booleans.has("json")) {
         process.stdout.write(
