@@ -114,7 +114,7 @@ export const SLO_RECORD = {
     thresholdSeconds: `${RULE_PREFIX}_slo:threshold:seconds`,
 } as const;
 
-/** Metrics the billing exporter (or the dev/staging mock collector) must export. */
+/** Metrics the billing exporter (or the dev/staging cost collector, collector/) must export. */
 export const COST_METRIC = {
     /** Month-to-date spend in USD, label `category` ("total", "llm", and per-service categories). */
     monthToDate: "maestro_cost_month_to_date_usd",
