@@ -9,7 +9,14 @@ import importX from "eslint-plugin-import-x";
 /** Folders `pulumi up` and the policy pack load; neither may import the offline engine or verification. */
 const DEPLOYED = ["index.ts", "core/**/*.ts", "components/**/*.ts", "kit/**/*.ts", "policies/**/*.ts"];
 /** Pure builders: data in, data out, testable without any engine. */
-const BUILDERS = ["rules/**/*.ts", "dashboards/**/*.ts", "budgets/**/*.ts", "governance/**/*.ts", "provenance/**/*.ts"];
+const BUILDERS = [
+    "collector/**/*.ts",
+    "rules/**/*.ts",
+    "dashboards/**/*.ts",
+    "budgets/**/*.ts",
+    "governance/**/*.ts",
+    "provenance/**/*.ts",
+];
 const TOOLING = [
     {
         group: ["**/offline", "**/offline/*"],

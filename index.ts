@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CostBudgets } from "./components/costBudgets";
+import { CostCollector } from "./components/costCollector";
 import { GrafanaDashboards } from "./components/grafanaDashboards";
 import { GuardrailRules } from "./components/prometheusRules";
 import { ProvenanceBucket } from "./components/provenanceBucket";
@@ -58,12 +59,14 @@ export = async () => {
         defaultTagKeys,
     };
     const dashboardArgs = { config, guardrails, releasePlan: releasePlanFromGovernance(governance), grafanaUrl };
+    const collectorArgs = { config, guardrails };
     preflight(config.stack, {
         "guardrail rules": () => GuardrailRules.plan(rulesArgs),
         "cost budgets": () => CostBudgets.plan(budgetArgs),
         "provenance bucket": () => ProvenanceBucket.plan(bucketArgs),
         "release sign-offs": () => SignoffLedger.plan(signoffArgs),
         dashboards: () => GrafanaDashboards.plan(dashboardArgs),
+        ...(config.costCollector.enabled ? { "cost collector": () => CostCollector.plan(collectorArgs) } : {}),
     });
     // The anchor: the ledger must extend the head this stack's previous deploy recorded (state, not a repo file).
     // Read after every input is known valid, and checked before any resource is created.
@@ -78,6 +81,9 @@ export = async () => {
     const provenance = new ProvenanceBucket("provenance", bucketArgs);
     const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, priorHead, bucket: provenance });
     const dashboards = new GrafanaDashboards("dashboards", dashboardArgs);
+    if (config.costCollector.enabled) {
+        new CostCollector("cost-collector", collectorArgs);
+    }
 
     const cap = guardrails.cost.caps[config.environment];
     const outputs: OutputsOf<StackOutputs> = {

@@ -95,6 +95,7 @@ export const BACKLOG_ITEM = {
     provenanceBucket: "R1-PROVENANCE-BUCKET",
     signoffLedger: "R1-SIGNOFF-LEDGER",
     policyPack: "R1-POLICY-PACK",
+    costCollector: "R1-COST-MOCK-COLLECTOR",
 } as const;
 
 /**
@@ -116,7 +117,7 @@ export const SLO_RECORD = {
     thresholdSeconds: `${RULE_PREFIX}_slo:threshold:seconds`,
 } as const;
 
-/** Metrics the billing exporter (or the dev/staging mock collector) must export. */
+/** Metrics the billing exporter (or the dev/staging cost collector, collector/) must export. */
 export const COST_METRIC = {
     /** Month-to-date spend in USD, label `category` ("total", "llm", and per-service categories). */
     monthToDate: "maestro_cost_month_to_date_usd",
@@ -129,6 +130,24 @@ export const COST_RECORD = {
     monthEndForecast: `${RULE_PREFIX}_cost:month_end_forecast:usd`,
     /** The budget (cap) in USD as a series, label `budget` ("total" | "llm"). */
     budget: `${RULE_PREFIX}_cost:budget:usd`,
+} as const;
+
+/**
+ * Cost Explorer bills every request, so the cost collector starts a call set at most this often (stack config
+ * `costCollector.refreshMinutes` may only be longer; the collector refuses shorter settings too).
+ */
+export const COST_COLLECTOR_MIN_REFRESH_MINUTES = 60;
+
+/** The cost collector's own health series (collector/), beside the COST_METRIC series it exports. */
+export const COLLECTOR_METRIC = {
+    /** Cost Explorer requests sent, retries included, label `category` (each is billed: docs/metrics.md). */
+    requests: "maestro_cost_collector_requests_total",
+    /** Failed Cost Explorer requests, labels `category` and `reason` (throttled, access_denied, ...). */
+    errors: "maestro_cost_collector_errors_total",
+    /** 1 when the category's last call set succeeded, 0 when it failed, label `category`. */
+    lastRefreshOk: "maestro_cost_collector_last_refresh_ok",
+    /** Unix time of the category's last successful call set, label `category`. */
+    lastSuccess: "maestro_cost_collector_last_success_timestamp_seconds",
 } as const;
 
 /** Release cadence metric: unix time of the last cut/release, label `target` ("staging" | "production"). */

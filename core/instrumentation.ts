@@ -108,7 +108,7 @@ export function renderInstrumentationDoc(g: Guardrails): string {
         "",
         "## Other evidence metrics",
         "",
-        "Cost (billing exporter, or the mock collector in dev/staging) and release-cadence metrics are specified in",
+        "Cost (billing exporter, or the cost collector in dev/staging) and release-cadence metrics are specified in",
         "[metrics.md](metrics.md); the alert design that consumes all of them in [slo-alerting.md](slo-alerting.md).",
         "",
     );

@@ -6,7 +6,7 @@ import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
 export { PROJECT } from "./conventions";
-import { PROJECT } from "./conventions";
+import { COST_COLLECTOR_MIN_REFRESH_MINUTES, PROJECT } from "./conventions";
 export const STACK_CONFIG_SCHEMA = path.join(repoRoot, "guardrails", "stack-config.schema.json");
 
 /** Namespaces of provider config a stack file may also carry; everything else is an unknown key. */
@@ -21,6 +21,24 @@ export interface ProvenanceSettings {
     readonly objectLockMode: "GOVERNANCE" | "COMPLIANCE";
     readonly retentionDays: number;
 }
+
+/** The cost collector (collector/): Cost Explorer spend as the COST_METRIC series, for stacks without a billing exporter. */
+export interface CostCollectorConfig {
+    /** Default: on in COST_COLLECTOR_DEFAULT_ENVIRONMENTS (dev, staging), off elsewhere. */
+    readonly enabled: boolean;
+    /** Namespace of its objects; default `ruleTarget.namespace` (required with an AMP rule target). */
+    readonly namespace: string;
+    /** The EKS cluster's IAM OIDC provider ARN, for the role of its service account (IRSA); required when enabled. */
+    readonly oidcProviderArn?: string;
+    /** A stock Node image (the bundled collector comes from a ConfigMap); default COST_COLLECTOR_DEFAULT_IMAGE. */
+    readonly image: string;
+    /** Minutes between Cost Explorer call sets (each request is billed); default and minimum 60. */
+    readonly refreshMinutes: number;
+}
+
+/** Environments whose budgets have no billing exporter yet, so the collector is on by default. */
+export const COST_COLLECTOR_DEFAULT_ENVIRONMENTS: readonly string[] = ["dev", "staging"];
+export const COST_COLLECTOR_DEFAULT_IMAGE = "node:24-alpine";
 
 /** What one stack deploys: its config, validated against the guardrails, with overrides applied. */
 export interface StackConfig {
@@ -44,6 +62,7 @@ export interface StackConfig {
     readonly slos: readonly SloObjective[];
     /** Share of a cap at which budgets notify and cost alerts ticket (guardrail value or an earlier one). */
     readonly costAlertThreshold: number;
+    readonly costCollector: CostCollectorConfig;
 }
 
 type ValueKind = "string" | "number" | "json";
@@ -60,6 +79,7 @@ const KEY_KINDS: Readonly<Record<string, ValueKind>> = {
     ruleTarget: "json",
     provenance: "json",
     guardrailOverrides: "json",
+    costCollector: "json",
 };
 
 /** Environments where a release tag is mandatory (a deploy there is a release). */
@@ -81,6 +101,7 @@ interface RawStackConfig {
         slo?: Record<string, { thresholdSeconds?: number; objective?: number }>;
         costAlertThreshold?: number;
     };
+    costCollector?: Partial<CostCollectorConfig>;
 }
 
 /**
@@ -263,6 +284,8 @@ function checkAgainstGuardrails(
             ? { ...raw.ruleTarget, ruleSelectorLabels: raw.ruleTarget.ruleSelectorLabels ?? { role: "alert-rules" } }
             : raw.ruleTarget;
 
+    const costCollector = costCollectorConfig(raw, env, key, report);
+
     return {
         stack,
         environment: env,
@@ -277,6 +300,43 @@ function checkAgainstGuardrails(
         provenance: raw.provenance,
         slos,
         costAlertThreshold,
+        costCollector,
+    };
+}
+
+function costCollectorConfig(
+    raw: RawStackConfig,
+    env: string,
+    key: (k: string) => string,
+    report: (key: string, message: string) => void,
+): CostCollectorConfig {
+    const c = raw.costCollector ?? {};
+    const enabled = c.enabled ?? COST_COLLECTOR_DEFAULT_ENVIRONMENTS.includes(env);
+    const namespace = c.namespace ?? (raw.ruleTarget.kind === "prometheus-operator" ? raw.ruleTarget.namespace : "");
+    if (enabled && namespace === "") {
+        report(
+            key("costCollector.namespace"),
+            "missing; the AMP rule target names no namespace, so give the collector's; allowed: a Kubernetes namespace name",
+        );
+    }
+    if (enabled && c.oidcProviderArn === undefined) {
+        report(
+            key("costCollector.oidcProviderArn"),
+            `missing; the collector is ${c.enabled === undefined ? `on by default in ${env}` : "enabled"} and its role is assumed through the cluster's OIDC provider; allowed: arn:aws:iam::<account>:oidc-provider/<issuer>, or set ${key("costCollector.enabled")} to false`,
+        );
+    }
+    if (c.refreshMinutes !== undefined && c.refreshMinutes < COST_COLLECTOR_MIN_REFRESH_MINUTES) {
+        report(
+            key("costCollector.refreshMinutes"),
+            `${c.refreshMinutes} would call Cost Explorer (billed per request) more than once an hour; allowed: an integer >= ${COST_COLLECTOR_MIN_REFRESH_MINUTES}`,
+        );
+    }
+    return {
+        enabled,
+        namespace,
+        ...(c.oidcProviderArn !== undefined ? { oidcProviderArn: c.oidcProviderArn } : {}),
+        image: c.image ?? COST_COLLECTOR_DEFAULT_IMAGE,
+        refreshMinutes: c.refreshMinutes ?? COST_COLLECTOR_MIN_REFRESH_MINUTES,
     };
 }
 

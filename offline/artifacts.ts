@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as yaml from "js-yaml";
 import { stableJson } from "../core/stableJson";
 import { RegisteredResource } from "./mockRuntime";
@@ -30,10 +31,51 @@ const EXTRACTORS: Readonly<Record<string, (r: RegisteredResource) => Artifact[]>
         const name = (r.inputs.name as string | undefined) ?? r.name;
         return [{ path: `prometheus/${name}.yaml`, content: RULE_FILE_HEADER + String(r.inputs.data) }];
     },
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": k8sArtifact,
+    "kubernetes:apps/v1:Deployment": k8sArtifact,
+    "kubernetes:core/v1:Service": k8sArtifact,
+    "kubernetes:core/v1:ServiceAccount": k8sArtifact,
+    "kubernetes:core/v1:ConfigMap": k8sArtifact,
+    "aws:iam/role:Role": (r) => [
+        {
+            path: `iam/${typeof r.inputs.name === "string" ? r.inputs.name : r.name}.trust.json`,
+            content: stableJson(JSON.parse(String(r.inputs.assumeRolePolicy))),
+        },
+    ],
+    "aws:iam/rolePolicy:RolePolicy": (r) => [
+        { path: `iam/${r.name}.policy.json`, content: stableJson(JSON.parse(String(r.inputs.policy))) },
+    ],
     "grafana:oss/dashboard:Dashboard": (r) => dashboardArtifact(String(r.inputs.configJson), r.name),
     "grafana:apps/v1beta1/dashboard:Dashboard": (r) =>
         dashboardArtifact(String((r.inputs.spec as { json?: unknown } | undefined)?.json), r.name),
 };
+
+/** Above this size a ConfigMap value (the bundled cost collector) is shown by its size and digest, not inline. */
+const INLINE_VALUE_MAX = 64 * 1024;
+
+/** A Kubernetes object as `kubectl apply` would take it, under `kubernetes/<kind>-<name>.yaml`. */
+function k8sArtifact(r: RegisteredResource): Artifact[] {
+    const [, , kind] = r.type.split(":");
+    const metadata = (r.inputs.metadata ?? {}) as { name?: string; namespace?: string };
+    const body: Record<string, unknown> = { ...r.inputs };
+    if (body.data && typeof body.data === "object") {
+        body.data = Object.fromEntries(
+            Object.entries(body.data as Record<string, string>).map(([k, v]) => [
+                k,
+                v.length > INLINE_VALUE_MAX
+                    ? `<${Buffer.byteLength(v)} bytes, sha256 ${createHash("sha256").update(v).digest("hex")}>`
+                    : v,
+            ]),
+        );
+    }
+    const name = `${metadata.namespace ? `${metadata.namespace}-` : ""}${metadata.name ?? r.name}`;
+    return [
+        {
+            path: `kubernetes/${kind.toLowerCase()}-${name}.yaml`,
+            content: yaml.dump(body, { lineWidth: -1, noRefs: true, sortKeys: true }),
+        },
+    ];
+}
 
 /** A dashboard model as provisioned (after the evidence transformation), under its uid. */
 function dashboardArtifact(json: string, name: string): Artifact[] {

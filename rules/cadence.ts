@@ -46,6 +46,53 @@ export function cadenceTargets(g: Guardrails): CadenceTarget[] {
     return targets;
 }
 
+/** The governance role (raci.json) whose sign-off of a tag is the cut: to staging, or the release to production. */
+export const RELEASE_CUT_ROLE = "Release Manager";
+
+/** What a cut needs from a sign-off-ledger entry; any ledger format that yields these fields will do. */
+export interface SignoffFacts {
+    readonly tag: string;
+    readonly environment: string;
+    readonly role: string;
+    /** ISO 8601 UTC. */
+    readonly time: string;
+}
+
+/** The last cut per cadence target, the value of `maestro_release_last_cut_timestamp_seconds{target}`. */
+export interface ReleaseCut {
+    readonly target: CadenceTarget["target"];
+    readonly tag: string;
+    /** Unix seconds of the Release Manager's sign-off. */
+    readonly timestampSeconds: number;
+}
+
+/**
+ * The last cut per target from the sign-off ledger, the source of truth for cuts: a staging cut is the Release
+ * Manager's staging sign-off of a tag, a production release their prod sign-off (the environment each cadence
+ * target is watched from). A target nobody has cut yet has no entry, so its metric stays absent and
+ * MaestroReleaseCadenceMetricAbsent says so. Ties go to the later ledger entry.
+ */
+export function lastReleaseCuts(entries: readonly SignoffFacts[], guardrails: Guardrails): ReleaseCut[] {
+    const cuts: ReleaseCut[] = [];
+    for (const t of cadenceTargets(guardrails)) {
+        let last: ReleaseCut | undefined;
+        for (const e of entries) {
+            const ms = Date.parse(e.time);
+            if (e.role !== RELEASE_CUT_ROLE || e.environment !== t.environment || Number.isNaN(ms)) {
+                continue;
+            }
+            const seconds = Math.floor(ms / 1000);
+            if (!last || seconds >= last.timestampSeconds) {
+                last = { target: t.target, tag: e.tag, timestampSeconds: seconds };
+            }
+        }
+        if (last) {
+            cuts.push(last);
+        }
+    }
+    return cuts;
+}
+
 /** Cadence alerts for the targets this stack watches; undefined when it watches none (dev). */
 export function buildCadenceGroup(config: StackConfig, guardrails: Guardrails): RuleGroup | undefined {
     const env = config.environment;

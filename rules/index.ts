@@ -20,7 +20,8 @@ export type { SloScope } from "./slo";
 export { SLO_BURN_ALERTS, SLO_ALERT_NAME } from "./design";
 export type { BurnRateAlert, BurnRateCondition } from "./design";
 export { COST_ALERT, COST_BUDGETS } from "./cost";
-export { CADENCE_ALERT, cadenceTargets } from "./cadence";
+export { CADENCE_ALERT, RELEASE_CUT_ROLE, cadenceTargets, lastReleaseCuts } from "./cadence";
+export type { ReleaseCut, SignoffFacts } from "./cadence";
 export { TELEMETRY_ALERT, buildTelemetryGapGroup, telemetryGroupName } from "./telemetry";
 
 /** The backlog items rules serve, by key of BACKLOG_ITEM. */

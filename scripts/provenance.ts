@@ -9,7 +9,8 @@ import { generateKeyPairSync } from "crypto";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { releaseSignoffMetrics, writeMetricsFile } from "../verify/ciMetrics";
+import { releaseCutMetrics, releaseSignoffMetrics, writeMetricsFile } from "../verify/ciMetrics";
+import { lastReleaseCuts } from "../rules";
 import { ParsedFlags, UsageError, parseFlags, runMain, single } from "./cli";
 import { GUARDRAILS_FILE, loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
@@ -50,7 +51,9 @@ verify:
   --tag/--environment check only this release's required sign-offs (what a deploy checks; everything else is always checked whole)
   --head HASH         the hash the last entry must have (an anchor kept outside the repo, e.g. a deploy's ledgerHead)
   --json              print the verification as JSON
-  --metrics FILE      write maestro_release_signoffs per release (signed, missing) for CI to push (docs/metrics.md)`;
+  --metrics FILE      write maestro_release_signoffs per release (signed, missing) and
+                      maestro_release_last_cut_timestamp_seconds per cadence target (the Release Manager's
+                      last staging / prod sign-off) for CI to push (docs/metrics.md)`;
 
 const COMMON = ["ledger", "signers", "governance", "guardrails"];
 
@@ -209,7 +212,11 @@ function verify(flags: ParsedFlags): number {
     });
     const metrics = single(flags, "metrics", USAGE);
     if (metrics) {
-        writeMetricsFile(metrics, [releaseSignoffMetrics(result.releases)]);
+        writeMetricsFile(metrics, [
+            releaseSignoffMetrics(result.releases),
+            // Only a ledger that verifies moves the cadence metric: an unverified entry is no cut.
+            releaseCutMetrics(lastReleaseCuts(result.ok ? result.entries : [], ctx.guardrails)),
+        ]);
     }
     if (flags.booleans.has("json")) {
         process.stdout.write(

@@ -60,7 +60,9 @@ describe.each(STACKS)("the %s stack", (stack) => {
     it("builds each capability's component once, directly under the stack", () => {
         const root = resources.find((r) => r.type === "pulumi:pulumi:Stack")!;
         const top = resources.filter((r) => r.parent === root.urn).map((r) => r.type);
-        expect(top.sort()).toEqual([...COMPONENTS].sort());
+        // The cost collector only where the config enables it (on by default in dev and staging).
+        const expected = [...COMPONENTS, ...(stack === "prod" ? [] : ["maestro:cost:CostCollector"])];
+        expect(top.sort()).toEqual(expected.sort());
     });
 
     it("parents every cloud resource to a component, never to the stack itself", () => {

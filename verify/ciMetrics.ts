@@ -6,7 +6,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CI_METRIC } from "../core/conventions";
+import { CADENCE_METRIC, CI_METRIC } from "../core/conventions";
+import type { ReleaseCut } from "../rules";
 import type { PolicyReport } from "../offline/policyAnalyzer";
 import type { ReleaseStatus } from "../provenance/ledger";
 import type { Problem } from "../core/validation";
@@ -87,6 +88,19 @@ export function releaseSignoffMetrics(releases: readonly ReleaseStatus[]): Metri
         help: "Required release sign-offs in the provenance ledger, signed and missing, per release and environment.",
         type: "gauge",
         samples,
+    };
+}
+
+/**
+ * The last cut per cadence target (rules lastReleaseCuts over the sign-off ledger), what the cadence alerts read:
+ * one series per target, labelled with the tag that was cut.
+ */
+export function releaseCutMetrics(cuts: readonly ReleaseCut[]): MetricFamily {
+    return {
+        name: CADENCE_METRIC.lastCut,
+        help: "Unix time of the last cut per release target (the Release Manager's sign-off in the ledger).",
+        type: "gauge",
+        samples: cuts.map((c) => ({ labels: { target: c.target, tag: c.tag }, value: c.timestampSeconds })),
     };
 }
 

@@ -84,8 +84,36 @@ function gauge(series: string, value: number, minutes: number): InputSeries {
     return { series, values: `${value}+0x${minutes}` };
 }
 
-/** Synthetic input series for one stack. */
-export function scenarioSeries(config: StackConfig, guardrails: Guardrails, s: TelemetryScenario): InputSeries[] {
+/**
+ * The cost series of a collector's /metrics text as promtool input, constant over the scenario: spend as exported,
+ * the data timestamp moved onto promtool's clock (which starts at 0) so it keeps its age at the evaluation time
+ * (`collectorNowSeconds` is when the collector was scraped).
+ */
+export function exposedCostSeries(text: string, evalMinutes: number, collectorNowSeconds: number): InputSeries[] {
+    const series: InputSeries[] = [];
+    const names: readonly string[] = Object.values(COST_METRIC);
+    for (const line of text.split("\n")) {
+        const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
+        if (!m || !names.includes(m[1])) {
+            continue;
+        }
+        const value =
+            m[1] === COST_METRIC.dataTimestamp ? Number(m[3]) - collectorNowSeconds + evalMinutes * 60 : Number(m[3]);
+        series.push(gauge(`${m[1]}${m[2] ?? ""}`, value, evalMinutes));
+    }
+    return series;
+}
+
+/**
+ * Synthetic input series for one stack. `costSeries` replaces the synthetic cost exporter (e.g. a real
+ * collector's output, exposedCostSeries).
+ */
+export function scenarioSeries(
+    config: StackConfig,
+    guardrails: Guardrails,
+    s: TelemetryScenario,
+    costSeries?: readonly InputSeries[],
+): InputSeries[] {
     const series: InputSeries[] = [];
     const seen = new Set<string>();
     for (const slo of config.slos) {
@@ -99,20 +127,12 @@ export function scenarioSeries(config: StackConfig, guardrails: Guardrails, s: T
             }
         }
     }
-    const [total, llm] = COST_BUDGETS;
-    const totalSpend = s.cost.totalShareOfAlertLine * config.costAlertThreshold * budgetUsd(config, total);
-    const categories: Record<string, number> = {
-        [total]: totalSpend,
-        [llm]: s.cost.llmShareOfBudget * budgetUsd(config, llm),
-    };
-    for (const [c, share] of Object.entries(s.cost.otherCategories)) {
-        categories[c] = share * totalSpend;
-    }
-    for (const [c, v] of Object.entries(categories)) {
-        series.push(gauge(`${COST_METRIC.monthToDate}{category=${JSON.stringify(c)}}`, v, s.evalMinutes));
+    if (costSeries) {
+        series.push(...costSeries);
+    } else {
+        series.push(...syntheticCostSeries(config, s));
     }
     const evalSeconds = s.evalMinutes * 60;
-    series.push(gauge(COST_METRIC.dataTimestamp, evalSeconds, s.evalMinutes));
     for (const t of cadenceTargets(guardrails)) {
         const ago = s.cadenceIntervalsAgo[t.target];
         if (ago === undefined) {
@@ -133,6 +153,25 @@ export function scenarioSeries(config: StackConfig, guardrails: Guardrails, s: T
     return series;
 }
 
+/** The synthetic cost exporter: spend per category as shares of the stack's budgets, data as fresh as the clock. */
+function syntheticCostSeries(config: StackConfig, s: TelemetryScenario): InputSeries[] {
+    const series: InputSeries[] = [];
+    const [total, llm] = COST_BUDGETS;
+    const totalSpend = s.cost.totalShareOfAlertLine * config.costAlertThreshold * budgetUsd(config, total);
+    const categories: Record<string, number> = {
+        [total]: totalSpend,
+        [llm]: s.cost.llmShareOfBudget * budgetUsd(config, llm),
+    };
+    for (const [c, share] of Object.entries(s.cost.otherCategories)) {
+        categories[c] = share * totalSpend;
+    }
+    for (const [c, v] of Object.entries(categories)) {
+        series.push(gauge(`${COST_METRIC.monthToDate}{category=${JSON.stringify(c)}}`, v, s.evalMinutes));
+    }
+    series.push(gauge(COST_METRIC.dataTimestamp, s.evalMinutes * 60, s.evalMinutes));
+    return series;
+}
+
 export interface ExtraExprTest {
     readonly expr: string;
     readonly samples: ReadonlyArray<{ readonly labels: string; readonly value: number }>;
@@ -148,6 +187,7 @@ export function dashboardPromtoolFiles(
     dashboards: readonly BuiltDashboard[],
     scenario: TelemetryScenario,
     extra: readonly ExtraExprTest[] = [],
+    costSeries?: readonly InputSeries[],
 ): { files: Record<string, string>; records: PanelRecord[] } {
     const groups = buildRuleGroups(config, guardrails);
     const records = panelRecords(dashboards);
@@ -161,7 +201,7 @@ export function dashboardPromtoolFiles(
         tests: [
             {
                 interval: "1m",
-                input_series: scenarioSeries(config, guardrails, scenario),
+                input_series: scenarioSeries(config, guardrails, scenario, costSeries),
                 promql_expr_test: [
                     // Label-agnostic: "at least one sample", whatever the panel's labels are.
                     ...records.map((r) => ({
