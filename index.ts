@@ -22,8 +22,8 @@ export = async () => {
     const guardrails = loadGuardrails();
     const config = stackConfigFromPulumi(guardrails);
     const governance = loadGovernance();
-    // Read here, not in the component, so a missing key fails with the other config errors, before any resource.
-    const grafanaUrl = new pulumi.Config("grafana").require("url");
+    // Validated with the rest of the config (alerts link to its dashboards), so a missing key fails before any resource.
+    const grafanaUrl = config.grafanaUrl;
 
     const rulesArgs = { config, guardrails };
     const budgetArgs = { config, guardrails };

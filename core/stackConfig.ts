@@ -5,7 +5,7 @@ import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
 export { PROJECT } from "./conventions";
-import { PROJECT } from "./conventions";
+import { DEFAULT_RUNBOOK_BASE_URL, PROJECT } from "./conventions";
 export const STACK_CONFIG_SCHEMA = path.join(repoRoot, "guardrails", "stack-config.schema.json");
 
 /** Namespaces of provider config a stack file may also carry; everything else is an unknown key. */
@@ -18,7 +18,10 @@ export type RuleTarget =
           readonly kind: "prometheus-operator";
           /** Namespace the PrometheusRule objects are created in. */
           readonly namespace: string;
-          /** Labels a prometheus-operator `ruleSelector` matches; default `{ role: "alert-rules" }`. */
+          /**
+           * Labels the environment's Prometheus `ruleSelector` matches; required, since no default matches every
+           * install (kube-prometheus-stack selects `release: <helm release>`).
+           */
           readonly ruleSelectorLabels: Readonly<Record<string, string>>;
       }
     | {
@@ -54,6 +57,10 @@ export interface StackConfig {
     readonly slos: readonly SloObjective[];
     /** Share of a cap at which budgets notify and cost alerts ticket (guardrail value or an earlier one). */
     readonly costAlertThreshold: number;
+    /** Grafana's base URL (`grafana:url`): the provider connects to it and alerts link to its dashboards. */
+    readonly grafanaUrl: string;
+    /** Base URL of the runbooks (the docs folder); default: this repository's docs (DEFAULT_RUNBOOK_BASE_URL). */
+    readonly runbookBaseUrl: string;
 }
 
 type ValueKind = "string" | "number" | "json";
@@ -70,6 +77,7 @@ const KEY_KINDS: Readonly<Record<string, ValueKind>> = {
     ruleTarget: "json",
     provenance: "json",
     guardrailOverrides: "json",
+    runbookBaseUrl: "string",
 };
 
 /** Environments where a release tag is mandatory (a deploy there is a release). */
@@ -85,13 +93,14 @@ interface RawStackConfig {
     grafanaFolder: string;
     prometheusDatasourceUid: string;
     ruleTarget:
-        | { kind: "prometheus-operator"; namespace: string; ruleSelectorLabels?: Record<string, string> }
+        | { kind: "prometheus-operator"; namespace: string; ruleSelectorLabels: Record<string, string> }
         | { kind: "amp"; workspaceId?: string };
     provenance: ProvenanceSettings;
     guardrailOverrides?: {
         slo?: Record<string, { thresholdSeconds?: number; objective?: number }>;
         costAlertThreshold?: number;
     };
+    runbookBaseUrl?: string;
 }
 
 /**
@@ -148,18 +157,64 @@ export function parseStackConfig(
         for (const p of ajvProblems(sourceFile, validate.errors)) {
             const at = configKeyPath(p.path, p.message);
             if (!undecodable.has(at.split(/[.[]/)[0])) {
-                problems.push({ ...p, path: at });
+                problems.push(explainMissing({ ...p, path: at }));
             }
         }
+    }
+    const grafanaUrl = flat["grafana:url"] as string | undefined;
+    if (grafanaUrl === undefined) {
+        report(
+            "grafana:url",
+            "missing; the Grafana provider connects to it and every alert links to its dashboards; allowed: an absolute http(s) URL, e.g. https://grafana.example.com",
+        );
+    } else if (!isHttpUrl(grafanaUrl)) {
+        report("grafana:url", `"${grafanaUrl}" is not an absolute URL; allowed: an absolute http(s) URL`);
+    }
+    const runbookBaseUrl = (raw.runbookBaseUrl as string | undefined) ?? DEFAULT_RUNBOOK_BASE_URL;
+    if (!isHttpUrl(runbookBaseUrl)) {
+        report(
+            `${PROJECT}:runbookBaseUrl`,
+            `"${runbookBaseUrl}" is not an absolute URL, so no notification could open a runbook; allowed: an absolute http(s) URL of the docs folder`,
+        );
     }
     if (problems.length > 0) {
         throw new ValidationError(problems);
     }
-    const config = checkAgainstGuardrails(stack, raw as unknown as RawStackConfig, guardrails, report);
+    const config = {
+        ...checkAgainstGuardrails(stack, raw as unknown as RawStackConfig, guardrails, report),
+        grafanaUrl: grafanaUrl ?? "",
+        runbookBaseUrl: runbookBaseUrl.endsWith("/") ? runbookBaseUrl : `${runbookBaseUrl}/`,
+    };
     if (problems.length > 0) {
         throw new ValidationError(problems);
     }
     return { ...config, sourceFile };
+}
+
+/**
+ * A schema "missing required key" for a key whose right value depends on the cluster, said with what to put there:
+ * a PrometheusRule without the labels its Prometheus selects is silently ignored.
+ */
+function explainMissing(p: Problem): Problem {
+    if (p.path === `${PROJECT}:ruleTarget` && p.message === 'missing required key "ruleSelectorLabels"') {
+        return {
+            ...p,
+            path: `${PROJECT}:ruleTarget.ruleSelectorLabels`,
+            message:
+                "missing; the PrometheusRule objects are loaded only if they carry the labels your Prometheus' ruleSelector matches; allowed: a map of labels, e.g. {release: <helm release name>} for kube-prometheus-stack",
+        };
+    }
+    return p;
+}
+
+/** An absolute http(s) URL: what a notification read far from this repository can open. */
+function isHttpUrl(value: string): boolean {
+    try {
+        const u = new URL(value);
+        return (u.protocol === "https:" || u.protocol === "http:") && u.host !== "";
+    } catch {
+        return false;
+    }
 }
 
 function splitKey(fullKey: string): [string, string] {
@@ -202,7 +257,7 @@ function checkAgainstGuardrails(
     raw: RawStackConfig,
     g: Guardrails,
     report: (key: string, message: string) => void,
-): Omit<StackConfig, "sourceFile"> {
+): Omit<StackConfig, "sourceFile" | "grafanaUrl" | "runbookBaseUrl"> {
     const key = (k: string) => `${PROJECT}:${k}`;
     const env = raw.environment;
     if (!g.environments.includes(env)) {
@@ -269,10 +324,7 @@ function checkAgainstGuardrails(
         );
     }
 
-    const ruleTarget: RuleTarget =
-        raw.ruleTarget.kind === "prometheus-operator"
-            ? { ...raw.ruleTarget, ruleSelectorLabels: raw.ruleTarget.ruleSelectorLabels ?? { role: "alert-rules" } }
-            : raw.ruleTarget;
+    const ruleTarget: RuleTarget = raw.ruleTarget;
 
     return {
         stack,

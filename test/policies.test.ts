@@ -10,7 +10,7 @@ import {
 import * as yaml from "js-yaml";
 import { CostBudgets } from "../components/costBudgets";
 import { ProvenanceBucket } from "../components/provenanceBucket";
-import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, SEVERITY } from "../core/conventions";
+import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, URGENCY } from "../core/conventions";
 import { awsEvidenceTags } from "../core/evidence";
 import { leLabel } from "../core/guardrails";
 import { readStackFile, runWithMocks } from "../offline/mockRuntime";
@@ -338,7 +338,7 @@ describe(SLO_POLICY, () => {
         );
         const rules = rulesOf(s.byName(`rules-${slo.id}`));
         rules.splice(
-            rules.findIndex((r) => (r.labels as Record<string, string>).severity === SEVERITY.ticket),
+            rules.findIndex((r) => (r.labels as Record<string, string>).urgency === URGENCY.ticket),
             1,
         );
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`SLO ${slo.id} has no ticket alert`);
