@@ -4,6 +4,7 @@
  * capability, export what downstream workstreams read. Pulumi calls the exported function inside the stack.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { AlertRouting } from "./components/alertRouting";
 import { CostBudgets } from "./components/costBudgets";
 import { GrafanaDashboards } from "./components/grafanaDashboards";
 import { GuardrailRules } from "./components/prometheusRules";
@@ -46,6 +47,9 @@ export = async () => {
         "provenance bucket": () => ProvenanceBucket.plan(bucketArgs),
         "release sign-offs": () => SignoffLedger.plan(signoffArgs),
         dashboards: () => GrafanaDashboards.plan(dashboardArgs),
+        // The AMP workspace may not exist yet; the plan only needs to know one will.
+        "alert routing": () =>
+            AlertRouting.plan({ config, ampWorkspaceId: config.ruleTarget.kind === "amp" ? "" : undefined }),
     });
 
     // Registered before the first resource: every resource below carries its backlog item's evidence hooks.
@@ -66,6 +70,7 @@ export = async () => {
     const provenance = new ProvenanceBucket("provenance", bucketArgs);
     const signoffs = new SignoffLedger("signoffs", { ...signoffArgs, bucket: provenance });
     const dashboards = new GrafanaDashboards("dashboards", dashboardArgs);
+    const routing = new AlertRouting("alert-routing", { config, ampWorkspaceId: rules.ampWorkspaceId });
 
     const cap = guardrails.cost.caps[config.environment];
     const outputs: OutputsOf<StackOutputs> = {
@@ -92,6 +97,11 @@ export = async () => {
                       objectNames: rules.ruleObjectNames,
                   },
         budgetAlertTopicArn: budgets.topicArn,
+        alertRouting: {
+            kind: config.ruleTarget.kind,
+            location: routing.location,
+            routes: config.alertRouting.routes,
+        },
         provenance: {
             bucketName: provenance.bucketName,
             logBucketName: provenance.logBucketName,

@@ -7,6 +7,9 @@
 /** The Pulumi project name (Pulumi.yaml), and so the namespace of this stack's own config keys. */
 export const PROJECT = "maestro-guardrails";
 
+/** Config key prefix of alert receivers' secrets: `maestro-guardrails:alertSecret-<name>`, each a Pulumi secret. */
+export const ALERT_SECRET_PREFIX = "alertSecret-";
+
 /** Evidence hooks every backlog item, and every resource serving one, declares. */
 export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;
 

@@ -310,13 +310,11 @@ export class PolicyAnalyzer {
             name: info.getName(),
             version: info.getVersion(),
             supportsConfig: info.getSupportsconfig(),
-            policies: info
-                .getPoliciesList()
-                .map((p) => ({
-                    name: p.getName(),
-                    description: p.getDescription(),
-                    enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()],
-                })),
+            policies: info.getPoliciesList().map((p) => ({
+                name: p.getName(),
+                description: p.getDescription(),
+                enforcementLevel: LEVEL_NAMES[p.getEnforcementlevel()],
+            })),
         };
     }
 

@@ -54,6 +54,7 @@ export const UNTAGGABLE_AWS_TYPES: Readonly<Record<string, string>> = {
     "aws:sns/topicPolicy:TopicPolicy": "a topic's policy document",
     "aws:sns/topicSubscription:TopicSubscription": "a subscription of a tagged topic",
     "aws:kms/alias:Alias": "a name for a tagged key",
+    "aws:amp/alertManagerDefinition:AlertManagerDefinition": "the routing of a tagged AMP workspace",
     "aws:s3/bucketPolicy:BucketPolicy": "a bucket setting",
     "aws:s3/bucketVersioning:BucketVersioning": "a bucket setting",
     "aws:s3/bucketVersioningV2:BucketVersioningV2": "a bucket setting",

@@ -134,14 +134,15 @@ describe.each(STACKS)("rules of %s", (stack) => {
     });
 
     it("links to the runbook base and the Grafana of the stack file, whatever they are", () => {
+        const shipped = readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`));
         const moved = parseStackConfig(
             stack,
             {
-                ...readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`)).values,
+                ...shipped.values,
                 "grafana:url": "https://grafana.elsewhere.example/",
                 [KEY("runbookBaseUrl")]: "https://docs.elsewhere.example/runbooks",
             },
-            [],
+            shipped.secretKeys,
             guardrails,
         );
         for (const a of alerts(buildRuleGroups(moved, guardrails))) {
