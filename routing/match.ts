@@ -44,8 +44,8 @@ function crdRoute(v: unknown): RouteNode {
             const o = asObj(m);
             const type = typeof o.matchType === "string" && MATCH_TYPES.includes(o.matchType) ? o.matchType : undefined;
             return {
-                name: String(o.name ?? ""),
-                value: String(o.value ?? ""),
+                name: typeof o.name === "string" ? o.name : "",
+                value: typeof o.value === "string" ? o.value : "",
                 matchType: (type ?? (o.regex === true ? "=~" : "=")) as MatchType,
             };
         }),
