@@ -24,6 +24,8 @@ export const TYPE = {
     bucket: "aws:s3/bucket:Bucket",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+    alertmanagerConfig: "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig",
+    ampAlertManagerDefinition: "aws:amp/alertManagerDefinition:AlertManagerDefinition",
 } as const;
 
 /** Both Grafana dashboard APIs carry the same model (lib/conventions.ts GRAFANA_DASHBOARD_TYPE). */
