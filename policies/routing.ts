@@ -39,7 +39,9 @@ export function deployedRouting(resources: readonly PolicyResource[]): {
                 const outer = yaml.load(String(r.props.definition)) as { alertmanager_config?: unknown } | null;
                 trees.push({
                     resource: r,
-                    tree: treeFromAlertmanagerYaml(yaml.load(String(outer?.alertmanager_config ?? ""))),
+                    tree: treeFromAlertmanagerYaml(
+                        yaml.load(typeof outer?.alertmanager_config === "string" ? outer.alertmanager_config : ""),
+                    ),
                 });
             }
         } catch (err) {
