@@ -12,10 +12,11 @@
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { CADENCE_METRIC, CI_METRIC, GUARDRAIL_LABEL, URGENCY } from "../core/conventions";
-import { Guardrails, SloObjective, leLabel } from "../core/guardrails";
+import { Guardrails, SloObjective, leLabel, loadGuardrails } from "../core/guardrails";
 import { AlertRouteRole, StackConfig, parseStackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import { daysSinceCut } from "../dashboards/queries";
@@ -470,4 +471,42 @@ export async function endToEnd(
     } finally {
         await stopAll([prometheus, alertmanager, webhook]);
     }
+}
+
+/**
+ * `npm run bench` figures: each real-server phase's wall time, as test/alerting-servers.test.ts runs them, and the
+ * total against the 60 s budget for the real-server tests on these 2-core machines.
+ */
+export async function alertingBenchFigures(): Promise<Record<string, number | string>> {
+    const guardrails = loadGuardrails();
+    const configs = guardrails.environments.map((s) => shippedStackConfig(s, guardrails));
+    const figures: Record<string, number | string> = {};
+    const timed = async (name: string, f: () => Promise<unknown>) => {
+        const t0 = Date.now();
+        await f();
+        figures[`${name} (ms)`] = Date.now() - t0;
+    };
+    await timed("rule health, all stacks + Pushgateway", () =>
+        ruleHealthAndPushgateway(configs, guardrails, { staging: 1, production: 1 }),
+    );
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-amtool-"));
+    try {
+        for (const c of configs) {
+            await timed(`amtool check-config + routes table, ${c.stack}`, () => checkRoutes(c, guardrails, dir));
+        }
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const prod = configs.find((c) => c.environment === "prod") ?? configs[configs.length - 1];
+    let e2e: EndToEndResult | undefined;
+    await timed("end to end (backfill, page, inhibit, resolve)", async () => {
+        e2e = await endToEnd(prod, guardrails, prod.slos[0], { historyMinutes: 390 });
+    });
+    figures["end to end: page notified after (ms)"] = e2e!.pageNotifiedMs;
+    figures["end to end: resolved notified after (ms)"] = e2e!.resolvedNotifiedMs;
+    const total = Object.entries(figures)
+        .filter(([k]) => k.endsWith("(ms)") && !k.startsWith("end to end:"))
+        .reduce((n, [, v]) => n + Number(v), 0);
+    figures["real-server phases total (ms; target <= 60000)"] = total;
+    return figures;
 }
