@@ -12,6 +12,7 @@ const DEPLOYED = ["index.ts", "core/**/*.ts", "components/**/*.ts", "kit/**/*.ts
 const BUILDERS = [
     "collector/**/*.ts",
     "rules/**/*.ts",
+    "routing/**/*.ts",
     "dashboards/**/*.ts",
     "budgets/**/*.ts",
     "governance/**/*.ts",

@@ -4,6 +4,7 @@
  * capability, export what downstream workstreams read. Pulumi calls the exported function inside the stack.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { AlertRouting } from "./components/alertRouting";
 import { CostBudgets } from "./components/costBudgets";
 import { CostCollector } from "./components/costCollector";
 import { GrafanaDashboards } from "./components/grafanaDashboards";
@@ -27,8 +28,8 @@ export = async () => {
     const guardrails = loadGuardrails();
     const config = stackConfigFromPulumi(guardrails);
     const governance = loadGovernance();
-    // Read here, not in the component, so a missing key fails with the other config errors, before any resource.
-    const grafanaUrl = new pulumi.Config("grafana").require("url");
+    // Validated with the rest of the config (alerts link to its dashboards), so a missing key fails before any resource.
+    const grafanaUrl = config.grafanaUrl;
     // The AWS provider adds these to every resource; S3 counts them against an object's 10 tags.
     const defaultTagKeys = Object.keys(
         new pulumi.Config("aws").getObject<{ tags?: Record<string, string> }>("defaultTags")?.tags ?? {},
@@ -67,6 +68,9 @@ export = async () => {
         "release sign-offs": () => SignoffLedger.plan(signoffArgs),
         dashboards: () => GrafanaDashboards.plan(dashboardArgs),
         ...(config.costCollector.enabled ? { "cost collector": () => CostCollector.plan(collectorArgs) } : {}),
+        // The AMP workspace may not exist yet; the plan only needs to know one will.
+        "alert routing": () =>
+            AlertRouting.plan({ config, ampWorkspaceId: config.ruleTarget.kind === "amp" ? "" : undefined }),
     });
     // The anchor: the ledger must extend the head this stack's previous deploy recorded (state, not a repo file).
     // Read after every input is known valid, and checked before any resource is created.
@@ -84,6 +88,7 @@ export = async () => {
     if (config.costCollector.enabled) {
         new CostCollector("cost-collector", collectorArgs);
     }
+    const routing = new AlertRouting("alert-routing", { config, ampWorkspaceId: rules.ampWorkspaceId });
 
     const cap = guardrails.cost.caps[config.environment];
     const outputs: OutputsOf<StackOutputs> = {
@@ -110,6 +115,11 @@ export = async () => {
                       objectNames: rules.ruleObjectNames,
                   },
         budgetAlertTopicArn: budgets.topicArn,
+        alertRouting: {
+            kind: config.ruleTarget.kind,
+            location: routing.location,
+            routes: config.alertRouting.routes,
+        },
         provenance: {
             bucketName: provenance.bucketName,
             logBucketName: provenance.logBucketName,

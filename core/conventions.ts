@@ -7,6 +7,9 @@
 /** The Pulumi project name (Pulumi.yaml), and so the namespace of this stack's own config keys. */
 export const PROJECT = "maestro-guardrails";
 
+/** Config key prefix of alert receivers' secrets: `maestro-guardrails:alertSecret-<name>`, each a Pulumi secret. */
+export const ALERT_SECRET_PREFIX = "alertSecret-";
+
 /** Evidence hooks every backlog item, and every resource serving one, declares. */
 export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;
 
@@ -47,9 +50,36 @@ export const K8S_ANNOTATION = {
 
 export const MANAGED_BY = "pulumi-maestro-guardrails";
 
-/** Alert severities: a page wakes someone now; a ticket is worked within a business day. */
-export const SEVERITY = { page: "page", ticket: "ticket" } as const;
+/**
+ * How urgent an alert is, in the project's own words: a page wakes someone now; a ticket is worked within a business
+ * day. Carried in the `urgency` label, which routing and inhibition match on.
+ */
+export const URGENCY = { page: "page", ticket: "ticket" } as const;
+export type Urgency = (typeof URGENCY)[keyof typeof URGENCY];
+
+/**
+ * The `severity` label on the common convention (the monitoring-mixins style guide, kube-prometheus-stack's default
+ * Alertmanager config): critical, warning, info. Receivers and silences people already have match on these values.
+ */
+export const SEVERITY = { critical: "critical", warning: "warning", info: "info" } as const;
 export type Severity = (typeof SEVERITY)[keyof typeof SEVERITY];
+
+/** The severity each urgency is shown as: a page is critical, a ticket a warning. */
+export const SEVERITY_OF: Readonly<Record<Urgency, Severity>> = {
+    page: SEVERITY.critical,
+    ticket: SEVERITY.warning,
+};
+
+/** The two labels every alert carries for its urgency: `severity` (convention) and `urgency` (page or ticket). */
+export function urgencyLabels(urgency: Urgency): { severity: Severity; urgency: Urgency } {
+    return { severity: SEVERITY_OF[urgency], urgency };
+}
+
+/**
+ * Where the runbooks live when the stack config names no `alertRouting.runbookBaseUrl`: this repository's docs folder
+ * as the code host renders it. Alerts link `<base>slo-alerting.md#<alert>`, so the base ends with a slash.
+ */
+export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/maestro-conductor/maestro-guardrails/blob/main/docs/";
 
 /** Values of the `guardrail` label every alert carries. */
 export const GUARDRAIL_LABEL = { slo: "slo", cost: "cost", cadence: "cadence", telemetry: "telemetry" } as const;

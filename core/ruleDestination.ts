@@ -3,7 +3,10 @@ export interface OperatorRuleDestination {
     readonly kind: "prometheus-operator";
     /** Namespace the PrometheusRule objects are created in. */
     readonly namespace: string;
-    /** Labels the Prometheus `ruleSelector` matches: a rule object without them is never loaded. */
+    /**
+     * Labels the Prometheus `ruleSelector` matches: a rule object without them is never loaded. Required in the stack
+     * file, since no default matches every install (kube-prometheus-stack selects `release: <helm release>`).
+     */
     readonly ruleSelectorLabels: Readonly<Record<string, string>>;
 }
 

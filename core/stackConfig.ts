@@ -1,12 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { OperatorRuleDestination, RuleDestination } from "./ruleDestination";
+import { RuleDestination } from "./ruleDestination";
 import { Guardrails, SloObjective, isReleaseTag, loosenedBy } from "./guardrails";
 import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from "./validation";
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
 export { PROJECT } from "./conventions";
-import { COST_COLLECTOR_MIN_REFRESH_MINUTES, PROJECT } from "./conventions";
+import {
+    ALERT_SECRET_PREFIX,
+    COST_COLLECTOR_MIN_REFRESH_MINUTES,
+    DEFAULT_RUNBOOK_BASE_URL,
+    PROJECT,
+} from "./conventions";
 export const STACK_CONFIG_SCHEMA = path.join(repoRoot, "guardrails", "stack-config.schema.json");
 
 /** Namespaces of provider config a stack file may also carry; everything else is an unknown key. */
@@ -16,6 +21,32 @@ const SECRET_PROVIDER_KEYS = ["grafana:auth", "aws:secretKey", "aws:accessKey", 
 
 /** Where this stack's rules go, as its config says (no workspace id: the stack creates the AMP workspace). */
 export type RuleTarget = RuleDestination<{ readonly workspaceId?: string }>;
+
+/**
+ * One receiver: where its notifications go. Secrets (a PagerDuty routing key, a webhook URL, which usually carries a
+ * token) are never in the stack file's plain text: the receiver names a secret, and the value is the Pulumi secret
+ * `maestro-guardrails:alertSecret-<name>`.
+ */
+export interface ReceiverConfig {
+    readonly pagerduty?: { readonly routingKeySecret: string };
+    readonly webhook?: { readonly urlSecret: string };
+    readonly email?: { readonly to: readonly string[]; readonly from: string; readonly smarthost: string };
+    /** The only integration Amazon Managed Prometheus' alert manager supports. */
+    readonly sns?: { readonly topicArn: string };
+}
+
+/** Who gets what: SLO pages, SLO and telemetry tickets, cost alerts, cadence alerts. */
+export const ALERT_ROUTE_ROLES = ["page", "ticket", "cost", "cadence"] as const;
+export type AlertRouteRole = (typeof ALERT_ROUTE_ROLES)[number];
+
+export interface AlertRoutingConfig {
+    /** Receivers by name ([a-z0-9-]). */
+    readonly receivers: Readonly<Record<string, ReceiverConfig>>;
+    /** The receiver each kind of alert goes to. */
+    readonly routes: Readonly<Record<AlertRouteRole, string>>;
+    /** Labels the Alertmanager's `alertmanagerConfigSelector` matches; default: `ruleTarget.ruleSelectorLabels`. */
+    readonly selectorLabels?: Readonly<Record<string, string>>;
+}
 
 export interface ProvenanceSettings {
     readonly objectLockMode: "GOVERNANCE" | "COMPLIANCE";
@@ -63,6 +94,16 @@ export interface StackConfig {
     /** Share of a cap at which budgets notify and cost alerts ticket (guardrail value or an earlier one). */
     readonly costAlertThreshold: number;
     readonly costCollector: CostCollectorConfig;
+    /** Grafana's base URL (`grafana:url`): the provider connects to it and alerts link to its dashboards. */
+    readonly grafanaUrl: string;
+    /** Base URL of the runbooks (the docs folder); default: this repository's docs (DEFAULT_RUNBOOK_BASE_URL). */
+    readonly runbookBaseUrl: string;
+    /** Receivers and who gets which alerts. */
+    readonly alertRouting: AlertRoutingConfig;
+    /** The receivers' secret values by name (Pulumi secrets; wrap them with pulumi.secret before use). */
+    readonly alertSecrets: Readonly<Record<string, string>>;
+    /** `aws:region`, for SNS receivers' request signing. */
+    readonly awsRegion?: string;
 }
 
 type ValueKind = "string" | "number" | "json";
@@ -80,6 +121,8 @@ const KEY_KINDS: Readonly<Record<string, ValueKind>> = {
     provenance: "json",
     guardrailOverrides: "json",
     costCollector: "json",
+    runbookBaseUrl: "string",
+    alertRouting: "json",
 };
 
 /** Environments where a release tag is mandatory (a deploy there is a release). */
@@ -94,14 +137,20 @@ interface RawStackConfig {
     releaseTag?: string;
     grafanaFolder: string;
     prometheusDatasourceUid: string;
-    /** As written: the selector labels may be left to their default. */
-    ruleTarget: RuleTarget | (Omit<OperatorRuleDestination, "ruleSelectorLabels"> & Partial<OperatorRuleDestination>);
+    ruleTarget: RuleTarget;
     provenance: ProvenanceSettings;
     guardrailOverrides?: {
         slo?: Record<string, { thresholdSeconds?: number; objective?: number }>;
         costAlertThreshold?: number;
     };
     costCollector?: Partial<CostCollectorConfig>;
+    runbookBaseUrl?: string;
+    alertRouting: AlertRoutingConfig & {
+        receivers: Record<
+            string,
+            ReceiverConfig & { pagerduty?: { routingKey?: unknown }; webhook?: { url?: unknown } }
+        >;
+    };
 }
 
 /**
@@ -120,6 +169,7 @@ export function parseStackConfig(
     const report = (key: string, message: string) => problems.push({ file: sourceFile, path: key, message });
     const raw: Record<string, unknown> = {};
     const undecodable = new Set<string>();
+    const secrets: Record<string, { value: string; secret: boolean }> = {};
 
     for (const [fullKey, value] of Object.entries(flat)) {
         const [ns, key] = splitKey(fullKey);
@@ -132,6 +182,10 @@ export function parseStackConfig(
             } else if (SECRET_PROVIDER_KEYS.includes(fullKey) && !secretKeys.includes(fullKey)) {
                 report(fullKey, `must be a secret; set it with \`pulumi config set --secret ${fullKey} <value>\``);
             }
+            continue;
+        }
+        if (key.startsWith(ALERT_SECRET_PREFIX)) {
+            secrets[key.slice(ALERT_SECRET_PREFIX.length)] = { value, secret: secretKeys.includes(fullKey) };
             continue;
         }
         const kind = KEY_KINDS[key];
@@ -158,18 +212,146 @@ export function parseStackConfig(
         for (const p of ajvProblems(sourceFile, validate.errors)) {
             const at = configKeyPath(p.path, p.message);
             if (!undecodable.has(at.split(/[.[]/)[0])) {
-                problems.push({ ...p, path: at });
+                problems.push(explainMissing({ ...p, path: at }));
             }
         }
+    }
+    const grafanaUrl = flat["grafana:url"] as string | undefined;
+    if (grafanaUrl === undefined) {
+        report(
+            "grafana:url",
+            "missing; the Grafana provider connects to it and every alert links to its dashboards; allowed: an absolute http(s) URL, e.g. https://grafana.example.com",
+        );
+    }
+    const runbookBaseUrl = (raw.runbookBaseUrl as string | undefined) ?? DEFAULT_RUNBOOK_BASE_URL;
+    if (!isHttpUrl(runbookBaseUrl)) {
+        report(
+            `${PROJECT}:runbookBaseUrl`,
+            `"${runbookBaseUrl}" is not an absolute URL, so no notification could open a runbook; allowed: an absolute http(s) URL of the docs folder`,
+        );
     }
     if (problems.length > 0) {
         throw new ValidationError(problems);
     }
-    const config = checkAgainstGuardrails(stack, raw as unknown as RawStackConfig, guardrails, report);
+    const routing = raw.alertRouting as RawStackConfig["alertRouting"];
+    const alertSecrets = checkAlertRouting(routing, secrets, (raw.ruleTarget as { kind: string }).kind, report);
+    const config = {
+        ...checkAgainstGuardrails(stack, raw as unknown as RawStackConfig, guardrails, report),
+        grafanaUrl: grafanaUrl ?? "",
+        runbookBaseUrl: runbookBaseUrl.endsWith("/") ? runbookBaseUrl : `${runbookBaseUrl}/`,
+        alertRouting: routing,
+        alertSecrets,
+        ...(flat["aws:region"] !== undefined ? { awsRegion: flat["aws:region"] } : {}),
+    };
     if (problems.length > 0) {
         throw new ValidationError(problems);
     }
     return { ...config, sourceFile };
+}
+
+/**
+ * The receivers against their secrets and the rule target: every route names a receiver that exists, every secret a
+ * receiver names is a Pulumi secret of its own key (a routing key or webhook URL in plain text is refused, wherever it
+ * is written), no secret key lies unused (a typo would leave a receiver without its value), and an AMP target uses
+ * SNS only (the one integration AMP's alert manager has). Returns the secret values by name.
+ */
+function checkAlertRouting(
+    routing: RawStackConfig["alertRouting"],
+    secrets: Readonly<Record<string, { value: string; secret: boolean }>>,
+    targetKind: string,
+    report: (key: string, message: string) => void,
+): Record<string, string> {
+    const at = (p: string) => `${PROJECT}:alertRouting.${p}`;
+    const secretKey = (name: string) => `${PROJECT}:${ALERT_SECRET_PREFIX}${name}`;
+    const used = new Set<string>();
+    const needSecret = (name: string, where: string) => {
+        used.add(name);
+        const s = secrets[name];
+        if (!s) {
+            report(
+                at(where),
+                `names secret "${name}", but ${secretKey(name)} is not set; allowed: set it with \`pulumi config set --secret ${secretKey(name)} <value>\``,
+            );
+        }
+    };
+    for (const [name, receiver] of Object.entries(routing.receivers)) {
+        const plain = [
+            receiver.pagerduty?.routingKey !== undefined ? "pagerduty.routingKey" : undefined,
+            receiver.webhook?.url !== undefined ? "webhook.url" : undefined,
+        ].filter((x): x is string => x !== undefined);
+        for (const field of plain) {
+            report(
+                at(`receivers.${name}.${field}`),
+                `a secret in plain text in the stack file; allowed: ${field}Secret: <name>, with the value set by \`pulumi config set --secret ${secretKey("<name>")} <value>\``,
+            );
+        }
+        if (receiver.pagerduty?.routingKeySecret !== undefined) {
+            needSecret(receiver.pagerduty.routingKeySecret, `receivers.${name}.pagerduty.routingKeySecret`);
+        }
+        if (receiver.webhook?.urlSecret !== undefined) {
+            needSecret(receiver.webhook.urlSecret, `receivers.${name}.webhook.urlSecret`);
+        }
+        if (targetKind === "amp") {
+            const others = Object.keys(receiver).filter((k) => k !== "sns");
+            if (others.length > 0) {
+                report(
+                    at(`receivers.${name}`),
+                    `uses ${others.join(", ")}, which Amazon Managed Prometheus' alert manager cannot send to (ruleTarget.kind: amp); allowed: sns`,
+                );
+            }
+        }
+    }
+    for (const role of ALERT_ROUTE_ROLES) {
+        const name = routing.routes[role];
+        if (!(name in routing.receivers)) {
+            report(
+                at(`routes.${role}`),
+                `"${name}" is not a receiver; allowed: ${Object.keys(routing.receivers).join(", ")}`,
+            );
+        }
+    }
+    const values: Record<string, string> = {};
+    for (const [name, s] of Object.entries(secrets)) {
+        if (!s.secret) {
+            report(
+                secretKey(name),
+                `must be a secret (it holds a receiver's credential); set it with \`pulumi config set --secret ${secretKey(name)} <value>\``,
+            );
+        } else if (!used.has(name)) {
+            report(
+                secretKey(name),
+                `no receiver uses it; allowed: a name given as routingKeySecret or urlSecret in ${PROJECT}:alertRouting.receivers (${[...used].join(", ") || "none"})`,
+            );
+        }
+        values[name] = s.value;
+    }
+    return values;
+}
+
+/**
+ * A schema "missing required key" for a key whose right value depends on the cluster, said with what to put there:
+ * a PrometheusRule without the labels its Prometheus selects is silently ignored.
+ */
+function explainMissing(p: Problem): Problem {
+    if (p.path === `${PROJECT}:ruleTarget` && p.message === 'missing required key "ruleSelectorLabels"') {
+        return {
+            ...p,
+            path: `${PROJECT}:ruleTarget.ruleSelectorLabels`,
+            message:
+                "missing; the PrometheusRule objects are loaded only if they carry the labels your Prometheus' ruleSelector matches; allowed: a map of labels, e.g. {release: <helm release name>} for kube-prometheus-stack",
+        };
+    }
+    return p;
+}
+
+/** An absolute http(s) URL: what a notification read far from this repository can open. */
+function isHttpUrl(value: string): boolean {
+    try {
+        const u = new URL(value);
+        return (u.protocol === "https:" || u.protocol === "http:") && u.host !== "";
+    } catch {
+        return false;
+    }
 }
 
 function splitKey(fullKey: string): [string, string] {
@@ -212,7 +394,7 @@ function checkAgainstGuardrails(
     raw: RawStackConfig,
     g: Guardrails,
     report: (key: string, message: string) => void,
-): Omit<StackConfig, "sourceFile"> {
+): Omit<StackConfig, "sourceFile" | "grafanaUrl" | "runbookBaseUrl" | "alertRouting" | "alertSecrets" | "awsRegion"> {
     const key = (k: string) => `${PROJECT}:${k}`;
     const env = raw.environment;
     if (!g.environments.includes(env)) {
@@ -279,10 +461,7 @@ function checkAgainstGuardrails(
         );
     }
 
-    const ruleTarget: RuleTarget =
-        raw.ruleTarget.kind === "prometheus-operator"
-            ? { ...raw.ruleTarget, ruleSelectorLabels: raw.ruleTarget.ruleSelectorLabels ?? { role: "alert-rules" } }
-            : raw.ruleTarget;
+    const ruleTarget: RuleTarget = raw.ruleTarget;
 
     const costCollector = costCollectorConfig(raw, env, key, report);
 

@@ -34,6 +34,15 @@ export interface StackOutputs {
     readonly rules: RuleLocation;
     /** SNS topic the budgets notify; FinOps subscribes here. */
     readonly budgetAlertTopicArn: string;
+    /**
+     * Where the guardrail alerts are routed: the AlertmanagerConfig (`<namespace>/<name>`) or the AMP workspace whose
+     * alert manager definition holds the routes, and the receiver each kind of alert goes to.
+     */
+    readonly alertRouting: {
+        readonly kind: "prometheus-operator" | "amp";
+        readonly location: string;
+        readonly routes: Readonly<Record<"page" | "ticket" | "cost" | "cadence", string>>;
+    };
     readonly provenance: {
         readonly bucketName: string;
         readonly logBucketName: string;

@@ -77,12 +77,12 @@ export function daysSinceCut(target: string): string {
 
 /** The page's and the ticket's longest windows: "breached now" and "burning faster than the budget lasts". */
 function statusWindows(): { breach: string; atRisk: string } {
-    const longest = (severity: string) => {
-        const ws = SLO_BURN_ALERTS.filter((a) => a.severity === severity).flatMap((a) =>
+    const longest = (urgency: string) => {
+        const ws = SLO_BURN_ALERTS.filter((a) => a.urgency === urgency).flatMap((a) =>
             a.conditions.map((c) => c.longWindow),
         );
         if (ws.length === 0) {
-            throw new Error(`rules/design.ts SLO_BURN_ALERTS has no ${severity} alert; the SLO status needs one`);
+            throw new Error(`rules/design.ts SLO_BURN_ALERTS has no ${urgency} alert; the SLO status needs one`);
         }
         return ws.sort((a, b) => durationSeconds(b) - durationSeconds(a))[0];
     };

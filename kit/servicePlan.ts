@@ -199,7 +199,8 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
         throw new ValidationError(problems);
     }
 
-    const scope = { environment: env, sourceFile: file, service: args.service, slos };
+    // Alerts link to the service dashboard under Grafana's URL when the targets know it (read from the stack).
+    const scope = { environment: env, sourceFile: file, service: args.service, slos, grafanaUrl: grafana.url };
     const ruleSets: ServiceRuleSet[] = [];
     for (const slo of slos) {
         try {

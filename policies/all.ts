@@ -8,6 +8,7 @@ import { PackContext } from "./context";
 import { dashboardsPolicy } from "./dashboards";
 import { EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "./evidence";
 import { provenanceBucketPolicy, releasePolicy } from "./provenance";
+import { routingPolicy } from "./routing";
 import { sloPolicy } from "./slo";
 
 /** Name the pack is served (and reported) under. */
@@ -19,6 +20,7 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         // Stack policies run after every Analyze call, so the floor sees what evidence-hooks covered.
         evidenceFloorPolicy(ctx, coverage),
         sloPolicy(ctx),
+        routingPolicy(ctx),
         budgetsPolicy(ctx),
         provenanceBucketPolicy(ctx),
         releasePolicy(ctx),

@@ -24,6 +24,8 @@ export const TYPE = {
     bucket: "aws:s3/bucket:Bucket",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+    alertmanagerConfig: "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig",
+    ampAlertManagerDefinition: "aws:amp/alertManagerDefinition:AlertManagerDefinition",
 } as const;
 
 /** Both Grafana dashboard APIs carry the same model (core/conventions.ts GRAFANA_DASHBOARD_TYPE). */
@@ -55,6 +57,7 @@ export const UNTAGGABLE_AWS_TYPES: Readonly<Record<string, string>> = {
     "aws:sns/topicSubscription:TopicSubscription": "a subscription of a tagged topic",
     "aws:kms/alias:Alias": "a name for a tagged key",
     "aws:iam/rolePolicy:RolePolicy": "an inline policy of a tagged role",
+    "aws:amp/alertManagerDefinition:AlertManagerDefinition": "the routing of a tagged AMP workspace",
     "aws:s3/bucketPolicy:BucketPolicy": "a bucket setting",
     "aws:s3/bucketVersioning:BucketVersioning": "a bucket setting",
     "aws:s3/bucketVersioningV2:BucketVersioningV2": "a bucket setting",

@@ -5,7 +5,7 @@
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import * as yaml from "js-yaml";
-import { GUARDRAIL_LABEL, SEVERITY, SLO_RECORD } from "../core/conventions";
+import { GUARDRAIL_LABEL, SEVERITY_OF, SLO_RECORD, URGENCY } from "../core/conventions";
 import { SloObjective } from "../core/guardrails";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
@@ -123,14 +123,19 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
                     );
                     return;
                 }
-                for (const severity of [SEVERITY.page, SEVERITY.ticket]) {
+                for (const urgency of [URGENCY.page, URGENCY.ticket]) {
+                    const severity = SEVERITY_OF[urgency];
+                    // Both labels: routing matches `urgency`, people's own receivers and silences match `severity`.
                     if (
                         !alerts.some(
-                            (a) => a.labels.severity === severity && a.labels.guardrail === GUARDRAIL_LABEL.slo,
+                            (a) =>
+                                a.labels.urgency === urgency &&
+                                a.labels.severity === severity &&
+                                a.labels.guardrail === GUARDRAIL_LABEL.slo,
                         )
                     ) {
                         reportViolation(
-                            `SLO ${slo.id} has no ${severity} alert: no alerting rule labelled slo="${slo.id}", severity="${severity}", guardrail="${GUARDRAIL_LABEL.slo}". ${FIX}`,
+                            `SLO ${slo.id} has no ${urgency} alert: no alerting rule labelled slo="${slo.id}", urgency="${urgency}", severity="${severity}", guardrail="${GUARDRAIL_LABEL.slo}". ${FIX}`,
                             alerts[0].resource.urn,
                         );
                     }

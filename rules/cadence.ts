@@ -1,7 +1,7 @@
-import { CADENCE_METRIC, GUARDRAIL_LABEL, SEVERITY } from "../core/conventions";
+import { CADENCE_METRIC, GUARDRAIL_LABEL, URGENCY, urgencyLabels } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { StackConfig } from "../core/stackConfig";
-import { CADENCE_ABSENT_FOR, CADENCE_GRACE_DAYS, DASHBOARD_PATH, runbookUrl } from "./design";
+import { CADENCE_ABSENT_FOR, CADENCE_GRACE_DAYS, DASHBOARD_PATH, VALUE, dashboardUrl, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";
 
 export const CADENCE_ALERT = {
@@ -100,8 +100,13 @@ export function buildCadenceGroup(config: StackConfig, guardrails: Guardrails): 
         .filter((t) => t.environment === env)
         .flatMap((t): AlertingRule[] => {
             const selector = `${CADENCE_METRIC.lastCut}{target=${JSON.stringify(t.target)}}`;
-            const labels = { env, severity: SEVERITY.ticket, guardrail: GUARDRAIL_LABEL.cadence, target: t.target };
-            const dashboard = DASHBOARD_PATH.summary(env);
+            const labels = {
+                env,
+                ...urgencyLabels(URGENCY.ticket),
+                guardrail: GUARDRAIL_LABEL.cadence,
+                target: t.target,
+            };
+            const dashboard = dashboardUrl(DASHBOARD_PATH.summary(env), config);
             const allowedDays = t.intervalDays + CADENCE_GRACE_DAYS;
             return [
                 {
@@ -110,8 +115,8 @@ export function buildCadenceGroup(config: StackConfig, guardrails: Guardrails): 
                     labels,
                     annotations: {
                         summary: `Release cadence: nothing ${t.what} for over ${allowedDays} days`,
-                        description: `The guardrail is one release ${t.what} every ${t.intervalDays} days (plus ${CADENCE_GRACE_DAYS} day of grace); the last was over ${allowedDays} days ago.`,
-                        runbook_url: runbookUrl(CADENCE_ALERT.overdue),
+                        description: `The guardrail is one release ${t.what} every ${t.intervalDays} days (plus ${CADENCE_GRACE_DAYS} day of grace); the last was ${VALUE.duration} ago.`,
+                        runbook_url: runbookUrl(CADENCE_ALERT.overdue, config),
                         dashboard,
                     },
                 },
@@ -123,7 +128,7 @@ export function buildCadenceGroup(config: StackConfig, guardrails: Guardrails): 
                     annotations: {
                         summary: `Release cadence: no ${CADENCE_METRIC.lastCut} for target ${t.target}`,
                         description: `The release pipeline has not pushed ${selector}, so an overdue ${t.target} release would go unnoticed.`,
-                        runbook_url: runbookUrl(CADENCE_ALERT.absent),
+                        runbook_url: runbookUrl(CADENCE_ALERT.absent, config),
                         dashboard,
                     },
                 },

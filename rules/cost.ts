@@ -1,4 +1,4 @@
-import { COST_METRIC, COST_RECORD, GUARDRAIL_LABEL, SEVERITY } from "../core/conventions";
+import { COST_METRIC, COST_RECORD, GUARDRAIL_LABEL, URGENCY, Urgency, urgencyLabels } from "../core/conventions";
 import { StackConfig } from "../core/stackConfig";
 import {
     COST_ALERT_FOR,
@@ -6,6 +6,8 @@ import {
     COST_FORECAST_MIN_ELAPSED_DAYS,
     COST_TELEMETRY_FOR,
     DASHBOARD_PATH,
+    VALUE,
+    dashboardUrl,
     runbookUrl,
 } from "./design";
 import { percent } from "./slo";
@@ -55,9 +57,9 @@ export function buildCostGroup(config: StackConfig): RuleGroup {
     const alerts: AlertingRule[] = COST_BUDGETS.flatMap((b): AlertingRule[] => {
         const cap = budgetUsd(config, b);
         const name = b === "total" ? `${env} monthly budget` : `${env} LLM budget`;
-        const labels = (severity: string) => ({
+        const labels = (urgency: Urgency) => ({
             env,
-            severity,
+            ...urgencyLabels(urgency),
             guardrail: GUARDRAIL_LABEL.cost,
             budget: b,
             category: b,
@@ -65,48 +67,48 @@ export function buildCostGroup(config: StackConfig): RuleGroup {
         const annotations = (alert: string, summary: string, description: string) => ({
             summary,
             description,
-            runbook_url: runbookUrl(alert),
-            dashboard: DASHBOARD_PATH.cost(env),
+            runbook_url: runbookUrl(alert, config),
+            dashboard: dashboardUrl(DASHBOARD_PATH.cost(env), config),
         });
         return [
             {
                 alert: COST_ALERT.threshold,
                 expr: `${spend(b)} >= ${config.costAlertThreshold} * ${cap}`,
                 for: COST_ALERT_FOR,
-                labels: labels(SEVERITY.ticket),
+                labels: labels(URGENCY.ticket),
                 annotations: annotations(
                     COST_ALERT.threshold,
                     `${name}: ${percent(config.costAlertThreshold)} of ${cap} USD spent`,
-                    `Month-to-date ${b} spend (category="${b}") has reached ${percent(config.costAlertThreshold)} of the ${cap} USD ${name}.`,
+                    `Month-to-date ${b} spend (category="${b}") has reached ${percent(config.costAlertThreshold)} of the ${cap} USD ${name}: ${VALUE.number} USD.`,
                 ),
             },
             {
                 alert: COST_ALERT.exceeded,
                 expr: `${spend(b)} >= ${cap}`,
                 for: COST_ALERT_FOR,
-                labels: labels(SEVERITY.page),
+                labels: labels(URGENCY.page),
                 annotations: annotations(
                     COST_ALERT.exceeded,
                     `${name} of ${cap} USD exceeded`,
-                    `Month-to-date ${b} spend (category="${b}") is at or above the ${cap} USD ${name}.`,
+                    `Month-to-date ${b} spend (category="${b}") is at or above the ${cap} USD ${name}: ${VALUE.number} USD.`,
                 ),
             },
             {
                 alert: COST_ALERT.forecast,
                 expr: `max(${COST_RECORD.monthEndForecast}{category=${JSON.stringify(b)},env=${JSON.stringify(env)}}) > ${cap}`,
                 for: COST_ALERT_FOR,
-                labels: labels(SEVERITY.page),
+                labels: labels(URGENCY.page),
                 annotations: annotations(
                     COST_ALERT.forecast,
                     `${name}: month-end forecast over ${cap} USD`,
-                    `At this month's pace, ${b} spend (category="${b}") ends the month above the ${cap} USD ${name}.`,
+                    `At this month's pace, ${b} spend (category="${b}") ends the month above the ${cap} USD ${name}: ${VALUE.number} USD forecast.`,
                 ),
             },
             {
                 alert: COST_ALERT.telemetry,
                 expr: `absent(${COST_METRIC.monthToDate}{category=${JSON.stringify(b)}})\nor\n(time() - max(${COST_METRIC.dataTimestamp}) > ${COST_DATA_MAX_AGE_HOURS * 3600})`,
                 for: COST_TELEMETRY_FOR,
-                labels: labels(SEVERITY.ticket),
+                labels: labels(URGENCY.ticket),
                 annotations: annotations(
                     COST_ALERT.telemetry,
                     `${name}: cost telemetry missing or older than ${COST_DATA_MAX_AGE_HOURS} h`,

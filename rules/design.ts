@@ -3,7 +3,7 @@
  * guardrails (the targets they protect come from guardrails/guardrails.yaml); docs/slo-alerting.md explains
  * each one and lists the detection and reset times they achieve, measured with promtool.
  */
-import { SEVERITY, Severity, dashboardUid, serviceDashboardUid } from "../core/conventions";
+import { DEFAULT_RUNBOOK_BASE_URL, URGENCY, Urgency, dashboardUid, serviceDashboardUid } from "../core/conventions";
 
 /** One multi-window condition: both windows' error ratios above `burnRate` times the budget (1 - objective). */
 export interface BurnRateCondition {
@@ -16,7 +16,7 @@ export interface BurnRateCondition {
 /** An alert that fires when any of its conditions holds (Sloth's shape: one page, one ticket). */
 export interface BurnRateAlert {
     readonly alert: string;
-    readonly severity: Severity;
+    readonly urgency: Urgency;
     readonly conditions: readonly BurnRateCondition[];
 }
 
@@ -34,12 +34,12 @@ export const SLO_ALERT_NAME = { page: "MaestroSLOFastBurn", ticket: "MaestroSLOS
 export const SLO_BURN_ALERTS: readonly BurnRateAlert[] = [
     {
         alert: SLO_ALERT_NAME.page,
-        severity: SEVERITY.page,
+        urgency: URGENCY.page,
         conditions: [{ longWindow: "30m", shortWindow: "5m", burnRate: 5 }],
     },
     {
         alert: SLO_ALERT_NAME.ticket,
-        severity: SEVERITY.ticket,
+        urgency: URGENCY.ticket,
         conditions: [{ longWindow: "6h", shortWindow: "30m", burnRate: 1 }],
     },
 ];
@@ -52,7 +52,7 @@ export const SLO_BURN_ALERTS: readonly BurnRateAlert[] = [
 export const WORKBOOK_BURN_ALERTS: readonly BurnRateAlert[] = [
     {
         alert: SLO_ALERT_NAME.page,
-        severity: SEVERITY.page,
+        urgency: URGENCY.page,
         conditions: [
             { longWindow: "1h", shortWindow: "5m", burnRate: 14.4 },
             { longWindow: "6h", shortWindow: "30m", burnRate: 6 },
@@ -60,7 +60,7 @@ export const WORKBOOK_BURN_ALERTS: readonly BurnRateAlert[] = [
     },
     {
         alert: SLO_ALERT_NAME.ticket,
-        severity: SEVERITY.ticket,
+        urgency: URGENCY.ticket,
         conditions: [
             { longWindow: "1d", shortWindow: "2h", burnRate: 3 },
             { longWindow: "3d", shortWindow: "6h", burnRate: 1 },
@@ -120,10 +120,43 @@ export const DASHBOARD_PATH = {
         `/d/${serviceDashboardUid(service, env)}?var-slo=${sloId}`,
 } as const;
 
-/** Runbook of an alert: its section in docs/slo-alerting.md (GitHub's anchor is the lower-cased heading). */
-export function runbookUrl(alert: string): string {
-    return `docs/slo-alerting.md#${alert.toLowerCase()}`;
+/**
+ * Where an alert's links point. A notification is read in a pager app or a mail client, far from this repository and
+ * from Grafana, so both links are absolute: the runbook under `runbookBaseUrl`, the dashboard under `grafanaUrl`.
+ */
+export interface AlertLinks {
+    /** Grafana's base URL (`grafana:url`); absent only where it is unknown (the kit's targets read from a file). */
+    readonly grafanaUrl?: string;
+    /** The docs folder as a browser opens it (`runbookBaseUrl`); default: this repository's docs. */
+    readonly runbookBaseUrl?: string;
 }
+
+/** Runbook of an alert: its section in docs/slo-alerting.md (GitHub's anchor is the lower-cased heading). */
+export function runbookUrl(alert: string, links: AlertLinks = {}): string {
+    return new URL(
+        `slo-alerting.md#${alert.toLowerCase()}`,
+        withSlash(links.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL),
+    ).href;
+}
+
+/** A dashboard path (DASHBOARD_PATH) as an absolute URL under Grafana's base; the path alone when Grafana is unknown. */
+export function dashboardUrl(dashboardPath: string, links: AlertLinks = {}): string {
+    return links.grafanaUrl ? `${links.grafanaUrl.replace(/\/+$/, "")}${dashboardPath}` : dashboardPath;
+}
+
+function withSlash(base: string): string {
+    return base.endsWith("/") ? base : `${base}/`;
+}
+
+/**
+ * Alert-template fragments that print the value the alert fired with (Prometheus' template functions), so a
+ * notification says how bad it is without opening a dashboard.
+ */
+export const VALUE = {
+    percent: "{{ $value | humanizePercentage }}",
+    number: "{{ $value | humanize }}",
+    duration: "{{ $value | humanizeDuration }}",
+} as const;
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 

@@ -1,13 +1,16 @@
-import { GUARDRAIL_LABEL, SLO_RECORD } from "../core/conventions";
+import { GUARDRAIL_LABEL, SLO_RECORD, urgencyLabels } from "../core/conventions";
 import { Guardrails, SloObjective, leLabel, sliSelector } from "../core/guardrails";
 import {
+    AlertLinks,
     BurnRateAlert,
     DASHBOARD_PATH,
     DASHBOARD_RATE_WINDOW,
+    dashboardUrl,
     designWindows,
     formatDuration,
     runbookUrl,
     SLO_BURN_ALERTS,
+    VALUE,
 } from "./design";
 import { AlertingRule, RecordingRule, RuleGroup } from "./types";
 
@@ -24,7 +27,7 @@ export function sloPeriodWindow(g: Guardrails): string {
  * guardrail kit). Service recordings carry a `service` label, so both sets share recording names (the Conductor
  * dashboards see them) without ever writing the same series. StackConfig is a scope.
  */
-export interface SloScope {
+export interface SloScope extends AlertLinks {
     readonly environment: string;
     /** Where the targets came from, for messages. */
     readonly sourceFile: string;
@@ -60,11 +63,14 @@ export function scopeName(scope: SloScope): string {
     return scope.service ? `${scope.service}, ${scope.environment}` : scope.environment;
 }
 
-/** Where an SLO alert's `dashboard` annotation points: the stack's SLO dashboard, or the service's. */
+/** Where an SLO alert's `dashboard` annotation points: the stack's SLO dashboard, or the service's (absolute). */
 export function sloDashboardPath(scope: SloScope, sloId: string): string {
-    return scope.service
-        ? DASHBOARD_PATH.service(scope.environment, scope.service, sloId)
-        : DASHBOARD_PATH.slo(scope.environment, sloId);
+    return dashboardUrl(
+        scope.service
+            ? DASHBOARD_PATH.service(scope.environment, scope.service, sloId)
+            : DASHBOARD_PATH.slo(scope.environment, sloId),
+        scope,
+    );
 }
 
 /** Percent text for annotations: 0.125 -> "12.5%", 0.0333 -> "3.33%". */
@@ -149,14 +155,15 @@ export function buildSloGroup(
         return {
             alert: a.alert,
             expr,
-            labels: { ...labels, severity: a.severity, guardrail: GUARDRAIL_LABEL.slo },
+            labels: { ...labels, ...urgencyLabels(a.urgency), guardrail: GUARDRAIL_LABEL.slo },
             annotations: {
                 summary: `${slo.title} (${scopeName(scope)}): latency error budget burning at over ${lowest.burnRate}x`,
                 description:
                     `The share of ${slo.id} requests slower than ${sli.thresholdSeconds} s is above ${shares} (objective: ${percent(slo.objective)} ` +
                     `within the threshold). Held, this spends the ${guardrails.slo.periodDays}-day error budget in ` +
-                    `${Number((guardrails.slo.periodDays / lowest.burnRate).toFixed(1))} days or less.`,
-                runbook_url: runbookUrl(a.alert),
+                    `${Number((guardrails.slo.periodDays / lowest.burnRate).toFixed(1))} days or less. ` +
+                    `Slow share over the long window now: ${VALUE.percent}.`,
+                runbook_url: runbookUrl(a.alert, scope),
                 dashboard: sloDashboardPath(scope, slo.id),
             },
         };

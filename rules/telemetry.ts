@@ -1,7 +1,7 @@
-import { GUARDRAIL_LABEL, SEVERITY } from "../core/conventions";
+import { GUARDRAIL_LABEL, URGENCY, urgencyLabels } from "../core/conventions";
 import { SloObjective, leLabel, sliSelector } from "../core/guardrails";
 import { SloScope, scopeName, sloDashboardPath, sloLabels } from "./slo";
-import { TELEMETRY_GAP_FOR, runbookUrl } from "./design";
+import { TELEMETRY_GAP_FOR, VALUE, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";
 
 export const TELEMETRY_ALERT = {
@@ -25,7 +25,11 @@ export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readon
     const rules: AlertingRule[] = scope.slos.flatMap((slo): AlertingRule[] => {
         const sli = slo.sli;
         const le = leLabel(sli.thresholdSeconds);
-        const labels = { ...sloLabels(slo.id, scope), severity: SEVERITY.ticket, guardrail: GUARDRAIL_LABEL.telemetry };
+        const labels = {
+            ...sloLabels(slo.id, scope),
+            ...urgencyLabels(URGENCY.ticket),
+            guardrail: GUARDRAIL_LABEL.telemetry,
+        };
         const dashboard = sloDashboardPath(scope, slo.id);
         return [
             {
@@ -36,7 +40,7 @@ export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readon
                 annotations: {
                     summary: `${slo.title} (${where}): SLI histogram missing, the SLO cannot be verified`,
                     description: `No ${sliSelector(sli, "_count")} series for ${TELEMETRY_GAP_FOR}: the ${slo.id} burn-rate alerts cannot fire while it is missing.`,
-                    runbook_url: runbookUrl(TELEMETRY_ALERT.absent),
+                    runbook_url: runbookUrl(TELEMETRY_ALERT.absent, scope),
                     dashboard,
                 },
             },
@@ -50,8 +54,8 @@ export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readon
                     summary: `${slo.title} (${where}): histogram has no bucket at the ${sli.thresholdSeconds} s threshold`,
                     description:
                         `Some ${sli.metric} series for ${slo.id} have no le="${le}" bucket, so the share of requests slower than the threshold ` +
-                        `cannot be computed for them. Add a bucket bound at exactly ${sli.thresholdSeconds} s (docs/instrumentation.md).`,
-                    runbook_url: runbookUrl(TELEMETRY_ALERT.bucketMissing),
+                        `cannot be computed for them (series without it: ${VALUE.number}). Add a bucket bound at exactly ${sli.thresholdSeconds} s (docs/instrumentation.md).`,
+                    runbook_url: runbookUrl(TELEMETRY_ALERT.bucketMissing, scope),
                     dashboard,
                 },
             },

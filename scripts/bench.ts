@@ -2,7 +2,8 @@
  * `npm run bench`: prints the speed and memory figures the targets are stated in, measured on this machine:
  * synth wall time and peak memory per stack and for --all, next to the floor (a bare node process loading exactly
  * the node_modules files synth loads) as a ratio; the rules' size and promtool suite time; the policy pack's
- * evaluation time; and the jest suite's wall time (skip it with --no-tests).
+ * evaluation time; each real-server alerting phase's time (Prometheus, Alertmanager, Pushgateway); and the jest
+ * suite's wall time (skip it with --no-tests).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -122,6 +123,11 @@ async function capabilityFigures(): Promise<Array<[string, Record<string, number
     const sources: Array<[string, string, string]> = [
         ["Prometheus rules", "../verify/ruleBench", "rulesBenchFigures"],
         ["Policy pack", "../verify/policyBench", "policyBenchFigures"],
+        [
+            "Alerting on real servers (Prometheus, Alertmanager, Pushgateway)",
+            "../verify/alerting",
+            "alertingBenchFigures",
+        ],
     ];
     const result: Array<[string, Record<string, number | string>]> = [];
     for (const [title, mod, fn] of sources) {

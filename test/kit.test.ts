@@ -26,6 +26,7 @@ import { shippedStackConfig } from "../offline/shippedStacks";
 import { SLO_ALERT_NAME } from "../rules/design";
 import { promtool } from "../verify/promtool";
 import { sliHistogram } from "../verify/synthetic";
+import { renderAnnotations } from "../verify/alertTemplates";
 import { guardrails, STACKS } from "./helpers";
 
 const READ = guardrails.slo.objectives[0];
@@ -399,7 +400,13 @@ describe("promtool: a service's rules beside the stack's", () => {
                         {
                             alertname: SLO_ALERT_NAME.page,
                             eval_time: "20m",
-                            exp_alerts: [{ exp_labels: { ...page.labels }, exp_annotations: { ...page.annotations } }],
+                            // Every request of the service slow: the long window's slow share is 1.
+                            exp_alerts: [
+                                {
+                                    exp_labels: { ...page.labels },
+                                    exp_annotations: renderAnnotations(page.annotations, 1),
+                                },
+                            ],
                         },
                     ],
                     promql_expr_test: [

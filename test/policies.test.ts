@@ -10,7 +10,7 @@ import {
 import * as yaml from "js-yaml";
 import { CostBudgets } from "../components/costBudgets";
 import { ProvenanceBucket } from "../components/provenanceBucket";
-import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, SEVERITY } from "../core/conventions";
+import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, URGENCY } from "../core/conventions";
 import { awsEvidenceTags } from "../core/evidence";
 import { leLabel } from "../core/guardrails";
 import { runWithMocks } from "../offline/mockRuntime";
@@ -29,10 +29,13 @@ import {
 } from "../policies/evidence";
 import { BUCKET_POLICY, RELEASE_POLICY, provenanceBucketPolicy, releasePolicy } from "../policies/provenance";
 import { UNTAGGABLE_AWS_TYPES, evidenceCarrier } from "../policies/resources";
+import { ROUTING_POLICY, routingPolicy } from "../policies/routing";
 import { SLO_POLICY, sloPolicy } from "../policies/slo";
+import { buildAlertmanagerConfig, renderAmpDefinition } from "../routing";
 import {
     FixtureResource,
     FixtureStack,
+    FIXTURE_ROUTING,
     RELEASE,
     backlogItems,
     fixtureContext,
@@ -340,7 +343,7 @@ describe(SLO_POLICY, () => {
         );
         const rules = rulesOf(s.byName(`rules-${slo.id}`));
         rules.splice(
-            rules.findIndex((r) => (r.labels as Record<string, string>).severity === SEVERITY.ticket),
+            rules.findIndex((r) => (r.labels as Record<string, string>).urgency === URGENCY.ticket),
             1,
         );
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`SLO ${slo.id} has no ticket alert`);
@@ -374,6 +377,92 @@ describe(SLO_POLICY, () => {
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain("looser than the guardrail threshold");
         k8s.props.data = "groups: [";
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain("data is not a Prometheus rule file");
+    });
+});
+
+describe(ROUTING_POLICY, () => {
+    type Spec = {
+        route: { routes: Array<Record<string, unknown>> };
+        receivers: Array<{ name: string } & Record<string, unknown>>;
+    };
+    const specOf = (s: FixtureStack) => s.byName("alert-routing-config").props.spec as Spec;
+    const violations = (s: FixtureStack) => runStack(routingPolicy(ctx), s.resources);
+
+    it.each(STACKS)("passes the %s stack, whose every guardrail alert reaches a receiver that sends", (env) => {
+        expect(violations(happyStack(guardrails, env))).toEqual([]);
+    });
+
+    it("rejects a receiver emptied of its integrations (a null route), naming the alert and the receiver", () => {
+        const s = happyStack(guardrails, "prod");
+        const onCall = specOf(s).receivers.find((r) => r.name === FIXTURE_ROUTING.routes.page)!;
+        delete onCall.pagerdutyConfigs;
+        const v = violations(s);
+        // One per SLO's page; the tickets still reach the team.
+        expect(v).toHaveLength(guardrails.slo.objectives.length);
+        expect(v[0].message).toMatch(
+            /^alert FixtureBurn-page \{.*urgency="page"\} \(group maestro-slo-.*\) reaches nobody: kubernetes:monitoring.coreos.com\/v1alpha1:AlertmanagerConfig "alert-routing-config" sends it to receiver "on-call", which has no integration\./,
+        );
+        expect(v[0].urn).toBe(s.byName("alert-routing-config").urn);
+    });
+
+    it("rejects a route placed first that catches the alerts for an empty receiver, and accepts it when it continues", () => {
+        const s = happyStack(guardrails, "dev");
+        const spec = specOf(s);
+        spec.receivers.push({ name: "devnull" });
+        spec.route.routes.unshift({
+            receiver: "devnull",
+            matchers: [{ name: "guardrail", value: ".+", matchType: "=~" }],
+        });
+        // Every alert of the fixture (page and ticket per SLO) now stops at devnull.
+        expect(violations(s)).toHaveLength(guardrails.slo.objectives.length * 2);
+        expect(violations(s)[0].message).toContain('sends it to receiver "devnull", which has no integration');
+        // `continue: true` lets the alert go on to its own route: it reaches on-call or the team again.
+        spec.route.routes[0].continue = true;
+        expect(violations(s)).toEqual([]);
+    });
+
+    it("rejects a route to a receiver the config does not define, and one that matches no alert", () => {
+        const s = happyStack(guardrails, "staging");
+        const spec = specOf(s);
+        spec.route.routes[0].receiver = "pager-typo";
+        expect(violations(s)[0].message).toContain('sends it to receiver "pager-typo", which has no integration');
+        const t = happyStack(guardrails, "staging");
+        // Matching another environment's alerts only: this stack's alerts match no route.
+        (specOf(t).route as Record<string, unknown>).matchers = [{ name: "env", value: "elsewhere", matchType: "=" }];
+        expect(violations(t)[0].message).toContain("reaches nobody: no route matches it");
+    });
+
+    it("rejects a stack with alert rules and no routing object at all", () => {
+        const s = happyStack(guardrails, "prod");
+        const rest = s.resources.filter((r) => r.name !== "alert-routing-config");
+        expect(runStack(routingPolicy(ctx), rest)[0].message).toMatch(
+            /guardrail alert rules but no AlertmanagerConfig or AMP alert manager definition/,
+        );
+    });
+
+    it("reads AMP's alert manager definition (alertmanager.yml under alertmanager_config) the same way", () => {
+        const s = happyStack(guardrails, "dev");
+        const r = s.byName("alert-routing-config");
+        const spec = buildAlertmanagerConfig({
+            environment: "dev",
+            alertRouting: {
+                receivers: { sns: { sns: { topicArn: "arn:aws:sns:us-east-1:123456789012:alerts" } } },
+                routes: { page: "sns", ticket: "sns", cost: "sns", cadence: "sns" },
+            },
+        });
+        Object.assign(r, {
+            type: "aws:amp/alertManagerDefinition:AlertManagerDefinition",
+            props: { workspaceId: "ws-1", definition: renderAmpDefinition(spec) },
+        });
+        expect(violations(s)).toEqual([]);
+        // The same file with its receiver's integration gone: a null route in AMP is refused as well.
+        const emptied = yaml.load(String(r.props.definition)) as { alertmanager_config: string };
+        const inner = yaml.load(emptied.alertmanager_config) as { receivers: Array<Record<string, unknown>> };
+        delete inner.receivers[0].sns_configs;
+        r.props.definition = yaml.dump({ alertmanager_config: yaml.dump(inner) });
+        expect(violations(s)[0].message).toContain('sends it to receiver "sns", which has no integration');
+        r.props.definition = "alertmanager_config: [";
+        expect(violations(s)[0].message).toContain("its routing cannot be read");
     });
 });
 

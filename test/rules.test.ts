@@ -5,11 +5,22 @@ import * as yaml from "js-yaml";
 import { GuardrailRules } from "../components/prometheusRules";
 import { evidenceResolver, loadGovernance } from "../governance";
 import { extractArtifacts } from "../offline/artifacts";
-import { BACKLOG_ITEM, COST_RECORD, GUARDRAIL_LABEL, K8S_LABEL, SEVERITY, SLO_RECORD } from "../core/conventions";
+import {
+    BACKLOG_ITEM,
+    COST_RECORD,
+    GUARDRAIL_LABEL,
+    K8S_LABEL,
+    SEVERITY,
+    SEVERITY_OF,
+    SLO_RECORD,
+    URGENCY,
+    Urgency,
+} from "../core/conventions";
 import { registerEvidenceStamping } from "../core/evidence";
 import { Guardrails, leLabel, loadGuardrails } from "../core/guardrails";
 import { readStackFile, RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { shippedStackConfig } from "../offline/shippedStacks";
+import { parseStackConfig } from "../core/stackConfig";
 import { StackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import {
@@ -67,16 +78,21 @@ describe.each(STACKS)("rules of %s", (stack) => {
     const config = configFor(stack);
     const groups = buildRuleGroups(config, guardrails);
 
-    it("labels every alert with severity page|ticket, a guardrail and env, and annotates it with summary, description, runbook and dashboard", () => {
+    it("labels every alert with a conventional severity and its urgency, a guardrail and env, and annotates it with absolute runbook and dashboard links", () => {
         const doc = fs.readFileSync(path.join(repoRoot, "docs", "slo-alerting.md"), "utf8");
         expect(alerts(groups).length).toBeGreaterThan(0);
         for (const a of alerts(groups)) {
-            expect([SEVERITY.page, SEVERITY.ticket]).toContain(a.labels.severity);
+            expect(Object.values(URGENCY)).toContain(a.labels.urgency);
+            // critical for a page, warning for a ticket: the values receivers and silences already match.
+            expect(a.labels.severity).toBe(SEVERITY_OF[a.labels.urgency as Urgency]);
+            expect(Object.values(SEVERITY)).toContain(a.labels.severity);
             expect(Object.values(GUARDRAIL_LABEL)).toContain(a.labels.guardrail);
             expect(a.labels.env).toBe(stack);
             if (a.labels.guardrail === GUARDRAIL_LABEL.slo || a.labels.guardrail === GUARDRAIL_LABEL.telemetry) {
                 expect(config.slos.map((s) => s.id)).toContain(a.labels.slo);
-                expect(a.annotations.dashboard).toBe(`/d/maestro-slo-${stack}?var-slo=${a.labels.slo}`);
+                expect(a.annotations.dashboard).toBe(
+                    `${config.grafanaUrl}/d/maestro-slo-${stack}?var-slo=${a.labels.slo}`,
+                );
             }
             if (a.labels.guardrail === GUARDRAIL_LABEL.cost) {
                 expect(["total", "llm"]).toContain(a.labels.budget);
@@ -84,9 +100,51 @@ describe.each(STACKS)("rules of %s", (stack) => {
             for (const key of ["summary", "description", "runbook_url", "dashboard"]) {
                 expect(a.annotations[key]).toMatch(/\S/);
             }
+            // Both links open from a pager app or a mail client: absolute, under the configured bases.
+            const grafana = new URL(a.annotations.dashboard);
+            expect(grafana.origin).toBe(new URL(config.grafanaUrl).origin);
+            expect(a.annotations.runbook_url.startsWith(config.runbookBaseUrl)).toBe(true);
             // The runbook link points at a heading that exists.
-            const anchor = a.annotations.runbook_url.split("#")[1];
-            expect(doc).toMatch(new RegExp(`^#+ ${anchor}$`, "im"));
+            const runbook = new URL(a.annotations.runbook_url);
+            expect(runbook.pathname.endsWith("/slo-alerting.md")).toBe(true);
+            expect(doc).toMatch(new RegExp(`^#+ ${runbook.hash.slice(1)}$`, "im"));
+        }
+    });
+
+    it("prints the value the alert fired with in the description of every alert whose value means something", () => {
+        const withValue = alerts(groups).filter((a) => a.annotations.description.includes("{{ $value"));
+        const templated = new Set(withValue.map((a) => a.alert));
+        for (const name of [
+            ...SLO_BURN_ALERTS.map((a) => a.alert),
+            COST_ALERT.threshold,
+            COST_ALERT.exceeded,
+            COST_ALERT.forecast,
+            TELEMETRY_ALERT.bucketMissing,
+        ]) {
+            expect(templated).toContain(name);
+        }
+        if (stack !== "dev") {
+            expect(templated).toContain(CADENCE_ALERT.overdue);
+        }
+    });
+
+    it("links to the runbook base and the Grafana of the stack file, whatever they are", () => {
+        const shipped = readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`));
+        const moved = parseStackConfig(
+            stack,
+            {
+                ...shipped.values,
+                "grafana:url": "https://grafana.elsewhere.example/",
+                [KEY("runbookBaseUrl")]: "https://docs.elsewhere.example/runbooks",
+            },
+            shipped.secretKeys,
+            guardrails,
+        );
+        for (const a of alerts(buildRuleGroups(moved, guardrails))) {
+            expect(a.annotations.runbook_url).toMatch(
+                /^https:\/\/docs\.elsewhere\.example\/runbooks\/slo-alerting\.md#/,
+            );
+            expect(a.annotations.dashboard).toMatch(/^https:\/\/grafana\.elsewhere\.example\/d\//);
         }
     });
 
@@ -96,9 +154,9 @@ describe.each(STACKS)("rules of %s", (stack) => {
             expect(
                 own
                     .filter((a) => a.labels.guardrail === GUARDRAIL_LABEL.slo)
-                    .map((a) => a.labels.severity)
+                    .map((a) => a.labels.urgency)
                     .sort(),
-            ).toEqual([SEVERITY.page, SEVERITY.ticket]);
+            ).toEqual([URGENCY.page, URGENCY.ticket]);
             expect(
                 own
                     .filter((a) => a.labels.guardrail === GUARDRAIL_LABEL.telemetry)
@@ -160,10 +218,10 @@ describe.each(STACKS)("rules of %s", (stack) => {
             expect(alert(groups, COST_ALERT.threshold, { budget }).expr).toMatch(
                 new RegExp(`>= ${config.costAlertThreshold} \\* ${cap}$`),
             );
-            expect(alert(groups, COST_ALERT.threshold, { budget }).labels.severity).toBe(SEVERITY.ticket);
+            expect(alert(groups, COST_ALERT.threshold, { budget }).labels.urgency).toBe(URGENCY.ticket);
             expect(alert(groups, COST_ALERT.exceeded, { budget }).expr).toMatch(new RegExp(`>= ${cap}$`));
             expect(alert(groups, COST_ALERT.forecast, { budget }).expr).toMatch(new RegExp(`> ${cap}$`));
-            expect(alert(groups, COST_ALERT.forecast, { budget }).labels.severity).toBe(SEVERITY.page);
+            expect(alert(groups, COST_ALERT.forecast, { budget }).labels.urgency).toBe(URGENCY.page);
         }
     });
 

@@ -46,6 +46,7 @@ const COMPONENTS = [
     "maestro:provenance:ProvenanceBucket",
     "maestro:provenance:SignoffLedger",
     "maestro:dashboards:GrafanaDashboards",
+    "maestro:routing:AlertRouting",
 ];
 
 describe.each(STACKS)("the %s stack", (stack) => {
@@ -137,8 +138,19 @@ describe.each(STACKS)("the %s stack", (stack) => {
         expect(outputs.rules).toEqual({
             kind: "prometheus-operator",
             namespace: "monitoring",
-            ruleSelectorLabels: { role: "alert-rules" },
+            ruleSelectorLabels: { release: "kube-prometheus-stack" },
             objectNames: expectedRules,
+        });
+        // Where the alerts are routed, and to whom, per environment: only prod pages the on-call engineer.
+        expect(outputs.alertRouting).toEqual({
+            kind: "prometheus-operator",
+            location: "monitoring/maestro-guardrails",
+            routes: {
+                page: stack === "prod" ? "on-call" : "team-chat",
+                ticket: stack === "prod" ? "team-tickets" : "team-chat",
+                cost: "finops",
+                cadence: stack === "dev" ? "team-chat" : "release-manager",
+            },
         });
         expect(outputs.budgetAlertTopicArn).toMatch(/^arn:aws:sns:/);
 

@@ -123,6 +123,65 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
         );
     });
 
+    it("requires ruleSelectorLabels for prometheus-operator: no default that a standard install ignores", () => {
+        const target = config.ruleTarget;
+        expect(target.kind).toBe("prometheus-operator");
+        // kube-prometheus-stack's ruleSelector matches its Helm release name.
+        expect(Object.keys(target.kind === "prometheus-operator" ? target.ruleSelectorLabels : {})).toEqual([
+            "release",
+        ]);
+        const without = { kind: "prometheus-operator", namespace: "monitoring" };
+        expect(refusal(stack, (f) => (f[KEY("ruleTarget")] = JSON.stringify(without)))).toContain(
+            `Pulumi.${stack}.yaml: ${KEY("ruleTarget.ruleSelectorLabels")}: missing; the PrometheusRule objects are loaded only if they carry the labels your Prometheus' ruleSelector matches; allowed: a map of labels, e.g. {release: <helm release name>} for kube-prometheus-stack`,
+        );
+        // An empty map would select nothing either (and a PrometheusRule without labels is silently ignored).
+        expect(
+            refusal(stack, (f) => (f[KEY("ruleTarget")] = JSON.stringify({ ...without, ruleSelectorLabels: {} }))),
+        ).toContain(`${KEY("ruleTarget.ruleSelectorLabels")}: `);
+        // A value no Kubernetes label can hold would be refused by the API server after other resources exist.
+        expect(
+            refusal(
+                stack,
+                (f) =>
+                    (f[KEY("ruleTarget")] = JSON.stringify({
+                        ...without,
+                        ruleSelectorLabels: { release: "my release" },
+                    })),
+            ),
+        ).toContain(`${KEY("ruleTarget.ruleSelectorLabels.release")}: `);
+        // The AMP target needs none (its receivers must be SNS topics: AMP's alert manager sends nowhere else).
+        const amp = (f: Record<string, string>) => {
+            f[KEY("ruleTarget")] = JSON.stringify({ kind: "amp" });
+            const routing = JSON.parse(f[KEY("alertRouting")]) as { receivers: Record<string, unknown> };
+            for (const name of Object.keys(routing.receivers)) {
+                routing.receivers[name] = { sns: { topicArn: `arn:aws:sns:us-east-1:123456789012:${name}` } };
+            }
+            f[KEY("alertRouting")] = JSON.stringify(routing);
+            for (const k of Object.keys(f).filter((k) => k.startsWith(KEY("alertSecret-")))) {
+                delete f[k];
+            }
+        };
+        expect(parse(stack, amp).ruleTarget).toEqual({ kind: "amp" });
+    });
+
+    it("requires an absolute grafana:url and runbook base, the links every alert carries", () => {
+        expect(config.grafanaUrl).toMatch(/^https:\/\//);
+        expect(config.runbookBaseUrl).toMatch(/^https:\/\/.*\/$/);
+        expect(refusal(stack, (f) => delete f["grafana:url"])).toContain(
+            `Pulumi.${stack}.yaml: grafana:url: missing; the Grafana provider connects to it and every alert links to its dashboards`,
+        );
+        expect(refusal(stack, (f) => (f[KEY("runbookBaseUrl")] = "docs/"))).toContain(
+            `${KEY("runbookBaseUrl")}: "docs/" is not an absolute URL`,
+        );
+        // A scheme no browser opens from a notification is refused too.
+        expect(refusal(stack, (f) => (f[KEY("runbookBaseUrl")] = "file:///srv/docs/"))).toContain(
+            `${KEY("runbookBaseUrl")}: "file:///srv/docs/" is not an absolute URL`,
+        );
+        expect(parse(stack, (f) => (f[KEY("runbookBaseUrl")] = "https://wiki.example/runbooks")).runbookBaseUrl).toBe(
+            "https://wiki.example/runbooks/",
+        );
+    });
+
     it("refuses a config namespace that no provider of the stack owns", () => {
         expect(refusal(stack, (f) => (f["gcp:project"] = "x"))).toContain("gcp:project: unknown config namespace");
     });
@@ -131,7 +190,9 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
         expect(refusal(stack, (f) => (f["grafana:auth"] = "admin:admin"))).toContain(
             "grafana:auth: must be a secret; set it with `pulumi config set --secret grafana:auth <value>`",
         );
-        expect(() => parse(stack, (f) => (f["grafana:auth"] = "[secret]"), ["grafana:auth"])).not.toThrow();
+        expect(() =>
+            parse(stack, (f) => (f["grafana:auth"] = "[secret]"), [...flatConfig(stack).secretKeys, "grafana:auth"]),
+        ).not.toThrow();
     });
 
     it("refuses a release tag that is not vX.Y.Z", () => {

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { SEVERITY } from "../core/conventions";
+import { URGENCY } from "../core/conventions";
 import { Guardrails, loadGuardrails, SloObjective } from "../core/guardrails";
 import { shippedStackConfig } from "../offline/shippedStacks";
 import { StackConfig } from "../core/stackConfig";
@@ -83,7 +83,7 @@ async function measureOne(
     const budget = 1 - slo.objective;
     const warmup =
         durationSeconds(
-            s.ticket ? longestWindow(design) : longestWindow(design.filter((a) => a.severity === SEVERITY.page)),
+            s.ticket ? longestWindow(design) : longestWindow(design.filter((a) => a.urgency === URGENCY.page)),
         ) / 60;
     const badShare = s.burn === "max" ? 1 : s.burn * budget;
     const phases: TrafficPhase[] = [
@@ -93,11 +93,11 @@ async function measureOne(
     ];
     const end = warmup + s.horizonMinutes;
     const range = `[${s.horizonMinutes}m:1m]`;
-    const ts = (severity: string) => `timestamp(ALERTS{alertstate="firing",severity="${severity}"})`;
+    const ts = (urgency: string) => `timestamp(ALERTS{alertstate="firing",urgency="${urgency}"})`;
     const exprs = {
-        page: `min(min_over_time(${ts(SEVERITY.page)}${range})) - ${warmup * 60}`,
-        ticket: `min(min_over_time(${ts(SEVERITY.ticket)}${range})) - ${warmup * 60}`,
-        lastPage: `max(max_over_time(${ts(SEVERITY.page)}${range})) - ${(warmup + s.badMinutes) * 60}`,
+        page: `min(min_over_time(${ts(URGENCY.page)}${range})) - ${warmup * 60}`,
+        ticket: `min(min_over_time(${ts(URGENCY.ticket)}${range})) - ${warmup * 60}`,
+        lastPage: `max(max_over_time(${ts(URGENCY.page)}${range})) - ${(warmup + s.badMinutes) * 60}`,
     };
     const base = `${designName}-${MEASURE_SCENARIOS.indexOf(s)}`;
     const group = buildSloGroup(config, guardrails, slo, design);

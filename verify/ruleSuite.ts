@@ -4,7 +4,7 @@
  * `group_eval_order` fixed). Used by test/rules-promtool.test.ts and by `npm run bench`.
  */
 import * as yaml from "js-yaml";
-import { COST_METRIC, CADENCE_METRIC, SLO_RECORD, SEVERITY } from "../core/conventions";
+import { COST_METRIC, CADENCE_METRIC, SLO_RECORD, URGENCY, urgencyLabels } from "../core/conventions";
 import { Guardrails, SloObjective } from "../core/guardrails";
 import { StackConfig } from "../core/stackConfig";
 import { CADENCE_ALERT, cadenceTargets } from "../rules/cadence";
@@ -33,6 +33,7 @@ import {
     TrafficPhase,
 } from "./synthetic";
 import { TELEMETRY_ALERT } from "../rules/telemetry";
+import { renderAnnotations } from "./alertTemplates";
 import { AlertingRule, isAlertingRule } from "../rules/types";
 
 /**
@@ -105,9 +106,15 @@ function alertRule(set: RuleSet, name: string, match: (r: AlertingRule) => boole
     return rule;
 }
 
-/** exp_alerts entry for a rule: its own labels (plus what the expression carries) and annotations. */
-function expected(rule: AlertingRule, extraLabels: Record<string, string> = {}) {
-    return { exp_labels: { ...extraLabels, ...rule.labels }, exp_annotations: { ...rule.annotations } };
+/**
+ * exp_alerts entry for a rule: its own labels (plus what the expression carries) and annotations as sent, with the
+ * value the alert fired with printed where the description asks for it.
+ */
+function expected(rule: AlertingRule, extraLabels: Record<string, string> = {}, value?: number) {
+    return {
+        exp_labels: { ...extraLabels, ...rule.labels },
+        exp_annotations: renderAnnotations(rule.annotations, value),
+    };
 }
 
 /** ALERTS series selector: firing alerts matching these labels. */
@@ -130,6 +137,7 @@ function round3(x: number): number {
 function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRateAlert[]): TestGroup {
     const { page } = burnAlerts(design);
     const pageRule = alertRule(sloSet, page.alert);
+    const pageWindow = page.conditions[0].longWindow;
     const budget = 1 - slo.objective;
     const B = SLO_BEHAVIOUR;
     // Healthy stretches as long as the page's long window, so one behaviour cannot leak into the next.
@@ -148,7 +156,7 @@ function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRa
     // Minutes at which each phase starts (the first sample of a phase is at start + 1).
     const starts = phases.map((_, i) => phaseMinutes(phases.slice(0, i)));
     const [, blipAt, , breachAt, , highAt] = starts;
-    const pages = { slo: slo.id, severity: SEVERITY.page };
+    const pages = { slo: slo.id, urgency: URGENCY.page };
     return {
         interval: "1m",
         input_series: sliHistogram(slo.sli, phases),
@@ -158,16 +166,17 @@ function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRa
             {
                 alertname: page.alert,
                 eval_time: at(breachAt + minutes(B.allSlowPageWithin)),
-                exp_alerts: [expected(pageRule)],
+                // The long window's slow share: the minutes of the breach it holds.
+                exp_alerts: [expected(pageRule, {}, minutes(B.allSlowPageWithin) / minutes(pageWindow))],
             },
-            { alertname: page.alert, eval_time: at(breachAt + breach), exp_alerts: [expected(pageRule)] },
+            { alertname: page.alert, eval_time: at(breachAt + breach), exp_alerts: [expected(pageRule, {}, 1)] },
             { alertname: page.alert, eval_time: at(breachAt + breach + minutes(B.resolveWithin)), exp_alerts: [] },
             // A 7x burn, sustained: page within 60m.
             { alertname: page.alert, eval_time: at(highAt), exp_alerts: [] },
             {
                 alertname: page.alert,
                 eval_time: at(highAt + minutes(B.highBurnPageWithin)),
-                exp_alerts: [expected(pageRule)],
+                exp_alerts: [expected(pageRule, {}, B.highBurn * budget)],
             },
         ],
         // Every request slow for 3 minutes, then healthy: no page.
@@ -212,12 +221,12 @@ function sloBudgetTest(
             {
                 alertname: ticket.alert,
                 eval_time: at(days + minutes(B.slowBurnTicketWithin)),
-                exp_alerts: [expected(ticketRule)],
+                exp_alerts: [expected(ticketRule, {}, slowBurn)],
             },
         ],
         promql_expr_test: [
             neverFiring({ slo: slo.id }, days, days),
-            neverFiring({ slo: slo.id, severity: SEVERITY.page }, days + held, held),
+            neverFiring({ slo: slo.id, urgency: URGENCY.page }, days + held, held),
             ...[...designWindows(design), sloPeriodWindow(guardrails)].map((w) => ({
                 expr: `round(${SLO_RECORD.errorRatio(w)}${own}, 0.001)`,
                 eval_time: at(days),
@@ -249,8 +258,8 @@ function sloBudgetTest(
 }
 
 function burnAlerts(design: readonly BurnRateAlert[]) {
-    const page = design.find((a) => a.severity === SEVERITY.page);
-    const ticket = design.find((a) => a.severity === SEVERITY.ticket);
+    const page = design.find((a) => a.urgency === URGENCY.page);
+    const ticket = design.find((a) => a.urgency === URGENCY.ticket);
     if (!page || !ticket) {
         throw new Error("the SLO alert design needs one page and one ticket alert");
     }
@@ -264,7 +273,7 @@ function telemetryTests(config: StackConfig, slo: SloObjective): TestGroup[] {
     // Minute of the stale marker: counterValues puts the phase after minute 0 and `healthy` samples.
     const goneAt = healthy + 1;
     const returnsAt = goneAt + missing;
-    const base = { slo: slo.id, env: config.environment, severity: SEVERITY.ticket, guardrail: "telemetry" };
+    const base = { slo: slo.id, env: config.environment, ...urgencyLabels(URGENCY.ticket), guardrail: "telemetry" };
     const absentLabels = Object.fromEntries(
         slo.sli.matchers.filter((m) => m.op === "=").map((m) => [m.label, m.value]),
     );
@@ -331,7 +340,7 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
         values: counterValues([{ minutes: hours, perMinute: 3600 }]),
     });
     const rule = (alert: string, b: CostBudget) => alertRule(set, alert, (r) => r.labels.budget === b);
-    const costPages = { guardrail: "cost", severity: SEVERITY.page };
+    const costPages = { guardrail: "cost", urgency: URGENCY.page };
     const tests: TestGroup[] = [];
 
     // On pace to end the month between the alert threshold and the cap: a ticket once spend crosses the
@@ -348,7 +357,13 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
             {
                 alertname: COST_ALERT.threshold,
                 eval_time: `${Math.ceil(crossing) + forHours + 1}h`,
-                exp_alerts: [expected(rule(COST_ALERT.threshold, "total"))],
+                exp_alerts: [
+                    expected(
+                        rule(COST_ALERT.threshold, "total"),
+                        {},
+                        per("total", pace) * (Math.ceil(crossing) + forHours + 1),
+                    ),
+                ],
             },
         ],
         promql_expr_test: [
@@ -360,7 +375,9 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
     const twice = 2;
     const total = MONTH_HOURS + 6;
     const minElapsed = COST_FORECAST_MIN_ELAPSED_DAYS * 24;
-    const both = (alert: string) => COST_BUDGETS.map((b) => expected(rule(alert, b)));
+    // Spend grows by per(b, twice) an hour from 0, so at hour h it is per * h, and the forecast is per * MONTH_HOURS.
+    const both = (alert: string, hour?: number) =>
+        COST_BUDGETS.map((b) => expected(rule(alert, b), {}, per(b, twice) * (hour ?? MONTH_HOURS)));
     tests.push({
         interval: "1h",
         input_series: [...COST_BUDGETS.map((b) => spendSeries(b, per(b, twice), total, MONTH_HOURS)), fresh(total)],
@@ -379,13 +396,13 @@ function costTests(config: StackConfig, set: RuleSet): TestGroup[] {
             {
                 alertname: COST_ALERT.threshold,
                 eval_time: `${Math.ceil((threshold / twice) * MONTH_HOURS) + forHours + 1}h`,
-                exp_alerts: both(COST_ALERT.threshold),
+                exp_alerts: both(COST_ALERT.threshold, Math.ceil((threshold / twice) * MONTH_HOURS) + forHours + 1),
             },
             { alertname: COST_ALERT.exceeded, eval_time: `${Math.floor(MONTH_HOURS / twice) - 1}h`, exp_alerts: [] },
             {
                 alertname: COST_ALERT.exceeded,
                 eval_time: `${Math.ceil(MONTH_HOURS / twice) + forHours + 1}h`,
-                exp_alerts: both(COST_ALERT.exceeded),
+                exp_alerts: both(COST_ALERT.exceeded, Math.ceil(MONTH_HOURS / twice) + forHours + 1),
             },
         ],
         promql_expr_test: [{ expr: `count(${firing(costPages)})`, eval_time: `${MONTH_HOURS + 1}h`, exp_samples: [] }],
@@ -444,7 +461,8 @@ function cadenceTests(config: StackConfig, guardrails: Guardrails, set: RuleSet)
                         {
                             alertname: CADENCE_ALERT.overdue,
                             eval_time: `${allowedHours + 1}h`,
-                            exp_alerts: [expected(overdue)],
+                            // Time since the last cut, at the evaluation (the cut was at time 0).
+                            exp_alerts: [expected(overdue, {}, (allowedHours + 1) * 3600)],
                         },
                         { alertname: CADENCE_ALERT.overdue, eval_time: `${recutAt}h`, exp_alerts: [] },
                     ],

@@ -1,0 +1,119 @@
+/**
+ * Every guardrail alert the stack deploys reaches a receiver that sends somewhere. Alertmanager drops an alert routed
+ * to a receiver with no integration (a "null" receiver, kube-prometheus-stack's default), silently: the rule fires,
+ * the dashboard shows it, nobody is told. This policy routes each deployed alert's labels through every routing
+ * object of the stack (AlertmanagerConfig objects and AMP alert manager definitions) as Alertmanager would, so a
+ * route placed before the intended one, a receiver emptied of its integrations, or a routing object missing all
+ * count alike.
+ */
+import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import * as yaml from "js-yaml";
+import { GUARDRAIL_LABEL } from "../core/conventions";
+import { RoutingTree, routeAlert, treeFromAlertmanagerConfigSpec, treeFromAlertmanagerYaml } from "../routing/match";
+import { PackContext } from "./context";
+import { describeResource, stackUrn, TYPE } from "./resources";
+import { deployedRules } from "./slo";
+
+export const ROUTING_POLICY = "guardrail-alerts-routed";
+
+const FIX =
+    "Fix: deploy the routing built from the stack's alertRouting (components/alertRouting.ts); every route must end at a receiver with at least one integration.";
+
+interface DeployedRouting {
+    readonly resource: PolicyResource;
+    readonly tree: RoutingTree;
+}
+
+/** The routing objects of a stack, read as trees; unreadable ones become problems. */
+export function deployedRouting(resources: readonly PolicyResource[]): {
+    trees: DeployedRouting[];
+    problems: Array<{ urn: string; message: string }>;
+} {
+    const trees: DeployedRouting[] = [];
+    const problems: Array<{ urn: string; message: string }> = [];
+    for (const r of resources) {
+        try {
+            if (r.type === TYPE.alertmanagerConfig) {
+                trees.push({ resource: r, tree: treeFromAlertmanagerConfigSpec(r.props.spec) });
+            } else if (r.type === TYPE.ampAlertManagerDefinition) {
+                const outer = yaml.load(String(r.props.definition)) as { alertmanager_config?: unknown } | null;
+                trees.push({
+                    resource: r,
+                    tree: treeFromAlertmanagerYaml(
+                        yaml.load(typeof outer?.alertmanager_config === "string" ? outer.alertmanager_config : ""),
+                    ),
+                });
+            }
+        } catch (err) {
+            problems.push({
+                urn: r.urn,
+                message: `${describeResource(r)}: its routing cannot be read (${(err as Error).message}). ${FIX}`,
+            });
+        }
+    }
+    return { trees, problems };
+}
+
+export function routingPolicy(_ctx: PackContext): StackValidationPolicy {
+    return {
+        name: ROUTING_POLICY,
+        description:
+            "Every guardrail alert (SLO, telemetry, cost, cadence) is routed to a receiver with at least one integration; no null route.",
+        enforcementLevel: "mandatory",
+        validateStack: (args, reportViolation) => {
+            const { rules } = deployedRules(args.resources);
+            const guardrails: readonly string[] = Object.values(GUARDRAIL_LABEL);
+            const alerts = rules.filter((r) => r.alert !== undefined && guardrails.includes(r.labels.guardrail));
+            if (alerts.length === 0) {
+                return;
+            }
+            const { trees, problems } = deployedRouting(args.resources);
+            for (const p of problems) {
+                reportViolation(p.message, p.urn);
+            }
+            if (trees.length === 0 && problems.length === 0) {
+                reportViolation(
+                    `the stack deploys ${alerts.length} guardrail alert rules but no AlertmanagerConfig or AMP alert manager definition, so no alert reaches anyone. ${FIX}`,
+                    stackUrn(args.resources),
+                );
+                return;
+            }
+            const seen = new Set<string>();
+            for (const a of alerts) {
+                const labels = { ...a.labels, alertname: a.alert! };
+                const key = JSON.stringify(Object.entries(labels).sort());
+                if (seen.has(key)) {
+                    continue;
+                }
+                seen.add(key);
+                const reached = trees.flatMap((t) =>
+                    routeAlert(t.tree.route, labels).map((receiver) => ({
+                        t,
+                        receiver,
+                        integrations: t.tree.integrations.get(receiver) ?? 0,
+                    })),
+                );
+                if (reached.some((x) => x.integrations > 0)) {
+                    continue;
+                }
+                const where =
+                    reached.length === 0
+                        ? "no route matches it"
+                        : reached
+                              .map(
+                                  (x) =>
+                                      `${describeResource(x.t.resource)} sends it to ${x.receiver ? `receiver "${x.receiver}"` : "no receiver"}, which has no integration`,
+                              )
+                              .join("; ");
+                const shown = Object.entries(labels)
+                    .sort(([x], [y]) => x.localeCompare(y))
+                    .map(([k, v]) => `${k}="${v}"`)
+                    .join(",");
+                reportViolation(
+                    `alert ${a.alert} {${shown}} (group ${a.group}) reaches nobody: ${where}. ${FIX}`,
+                    (reached[0]?.t.resource ?? a.resource).urn,
+                );
+            }
+        },
+    };
+}
