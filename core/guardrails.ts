@@ -47,6 +47,8 @@ export interface Guardrails {
         /** Share of a cap at which budgets notify and cost alerts ticket. */
         readonly alertThreshold: number;
         readonly caps: Readonly<Record<string, CostCap>>;
+        /** Cost anomaly detection notifies at an anomaly whose total impact reaches this share of the monthly cap. */
+        readonly anomalyImpactShareOfCap: number;
     };
     readonly cadence: {
         readonly branching: "trunk-based";
@@ -58,6 +60,14 @@ export interface Guardrails {
     readonly evidence: {
         readonly hooks: readonly EvidenceHook[];
     };
+    /** The AWS account and region each environment deploys to (stack files pin them, the pack checks them). */
+    readonly accounts: Readonly<Record<string, AwsAccount>>;
+}
+
+export interface AwsAccount {
+    /** 12 digits. */
+    readonly accountId: string;
+    readonly region: string;
 }
 
 export type EvidenceHook = "logs" | "metrics" | "tests" | "provenance";
@@ -102,6 +112,24 @@ export function parseGuardrails(data: unknown, file: string = displayPath(GUARDR
                 file,
                 path: `/cost/caps/${env}/llmMonthlyUsd`,
                 message: `LLM cap ${cap.llmMonthlyUsd} exceeds the environment cap ${cap.monthlyUsd}`,
+            });
+        }
+    }
+    for (const env of g.environments) {
+        if (!g.accounts[env]) {
+            problems.push({
+                file,
+                path: "/accounts",
+                message: `no AWS account for environment "${env}"; every entry of /environments needs { accountId, region }`,
+            });
+        }
+    }
+    for (const env of Object.keys(g.accounts)) {
+        if (!g.environments.includes(env)) {
+            problems.push({
+                file,
+                path: `/accounts/${env}`,
+                message: `unknown environment "${env}"; allowed: ${g.environments.join(", ")}`,
             });
         }
     }
@@ -168,6 +196,15 @@ export function loosenedBy(
             candidate.thresholdSeconds !== undefined && !(candidate.thresholdSeconds <= slo.sli.thresholdSeconds),
         objective: candidate.objective !== undefined && !(candidate.objective >= slo.objective),
     };
+}
+
+/**
+ * The other environments deployed to `env`'s AWS account. Non-empty means the account is shared: the budgets of
+ * `env` must count only spend carrying its cost allocation tag, or they would count the others' spend too.
+ */
+export function accountSharedWith(g: Guardrails, env: string): string[] {
+    const mine = g.accounts[env]?.accountId;
+    return g.environments.filter((e) => e !== env && mine !== undefined && g.accounts[e]?.accountId === mine);
 }
 
 /** Whether a release tag has the guardrail's shape (vX.Y.Z). */

@@ -566,7 +566,7 @@ describe(DASHBOARDS_POLICY, () => {
         );
         expect(rest).toEqual([]);
         expect(v.message).toContain(
-            `the ${env} stack provisions no cost dashboard (a grafana:apps/v1beta1/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`,
+            `the ${env} stack provisions no cost dashboard (a grafana:oss/dashboard:Dashboard or grafana:apps/v1beta1/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`,
         );
     });
 
