@@ -17,6 +17,8 @@ import { readStackFile, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
 import { repoRoot } from "../core/validation";
 import { packPolicies } from "../policies/all";
+import { accountSharedWith } from "../core/guardrails";
+import { LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
 import { BUDGETS_POLICY, budgetsPolicy } from "../policies/budgets";
 import { PackContext } from "../policies/context";
 import { DASHBOARDS_POLICY, dashboardsPolicy } from "../policies/dashboards";
@@ -436,6 +438,66 @@ describe(BUDGETS_POLICY, () => {
     });
 });
 
+describe(`${BUDGETS_POLICY} in an account two environments share`, () => {
+    // The shipped guardrails put dev and staging in one account; derived, not typed.
+    const env = STACKS.find((e) => accountSharedWith(guardrails, e).length > 0)!;
+    const messages = (s: FixtureStack) => runStack(budgetsPolicy(ctx), s.resources).map((v) => v.message);
+
+    it("passes the budgets scoped to the environment's tags, with the tags active", () => {
+        expect(messages(happyStack(guardrails, env))).toEqual([]);
+    });
+
+    it("refuses a budget without the environment filter, added beside the scoped ones", () => {
+        const s = happyStack(guardrails, env);
+        const extra = { ...s.byName("budgets-total"), name: "extra", urn: `${s.byName("budgets-total").urn}-extra` };
+        extra.props = { ...extra.props };
+        delete extra.props.filterExpression;
+        s.resources.push(extra);
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`aws:budgets/budget:Budget "extra": the ${env} account is shared with`),
+        ]);
+    });
+
+    it("refuses the LLM budget filtered by service alone, or by the legacy costFilters", () => {
+        const s = happyStack(guardrails, env);
+        s.byName("budgets-llm").props.filterExpression = LLM_SERVICE_FILTER;
+        expect(messages(s)).toEqual([expect.stringContaining(`"budgets-llm": the ${env} account is shared with`)]);
+        const t = happyStack(guardrails, env);
+        t.byName("budgets-total").props.costFilters = [
+            { name: "TagKeyValue", values: [`user:maestro:environment$${env}`] },
+        ];
+        expect(messages(t).join("\n")).toContain(`"budgets-total": the ${env} account is shared with`);
+    });
+
+    it("refuses a filter that ORs the environment with anything else", () => {
+        const s = happyStack(guardrails, env);
+        s.byName("budgets-total").props.filterExpression = {
+            ors: [...(environmentScope(env).ors ?? []), { tags: { key: AWS_TAG.environment, values: ["prod"] } }],
+        };
+        expect(messages(s).join("\n")).toContain(`"budgets-total": the ${env} account is shared with`);
+    });
+
+    it("refuses a stack that does not activate the cost allocation tags, or leaves one inactive", () => {
+        const s = happyStack(guardrails, env);
+        s.resources.splice(s.resources.indexOf(s.byName("budgets-cost-tag-1")), 1);
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`does not activate the cost allocation tag(s) iamPrincipal/`),
+        ]);
+        const t = happyStack(guardrails, env);
+        t.byName("budgets-cost-tag-0").props.status = "Inactive";
+        expect(messages(t)).toEqual([expect.stringContaining(`cost allocation tag(s) ${AWS_TAG.environment} `)]);
+    });
+
+    it("in an account of its own, counts the whole account and needs no tags", () => {
+        const own = STACKS.find((e) => accountSharedWith(guardrails, e).length === 0)!;
+        const s = happyStack(guardrails, own);
+        expect(s.resources.filter((r) => r.type === "aws:costexplorer/costAllocationTag:CostAllocationTag")).toEqual(
+            [],
+        );
+        expect(messages(s)).toEqual([]);
+    });
+});
+
 describe(BUCKET_POLICY, () => {
     const broken = (change: (s: FixtureStack) => void, env = "dev") => {
         const s = happyStack(guardrails, env);
@@ -640,6 +702,8 @@ describe("AWS type classification (policies/resources.ts)", () => {
                         costAlertThreshold: guardrails.cost.alertThreshold,
                         alertEmails: ["a@maestro.example"],
                         sourceFile: "x",
+                        aws: { ...guardrails.accounts[env], sharedWith: accountSharedWith(guardrails, env) },
+                        llmBudgetAction: { roles: ["llm-role"], approvalModel: "MANUAL" },
                     },
                     guardrails,
                 });
