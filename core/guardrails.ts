@@ -211,3 +211,26 @@ export function accountSharedWith(g: Guardrails, env: string): string[] {
 export function isReleaseTag(g: Guardrails, tag: string): boolean {
     return new RegExp(g.cadence.tagPattern).test(tag);
 }
+
+/** Provider keys that pin the AWS account and region (the engine's default provider reads them). */
+export const AWS_PIN_KEYS = { accounts: "aws:allowedAccountIds", region: "aws:region" } as const;
+/** Provider keys that would let the provider skip the account lookup the pin relies on. */
+export const AWS_ACCOUNT_CHECK_SKIPS = ["aws:skipRequestingAccountId", "aws:skipCredentialsValidation"] as const;
+
+/** `["111122223333"]` (JSON, how Pulumi hands a list) or `111122223333,444455556666`; undefined when neither. */
+export function parseAccountIds(value: unknown): string[] | undefined {
+    let v: unknown = value;
+    if (typeof value === "string") {
+        try {
+            v = JSON.parse(value);
+        } catch {
+            v = value.split(",").map((s) => s.trim());
+        }
+    }
+    if (typeof v === "number") {
+        v = [String(v)];
+    }
+    return Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number")
+        ? v.map((x) => String(x))
+        : undefined;
+}

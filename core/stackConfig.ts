@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { Guardrails, SloObjective, accountSharedWith, isReleaseTag, loosenedBy } from "./guardrails";
+import { Guardrails, SloObjective, accountSharedWith, isReleaseTag, loosenedBy, parseAccountIds } from "./guardrails";
 import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from "./validation";
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
@@ -26,10 +26,8 @@ export const GRAFANA_MIN_MAJOR: Readonly<Record<GrafanaApi, number>> = { legacy:
 export const APPROVAL_MODELS = ["AUTOMATIC", "MANUAL"] as const;
 export type ApprovalModel = (typeof APPROVAL_MODELS)[number];
 
-/** Provider keys that pin the AWS account and region (the engine's default provider reads them). */
-export const AWS_PIN_KEYS = { accounts: "aws:allowedAccountIds", region: "aws:region" } as const;
-/** Provider keys that would let the provider skip the account lookup the pin relies on. */
-export const AWS_ACCOUNT_CHECK_SKIPS = ["aws:skipRequestingAccountId", "aws:skipCredentialsValidation"] as const;
+export { AWS_ACCOUNT_CHECK_SKIPS, AWS_PIN_KEYS, parseAccountIds } from "./guardrails";
+import { AWS_ACCOUNT_CHECK_SKIPS, AWS_PIN_KEYS } from "./guardrails";
 
 export type RuleTarget =
     | {
@@ -251,24 +249,6 @@ function checkAwsPin(
         }
     }
     return { accountId: declared.accountId, region: declared.region, sharedWith: accountSharedWith(g, env) };
-}
-
-/** `["111122223333"]` (JSON, how Pulumi hands a list) or `111122223333,444455556666`; undefined when neither. */
-export function parseAccountIds(value: unknown): string[] | undefined {
-    let v: unknown = value;
-    if (typeof value === "string") {
-        try {
-            v = JSON.parse(value);
-        } catch {
-            v = value.split(",").map((s) => s.trim());
-        }
-    }
-    if (typeof v === "number") {
-        v = [String(v)];
-    }
-    return Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number")
-        ? v.map((x) => String(x))
-        : undefined;
 }
 
 function splitKey(fullKey: string): [string, string] {

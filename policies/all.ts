@@ -3,6 +3,7 @@
  * tests import this; only index.ts constructs the PolicyPack.
  */
 import { Policies } from "@pulumi/policy";
+import { awsAccountPolicy } from "./accounts";
 import { budgetsPolicy } from "./budgets";
 import { PackContext } from "./context";
 import { dashboardsPolicy } from "./dashboards";
@@ -23,5 +24,6 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         provenanceBucketPolicy(ctx),
         releasePolicy(ctx),
         dashboardsPolicy(ctx),
+        awsAccountPolicy(ctx),
     ];
 }

@@ -20,6 +20,7 @@ import { packPolicies } from "../policies/all";
 import { accountSharedWith } from "../core/guardrails";
 import { LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
 import { BUDGETS_POLICY, budgetsPolicy } from "../policies/budgets";
+import { AWS_ACCOUNT_POLICY, awsAccountPolicy } from "../policies/accounts";
 import { PackContext } from "../policies/context";
 import { DASHBOARDS_POLICY, dashboardsPolicy } from "../policies/dashboards";
 import {
@@ -495,6 +496,81 @@ describe(`${BUDGETS_POLICY} in an account two environments share`, () => {
             [],
         );
         expect(messages(s)).toEqual([]);
+    });
+});
+
+describe(AWS_ACCOUNT_POLICY, () => {
+    const messages = (s: FixtureStack) => runStack(awsAccountPolicy(ctx), s.resources).map((v) => v.message);
+    const declared = (env: string) => guardrails.accounts[env];
+    const otherRegion = (env: string) => (declared(env).region === "eu-west-1" ? "us-west-2" : "eu-west-1");
+    const provider = (s: FixtureStack) => s.resources.find((r) => r.type === "pulumi:providers:aws")!;
+
+    it.each(STACKS)("passes the %s stack whose default provider pins the declared account and region", (env) => {
+        expect(messages(happyStack(guardrails, env))).toEqual([]);
+    });
+
+    it.each(STACKS)("refuses a %s stack file without allowedAccountIds (the default provider's inputs)", (env) => {
+        const s = happyStack(guardrails, env);
+        delete provider(s).props.allowedAccountIds;
+        expect(messages(s)).toEqual([
+            expect.stringContaining(
+                `AWS provider "default_7_48_0" of the ${env} stack: pins no account (allowedAccountIds unset); allowed: ["${declared(env).accountId}"] (guardrails/guardrails.yaml /accounts/${env})`,
+            ),
+        ]);
+    });
+
+    it("refuses another environment's account, or a list that adds one", () => {
+        const other = STACKS.find((e) => declared(e).accountId !== declared("prod").accountId)!;
+        const s = happyStack(guardrails, "prod");
+        provider(s).props.allowedAccountIds = JSON.stringify([declared("prod").accountId, declared(other).accountId]);
+        expect(messages(s)).toEqual([expect.stringContaining(`allowed: exactly ["${declared("prod").accountId}"]`)]);
+    });
+
+    it("refuses an explicit aws.Provider with another region, used by one resource beside the default provider", () => {
+        const s = happyStack(guardrails, "prod");
+        const explicit = {
+            ...provider(s),
+            name: "elsewhere",
+            urn: provider(s).urn.replace("default_7_48_0", "elsewhere"),
+            props: { ...provider(s).props, region: otherRegion("prod") },
+        };
+        s.resources.push(explicit);
+        s.byName("budgets-total").provider = explicit.urn;
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`AWS provider "elsewhere" of the prod stack: region is "${otherRegion("prod")}"`),
+        ]);
+    });
+
+    it("refuses an unused provider resource that skips the account check", () => {
+        const s = happyStack(guardrails, "dev");
+        s.resources.push({
+            ...provider(s),
+            name: "skipper",
+            urn: provider(s).urn.replace("default_7_48_0", "skipper"),
+            props: { ...provider(s).props, skipRequestingAccountId: "true" },
+        });
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`AWS provider "skipper" of the dev stack: skipRequestingAccountId is "true"`),
+        ]);
+    });
+
+    it("refuses a resource that overrides its region (AWS provider 7's per-resource region)", () => {
+        const s = happyStack(guardrails, "staging");
+        s.byName("budgets-alerts-policy").props.region = otherRegion("staging");
+        expect(messages(s)).toEqual([
+            expect.stringContaining(
+                `aws:sns/topicPolicy:TopicPolicy "budgets-alerts-policy" overrides its region to "${otherRegion("staging")}"`,
+            ),
+        ]);
+    });
+
+    it("refuses AWS resources the engine sent without a provider, since their account cannot be checked", () => {
+        const s = happyStack(guardrails, "dev");
+        s.resources.splice(s.resources.indexOf(provider(s)), 1);
+        for (const r of s.resources) {
+            delete r.provider;
+        }
+        expect(messages(s)).toEqual([expect.stringContaining("came without their provider")]);
     });
 });
 
