@@ -4,6 +4,7 @@
  */
 import { Policies } from "@pulumi/policy";
 import { awsAccountPolicy } from "./accounts";
+import { anomalyPolicy } from "./anomaly";
 import { budgetsPolicy } from "./budgets";
 import { PackContext } from "./context";
 import { dashboardsPolicy } from "./dashboards";
@@ -25,5 +26,6 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         releasePolicy(ctx),
         dashboardsPolicy(ctx),
         awsAccountPolicy(ctx),
+        anomalyPolicy(ctx),
     ];
 }

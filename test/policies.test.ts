@@ -21,6 +21,7 @@ import { accountSharedWith } from "../core/guardrails";
 import { LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
 import { BUDGETS_POLICY, budgetsPolicy } from "../policies/budgets";
 import { AWS_ACCOUNT_POLICY, awsAccountPolicy } from "../policies/accounts";
+import { ANOMALY_POLICY, anomalyPolicy, anomalyThresholdUsd } from "../policies/anomaly";
 import { PackContext } from "../policies/context";
 import { DASHBOARDS_POLICY, dashboardsPolicy } from "../policies/dashboards";
 import {
@@ -571,6 +572,82 @@ describe(AWS_ACCOUNT_POLICY, () => {
             delete r.provider;
         }
         expect(messages(s)).toEqual([expect.stringContaining("came without their provider")]);
+    });
+});
+
+describe(ANOMALY_POLICY, () => {
+    const messages = (s: FixtureStack) => runStack(anomalyPolicy(ctx), s.resources).map((v) => v.message);
+    const sub = (s: FixtureStack) => s.byName("budgets-anomaly-subscription");
+    const dimension = (s: FixtureStack) =>
+        (sub(s).props.thresholdExpression as { dimension: { values: string[]; key: string } }).dimension;
+    const shared = STACKS.find((e) => accountSharedWith(guardrails, e).length > 0)!;
+    const own = STACKS.find((e) => accountSharedWith(guardrails, e).length === 0)!;
+
+    it.each(STACKS)("passes the %s monitor and subscription at the guardrail's share of the cap", (env) => {
+        expect(messages(happyStack(guardrails, env))).toEqual([]);
+    });
+
+    it("refuses a threshold above the guardrail's, naming the allowed value", () => {
+        const s = happyStack(guardrails, "prod");
+        const allowed = anomalyThresholdUsd(ctx, "prod");
+        dimension(s).values = [String(allowed * 10)];
+        const out = messages(s);
+        expect(out[0]).toContain(
+            `one value <= ${allowed} USD (guardrails/guardrails.yaml /cost/anomalyImpactShareOfCap)`,
+        );
+        expect(out[1]).toContain("the prod stack has no Cost Anomaly Detection subscription");
+    });
+
+    it("refuses a percentage threshold, or an extra condition beside the absolute one", () => {
+        const s = happyStack(guardrails, "dev");
+        dimension(s).key = "ANOMALY_TOTAL_IMPACT_PERCENTAGE";
+        expect(messages(s)[0]).toContain("allowed: dimension ANOMALY_TOTAL_IMPACT_ABSOLUTE");
+        const t = happyStack(guardrails, "dev");
+        (sub(t).props.thresholdExpression as Record<string, unknown>).ands = [{ dimension: { key: "X" } }];
+        expect(messages(t)[0]).toContain("thresholdExpression is");
+    });
+
+    it("refuses a subscription to a literal monitor ARN, or to a monitor of another environment's spend", () => {
+        const s = happyStack(guardrails, "staging");
+        sub(s).deps = { ...sub(s).deps, monitorArnLists: [] };
+        expect(messages(s)[0]).toContain("monitorArnLists must be the ARNs of this stack's environment monitors");
+        const t = happyStack(guardrails, shared);
+        t.byName("budgets-anomaly-monitor").props.monitorSpecification = JSON.stringify({
+            Tags: { Key: AWS_TAG.environment, Values: ["prod"], MatchOptions: ["EQUALS"] },
+        });
+        expect(messages(t)[0]).toContain("in a shared account the monitor watches only the environment's tagged spend");
+    });
+
+    it("refuses a services monitor in a shared account, and a tag monitor in an account of its own", () => {
+        const s = happyStack(guardrails, shared);
+        Object.assign(s.byName("budgets-anomaly-monitor").props, {
+            monitorType: "DIMENSIONAL",
+            monitorDimension: "SERVICE",
+        });
+        expect(messages(s)[0]).toContain("in a shared account");
+        const t = happyStack(guardrails, own);
+        Object.assign(t.byName("budgets-anomaly-monitor").props, {
+            monitorType: "CUSTOM",
+            monitorSpecification: JSON.stringify({ Tags: { Key: AWS_TAG.environment, Values: [own] } }),
+        });
+        expect(messages(t)[0]).toContain("in an account of its own the monitor watches every AWS service");
+    });
+
+    it("refuses a subscription that notifies only an email address, or a topic outside the stack", () => {
+        const s = happyStack(guardrails, "prod");
+        sub(s).props.subscribers = [{ type: "EMAIL", address: "someone@maestro.example" }];
+        expect(messages(s)[0]).toContain("no SNS subscriber that is a topic of this stack");
+        const t = happyStack(guardrails, "prod");
+        sub(t).deps = { ...sub(t).deps, subscribers: [] };
+        expect(messages(t)[0]).toContain("no SNS subscriber that is a topic of this stack");
+    });
+
+    it("refuses a stack without any subscription", () => {
+        const s = happyStack(guardrails, "dev");
+        s.resources.splice(s.resources.indexOf(sub(s)), 1);
+        expect(messages(s)).toEqual([
+            expect.stringContaining("the dev stack has no Cost Anomaly Detection subscription"),
+        ]);
     });
 });
 

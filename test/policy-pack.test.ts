@@ -26,6 +26,7 @@ import { SLO_POLICY } from "../policies/slo";
 import { DASHBOARDS_POLICY } from "../policies/dashboards";
 import { POLICY_PACK_NAME } from "../policies/all";
 import { AWS_ACCOUNT_POLICY } from "../policies/accounts";
+import { ANOMALY_POLICY } from "../policies/anomaly";
 import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
 import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
 
@@ -75,6 +76,7 @@ describe("the analyzer plugin", () => {
                 RELEASE_POLICY,
                 DASHBOARDS_POLICY,
                 AWS_ACCOUNT_POLICY,
+                ANOMALY_POLICY,
             ].map((n) => [n, "mandatory"]),
         );
         expect(analyzer.startMs).toBeGreaterThan(0);
