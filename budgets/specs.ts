@@ -302,40 +302,39 @@ export function llmBudgetActionSpec(config: Pick<BudgetConfig, "llmBudgetAction"
     };
 }
 
-/**
- * The role AWS Budgets assumes to run the action: trusted by Budgets of this account only, allowed to attach and
- * detach exactly the deny policy, on exactly the configured roles.
- */
-export function budgetActionRolePolicies(
+/** Trust of the role AWS Budgets assumes to run the action: Budgets of this account only. */
+export function budgetActionTrustPolicy(accountId: string): Record<string, unknown> {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Service: "budgets.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+        ],
+    };
+}
+
+/** What that role may do: attach and detach exactly the deny policy, on exactly the configured roles. */
+export function budgetActionPermissions(
     accountId: string,
     partition: string,
     roles: readonly string[],
     denyPolicyArn: string,
-): { trust: Record<string, unknown>; permissions: Record<string, unknown> } {
+): Record<string, unknown> {
     return {
-        trust: {
-            Version: "2012-10-17",
-            Statement: [
-                {
-                    Effect: "Allow",
-                    Principal: { Service: "budgets.amazonaws.com" },
-                    Action: "sts:AssumeRole",
-                    Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-                },
-            ],
-        },
-        permissions: {
-            Version: "2012-10-17",
-            Statement: [
-                {
-                    Sid: "AttachTheDenyPolicyToTheLlmRoles",
-                    Effect: "Allow",
-                    Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-                    Resource: roles.map((r) => `arn:${partition}:iam::${accountId}:role/${r}`),
-                    Condition: { ArnEquals: { "iam:PolicyARN": denyPolicyArn } },
-                },
-            ],
-        },
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AttachTheDenyPolicyToTheLlmRoles",
+                Effect: "Allow",
+                Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                Resource: roles.map((r) => `arn:${partition}:iam::${accountId}:role/${r}`),
+                Condition: { ArnEquals: { "iam:PolicyARN": denyPolicyArn } },
+            },
+        ],
     };
 }
 

@@ -9,7 +9,8 @@ import {
     BudgetSpec,
     LlmBudgetActionSpec,
     anomalySpec,
-    budgetActionRolePolicies,
+    budgetActionPermissions,
+    budgetActionTrustPolicy,
     budgetSpecs,
     budgetTopicPolicy,
     costAllocationTagKeys,
@@ -188,11 +189,9 @@ export class CostBudgets extends pulumi.ComponentResource {
         const role = new aws.iam.Role(
             `${name}-llm-action-role`,
             {
-                assumeRolePolicy: pulumi
-                    .all([identity.accountId, partition.partition])
-                    .apply(([account, part]) =>
-                        JSON.stringify(budgetActionRolePolicies(account, part, spec.roles, "").trust),
-                    ),
+                assumeRolePolicy: identity.accountId.apply((account) =>
+                    JSON.stringify(budgetActionTrustPolicy(account)),
+                ),
             },
             { parent: this },
         );
@@ -203,7 +202,7 @@ export class CostBudgets extends pulumi.ComponentResource {
                 policy: pulumi
                     .all([identity.accountId, partition.partition, deny.arn])
                     .apply(([account, part, arn]) =>
-                        JSON.stringify(budgetActionRolePolicies(account, part, spec.roles, arn).permissions),
+                        JSON.stringify(budgetActionPermissions(account, part, spec.roles, arn)),
                     ),
             },
             { parent: this },
