@@ -2,15 +2,69 @@
  * Pure builders of the cost budgets (AWS Budgets) and their SNS topic policy: every number comes from the stack
  * config, which core/stackConfig.ts validated against the guardrails file.
  */
-import { Guardrails } from "../core/guardrails";
+import { AWS_TAG } from "../core/conventions";
+import { Guardrails, accountSharedWith } from "../core/guardrails";
 import { StackConfig } from "../core/stackConfig";
 
 /**
- * The LLM budget's filter: spend of these AWS services (Cost Explorer "Service" dimension names). A service
- * filter, not a cost-allocation tag, because on-demand model invocations are not resources and carry no tags
- * (only application inference profiles do); see docs/budgets.md.
+ * A Budgets filter expression (the API's `FilterExpression`, the provider's `filterExpression`): exactly one of
+ * `dimensions`, `tags`, `ands`, `ors` per node. Budgets rejects `costFilters` beside it, so the stack uses only this.
  */
-export const LLM_SERVICES: readonly string[] = ["Amazon Bedrock"];
+export interface FilterExpression {
+    readonly dimensions?: FilterValues;
+    readonly tags?: FilterValues;
+    readonly ands?: readonly FilterExpression[];
+    readonly ors?: readonly FilterExpression[];
+}
+
+export interface FilterValues {
+    readonly key: string;
+    readonly values: readonly string[];
+    /** Default EQUALS. */
+    readonly matchOptions?: readonly ("EQUALS" | "ENDS_WITH")[];
+}
+
+/** Cost Explorer's SERVICE name of first-party Amazon Bedrock spend (Amazon, Meta, Mistral, ... models). */
+export const BEDROCK_SERVICE = "Amazon Bedrock";
+/**
+ * How the SERVICE name of a model sold through AWS Marketplace on Bedrock ends: each such model is its own
+ * service, "<Model> (Amazon Bedrock Edition)" (Anthropic's Claude models among them); docs/budgets.md cites it.
+ */
+export const BEDROCK_MARKETPLACE_SUFFIX = "(Amazon Bedrock Edition)";
+/** The LLM budget's filter: first-party Bedrock, or any Marketplace-billed Bedrock model. */
+export const LLM_SERVICE_FILTER: FilterExpression = {
+    ors: [
+        { dimensions: { key: "SERVICE", values: [BEDROCK_SERVICE] } },
+        { dimensions: { key: "SERVICE", values: [BEDROCK_MARKETPLACE_SUFFIX], matchOptions: ["ENDS_WITH"] } },
+    ],
+};
+
+/**
+ * Cost allocation tag keys an environment in a shared account is counted by: the environment tag every resource of
+ * the stack carries (core/evidence.ts), and the same key on IAM principals, which Bedrock copies into billing as
+ * `iamPrincipal/<key>` for model invocations (these are not resources and carry no resource tags).
+ */
+export const ENVIRONMENT_COST_TAG_KEYS: readonly string[] = [
+    AWS_TAG.environment,
+    `iamPrincipal/${AWS_TAG.environment}`,
+];
+
+/** Spend of one environment in an account it shares: any of its cost allocation tags equals the environment. */
+export function environmentScope(environment: string): FilterExpression {
+    return { ors: ENVIRONMENT_COST_TAG_KEYS.map((key) => ({ tags: { key, values: [environment] } })) };
+}
+
+/** Each budget's filter: none (total) or the LLM services (llm) in an own account, within the environment's tags in a shared one. */
+export function budgetFilters(
+    environment: string,
+    sharedAccount: boolean,
+): Readonly<Record<BudgetKind, FilterExpression | undefined>> {
+    if (!sharedAccount) {
+        return { total: undefined, llm: LLM_SERVICE_FILTER };
+    }
+    const scope = environmentScope(environment);
+    return { total: scope, llm: { ands: [LLM_SERVICE_FILTER, scope] } };
+}
 
 /** AWS Budgets allows at most this many email subscribers per notification (plus one SNS topic). */
 export const MAX_EMAIL_SUBSCRIBERS = 10;
@@ -37,7 +91,8 @@ export interface BudgetSpec {
     /** Decimal string, as the Budgets API takes it. */
     readonly limitAmount: string;
     readonly limitUnit: string;
-    readonly costFilters: readonly { readonly name: string; readonly values: readonly string[] }[];
+    /** Undefined for the total budget of an environment with an account of its own. */
+    readonly filterExpression?: FilterExpression;
     /** Credits and refunds excluded, so a promotional credit cannot hide spend against a cap. */
     readonly costTypes: { readonly includeCredit: false; readonly includeRefund: false };
     readonly notifications: readonly BudgetNotificationSpec[];
@@ -45,7 +100,14 @@ export interface BudgetSpec {
 
 export type BudgetConfig = Pick<
     StackConfig,
-    "environment" | "monthlyBudgetUsd" | "llmBudgetUsd" | "costAlertThreshold" | "alertEmails" | "sourceFile"
+    | "environment"
+    | "monthlyBudgetUsd"
+    | "llmBudgetUsd"
+    | "costAlertThreshold"
+    | "alertEmails"
+    | "sourceFile"
+    | "aws"
+    | "llmBudgetAction"
 >;
 
 /** The alert threshold as a Budgets percentage (0.5 -> 50), without float noise (0.07 * 100 is 7.000000000000001). */
@@ -107,7 +169,17 @@ export function budgetSpecs(config: BudgetConfig, guardrails: Guardrails): Budge
     if (problems.length > 0) {
         throw new Error(`cost budgets:\n${problems.map((p) => `  ${p}`).join("\n")}`);
     }
+    const shared = accountSharedWith(guardrails, config.environment);
+    if (shared.length !== config.aws.sharedWith.length || shared.some((e) => !config.aws.sharedWith.includes(e))) {
+        problems.push(
+            `${config.sourceFile}: aws:allowedAccountIds: the config says the account is shared with [${config.aws.sharedWith.join(", ")}], the guardrails say [${shared.join(", ")}]; allowed: the guardrails' /accounts declaration`,
+        );
+    }
+    if (problems.length > 0) {
+        throw new Error(`cost budgets:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    }
     const notifications = budgetNotifications(config.costAlertThreshold);
+    const filters = budgetFilters(config.environment, shared.length > 0);
     const common = {
         budgetType: "COST",
         timeUnit: "MONTHLY",
@@ -121,16 +193,149 @@ export function budgetSpecs(config: BudgetConfig, guardrails: Guardrails): Budge
             kind: "total",
             name: `maestro-${config.environment}-total`,
             limitAmount: usdAmount(config.monthlyBudgetUsd),
-            costFilters: [],
+            filterExpression: filters.total,
         },
         {
             ...common,
             kind: "llm",
             name: `maestro-${config.environment}-llm`,
             limitAmount: usdAmount(config.llmBudgetUsd),
-            costFilters: [{ name: "Service", values: [...LLM_SERVICES] }],
+            filterExpression: filters.llm,
         },
     ];
+}
+
+/** The cost allocation tags the stack activates: the environment's keys when its account is shared, else none. */
+export function costAllocationTagKeys(config: Pick<BudgetConfig, "aws">): readonly string[] {
+    return config.aws.sharedWith.length > 0 ? ENVIRONMENT_COST_TAG_KEYS : [];
+}
+
+/**
+ * Cost Anomaly Detection for the environment: a monitor over its spend (AWS services in an own account; the
+ * environment's cost allocation tag in a shared one, where an account holds at most one services monitor) and an
+ * immediate subscription to the budget topic for anomalies whose total impact reaches the guardrail's share of the
+ * monthly cap.
+ */
+export interface AnomalySpec {
+    readonly monitor:
+        | { readonly name: string; readonly monitorType: "DIMENSIONAL"; readonly monitorDimension: "SERVICE" }
+        | { readonly name: string; readonly monitorType: "CUSTOM"; readonly monitorSpecification: string };
+    readonly subscription: {
+        readonly name: string;
+        /** IMMEDIATE needs an SNS subscriber: the budget topic. */
+        readonly frequency: "IMMEDIATE";
+        readonly thresholdExpression: {
+            readonly dimension: {
+                readonly key: "ANOMALY_TOTAL_IMPACT_ABSOLUTE";
+                readonly values: readonly string[];
+                readonly matchOptions: readonly ["GREATER_THAN_OR_EQUAL"];
+            };
+        };
+    };
+    /** The threshold in USD, for messages and outputs. */
+    readonly thresholdUsd: number;
+}
+
+export function anomalySpec(config: Pick<BudgetConfig, "environment" | "aws">, guardrails: Guardrails): AnomalySpec {
+    const cap = guardrails.cost.caps[config.environment];
+    const thresholdUsd = Math.round(cap.monthlyUsd * guardrails.cost.anomalyImpactShareOfCap * 100) / 100;
+    const name = `maestro-${config.environment}-spend`;
+    const monitor: AnomalySpec["monitor"] =
+        config.aws.sharedWith.length > 0
+            ? {
+                  name,
+                  monitorType: "CUSTOM",
+                  // Cost Explorer's Expression, as the API takes it (a JSON string).
+                  monitorSpecification: JSON.stringify({
+                      Tags: { Key: AWS_TAG.environment, Values: [config.environment], MatchOptions: ["EQUALS"] },
+                  }),
+              }
+            : { name, monitorType: "DIMENSIONAL", monitorDimension: "SERVICE" };
+    return {
+        monitor,
+        subscription: {
+            name: `maestro-${config.environment}-anomalies`,
+            frequency: "IMMEDIATE",
+            thresholdExpression: {
+                dimension: {
+                    key: "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+                    values: [String(thresholdUsd)],
+                    matchOptions: ["GREATER_THAN_OR_EQUAL"],
+                },
+            },
+        },
+        thresholdUsd,
+    };
+}
+
+/** What LLM invocation the budget action denies: every InvokeModel* action (Converse needs bedrock:InvokeModel). */
+export const LLM_INVOKE_ACTIONS: readonly string[] = ["bedrock:InvokeModel*"];
+
+/** The budget action at the whole LLM limit, when the stack configures one. */
+export interface LlmBudgetActionSpec {
+    readonly actionType: "APPLY_IAM_POLICY";
+    readonly approvalModel: "AUTOMATIC" | "MANUAL";
+    readonly notificationType: "ACTUAL";
+    readonly actionThreshold: { readonly actionThresholdType: "PERCENTAGE"; readonly actionThresholdValue: number };
+    readonly roles: readonly string[];
+    /** The IAM policy attached to the roles. */
+    readonly denyPolicy: Record<string, unknown>;
+}
+
+export function llmBudgetActionSpec(config: Pick<BudgetConfig, "llmBudgetAction">): LlmBudgetActionSpec | undefined {
+    const action = config.llmBudgetAction;
+    if (!action) {
+        return undefined;
+    }
+    return {
+        actionType: "APPLY_IAM_POLICY",
+        approvalModel: action.approvalModel,
+        notificationType: "ACTUAL",
+        actionThreshold: { actionThresholdType: "PERCENTAGE", actionThresholdValue: FULL_LIMIT_PERCENT },
+        roles: [...action.roles],
+        denyPolicy: {
+            Version: "2012-10-17",
+            Statement: [
+                { Sid: "DenyLlmInvocationOverBudget", Effect: "Deny", Action: [...LLM_INVOKE_ACTIONS], Resource: "*" },
+            ],
+        },
+    };
+}
+
+/** Trust of the role AWS Budgets assumes to run the action: Budgets of this account only. */
+export function budgetActionTrustPolicy(accountId: string): Record<string, unknown> {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Service: "budgets.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+        ],
+    };
+}
+
+/** What that role may do: attach and detach exactly the deny policy, on exactly the configured roles. */
+export function budgetActionPermissions(
+    accountId: string,
+    partition: string,
+    roles: readonly string[],
+    denyPolicyArn: string,
+): Record<string, unknown> {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AttachTheDenyPolicyToTheLlmRoles",
+                Effect: "Allow",
+                Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                Resource: roles.map((r) => `arn:${partition}:iam::${accountId}:role/${r}`),
+                Condition: { ArnEquals: { "iam:PolicyARN": denyPolicyArn } },
+            },
+        ],
+    };
 }
 
 /** "1200" / "12.5": the Budgets API's decimal string, with no float noise. */
@@ -138,9 +343,13 @@ function usdAmount(usd: number): string {
     return String(Math.round(usd * 100) / 100);
 }
 
+/** The services that publish to the budget topic: AWS Budgets, and Cost Anomaly Detection (its subscriptions). */
+export const TOPIC_PUBLISHERS = ["budgets.amazonaws.com", "costalerts.amazonaws.com"] as const;
+
 /**
- * Topic policy: AWS Budgets of this account may publish (aws:SourceAccount and the budget ARN pattern guard
- * against the confused deputy), and nobody else may: a Deny for every principal that is not the Budgets service.
+ * Topic policy: AWS Budgets and Cost Anomaly Detection of this account may publish (aws:SourceAccount, and for
+ * Budgets the budget ARN pattern, guard against the confused deputy), and nobody else may: a Deny for every
+ * principal that is not one of those services.
  */
 export function budgetTopicPolicy(topicArn: string, accountId: string, partition: string): Record<string, unknown> {
     return {
@@ -158,12 +367,20 @@ export function budgetTopicPolicy(topicArn: string, accountId: string, partition
                 },
             },
             {
+                Sid: "AllowCostAnomalyDetectionOfThisAccount",
+                Effect: "Allow",
+                Principal: { Service: "costalerts.amazonaws.com" },
+                Action: "SNS:Publish",
+                Resource: topicArn,
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+            {
                 Sid: "DenyPublishByAnyoneElse",
                 Effect: "Deny",
                 Principal: "*",
                 Action: "SNS:Publish",
                 Resource: topicArn,
-                Condition: { StringNotEquals: { "aws:PrincipalServiceName": "budgets.amazonaws.com" } },
+                Condition: { StringNotEquals: { "aws:PrincipalServiceName": [...TOPIC_PUBLISHERS] } },
             },
         ],
     };

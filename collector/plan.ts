@@ -6,7 +6,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { Expression } from "@aws-sdk/client-cost-explorer";
-import { BudgetSpec, budgetSpecs } from "../budgets/specs";
+import { BudgetSpec, FilterExpression, FilterValues, budgetSpecs } from "../budgets/specs";
 import { Guardrails } from "../core/guardrails";
 import type { CostCollectorConfig, StackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
@@ -28,59 +28,53 @@ export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** The two read-only Cost Explorer actions the collector needs; nothing else. */
 export const COLLECTOR_IAM_ACTIONS = ["ce:GetCostAndUsage", "ce:GetDimensionValues"] as const;
 
-/**
- * Budgets cost-filter names (AWS Budgets `CostFilters` keys) and the Cost Explorer dimension each one is. A filter
- * the budget specs use that is not here fails the plan, so the collector never counts differently from a budget.
- */
-const BUDGET_FILTER_DIMENSION: Readonly<Record<string, string>> = {
-    AZ: "AZ",
-    BillingEntity: "BILLING_ENTITY",
-    InstanceType: "INSTANCE_TYPE",
-    LegalEntityName: "LEGAL_ENTITY_NAME",
-    LinkedAccount: "LINKED_ACCOUNT",
-    Operation: "OPERATION",
-    PurchaseType: "PURCHASE_TYPE",
-    RecordType: "RECORD_TYPE",
-    Region: "REGION",
-    Service: "SERVICE",
-    UsageType: "USAGE_TYPE",
-    UsageTypeGroup: "USAGE_TYPE_GROUP",
-};
-/** Budgets' tag filter: values `user:<key>$<value>` (a cost allocation tag). */
-const TAG_FILTER = "TagKeyValue";
+/** Cost Explorer's match options for the ones Budgets' filter expressions use (Budgets' default is EQUALS). */
+const CE_MATCH_OPTIONS = ["EQUALS", "ENDS_WITH"] as const;
 
 /**
- * A budget's filter as a Cost Explorer expression: each cost filter (values OR-ed) AND-ed with the others, and
- * credits and refunds excluded when the budget excludes them. Undefined when the budget counts the whole account.
+ * One node of a budget's filter expression as a Cost Explorer expression: the two APIs share the shape (dimensions,
+ * tags, and, or; values OR-ed; match options), so the collector counts exactly what the budget counts. A node the
+ * translation does not know fails the plan rather than counting differently.
+ */
+function ceExpression(node: FilterExpression, where: string): Expression {
+    const kinds = (["dimensions", "tags", "ands", "ors"] as const).filter((k) => node[k] !== undefined);
+    if (kinds.length !== 1) {
+        throw new Error(
+            `${where}: a node with ${kinds.join(", ") || "nothing"}; allowed: exactly one of dimensions, tags, ands, ors`,
+        );
+    }
+    const values = (v: FilterValues, kind: string) => {
+        if (v.values.length === 0) {
+            throw new Error(`${where}: ${kind} ${JSON.stringify(v.key)}: no values; allowed: at least one value`);
+        }
+        const options = v.matchOptions ?? [];
+        const unknown = options.filter((o) => !(CE_MATCH_OPTIONS as readonly string[]).includes(o));
+        if (unknown.length > 0) {
+            throw new Error(`${where}: match option ${unknown.join(", ")}; allowed: ${CE_MATCH_OPTIONS.join(", ")}`);
+        }
+        return { Key: v.key, Values: [...v.values], ...(options.length > 0 ? { MatchOptions: [...options] } : {}) };
+    };
+    if (node.dimensions) {
+        return { Dimensions: values(node.dimensions, "dimension") as never };
+    }
+    if (node.tags) {
+        return { Tags: values(node.tags, "tag") };
+    }
+    const list = (node.ands ?? node.ors) as readonly FilterExpression[];
+    if (list.length === 0) {
+        throw new Error(`${where}: an empty ${node.ands ? "ands" : "ors"}; allowed: at least one expression`);
+    }
+    const children = list.map((c) => ceExpression(c, where));
+    return node.ands ? { And: children } : { Or: children };
+}
+
+/**
+ * A budget's filter as a Cost Explorer expression, AND-ed with credits and refunds excluded when the budget excludes
+ * them. Undefined when the budget counts the whole account.
  */
 export function budgetFilterExpression(spec: BudgetSpec): Expression | undefined {
-    const parts: Expression[] = [];
-    for (const f of spec.costFilters) {
-        const where = `budgets/specs.ts: budget ${spec.name}: cost filter ${JSON.stringify(f.name)}`;
-        if (f.values.length === 0) {
-            throw new Error(`${where}: no values; allowed: at least one value`);
-        }
-        if (f.name === TAG_FILTER) {
-            const byKey = new Map<string, string[]>();
-            for (const v of f.values) {
-                const m = /^(?:user:)?([^$]+)\$(.*)$/.exec(v);
-                if (!m) {
-                    throw new Error(`${where}: value ${JSON.stringify(v)}; allowed: "user:<tag key>$<tag value>"`);
-                }
-                byKey.set(m[1], [...(byKey.get(m[1]) ?? []), m[2]]);
-            }
-            const tags = [...byKey].map(([Key, Values]): Expression => ({ Tags: { Key, Values } }));
-            parts.push(tags.length === 1 ? tags[0] : { Or: tags });
-            continue;
-        }
-        const dimension = BUDGET_FILTER_DIMENSION[f.name];
-        if (!dimension) {
-            throw new Error(
-                `${where} has no Cost Explorer equivalent the collector knows; allowed: ${[...Object.keys(BUDGET_FILTER_DIMENSION), TAG_FILTER].join(", ")}`,
-            );
-        }
-        parts.push({ Dimensions: { Key: dimension as never, Values: [...f.values] } });
-    }
+    const where = `budgets/specs.ts: budget ${spec.name}: filterExpression`;
+    const parts: Expression[] = spec.filterExpression ? [ceExpression(spec.filterExpression, where)] : [];
     const excluded = [
         ...(spec.costTypes.includeCredit ? [] : ["Credit"]),
         ...(spec.costTypes.includeRefund ? [] : ["Refund"]),

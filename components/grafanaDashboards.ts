@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE } from "../core/conventions";
 import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
-import { StackConfig } from "../core/stackConfig";
+import { GRAFANA_MIN_MAJOR, GrafanaApi, StackConfig } from "../core/stackConfig";
 import { formatProblem } from "../core/validation";
 import {
     BuiltDashboard,
@@ -33,9 +33,10 @@ export interface GrafanaDashboardsArgs {
 
 /**
  * The stack's Grafana dashboards: a folder per environment holding the SLO, cost and Conductor summary dashboards,
- * provisioned through the dashboard.grafana.app/v1beta1 API (`grafana.apps.v1beta1.Dashboard`, Grafana 12 and
- * later; docs/dashboards.md says why). Models come from dashboards/ (pure builders) and are checked before anything
- * is created; each dashboard sits in a nested component whose backlog item its evidence tags carry.
+ * provisioned through the legacy dashboard API (`grafana.oss.Dashboard`, Grafana 10, 11 and 12) unless the stack
+ * file chooses `grafanaApi: apps` (`grafana.apps.v1beta1.Dashboard`, Grafana 12 and later; docs/dashboards.md).
+ * Models come from dashboards/ (pure builders) and are checked before anything is created; each dashboard sits in a
+ * nested component whose backlog item its evidence tags carry.
  */
 export class GrafanaDashboards extends pulumi.ComponentResource {
     readonly folderUid: pulumi.Output<string>;
@@ -66,6 +67,13 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
         if (base.protocol !== "https:" && base.protocol !== "http:") {
             throw new Error(
                 `grafana:url ${JSON.stringify(args.grafanaUrl)} (${args.config.sourceFile}) has protocol ${base.protocol}; allowed: https: or http:`,
+            );
+        }
+        const api = args.config.grafanaApi;
+        const major = Number(args.config.grafanaVersion.split(".")[0]);
+        if (!(major >= GRAFANA_MIN_MAJOR[api])) {
+            throw new Error(
+                `maestro-guardrails:grafanaApi "${api}" (${args.config.sourceFile}) needs Grafana ${GRAFANA_MIN_MAJOR[api]} or later, and maestro-guardrails:grafanaVersion declares "${args.config.grafanaVersion}"; allowed: "legacy" with Grafana ${GRAFANA_MIN_MAJOR.legacy} or later, "apps" with ${GRAFANA_MIN_MAJOR.apps} or later`,
             );
         }
         const built = buildDashboards(args.config, args.guardrails, args.releasePlan);
@@ -115,7 +123,7 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
             if (!d) {
                 throw new pulumi.ResourceError(`no ${kind} dashboard was built for stack ${args.config.stack}`, this);
             }
-            return { dashboard: d, folderUid: folder.uid, url: pageUrl(d.uid) };
+            return { dashboard: d, folderUid: folder.uid, url: pageUrl(d.uid), api: args.config.grafanaApi };
         };
         const nested = (kind: DashboardKind) => new DashboardComponent(`${name}-${kind}`, part(kind), { parent: this });
         this.slo = nested("slo");
@@ -144,22 +152,39 @@ export interface DashboardPartArgs {
     readonly folderUid: pulumi.Input<string>;
     /** The page a person opens. */
     readonly url: string;
+    /** Which dashboard API provisions it (the stack's `grafanaApi`). */
+    readonly api: GrafanaApi;
 }
 
-/** One dashboard in a folder, through the dashboard.grafana.app/v1beta1 API; shared by the stack's dashboards and the kit's. */
+/** A dashboard resource of either API. */
+export type DashboardResource = grafana.oss.Dashboard | grafana.apps.v1beta1.Dashboard;
+
+/**
+ * One dashboard in a folder, through the chosen API; shared by the stack's dashboards and the kit's. Both carry the
+ * same model and overwrite what Grafana holds: the program owns these uids, so an update replaces whatever version
+ * Grafana has (say, after a UI edit).
+ */
 export function dashboardResource(
     resourceName: string,
     uid: string,
     folderUid: pulumi.Input<string>,
     json: string,
     parent: pulumi.Resource,
-): grafana.apps.v1beta1.Dashboard {
+    api: GrafanaApi = "legacy",
+): DashboardResource {
+    if (api === "legacy") {
+        // The model carries its uid; `folder` takes the folder's uid.
+        return new grafana.oss.Dashboard(
+            resourceName,
+            { configJson: json, folder: folderUid, overwrite: true },
+            { parent },
+        );
+    }
     return new grafana.apps.v1beta1.Dashboard(
         resourceName,
         {
             metadata: { uid, folderUid },
             spec: { json },
-            // The program owns these uids: an update replaces whatever version Grafana holds (say, after a UI edit).
             options: { overwrite: true },
         },
         { parent },
@@ -178,7 +203,7 @@ export class DashboardComponent extends pulumi.ComponentResource {
     readonly kind: DashboardKind;
     readonly uid: string;
     readonly url: string;
-    readonly resource: grafana.apps.v1beta1.Dashboard;
+    readonly resource: DashboardResource;
     constructor(name: string, args: DashboardPartArgs, opts?: pulumi.ComponentResourceOptions) {
         const part = DASHBOARD_PARTS[args.dashboard.kind];
         super(part.type, name, {}, opts);
@@ -192,6 +217,7 @@ export class DashboardComponent extends pulumi.ComponentResource {
             args.folderUid,
             provisionedJson(args.dashboard.model),
             this,
+            args.api,
         );
         this.registerOutputs({ uid: this.uid, url: this.url });
     }

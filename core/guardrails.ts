@@ -47,6 +47,8 @@ export interface Guardrails {
         /** Share of a cap at which budgets notify and cost alerts ticket. */
         readonly alertThreshold: number;
         readonly caps: Readonly<Record<string, CostCap>>;
+        /** Cost anomaly detection notifies at an anomaly whose total impact reaches this share of the monthly cap. */
+        readonly anomalyImpactShareOfCap: number;
     };
     readonly cadence: {
         readonly branching: "trunk-based";
@@ -67,6 +69,14 @@ export interface Guardrails {
     readonly evidence: {
         readonly hooks: readonly EvidenceHook[];
     };
+    /** The AWS account and region each environment deploys to (stack files pin them, the pack checks them). */
+    readonly accounts: Readonly<Record<string, AwsAccount>>;
+}
+
+export interface AwsAccount {
+    /** 12 digits. */
+    readonly accountId: string;
+    readonly region: string;
 }
 
 export type EvidenceHook = "logs" | "metrics" | "tests" | "provenance";
@@ -119,6 +129,24 @@ export function parseGuardrails(data: unknown, file: string = displayPath(GUARDR
             problems.push({
                 file,
                 path: `/signoffs/floor/${env}`,
+                message: `unknown environment "${env}"; allowed: ${g.environments.join(", ")}`,
+            });
+        }
+    }
+    for (const env of g.environments) {
+        if (!g.accounts[env]) {
+            problems.push({
+                file,
+                path: "/accounts",
+                message: `no AWS account for environment "${env}"; every entry of /environments needs { accountId, region }`,
+            });
+        }
+    }
+    for (const env of Object.keys(g.accounts)) {
+        if (!g.environments.includes(env)) {
+            problems.push({
+                file,
+                path: `/accounts/${env}`,
                 message: `unknown environment "${env}"; allowed: ${g.environments.join(", ")}`,
             });
         }
@@ -185,7 +213,39 @@ export function loosenedBy(
     };
 }
 
+/**
+ * The other environments deployed to `env`'s AWS account. Non-empty means the account is shared: the budgets of
+ * `env` must count only spend carrying its cost allocation tag, or they would count the others' spend too.
+ */
+export function accountSharedWith(g: Guardrails, env: string): string[] {
+    const mine = g.accounts[env]?.accountId;
+    return g.environments.filter((e) => e !== env && mine !== undefined && g.accounts[e]?.accountId === mine);
+}
+
 /** Whether a release tag has the guardrail's shape (vX.Y.Z). */
 export function isReleaseTag(g: Guardrails, tag: string): boolean {
     return new RegExp(g.cadence.tagPattern).test(tag);
+}
+
+/** Provider keys that pin the AWS account and region (the engine's default provider reads them). */
+export const AWS_PIN_KEYS = { accounts: "aws:allowedAccountIds", region: "aws:region" } as const;
+/** Provider keys that would let the provider skip the account lookup the pin relies on. */
+export const AWS_ACCOUNT_CHECK_SKIPS = ["aws:skipRequestingAccountId", "aws:skipCredentialsValidation"] as const;
+
+/** `["111122223333"]` (JSON, how Pulumi hands a list) or `111122223333,444455556666`; undefined when neither. */
+export function parseAccountIds(value: unknown): string[] | undefined {
+    let v: unknown = value;
+    if (typeof value === "string") {
+        try {
+            v = JSON.parse(value);
+        } catch {
+            v = value.split(",").map((s) => s.trim());
+        }
+    }
+    if (typeof v === "number") {
+        v = [String(v)];
+    }
+    return Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number")
+        ? v.map((x) => String(x))
+        : undefined;
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { RuleDestination } from "./ruleDestination";
-import { Guardrails, SloObjective, isReleaseTag, loosenedBy } from "./guardrails";
+import { Guardrails, SloObjective, accountSharedWith, isReleaseTag, loosenedBy, parseAccountIds } from "./guardrails";
 import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from "./validation";
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
@@ -48,6 +48,22 @@ export interface AlertRoutingConfig {
     readonly selectorLabels?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The Grafana dashboard API: `legacy` is `grafana.oss.Dashboard` (the /api/dashboards API, served by Grafana 10, 11
+ * and 12), `apps` is `grafana.apps.v1beta1.Dashboard` (dashboard.grafana.app, Grafana 12 and later).
+ */
+export const GRAFANA_APIS = ["legacy", "apps"] as const;
+export type GrafanaApi = (typeof GRAFANA_APIS)[number];
+/** Oldest Grafana major each API works with; the dashboard models themselves need 10 (docs/dashboards.md). */
+export const GRAFANA_MIN_MAJOR: Readonly<Record<GrafanaApi, number>> = { legacy: 10, apps: 12 };
+
+/** What a budget action may do at 100% of the LLM budget: attach the deny policy now, or after a person approves. */
+export const APPROVAL_MODELS = ["AUTOMATIC", "MANUAL"] as const;
+export type ApprovalModel = (typeof APPROVAL_MODELS)[number];
+
+export { AWS_ACCOUNT_CHECK_SKIPS, AWS_PIN_KEYS, parseAccountIds } from "./guardrails";
+import { AWS_ACCOUNT_CHECK_SKIPS, AWS_PIN_KEYS } from "./guardrails";
+
 export interface ProvenanceSettings {
     readonly objectLockMode: "GOVERNANCE" | "COMPLIANCE";
     readonly retentionDays: number;
@@ -89,6 +105,22 @@ export interface StackConfig {
     readonly prometheusDatasourceUid: string;
     readonly ruleTarget: RuleTarget;
     readonly provenance: ProvenanceSettings;
+    /** The Grafana version the stack's `grafana:url` runs, as declared (`12.1`). */
+    readonly grafanaVersion: string;
+    /** Which dashboard API the dashboards use; `legacy` unless the stack file says `apps` (Grafana 12+). */
+    readonly grafanaApi: GrafanaApi;
+    /** The AWS account and region the stack file pins, equal to the guardrails' declaration for the environment. */
+    readonly aws: {
+        readonly accountId: string;
+        readonly region: string;
+        /** Other environments in the same account (from the guardrails); non-empty means budgets filter by tag. */
+        readonly sharedWith: readonly string[];
+    };
+    /** Deny LLM invocation at 100% of the LLM budget: the IAM roles to restrict and who approves. Off when absent. */
+    readonly llmBudgetAction?: {
+        readonly roles: readonly string[];
+        readonly approvalModel: ApprovalModel;
+    };
     /** The guardrail SLOs, with any (tighter) per-environment override applied. */
     readonly slos: readonly SloObjective[];
     /** Share of a cap at which budgets notify and cost alerts ticket (guardrail value or an earlier one). */
@@ -116,6 +148,9 @@ const KEY_KINDS: Readonly<Record<string, ValueKind>> = {
     alertEmails: "json",
     releaseTag: "string",
     grafanaFolder: "string",
+    grafanaVersion: "string",
+    grafanaApi: "string",
+    llmBudgetAction: "json",
     prometheusDatasourceUid: "string",
     ruleTarget: "json",
     provenance: "json",
@@ -136,6 +171,9 @@ interface RawStackConfig {
     alertEmails: string[];
     releaseTag?: string;
     grafanaFolder: string;
+    grafanaVersion: string;
+    grafanaApi?: GrafanaApi;
+    llmBudgetAction?: { roles: string[]; approvalModel: ApprovalModel };
     prometheusDatasourceUid: string;
     ruleTarget: RuleTarget;
     provenance: ProvenanceSettings;
@@ -243,10 +281,61 @@ export function parseStackConfig(
         alertSecrets,
         ...(flat["aws:region"] !== undefined ? { awsRegion: flat["aws:region"] } : {}),
     };
+    const aws = checkAwsPin(config.environment, flat, guardrails, report);
     if (problems.length > 0) {
         throw new ValidationError(problems);
     }
-    return { ...config, sourceFile };
+    return { ...config, aws, sourceFile };
+}
+
+/**
+ * The stack file must pin the account and region the guardrails declare for its environment, so a deploy with
+ * another profile, role or region fails in the provider before touching anything (the provider refuses credentials
+ * of an account not in allowedAccountIds). Nothing may switch off the account lookup that check relies on.
+ */
+function checkAwsPin(
+    env: string,
+    flat: Readonly<Record<string, string>>,
+    g: Guardrails,
+    report: (key: string, message: string) => void,
+): StackConfig["aws"] {
+    const declared = g.accounts[env];
+    const at = `guardrails/guardrails.yaml /accounts/${env}`;
+    if (!declared) {
+        return { accountId: "", region: "", sharedWith: [] };
+    }
+    const example = `e.g. \`pulumi config set --path '${AWS_PIN_KEYS.accounts}[0]' ${declared.accountId}\``;
+    const accounts = flat[AWS_PIN_KEYS.accounts];
+    if (accounts === undefined) {
+        report(
+            AWS_PIN_KEYS.accounts,
+            `missing; every stack pins its AWS account; allowed: ["${declared.accountId}"] (${at}), ${example}`,
+        );
+    } else {
+        const ids = parseAccountIds(accounts);
+        if (!ids || ids.length !== 1 || ids[0] !== declared.accountId) {
+            report(
+                AWS_PIN_KEYS.accounts,
+                `${accounts} is not the ${env} account; allowed: exactly ["${declared.accountId}"] (${at})`,
+            );
+        }
+    }
+    const region = flat[AWS_PIN_KEYS.region];
+    if (region !== declared.region) {
+        report(
+            AWS_PIN_KEYS.region,
+            `${region === undefined ? "missing" : `"${region}" is not the ${env} region`}; allowed: "${declared.region}" (${at})`,
+        );
+    }
+    for (const skip of AWS_ACCOUNT_CHECK_SKIPS) {
+        if (flat[skip] !== undefined && flat[skip].trim().toLowerCase() !== "false") {
+            report(
+                skip,
+                `"${flat[skip]}" turns off the account check ${AWS_PIN_KEYS.accounts} relies on; allowed: false or absent`,
+            );
+        }
+    }
+    return { accountId: declared.accountId, region: declared.region, sharedWith: accountSharedWith(g, env) };
 }
 
 /**
@@ -394,7 +483,10 @@ function checkAgainstGuardrails(
     raw: RawStackConfig,
     g: Guardrails,
     report: (key: string, message: string) => void,
-): Omit<StackConfig, "sourceFile" | "grafanaUrl" | "runbookBaseUrl" | "alertRouting" | "alertSecrets" | "awsRegion"> {
+): Omit<
+    StackConfig,
+    "sourceFile" | "grafanaUrl" | "runbookBaseUrl" | "alertRouting" | "alertSecrets" | "awsRegion" | "aws"
+> {
     const key = (k: string) => `${PROJECT}:${k}`;
     const env = raw.environment;
     if (!g.environments.includes(env)) {
@@ -443,6 +535,20 @@ function checkAgainstGuardrails(
         );
     }
 
+    const grafanaApi = raw.grafanaApi ?? "legacy";
+    const grafanaMajor = Number(raw.grafanaVersion.split(".")[0]);
+    if (grafanaMajor < GRAFANA_MIN_MAJOR.legacy) {
+        report(
+            key("grafanaVersion"),
+            `"${raw.grafanaVersion}": the dashboard models need Grafana ${GRAFANA_MIN_MAJOR.legacy} or later; allowed: a version >= ${GRAFANA_MIN_MAJOR.legacy}.0`,
+        );
+    } else if (grafanaMajor < GRAFANA_MIN_MAJOR[grafanaApi]) {
+        report(
+            key("grafanaApi"),
+            `"${grafanaApi}" (the dashboard.grafana.app API) needs Grafana ${GRAFANA_MIN_MAJOR[grafanaApi]} or later, and ${key("grafanaVersion")} declares "${raw.grafanaVersion}"; allowed with that version: "legacy" (the default)`,
+        );
+    }
+
     const overrides = raw.guardrailOverrides ?? {};
     const slos = g.slo.objectives.map((o) => applySloOverride(o, overrides.slo?.[o.id], key, report));
     for (const id of Object.keys(overrides.slo ?? {})) {
@@ -474,6 +580,9 @@ function checkAgainstGuardrails(
         alertEmails: raw.alertEmails,
         releaseTag: raw.releaseTag,
         grafanaFolder: raw.grafanaFolder,
+        grafanaVersion: raw.grafanaVersion,
+        grafanaApi,
+        llmBudgetAction: raw.llmBudgetAction,
         prometheusDatasourceUid: raw.prometheusDatasourceUid,
         ruleTarget,
         provenance: raw.provenance,

@@ -437,6 +437,49 @@ export interface AnalyzeRunOptions {
     readonly dryRun?: boolean;
 }
 
+/**
+ * The engine's default providers: for each package whose custom resources name no explicit provider, the engine
+ * registers `pulumi:providers:<pkg>` "default_<version>" with the stack config of that namespace as its inputs (the
+ * `aws:*` keys of the stack file, say), and sends it as those resources' provider. The mock runtime is the SDK side
+ * only, so this adds them as the engine would before analysis.
+ */
+export function withDefaultProviders(run: MockRunResult, config: FlatConfig): RegisteredResource[] {
+    const packages = new Set(
+        run.resources
+            .filter((r) => r.custom && !r.provider && !r.type.startsWith("pulumi:"))
+            .map((r) => r.type.split(":")[0]),
+    );
+    const providers = new Map<string, RegisteredResource>();
+    for (const pkg of [...packages].sort()) {
+        const name = "default";
+        const urn = `urn:pulumi:${run.stack}::${run.project}::pulumi:providers:${pkg}::${name}`;
+        const inputs = Object.fromEntries(
+            Object.entries(config.values)
+                .filter(([k]) => k.startsWith(`${pkg}:`))
+                .map(([k, v]) => [k.slice(pkg.length + 1), v]),
+        );
+        providers.set(pkg, {
+            urn,
+            type: `pulumi:providers:${pkg}`,
+            name,
+            custom: true,
+            inputs,
+            protect: false,
+            retainOnDelete: false,
+            dependsOn: [],
+            propertyDependencies: {},
+            ignoreChanges: [],
+            additionalSecretOutputs: [],
+            deleteBeforeReplace: false,
+        });
+    }
+    const withProvider = run.resources.map((r) => {
+        const p = r.custom && !r.provider ? providers.get(r.type.split(":")[0]) : undefined;
+        return p ? { ...r, provider: `${p.urn}::${p.name}-id` } : r;
+    });
+    return [...providers.values(), ...withProvider];
+}
+
 /** Everything the engine asks the pack about one stack's deployment. */
 export async function analyzeRun(
     analyzer: PolicyAnalyzer,
@@ -450,15 +493,16 @@ export async function analyzeRun(
         dryRun: opts.dryRun,
     });
     await analyzer.configure(enforcement);
-    const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+    const resources = withDefaultProviders(run, opts.config ?? { values: {}, secretKeys: [] });
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const violations: PolicyViolation[] = [];
     let t = process.hrtime.bigint();
-    for (const r of run.resources) {
+    for (const r of resources) {
         violations.push(...(await analyzer.analyze(r, byUrn)));
     }
     const analyzeMs = Number(process.hrtime.bigint() - t) / 1e6;
     t = process.hrtime.bigint();
-    violations.push(...(await analyzer.analyzeStack(run.resources, byUrn)));
+    violations.push(...(await analyzer.analyzeStack(resources, byUrn)));
     const analyzeStackMs = Number(process.hrtime.bigint() - t) / 1e6;
     const sorted = violations.sort((a, b) =>
         `${a.policyName}\u0000${a.urn ?? ""}\u0000${a.message}`.localeCompare(

@@ -3,6 +3,8 @@
  * tests import this; only index.ts constructs the PolicyPack.
  */
 import { Policies } from "@pulumi/policy";
+import { awsAccountPolicy } from "./accounts";
+import { anomalyPolicy } from "./anomaly";
 import { budgetsPolicy } from "./budgets";
 import { PackContext } from "./context";
 import { dashboardsPolicy } from "./dashboards";
@@ -25,5 +27,7 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         provenanceBucketPolicy(ctx),
         releasePolicy(ctx),
         dashboardsPolicy(ctx),
+        awsAccountPolicy(ctx),
+        anomalyPolicy(ctx),
     ];
 }

@@ -1,10 +1,13 @@
 /**
  * Every environment has its monthly cost budget at or under the guardrail cap, notifying on ACTUAL and FORECASTED
  * spend at the guardrail's alert threshold (or earlier); where the guardrails cap LLM spend (prod), an LLM budget
- * exists at or under that cap. No budget of the stack may exceed the environment's cap.
+ * exists at or under that cap. No budget of the stack may exceed the environment's cap. Where the guardrails put
+ * the environment in an account it shares, every budget counts only the environment's tagged spend and the stack
+ * activates those cost allocation tags.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { LLM_SERVICES } from "../budgets/specs";
+import { ENVIRONMENT_COST_TAG_KEYS, FilterExpression, LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
+import { accountSharedWith } from "../core/guardrails";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
 import { environmentOrReport } from "./stack";
@@ -29,14 +32,56 @@ export function alertPercent(ctx: PackContext): number {
     return Math.round(ctx.guardrails.cost.alertThreshold * 100 * 1e6) / 1e6;
 }
 
-/** Whether a budget is the LLM budget: scoped by the Service filter to the LLM services. */
-export function isLlmBudget(b: PolicyResource): boolean {
-    const filters = (b.props.costFilters ?? []) as Array<{ name?: string; values?: string[] }>;
-    return filters.some((f) => f.name === "Service" && LLM_SERVICES.every((s) => (f.values ?? []).includes(s)));
+/** A filter expression as the engine sends it, without absent (null/undefined/empty) fields, for comparison. */
+function normalized(v: unknown): unknown {
+    if (Array.isArray(v)) {
+        return v.map(normalized);
+    }
+    if (v !== null && typeof v === "object") {
+        const entries = Object.entries(v as Record<string, unknown>)
+            .filter(([, x]) => x !== undefined && x !== null && !(Array.isArray(x) && x.length === 0))
+            .filter(([k, x]) => !(k === "matchOptions" && Array.isArray(x) && x.length === 1 && x[0] === "EQUALS"))
+            .map(([k, x]) => [k, normalized(x)] as const)
+            .sort(([a], [b]) => a.localeCompare(b));
+        return entries.length === 0 ? undefined : Object.fromEntries(entries);
+    }
+    return v;
 }
 
-function isTotalBudget(b: PolicyResource): boolean {
-    return ((b.props.costFilters ?? []) as unknown[]).length === 0;
+const same = (a: unknown, b: unknown) => JSON.stringify(normalized(a)) === JSON.stringify(normalized(b));
+
+function filterOf(b: PolicyResource): unknown {
+    return normalized(b.props.filterExpression);
+}
+
+function hasLegacyFilters(b: PolicyResource): boolean {
+    const f: unknown = b.props.costFilters;
+    return (
+        (Array.isArray(f) && f.length > 0) ||
+        (f !== null && typeof f === "object" && !Array.isArray(f) && Object.keys(f).length > 0)
+    );
+}
+
+/** Whether the filter is, or ANDs in, `part`. */
+function includes(filter: unknown, part: FilterExpression): boolean {
+    if (same(filter, part)) {
+        return true;
+    }
+    const ands = (filter as { ands?: unknown[] } | undefined)?.ands;
+    return Array.isArray(ands) && ands.some((a) => same(a, part));
+}
+
+/** Whether a budget is the LLM budget: its filter is (or ANDs in) the LLM services filter, first-party and Marketplace. */
+export function isLlmBudget(b: PolicyResource): boolean {
+    return !hasLegacyFilters(b) && includes(filterOf(b), LLM_SERVICE_FILTER);
+}
+
+/** Whether a budget counts the environment's whole spend: no filter in an own account, exactly its tags in a shared one. */
+function isTotalBudget(b: PolicyResource, env: string, shared: boolean): boolean {
+    if (hasLegacyFilters(b)) {
+        return false;
+    }
+    return shared ? same(filterOf(b), environmentScope(env)) : filterOf(b) === undefined;
 }
 
 export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
@@ -54,20 +99,41 @@ export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
             const percent = alertPercent(ctx);
             const budgets = args.resources.filter((r) => r.type === TYPE.budget);
             const urn = stackUrn(args.resources);
-            if (!budgets.some(isTotalBudget)) {
+            const sharedWith = accountSharedWith(ctx.guardrails, env);
+            const shared = sharedWith.length > 0;
+            const scopeText = shared ? `filterExpression ${JSON.stringify(environmentScope(env))}` : "no cost filter";
+            if (!budgets.some((b) => isTotalBudget(b, env, shared))) {
                 reportViolation(
-                    `the ${env} stack has no monthly cost budget (a ${TYPE.budget} without cost filters) guarding its cap of ${cap.monthlyUsd} ${ctx.guardrails.cost.currency} (${CAPS_AT}/${env}/monthlyUsd). ${FIX}`,
+                    `the ${env} stack has no monthly cost budget (a ${TYPE.budget} with ${scopeText}) guarding its cap of ${cap.monthlyUsd} ${ctx.guardrails.cost.currency} (${CAPS_AT}/${env}/monthlyUsd). ${FIX}`,
                     urn,
                 );
             }
             if (cap.llmMonthlyUsd !== undefined && !budgets.some(isLlmBudget)) {
                 reportViolation(
-                    `the ${env} stack has no LLM budget (a ${TYPE.budget} filtered to Service ${LLM_SERVICES.join(", ")}) guarding the LLM cap of ${cap.llmMonthlyUsd} ${ctx.guardrails.cost.currency} (${CAPS_AT}/${env}/llmMonthlyUsd). ${FIX}`,
+                    `the ${env} stack has no LLM budget (a ${TYPE.budget} whose filterExpression is or ANDs in ${JSON.stringify(LLM_SERVICE_FILTER)}) guarding the LLM cap of ${cap.llmMonthlyUsd} ${ctx.guardrails.cost.currency} (${CAPS_AT}/${env}/llmMonthlyUsd). ${FIX}`,
                     urn,
                 );
             }
+            if (shared) {
+                // Budgets filtering by a tag count nothing until the tag is active; the stack activates it.
+                const active = args.resources
+                    .filter((r) => r.type === TYPE.costAllocationTag && r.props.status === "Active")
+                    .map((r): unknown => r.props.tagKey);
+                const missing = ENVIRONMENT_COST_TAG_KEYS.filter((k) => !active.includes(k));
+                if (missing.length > 0) {
+                    reportViolation(
+                        `the ${env} stack shares its AWS account with ${sharedWith.join(", ")} (guardrails/guardrails.yaml /accounts) but does not activate the cost allocation tag(s) ${missing.join(", ")} its budgets filter by (a ${TYPE.costAllocationTag} with status "Active"). ${FIX}`,
+                        urn,
+                    );
+                }
+            }
             for (const b of budgets) {
                 const problems: string[] = [];
+                if (shared && (hasLegacyFilters(b) || !includes(filterOf(b), environmentScope(env)))) {
+                    problems.push(
+                        `the ${env} account is shared with ${sharedWith.join(", ")} (guardrails/guardrails.yaml /accounts), so this budget would count their spend too; allowed: a filterExpression that is or ANDs in ${JSON.stringify(environmentScope(env))}, and no costFilters`,
+                    );
+                }
                 const llm = isLlmBudget(b);
                 const limit = Number(b.props.limitAmount);
                 const ceiling = llm && cap.llmMonthlyUsd !== undefined ? cap.llmMonthlyUsd : cap.monthlyUsd;

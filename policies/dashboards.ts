@@ -39,7 +39,7 @@ export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
                 const found = models.find((m) => m.model.uid === uid);
                 if (!found) {
                     reportViolation(
-                        `the ${env} stack provisions no ${kind} dashboard (a ${GRAFANA_DASHBOARD_TYPE.apps} whose model has uid "${uid}"). Fix: deploy the dashboards component for this stack.`,
+                        `the ${env} stack provisions no ${kind} dashboard (a ${GRAFANA_DASHBOARD_TYPE.legacy} or ${GRAFANA_DASHBOARD_TYPE.apps} whose model has uid "${uid}"). Fix: deploy the dashboards component for this stack.`,
                         stackUrn(args.resources),
                     );
                 } else if (!Array.isArray(found.model.panels) || found.model.panels.length === 0) {

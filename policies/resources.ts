@@ -21,6 +21,7 @@ export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
 export const TYPE = {
     stack: "pulumi:pulumi:Stack",
     budget: "aws:budgets/budget:Budget",
+    costAllocationTag: "aws:costexplorer/costAllocationTag:CostAllocationTag",
     bucket: "aws:s3/bucket:Bucket",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
@@ -54,9 +55,10 @@ export const BUCKET_SETTING_TYPES = {
  */
 export const UNTAGGABLE_AWS_TYPES: Readonly<Record<string, string>> = {
     "aws:sns/topicPolicy:TopicPolicy": "a topic's policy document",
+    "aws:costexplorer/costAllocationTag:CostAllocationTag": "an account-wide billing setting",
+    "aws:iam/rolePolicy:RolePolicy": "a tagged role's inline policy",
     "aws:sns/topicSubscription:TopicSubscription": "a subscription of a tagged topic",
     "aws:kms/alias:Alias": "a name for a tagged key",
-    "aws:iam/rolePolicy:RolePolicy": "an inline policy of a tagged role",
     "aws:amp/alertManagerDefinition:AlertManagerDefinition": "the routing of a tagged AMP workspace",
     "aws:s3/bucketPolicy:BucketPolicy": "a bucket setting",
     "aws:s3/bucketVersioning:BucketVersioning": "a bucket setting",

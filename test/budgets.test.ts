@@ -1,12 +1,20 @@
 import {
+    BEDROCK_MARKETPLACE_SUFFIX,
+    BEDROCK_SERVICE,
     BudgetSpec,
-    LLM_SERVICES,
+    ENVIRONMENT_COST_TAG_KEYS,
+    LLM_INVOKE_ACTIONS,
+    LLM_SERVICE_FILTER,
     MAX_EMAIL_SUBSCRIBERS,
+    anomalySpec,
     budgetNotifications,
     budgetSpecs,
     budgetTopicPolicy,
+    environmentScope,
+    llmBudgetActionSpec,
     thresholdPercent,
 } from "../budgets/specs";
+import { accountSharedWith } from "../core/guardrails";
 import { CostBudgets } from "../components/costBudgets";
 import { AWS_TAG, BACKLOG_ITEM } from "../core/conventions";
 import { RegisteredResource } from "../offline/mockRuntime";
@@ -22,6 +30,7 @@ describe.each(STACKS)("budgets of %s", (stack) => {
     const cap = guardrails.cost.caps[stack];
     const specs = budgetSpecs(config, guardrails);
     const spec = (kind: BudgetSpec["kind"]) => specs.find((s) => s.kind === kind) as BudgetSpec;
+    const shared = accountSharedWith(guardrails, stack).length > 0;
 
     it("limits total monthly spend to the configured budget, within the environment's guardrail cap", () => {
         expect(spec("total")).toMatchObject({
@@ -29,8 +38,9 @@ describe.each(STACKS)("budgets of %s", (stack) => {
             timeUnit: "MONTHLY",
             limitAmount: String(config.monthlyBudgetUsd),
             limitUnit: guardrails.cost.currency,
-            costFilters: [],
         });
+        // The whole account's spend where the account is the environment's own; only its tagged spend where shared.
+        expect(spec("total").filterExpression).toEqual(shared ? environmentScope(stack) : undefined);
         expect(config.monthlyBudgetUsd).toBeLessThanOrEqual(cap.monthlyUsd);
         // No stack file sets monthlyBudgetUsd, so each budget is the guardrail cap itself.
         expect(Number(spec("total").limitAmount)).toBe(cap.monthlyUsd);
@@ -41,8 +51,10 @@ describe.each(STACKS)("budgets of %s", (stack) => {
             budgetType: "COST",
             timeUnit: "MONTHLY",
             limitAmount: String(config.llmBudgetUsd),
-            costFilters: [{ name: "Service", values: [...LLM_SERVICES] }],
         });
+        expect(spec("llm").filterExpression).toEqual(
+            shared ? { ands: [LLM_SERVICE_FILTER, environmentScope(stack)] } : LLM_SERVICE_FILTER,
+        );
         expect(config.llmBudgetUsd).toBeLessThanOrEqual(
             Math.min(cap.llmMonthlyUsd ?? Infinity, config.monthlyBudgetUsd),
         );
@@ -120,7 +132,8 @@ describe.each(STACKS)("budgets of %s", (stack) => {
                     limitAmount: s.limitAmount,
                     limitUnit: guardrails.cost.currency,
                 });
-                expect(b.costFilters).toEqual(s.costFilters.map((f) => ({ name: f.name, values: [...f.values] })));
+                expect(b.filterExpression).toEqual(s.filterExpression);
+                expect(b.costFilters).toBeUndefined();
                 expect(b.notifications).toEqual(
                     s.notifications.map((n) => ({
                         ...n,
@@ -148,12 +161,24 @@ describe.each(STACKS)("budgets of %s", (stack) => {
                     },
                 },
                 {
+                    Sid: "AllowCostAnomalyDetectionOfThisAccount",
+                    Effect: "Allow",
+                    Principal: { Service: "costalerts.amazonaws.com" },
+                    Action: "SNS:Publish",
+                    Resource: policyResource.arn,
+                    Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+                },
+                {
                     Sid: "DenyPublishByAnyoneElse",
                     Effect: "Deny",
                     Principal: "*",
                     Action: "SNS:Publish",
                     Resource: policyResource.arn,
-                    Condition: { StringNotEquals: { "aws:PrincipalServiceName": "budgets.amazonaws.com" } },
+                    Condition: {
+                        StringNotEquals: {
+                            "aws:PrincipalServiceName": ["budgets.amazonaws.com", "costalerts.amazonaws.com"],
+                        },
+                    },
                 },
             ]);
             expect(accountId).toMatch(/^\d{12}$/);
@@ -166,9 +191,114 @@ describe.each(STACKS)("budgets of %s", (stack) => {
             }
         });
 
+        it("activates the environment's cost allocation tags exactly where its account is shared, and keeps them on destroy", () => {
+            const tags = ofType(resources, "aws:costexplorer/costAllocationTag:CostAllocationTag");
+            expect(tags.map((t) => inputs(t))).toEqual(
+                shared ? ENVIRONMENT_COST_TAG_KEYS.map((tagKey) => ({ tagKey, status: "Active" })) : [],
+            );
+            for (const t of tags) {
+                expect(t.retainOnDelete).toBe(true);
+                for (const b of ofType(resources, "aws:budgets/budget:Budget")) {
+                    expect(b.dependsOn).toContain(t.urn);
+                }
+            }
+        });
+
+        it("detects cost anomalies of the environment and notifies the budget topic at the guardrail's share of the cap", () => {
+            const expected = anomalySpec(config, guardrails);
+            const monitor = inputs(byName(resources, "budgets-anomaly-monitor"));
+            expect(monitor).toMatchObject(
+                shared
+                    ? {
+                          monitorType: "CUSTOM",
+                          monitorSpecification: JSON.stringify({
+                              Tags: { Key: AWS_TAG.environment, Values: [stack], MatchOptions: ["EQUALS"] },
+                          }),
+                      }
+                    : { monitorType: "DIMENSIONAL", monitorDimension: "SERVICE" },
+            );
+            const sub = inputs(byName(resources, "budgets-anomaly-subscription"));
+            const topicArn = inputs(byName(resources, "budgets-alerts-policy")).arn;
+            expect(sub).toMatchObject({
+                frequency: "IMMEDIATE",
+                subscribers: [{ type: "SNS", address: topicArn }],
+                thresholdExpression: {
+                    dimension: {
+                        key: "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+                        values: [String(cap.monthlyUsd * guardrails.cost.anomalyImpactShareOfCap)],
+                        matchOptions: ["GREATER_THAN_OR_EQUAL"],
+                    },
+                },
+            });
+            expect(expected.thresholdUsd).toBe(cap.monthlyUsd * guardrails.cost.anomalyImpactShareOfCap);
+            expect(sub.monitorArnLists).toEqual([expect.stringContaining("budgets-anomaly-monitor")]);
+            // Cost Anomaly Detection checks it may publish, as Budgets does.
+            expect(byName(resources, "budgets-anomaly-subscription").dependsOn).toContain(
+                byName(resources, "budgets-alerts-policy").urn,
+            );
+        });
+
+        it("adds the LLM budget action exactly as the stack file configures it (none in dev)", () => {
+            const actions = ofType(resources, "aws:budgets/budgetAction:BudgetAction").map(inputs);
+            if (!config.llmBudgetAction) {
+                expect(stack).toBe("dev");
+                expect(actions).toEqual([]);
+                expect(ofType(resources, "aws:iam/policy:Policy")).toEqual([]);
+                return;
+            }
+            expect(actions).toHaveLength(1);
+            expect(actions[0]).toMatchObject({
+                budgetName: spec("llm").name,
+                actionType: "APPLY_IAM_POLICY",
+                approvalModel: config.llmBudgetAction.approvalModel,
+                notificationType: "ACTUAL",
+                actionThreshold: { actionThresholdType: "PERCENTAGE", actionThresholdValue: 100 },
+                definition: { iamActionDefinition: { roles: config.llmBudgetAction.roles } },
+            });
+            const deny = JSON.parse(inputs(byName(resources, "budgets-llm-deny")).policy as string) as unknown;
+            expect(deny).toEqual({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "DenyLlmInvocationOverBudget",
+                        Effect: "Deny",
+                        Action: ["bedrock:InvokeModel*"],
+                        Resource: "*",
+                    },
+                ],
+            });
+            const perms = JSON.parse(inputs(byName(resources, "budgets-llm-action-permissions")).policy as string) as {
+                Statement: Array<{ Action: string[]; Resource: string[]; Condition: unknown }>;
+            };
+            expect(perms.Statement).toHaveLength(1);
+            expect(perms.Statement[0].Action).toEqual(["iam:AttachRolePolicy", "iam:DetachRolePolicy"]);
+            expect(perms.Statement[0].Resource).toEqual(
+                config.llmBudgetAction.roles.map((r) => `arn:aws:iam::${accountId}:role/${r}`),
+            );
+            const trust = JSON.parse(
+                inputs(byName(resources, "budgets-llm-action-role")).assumeRolePolicy as string,
+            ) as {
+                Statement: Array<{ Principal: unknown; Condition: unknown }>;
+            };
+            expect(trust.Statement).toEqual([
+                expect.objectContaining({
+                    Principal: { Service: "budgets.amazonaws.com" },
+                    Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+                }),
+            ]);
+        });
+
         it("tags every taggable resource with the cost-budgets backlog item and its evidence hooks", () => {
             const item = resolveEvidence(BACKLOG_ITEM.costBudgets);
-            const taggable = [byName(resources, "budgets-alerts"), ...ofType(resources, "aws:budgets/budget:Budget")];
+            const taggable = [
+                byName(resources, "budgets-alerts"),
+                ...ofType(resources, "aws:budgets/budget:Budget"),
+                byName(resources, "budgets-anomaly-monitor"),
+                byName(resources, "budgets-anomaly-subscription"),
+                ...ofType(resources, "aws:budgets/budgetAction:BudgetAction"),
+                ...ofType(resources, "aws:iam/policy:Policy"),
+                ...ofType(resources, "aws:iam/role:Role"),
+            ];
             for (const r of taggable) {
                 expect(inputs(r).tags).toEqual({
                     [AWS_TAG.environment]: config.environment,
@@ -233,6 +363,95 @@ describe("budget refusals (before any resource exists)", () => {
             runComponents(bad, () => new CostBudgets("budgets", { config: bad, guardrails }), seen),
         ).rejects.toThrow("maestro-guardrails:monthlyBudgetUsd");
         expect(seen.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    });
+});
+
+describe("the LLM budget's filter", () => {
+    it("counts first-party Bedrock spend and every Marketplace-billed Bedrock model, whatever its name", () => {
+        expect(LLM_SERVICE_FILTER).toEqual({
+            ors: [
+                { dimensions: { key: "SERVICE", values: [BEDROCK_SERVICE] } },
+                { dimensions: { key: "SERVICE", values: [BEDROCK_MARKETPLACE_SUFFIX], matchOptions: ["ENDS_WITH"] } },
+            ],
+        });
+        // What each branch matches, as Budgets evaluates EQUALS and ENDS_WITH on the SERVICE name.
+        const counts = (service: string) =>
+            (LLM_SERVICE_FILTER.ors ?? []).some((o) =>
+                o.dimensions?.matchOptions?.includes("ENDS_WITH")
+                    ? o.dimensions.values.some((v) => service.endsWith(v))
+                    : o.dimensions?.values.includes(service),
+            );
+        expect(counts("Amazon Bedrock")).toBe(true);
+        expect(counts("Claude 3.5 Sonnet (Amazon Bedrock Edition)")).toBe(true);
+        expect(counts("Claude Sonnet 4 (Amazon Bedrock Edition)")).toBe(true);
+        expect(counts("Amazon Elastic Compute Cloud - Compute")).toBe(false);
+        expect(counts("Amazon SageMaker")).toBe(false);
+    });
+
+    it("in a shared account, counts only the environment's tagged spend, resource tags or the caller's principal tags", () => {
+        expect(environmentScope("staging")).toEqual({
+            ors: [
+                { tags: { key: AWS_TAG.environment, values: ["staging"] } },
+                { tags: { key: `iamPrincipal/${AWS_TAG.environment}`, values: ["staging"] } },
+            ],
+        });
+    });
+});
+
+describe("account sharing", () => {
+    const dev = stackConfig("dev");
+
+    it("refuses budgets for a config whose account sharing disagrees with the guardrails (a filter left off)", () => {
+        expect(() => budgetSpecs({ ...dev, aws: { ...dev.aws, sharedWith: [] } }, guardrails)).toThrow(
+            `Pulumi.dev.yaml: aws:allowedAccountIds: the config says the account is shared with [], the guardrails say [${accountSharedWith(guardrails, "dev").join(", ")}]`,
+        );
+    });
+
+    it("scopes every budget to the environment as soon as the guardrails put two environments in one account", () => {
+        const prod = stackConfig("prod");
+        const together = {
+            ...guardrails,
+            accounts: { ...guardrails.accounts, prod: { ...guardrails.accounts.dev } },
+        };
+        const specs = budgetSpecs(
+            { ...prod, aws: { ...prod.aws, sharedWith: accountSharedWith(together, "prod") } },
+            together,
+        );
+        for (const s of specs) {
+            expect(JSON.stringify(s.filterExpression)).toContain(JSON.stringify(environmentScope("prod")));
+        }
+    });
+});
+
+describe("the optional LLM budget action", () => {
+    it("is off without llmBudgetAction, and denies every InvokeModel* action with the configured approval when set", () => {
+        expect(llmBudgetActionSpec({})).toBeUndefined();
+        const spec = llmBudgetActionSpec({ llmBudgetAction: { roles: ["a", "b"], approvalModel: "AUTOMATIC" } })!;
+        expect(spec).toMatchObject({ approvalModel: "AUTOMATIC", roles: ["a", "b"] });
+        expect(spec.actionThreshold.actionThresholdValue).toBe(100);
+        expect(LLM_INVOKE_ACTIONS).toEqual(["bedrock:InvokeModel*"]);
+        expect(JSON.stringify(spec.denyPolicy)).toContain('"Effect":"Deny"');
+    });
+
+    it.each(STACKS)("is configured in %s as the stack file says (off in dev by default)", (stack) => {
+        const c = stackConfig(stack);
+        if (stack === "dev") {
+            expect(c.llmBudgetAction).toBeUndefined();
+        } else {
+            expect(c.llmBudgetAction?.roles.length).toBeGreaterThan(0);
+        }
+        expect(() =>
+            stackConfig(
+                stack,
+                (f) => (f[KEY("llmBudgetAction")] = JSON.stringify({ roles: [], approvalModel: "MANUAL" })),
+            ),
+        ).toThrow("llmBudgetAction.roles: must NOT have fewer than 1 items");
+        expect(() =>
+            stackConfig(
+                stack,
+                (f) => (f[KEY("llmBudgetAction")] = JSON.stringify({ roles: ["r"], approvalModel: "LATER" })),
+            ),
+        ).toThrow("llmBudgetAction.approvalModel: must be one of");
     });
 });
 

@@ -29,7 +29,7 @@ import {
     serveCollector,
 } from "../collector";
 import { budgetFilterExpression, collectorSettings } from "../collector/plan";
-import { BudgetSpec, LLM_SERVICES, budgetSpecs } from "../budgets/specs";
+import { BudgetSpec, BEDROCK_SERVICE, BEDROCK_MARKETPLACE_SUFFIX, budgetSpecs } from "../budgets/specs";
 import { COLLECTOR_METRIC, COST_METRIC } from "../core/conventions";
 import { StackConfig, parseStackConfig } from "../core/stackConfig";
 import { COST_DATA_MAX_AGE_HOURS } from "../rules/design";
@@ -148,49 +148,67 @@ describe("collector settings from the budget specs", () => {
         },
     );
 
-    it("counts LLM spend with the LLM budget's own service filter and excludes credits and refunds as the budgets do", () => {
+    it("counts LLM spend with the LLM budget's own filter (first-party and Marketplace Bedrock) and excludes credits and refunds as the budgets do", () => {
         const llm = budgetSpecs(devConfig, guardrails).find((b) => b.kind === "llm")!;
-        const expr = budgetFilterExpression(llm)!;
-        const json = JSON.stringify(expr);
-        for (const service of llm.costFilters.flatMap((f) => f.values)) {
-            expect(json).toContain(JSON.stringify(service));
-        }
-        expect(LLM_SERVICES.every((s) => json.includes(JSON.stringify(s)))).toBe(true);
+        const json = JSON.stringify(budgetFilterExpression(llm));
+        expect(json).toContain(
+            JSON.stringify({ Dimensions: { Key: "SERVICE", Values: [BEDROCK_SERVICE] } }).slice(1, -1),
+        );
+        expect(json).toContain(
+            JSON.stringify({
+                Dimensions: { Key: "SERVICE", Values: [BEDROCK_MARKETPLACE_SUFFIX], MatchOptions: ["ENDS_WITH"] },
+            }).slice(1, -1),
+        );
         expect(json).toContain('"Not":{"Dimensions":{"Key":"RECORD_TYPE","Values":["Credit","Refund"]}}');
     });
 
-    it("follows a change of the budget filters: a linked account, a cost allocation tag, several tag values", () => {
+    it("follows a change of the budget filters: a linked account and a cost allocation tag, and-ed and or-ed", () => {
         const base = budgetSpecs(devConfig, guardrails)[0];
         const spec: BudgetSpec = {
             ...base,
-            costFilters: [
-                { name: "LinkedAccount", values: ["111122223333"] },
-                { name: "TagKeyValue", values: ["user:maestro:environment$dev", "user:maestro:environment$dev-2"] },
-            ],
+            filterExpression: {
+                ands: [
+                    { dimensions: { key: "LINKED_ACCOUNT", values: ["111122223333"] } },
+                    {
+                        ors: [
+                            { tags: { key: "maestro:environment", values: ["dev", "dev-2"] } },
+                            { tags: { key: "iamPrincipal/maestro:environment", values: ["dev"] } },
+                        ],
+                    },
+                ],
+            },
         };
         expect(budgetFilterExpression(spec)).toEqual({
             And: [
-                { Dimensions: { Key: "LINKED_ACCOUNT", Values: ["111122223333"] } },
-                { Tags: { Key: "maestro:environment", Values: ["dev", "dev-2"] } },
+                {
+                    And: [
+                        { Dimensions: { Key: "LINKED_ACCOUNT", Values: ["111122223333"] } },
+                        {
+                            Or: [
+                                { Tags: { Key: "maestro:environment", Values: ["dev", "dev-2"] } },
+                                { Tags: { Key: "iamPrincipal/maestro:environment", Values: ["dev"] } },
+                            ],
+                        },
+                    ],
+                },
                 { Not: { Dimensions: { Key: "RECORD_TYPE", Values: ["Credit", "Refund"] } } },
             ],
         });
     });
 
-    it("refuses a budget filter it cannot translate, naming the file, the budget and the allowed filters, instead of counting differently", () => {
+    it("refuses a budget filter it cannot translate, naming the file, the budget and what is allowed, instead of counting differently", () => {
         const base = budgetSpecs(devConfig, guardrails)[0];
-        expect(() =>
-            budgetFilterExpression({ ...base, costFilters: [{ name: "CostCategory", values: ["x"] }] }),
-        ).toThrow(
-            /budgets\/specs\.ts: budget maestro-dev-total: cost filter "CostCategory" has no Cost Explorer equivalent .*allowed: .*Service.*TagKeyValue/,
+        const refused = (filterExpression: unknown) => () =>
+            budgetFilterExpression({ ...base, filterExpression: filterExpression as BudgetSpec["filterExpression"] });
+        expect(refused({ dimensions: { key: "SERVICE", values: ["x"], matchOptions: ["CONTAINS"] } })).toThrow(
+            /budgets\/specs\.ts: budget maestro-dev-total: filterExpression: match option CONTAINS; allowed: EQUALS, ENDS_WITH/,
         );
-        // Around it: a tag filter value in another shape, or a filter with no values.
-        expect(() =>
-            budgetFilterExpression({ ...base, costFilters: [{ name: "TagKeyValue", values: ["dev"] }] }),
-        ).toThrow(/value "dev"; allowed: "user:<tag key>\$<tag value>"/);
-        expect(() => budgetFilterExpression({ ...base, costFilters: [{ name: "Service", values: [] }] })).toThrow(
-            /cost filter "Service": no values/,
+        // Around it: a node with two kinds at once, an empty list, or a filter with no values.
+        expect(refused({ dimensions: { key: "SERVICE", values: ["x"] }, tags: { key: "t", values: ["v"] } })).toThrow(
+            /allowed: exactly one of dimensions, tags, ands, ors/,
         );
+        expect(refused({ ors: [] })).toThrow(/an empty ors; allowed: at least one expression/);
+        expect(refused({ dimensions: { key: "SERVICE", values: [] } })).toThrow(/dimension "SERVICE": no values/);
     });
 
     it("refuses settings that would call Cost Explorer more than once an hour, however they are written", () => {

@@ -30,12 +30,21 @@ import {
 import { TEXT_PANEL } from "../dashboards/design";
 import { Governance, evidenceResolver, loadGovernance } from "../governance";
 import { extractArtifacts } from "../offline/artifacts";
-import { AWS_TAG, BACKLOG_ITEM, COST_RECORD, SLO_RECORD } from "../core/conventions";
-import { GRAFANA_MAX_TAG_LENGTH, dashboardEvidence } from "../core/conventions";
+import {
+    AWS_TAG,
+    BACKLOG_ITEM,
+    COST_RECORD,
+    GRAFANA_DASHBOARD_TYPE,
+    GRAFANA_MAX_TAG_LENGTH,
+    SLO_RECORD,
+    dashboardEvidence,
+    dashboardModelJson,
+} from "../core/conventions";
 import { registerEvidenceStamping } from "../core/evidence";
-import { RegisteredResource, runWithMocks, unwrapSecrets } from "../offline/mockRuntime";
+import { RegisteredResource, readStackFile, runWithMocks, stackFilePath, unwrapSecrets } from "../offline/mockRuntime";
 import { shippedStackConfig, shippedStackFile } from "../offline/shippedStacks";
-import { StackConfig } from "../core/stackConfig";
+import { GRAFANA_APIS, GrafanaApi, StackConfig } from "../core/stackConfig";
+import { repoRoot } from "../core/validation";
 import { SLO_BURN_ALERTS, SLO_WINDOWS, cadenceTargets } from "../rules";
 import { budgetUsd } from "../rules/cost";
 import { DASHBOARD_PATH } from "../rules/design";
@@ -467,8 +476,13 @@ describe("offline checks fail on a broken model (one change each)", () => {
 });
 
 describe("GrafanaDashboards component (mock runtime)", () => {
-    async function run(stack: string, grafanaUrl = "https://grafana.example.com/") {
-        const config = stackConfig(stack);
+    async function run(stack: string, grafanaUrl = "https://grafana.example.com/", api: GrafanaApi = "legacy") {
+        // The apps API needs Grafana 12: the variant declares it, as a stack file choosing it would.
+        const config: StackConfig = {
+            ...stackConfig(stack),
+            grafanaApi: api,
+            grafanaVersion: api === "apps" ? "12.1" : "10.4",
+        };
         const resolve = evidenceResolver(gov);
         const record: RegisteredResource[] = [];
         const result = await runWithMocks({
@@ -493,32 +507,68 @@ describe("GrafanaDashboards component (mock runtime)", () => {
     }
 
     const dashboardsOf = (rs: readonly RegisteredResource[]) =>
-        rs.filter((r) => r.type === "grafana:apps/v1beta1/dashboard:Dashboard");
+        rs.filter((r) => (Object.values(GRAFANA_DASHBOARD_TYPE) as string[]).includes(r.type));
+    const modelOf = (r: RegisteredResource) =>
+        JSON.parse(dashboardModelJson(r.type, r.inputs).json!) as DashboardJson & { links: unknown[] };
+    const STACK_APIS = STACKS.flatMap((s) => GRAFANA_APIS.map((api) => [s, api] as const));
 
-    it.each(STACKS)("%s: creates the folder and three dashboards in it, and outputs uids and URLs", async (stack) => {
-        const { config, result } = await run(stack);
-        const folder = result.resources.find((r) => r.type === "grafana:oss/folder:Folder")!;
-        expect(folder.inputs).toMatchObject({ uid: folderUid(stack), title: config.grafanaFolder });
-        const dashboards = dashboardsOf(result.resources);
-        expect(dashboards.map((r) => (r.inputs.metadata as { uid: string }).uid).sort()).toEqual(
-            ["cost", "slo", "summary"].map((k) => dashboardUid(k as "slo", stack)),
+    it.each(STACK_APIS)(
+        "%s, %s API: creates the folder and three dashboards of that API in it, and outputs uids and URLs",
+        async (stack, api) => {
+            const { config, result } = await run(stack, undefined, api);
+            const folder = result.resources.find((r) => r.type === "grafana:oss/folder:Folder")!;
+            expect(folder.inputs).toMatchObject({ uid: folderUid(stack), title: config.grafanaFolder });
+            const dashboards = dashboardsOf(result.resources);
+            expect(dashboards.map((r) => r.type)).toEqual(Array(3).fill(GRAFANA_DASHBOARD_TYPE[api]));
+            expect(dashboards.map((r) => modelOf(r).uid).sort()).toEqual(
+                ["cost", "slo", "summary"].map((k) => dashboardUid(k as "slo", stack)),
+            );
+            for (const r of dashboards) {
+                if (api === "apps") {
+                    expect(r.inputs.metadata).toEqual({ uid: modelOf(r).uid, folderUid: folderUid(stack) });
+                    expect(r.inputs.options).toEqual({ overwrite: true });
+                } else {
+                    expect({ folder: r.inputs.folder, overwrite: r.inputs.overwrite }).toEqual({
+                        folder: folderUid(stack),
+                        overwrite: true,
+                    });
+                }
+            }
+            const outputs = unwrapSecrets(result.outputs) as Record<string, Record<string, string> | string>;
+            expect(outputs.folderUid).toBe(folderUid(stack));
+            expect(outputs.dashboardUids).toEqual({
+                slo: `maestro-slo-${stack}`,
+                cost: `maestro-cost-${stack}`,
+                summary: `maestro-summary-${stack}`,
+            });
+            expect(outputs.dashboardUrls).toEqual({
+                slo: `https://grafana.example.com/d/maestro-slo-${stack}`,
+                cost: `https://grafana.example.com/d/maestro-cost-${stack}`,
+                summary: `https://grafana.example.com/d/maestro-summary-${stack}`,
+            });
+        },
+    );
+
+    it("refuses the apps API on a Grafana older than 12 before creating anything", async () => {
+        const config: StackConfig = { ...stackConfig("dev"), grafanaApi: "apps", grafanaVersion: "11.6" };
+        const record: RegisteredResource[] = [];
+        await expect(
+            runWithMocks({
+                stack: "dev",
+                config: readStackFile(stackFilePath(repoRoot, "dev")),
+                record,
+                program: () =>
+                    new GrafanaDashboards("dashboards", {
+                        config,
+                        guardrails,
+                        releasePlan: plan,
+                        grafanaUrl: "https://grafana.example.com/",
+                    }),
+            }),
+        ).rejects.toThrow(
+            'maestro-guardrails:grafanaApi "apps" (Pulumi.dev.yaml) needs Grafana 12 or later, and maestro-guardrails:grafanaVersion declares "11.6"',
         );
-        for (const r of dashboards) {
-            expect(r.inputs.metadata).toMatchObject({ folderUid: folderUid(stack) });
-            expect(r.inputs.options).toEqual({ overwrite: true });
-        }
-        const outputs = unwrapSecrets(result.outputs) as Record<string, Record<string, string> | string>;
-        expect(outputs.folderUid).toBe(folderUid(stack));
-        expect(outputs.dashboardUids).toEqual({
-            slo: `maestro-slo-${stack}`,
-            cost: `maestro-cost-${stack}`,
-            summary: `maestro-summary-${stack}`,
-        });
-        expect(outputs.dashboardUrls).toEqual({
-            slo: `https://grafana.example.com/d/maestro-slo-${stack}`,
-            cost: `https://grafana.example.com/d/maestro-cost-${stack}`,
-            summary: `https://grafana.example.com/d/maestro-summary-${stack}`,
-        });
+        expect(record.filter((r) => r.type.startsWith("grafana:"))).toEqual([]);
     });
 
     it.each(STACKS)(
@@ -531,9 +581,7 @@ describe("GrafanaDashboards component (mock runtime)", () => {
                 [`maestro-summary-${stack}`]: BACKLOG_ITEM.summaryDashboard,
             };
             for (const r of dashboardsOf(result.resources)) {
-                const model = JSON.parse((r.inputs.spec as { json: string }).json) as DashboardJson & {
-                    links: unknown[];
-                };
+                const model = modelOf(r);
                 const item = gov.items.find((i) => i.id === byItem[model.uid])!;
                 const stamps = dashboardEvidence(model);
                 expect(stamps[AWS_TAG.backlogItem]).toBe(item.id);

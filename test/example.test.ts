@@ -123,15 +123,15 @@ describe("examples/service-stack", () => {
             `vector(${unified("api-write-latency").sli.thresholdSeconds})`,
         );
 
-        const dashboard = children.find((r) => r.type === "grafana:apps/v1beta1/dashboard:Dashboard")!;
-        expect(dashboard.inputs.metadata).toEqual({
-            uid: "maestro-svc-checkout-prod",
-            folderUid: prodOutputs.grafana.folderUid,
-        });
-        const model = JSON.parse((dashboard.inputs.spec as { json: string }).json) as {
+        // The legacy dashboard API: every Grafana the stack supports (10 and later) serves it.
+        const dashboard = children.find((r) => r.type === "grafana:oss/dashboard:Dashboard")!;
+        expect(dashboard.inputs.folder).toBe(prodOutputs.grafana.folderUid);
+        const model = JSON.parse(dashboard.inputs.configJson as string) as {
+            uid: string;
             tags: string[];
             templating: { list: Array<{ name: string; current: { value: unknown } }> };
         };
+        expect(model.uid).toBe("maestro-svc-checkout-prod");
         expect(model.tags).toContain("maestro:backlog-item=WS3-CHECKOUT-SLOS");
         expect(model.templating.list.find((v) => v.name === "datasource")!.current.value).toBe(
             prodOutputs.grafana.prometheusDatasourceUid,

@@ -1,5 +1,12 @@
 import * as path from "path";
-import { loadGuardrails, parseGuardrails, sliSelector, isReleaseTag, GUARDRAILS_FILE } from "../core/guardrails";
+import {
+    accountSharedWith,
+    loadGuardrails,
+    parseGuardrails,
+    sliSelector,
+    isReleaseTag,
+    GUARDRAILS_FILE,
+} from "../core/guardrails";
 import { readDataFile, ValidationError } from "../core/validation";
 import { guardrails } from "./helpers";
 
@@ -106,5 +113,47 @@ describe("a broken guardrails file is refused with file, path and allowed value"
         const doc = shipped();
         doc.slo.objectives[0].objective = 1;
         expect(problemsOf(doc)).toContain("/slo/objectives/0/objective: must be < 1");
+    });
+
+    it("declares an AWS account and region for every environment, and only for those", () => {
+        expect(Object.keys(guardrails.accounts).sort()).toEqual([...guardrails.environments].sort());
+        type WithAccounts = { accounts: Record<string, { accountId: string; region: string }> };
+        const missing = shipped() as WithAccounts;
+        delete missing.accounts.prod;
+        expect(problemsOf(missing)).toContain('/accounts: no AWS account for environment "prod"');
+        const unknown = shipped() as WithAccounts;
+        unknown.accounts.qa = { ...unknown.accounts.dev };
+        expect(problemsOf(unknown)).toContain('/accounts/qa: unknown environment "qa"');
+        const short = shipped() as WithAccounts;
+        short.accounts.dev.accountId = "1234";
+        expect(problemsOf(short)).toContain("/accounts/dev/accountId: must match pattern");
+    });
+
+    it("says which environments share an account by their account ids", () => {
+        const together = parseGuardrails(
+            {
+                ...shipped(),
+                accounts: Object.fromEntries(guardrails.environments.map((e) => [e, guardrails.accounts.dev])),
+            },
+            "guardrails.yaml",
+        );
+        expect(accountSharedWith(together, "prod").sort()).toEqual(
+            guardrails.environments.filter((e) => e !== "prod").sort(),
+        );
+        const apart = parseGuardrails(
+            {
+                ...shipped(),
+                accounts: Object.fromEntries(
+                    guardrails.environments.map((e, i) => [
+                        e,
+                        { ...guardrails.accounts.dev, accountId: String(i + 1).repeat(12) },
+                    ]),
+                ),
+            },
+            "guardrails.yaml",
+        );
+        expect(guardrails.environments.map((e) => accountSharedWith(apart, e))).toEqual(
+            guardrails.environments.map(() => []),
+        );
     });
 });

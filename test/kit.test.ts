@@ -355,7 +355,7 @@ describe("ServiceGuardrails under mocks", () => {
             });
             expect((yaml.load(n.inputs.data as string) as { groups: unknown[] }).groups).toHaveLength(1);
         }
-        const dashboard = resources.find((r) => r.type === "grafana:apps/v1beta1/dashboard:Dashboard")!;
+        const dashboard = resources.find((r) => r.type === "grafana:oss/dashboard:Dashboard")!;
         expect(dashboard.parent).toBe(kit.urn);
     });
 

@@ -17,7 +17,11 @@ import { runWithMocks } from "../offline/mockRuntime";
 import { shippedStackFile } from "../offline/shippedStacks";
 import { stackProgram } from "../offline/synth";
 import { packPolicies } from "../policies/all";
+import { accountSharedWith } from "../core/guardrails";
+import { LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
 import { BUDGETS_POLICY, budgetsPolicy } from "../policies/budgets";
+import { AWS_ACCOUNT_POLICY, awsAccountPolicy } from "../policies/accounts";
+import { ANOMALY_POLICY, anomalyPolicy, anomalyThresholdUsd } from "../policies/anomaly";
 import { PackContext } from "../policies/context";
 import { DASHBOARDS_POLICY, dashboardsPolicy } from "../policies/dashboards";
 import {
@@ -527,6 +531,217 @@ describe(BUDGETS_POLICY, () => {
     });
 });
 
+describe(`${BUDGETS_POLICY} in an account two environments share`, () => {
+    // The shipped guardrails put dev and staging in one account; derived, not typed.
+    const env = STACKS.find((e) => accountSharedWith(guardrails, e).length > 0)!;
+    const messages = (s: FixtureStack) => runStack(budgetsPolicy(ctx), s.resources).map((v) => v.message);
+
+    it("passes the budgets scoped to the environment's tags, with the tags active", () => {
+        expect(messages(happyStack(guardrails, env))).toEqual([]);
+    });
+
+    it("refuses a budget without the environment filter, added beside the scoped ones", () => {
+        const s = happyStack(guardrails, env);
+        const extra = { ...s.byName("budgets-total"), name: "extra", urn: `${s.byName("budgets-total").urn}-extra` };
+        extra.props = { ...extra.props };
+        delete extra.props.filterExpression;
+        s.resources.push(extra);
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`aws:budgets/budget:Budget "extra": the ${env} account is shared with`),
+        ]);
+    });
+
+    it("refuses the LLM budget filtered by service alone, or by the legacy costFilters", () => {
+        const s = happyStack(guardrails, env);
+        s.byName("budgets-llm").props.filterExpression = LLM_SERVICE_FILTER;
+        expect(messages(s)).toEqual([expect.stringContaining(`"budgets-llm": the ${env} account is shared with`)]);
+        const t = happyStack(guardrails, env);
+        t.byName("budgets-total").props.costFilters = [
+            { name: "TagKeyValue", values: [`user:maestro:environment$${env}`] },
+        ];
+        expect(messages(t).join("\n")).toContain(`"budgets-total": the ${env} account is shared with`);
+    });
+
+    it("refuses a filter that ORs the environment with anything else", () => {
+        const s = happyStack(guardrails, env);
+        s.byName("budgets-total").props.filterExpression = {
+            ors: [...(environmentScope(env).ors ?? []), { tags: { key: AWS_TAG.environment, values: ["prod"] } }],
+        };
+        expect(messages(s).join("\n")).toContain(`"budgets-total": the ${env} account is shared with`);
+    });
+
+    it("refuses a stack that does not activate the cost allocation tags, or leaves one inactive", () => {
+        const s = happyStack(guardrails, env);
+        s.resources.splice(s.resources.indexOf(s.byName("budgets-cost-tag-1")), 1);
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`does not activate the cost allocation tag(s) iamPrincipal/`),
+        ]);
+        const t = happyStack(guardrails, env);
+        t.byName("budgets-cost-tag-0").props.status = "Inactive";
+        expect(messages(t)).toEqual([expect.stringContaining(`cost allocation tag(s) ${AWS_TAG.environment} `)]);
+    });
+
+    it("in an account of its own, counts the whole account and needs no tags", () => {
+        const own = STACKS.find((e) => accountSharedWith(guardrails, e).length === 0)!;
+        const s = happyStack(guardrails, own);
+        expect(s.resources.filter((r) => r.type === "aws:costexplorer/costAllocationTag:CostAllocationTag")).toEqual(
+            [],
+        );
+        expect(messages(s)).toEqual([]);
+    });
+});
+
+describe(AWS_ACCOUNT_POLICY, () => {
+    const messages = (s: FixtureStack) => runStack(awsAccountPolicy(ctx), s.resources).map((v) => v.message);
+    const declared = (env: string) => guardrails.accounts[env];
+    const otherRegion = (env: string) => (declared(env).region === "eu-west-1" ? "us-west-2" : "eu-west-1");
+    const provider = (s: FixtureStack) => s.resources.find((r) => r.type === "pulumi:providers:aws")!;
+
+    it.each(STACKS)("passes the %s stack whose default provider pins the declared account and region", (env) => {
+        expect(messages(happyStack(guardrails, env))).toEqual([]);
+    });
+
+    it.each(STACKS)("refuses a %s stack file without allowedAccountIds (the default provider's inputs)", (env) => {
+        const s = happyStack(guardrails, env);
+        delete provider(s).props.allowedAccountIds;
+        expect(messages(s)).toEqual([
+            expect.stringContaining(
+                `AWS provider "default_7_48_0" of the ${env} stack: pins no account (allowedAccountIds unset); allowed: ["${declared(env).accountId}"] (guardrails/guardrails.yaml /accounts/${env})`,
+            ),
+        ]);
+    });
+
+    it("refuses another environment's account, or a list that adds one", () => {
+        const other = STACKS.find((e) => declared(e).accountId !== declared("prod").accountId)!;
+        const s = happyStack(guardrails, "prod");
+        provider(s).props.allowedAccountIds = JSON.stringify([declared("prod").accountId, declared(other).accountId]);
+        expect(messages(s)).toEqual([expect.stringContaining(`allowed: exactly ["${declared("prod").accountId}"]`)]);
+    });
+
+    it("refuses an explicit aws.Provider with another region, used by one resource beside the default provider", () => {
+        const s = happyStack(guardrails, "prod");
+        const explicit = {
+            ...provider(s),
+            name: "elsewhere",
+            urn: provider(s).urn.replace("default_7_48_0", "elsewhere"),
+            props: { ...provider(s).props, region: otherRegion("prod") },
+        };
+        s.resources.push(explicit);
+        s.byName("budgets-total").provider = explicit.urn;
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`AWS provider "elsewhere" of the prod stack: region is "${otherRegion("prod")}"`),
+        ]);
+    });
+
+    it("refuses an unused provider resource that skips the account check", () => {
+        const s = happyStack(guardrails, "dev");
+        s.resources.push({
+            ...provider(s),
+            name: "skipper",
+            urn: provider(s).urn.replace("default_7_48_0", "skipper"),
+            props: { ...provider(s).props, skipRequestingAccountId: "true" },
+        });
+        expect(messages(s)).toEqual([
+            expect.stringContaining(`AWS provider "skipper" of the dev stack: skipRequestingAccountId is "true"`),
+        ]);
+    });
+
+    it("refuses a resource that overrides its region (AWS provider 7's per-resource region)", () => {
+        const s = happyStack(guardrails, "staging");
+        s.byName("budgets-alerts-policy").props.region = otherRegion("staging");
+        expect(messages(s)).toEqual([
+            expect.stringContaining(
+                `aws:sns/topicPolicy:TopicPolicy "budgets-alerts-policy" overrides its region to "${otherRegion("staging")}"`,
+            ),
+        ]);
+    });
+
+    it("refuses AWS resources the engine sent without a provider, since their account cannot be checked", () => {
+        const s = happyStack(guardrails, "dev");
+        s.resources.splice(s.resources.indexOf(provider(s)), 1);
+        for (const r of s.resources) {
+            delete r.provider;
+        }
+        expect(messages(s)).toEqual([expect.stringContaining("came without their provider")]);
+    });
+});
+
+describe(ANOMALY_POLICY, () => {
+    const messages = (s: FixtureStack) => runStack(anomalyPolicy(ctx), s.resources).map((v) => v.message);
+    const sub = (s: FixtureStack) => s.byName("budgets-anomaly-subscription");
+    const dimension = (s: FixtureStack) =>
+        (sub(s).props.thresholdExpression as { dimension: { values: string[]; key: string } }).dimension;
+    const shared = STACKS.find((e) => accountSharedWith(guardrails, e).length > 0)!;
+    const own = STACKS.find((e) => accountSharedWith(guardrails, e).length === 0)!;
+
+    it.each(STACKS)("passes the %s monitor and subscription at the guardrail's share of the cap", (env) => {
+        expect(messages(happyStack(guardrails, env))).toEqual([]);
+    });
+
+    it("refuses a threshold above the guardrail's, naming the allowed value", () => {
+        const s = happyStack(guardrails, "prod");
+        const allowed = anomalyThresholdUsd(ctx, "prod");
+        dimension(s).values = [String(allowed * 10)];
+        const out = messages(s);
+        expect(out[0]).toContain(
+            `one value <= ${allowed} USD (guardrails/guardrails.yaml /cost/anomalyImpactShareOfCap)`,
+        );
+        expect(out[1]).toContain("the prod stack has no Cost Anomaly Detection subscription");
+    });
+
+    it("refuses a percentage threshold, or an extra condition beside the absolute one", () => {
+        const s = happyStack(guardrails, "dev");
+        dimension(s).key = "ANOMALY_TOTAL_IMPACT_PERCENTAGE";
+        expect(messages(s)[0]).toContain("allowed: dimension ANOMALY_TOTAL_IMPACT_ABSOLUTE");
+        const t = happyStack(guardrails, "dev");
+        (sub(t).props.thresholdExpression as Record<string, unknown>).ands = [{ dimension: { key: "X" } }];
+        expect(messages(t)[0]).toContain("thresholdExpression is");
+    });
+
+    it("refuses a subscription to a literal monitor ARN, or to a monitor of another environment's spend", () => {
+        const s = happyStack(guardrails, "staging");
+        sub(s).deps = { ...sub(s).deps, monitorArnLists: [] };
+        expect(messages(s)[0]).toContain("monitorArnLists must be the ARNs of this stack's environment monitors");
+        const t = happyStack(guardrails, shared);
+        t.byName("budgets-anomaly-monitor").props.monitorSpecification = JSON.stringify({
+            Tags: { Key: AWS_TAG.environment, Values: ["prod"], MatchOptions: ["EQUALS"] },
+        });
+        expect(messages(t)[0]).toContain("in a shared account the monitor watches only the environment's tagged spend");
+    });
+
+    it("refuses a services monitor in a shared account, and a tag monitor in an account of its own", () => {
+        const s = happyStack(guardrails, shared);
+        Object.assign(s.byName("budgets-anomaly-monitor").props, {
+            monitorType: "DIMENSIONAL",
+            monitorDimension: "SERVICE",
+        });
+        expect(messages(s)[0]).toContain("in a shared account");
+        const t = happyStack(guardrails, own);
+        Object.assign(t.byName("budgets-anomaly-monitor").props, {
+            monitorType: "CUSTOM",
+            monitorSpecification: JSON.stringify({ Tags: { Key: AWS_TAG.environment, Values: [own] } }),
+        });
+        expect(messages(t)[0]).toContain("in an account of its own the monitor watches every AWS service");
+    });
+
+    it("refuses a subscription that notifies only an email address, or a topic outside the stack", () => {
+        const s = happyStack(guardrails, "prod");
+        sub(s).props.subscribers = [{ type: "EMAIL", address: "someone@maestro.example" }];
+        expect(messages(s)[0]).toContain("no SNS subscriber that is a topic of this stack");
+        const t = happyStack(guardrails, "prod");
+        sub(t).deps = { ...sub(t).deps, subscribers: [] };
+        expect(messages(t)[0]).toContain("no SNS subscriber that is a topic of this stack");
+    });
+
+    it("refuses a stack without any subscription", () => {
+        const s = happyStack(guardrails, "dev");
+        s.resources.splice(s.resources.indexOf(sub(s)), 1);
+        expect(messages(s)).toEqual([
+            expect.stringContaining("the dev stack has no Cost Anomaly Detection subscription"),
+        ]);
+    });
+});
+
 describe(BUCKET_POLICY, () => {
     const broken = (change: (s: FixtureStack) => void, env = "dev") => {
         const s = happyStack(guardrails, env);
@@ -660,7 +875,7 @@ describe(DASHBOARDS_POLICY, () => {
         );
         expect(rest).toEqual([]);
         expect(v.message).toContain(
-            `the ${env} stack provisions no cost dashboard (a grafana:apps/v1beta1/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`,
+            `the ${env} stack provisions no cost dashboard (a grafana:oss/dashboard:Dashboard or grafana:apps/v1beta1/dashboard:Dashboard whose model has uid "maestro-cost-${env}")`,
         );
     });
 
@@ -734,6 +949,8 @@ describe("AWS type classification (policies/resources.ts)", () => {
                         costAlertThreshold: guardrails.cost.alertThreshold,
                         alertEmails: ["a@maestro.example"],
                         sourceFile: "x",
+                        aws: { ...guardrails.accounts[env], sharedWith: accountSharedWith(guardrails, env) },
+                        llmBudgetAction: { roles: ["llm-role"], approvalModel: "MANUAL" },
                     },
                     guardrails,
                 });

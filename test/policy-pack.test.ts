@@ -25,6 +25,8 @@ import { RELEASE_POLICY } from "../policies/provenance";
 import { SLO_POLICY } from "../policies/slo";
 import { DASHBOARDS_POLICY } from "../policies/dashboards";
 import { POLICY_PACK_NAME } from "../policies/all";
+import { AWS_ACCOUNT_POLICY } from "../policies/accounts";
+import { ANOMALY_POLICY } from "../policies/anomaly";
 import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
 import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
 
@@ -73,6 +75,8 @@ describe("the analyzer plugin", () => {
                 "provenance-bucket-hardened",
                 RELEASE_POLICY,
                 DASHBOARDS_POLICY,
+                AWS_ACCOUNT_POLICY,
+                ANOMALY_POLICY,
             ].map((n) => [n, "mandatory"]),
         );
         expect(analyzer.startMs).toBeGreaterThan(0);
@@ -100,6 +104,44 @@ describe("the guardrail components under each stack's validated config", () => {
 });
 
 describe("negative end-to-end cases", () => {
+    it("a stack file without aws:allowedAccountIds: synth --config refuses it, and the engine's default provider without the pin is rejected by aws-account-pinned", async () => {
+        const file = writeStackVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
+        const cli = runScript(
+            "synth",
+            "--stack",
+            "prod",
+            "--config",
+            file,
+            "--out",
+            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
+        );
+        expect(cli.status).toBe(1);
+        expect(cli.stderr).toContain("aws:allowedAccountIds: missing; every stack pins its AWS account");
+
+        // The program validated the shipped file; the engine's default provider gets the config without the pin.
+        const result = await synthStack({ stack: "prod" });
+        const config = readStackFile(result.configFile);
+        const unpinned = { ...config, values: { ...config.values } };
+        delete unpinned.values["aws:allowedAccountIds"];
+        const report = await analyzeRun(analyzer, result.run, { config: unpinned });
+        expect(mandatory(report, AWS_ACCOUNT_POLICY).map(violationText)).toEqual([
+            expect.stringContaining(
+                `AWS provider "default" of the prod stack: pins no account (allowedAccountIds unset); allowed: ["${guardrails.accounts.prod.accountId}"]`,
+            ),
+        ]);
+    });
+
+    it("an explicit aws.Provider in another region, handed to the budgets component, is rejected by aws-account-pinned", async () => {
+        const declared = guardrails.accounts.staging;
+        const elsewhere = declared.region === "eu-west-1" ? "us-west-2" : "eu-west-1";
+        const { report } = await analyzeProgram("staging", {
+            budgetsProvider: { region: elsewhere, allowedAccountIds: [declared.accountId] },
+        });
+        expect(mandatory(report, AWS_ACCOUNT_POLICY).map(violationText)).toEqual([
+            expect.stringContaining(`AWS provider "elsewhere" of the staging stack: region is "${elsewhere}"`),
+        ]);
+    });
+
     it("a loosened SLO threshold: synth --config refuses it, and a deploy built from it is rejected by slo-alerts-not-loosened", async () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;

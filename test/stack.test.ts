@@ -17,6 +17,7 @@ import { loadGovernance, requiredSignoffs } from "../governance";
 import { evidenceCarrier, readStamp } from "../policies/resources";
 import { SIGNOFF_KEY_LAYOUT, requiredWithFloor, signoffPrefix } from "../provenance/ledger";
 import { StackOutputs } from "../core/stackOutputs";
+import { accountSharedWith } from "../core/guardrails";
 import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
 
 const governance = loadGovernance();
@@ -179,6 +180,25 @@ describe.each(STACKS)("the %s stack", (stack) => {
         }
     });
 
+    it("renders the legacy Grafana dashboards (served by Grafana 10, 11 and 12) unless the stack file chooses apps", () => {
+        const types = resources.filter((r) => r.type.startsWith("grafana:") && r.type.endsWith(":Dashboard"));
+        expect(types.map((r) => r.type)).toEqual(Array(3).fill("grafana:oss/dashboard:Dashboard"));
+    });
+
+    it("watches the environment's spend for anomalies and notifies the budget topic", () => {
+        const monitors = resources.filter((r) => r.type === "aws:costexplorer/anomalyMonitor:AnomalyMonitor");
+        const subs = resources.filter((r) => r.type === "aws:costexplorer/anomalySubscription:AnomalySubscription");
+        expect([monitors.length, subs.length]).toEqual([1, 1]);
+        const sub = unwrapSecrets(subs[0].inputs) as { subscribers: Array<{ type: string; address: string }> };
+        expect(sub.subscribers).toEqual([{ type: "SNS", address: outputs.budgetAlertTopicArn }]);
+    });
+
+    it("activates cost allocation tags exactly when the guardrails share the environment's account", () => {
+        const shared = accountSharedWith(guardrails, stack).length > 0;
+        const tags = resources.filter((r) => r.type === "aws:costexplorer/costAllocationTag:CostAllocationTag");
+        expect(tags.length > 0).toBe(shared);
+    });
+
     it("uploads one locked sign-off object per required role, after the bucket is hardened", () => {
         const uploads = resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2");
         expect(uploads.map((u) => u.inputs.key)).toEqual(outputs.provenance.signoffObjectKeys);
@@ -220,6 +240,39 @@ describe("preflight", () => {
         expect(error?.message).toContain("release sign-offs: v9.9.9 cannot ship to staging");
         expect(error?.message).toContain(
             'dashboards: grafana:url "ftp://grafana.example" (Pulumi.staging.yaml) has protocol ftp:; allowed: https: or http:',
+        );
+        expect(types).toEqual(["pulumi:pulumi:Stack"]);
+    });
+
+    it("refuses a declared Grafana 11 with grafanaApi apps before any resource exists, naming the stack file and key", async () => {
+        const { error, types } = await refused("staging", (c) => {
+            c[KEY("grafanaVersion")] = "11.6";
+            c[KEY("grafanaApi")] = "apps";
+        });
+        expect(error?.message).toContain(
+            `Pulumi.staging.yaml: ${KEY("grafanaApi")}: "apps" (the dashboard.grafana.app API) needs Grafana 12`,
+        );
+        expect(types).toEqual(["pulumi:pulumi:Stack"]);
+    });
+
+    it("provisions the apps dashboards when a Grafana 12 stack chooses them", async () => {
+        const record: RegisteredResource[] = [];
+        await runWithMocks({
+            stack: "prod",
+            config: flatConfig("prod", (c) => (c[KEY("grafanaApi")] = "apps")),
+            program: stackProgram(),
+            configFileName: "Pulumi.prod.yaml",
+            record,
+        });
+        expect(record.filter((r) => r.type.includes("dashboard:Dashboard")).map((r) => r.type)).toEqual(
+            Array(3).fill("grafana:apps/v1beta1/dashboard:Dashboard"),
+        );
+    });
+
+    it("refuses a stack file that does not pin its AWS account, before any resource exists", async () => {
+        const { error, types } = await refused("dev", (c) => delete c["aws:allowedAccountIds"]);
+        expect(error?.message).toContain(
+            "Pulumi.dev.yaml: aws:allowedAccountIds: missing; every stack pins its AWS account",
         );
         expect(types).toEqual(["pulumi:pulumi:Stack"]);
     });

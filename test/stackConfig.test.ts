@@ -1,4 +1,4 @@
-import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { GRAFANA_MIN_MAJOR, parseStackConfig, StackConfig } from "../core/stackConfig";
 import { ValidationError } from "../core/validation";
 import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
 
@@ -261,4 +261,97 @@ describe("per-environment rules", () => {
         });
         expect(msg.split("\n")).toHaveLength(2);
     });
+});
+
+describe("Grafana version and dashboard API", () => {
+    it.each(STACKS)("%s defaults to the legacy dashboard API, which every supported Grafana serves", (stack) => {
+        const c = parse(stack);
+        expect(c.grafanaApi).toBe("legacy");
+        expect(Number(c.grafanaVersion.split(".")[0])).toBeGreaterThanOrEqual(GRAFANA_MIN_MAJOR.legacy);
+    });
+
+    it("accepts the apps API on the first Grafana that serves it", () => {
+        const c = parse("dev", (f) => {
+            f[KEY("grafanaVersion")] = `${GRAFANA_MIN_MAJOR.apps}.0`;
+            f[KEY("grafanaApi")] = "apps";
+        });
+        expect(c.grafanaApi).toBe("apps");
+    });
+
+    it("refuses the apps API on an older Grafana, naming the stack file, the key and what is allowed", () => {
+        const older = `${GRAFANA_MIN_MAJOR.apps - 1}.6.2`;
+        expect(
+            refusal("prod", (f) => {
+                f[KEY("grafanaVersion")] = older;
+                f[KEY("grafanaApi")] = "apps";
+            }),
+        ).toBe(
+            `Pulumi.prod.yaml: ${KEY("grafanaApi")}: "apps" (the dashboard.grafana.app API) needs Grafana ${GRAFANA_MIN_MAJOR.apps} or later, and ${KEY("grafanaVersion")} declares "${older}"; allowed with that version: "legacy" (the default)`,
+        );
+    });
+
+    it("refuses a Grafana older than the dashboard models need, whatever the API", () => {
+        expect(refusal("dev", (f) => (f[KEY("grafanaVersion")] = `${GRAFANA_MIN_MAJOR.legacy - 1}.4`))).toContain(
+            `${KEY("grafanaVersion")}: "${GRAFANA_MIN_MAJOR.legacy - 1}.4": the dashboard models need Grafana ${GRAFANA_MIN_MAJOR.legacy} or later`,
+        );
+    });
+
+    it("refuses a stack file that does not say which Grafana it runs, or an API it does not know", () => {
+        expect(refusal("dev", (f) => delete f[KEY("grafanaVersion")])).toBe(
+            `Pulumi.dev.yaml: ${KEY("grafanaVersion")}: missing required key "grafanaVersion"`,
+        );
+        expect(refusal("dev", (f) => (f[KEY("grafanaApi")] = "v2"))).toContain(
+            `${KEY("grafanaApi")}: must be one of "legacy", "apps"`,
+        );
+        expect(refusal("dev", (f) => (f[KEY("grafanaVersion")] = "latest"))).toContain(`${KEY("grafanaVersion")}:`);
+    });
+});
+
+describe("AWS account and region pinned per stack", () => {
+    const declared = (env: string) => guardrails.accounts[env];
+    const at = (env: string) => `(guardrails/guardrails.yaml /accounts/${env})`;
+
+    it.each(STACKS)("%s pins the account and region the guardrails declare for it", (stack) => {
+        const c = parse(stack);
+        expect(c.aws).toEqual({
+            accountId: declared(stack).accountId,
+            region: declared(stack).region,
+            sharedWith: STACKS.filter((e) => e !== stack && declared(e).accountId === declared(stack).accountId),
+        });
+    });
+
+    it.each(STACKS)("%s: a stack file without aws:allowedAccountIds is refused, naming the key", (stack) => {
+        expect(refusal(stack, (f) => delete f["aws:allowedAccountIds"])).toContain(
+            `Pulumi.${stack}.yaml: aws:allowedAccountIds: missing; every stack pins its AWS account; allowed: ["${declared(stack).accountId}"] ${at(stack)}`,
+        );
+    });
+
+    it("refuses another environment's account, and a list that adds one to the right account", () => {
+        const other = STACKS.find((e) => declared(e).accountId !== declared("prod").accountId)!;
+        const foreign = JSON.stringify([declared(other).accountId]);
+        expect(refusal("prod", (f) => (f["aws:allowedAccountIds"] = foreign))).toBe(
+            `Pulumi.prod.yaml: aws:allowedAccountIds: ${foreign} is not the prod account; allowed: exactly ["${declared("prod").accountId}"] ${at("prod")}`,
+        );
+        const widened = JSON.stringify([declared("prod").accountId, declared(other).accountId]);
+        expect(refusal("prod", (f) => (f["aws:allowedAccountIds"] = widened))).toContain(
+            `aws:allowedAccountIds: ${widened} is not the prod account`,
+        );
+    });
+
+    it("refuses a missing or different region", () => {
+        expect(refusal("staging", (f) => (f["aws:region"] = "eu-west-1"))).toContain(
+            `aws:region: "eu-west-1" is not the staging region; allowed: "${declared("staging").region}" ${at("staging")}`,
+        );
+        expect(refusal("staging", (f) => delete f["aws:region"])).toContain(`aws:region: missing; allowed:`);
+    });
+
+    it.each(["aws:skipRequestingAccountId", "aws:skipCredentialsValidation"])(
+        "refuses %s, which would let the provider skip the account check",
+        (key) => {
+            expect(refusal("dev", (f) => (f[key] = "true"))).toContain(
+                `${key}: "true" turns off the account check aws:allowedAccountIds relies on; allowed: false or absent`,
+            );
+            expect(() => parse("dev", (f) => (f[key] = "false"))).not.toThrow();
+        },
+    );
 });
