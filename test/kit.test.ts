@@ -86,9 +86,10 @@ describe.each(STACKS)("the kit in %s", (env) => {
 
     it("plans one rule set per SLO and the telemetry gaps, at the unified numbers, on the service's own histogram", () => {
         const plan = planServiceGuardrails(args(targets), "ws4");
+        // The environment is part of every object name, so two environments' services never share an object.
         expect(plan.ruleSets.map((s) => s.name)).toEqual([
-            `maestro-search-slo-${READ.id}`,
-            "maestro-search-telemetry-gaps",
+            `maestro-search-slo-${READ.id}-${env}`,
+            `maestro-search-telemetry-gaps-${env}`,
         ]);
         expect(plan.slos).toEqual([
             {
@@ -341,8 +342,8 @@ describe("ServiceGuardrails under mocks", () => {
         const kit = resources.find((r) => r.type === "maestro:kit:ServiceGuardrails")!;
         const namespaces = resources.filter((r) => r.type === "aws:amp/ruleGroupNamespace:RuleGroupNamespace");
         expect(namespaces.map((n) => n.inputs.name).sort()).toEqual([
-            `maestro-search-slo-${READ.id}`,
-            "maestro-search-telemetry-gaps",
+            `maestro-search-slo-${READ.id}-prod`,
+            "maestro-search-telemetry-gaps-prod",
         ]);
         for (const n of namespaces) {
             expect(n.parent).toBe(kit.urn);
@@ -374,7 +375,7 @@ describe("ServiceGuardrails under mocks", () => {
 describe("promtool: a service's rules beside the stack's", () => {
     it("share recording names, never a series: a slow service pages with its label, the stack's own budget stays whole", () => {
         const config = shippedStackConfig("prod");
-        const stackSet = buildRuleSets(config, guardrails).find((s) => s.name === `maestro-slo-${READ.id}`)!;
+        const stackSet = buildRuleSets(config, guardrails).find((s) => s.name === `maestro-slo-${READ.id}-prod`)!;
         const plan = planServiceGuardrails(args(guardrailTargetsFromFile("prod")), "ws4");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-kit-"));
         fs.writeFileSync(path.join(dir, "stack.yml"), renderRuleFile(stackSet.groups));

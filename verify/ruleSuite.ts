@@ -497,7 +497,7 @@ export function buildPromtoolSuite(
     // runs for the first SLO of each objective; every SLO runs the page timeline, which checks its own selector.
     const budgetTested = opts.budgetTestedObjectives ?? new Set<number>();
     for (const slo of config.slos) {
-        const sloSet = sets.find((s) => s.name === sloGroupName(slo.id));
+        const sloSet = sets.find((s) => s.name === sloGroupName(slo.id, config.environment));
         if (!sloSet) {
             throw new Error(`no rule set for SLO ${slo.id}`);
         }
