@@ -15,7 +15,8 @@ import { evidenceTransformation } from "./core/evidence";
 import { loadGuardrails } from "./core/guardrails";
 import { stackConfigFromPulumi } from "./core/stackConfig";
 import { OutputsOf, StackOutputs } from "./core/stackOutputs";
-import { preflight } from "./core/validation";
+import { loadStackConfigs } from "./core/stackFile";
+import { preflight, repoRoot } from "./core/validation";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
 
 export = async () => {
@@ -25,7 +26,10 @@ export = async () => {
     // Read here, not in the component, so a missing key fails with the other config errors, before any resource.
     const grafanaUrl = new pulumi.Config("grafana").require("url");
 
-    const rulesArgs = { config, guardrails };
+    // The other stack files of the project, so two stacks sharing a Prometheus are refused here too, not only by
+    // `npm run validate`.
+    const siblings = loadStackConfigs(repoRoot, guardrails, [config.stack]).configs;
+    const rulesArgs = { config, guardrails, siblings };
     const budgetArgs = { config, guardrails };
     const bucketArgs = {
         environment: config.environment,

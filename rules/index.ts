@@ -7,12 +7,14 @@ import * as yaml from "js-yaml";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { StackConfig } from "../core/stackConfig";
+import { Problem } from "../core/validation";
 import { buildCadenceGroup } from "./cadence";
 import { buildCostGroup } from "./cost";
 import { BurnRateAlert, SLO_BURN_ALERTS } from "./design";
 import { buildSloGroup } from "./slo";
 import { buildTelemetryGapGroup } from "./telemetry";
-import { RuleGroup } from "./types";
+import { stacksApartProblems } from "./placement";
+import { RuleGroup, RuleSet } from "./types";
 
 export * from "./types";
 export {
@@ -30,20 +32,7 @@ export type { BurnRateAlert, BurnRateCondition } from "./design";
 export { COST_ALERT, COST_BUDGETS, costGroupName } from "./cost";
 export { CADENCE_ALERT, cadenceGroupName, cadenceTargets } from "./cadence";
 export { TELEMETRY_ALERT, buildTelemetryGapGroup, telemetryGroupName } from "./telemetry";
-
-/** The backlog items rules serve, by key of BACKLOG_ITEM. */
-export type RuleBacklogKey = "sloRules" | "telemetryGapAlerts" | "costAlerts" | "cadenceAlerts";
-
-/** One deployable unit: a PrometheusRule object (or AMP rule group namespace) and the file synth writes. */
-export interface RuleSet {
-    /**
-     * Object, file and group name, unique per environment (e.g. `maestro-slo-api-read-latency-prod`), so stacks that
-     * share a namespace or an AMP workspace never fight over one object.
-     */
-    readonly name: string;
-    readonly backlogItem: RuleBacklogKey;
-    readonly groups: readonly RuleGroup[];
-}
+export { separatingLabel, writtenSeries } from "./placement";
 
 /**
  * Every rule set of one stack, in a stable order: one per SLO, then telemetry gaps, cost, cadence (if any).
@@ -91,4 +80,13 @@ export function renderRuleFile(groups: readonly RuleGroup[]): string {
         names.add(g.name);
     }
     return yaml.dump({ groups }, { lineWidth: -1, noRefs: true });
+}
+
+/**
+ * Problems between stacks whose rules one Prometheus evaluates (same namespace of the same cluster, or the same AMP
+ * workspace): a shared rule object name or written series, or SLI selectors that can read the same series. Run by
+ * `npm run validate` over every Pulumi.<stack>.yaml, and by the program's preflight against its sibling stack files.
+ */
+export function stacksApart(configs: readonly StackConfig[], guardrails: Guardrails): Problem[] {
+    return stacksApartProblems(configs.map((config) => ({ config, sets: buildRuleSets(config, guardrails) })));
 }
