@@ -18,11 +18,11 @@ import { registerEvidenceStamping } from "./core/evidence";
 import { loadGuardrails } from "./core/guardrails";
 import { stackConfigFromPulumi } from "./core/stackConfig";
 import { OutputsOf, StackOutputs } from "./core/stackOutputs";
-import { preflight } from "./core/validation";
+import { loadStackConfigs } from "./core/stackFile";
+import { preflight, repoRoot } from "./core/validation";
 import { checkoutState, gitFacts } from "./provenance/git";
 import { SIGNOFF_KEY_LAYOUT } from "./provenance/ledger";
 import { loadSigners } from "./provenance/signers";
-import { repoRoot } from "./core/validation";
 
 export = async () => {
     const guardrails = loadGuardrails();
@@ -35,7 +35,10 @@ export = async () => {
         new pulumi.Config("aws").getObject<{ tags?: Record<string, string> }>("defaultTags")?.tags ?? {},
     );
 
-    const rulesArgs = { config, guardrails };
+    // The other stack files of the project, so two stacks sharing a Prometheus are refused here too, not only by
+    // `npm run validate`.
+    const siblings = loadStackConfigs(repoRoot, guardrails, [config.stack]).configs;
+    const rulesArgs = { config, guardrails, siblings };
     const budgetArgs = { config, guardrails };
     const bucketArgs = {
         environment: config.environment,

@@ -6,13 +6,20 @@ import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
 import { RuleDestination } from "../core/ruleDestination";
 import { StackConfig } from "../core/stackConfig";
-import { buildRuleSets, renderRuleFile, RuleBacklogKey, RuleGroup, RuleSet } from "../rules";
+import { ValidationError } from "../core/validation";
+import { buildRuleSets, renderRuleFile, RuleBacklogKey, RuleGroup, RuleSet, stacksApart } from "../rules";
 
 export interface GuardrailRulesArgs {
     /** This stack's validated config: SLOs (with overrides), budgets, alert threshold, and where rules go (`ruleTarget`). */
     readonly config: StackConfig;
     /** The guardrails file (SLO period, cadence intervals). */
     readonly guardrails: Guardrails;
+    /**
+     * The project's other stacks (their validated stack files). Any whose rules land where this stack's do (same
+     * namespace of the same cluster, or the same AMP workspace) must share no rule object, no series and no SLI
+     * traffic with it, or the plan is refused. Default: none.
+     */
+    readonly siblings?: readonly StackConfig[];
 }
 
 /** Where one rule set's objects are created; shared by the four nested components. */
@@ -34,9 +41,19 @@ export class GuardrailRules extends pulumi.ComponentResource {
     /** Names of every PrometheusRule object / rule group namespace, in order. */
     readonly ruleObjectNames: pulumi.Output<string[]>;
 
-    /** The rule sets this component would deploy; throws on guardrails the builders cannot serve. Registers nothing. */
+    /**
+     * The rule sets this component would deploy; throws on guardrails the builders cannot serve, and on a sibling
+     * stack sharing this one's Prometheus with a common object name, series or SLI traffic. Registers nothing.
+     */
     static plan(args: GuardrailRulesArgs): RuleSet[] {
-        return buildRuleSets(args.config, args.guardrails);
+        const sets = buildRuleSets(args.config, args.guardrails);
+        const clashes = stacksApart([...(args.siblings ?? []), args.config], args.guardrails).filter(
+            (p) => p.file === args.config.sourceFile,
+        );
+        if (clashes.length > 0) {
+            throw new ValidationError(clashes);
+        }
+        return sets;
     }
 
     constructor(name: string, args: GuardrailRulesArgs, opts?: pulumi.ComponentResourceOptions) {

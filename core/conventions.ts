@@ -135,8 +135,10 @@ export const BACKLOG_ITEM = {
 export const SLO_RECORD = {
     /** Share of requests slower than the SLO threshold over `window` (0..1). */
     errorRatio: (window: string) => `${RULE_PREFIX}_slo:sli_error:ratio_rate${window}`,
-    /** Requests per second over 5m. */
+    /** Requests per second over 5m (also the denominator of the period's traffic-weighted error ratio). */
     requestRate: `${RULE_PREFIX}_slo:requests:rate5m`,
+    /** Requests slower than the threshold, per second over 5m (the numerator of the period's error ratio). */
+    slowRequestRate: `${RULE_PREFIX}_slo:slow_requests:rate5m`,
     /** p95 latency in seconds over 5m (histogram_quantile), for dashboards. */
     latencyP95: `${RULE_PREFIX}_slo:latency_seconds:p95_rate5m`,
     /** Share of the SLO period's error budget left (1 = untouched, <= 0 = spent). */

@@ -40,6 +40,11 @@ export interface Guardrails {
     readonly environments: readonly string[];
     readonly slo: {
         readonly periodDays: number;
+        /**
+         * Minimum-traffic gate: an SLO page or ticket also needs more than this many slow requests within its long
+         * window, so a burst of at most this many never alerts, at any traffic.
+         */
+        readonly maxSlowRequestsWithoutAlert: number;
         readonly objectives: readonly SloObjective[];
     };
     readonly cost: {
@@ -195,6 +200,43 @@ export function sliSelector(
  */
 export function leLabel(seconds: number): string {
     return String(seconds);
+}
+
+/**
+ * Every spelling a bucket bound can have in a Prometheus TSDB. Clients differ (Go and prom-client write `1`,
+ * Python and Java `1.0`), and Prometheus 3 rewrites classic-histogram `le` values at ingestion to the OpenMetrics
+ * float form (`1` becomes `1.0`, `0.35` stays), so a threshold of 1 s is `le="1"` on one server and `le="1.0"` on
+ * the next. Bounds below 1e-4 differ again (`1e-05` against `0.00001`).
+ */
+export function leValues(seconds: number): string[] {
+    const js = String(seconds);
+    const [mantissa, exponent] = seconds.toExponential().split("e");
+    const exp = Number(exponent);
+    // Go's FormatFloat(f, 'g', -1, 64) (client_golang, and Prometheus 3 before it appends ".0"): exponent notation
+    // when exp < -4 or exp >= 6 (strconv's precision for the shortest form), two exponent digits at least.
+    const goExp = `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+    const go = exp < -4 || exp >= 6 ? goExp : js;
+    // OpenMetrics (Prometheus 3): Go's %g form with ".0" appended when it has neither a point nor an exponent.
+    const openMetrics = /[.e]/.test(go) ? go : `${go}.0`;
+    // Python's repr: exponent notation when exp < -4 or exp >= 16; integers keep ".0".
+    const py = exp < -4 || exp >= 16 ? goExp : /[.e]/.test(js) ? js : `${js}.0`;
+    return [...new Set([js, go, openMetrics, py])];
+}
+
+/** Escape a literal for a PromQL regular expression (RE2, fully anchored by Prometheus). */
+function regexLiteral(s: string): string {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The matcher that selects a threshold bucket however the bound is spelled (leValues): `le="0.35"` when there is
+ * one spelling, `le=~"1|1\\.0"` otherwise, so the same rules read Prometheus 2 and Prometheus 3 data.
+ */
+export function leMatcher(seconds: number): LabelMatcher {
+    const values = leValues(seconds);
+    return values.length === 1
+        ? { label: "le", op: "=", value: values[0] }
+        : { label: "le", op: "=~", value: values.map(regexLiteral).join("|") };
 }
 
 /**

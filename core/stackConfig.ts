@@ -1,7 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { RuleDestination } from "./ruleDestination";
-import { Guardrails, SloObjective, accountSharedWith, isReleaseTag, loosenedBy, parseAccountIds } from "./guardrails";
+import {
+    Guardrails,
+    LabelMatcher,
+    SloObjective,
+    accountSharedWith,
+    isReleaseTag,
+    loosenedBy,
+    parseAccountIds,
+} from "./guardrails";
 import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from "./validation";
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
@@ -104,6 +112,17 @@ export interface StackConfig {
     readonly grafanaFolder: string;
     readonly prometheusDatasourceUid: string;
     readonly ruleTarget: RuleTarget;
+    /**
+     * Where the rules are evaluated, as text two stacks can compare: the namespace and the Kubernetes cluster
+     * (`kubernetes:cluster`, else `kubernetes:context`, else the ambient kubeconfig's), or the AMP workspace. Stacks
+     * with the same placement may share one Prometheus (rules/placement.ts).
+     */
+    readonly rulePlacement: string;
+    /**
+     * Extra equality matchers (`sliMatchers`, e.g. `{ namespace: prod }`) added to every SLI selector, so stacks
+     * whose rules one Prometheus evaluates each read their own traffic. Empty by default.
+     */
+    readonly sliMatchers: Readonly<Record<string, string>>;
     readonly provenance: ProvenanceSettings;
     /** The Grafana version the stack's `grafana:url` runs, as declared (`12.1`). */
     readonly grafanaVersion: string;
@@ -121,7 +140,7 @@ export interface StackConfig {
         readonly roles: readonly string[];
         readonly approvalModel: ApprovalModel;
     };
-    /** The guardrail SLOs, with any (tighter) per-environment override applied. */
+    /** The guardrail SLOs, with any (tighter) per-environment override and the sliMatchers applied. */
     readonly slos: readonly SloObjective[];
     /** Share of a cap at which budgets notify and cost alerts ticket (guardrail value or an earlier one). */
     readonly costAlertThreshold: number;
@@ -153,6 +172,7 @@ const KEY_KINDS: Readonly<Record<string, ValueKind>> = {
     llmBudgetAction: "json",
     prometheusDatasourceUid: "string",
     ruleTarget: "json",
+    sliMatchers: "json",
     provenance: "json",
     guardrailOverrides: "json",
     costCollector: "json",
@@ -176,6 +196,7 @@ interface RawStackConfig {
     llmBudgetAction?: { roles: string[]; approvalModel: ApprovalModel };
     prometheusDatasourceUid: string;
     ruleTarget: RuleTarget;
+    sliMatchers?: Record<string, string>;
     provenance: ProvenanceSettings;
     guardrailOverrides?: {
         slo?: Record<string, { thresholdSeconds?: number; objective?: number }>;
@@ -285,7 +306,7 @@ export function parseStackConfig(
     if (problems.length > 0) {
         throw new ValidationError(problems);
     }
-    return { ...config, aws, sourceFile };
+    return { ...config, aws, rulePlacement: rulePlacement(stack, config.ruleTarget, flat), sourceFile };
 }
 
 /**
@@ -443,6 +464,57 @@ function isHttpUrl(value: string): boolean {
     }
 }
 
+function rulePlacement(stack: string, target: RuleTarget, flat: Readonly<Record<string, string>>): string {
+    if (target.kind === "amp") {
+        return target.workspaceId
+            ? `AMP workspace ${target.workspaceId}`
+            : `the AMP workspace stack ${stack} creates (its own)`;
+    }
+    // The Kubernetes provider's cluster: `kubernetes:cluster` overrides the context's cluster; without either, the
+    // ambient kubeconfig's current context. A kubeconfig path or content is not compared (two differ textually for
+    // one cluster), so stacks that point at one cluster through differently named contexts are not caught here.
+    const cluster = flat["kubernetes:cluster"] ?? flat["kubernetes:context"];
+    return `namespace ${target.namespace} of ${cluster === undefined ? "the ambient kubeconfig's cluster" : `cluster ${cluster}`}`;
+}
+
+/** Label names an SLI scope may not use: the bucket bound, and Prometheus' reserved `__` names. */
+const RESERVED_SCOPE_LABELS = ["le"];
+
+/** The stack's extra SLI matchers, checked; reports through `report` and returns the usable ones. */
+function checkSliMatchers(
+    raw: Readonly<Record<string, string>>,
+    g: Guardrails,
+    report: (key: string, message: string) => void,
+): Record<string, string> {
+    const at = (label: string) => `${PROJECT}:sliMatchers.${label}`;
+    const ok: Record<string, string> = {};
+    for (const [label, value] of Object.entries(raw)) {
+        if (RESERVED_SCOPE_LABELS.includes(label) || label.startsWith("__")) {
+            report(
+                at(label),
+                `"${label}" is reserved (the bucket bound, or Prometheus' own); allowed: a label of the SLI series such as namespace, cluster or env`,
+            );
+            continue;
+        }
+        const clash = g.slo.objectives.find((o) => o.sli.matchers.some((m) => m.label === label));
+        if (clash) {
+            report(
+                at(label),
+                `conflicts with SLO ${clash.id}'s own matcher on "${label}" (guardrails/guardrails.yaml /slo/objectives); allowed: a label no SLI selects on`,
+            );
+            continue;
+        }
+        ok[label] = value;
+    }
+    return ok;
+}
+
+/** The SLO with the stack's scope matchers appended to its SLI. */
+function scoped(o: SloObjective, scope: Readonly<Record<string, string>>): SloObjective {
+    const extra: LabelMatcher[] = Object.entries(scope).map(([label, value]) => ({ label, op: "=", value }));
+    return extra.length === 0 ? o : { ...o, sli: { ...o.sli, matchers: [...o.sli.matchers, ...extra] } };
+}
+
 function splitKey(fullKey: string): [string, string] {
     const i = fullKey.indexOf(":");
     return i < 0 ? ["", fullKey] : [fullKey.slice(0, i), fullKey.slice(i + 1)];
@@ -485,7 +557,14 @@ function checkAgainstGuardrails(
     report: (key: string, message: string) => void,
 ): Omit<
     StackConfig,
-    "sourceFile" | "grafanaUrl" | "runbookBaseUrl" | "alertRouting" | "alertSecrets" | "awsRegion" | "aws"
+    | "sourceFile"
+    | "grafanaUrl"
+    | "runbookBaseUrl"
+    | "alertRouting"
+    | "alertSecrets"
+    | "awsRegion"
+    | "aws"
+    | "rulePlacement"
 > {
     const key = (k: string) => `${PROJECT}:${k}`;
     const env = raw.environment;
@@ -550,7 +629,10 @@ function checkAgainstGuardrails(
     }
 
     const overrides = raw.guardrailOverrides ?? {};
-    const slos = g.slo.objectives.map((o) => applySloOverride(o, overrides.slo?.[o.id], key, report));
+    const sliMatchers = checkSliMatchers(raw.sliMatchers ?? {}, g, report);
+    const slos = g.slo.objectives.map((o) =>
+        scoped(applySloOverride(o, overrides.slo?.[o.id], key, report), sliMatchers),
+    );
     for (const id of Object.keys(overrides.slo ?? {})) {
         if (!g.slo.objectives.some((o) => o.id === id)) {
             report(
@@ -585,6 +667,7 @@ function checkAgainstGuardrails(
         llmBudgetAction: raw.llmBudgetAction,
         prometheusDatasourceUid: raw.prometheusDatasourceUid,
         ruleTarget,
+        sliMatchers,
         provenance: raw.provenance,
         slos,
         costAlertThreshold,

@@ -205,14 +205,14 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
     for (const slo of slos) {
         try {
             ruleSets.push({
-                name: sloGroupName(slo.id, args.service),
+                name: sloGroupName(slo.id, env, args.service),
                 groups: [buildSloGroup(scope, args.targets.guardrails, slo)],
             });
         } catch (err) {
             fail(`/slos/${args.slos.findIndex((s) => s.id === slo.id)}/objective`, (err as Error).message);
         }
     }
-    ruleSets.push({ name: telemetryGroupName(args.service), groups: [buildTelemetryGapGroup(scope)] });
+    ruleSets.push({ name: telemetryGroupName(env, args.service), groups: [buildTelemetryGapGroup(scope)] });
 
     const dashboardScope = {
         environment: env,

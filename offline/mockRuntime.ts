@@ -1,9 +1,6 @@
-import * as fs from "fs";
-import * as path from "path";
-import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../core/stackConfig";
-import { ValidationError, displayPath } from "../core/validation";
+import { FlatConfig, SECRET_PLACEHOLDER } from "../core/stackFile";
 
 /**
  * Running the real program under Pulumi's mock runtime, the way the Pulumi language host runs it:
@@ -40,91 +37,9 @@ export interface MockRunResult {
     readonly outputs: Record<string, unknown>;
 }
 
-/** Config as Pulumi hands it to a program. */
-export interface FlatConfig {
-    readonly values: Record<string, string>;
-    readonly secretKeys: string[];
-}
-
-/** Stand-in for a secret we cannot decrypt offline (its ciphertext belongs to the stack's secrets provider). */
-export const SECRET_PLACEHOLDER = "[secret]";
-
-const STACK_FILE_KEYS = ["config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"];
-
-/**
- * Read a `Pulumi.<stack>.yaml` file into the flat config the CLI would pass: strings as they are, other scalars
- * as text, structured values JSON-encoded, `secure:` values as a flagged placeholder.
- */
-export function readStackFile(file: string): FlatConfig {
-    const shown = displayPath(file);
-    if (!fs.existsSync(file)) {
-        throw new ValidationError([{ file: shown, path: "", message: "stack config file not found" }]);
-    }
-    let doc: unknown;
-    try {
-        doc = yaml.load(fs.readFileSync(file, "utf8"), { filename: file });
-    } catch (err) {
-        throw new ValidationError([{ file: shown, path: "", message: `cannot parse: ${(err as Error).message}` }]);
-    }
-    if (doc === null || doc === undefined) {
-        doc = {};
-    }
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-        throw new ValidationError([{ file: shown, path: "", message: "must be a YAML map with a `config:` key" }]);
-    }
-    const unknown = Object.keys(doc).filter((k) => !STACK_FILE_KEYS.includes(k));
-    if (unknown.length > 0) {
-        throw new ValidationError([
-            {
-                file: shown,
-                path: `/${unknown[0]}`,
-                message: `unknown top-level key; allowed: ${STACK_FILE_KEYS.join(", ")}`,
-            },
-        ]);
-    }
-    const config = (doc as { config?: unknown }).config ?? {};
-    if (typeof config !== "object" || config === null || Array.isArray(config)) {
-        throw new ValidationError([
-            { file: shown, path: "/config", message: "must be a map of `namespace:key: value`" },
-        ]);
-    }
-    const values: Record<string, string> = {};
-    const secretKeys: string[] = [];
-    for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
-        const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
-        const { text, secret } = encodeConfigValue(value);
-        values[fullKey] = text;
-        if (secret) {
-            secretKeys.push(fullKey);
-        }
-    }
-    return { values, secretKeys };
-}
-
-function encodeConfigValue(value: unknown): { text: string; secret: boolean } {
-    if (typeof value === "string") {
-        return { text: value, secret: false };
-    }
-    if (isSecure(value)) {
-        return { text: SECRET_PLACEHOLDER, secret: true };
-    }
-    if (value !== null && typeof value === "object") {
-        let secret = false;
-        const json = JSON.stringify(value, (_k, v: unknown) => {
-            if (isSecure(v)) {
-                secret = true;
-                return SECRET_PLACEHOLDER;
-            }
-            return v;
-        });
-        return { text: json, secret };
-    }
-    return { text: String(value), secret: false };
-}
-
-function isSecure(v: unknown): boolean {
-    return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
-}
+// Reading a stack file lives in core (the program's preflight reads its sibling stacks too); re-exported for callers here.
+export type { FlatConfig } from "../core/stackFile";
+export { SECRET_PLACEHOLDER, readStackFile, stackFilePath } from "../core/stackFile";
 
 /** Strict mocks: a provider function we did not expect fails loudly instead of returning nothing. */
 const CALLS: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>> = {
@@ -392,9 +307,4 @@ export function maskSecrets(v: unknown): unknown {
 
 function sortResources(rs: RegisteredResource[]): RegisteredResource[] {
     return [...rs].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-}
-
-/** Where a stack's config file lives by Pulumi's convention. */
-export function stackFilePath(root: string, stack: string): string {
-    return path.join(root, `Pulumi.${stack}.yaml`);
 }

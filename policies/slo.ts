@@ -71,6 +71,15 @@ function escapeRegExp(s: string): string {
     return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** The value of a PromQL string literal: double- or single-quoted (Go escapes), or a raw backtick string. */
+function promqlString(literal: string): string {
+    const body = literal.slice(1, -1);
+    if (literal.startsWith("`")) {
+        return body;
+    }
+    return JSON.parse(`"${literal.startsWith("'") ? body.replace(/\\'/g, "'").replace(/"/g, '\\"') : body}"`) as string;
+}
+
 /** `le` bounds of the SLI's threshold buckets an expression reads (only selectors carrying the SLI's own matchers). */
 export function thresholdBounds(expr: string, slo: SloObjective): string[] {
     const selector = new RegExp(`${escapeRegExp(slo.sli.metric)}_bucket\\{([^}]*)\\}`, "g");
@@ -78,9 +87,12 @@ export function thresholdBounds(expr: string, slo: SloObjective): string[] {
     const bounds: string[] = [];
     for (const m of expr.matchAll(selector)) {
         const matchers = m[1].replace(/\s+/g, "");
-        const le = /(?:^|,)le="([^"]*)"/.exec(matchers);
+        const le = /(?:^|,)le(=~?)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/.exec(matchers);
         if (le && own.every((o) => matchers.includes(o))) {
-            bounds.push(le[1]);
+            const value = promqlString(le[2]);
+            // A regex matcher (both spellings of one bound, `1|1\.0`) counts each alternative as a bound; anything
+            // that is not a literal number (`.*`, `1.*`) reads as no number, so it is refused as unbounded.
+            bounds.push(...(le[1] === "=" ? [value] : value.split("|").map((v) => v.replace(/\\(.)/g, "$1"))));
         }
     }
     return bounds;

@@ -11,6 +11,11 @@ export const CADENCE_ALERT = {
 
 export const CADENCE_GROUP = "maestro-cadence";
 
+/** The cadence group's (and object's) name in one environment: `maestro-cadence-<env>`. */
+export function cadenceGroupName(environment: string): string {
+    return `${CADENCE_GROUP}-${environment}`;
+}
+
 export interface CadenceTarget {
     /** Value of the metric's `target` label. */
     readonly target: "staging" | "production";
@@ -134,5 +139,5 @@ export function buildCadenceGroup(config: StackConfig, guardrails: Guardrails): 
                 },
             ];
         });
-    return rules.length > 0 ? { name: CADENCE_GROUP, rules } : undefined;
+    return rules.length > 0 ? { name: cadenceGroupName(env), rules } : undefined;
 }

@@ -22,6 +22,11 @@ export const COST_ALERT = {
 
 export const COST_GROUP = "maestro-cost";
 
+/** The cost group's (and object's) name in one environment: `maestro-cost-<env>`. */
+export function costGroupName(environment: string): string {
+    return `${COST_GROUP}-${environment}`;
+}
+
 /** The two budgets every stack alerts on; each is watched through the exporter category of the same name. */
 export const COST_BUDGETS = ["total", "llm"] as const;
 export type CostBudget = (typeof COST_BUDGETS)[number];
@@ -117,5 +122,5 @@ export function buildCostGroup(config: StackConfig): RuleGroup {
             },
         ];
     });
-    return { name: COST_GROUP, rules: [...recordings, ...alerts] };
+    return { name: costGroupName(env), rules: [...recordings, ...alerts] };
 }

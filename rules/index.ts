@@ -7,33 +7,33 @@ import * as yaml from "js-yaml";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { StackConfig } from "../core/stackConfig";
-import { buildCadenceGroup, CADENCE_GROUP } from "./cadence";
-import { buildCostGroup, COST_GROUP } from "./cost";
+import { Problem } from "../core/validation";
+import { buildCadenceGroup } from "./cadence";
+import { buildCostGroup } from "./cost";
 import { BurnRateAlert, SLO_BURN_ALERTS } from "./design";
-import { buildSloGroup, sloGroupName } from "./slo";
-import { buildTelemetryGapGroup, TELEMETRY_GROUP } from "./telemetry";
-import { RuleGroup } from "./types";
+import { buildSloGroup } from "./slo";
+import { buildTelemetryGapGroup } from "./telemetry";
+import { stacksApartProblems } from "./placement";
+import { RuleGroup, RuleSet } from "./types";
 
 export * from "./types";
-export { SLO_WINDOWS, buildSloGroup, sloGroupName, sloLabels, sloPeriodWindow, sloSeriesSelector } from "./slo";
+export {
+    SLO_WINDOWS,
+    buildSloGroup,
+    sloGroupName,
+    sloLabels,
+    sloPeriodWindow,
+    sloSeriesSelector,
+    slowRequestGate,
+} from "./slo";
 export type { SloScope } from "./slo";
 export { SLO_BURN_ALERTS, SLO_ALERT_NAME } from "./design";
 export type { BurnRateAlert, BurnRateCondition } from "./design";
-export { COST_ALERT, COST_BUDGETS } from "./cost";
-export { CADENCE_ALERT, RELEASE_CUT_ROLE, cadenceTargets, lastReleaseCuts } from "./cadence";
+export { COST_ALERT, COST_BUDGETS, costGroupName } from "./cost";
+export { CADENCE_ALERT, RELEASE_CUT_ROLE, cadenceGroupName, cadenceTargets, lastReleaseCuts } from "./cadence";
 export type { ReleaseCut, SignoffFacts } from "./cadence";
 export { TELEMETRY_ALERT, buildTelemetryGapGroup, telemetryGroupName } from "./telemetry";
-
-/** The backlog items rules serve, by key of BACKLOG_ITEM. */
-export type RuleBacklogKey = "sloRules" | "telemetryGapAlerts" | "costAlerts" | "cadenceAlerts";
-
-/** One deployable unit: a PrometheusRule object (or AMP rule group namespace) and the file synth writes. */
-export interface RuleSet {
-    /** Object and file name, unique per stack, e.g. `maestro-slo-api-read-latency`. */
-    readonly name: string;
-    readonly backlogItem: RuleBacklogKey;
-    readonly groups: readonly RuleGroup[];
-}
+export { separatingLabel, writtenSeries } from "./placement";
 
 /**
  * Every rule set of one stack, in a stable order: one per SLO, then telemetry gaps, cost, cadence (if any).
@@ -44,16 +44,18 @@ export function buildRuleSets(
     guardrails: Guardrails,
     design: readonly BurnRateAlert[] = SLO_BURN_ALERTS,
 ): RuleSet[] {
-    const sets: RuleSet[] = config.slos.map((slo) => ({
-        name: sloGroupName(slo.id),
-        backlogItem: "sloRules",
-        groups: [buildSloGroup(config, guardrails, slo, design)],
-    }));
-    sets.push({ name: TELEMETRY_GROUP, backlogItem: "telemetryGapAlerts", groups: [buildTelemetryGapGroup(config)] });
-    sets.push({ name: COST_GROUP, backlogItem: "costAlerts", groups: [buildCostGroup(config)] });
+    // Each set is named after its one group, so the object, the synth file and the group share a name.
+    const sets: RuleSet[] = config.slos.map((slo) => {
+        const group = buildSloGroup(config, guardrails, slo, design);
+        return { name: group.name, backlogItem: "sloRules", groups: [group] };
+    });
+    const telemetry = buildTelemetryGapGroup(config);
+    sets.push({ name: telemetry.name, backlogItem: "telemetryGapAlerts", groups: [telemetry] });
+    const cost = buildCostGroup(config);
+    sets.push({ name: cost.name, backlogItem: "costAlerts", groups: [cost] });
     const cadence = buildCadenceGroup(config, guardrails);
     if (cadence) {
-        sets.push({ name: CADENCE_GROUP, backlogItem: "cadenceAlerts", groups: [cadence] });
+        sets.push({ name: cadence.name, backlogItem: "cadenceAlerts", groups: [cadence] });
     }
     for (const s of sets) {
         // Evidence ids are resolved by the stack transformation; a typo here must fail at build time, not there.
@@ -79,4 +81,13 @@ export function renderRuleFile(groups: readonly RuleGroup[]): string {
         names.add(g.name);
     }
     return yaml.dump({ groups }, { lineWidth: -1, noRefs: true });
+}
+
+/**
+ * Problems between stacks whose rules one Prometheus evaluates (same namespace of the same cluster, or the same AMP
+ * workspace): a shared rule object name or written series, or SLI selectors that can read the same series. Run by
+ * `npm run validate` over every Pulumi.<stack>.yaml, and by the program's preflight against its sibling stack files.
+ */
+export function stacksApart(configs: readonly StackConfig[], guardrails: Guardrails): Problem[] {
+    return stacksApartProblems(configs.map((config) => ({ config, sets: buildRuleSets(config, guardrails) })));
 }

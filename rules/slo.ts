@@ -1,5 +1,5 @@
 import { GUARDRAIL_LABEL, SLO_RECORD, urgencyLabels } from "../core/conventions";
-import { Guardrails, SloObjective, leLabel, sliSelector } from "../core/guardrails";
+import { Guardrails, SloObjective, leMatcher, sliSelector } from "../core/guardrails";
 import {
     AlertLinks,
     BurnRateAlert,
@@ -35,9 +35,13 @@ export interface SloScope extends AlertLinks {
     readonly service?: string;
 }
 
-/** The recording rule group's name for one SLO (also the PrometheusRule object's name). */
-export function sloGroupName(sloId: string, service?: string): string {
-    return service ? `maestro-${service}-slo-${sloId}` : `maestro-slo-${sloId}`;
+/**
+ * The recording rule group's name for one SLO in one environment (also the PrometheusRule object's and the AMP rule
+ * group namespace's name). The environment is part of it so that two stacks sharing a namespace, a Prometheus or an
+ * AMP workspace never write the same object.
+ */
+export function sloGroupName(sloId: string, environment: string, service?: string): string {
+    return service ? `maestro-${service}-slo-${sloId}-${environment}` : `maestro-slo-${sloId}-${environment}`;
 }
 
 /** Labels every rule of one SLO carries: `slo`, `env`, and `service` for a downstream service's rules. */
@@ -79,6 +83,16 @@ export function percent(ratio: number): string {
 }
 
 /**
+ * The minimum-traffic gate of one burn-rate condition: more than `maxSlow` requests slower than the threshold within
+ * the condition's long window. increase() extrapolates to the window's edges (by up to one scrape interval's share,
+ * 30/29 for a 30m window scraped every minute), so "more than maxSlow" is asked as "at least maxSlow + 1": a burst of
+ * maxSlow slow requests stays under it unless a window is extrapolated by a fifth or more.
+ */
+export function slowRequestGate(bucket: string, count: string, window: string, maxSlow: number): string {
+    return `sum(increase(${count}[${window}])) - sum(increase(${bucket}[${window}])) >= ${maxSlow + 1}`;
+}
+
+/**
  * Recording rules and burn-rate alerts for one SLO in one scope. Throws when the objective leaves no room for
  * the page (its burn rate can never be reached), naming the SLO and the allowed objectives.
  */
@@ -103,9 +117,8 @@ export function buildSloGroup(
             );
         }
     }
-    const thresholdBucket = sliSelector(sli, "_bucket", [
-        { label: "le", op: "=", value: leLabel(sli.thresholdSeconds) },
-    ]);
+    // Both spellings of the bound (Prometheus 2 keeps the client's "1", Prometheus 3 stores "1.0").
+    const thresholdBucket = sliSelector(sli, "_bucket", [leMatcher(sli.thresholdSeconds)]);
     const count = sliSelector(sli, "_count");
     const own = sloSeriesSelector(slo.id, env, scope.service);
     const period = sloPeriodWindow(guardrails);
@@ -116,13 +129,23 @@ export function buildSloGroup(
         expr: `1 - (sum(rate(${thresholdBucket}[${w}])) / sum(rate(${count}[${w}])))`,
         labels,
     });
+    const sumOver = (record: string) => `sum_over_time(${record}${own}[${period}])`;
     const recordings: RecordingRule[] = [
         ...windows.map(ratio),
+        { record: SLO_RECORD.requestRate, expr: `sum(rate(${count}[${DASHBOARD_RATE_WINDOW}]))`, labels },
         {
-            // The period's ratio averages the 5m recording (as Sloth does) instead of a 30-day rate over raw
-            // buckets, which would read every sample of every series once a minute.
+            record: SLO_RECORD.slowRequestRate,
+            expr: `sum(rate(${count}[${DASHBOARD_RATE_WINDOW}])) - sum(rate(${thresholdBucket}[${DASHBOARD_RATE_WINDOW}]))`,
+            labels,
+        },
+        {
+            // Traffic-weighted: slow requests over all requests across the period (Pyrra's performance mode), summed
+            // from the 5m rate recordings rather than a 30-day rate over raw buckets, which would read every sample
+            // of every series once a minute. Each minute's rates count by its traffic, so a quiet night weighs less
+            // than a busy day, and idle minutes (0 of 0) add nothing instead of turning an average of ratios into
+            // NaN. A period with no traffic at all (or no telemetry) spends no budget: 0, never NaN or absent.
             record: SLO_RECORD.errorRatio(period),
-            expr: `avg_over_time(${SLO_RECORD.errorRatio(windows[0])}${own}[${period}])`,
+            expr: `(\n  ${sumOver(SLO_RECORD.slowRequestRate)}\n/\n  (${sumOver(SLO_RECORD.requestRate)} > 0)\n)\nor on () vector(0)`,
             labels,
         },
         { record: SLO_RECORD.objective, expr: `vector(${slo.objective})`, labels },
@@ -132,7 +155,6 @@ export function buildSloGroup(
             expr: `1 - (${SLO_RECORD.errorRatio(period)}${own} / (1 - ${slo.objective}))`,
             labels,
         },
-        { record: SLO_RECORD.requestRate, expr: `sum(rate(${count}[${DASHBOARD_RATE_WINDOW}]))`, labels },
         {
             // The quantile is the objective, so the panel compares like with like: "p95 <= threshold" is the
             // same statement as "a share `objective` of requests within the threshold".
@@ -142,11 +164,16 @@ export function buildSloGroup(
         },
     ];
 
+    const maxSlow = guardrails.slo.maxSlowRequestsWithoutAlert;
     const alerts: AlertingRule[] = design.map((a) => {
         const over = (w: string, burnRate: number) =>
             `${SLO_RECORD.errorRatio(w)}${own} > (${burnRate} * (1 - ${slo.objective}))`;
+        // The gate is joined on no label: it is one number per SLO, and the ratios carry the recording labels.
         const expr = a.conditions
-            .map((c) => `(\n  ${over(c.longWindow, c.burnRate)}\nand\n  ${over(c.shortWindow, c.burnRate)}\n)`)
+            .map(
+                (c) =>
+                    `(\n  ${over(c.longWindow, c.burnRate)}\nand\n  ${over(c.shortWindow, c.burnRate)}\nand on ()\n  ${slowRequestGate(thresholdBucket, count, c.longWindow, maxSlow)}\n)`,
+            )
             .join("\nor\n");
         const lowest = a.conditions.reduce((x, c) => (c.burnRate < x.burnRate ? c : x));
         const shares = a.conditions
@@ -168,5 +195,5 @@ export function buildSloGroup(
             },
         };
     });
-    return { name: sloGroupName(slo.id, scope.service), rules: [...recordings, ...alerts] };
+    return { name: sloGroupName(slo.id, env, scope.service), rules: [...recordings, ...alerts] };
 }

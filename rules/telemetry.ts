@@ -1,5 +1,5 @@
 import { GUARDRAIL_LABEL, URGENCY, urgencyLabels } from "../core/conventions";
-import { SloObjective, leLabel, sliSelector } from "../core/guardrails";
+import { SloObjective, leLabel, leMatcher, sliSelector } from "../core/guardrails";
 import { SloScope, scopeName, sloDashboardPath, sloLabels } from "./slo";
 import { TELEMETRY_GAP_FOR, VALUE, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";
@@ -11,9 +11,12 @@ export const TELEMETRY_ALERT = {
 
 export const TELEMETRY_GROUP = "maestro-telemetry-gaps";
 
-/** The telemetry-gap group's name: the stack's, or `maestro-<service>-telemetry-gaps` for a service's. */
-export function telemetryGroupName(service?: string): string {
-    return service ? `maestro-${service}-telemetry-gaps` : TELEMETRY_GROUP;
+/**
+ * The telemetry-gap group's (and object's) name: `maestro-telemetry-gaps-<env>` for the stack's, or
+ * `maestro-<service>-telemetry-gaps-<env>` for a service's; unique per environment, as sloGroupName.
+ */
+export function telemetryGroupName(environment: string, service?: string): string {
+    return service ? `maestro-${service}-telemetry-gaps-${environment}` : `${TELEMETRY_GROUP}-${environment}`;
 }
 
 /**
@@ -47,7 +50,8 @@ export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readon
             {
                 alert: TELEMETRY_ALERT.bucketMissing,
                 // Per series (instance, pod): every histogram that counts requests must also have the threshold bucket.
-                expr: `count(${sliSelector(sli, "_count")} unless ignoring(le) ${sliSelector(sli, "_bucket", [{ label: "le", op: "=", value: le }])}) > 0`,
+                // The bucket in either spelling (Prometheus 2 keeps the client's "1", Prometheus 3 stores "1.0").
+                expr: `count(${sliSelector(sli, "_count")} unless ignoring(le) ${sliSelector(sli, "_bucket", [leMatcher(sli.thresholdSeconds)])}) > 0`,
                 for: TELEMETRY_GAP_FOR,
                 labels,
                 annotations: {
@@ -61,5 +65,5 @@ export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readon
             },
         ];
     });
-    return { name: telemetryGroupName(scope.service), rules };
+    return { name: telemetryGroupName(scope.environment, scope.service), rules };
 }

@@ -34,3 +34,17 @@ export function isAlertingRule(r: Rule): r is AlertingRule {
 export function isRecordingRule(r: Rule): r is RecordingRule {
     return "record" in r;
 }
+
+/** The backlog items rules serve, by key of BACKLOG_ITEM. */
+export type RuleBacklogKey = "sloRules" | "telemetryGapAlerts" | "costAlerts" | "cadenceAlerts";
+
+/** One deployable unit: a PrometheusRule object (or AMP rule group namespace) and the file synth writes. */
+export interface RuleSet {
+    /**
+     * Object, file and group name, unique per environment (e.g. `maestro-slo-api-read-latency-prod`), so stacks that
+     * share a namespace or an AMP workspace never fight over one object.
+     */
+    readonly name: string;
+    readonly backlogItem: RuleBacklogKey;
+    readonly groups: readonly RuleGroup[];
+}

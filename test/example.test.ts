@@ -80,9 +80,9 @@ describe("examples/service-stack", () => {
                 }
             ).groups[0].rules;
         expect(rules.map(ruleName).sort()).toEqual([
-            "maestro-checkout-slo-api-read-latency",
-            "maestro-checkout-slo-api-write-latency",
-            "maestro-checkout-telemetry-gaps",
+            "maestro-checkout-slo-api-read-latency-prod",
+            "maestro-checkout-slo-api-write-latency-prod",
+            "maestro-checkout-telemetry-gaps-prod",
         ]);
         const rulesOut = prodOutputs.rules as { namespace: string; ruleSelectorLabels: Record<string, string> };
         for (const r of rules) {
@@ -107,7 +107,7 @@ describe("examples/service-stack", () => {
             );
         }
         // The read SLO is measured at the unified threshold, on the service's own histogram, labelled with the service.
-        const read = spec("maestro-checkout-slo-api-read-latency");
+        const read = spec("maestro-checkout-slo-api-read-latency-prod");
         const unifiedRead = unified("api-read-latency");
         const threshold = read.find((r) => r.record === SLO_RECORD.thresholdSeconds)!;
         expect(threshold).toMatchObject({
@@ -118,7 +118,7 @@ describe("examples/service-stack", () => {
             `checkout_graphql_request_duration_seconds_bucket{operation_type="query",le="${unifiedRead.sli.thresholdSeconds}"}`,
         );
         // Without a threshold of its own, the write SLO takes the unified one.
-        const write = spec("maestro-checkout-slo-api-write-latency");
+        const write = spec("maestro-checkout-slo-api-write-latency-prod");
         expect(write.find((r) => r.record === SLO_RECORD.thresholdSeconds)!.expr).toBe(
             `vector(${unified("api-write-latency").sli.thresholdSeconds})`,
         );

@@ -535,7 +535,7 @@ describe("npm run validate", () => {
         const r = runScript("validate", "--folder", "x");
         expect(r.status).toBe(2);
         expect(r.stderr).toContain(
-            'unknown flag "--folder"; allowed flags: --dir <value>, --guardrails <value>, --help',
+            'unknown flag "--folder"; allowed flags: --dir <value>, --guardrails <value>, --stacks <value>, --help',
         );
     });
 });

@@ -21,7 +21,7 @@ import {
 import { SLO_RECORD } from "../core/conventions";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { ValidationError, repoRoot } from "../core/validation";
-import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
+import { buildRuleSets, isAlertingRule, renderRuleFile, sloPeriodWindow } from "../rules";
 import { shippedStackConfig } from "../offline/shippedStacks";
 import { SLO_ALERT_NAME } from "../rules/design";
 import { promtool } from "../verify/promtool";
@@ -87,9 +87,10 @@ describe.each(STACKS)("the kit in %s", (env) => {
 
     it("plans one rule set per SLO and the telemetry gaps, at the unified numbers, on the service's own histogram", () => {
         const plan = planServiceGuardrails(args(targets), "ws4");
+        // The environment is part of every object name, so two environments' services never share an object.
         expect(plan.ruleSets.map((s) => s.name)).toEqual([
-            `maestro-search-slo-${READ.id}`,
-            "maestro-search-telemetry-gaps",
+            `maestro-search-slo-${READ.id}-${env}`,
+            `maestro-search-telemetry-gaps-${env}`,
         ]);
         expect(plan.slos).toEqual([
             {
@@ -342,8 +343,8 @@ describe("ServiceGuardrails under mocks", () => {
         const kit = resources.find((r) => r.type === "maestro:kit:ServiceGuardrails")!;
         const namespaces = resources.filter((r) => r.type === "aws:amp/ruleGroupNamespace:RuleGroupNamespace");
         expect(namespaces.map((n) => n.inputs.name).sort()).toEqual([
-            `maestro-search-slo-${READ.id}`,
-            "maestro-search-telemetry-gaps",
+            `maestro-search-slo-${READ.id}-prod`,
+            "maestro-search-telemetry-gaps-prod",
         ]);
         for (const n of namespaces) {
             expect(n.parent).toBe(kit.urn);
@@ -372,10 +373,64 @@ describe("ServiceGuardrails under mocks", () => {
     });
 });
 
+describe("the kit's rules hold on real traffic, as the stack's do", () => {
+    // A unified SLO whose threshold a service can tighten to a whole number of seconds (the kit accepts tighter).
+    const unified = guardrails.slo.objectives.find((o) => Math.floor(o.sli.thresholdSeconds) >= 1)!;
+    const whole = Math.floor(unified.sli.thresholdSeconds);
+    const service: ServiceSlo = {
+        id: unified.id,
+        metric: "search_graph_duration_seconds",
+        matchers: unified.sli.matchers,
+        buckets: [...new Set([...BUCKETS, whole])].sort((a, b) => a - b),
+        thresholdSeconds: whole,
+    };
+    const plan = planServiceGuardrails(
+        args(guardrailTargetsFromFile("prod"), (a) => (a.slos = [service])),
+        "ws4",
+    );
+    const rules = plan.ruleSets.flatMap((s) => s.groups.flatMap((g) => g.rules));
+
+    it("select an integer threshold's bucket in both spellings (client `1`, Prometheus 3 `1.0`), SLO and telemetry rules alike", () => {
+        const buckets = rules.flatMap((r) =>
+            [...r.expr.matchAll(/search_graph_duration_seconds_bucket\{([^}]*)\}/g)].map((m) => m[1]),
+        );
+        // Window ratios, the slow-request rate, the two gates, the bucket-missing alert (the p95 reads every bucket).
+        expect(buckets.filter((b) => b.includes("le")).length).toBeGreaterThanOrEqual(6);
+        for (const b of buckets.filter((x) => x.includes("le"))) {
+            expect(b).toContain(`le=~${JSON.stringify(`${whole}|${whole}\\.0`)}`);
+        }
+        const missing = rules.find((r) => isAlertingRule(r) && r.alert === "MaestroSLIThresholdBucketMissing")!;
+        expect(missing.expr).toContain(`le=~${JSON.stringify(`${whole}|${whole}\\.0`)}`);
+    });
+
+    it("gate pages and tickets on more than the guardrails' number of slow requests", () => {
+        const gate = `>= ${guardrails.slo.maxSlowRequestsWithoutAlert + 1}`;
+        for (const alert of [SLO_ALERT_NAME.page, SLO_ALERT_NAME.ticket]) {
+            const rule = rules.find((r) => isAlertingRule(r) && r.alert === alert)!;
+            expect(rule.expr).toContain("and on ()\n  sum(increase(search_graph_duration_seconds_count{");
+            expect(rule.expr).toContain(gate);
+        }
+    });
+
+    it("count the service's period budget by its traffic, and its object names carry the environment", () => {
+        const period = rules.find(
+            (r) => !isAlertingRule(r) && r.record === SLO_RECORD.errorRatio(sloPeriodWindow(guardrails)),
+        )!;
+        expect(period.expr).toContain(
+            `sum_over_time(${SLO_RECORD.slowRequestRate}{slo="${unified.id}",env="prod",service="search"}`,
+        );
+        expect(period.expr).toContain("or on () vector(0)");
+        expect(plan.ruleSets.map((s) => s.name)).toEqual([
+            `maestro-search-slo-${unified.id}-prod`,
+            "maestro-search-telemetry-gaps-prod",
+        ]);
+    });
+});
+
 describe("promtool: a service's rules beside the stack's", () => {
     it("share recording names, never a series: a slow service pages with its label, the stack's own budget stays whole", () => {
         const config = shippedStackConfig("prod");
-        const stackSet = buildRuleSets(config, guardrails).find((s) => s.name === `maestro-slo-${READ.id}`)!;
+        const stackSet = buildRuleSets(config, guardrails).find((s) => s.name === `maestro-slo-${READ.id}-prod`)!;
         const plan = planServiceGuardrails(args(guardrailTargetsFromFile("prod")), "ws4");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-kit-"));
         fs.writeFileSync(path.join(dir, "stack.yml"), renderRuleFile(stackSet.groups));

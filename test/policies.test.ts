@@ -329,6 +329,31 @@ describe(SLO_POLICY, () => {
         expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`le="+Inf"`);
     });
 
+    it("reads a regex le matcher as its alternatives: both spellings of the bound pass, a looser or open one is refused", () => {
+        const s = happyStack(guardrails, "dev");
+        const rule = rulesOf(s.byName(`rules-${slo.id}`))[0];
+        const original = String(rule.expr);
+        const own = `le="${leLabel(slo.sli.thresholdSeconds)}"`;
+        const spelled = (values: string) => original.replace(own, `le=~${JSON.stringify(values)}`);
+        // Two spellings of the guardrail's own bound (as the rules emit `1|1\\.0` for an integer one).
+        const bound = leLabel(slo.sli.thresholdSeconds);
+        rule.expr = spelled([bound, `${bound}0`].map((v) => v.replace(/\./g, "\\.")).join("|"));
+        expect(runStack(sloPolicy(ctx), s.resources)).toEqual([]);
+        // One looser alternative hidden beside the right one.
+        rule.expr = spelled(`${leLabel(slo.sli.thresholdSeconds)}|${leLabel(slo.sli.thresholdSeconds * 2)}`);
+        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
+            `le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good`,
+        );
+        // A pattern rather than a number counts as unbounded.
+        rule.expr = spelled(".*");
+        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`le=".*" s as good`);
+        // Another quoting of the same loose bound.
+        rule.expr = original.replace(own, `le='${leLabel(slo.sli.thresholdSeconds * 2)}'`);
+        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
+            `le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good`,
+        );
+    });
+
     it("rejects an objective looser than the guardrail", () => {
         const s = happyStack(guardrails, "dev");
         const looser = Number((slo.objective - (1 - slo.objective)).toFixed(6));

@@ -13,7 +13,11 @@ import { shippedStackConfig, shippedStackFile } from "../offline/shippedStacks";
 import { StackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import { writeSuite } from "../verify/ruleBench";
+import * as yaml from "js-yaml";
+import { SLO_RECORD } from "../core/conventions";
 import { SLO_ALERT_NAME, WORKBOOK_BURN_ALERTS } from "../rules/design";
+import { sloPeriodWindow } from "../rules/slo";
+import { RuleGroup, isRecordingRule } from "../rules/types";
 import { inParallel, promtool, promtoolAsync, promtoolPath } from "../verify/promtool";
 import { guardrails, STACKS } from "./helpers";
 
@@ -64,10 +68,21 @@ describe("promtool test rules: every behaviour, every stack", () => {
     const budgetTestedObjectives = new Set<number>();
 
     it.each(STACKS)(
-        "%s: SLO pages and tickets, telemetry gaps, cost and cadence alerts behave as specified",
+        "%s: SLO pages and tickets (idle, trickle, integer threshold, shared Prometheus too), telemetry gaps, cost and cadence alerts behave as specified",
         async (stack) => {
-            const { dir, testFiles } = writeSuite(shippedStackConfig(stack), { budgetTestedObjectives });
-            expect(testFiles).toEqual(expect.arrayContaining(["telemetry.test.yaml", "cost.test.yaml"]));
+            // The shared-Prometheus suite pairs each stack with the next one, both scoped by sliMatchers.
+            const neighbour = shippedStackConfig(STACKS[(STACKS.indexOf(stack) + 1) % STACKS.length]);
+            const { dir, testFiles } = writeSuite(shippedStackConfig(stack), { budgetTestedObjectives, neighbour });
+            expect(testFiles).toEqual(
+                expect.arrayContaining([
+                    "telemetry.test.yaml",
+                    "cost.test.yaml",
+                    "slo-idle.test.yaml",
+                    "slo-trickle.test.yaml",
+                    "integer-threshold.test.yaml",
+                    "shared-prometheus.test.yaml",
+                ]),
+            );
             const results = await inParallel(
                 testFiles.map((f) => () => promtoolAsync(["test", "rules", f], dir)),
                 PARALLEL,
@@ -91,4 +106,79 @@ describe("promtool test rules: every behaviour, every stack", () => {
         expect(r.status).toBe(1);
         expect(r.stdout + r.stderr).toContain(`alertname: ${SLO_ALERT_NAME.page}`);
     }, 60_000);
+});
+
+/**
+ * The real-traffic suites (idle stretches, a trickle with bursts, an integer threshold in both `le` spellings, two
+ * environments in one Prometheus) can fail: each is run against the rule files with the one thing it guards undone,
+ * and promtool must report the behaviour it guards.
+ */
+describe("promtool test rules: the real-traffic suites fail without what they guard", () => {
+    const config = shippedStackConfig("prod");
+    const [first] = config.slos;
+    const suite = () => writeSuite(config, { budgetTestedObjectives: new Set(config.slos.map((s) => s.objective)) });
+    const edit = (dir: string, file: string, change: (text: string) => string) => {
+        const full = path.join(dir, file);
+        const before = fs.readFileSync(full, "utf8");
+        const after = change(before);
+        expect(after).not.toBe(before);
+        fs.writeFileSync(full, after);
+    };
+    const run = (dir: string, file: string) => {
+        const r = promtool(["test", "rules", file], dir);
+        return { status: r.status, out: r.stdout + r.stderr };
+    };
+
+    it("idle stretches: an average of 5m ratios (unweighted, NaN when idle) fails the period figures", () => {
+        const { dir } = suite();
+        expect(run(dir, "slo-idle.test.yaml").status).toBe(0);
+        const file = `maestro-slo-${first.id}-prod.yaml`;
+        edit(dir, file, (text) => {
+            const doc = yaml.load(text) as { groups: RuleGroup[] };
+            const period = SLO_RECORD.errorRatio(sloPeriodWindow(guardrails));
+            const rules = doc.groups[0].rules.map((r) =>
+                isRecordingRule(r) && r.record === period
+                    ? {
+                          ...r,
+                          expr: `avg_over_time(${SLO_RECORD.errorRatio("5m")}{slo="${first.id}",env="prod",service=""}[30d])`,
+                      }
+                    : r,
+            );
+            return yaml.dump({ groups: [{ ...doc.groups[0], rules }] }, { lineWidth: -1 });
+        });
+        const r = run(dir, "slo-idle.test.yaml");
+        expect(r.status).toBe(1);
+        expect(r.out).toContain(`abs(${SLO_RECORD.errorRatio(sloPeriodWindow(guardrails))}`);
+    });
+
+    it("a trickle: without the minimum-traffic gate a burst of the allowed slow requests pages", () => {
+        const { dir } = suite();
+        expect(run(dir, "slo-trickle.test.yaml").status).toBe(0);
+        edit(dir, `maestro-slo-${first.id}-prod.yaml`, (text) =>
+            text.replace(/\n\s*and on \(\)\n\s*sum\(increase[^\n]*/g, ""),
+        );
+        const r = run(dir, "slo-trickle.test.yaml");
+        expect(r.status).toBe(1);
+        expect(r.out).toContain("count_over_time(ALERTS{");
+        expect(r.out).toContain(`{alertname="${SLO_ALERT_NAME.page}", alertstate="firing"`);
+    });
+
+    it("an integer threshold: an le matcher with one spelling misses Prometheus 3's bucket", () => {
+        const { dir, testFiles } = suite();
+        expect(testFiles).toContain("integer-threshold.test.yaml");
+        expect(run(dir, "integer-threshold.test.yaml").status).toBe(0);
+        edit(dir, "integer-threshold.rules.yaml", (text) => text.replace(/le=~"(\d+)\|\d+\\\\\.0"/g, 'le="$1"'));
+        const r = run(dir, "integer-threshold.test.yaml");
+        expect(r.status).toBe(1);
+        expect(r.out).toContain(`alertname: ${SLO_ALERT_NAME.page}`);
+    });
+
+    it("two environments in one Prometheus: an unscoped SLI reads the other environment's slow traffic", () => {
+        const { dir } = suite();
+        expect(run(dir, "shared-prometheus.test.yaml").status).toBe(0);
+        edit(dir, "shared-other.rules.yaml", (text) => text.replace(/,namespace="[^"]*"/g, ""));
+        const r = run(dir, "shared-prometheus.test.yaml");
+        expect(r.status).toBe(1);
+        expect(r.out).toContain(SLO_RECORD.errorRatio("5m"));
+    });
 });

@@ -129,12 +129,13 @@ describe.each(STACKS)("the %s stack", (stack) => {
         expect(outputs.targets.monthlyBudgetUsd).toBeLessThanOrEqual(cap.monthlyUsd);
         expect(outputs.targets.slos.map((o) => o.id)).toEqual(guardrails.slo.objectives.map((o) => o.id));
 
-        const slos = guardrails.slo.objectives.map((o) => `maestro-slo-${o.id}`);
+        // Every object name carries the environment, so stacks sharing a namespace never write the same object.
+        const slos = guardrails.slo.objectives.map((o) => `maestro-slo-${o.id}-${stack}`);
         const expectedRules = [
             ...slos,
-            "maestro-telemetry-gaps",
-            "maestro-cost",
-            ...(stack === "dev" ? [] : ["maestro-cadence"]),
+            `maestro-telemetry-gaps-${stack}`,
+            `maestro-cost-${stack}`,
+            ...(stack === "dev" ? [] : [`maestro-cadence-${stack}`]),
         ];
         expect(outputs.rules).toEqual({
             kind: "prometheus-operator",

@@ -29,6 +29,10 @@ export interface MeasureScenario {
     readonly horizonMinutes: number;
     /** Needs the full history of every window (ticket figures), not just the page's. */
     readonly ticket?: boolean;
+    /** Requests per minute around the bad traffic (default: the synthetic 1000/min; 0.25 is a trickle, 0 idle). */
+    readonly baseRate?: number;
+    /** Instead of a share: this many slow requests in one minute (`burn` and `badMinutes` are then ignored). */
+    readonly burst?: number | "gate" | "gate+1";
 }
 
 /** The rows of the docs table: the issue's behaviours plus a 6x burn (where the workbook's 6x page gives up). */
@@ -40,6 +44,41 @@ export const MEASURE_SCENARIOS: readonly MeasureScenario[] = [
     { name: "{share} slow (0.6x)", burn: 0.6, badMinutes: 2 * 24 * 60, horizonMinutes: 2 * 24 * 60, ticket: true },
     { name: "every request slow for 3m", burn: "max", badMinutes: 3, horizonMinutes: 8 * 60 },
     { name: "every request slow for 1h, then healthy", burn: "max", badMinutes: 60, horizonMinutes: 8 * 60 },
+    // Low traffic: the minimum-traffic gate (guardrails slo.maxSlowRequestsWithoutAlert, shown as N).
+    {
+        name: "trickle (1 request / 4 min), a burst of N slow",
+        burn: "max",
+        badMinutes: 1,
+        horizonMinutes: 2 * 24 * 60,
+        ticket: true,
+        baseRate: 0.25,
+        burst: "gate",
+    },
+    {
+        name: "trickle (1 request / 4 min), a burst of N+1 slow",
+        burn: "max",
+        badMinutes: 1,
+        horizonMinutes: 2 * 24 * 60,
+        ticket: true,
+        baseRate: 0.25,
+        burst: "gate+1",
+    },
+    {
+        name: "no other traffic, a burst of N slow",
+        burn: "max",
+        badMinutes: 1,
+        horizonMinutes: 2 * 24 * 60,
+        ticket: true,
+        baseRate: 0,
+        burst: "gate",
+    },
+    {
+        name: "trickle (1 request / 4 min), every request slow",
+        burn: "max",
+        badMinutes: 8 * 60,
+        horizonMinutes: 8 * 60,
+        baseRate: 0.25,
+    },
 ];
 
 export interface Measurement {
@@ -86,10 +125,15 @@ async function measureOne(
             s.ticket ? longestWindow(design) : longestWindow(design.filter((a) => a.urgency === URGENCY.page)),
         ) / 60;
     const badShare = s.burn === "max" ? 1 : s.burn * budget;
+    const maxSlow = guardrails.slo.maxSlowRequestsWithoutAlert;
+    const burst = s.burst === "gate" ? maxSlow : s.burst === "gate+1" ? maxSlow + 1 : s.burst;
+    const perMinute = s.baseRate;
     const phases: TrafficPhase[] = [
-        { minutes: warmup, badShare: 0 },
-        { minutes: s.badMinutes, badShare },
-        { minutes: s.horizonMinutes - s.badMinutes, badShare: 0 },
+        { minutes: warmup, badShare: 0, perMinute },
+        burst === undefined
+            ? { minutes: s.badMinutes, badShare, perMinute }
+            : { minutes: 1, badShare: 1, perMinute: burst },
+        { minutes: s.horizonMinutes - s.badMinutes, badShare: 0, perMinute },
     ];
     const end = warmup + s.horizonMinutes;
     const range = `[${s.horizonMinutes}m:1m]`;
@@ -132,7 +176,10 @@ async function measureOne(
     const page = mins(exprs.page);
     return {
         design: designName,
-        scenario: s.name.replace("{share}", percent(badShare)),
+        scenario: s.name
+            .replace("{share}", percent(badShare))
+            .replace("N+1", String(maxSlow + 1))
+            .replace(/\bN\b/, String(maxSlow)),
         pageAfterMinutes: page,
         // Without the full history of the ticket's windows its figure would be an artefact of the warm-up.
         ticketAfterMinutes: s.ticket ? mins(exprs.ticket) : undefined,

@@ -42,13 +42,16 @@ export async function rulesBenchFigures(): Promise<Record<string, number | strin
     const runs: Array<() => Promise<PromtoolResult>> = [];
     const dirs: string[] = [];
     const budgetTestedObjectives = new Set<number>();
-    for (const stack of STACKS) {
+    for (const [i, stack] of STACKS.entries()) {
         const config = shippedStackConfig(stack);
+        // As the jest test runs it: the shared-Prometheus suite pairs each stack with the next.
+        const neighbour = shippedStackConfig(STACKS[(i + 1) % STACKS.length]);
         figures[`rules in stack ${stack}`] = buildRuleSets(config, g).reduce(
             (n, s) => n + s.groups.reduce((m, x) => m + x.rules.length, 0),
             0,
         );
-        const { dir, ruleFiles, testFiles } = writeSuite(config, { budgetTestedObjectives });
+        const { dir, ruleFiles, testFiles } = writeSuite(config, { budgetTestedObjectives, neighbour });
+        figures[`promtool test files in stack ${stack}`] = testFiles.length;
         dirs.push(dir);
         runs.push(() => promtoolAsync(["check", "rules", ...ruleFiles], dir));
         runs.push(...testFiles.map((f) => () => promtoolAsync(["test", "rules", f], dir)));

@@ -27,6 +27,7 @@ import { sloGroupName, sloPeriodWindow, sloSeriesSelector } from "../rules/slo";
 import {
     counterValues,
     InputSeries,
+    LeSpelling,
     phaseMinutes,
     sliHistogram,
     SYNTHETIC_REQUESTS_PER_MINUTE,
@@ -134,7 +135,12 @@ function round3(x: number): number {
 }
 
 /** The page behaviours, one after another on one timeline (each starts with the page's windows clean). */
-function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRateAlert[]): TestGroup {
+function sloPageTest(
+    slo: SloObjective,
+    sloSet: RuleSet,
+    design: readonly BurnRateAlert[],
+    le: LeSpelling = "client",
+): TestGroup {
     const { page } = burnAlerts(design);
     const pageRule = alertRule(sloSet, page.alert);
     const pageWindow = page.conditions[0].longWindow;
@@ -159,7 +165,7 @@ function sloPageTest(slo: SloObjective, sloSet: RuleSet, design: readonly BurnRa
     const pages = { slo: slo.id, urgency: URGENCY.page };
     return {
         interval: "1m",
-        input_series: sliHistogram(slo.sli, phases),
+        input_series: sliHistogram(slo.sli, phases, { le }),
         alert_rule_test: [
             // Every request slow: page within 10m; still paging when the breach ends; resolved within 15m of the end.
             { alertname: page.alert, eval_time: at(breachAt), exp_alerts: [] },
@@ -257,6 +263,194 @@ function sloBudgetTest(
     };
 }
 
+/** `abs(expr - value) <= bool tolerance` holds (1) for the SLO's own series: a figure within a tolerance, never NaN. */
+function within(expr: string, value: number, tolerance: number, evalMinutes: number, labels: string) {
+    return {
+        expr: `abs(${expr} - ${value}) <= bool ${tolerance}`,
+        eval_time: at(evalMinutes),
+        exp_samples: [{ labels, value: 1 }],
+    };
+}
+
+/**
+ * Idle stretches and uneven traffic: the period's error ratio is the share of slow requests across the period
+ * (traffic-weighted), within a percentage point of the true share, and stays a number through idle minutes (the
+ * 5m ratio is 0/0 there). A stack that has seen no traffic at all reads 0 spent and a whole budget.
+ */
+function sloIdleTests(config: StackConfig, guardrails: Guardrails, slo: SloObjective): TestGroup[] {
+    const env = config.environment;
+    const own = sloSeriesSelector(slo.id, env);
+    const labels = `{env=${JSON.stringify(env)},slo=${JSON.stringify(slo.id)}}`;
+    const budget = 1 - slo.objective;
+    const period = SLO_RECORD.errorRatio(sloPeriodWindow(guardrails));
+    const B = SLO_BEHAVIOUR;
+    // A busy day inside the guardrail, a quiet evening where half the few requests are slow, then no traffic.
+    const busy = {
+        minutes: 12 * 60,
+        perMinute: SYNTHETIC_REQUESTS_PER_MINUTE,
+        badShare: B.withinGuardrailBurn * budget,
+    };
+    const quiet = { minutes: 6 * 60, perMinute: QUIET_REQUESTS_PER_MINUTE, badShare: 0.5 };
+    const idle = { minutes: 3 * 60, perMinute: 0, badShare: 0 };
+    const weighted = [busy, quiet];
+    const slow = weighted.reduce((n, p) => n + p.minutes * p.perMinute * p.badShare, 0);
+    const all = weighted.reduce((n, p) => n + p.minutes * p.perMinute, 0);
+    const share = slow / all;
+    const idleFrom = busy.minutes + quiet.minutes;
+    const idleEnd = idleFrom + idle.minutes;
+    const tolerance = 0.01;
+    return [
+        {
+            interval: "1m",
+            input_series: sliHistogram(slo.sli, [busy, quiet, idle]),
+            promql_expr_test: [
+                // Within a percentage point of the true share, at the end of the quiet evening and all through the idle night.
+                ...[idleFrom, idleFrom + 10, idleEnd].map((m) =>
+                    within(`${period}${own}`, share, tolerance, m, labels),
+                ),
+                within(
+                    `${SLO_RECORD.errorBudgetRemaining}${own}`,
+                    1 - share / budget,
+                    tolerance / budget,
+                    idleEnd,
+                    labels,
+                ),
+                // Idle minutes spend nothing: the figure at the end of the night is the figure once the last rate decayed.
+                {
+                    expr: `round(${period}${own}, 0.000001) - round(${period}${own} offset ${idle.minutes - 10}m, 0.000001)`,
+                    eval_time: at(idleEnd),
+                    exp_samples: [{ labels, value: 0 }],
+                },
+            ],
+        },
+        {
+            // Counters exported but flat from the start: nothing spent, the whole budget left, no alert.
+            interval: "1m",
+            input_series: sliHistogram(slo.sli, [idle]),
+            promql_expr_test: [
+                {
+                    expr: `${period}${own}`,
+                    eval_time: at(idle.minutes),
+                    exp_samples: [{ labels: `${period}${labels}`, value: 0 }],
+                },
+                {
+                    expr: `${SLO_RECORD.errorBudgetRemaining}${own}`,
+                    eval_time: at(idle.minutes),
+                    exp_samples: [{ labels: `${SLO_RECORD.errorBudgetRemaining}${labels}`, value: 1 }],
+                },
+                neverFiring({ slo: slo.id }, idle.minutes, idle.minutes),
+            ],
+        },
+    ];
+}
+
+/** Requests per minute of the quiet stretch in the idle test (a few, binary-exact halves). */
+const QUIET_REQUESTS_PER_MINUTE = 4;
+/** A trickle: one request every four minutes (binary-exact), all within the threshold unless a burst says so. */
+const TRICKLE_REQUESTS_PER_MINUTE = 0.25;
+
+/**
+ * The minimum-traffic gate at a trickle and with no other traffic at all: a burst of `maxSlowRequestsWithoutAlert`
+ * slow requests (100% of a window's traffic) never pages or tickets; one more slow request does page, so the gate
+ * is exactly where the guardrails put it.
+ */
+function sloTrickleTests(
+    guardrails: Guardrails,
+    slo: SloObjective,
+    sloSet: RuleSet,
+    design: readonly BurnRateAlert[],
+): TestGroup[] {
+    const { page } = burnAlerts(design);
+    const pageRule = alertRule(sloSet, page.alert);
+    const maxSlow = guardrails.slo.maxSlowRequestsWithoutAlert;
+    const clear = minutes(longestWindow(design)) + 15;
+    const settle = minutes(longestWindow([page])) + 15;
+    const burst = (n: number) => ({ minutes: 1, perMinute: n, badShare: 1 });
+    return [TRICKLE_REQUESTS_PER_MINUTE, 0].flatMap((base): TestGroup[] => {
+        const calm = (m: number) => ({ minutes: m, perMinute: base, badShare: 0 });
+        // A burst at the limit, then the limit plus one, each after the ticket's windows have cleared.
+        const phases: TrafficPhase[] = [calm(settle), burst(maxSlow), calm(clear), burst(maxSlow + 1), calm(settle)];
+        const secondAt = settle + 1 + clear;
+        return [
+            {
+                interval: "1m",
+                input_series: sliHistogram(slo.sli, phases),
+                alert_rule_test: [
+                    { alertname: page.alert, eval_time: at(secondAt + 1), exp_alerts: [expected(pageRule)] },
+                ],
+                promql_expr_test: [neverFiring({ slo: slo.id }, secondAt, secondAt)],
+            },
+        ];
+    });
+}
+
+/** The stack's config with one SLO's threshold tightened to a whole number of seconds (e.g. 1.2 -> 1). */
+export function integerThresholdVariant(config: StackConfig): { config: StackConfig; slo: SloObjective } | undefined {
+    const slo = config.slos.find((s) => Math.floor(s.sli.thresholdSeconds) >= 1);
+    if (!slo) {
+        return undefined;
+    }
+    const tightened: SloObjective = {
+        ...slo,
+        sli: { ...slo.sli, thresholdSeconds: Math.floor(slo.sli.thresholdSeconds) },
+    };
+    return { config: { ...config, slos: config.slos.map((s) => (s.id === slo.id ? tightened : s)) }, slo: tightened };
+}
+
+/** The config as another stack would see it with sliMatchers `scope` (every SLI selector scoped). */
+export function scopedVariant(config: StackConfig, scope: Readonly<Record<string, string>>): StackConfig {
+    const extra = Object.entries(scope).map(([label, value]) => ({ label, op: "=" as const, value }));
+    return {
+        ...config,
+        sliMatchers: { ...config.sliMatchers, ...scope },
+        slos: config.slos.map((s) => ({ ...s, sli: { ...s.sli, matchers: [...s.sli.matchers, ...extra] } })),
+    };
+}
+
+/**
+ * Two environments whose rules one Prometheus evaluates, each scoped by its sliMatchers: the slow traffic of one
+ * pages that one only, and the other's ratios and budget read its own healthy traffic.
+ */
+function sharedPrometheusTest(
+    mine: StackConfig,
+    other: StackConfig,
+    slo: SloObjective,
+    mySet: RuleSet,
+    design: readonly BurnRateAlert[],
+): TestGroup {
+    const { page } = burnAlerts(design);
+    const pageRule = alertRule(mySet, page.alert);
+    const otherSlo = other.slos.find((s) => s.id === slo.id)!;
+    const end = minutes(longestWindow([page])) + minutes(SLO_BEHAVIOUR.allSlowPageWithin);
+    const labels = (c: StackConfig) => `{env=${JSON.stringify(c.environment)},slo=${JSON.stringify(slo.id)}}`;
+    return {
+        interval: "1m",
+        input_series: [
+            ...sliHistogram(slo.sli, [{ minutes: end, badShare: 1 }]),
+            ...sliHistogram(otherSlo.sli, [{ minutes: end, badShare: 0 }]),
+        ],
+        alert_rule_test: [{ alertname: page.alert, eval_time: at(end), exp_alerts: [expected(pageRule)] }],
+        promql_expr_test: [
+            neverFiring({ env: other.environment }, end, end),
+            {
+                expr: `${SLO_RECORD.errorRatio("5m")}${sloSeriesSelector(slo.id, other.environment)}`,
+                eval_time: at(end),
+                exp_samples: [{ labels: `${SLO_RECORD.errorRatio("5m")}${labels(other)}`, value: 0 }],
+            },
+            {
+                expr: `${SLO_RECORD.errorRatio("5m")}${sloSeriesSelector(slo.id, mine.environment)}`,
+                eval_time: at(end),
+                exp_samples: [{ labels: `${SLO_RECORD.errorRatio("5m")}${labels(mine)}`, value: 1 }],
+            },
+            {
+                expr: `${SLO_RECORD.errorBudgetRemaining}${sloSeriesSelector(slo.id, other.environment)}`,
+                eval_time: at(end),
+                exp_samples: [{ labels: `${SLO_RECORD.errorBudgetRemaining}${labels(other)}`, value: 1 }],
+            },
+        ],
+    };
+}
+
 function burnAlerts(design: readonly BurnRateAlert[]) {
     const page = design.find((a) => a.urgency === URGENCY.page);
     const ticket = design.find((a) => a.urgency === URGENCY.ticket);
@@ -266,7 +460,7 @@ function burnAlerts(design: readonly BurnRateAlert[]) {
     return { page, ticket };
 }
 
-function telemetryTests(config: StackConfig, slo: SloObjective): TestGroup[] {
+function telemetryTests(config: StackConfig, slo: SloObjective, le: LeSpelling = "client"): TestGroup[] {
     const gap = minutes(SLO_BEHAVIOUR.telemetryGapWithin);
     const healthy = 20;
     const missing = gap + 5;
@@ -300,12 +494,12 @@ function telemetryTests(config: StackConfig, slo: SloObjective): TestGroup[] {
         { minutes: 10, badShare: 0 },
     ];
     const steady: TrafficPhase[] = [{ minutes: healthy + missing + 10, badShare: 0 }];
-    const [bucket] = sliHistogram(slo.sli, phases);
+    const [bucket] = sliHistogram(slo.sli, phases, { le });
     return [
         // The whole histogram disappears, then returns.
         {
             interval: "1m",
-            input_series: sliHistogram(slo.sli, phases),
+            input_series: sliHistogram(slo.sli, phases, { le }),
             promql_expr_test: check(TELEMETRY_ALERT.absent, absentLabels),
         },
         // Only the threshold bucket disappears (the service exports other bounds), then returns.
@@ -491,6 +685,11 @@ export interface SuiteOptions {
      * all stacks spends its two simulated days once per objective rather than once per stack.
      */
     readonly budgetTestedObjectives?: Set<number>;
+    /**
+     * Another stack whose rules the same Prometheus evaluates (default: a copy of this one as environment
+     * `<env>-neighbour`). Both are scoped by sliMatchers (their own, or `namespace: <environment>` when they set none).
+     */
+    readonly neighbour?: StackConfig;
 }
 
 /**
@@ -515,7 +714,7 @@ export function buildPromtoolSuite(
     // runs for the first SLO of each objective; every SLO runs the page timeline, which checks its own selector.
     const budgetTested = opts.budgetTestedObjectives ?? new Set<number>();
     for (const slo of config.slos) {
-        const sloSet = sets.find((s) => s.name === sloGroupName(slo.id));
+        const sloSet = sets.find((s) => s.name === sloGroupName(slo.id, config.environment));
         if (!sloSet) {
             throw new Error(`no rule set for SLO ${slo.id}`);
         }
@@ -549,6 +748,70 @@ export function buildPromtoolSuite(
         );
         testFiles.push("cost.test.yaml");
     }
+    // Real traffic: idle stretches and uneven traffic, a trickle with bursts, for the first SLO (every SLO shares the
+    // expressions; the page timeline above checks each one's own selector).
+    const [first] = config.slos;
+    const firstSet = sets.find((s) => s.name === sloGroupName(first.id, config.environment))!;
+    files["slo-idle.test.yaml"] = testFile(
+        [file(firstSet)],
+        firstSet.groups.map((g) => g.name),
+        "1m",
+        sloIdleTests(config, guardrails, first),
+    );
+    files["slo-trickle.test.yaml"] = testFile(
+        [file(firstSet)],
+        firstSet.groups.map((g) => g.name),
+        "1m",
+        sloTrickleTests(guardrails, first, firstSet, design),
+    );
+    testFiles.push("slo-idle.test.yaml", "slo-trickle.test.yaml");
+    // An integer threshold, with the bucket spelled as the client writes it and as Prometheus 3 stores it.
+    const integer = integerThresholdVariant(config);
+    if (integer) {
+        const intSets = buildRuleSets(integer.config, guardrails, design);
+        const intSlo = intSets.find((s) => s.name === sloGroupName(integer.slo.id, config.environment))!;
+        const intTelemetry = intSets.find((s) => s.backlogItem === "telemetryGapAlerts")!;
+        files["integer-threshold.rules.yaml"] = renderRuleFile([...intSlo.groups, ...intTelemetry.groups]);
+        files["integer-threshold.test.yaml"] = testFile(
+            ["integer-threshold.rules.yaml"],
+            [...intSlo.groups, ...intTelemetry.groups].map((g) => g.name),
+            "1m",
+            (["client", "prometheus3"] as const).flatMap((le) => [
+                sloPageTest(integer.slo, intSlo, design, le),
+                ...telemetryTests(integer.config, integer.slo, le),
+            ]),
+        );
+        testFiles.push("integer-threshold.test.yaml");
+    }
+    // Two environments in one Prometheus, each scoped by its sliMatchers.
+    const neighbour = opts.neighbour ?? {
+        ...config,
+        stack: `${config.stack}-neighbour`,
+        environment: `${config.environment}-neighbour`,
+    };
+    const scopeOf = (c: StackConfig) =>
+        Object.keys(c.sliMatchers).length > 0 ? c : scopedVariant(c, { namespace: c.environment });
+    const [mine, other] = [scopeOf(config), scopeOf(neighbour)];
+    const sharedSet = (c: StackConfig) =>
+        buildRuleSets(c, guardrails, design).find((s) => s.name === sloGroupName(first.id, c.environment))!;
+    const [mySet, otherSet] = [sharedSet(mine), sharedSet(other)];
+    files["shared-mine.rules.yaml"] = renderRuleFile(mySet.groups);
+    files["shared-other.rules.yaml"] = renderRuleFile(otherSet.groups);
+    files["shared-prometheus.test.yaml"] = testFile(
+        ["shared-mine.rules.yaml", "shared-other.rules.yaml"],
+        [...mySet.groups, ...otherSet.groups].map((g) => g.name),
+        "1m",
+        [
+            sharedPrometheusTest(
+                mine,
+                other,
+                mine.slos.find((s) => s.id === first.id)!,
+                mySet,
+                design,
+            ),
+        ],
+    );
+    testFiles.push("shared-prometheus.test.yaml");
     for (const cadence of bySet("cadenceAlerts")) {
         files["cadence.test.yaml"] = testFile(
             [file(cadence)],

@@ -2,7 +2,7 @@
  * Synthetic telemetry for promtool tests: counters in promtool's expanding notation ("a+bxn"), histograms for an
  * SLI with a chosen share of slow requests, phase by phase, one sample per minute.
  */
-import { LabelMatcher, Sli, leLabel } from "../core/guardrails";
+import { LabelMatcher, Sli, leLabel, leValues } from "../core/guardrails";
 
 /** The issue's load profile for SLO tests: 1000 requests per minute (a test input, not a guardrail). */
 export const SYNTHETIC_REQUESTS_PER_MINUTE = 1000;
@@ -37,9 +37,26 @@ function num(x: number): string {
     return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(15)));
 }
 
-/** One stretch of traffic: `minutes` at `badShare` of requests slower than the threshold (or no telemetry at all). */
+/**
+ * One stretch of traffic: `minutes` at `badShare` of requests slower than the threshold (or no telemetry at all).
+ * `perMinute` overrides the series' request rate for the stretch (0: idle, counters flat; 0.25: a trickle); keep
+ * it and its slow share binary-exact (quarters), or promtool's counters drift (docs: NOTES on promtool).
+ */
 export type TrafficPhase =
-    { readonly minutes: number; readonly badShare: number } | { readonly minutes: number; readonly gone: true };
+    | { readonly minutes: number; readonly badShare: number; readonly perMinute?: number }
+    | { readonly minutes: number; readonly gone: true };
+
+/** How the threshold bucket's `le` is spelled: as the client writes it (Prometheus 2) or as Prometheus 3 stores it. */
+export type LeSpelling = "client" | "prometheus3";
+
+/** The `le` value a Prometheus of that version stores for a bound (OpenMetrics float form for Prometheus 3). */
+export function storedLe(seconds: number, spelling: LeSpelling): string {
+    if (spelling === "client") {
+        return leLabel(seconds);
+    }
+    const values = leValues(seconds);
+    return values.find((v) => /[.e]/.test(v)) ?? `${values[0]}.0`;
+}
 
 export interface InputSeries {
     readonly series: string;
@@ -86,19 +103,22 @@ function selector(metric: string, labels: ReadonlyArray<[string, string]>): stri
 export function sliHistogram(
     sli: Sli,
     phases: readonly TrafficPhase[],
-    opts: { bucket?: boolean; perMinute?: number } = {},
+    opts: { bucket?: boolean; perMinute?: number; le?: LeSpelling; labels?: Readonly<Record<string, string>> } = {},
 ): InputSeries[] {
-    const n = opts.perMinute ?? SYNTHETIC_REQUESTS_PER_MINUTE;
-    const labels: Array<[string, string]> = [];
+    const rate = (p: { perMinute?: number }) => p.perMinute ?? opts.perMinute ?? SYNTHETIC_REQUESTS_PER_MINUTE;
+    const labels: Array<[string, string]> = Object.entries(opts.labels ?? {});
     for (const m of sli.matchers) {
         const v = labelValueFor(m);
         if (v !== undefined) {
             labels.push([m.label, v]);
         }
     }
-    const all = counterValues(phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: n })));
+    const all = counterValues(phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: rate(p) })));
+    // Fast requests per minute, to the nearest quarter: whole numbers at 1000/min, binary-exact at a trickle.
     const fast = counterValues(
-        phases.map((p) => ("gone" in p ? p : { minutes: p.minutes, perMinute: Math.round(n * (1 - p.badShare)) })),
+        phases.map((p) =>
+            "gone" in p ? p : { minutes: p.minutes, perMinute: Math.round(rate(p) * (1 - p.badShare) * 4) / 4 },
+        ),
     );
     const series: InputSeries[] = [
         { series: selector(`${sli.metric}_bucket`, [...labels, ["le", "+Inf"]]), values: all },
@@ -106,7 +126,10 @@ export function sliHistogram(
     ];
     if (opts.bucket !== false) {
         series.unshift({
-            series: selector(`${sli.metric}_bucket`, [...labels, ["le", leLabel(sli.thresholdSeconds)]]),
+            series: selector(`${sli.metric}_bucket`, [
+                ...labels,
+                ["le", storedLe(sli.thresholdSeconds, opts.le ?? "client")],
+            ]),
             values: fast,
         });
     }
