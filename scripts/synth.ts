@@ -1,25 +1,31 @@
 /**
- * `npm run synth -- --stack <dev|staging|prod> [--out DIR] [--config FILE] [--policy-config FILE]` or `--all`: run
- * the real program under Pulumi's mock runtime, write what it would provision to out/<stack>/, and run the policy
- * pack over it as the engine would (out/<stack>/policy-report.json). Exit 0 only when every stack is valid and has
- * no mandatory policy violation.
+ * `npm run synth -- --stack <dev|staging|prod> [--out DIR] [--config FILE] [--policy-config FILE] [--preview
+ * [--prior DIR]]` or `--all`: run the real program under Pulumi's mock runtime, as `pulumi up` or (`--preview`) as
+ * `pulumi preview` runs it, write what it would provision to out/<stack>/, and run the policy pack over it as the
+ * engine would (out/<stack>/policy-report.json). Exit 0 only when every stack is valid and has no mandatory policy
+ * violation.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "./cli";
 import { loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
 
 const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
+                         [--preview [--prior DIR]]
   --stack <stack>        one of the guardrail environments (dev, staging, prod)
   --all                  every environment, one after the other
   --out DIR              output folder (default out/<stack>; with --all, DIR/<stack>)
   --config FILE          a stack-config file used in place of Pulumi.<stack>.yaml (only with --stack)
-  --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)`;
+  --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)
+  --preview              run as \`pulumi preview\`: resources not yet created have unknown IDs and computed outputs
+  --prior DIR            with --preview: a previous synth's output (DIR/resources.json with --stack, else
+                         DIR/<stack>/resources.json), the deployed stack the preview updates`;
 
 async function main(): Promise<number> {
     const flags = parseFlags(
         process.argv.slice(2),
-        { values: ["stack", "out", "config", "policy-config"], booleans: ["all", "help"] },
+        { values: ["stack", "out", "config", "policy-config", "prior"], booleans: ["all", "help", "preview"] },
         USAGE,
     );
     if (flags.booleans.has("help")) {
@@ -40,10 +46,23 @@ async function main(): Promise<number> {
     if (all && configFile) {
         throw new UsageError("--config names one stack's file; use it with --stack, not --all", USAGE);
     }
+    const preview = flags.booleans.has("preview");
+    const priorDir = single(flags, "prior", USAGE);
+    if (priorDir !== undefined && !preview) {
+        throw new UsageError("--prior is the stack a preview updates; use it with --preview", USAGE);
+    }
     const stacks = all ? environments : [stack as string];
+    // Every prior state is read before anything is written: --prior may name the folder this run writes to.
+    const priorFiles = new Map<string, string>();
+    if (priorDir !== undefined) {
+        for (const s of stacks) {
+            const own = path.resolve(priorDir, "resources.json");
+            priorFiles.set(s, !all && fs.existsSync(own) ? own : path.resolve(priorDir, s, "resources.json"));
+        }
+    }
     // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
     // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
-     
+
     const { spawnPolicyPack, stopPolicyPack } =
         require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
     const stopStarting = new AbortController();
@@ -63,13 +82,14 @@ async function main(): Promise<number> {
     let reported: Promise<void> = Promise.resolve();
     try {
         // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
-         
-        const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } =
+
+        const { countByType, readPriorState, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } =
             require("../offline/synth") as typeof import("../offline/synth");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { readStackFile } = require("../offline/mockRuntime") as typeof import("../offline/mockRuntime");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const policy = require("../offline/policyAnalyzer") as typeof import("../offline/policyAnalyzer");
+        const priors = new Map([...priorFiles].map(([s, file]) => [s, readPriorState(file, s)]));
         const policyConfigFile = single(flags, "policy-config", USAGE);
         const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
         const client = spawning.then((p) => policy.PolicyAnalyzer.connect(p));
@@ -80,7 +100,12 @@ async function main(): Promise<number> {
             let result: import("../offline/synth").SynthResult;
             let files: string[];
             try {
-                result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
+                result = await synthStack({
+                    stack: s,
+                    configFile: configFile ? path.resolve(configFile) : undefined,
+                    preview,
+                    prior: priors.get(s),
+                });
                 files = writeSynthOutput(result, outDir);
             } catch (err) {
                 reported = reported.then(() => fail(s, err));
@@ -101,7 +126,7 @@ async function main(): Promise<number> {
                     const reportFile = writePolicyReport(report, outDir);
                     files.push(reportFile, writePolicyMetrics(report, outDir));
                     const lines = [
-                        `stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`,
+                        `stack ${s}: ${result.run.resources.length} resources (${result.run.mode}, config ${displayPath(result.configFile)})`,
                     ];
                     for (const [type, n] of countByType(result.run.resources)) {
                         lines.push(`  ${String(n).padStart(3)}  ${type}`);
