@@ -8,6 +8,7 @@ import { PackContext } from "./context";
 import { dashboardsPolicy } from "./dashboards";
 import { EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "./evidence";
 import { provenanceBucketPolicy, releasePolicy } from "./provenance";
+import { decidedAtPreview } from "./preview";
 import { sloPolicy } from "./slo";
 
 /** Name the pack is served (and reported) under. */
@@ -23,5 +24,5 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         provenanceBucketPolicy(ctx),
         releasePolicy(ctx),
         dashboardsPolicy(ctx),
-    ];
+    ].map((p) => decidedAtPreview(ctx, p));
 }
