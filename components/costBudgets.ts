@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
-import { BudgetConfig, BudgetKind, BudgetSpec, budgetSpecs, budgetTopicPolicy } from "../budgets/specs";
+import { BudgetConfig, BudgetKind, BudgetSpec, budgetSpecs, budgetTopicPolicy, snsTopicArn } from "../budgets/specs";
 
 export interface CostBudgetsArgs {
     /** The validated stack config: environment, budgets (USD/month), alert threshold, recipients, source file. */
@@ -44,12 +44,17 @@ export class CostBudgets extends pulumi.ComponentResource {
         );
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        // Built from the topic's name (an input, so it still depends on the topic), known in a first preview.
+        const topicArn = pulumi
+            .all([partition.partition, region.region, identity.accountId, topic.name])
+            .apply(([part, r, account, n]) => snsTopicArn(part, r, account, n));
         const topicPolicy = new aws.sns.TopicPolicy(
             `${name}-alerts-policy`,
             {
-                arn: topic.arn,
+                arn: topicArn,
                 policy: pulumi
-                    .all([topic.arn, identity.accountId, partition.partition])
+                    .all([topicArn, identity.accountId, partition.partition])
                     .apply(([arn, account, part]) => JSON.stringify(budgetTopicPolicy(arn, account, part))),
             },
             { parent: this },
@@ -69,7 +74,7 @@ export class CostBudgets extends pulumi.ComponentResource {
                     costFilters: spec.costFilters.map((f) => ({ name: f.name, values: [...f.values] })),
                     notifications: spec.notifications.map((n) => ({
                         ...n,
-                        subscriberSnsTopicArns: [topic.arn],
+                        subscriberSnsTopicArns: [topicArn],
                         subscriberEmailAddresses: [...args.config.alertEmails],
                     })),
                 },
@@ -78,7 +83,7 @@ export class CostBudgets extends pulumi.ComponentResource {
             );
             names[spec.kind] = budget.name;
         }
-        this.topicArn = topic.arn;
+        this.topicArn = topicArn;
         this.budgetNames = names as Record<BudgetKind, pulumi.Output<string>>;
         this.registerOutputs({ topicArn: this.topicArn, budgetNames: this.budgetNames });
     }

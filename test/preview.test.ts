@@ -115,6 +115,43 @@ describe("the mock runtime's unknowns, as the engine sends them", () => {
     });
 });
 
+/** Paths (`.a.b[0]`) of every unknown value in `v`. */
+function unknownPaths(v: unknown, at = ""): string[] {
+    if (v === UNKNOWN) {
+        return [at];
+    }
+    if (Array.isArray(v)) {
+        return v.flatMap((x, i) => unknownPaths(x, `${at}[${i}]`));
+    }
+    if (v !== null && typeof v === "object") {
+        return Object.entries(v).flatMap(([k, x]) => unknownPaths(x, `${at}.${k}`));
+    }
+    return [];
+}
+
+describe.each(STACKS)("a first preview of %s", (stack) => {
+    it("knows every input but the KMS key's generated ID and ARN", async () => {
+        const run = (await synthStack({ stack, preview: true })).run;
+        const unknown = [...new Set(run.resources.flatMap((r) => unknownPaths(r.inputs).map((p) => `${r.type} ${p}`)))];
+        // AWS generates a key's ID; nothing the pack reads is derived from it (the encryption policy checks that a
+        // KMS key is named, not which). Names and ARNs of buckets and topics are built from their names.
+        expect(unknown.sort()).toEqual([
+            "aws:kms/alias:Alias .targetKeyId",
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration .rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId",
+        ]);
+        const topic = run.resources.find((r) => r.type === "aws:sns/topic:Topic");
+        const budgets = run.resources.filter((r) => r.type === "aws:budgets/budget:Budget");
+        expect(budgets.length).toBeGreaterThan(0);
+        for (const b of budgets) {
+            for (const n of b.inputs.notifications as Array<{ subscriberSnsTopicArns: string[] }>) {
+                expect(n.subscriberSnsTopicArns).toEqual([
+                    `arn:aws:sns:us-east-1:123456789012:${String(topic?.inputs.name)}`,
+                ]);
+            }
+        }
+    });
+});
+
 describe("prior state", () => {
     it("keeps an existing resource's ID and outputs, and refuses a prior of another stack or with unknowns", async () => {
         const up = await synthStack({ stack: "dev" });
