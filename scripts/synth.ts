@@ -60,8 +60,9 @@ async function main(): Promise<number> {
             priorFiles.set(s, !all && fs.existsSync(own) ? own : path.resolve(priorDir, s, "resources.json"));
         }
     }
-    // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
-    // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
+    // The pack starts first, before the SDK loads here: it is rebuilt from its sources (esbuild, in its own process)
+    // and started as the CLI starts it, and its start-up (loading @pulumi/pulumi) runs on the other core while this
+    // process loads the SDK and synthesizes.
 
     const { spawnPolicyPack, stopPolicyPack } =
         require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
