@@ -304,7 +304,8 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
                     }
                     return { id: name, state: { name, outputs, secretOutputNames: [] } };
                 }
-                if (preview && args.custom) {
+                // A read (`Resource.get`) or an import names an existing resource: a preview reads it, all known.
+                if (preview && args.custom && !args.id) {
                     return previewState(args, registering.wire ?? {}, opts.prior?.get(registering.urn ?? ""));
                 }
                 return { id: `${args.name}-id`, state: computedState(args) };

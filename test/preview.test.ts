@@ -44,6 +44,7 @@ const SECRET_SIG = { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecre
 describe("the mock runtime's unknowns, as the engine sends them", () => {
     let run: MockRunResult;
     let dryRun: boolean | undefined;
+    let readArn: string | undefined;
     beforeAll(async () => {
         run = await runWithMocks({
             stack: "dev",
@@ -51,6 +52,8 @@ describe("the mock runtime's unknowns, as the engine sends them", () => {
             preview: true,
             program: () => {
                 dryRun = pulumi.runtime.isDryRun();
+                // A resource read by ID exists: a preview reads it, so its outputs are known.
+                aws.s3.Bucket.get("existing", "existing-bucket").arn.apply((a) => (readArn = a));
                 const bucket = new aws.s3.Bucket("made", { bucket: "made-by-name" });
                 new aws.s3.BucketPolicy("uses", {
                     bucket: bucket.bucket,
@@ -74,6 +77,10 @@ describe("the mock runtime's unknowns, as the engine sends them", () => {
     it("runs the program as a preview", () => {
         expect(dryRun).toBe(true);
         expect(run.mode).toBe("preview-fresh");
+    });
+
+    it("reads an existing resource (Resource.get) with known outputs", () => {
+        expect(readArn).toMatch(/^arn:aws:s3:.*existing$/);
     });
 
     it("leaves a created resource's ID and computed outputs unknown, its inputs echoed", () => {
