@@ -347,6 +347,14 @@ function usdAmount(usd: number): string {
 export const TOPIC_PUBLISHERS = ["budgets.amazonaws.com", "costalerts.amazonaws.com"] as const;
 
 /**
+ * An SNS topic's ARN from its name, region and account: known before the topic exists, so what a preview shows the
+ * policy pack (the topic policy, the budgets' subscribers) is the value, not an unknown.
+ */
+export function snsTopicArn(partition: string, region: string, accountId: string, topicName: string): string {
+    return `arn:${partition}:sns:${region}:${accountId}:${topicName}`;
+}
+
+/**
  * Topic policy: AWS Budgets and Cost Anomaly Detection of this account may publish (aws:SourceAccount, and for
  * Budgets the budget ARN pattern, guard against the confused deputy), and nobody else may: a Deny for every
  * principal that is not one of those services.

@@ -16,6 +16,7 @@ import {
     budgetTopicPolicy,
     costAllocationTagKeys,
     llmBudgetActionSpec,
+    snsTopicArn,
 } from "../budgets/specs";
 
 export interface CostBudgetsArgs {
@@ -92,12 +93,17 @@ export class CostBudgets extends pulumi.ComponentResource {
         );
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        // Built from the topic's name (an input, so it still depends on the topic), known in a first preview.
+        const topicArn = pulumi
+            .all([partition.partition, region.region, identity.accountId, topic.name])
+            .apply(([part, r, account, n]) => snsTopicArn(part, r, account, n));
         const topicPolicy = new aws.sns.TopicPolicy(
             `${name}-alerts-policy`,
             {
-                arn: topic.arn,
+                arn: topicArn,
                 policy: pulumi
-                    .all([topic.arn, identity.accountId, partition.partition])
+                    .all([topicArn, identity.accountId, partition.partition])
                     .apply(([arn, account, part]) => JSON.stringify(budgetTopicPolicy(arn, account, part))),
             },
             { parent: this },
@@ -129,7 +135,7 @@ export class CostBudgets extends pulumi.ComponentResource {
                         aws.types.input.budgets.BudgetFilterExpression | undefined,
                     notifications: spec.notifications.map((n) => ({
                         ...n,
-                        subscriberSnsTopicArns: [topic.arn],
+                        subscriberSnsTopicArns: [topicArn],
                         subscriberEmailAddresses: [...args.config.alertEmails],
                     })),
                 },
@@ -154,7 +160,7 @@ export class CostBudgets extends pulumi.ComponentResource {
                 name: plan.anomaly.subscription.name,
                 frequency: plan.anomaly.subscription.frequency,
                 monitorArnLists: [monitor.arn],
-                subscribers: [{ type: "SNS", address: topic.arn }],
+                subscribers: [{ type: "SNS", address: topicArn }],
                 thresholdExpression: {
                     dimension: {
                         ...plan.anomaly.subscription.thresholdExpression.dimension,
@@ -167,10 +173,10 @@ export class CostBudgets extends pulumi.ComponentResource {
         );
 
         if (plan.llmAction && budgets.llm) {
-            this.llmAction(name, plan.llmAction, budgets.llm, topic, topicPolicy, identity, partition);
+            this.llmAction(name, plan.llmAction, budgets.llm, topicArn, topicPolicy, identity, partition);
         }
 
-        this.topicArn = topic.arn;
+        this.topicArn = topicArn;
         this.anomalyMonitorArn = monitor.arn;
         this.budgetNames = Object.fromEntries(Object.entries(budgets).map(([k, b]) => [k, b.name])) as Record<
             BudgetKind,
@@ -188,7 +194,7 @@ export class CostBudgets extends pulumi.ComponentResource {
         name: string,
         spec: LlmBudgetActionSpec,
         budget: aws.budgets.Budget,
-        topic: aws.sns.Topic,
+        topicArn: pulumi.Output<string>,
         topicPolicy: aws.sns.TopicPolicy,
         identity: pulumi.Output<aws.GetCallerIdentityResult>,
         partition: pulumi.Output<aws.GetPartitionResult>,
@@ -232,7 +238,7 @@ export class CostBudgets extends pulumi.ComponentResource {
                 actionThreshold: spec.actionThreshold,
                 definition: { iamActionDefinition: { policyArn: deny.arn, roles: [...spec.roles] } },
                 executionRoleArn: role.arn,
-                subscribers: [{ address: topic.arn, subscriptionType: "SNS" }],
+                subscribers: [{ address: topicArn, subscriptionType: "SNS" }],
             },
             { parent: this, dependsOn: [permissions, topicPolicy] },
         );

@@ -62,15 +62,23 @@ export class CostCollector extends pulumi.ComponentResource {
         );
         new aws.iam.RolePolicy(
             `${name}-cost-explorer`,
-            { role: role.id, policy: JSON.stringify(plan.rolePolicy) },
+            // The role's name (an input), not its id: known in a first preview, so the pack can judge the policy.
+            { role: role.name, policy: JSON.stringify(plan.rolePolicy) },
             { parent: this },
         );
+        // Built from the role's name, account and partition rather than read from the role, so the service account's
+        // metadata (which the pack reads for evidence) is known in a first preview.
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this });
+        const roleArn = pulumi
+            .all([partition.partition, identity.accountId, role.name])
+            .apply(([part, account, roleName]) => `arn:${part}:iam::${account}:role/${roleName}`);
         const serviceAccount = new k8s.core.v1.ServiceAccount(
             `${name}-sa`,
             {
                 metadata: {
                     ...plan.serviceAccount.metadata,
-                    annotations: { "eks.amazonaws.com/role-arn": role.arn },
+                    annotations: { "eks.amazonaws.com/role-arn": roleArn },
                 },
             },
             { parent: this },

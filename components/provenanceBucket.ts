@@ -14,6 +14,7 @@ import {
     logLifecycleRules,
     objectLockRule,
     provenanceBucketName,
+    s3BucketArn,
 } from "../provenance/bucketSpecs";
 
 export interface ProvenanceBucketArgs {
@@ -80,6 +81,7 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         const keep: pulumi.CustomResourceOptions = { parent: this, protect: true, retainOnDelete: true };
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this });
         const nameFor = (role: "evidence" | "logs") =>
             pulumi
                 .all([identity.accountId, region.region])
@@ -105,18 +107,23 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
             { bucket: nameFor("evidence"), objectLockEnabled: true, forceDestroy: false },
             keep,
         );
+        // Settings refer to a bucket by its name (S3's ID) and its ARN is built from the name: both are inputs, known
+        // in a first preview, where the provider's `id` and `arn` are not. Through `bucket.bucket` each setting
+        // still depends on its bucket (the pack finds settings by that dependency).
+        const arnOf = (b: aws.s3.Bucket) =>
+            pulumi.all([partition.partition, b.bucket]).apply(([p, n]) => s3BucketArn(p, n));
         const hardening = this.harden(`${name}-bucket`, bucket, keep, {
             encryption: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
             lifecycle: evidenceLifecycleRules(),
         });
         const objectLock = new aws.s3.BucketObjectLockConfiguration(
             `${name}-object-lock`,
-            { bucket: bucket.id, rule: objectLockRule(args.objectLock) },
+            { bucket: bucket.bucket, rule: objectLockRule(args.objectLock) },
             { ...keep, dependsOn: [hardening.versioning] },
         );
         const policy = new aws.s3.BucketPolicy(
             `${name}-policy`,
-            { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(evidenceBucketPolicy(arn))) },
+            { bucket: bucket.bucket, policy: arnOf(bucket).apply((arn) => JSON.stringify(evidenceBucketPolicy(arn))) },
             { ...keep, dependsOn: [hardening.publicAccess] },
         );
 
@@ -129,9 +136,9 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         const logsPolicy = new aws.s3.BucketPolicy(
             `${name}-logs-policy`,
             {
-                bucket: logs.id,
+                bucket: logs.bucket,
                 policy: pulumi
-                    .all([logs.arn, bucket.arn, identity.accountId])
+                    .all([arnOf(logs), arnOf(bucket), identity.accountId])
                     .apply(([logArn, evidenceArn, account]) =>
                         JSON.stringify(logBucketPolicy(logArn, evidenceArn, account)),
                     ),
@@ -141,8 +148,8 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         const logging = new aws.s3.BucketLogging(
             `${name}-access-logging`,
             {
-                bucket: bucket.id,
-                targetBucket: logs.id,
+                bucket: bucket.bucket,
+                targetBucket: logs.bucket,
                 targetPrefix: ACCESS_LOG_PREFIX,
                 targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
             },
@@ -150,7 +157,7 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         );
 
         this.bucketName = bucket.bucket;
-        this.bucketArn = bucket.arn;
+        this.bucketArn = arnOf(bucket);
         this.kmsKeyArn = key.arn;
         this.logBucketName = logs.bucket;
         this.ready = [objectLock, policy, logging, ...Object.values(hardening)];
@@ -174,13 +181,13 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
     ) {
         const ownership = new aws.s3.BucketOwnershipControls(
             `${prefix}-ownership`,
-            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            { bucket: bucket.bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
             keep,
         );
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${prefix}-public-access`,
             {
-                bucket: bucket.id,
+                bucket: bucket.bucket,
                 blockPublicAcls: true,
                 blockPublicPolicy: true,
                 ignorePublicAcls: true,
@@ -190,13 +197,13 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         );
         const versioning = new aws.s3.BucketVersioning(
             `${prefix}-versioning`,
-            { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+            { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } },
             keep,
         );
         const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
             `${prefix}-encryption`,
             {
-                bucket: bucket.id,
+                bucket: bucket.bucket,
                 rules: [
                     {
                         applyServerSideEncryptionByDefault: settings.encryption,
@@ -211,7 +218,7 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         const lifecycle = new aws.s3.BucketLifecycleConfiguration(
             `${prefix}-lifecycle`,
             {
-                bucket: bucket.id,
+                bucket: bucket.bucket,
                 rules: settings.lifecycle.map((r) => ({
                     ...r,
                     transitions: r.transitions.map((t) => ({ ...t })),

@@ -29,16 +29,20 @@ export function formatProblem(p: Problem): string {
     return `${p.file}: ${p.path || "/"}: ${p.message}`;
 }
 
-/** Repository root: the folder holding Pulumi.yaml, whether running from sources or from compiled `bin/`. */
-export const repoRoot: string = findRepoRoot(__dirname);
+/**
+ * Repository root: the folder holding Pulumi.yaml, whether running from sources or from compiled `bin/`. The
+ * bundled policy pack ships without the repository and reads none of its files; there (no Pulumi.yaml above it)
+ * the working directory stands in, only as the base display paths are relative to.
+ */
+export const repoRoot: string = findRepoRoot(__dirname) ?? process.cwd();
 
-function findRepoRoot(start: string): string {
+function findRepoRoot(start: string): string | undefined {
     for (let dir = start; ; dir = path.dirname(dir)) {
         if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
             return dir;
         }
         if (path.dirname(dir) === dir) {
-            throw new Error(`Pulumi.yaml not found above ${start}`);
+            return undefined;
         }
     }
 }

@@ -45,11 +45,11 @@ const EXTRACTORS: Readonly<Record<string, (r: RegisteredResource) => Artifact[]>
     "aws:iam/role:Role": (r) => [
         {
             path: `iam/${typeof r.inputs.name === "string" ? r.inputs.name : r.name}.trust.json`,
-            content: stableJson(JSON.parse(String(r.inputs.assumeRolePolicy))),
+            content: policyDocument(r.inputs.assumeRolePolicy),
         },
     ],
     "aws:iam/rolePolicy:RolePolicy": (r) => [
-        { path: `iam/${r.name}.policy.json`, content: stableJson(JSON.parse(String(r.inputs.policy))) },
+        { path: `iam/${r.name}.policy.json`, content: policyDocument(r.inputs.policy) },
     ],
     // The routing as a plain alertmanager.yml (receivers' secrets as placeholders), what `amtool check-config` and a
     // real Alertmanager read.
@@ -73,6 +73,15 @@ const EXTRACTORS: Readonly<Record<string, (r: RegisteredResource) => Artifact[]>
     "grafana:apps/v1beta1/dashboard:Dashboard": (r) =>
         dashboardArtifact(String((r.inputs.spec as { json?: unknown } | undefined)?.json), r.name),
 };
+
+/** A policy document as sorted JSON; as given when it is not JSON (a preview leaves a computed one unknown). */
+function policyDocument(value: unknown): string {
+    try {
+        return stableJson(JSON.parse(String(value)));
+    } catch {
+        return `${String(value)}\n`;
+    }
+}
 
 /** Above this size a ConfigMap value (the bundled cost collector) is shown by its size and digest, not inline. */
 const INLINE_VALUE_MAX = 64 * 1024;

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { sortKeys } from "../core/stableJson";
 import { PROJECT } from "../core/stackConfig";
 import { FlatConfig, SECRET_PLACEHOLDER } from "../core/stackFile";
 
@@ -27,7 +28,35 @@ export interface RegisteredResource {
     readonly ignoreChanges: readonly string[];
     readonly additionalSecretOutputs: readonly string[];
     readonly deleteBeforeReplace: boolean;
+    /**
+     * The provider's ID, as the engine resolved it; absent while unknown (a resource a preview would create) and in
+     * hand-built fixtures.
+     */
+    readonly id?: string;
+    /**
+     * Outputs in wire form (what AnalyzeStack receives, as the engine sends each resource's outputs there); unknown
+     * values are the engine's unknown sentinel. Absent in hand-built fixtures, where the inputs stand in.
+     */
+    readonly outputs?: Record<string, unknown>;
 }
+
+/**
+ * The engine's marker for a value not known until the resource exists (`UnknownStringValue` in the engine,
+ * `unknownValue` in @pulumi/pulumi's rpc module). The program sees it as an unknown Output during a preview; an
+ * analyzer receives it in place of the value, whatever the value's type.
+ */
+export const UNKNOWN = pulumi.runtime.unknownValue;
+
+/** A resource of an existing stack: what `--prior` reads from a previous synth's resources.json. */
+export interface PriorResource {
+    readonly id: string;
+    /** Inputs with secrets masked (resources.json form): an unchanged resource compares equal after masking. */
+    readonly inputs: Record<string, unknown>;
+    readonly outputs: Record<string, unknown>;
+}
+
+/** What the engine would run: `pulumi up`, a preview of a stack not yet deployed, or a preview of an update. */
+export type RunMode = "up" | "preview-fresh" | "preview-update";
 
 export interface MockRunResult {
     readonly project: string;
@@ -35,6 +64,7 @@ export interface MockRunResult {
     readonly resources: readonly RegisteredResource[];
     /** Stack outputs in wire form (secrets wrapped); see maskSecrets / unwrapSecrets. */
     readonly outputs: Record<string, unknown>;
+    readonly mode: RunMode;
 }
 
 // Reading a stack file lives in core (the program's preflight reads its sibling stacks too); re-exported for callers here.
@@ -108,6 +138,50 @@ export interface MockRunOptions {
      * (the sign-off ledger's anchor). Without them the stack is fresh: its own reference has no outputs.
      */
     readonly priorOutputs?: Record<string, unknown>;
+    /**
+     * Only with `preview`: the deployed stack's resources by URN, so the preview is an update's. A resource found
+     * here keeps its ID and outputs (its new inputs over them when they changed); one not found is created, so its
+     * ID and every output the provider computes are unknown.
+     */
+    readonly prior?: ReadonlyMap<string, PriorResource>;
+}
+
+/**
+ * The state a provider's preview returns, as the engine hands it to the program: a created resource echoes its
+ * inputs (unknown where they are unknown) and everything the provider computes is unknown, nested objects
+ * included; an existing one keeps what it has.
+ */
+export function previewState(
+    args: pulumi.runtime.MockResourceArgs,
+    wireInputs: Record<string, unknown>,
+    prior: PriorResource | undefined,
+): { id: string; state: Record<string, unknown> } {
+    const computed = computedState(args);
+    if (!prior) {
+        return { id: "", state: unknownWhereComputed(computed, args.inputs) as Record<string, unknown> };
+    }
+    const unchanged = JSON.stringify(sortKeys(maskSecrets(wireInputs))) === JSON.stringify(sortKeys(prior.inputs));
+    // Unchanged: the engine's Same step keeps the old outputs (the current inputs restore secrets masked on disk).
+    // Changed: an update keeps the ID and what the provider computed; the inputs are the new ones.
+    return {
+        id: prior.id,
+        state: unchanged
+            ? { ...prior.outputs, ...(args.inputs as Record<string, unknown>) }
+            : { ...prior.outputs, ...computed },
+    };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return v !== null && typeof v === "object" && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function unknownWhereComputed(state: unknown, inputs: unknown): unknown {
+    if (isPlainObject(state) && isPlainObject(inputs) && !isSecretWire(inputs)) {
+        return Object.fromEntries(
+            Object.entries(state).map(([k, v]) => [k, k in inputs ? unknownWhereComputed(v, inputs[k]) : UNKNOWN]),
+        );
+    }
+    return state;
 }
 
 /**
@@ -117,6 +191,13 @@ export interface MockRunOptions {
 export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult> {
     const project = opts.project ?? PROJECT;
     const resources: RegisteredResource[] = opts.record ?? [];
+    const preview = opts.preview ?? false;
+    if (opts.prior && !preview) {
+        throw new Error("a prior state describes what a preview updates; pass preview: true with prior");
+    }
+    // The request being registered: the mock monitor calls newResource synchronously from registerResource, before
+    // its first await, so the wrapper below hands it the URN and the wire inputs through this slot.
+    const registering: { urn?: string; wire?: Record<string, unknown> } = {};
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
@@ -135,6 +216,10 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
                     }
                     return { id: name, state: { name, outputs, secretOutputNames: [] } };
                 }
+                // A read (`Resource.get`) or an import names an existing resource: a preview reads it, all known.
+                if (preview && args.custom && !args.id) {
+                    return previewState(args, registering.wire ?? {}, opts.prior?.get(registering.urn ?? ""));
+                }
                 return { id: `${args.name}-id`, state: computedState(args) };
             },
             call: (args) => {
@@ -147,10 +232,10 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
         },
         project,
         opts.stack,
-        opts.preview ?? false,
+        preview,
     );
     const stackOutputs: { wire?: Record<string, unknown> } = {};
-    recordRegistrations(resources, stackOutputs);
+    recordRegistrations(resources, stackOutputs, registering);
     pulumi.runtime.setAllConfig(opts.config.values, opts.config.secretKeys);
     const previousName = process.env.MAESTRO_STACK_CONFIG_FILE;
     if (opts.configFileName) {
@@ -175,7 +260,13 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
     if (failure) {
         throw failure.error;
     }
-    return { project, stack: opts.stack, resources: sortResources(resources), outputs: stackOutputs.wire ?? {} };
+    return {
+        project,
+        stack: opts.stack,
+        resources: sortResources(resources),
+        outputs: stackOutputs.wire ?? {},
+        mode: !preview ? "up" : opts.prior ? "preview-update" : "preview-fresh",
+    };
 }
 
 function restoreEnv(name: string, value: string | undefined): void {
@@ -211,9 +302,10 @@ interface RegisterRequest {
 }
 
 interface MonitorLike {
+    newUrn(parent: string, type: string, name: string): string;
     registerResource: (
         req: RegisterRequest,
-        cb: (err: unknown, resp?: { getUrn(): string; getObject(): unknown }) => void,
+        cb: (err: unknown, resp?: { getUrn(): string; getId(): string; getObject(): unknown }) => void,
     ) => void;
     registerResourceOutputs: (
         req: { getUrn(): string; getOutputs(): unknown },
@@ -222,7 +314,11 @@ interface MonitorLike {
 }
 
 /** Wrap the mock monitor so every RegisterResource request is recorded with its options and final URN. */
-function recordRegistrations(into: RegisteredResource[], stackOutputs: { wire?: Record<string, unknown> }): void {
+function recordRegistrations(
+    into: RegisteredResource[],
+    stackOutputs: { wire?: Record<string, unknown> },
+    registering: { urn?: string; wire?: Record<string, unknown> },
+): void {
     const monitor = (pulumi.runtime as unknown as { getMonitor(): MonitorLike }).getMonitor();
     const originalOutputs = monitor.registerResourceOutputs.bind(monitor);
     monitor.registerResourceOutputs = (req, callback) => {
@@ -233,7 +329,9 @@ function recordRegistrations(into: RegisteredResource[], stackOutputs: { wire?: 
     };
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
-        original(req, (err, resp) => {
+        registering.urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
+        registering.wire = toWire(req.getObject());
+        const done = (err: unknown, resp?: { getUrn(): string; getId(): string; getObject(): unknown }) => {
             if (!err && resp) {
                 const deps: Record<string, string[]> = {};
                 req.getPropertydependenciesMap().forEach((v, k) => {
@@ -254,10 +352,15 @@ function recordRegistrations(into: RegisteredResource[], stackOutputs: { wire?: 
                     ignoreChanges: req.getIgnorechangesList(),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    id: resp.getId() || undefined,
+                    outputs: toWire(resp.getObject()),
                 });
             }
             callback(err, resp);
-        });
+        };
+        original(req, done);
+        registering.urn = undefined;
+        registering.wire = undefined;
     };
 }
 

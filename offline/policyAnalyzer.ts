@@ -15,7 +15,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
-import { FlatConfig, MockRunResult, RegisteredResource } from "./mockRuntime";
+import { FlatConfig, MockRunResult, RegisteredResource, RunMode } from "./mockRuntime";
 import { PROJECT } from "../core/conventions";
 import { PolicyPackProcess, StartOptions, spawnPolicyPack, stopPolicyPack } from "./policyPackProcess";
 import { Problem, ValidationError, displayPath, readDataFile } from "../core/validation";
@@ -144,6 +144,8 @@ export interface PolicyViolation {
 
 export interface PolicyReport {
     readonly stack: string;
+    /** What the engine ran: `pulumi up`, or a preview of a fresh stack or of an update. */
+    readonly mode: RunMode;
     readonly policyPack: { readonly name: string; readonly version: string };
     /** The level each policy ran at, after the policy config. */
     readonly enforcement: Readonly<Record<string, EnforcementLevelName>>;
@@ -202,11 +204,12 @@ function describeResource<M extends analyzerpb.AnalyzeRequest | analyzerpb.Analy
     msg: M,
     r: RegisteredResource,
     byUrn: ReadonlyMap<string, RegisteredResource>,
+    properties: Record<string, unknown>,
 ): M {
     msg.setUrn(r.urn);
     msg.setType(r.type);
     msg.setName(r.name);
-    msg.setProperties(structOf(r.inputs));
+    msg.setProperties(structOf(properties));
     msg.setOptions(optionsOf(r));
     const provider = providerOf(r, byUrn);
     if (provider) {
@@ -219,14 +222,17 @@ export function analyzeRequest(
     r: RegisteredResource,
     byUrn: ReadonlyMap<string, RegisteredResource>,
 ): analyzerpb.AnalyzeRequest {
-    return describeResource(new analyzerpb.AnalyzeRequest(), r, byUrn);
+    // Analyze judges what the program asked for: the inputs, unknown where they depend on unknown outputs.
+    return describeResource(new analyzerpb.AnalyzeRequest(), r, byUrn, r.inputs);
 }
 
 export function analyzerResource(
     r: RegisteredResource,
     byUrn: ReadonlyMap<string, RegisteredResource>,
 ): analyzerpb.AnalyzerResource {
-    const msg = describeResource(new analyzerpb.AnalyzerResource(), r, byUrn);
+    // The engine calls AnalyzeStack "on the final outputs of each resource" (its step generator): during a preview,
+    // what the provider's preview returned, so a created resource's computed outputs arrive unknown.
+    const msg = describeResource(new analyzerpb.AnalyzerResource(), r, byUrn, r.outputs ?? r.inputs);
     msg.setParent(r.parent ?? "");
     const propertyDeps = Object.entries(r.propertyDependencies).filter(([, urns]) => urns.length > 0);
     msg.setDependenciesList([...new Set([...r.dependsOn, ...propertyDeps.flatMap(([, urns]) => urns)])].sort());
@@ -433,8 +439,6 @@ export interface AnalyzeRunOptions {
     readonly policyConfig?: PolicyConfigFile;
     /** The policy config file's name, for messages. */
     readonly policyConfigFile?: string;
-    /** `pulumi preview` (true, the default) or `pulumi up`. */
-    readonly dryRun?: boolean;
 }
 
 /**
@@ -490,7 +494,7 @@ export async function analyzeRun(
     const enforcement = reconcileEnforcement(info, opts.policyConfig, opts.policyConfigFile);
     await analyzer.configureStack(run.stack, opts.config ?? { values: {}, secretKeys: [] }, {
         project: run.project,
-        dryRun: opts.dryRun,
+        dryRun: run.mode !== "up",
     });
     await analyzer.configure(enforcement);
     const resources = withDefaultProviders(run, opts.config ?? { values: {}, secretKeys: [] });
@@ -511,6 +515,7 @@ export async function analyzeRun(
     );
     return {
         stack: run.stack,
+        mode: run.mode,
         policyPack: { name: info.name, version: info.version },
         enforcement: Object.fromEntries(
             Object.entries(enforcement).map(([k, v]) => [k, v.enforcementLevel ?? "mandatory"]),
@@ -542,6 +547,7 @@ export function formatViolation(v: PolicyViolation): string {
 export function policyReportDocument(report: PolicyReport): unknown {
     return {
         stack: report.stack,
+        mode: report.mode,
         policyPack: report.policyPack,
         enforcement: report.enforcement,
         summary: { mandatory: report.mandatory, advisory: report.advisory, passed: report.mandatory === 0 },

@@ -1,8 +1,10 @@
 /**
  * Starting the policy pack the way the engine does: `run-policy-pack` from the pack's own @pulumi/pulumi, with the
- * runtime options of PulumiPolicy.yaml, printing its port on stdout. Kept apart from the analyzer client (lib/
- * policyAnalyzer.ts), which loads the SDK's gRPC stubs: synth spawns the pack first, so its start (ts-node
- * type-checks the pack) overlaps with loading the SDK and synthesizing, and connects once it needs the pack.
+ * runtime options of PulumiPolicy.yaml, printing its port on stdout. By default the built pack (policies/bin/
+ * index.js, the `main` the CLI runs, rebuilt first from the sources: offline/policyPackBuild.ts); `entry: "ts-node"`
+ * starts the TypeScript sources instead, as the pack ran before it was built (ts-node type-checks them), which the
+ * bench measures side by side. Kept apart from the analyzer client (offline/policyAnalyzer.ts), which loads the
+ * SDK's gRPC stubs: synth spawns the pack first, so its start overlaps with loading the SDK and synthesizing.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -29,6 +31,15 @@ export interface StartOptions {
     readonly startTimeoutMs?: number;
     /** Aborting kills a pack still starting (synth starts it early and may not need it after all). */
     readonly signal?: AbortSignal;
+    /**
+     * What runs: the pack's `main` as the CLI runs it ("built", the default; the repository's pack is rebuilt
+     * first), or its index.ts through run-policy-pack's ts-node ("ts-node", the pack's start before it was built).
+     */
+    readonly entry?: "built" | "ts-node";
+    /** Rebuild the bundle before starting (default: for the repository's own pack, in "built" mode). */
+    readonly build?: boolean;
+    /** More environment for the pack process (the bench points ts-node's compile cache at an empty folder). */
+    readonly env?: Readonly<Record<string, string>>;
 }
 
 /** `-key=value` arguments from PulumiPolicy.yaml's runtime options, as the CLI appends them. */
@@ -74,13 +85,22 @@ export interface PolicyPackProcess {
 export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPackProcess> {
     const packDir = opts.packDir ?? POLICY_PACK_DIR;
     const args = runtimeOptionArgs(packDir);
+    const entry = opts.entry ?? "built";
+    if (entry === "built" && (opts.build ?? path.resolve(packDir) === POLICY_PACK_DIR)) {
+        // Loaded here, not at the top: esbuild is a build tool the pack's users never load.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { buildPolicyPack } = require("./policyPackBuild") as typeof import("./policyPackBuild");
+        await buildPolicyPack({ packDir });
+    }
     // The CLI resolves run-policy-pack from the pack's folder, so the pack's own @pulumi/pulumi runs it.
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
     const project = opts.project ?? PROJECT;
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [runner, NO_ENGINE_ADDRESS, ".", ...args], {
+    // "." is what the CLI passes (the pack's package.json `main`); index.ts makes run-policy-pack's ts-node compile it.
+    const program = entry === "built" ? "." : "index.ts";
+    const child = spawn(process.execPath, [runner, NO_ENGINE_ADDRESS, program, ...args], {
         cwd: packDir,
-        env: { ...process.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
+        env: { ...process.env, ...opts.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
         stdio: ["ignore", "pipe", "pipe"],
     });
     const output = { stdout: "", stderr: "" };

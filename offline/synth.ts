@@ -5,7 +5,9 @@ import { Artifact, extractArtifacts } from "./artifacts";
 import { policyViolationMetrics, writeMetricsFile } from "../verify/ciMetrics";
 import {
     MockRunResult,
+    PriorResource,
     RegisteredResource,
+    UNKNOWN,
     maskSecrets,
     readStackFile,
     runWithMocks,
@@ -30,6 +32,10 @@ export interface SynthOptions {
     readonly program?: () => unknown;
     /** The outputs of the stack's previous deploy (its sign-off ledger anchor); none: a fresh stack. */
     readonly priorOutputs?: Record<string, unknown>;
+    /** Run as `pulumi preview` does (unknown outputs for resources that do not exist yet). */
+    readonly preview?: boolean;
+    /** With `preview`: the deployed stack (readPriorState), so the preview is an update's. */
+    readonly prior?: ReadonlyMap<string, PriorResource>;
 }
 
 /** Load the program the Pulumi CLI would run: the module's exported function. */
@@ -49,6 +55,8 @@ export async function synthStack(opts: SynthOptions): Promise<SynthResult> {
         program: opts.program ?? stackProgram(),
         configFileName: displayPath(configFile),
         ...(opts.priorOutputs ? { priorOutputs: opts.priorOutputs } : {}),
+        preview: opts.preview,
+        prior: opts.prior,
     });
     return { stack: opts.stack, configFile, run, artifacts: extractArtifacts(run.resources) };
 }
@@ -59,13 +67,17 @@ export function resourcesDocument(result: SynthResult): unknown {
         project: result.run.project,
         stack: result.stack,
         configFile: displayPath(result.configFile),
+        mode: result.run.mode,
         resources: result.run.resources.map((r: RegisteredResource) => ({
             urn: r.urn,
             type: r.type,
             name: r.name,
             custom: r.custom,
             parent: r.parent ?? null,
+            // The state a later `synth --preview --prior` reads (readPriorState); null while a preview leaves it unknown.
+            id: r.id ?? null,
             inputs: maskSecrets(r.inputs),
+            outputs: maskSecrets(r.outputs ?? {}),
             options: {
                 protect: r.protect,
                 retainOnDelete: r.retainOnDelete,
@@ -93,6 +105,73 @@ export function writeSynthOutput(result: SynthResult, outDir: string): string[] 
         fs.writeFileSync(file, content);
     }
     return files.map(([rel]) => rel);
+}
+
+/**
+ * The deployed stack a preview updates: a previous synth's resources.json (of an `up`, or a preview whose values
+ * are all known), custom resources by URN. Fails naming the file and the field when it is not one, belongs to
+ * another stack, or still holds unknown values (a preview's output cannot stand for a deployed stack).
+ */
+export function readPriorState(file: string, stack: string): Map<string, PriorResource> {
+    const shown = displayPath(file);
+    if (!fs.existsSync(file)) {
+        throw new ValidationError([
+            {
+                file: shown,
+                path: "",
+                message: `not found; --prior takes a previous synth's output (out/ or out/${stack}/)`,
+            },
+        ]);
+    }
+    let doc: { stack?: unknown; resources?: unknown };
+    try {
+        doc = JSON.parse(fs.readFileSync(file, "utf8")) as typeof doc;
+    } catch (err) {
+        throw new ValidationError([{ file: shown, path: "", message: `cannot parse: ${(err as Error).message}` }]);
+    }
+    if (doc.stack !== stack) {
+        throw new ValidationError([
+            {
+                file: shown,
+                path: "/stack",
+                message: `${JSON.stringify(doc.stack)}; the prior state must be stack "${stack}"`,
+            },
+        ]);
+    }
+    if (!Array.isArray(doc.resources)) {
+        throw new ValidationError([{ file: shown, path: "/resources", message: "must be the list synth writes" }]);
+    }
+    const prior = new Map<string, PriorResource>();
+    doc.resources.forEach((r: Record<string, unknown>, i: number) => {
+        if (r.custom !== true) {
+            return;
+        }
+        const at = `/resources/${i}`;
+        if (typeof r.id !== "string" || r.id === "" || typeof r.outputs !== "object" || r.outputs === null) {
+            throw new ValidationError([
+                {
+                    file: shown,
+                    path: `${at}/id`,
+                    message: `${String(r.urn)} has no id and outputs; write the prior state with synth (without --preview, or a preview with --prior)`,
+                },
+            ]);
+        }
+        if (JSON.stringify(r.outputs).includes(UNKNOWN)) {
+            throw new ValidationError([
+                {
+                    file: shown,
+                    path: `${at}/outputs`,
+                    message: `${String(r.urn)} has unknown outputs: a fresh preview's output is no deployed state`,
+                },
+            ]);
+        }
+        prior.set(String(r.urn), {
+            id: r.id,
+            inputs: r.inputs as Record<string, unknown>,
+            outputs: r.outputs as Record<string, unknown>,
+        });
+    });
+    return prior;
 }
 
 /** The policy pack's verdict on a synthesized stack, next to what it judged. */

@@ -11,6 +11,7 @@ import { dashboardsPolicy } from "./dashboards";
 import { EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "./evidence";
 import { provenanceBucketPolicy, releasePolicy } from "./provenance";
 import { routingPolicy } from "./routing";
+import { decidedAtPreview } from "./preview";
 import { sloPolicy } from "./slo";
 
 /** Name the pack is served (and reported) under. */
@@ -29,5 +30,5 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         dashboardsPolicy(ctx),
         awsAccountPolicy(ctx),
         anomalyPolicy(ctx),
-    ];
+    ].map((p) => decidedAtPreview(ctx, p));
 }

@@ -204,7 +204,7 @@ export function releasePolicy(ctx: PackContext): StackValidationPolicy {
                 return;
             }
             if (ctx.productionEnvironments.includes(env)) {
-                const check = ctx.verifyRelease(tag, env);
+                const check = ctx.verifyRelease(tag, env, args.resources);
                 if (!check.ok) {
                     reportViolation(
                         `${tag} cannot ship to ${env}: the sign-off ledger does not clear it:\n${check.problems.map((p) => `  ${p}`).join("\n")}`,

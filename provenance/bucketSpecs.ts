@@ -39,6 +39,14 @@ export function provenanceBucketName(
     return name;
 }
 
+/**
+ * A bucket's ARN from its name: S3 ARNs carry neither account nor region, so a bucket named up front has its ARN
+ * known before it exists (a preview's policies see the bucket policy, not an unknown).
+ */
+export function s3BucketArn(partition: string, bucketName: string): string {
+    return `arn:${partition}:s3:::${bucketName}`;
+}
+
 export function checkProvenanceSettings(settings: ProvenanceSettings, environment: string, sourceFile: string): void {
     const key = `${sourceFile}: maestro-guardrails:provenance`;
     if (settings.objectLockMode !== "GOVERNANCE" && settings.objectLockMode !== "COMPLIANCE") {

@@ -324,7 +324,8 @@ function keyProblem(obj: Record<string, unknown>, keys: readonly string[], what:
 }
 
 /** Parse one line into an entry (signature not yet checked), or the reason it is not a sign-off envelope. */
-function parseLine(raw: string): SignoffEntry | string {
+/** One ledger line (a DSSE envelope) as an entry, or what is wrong with it; signatures are not checked here. */
+export function parseLine(raw: string): SignoffEntry | string {
     let value: unknown;
     try {
         value = JSON.parse(raw);

@@ -1,8 +1,9 @@
 /**
- * `npm run synth -- --stack <dev|staging|prod> [--out DIR] [--config FILE] [--policy-config FILE]` or `--all`: run
- * the real program under Pulumi's mock runtime, write what it would provision to out/<stack>/, and run the policy
- * pack over it as the engine would (out/<stack>/policy-report.json). Exit 0 only when every stack is valid and has
- * no mandatory policy violation.
+ * `npm run synth -- --stack <dev|staging|prod> [--out DIR] [--config FILE] [--policy-config FILE] [--preview]
+ * [--prior DIR]` or `--all`: run the real program under Pulumi's mock runtime, as `pulumi up` or (`--preview`) as
+ * `pulumi preview` runs it, write what it would provision to out/<stack>/, and run the policy pack over it as the
+ * engine would (out/<stack>/policy-report.json). Exit 0 only when every stack is valid and has no mandatory policy
+ * violation.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -11,13 +12,16 @@ import { loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
 
 const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
+                         [--preview] [--prior DIR]
   --stack <stack>        one of the guardrail environments (dev, staging, prod)
   --all                  every environment, one after the other
   --out DIR              output folder (default out/<stack>; with --all, DIR/<stack>)
   --config FILE          a stack-config file used in place of Pulumi.<stack>.yaml (only with --stack)
-  --prior FILE           the outputs.json of a previous render, played as the stack's previous deploy: the sign-off
-                         ledger must extend the head it recorded (only with --stack; default: a fresh stack)
-  --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)`;
+  --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)
+  --preview              run as \`pulumi preview\`: resources not yet created have unknown IDs and computed outputs
+  --prior DIR            a previous synth's output (DIR/<file> with --stack, else DIR/<stack>/<file>), played as the
+                         deployed stack: its outputs.json is the previous deploy's (the sign-off ledger must extend
+                         the head it recorded), and with --preview its resources.json is the state the preview updates`;
 
 /**
  * What the release gate said about this render: the ledger head it records (the next render's anchor) and whether
@@ -39,7 +43,7 @@ function releaseLine(outputs: Record<string, unknown>): string {
 async function main(): Promise<number> {
     const flags = parseFlags(
         process.argv.slice(2),
-        { values: ["stack", "out", "config", "policy-config", "prior"], booleans: ["all", "help"] },
+        { values: ["stack", "out", "config", "policy-config", "prior"], booleans: ["all", "help", "preview"] },
         USAGE,
     );
     if (flags.booleans.has("help")) {
@@ -60,13 +64,34 @@ async function main(): Promise<number> {
     if (all && configFile) {
         throw new UsageError("--config names one stack's file; use it with --stack, not --all", USAGE);
     }
-    const priorFile = single(flags, "prior", USAGE);
-    if (all && priorFile) {
-        throw new UsageError("--prior names one stack's previous outputs; use it with --stack, not --all", USAGE);
-    }
+    const preview = flags.booleans.has("preview");
+    const priorDir = single(flags, "prior", USAGE);
     const stacks = all ? environments : [stack as string];
-    // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
-    // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
+    // Every prior state is read before anything is written: --prior may name the folder this run writes to.
+    const priorFile = (s: string, name: string): string => {
+        const own = path.resolve(priorDir as string, name);
+        return !all && fs.existsSync(own) ? own : path.resolve(priorDir as string, s, name);
+    };
+    const priorFiles = new Map<string, string>();
+    const priorOutputs = new Map<string, Record<string, unknown>>();
+    if (priorDir !== undefined) {
+        for (const s of stacks) {
+            if (preview) {
+                priorFiles.set(s, priorFile(s, "resources.json"));
+            }
+            const outputs = priorFile(s, "outputs.json");
+            if (!fs.existsSync(outputs)) {
+                throw new UsageError(
+                    `--prior ${priorDir}: ${displayPath(outputs)} not found; allowed: a previous synth's output folder`,
+                    USAGE,
+                );
+            }
+            priorOutputs.set(s, JSON.parse(fs.readFileSync(outputs, "utf8")) as Record<string, unknown>);
+        }
+    }
+    // The pack starts first, before the SDK loads here: it is rebuilt from its sources (esbuild, in its own process)
+    // and started as the CLI starts it, and its start-up (loading @pulumi/pulumi) runs on the other core while this
+    // process loads the SDK and synthesizes.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const packProcess = require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
     const { spawnPolicyPack, stopPolicyPack } = packProcess;
@@ -89,11 +114,13 @@ async function main(): Promise<number> {
         // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const synth = require("../offline/synth") as typeof import("../offline/synth");
-        const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } = synth;
+        const { countByType, readPriorState, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } =
+            synth;
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { readStackFile } = require("../offline/mockRuntime") as typeof import("../offline/mockRuntime");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const policy = require("../offline/policyAnalyzer") as typeof import("../offline/policyAnalyzer");
+        const priors = new Map([...priorFiles].map(([s, file]) => [s, readPriorState(file, s)]));
         const policyConfigFile = single(flags, "policy-config", USAGE);
         const policyConfig = policyConfigFile ? policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
         const client = spawning.then((p) => policy.PolicyAnalyzer.connect(p));
@@ -104,14 +131,12 @@ async function main(): Promise<number> {
             let result: import("../offline/synth").SynthResult;
             let files: string[];
             try {
-                // A previous render standing in for the previous deploy: the ledger must extend the head it recorded.
-                const priorOutputs = priorFile
-                    ? (JSON.parse(fs.readFileSync(path.resolve(priorFile), "utf8")) as Record<string, unknown>)
-                    : undefined;
                 result = await synthStack({
                     stack: s,
                     configFile: configFile ? path.resolve(configFile) : undefined,
-                    priorOutputs,
+                    preview,
+                    prior: priors.get(s),
+                    priorOutputs: priorOutputs.get(s),
                 });
                 files = writeSynthOutput(result, outDir);
             } catch (err) {
@@ -133,7 +158,7 @@ async function main(): Promise<number> {
                     const reportFile = writePolicyReport(report, outDir);
                     files.push(reportFile, writePolicyMetrics(report, outDir));
                     const lines = [
-                        `stack ${s}: ${result.run.resources.length} resources (config ${displayPath(result.configFile)})`,
+                        `stack ${s}: ${result.run.resources.length} resources (${result.run.mode}, config ${displayPath(result.configFile)})`,
                     ];
                     for (const [type, n] of countByType(result.run.resources)) {
                         lines.push(`  ${String(n).padStart(3)}  ${type}`);

@@ -68,6 +68,7 @@ describe(CI_METRIC.policyViolations, () => {
     it("counts violations per policy at its level, every enabled policy present at 0 when clean", () => {
         const report: PolicyReport = {
             stack: "prod",
+            mode: "up",
             policyPack: { name: "maestro-guardrails", version: "0.1.0" },
             enforcement: {
                 "evidence-hooks": "mandatory",

@@ -1,7 +1,7 @@
 /**
- * The pack run the way the engine runs it: launched as the analyzer plugin (run-policy-pack, ts-node, its port on
- * stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process serves the file,
- * as synth uses it; each case sends its own ConfigureStack and Configure.
+ * The pack run the way the engine runs it: launched as the analyzer plugin (run-policy-pack running the built pack,
+ * its port on stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process
+ * serves the file, as synth uses it; each case sends its own ConfigureStack and Configure.
  */
 import * as fs from "fs";
 import * as os from "os";
