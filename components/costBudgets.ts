@@ -173,7 +173,16 @@ export class CostBudgets extends pulumi.ComponentResource {
         );
 
         if (plan.llmAction && budgets.llm) {
-            this.llmAction(name, plan.llmAction, budgets.llm, topicArn, topicPolicy, identity, partition);
+            this.llmAction(
+                name,
+                args.config.environment,
+                plan.llmAction,
+                budgets.llm,
+                topicArn,
+                topicPolicy,
+                identity,
+                partition,
+            );
         }
 
         this.topicArn = topicArn;
@@ -192,6 +201,7 @@ export class CostBudgets extends pulumi.ComponentResource {
     /** The deny policy, the role Budgets assumes to attach it, and the action at the whole LLM limit. */
     private llmAction(
         name: string,
+        environment: string,
         spec: LlmBudgetActionSpec,
         budget: aws.budgets.Budget,
         topicArn: pulumi.Output<string>,
@@ -199,9 +209,20 @@ export class CostBudgets extends pulumi.ComponentResource {
         identity: pulumi.Output<aws.GetCallerIdentityResult>,
         partition: pulumi.Output<aws.GetPartitionResult>,
     ): void {
+        // Named, and their ARNs built from the names, so a first preview shows the pack every value (AWS generates
+        // nothing in an IAM ARN but the name the stack gives).
+        const denyName = `maestro-${environment}-llm-deny`;
+        const roleName = `maestro-${environment}-llm-budget-action`;
+        const iamArn = (kind: "policy" | "role", n: string) =>
+            pulumi
+                .all([partition.partition, identity.accountId])
+                .apply(([part, account]) => `arn:${part}:iam::${account}:${kind}/${n}`);
+        const denyArn = iamArn("policy", denyName);
+        const roleArn = iamArn("role", roleName);
         const deny = new aws.iam.Policy(
             `${name}-llm-deny`,
             {
+                name: denyName,
                 description: "Attached by the LLM budget action at 100% of the LLM budget: no more model invocations.",
                 policy: JSON.stringify(spec.denyPolicy),
             },
@@ -210,6 +231,7 @@ export class CostBudgets extends pulumi.ComponentResource {
         const role = new aws.iam.Role(
             `${name}-llm-action-role`,
             {
+                name: roleName,
                 assumeRolePolicy: identity.accountId.apply((account) =>
                     JSON.stringify(budgetActionTrustPolicy(account)),
                 ),
@@ -221,7 +243,7 @@ export class CostBudgets extends pulumi.ComponentResource {
             {
                 role: role.name,
                 policy: pulumi
-                    .all([identity.accountId, partition.partition, deny.arn])
+                    .all([identity.accountId, partition.partition, denyArn])
                     .apply(([account, part, arn]) =>
                         JSON.stringify(budgetActionPermissions(account, part, spec.roles, arn)),
                     ),
@@ -236,11 +258,12 @@ export class CostBudgets extends pulumi.ComponentResource {
                 approvalModel: spec.approvalModel,
                 notificationType: spec.notificationType,
                 actionThreshold: spec.actionThreshold,
-                definition: { iamActionDefinition: { policyArn: deny.arn, roles: [...spec.roles] } },
-                executionRoleArn: role.arn,
+                definition: { iamActionDefinition: { policyArn: denyArn, roles: [...spec.roles] } },
+                executionRoleArn: roleArn,
                 subscribers: [{ address: topicArn, subscriptionType: "SNS" }],
             },
-            { parent: this, dependsOn: [permissions, topicPolicy] },
+            // The ARNs are built from names, so the order is stated: the policy, the role and its permissions first.
+            { parent: this, dependsOn: [deny, role, permissions, topicPolicy] },
         );
     }
 }

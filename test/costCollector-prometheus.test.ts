@@ -133,6 +133,12 @@ async function stopAll(r: Running): Promise<void> {
     await r.collector?.close();
 }
 
+/**
+ * This file's pushes carry this grouping label, and its Prometheus keeps only series that have it: real-server tests
+ * of other files run at the same time on other loopback ports, and a port one of them freed can be taken by another.
+ */
+const RUN = `costcollector-${process.pid}-${Date.now()}`;
+
 /** The staging stack's rules, the collector and the Pushgateway as scrape targets, one-second intervals. */
 function prometheusConfig(collectorPort: number, pushgatewayPort: number): string {
     return yaml.dump({
@@ -144,6 +150,7 @@ function prometheusConfig(collectorPort: number, pushgatewayPort: number): strin
                 job_name: "pushgateway",
                 honor_labels: true,
                 static_configs: [{ targets: [`127.0.0.1:${pushgatewayPort}`] }],
+                metric_relabel_configs: [{ source_labels: ["run"], regex: RUN, action: "keep" }],
             },
         ],
     });
@@ -194,7 +201,7 @@ async function run(scenario: Scenario, expected: Record<string, string>) {
             guardrails,
         );
         const push = await httpRequest(
-            `${running.pushgateway.url}/metrics/job/maestro-ci/source/metrics-release-signoffs`,
+            `${running.pushgateway.url}/metrics/job/maestro-ci/source/metrics-release-signoffs/run/${RUN}`,
             { method: "POST", body: renderMetrics([releaseCutMetrics(cut)]) },
         );
         expect(push.status).toBe(200);

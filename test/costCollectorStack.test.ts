@@ -23,7 +23,7 @@ import { StackConfig, parseStackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import { RegisteredResource } from "../offline/mockRuntime";
 import { synthStack } from "../offline/synth";
-import { KEY, STACKS, flatConfig, guardrails, stackFileDoc, writeStackVariant } from "./helpers";
+import { KEY, STACKS, flatConfig, guardrails, stackFileDoc, toAmp, writeStackVariant } from "./helpers";
 
 const CRD = path.join(repoRoot, "reference", "prometheus-operator-crds", "monitoring.coreos.com_servicemonitors.yaml");
 
@@ -184,7 +184,7 @@ describe("where the collector is off, or deployed elsewhere", () => {
 
     it("with an AMP rule target: the same workload, no ServiceMonitor, a Service the remote-writing agent discovers", () => {
         const config = stackConfig("dev", (flat) => {
-            flat[KEY("ruleTarget")] = JSON.stringify({ kind: "amp" });
+            toAmp(flat);
             flat[KEY("costCollector")] = JSON.stringify({
                 ...(JSON.parse(flat[KEY("costCollector")]) as object),
                 namespace: "finops",
@@ -237,7 +237,7 @@ describe("collector config refused before anything is registered", () => {
     });
 
     it("an AMP rule target names no namespace, so the collector must: refused without one", () => {
-        expect(refused("dev", (f) => (f[KEY("ruleTarget")] = JSON.stringify({ kind: "amp" })))).toThrow(
+        expect(refused("dev", (f) => toAmp(f, undefined, { collectorNamespace: false }))).toThrow(
             /maestro-guardrails:costCollector\.namespace: missing; the AMP rule target names no namespace/,
         );
     });

@@ -46,6 +46,32 @@ export function flatConfig(
 
 export const KEY = (k: string) => `maestro-guardrails:${k}`;
 
+/**
+ * A flat stack config moved to Amazon Managed Prometheus (optionally an existing workspace): its receivers become SNS
+ * topics (AMP's alert manager sends nowhere else), the receivers' secrets go, since nothing names them any more, and
+ * an enabled cost collector gets the namespace the AMP target no longer names (unless `collectorNamespace` is false).
+ */
+export function toAmp(
+    f: Record<string, string>,
+    workspaceId?: string,
+    opts: { readonly collectorNamespace?: boolean } = {},
+): void {
+    const collector = f[KEY("costCollector")];
+    if (collector !== undefined && opts.collectorNamespace !== false) {
+        const c = JSON.parse(collector) as { enabled?: boolean; namespace?: string };
+        f[KEY("costCollector")] = JSON.stringify({ ...c, namespace: c.namespace ?? "cost-collector" });
+    }
+    f[KEY("ruleTarget")] = JSON.stringify(workspaceId ? { kind: "amp", workspaceId } : { kind: "amp" });
+    const routing = JSON.parse(f[KEY("alertRouting")]) as { receivers: Record<string, unknown> };
+    for (const name of Object.keys(routing.receivers)) {
+        routing.receivers[name] = { sns: { topicArn: `arn:aws:sns:us-east-1:123456789012:${name}` } };
+    }
+    f[KEY("alertRouting")] = JSON.stringify(routing);
+    for (const k of Object.keys(f).filter((k) => k.startsWith(KEY("alertSecret-")))) {
+        delete f[k];
+    }
+}
+
 /** Run a compiled script (`bin/scripts/<name>.js`) as its npm script does; jest's global setup compiled it. */
 export function runScript(name: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
     const script = path.join(repoRoot, "bin", "scripts", `${name}.js`);

@@ -71,6 +71,7 @@ describe("the analyzer plugin", () => {
                 EVIDENCE_HOOKS_POLICY,
                 EVIDENCE_FLOOR_POLICY,
                 SLO_POLICY,
+                "guardrail-alerts-routed",
                 BUDGETS_POLICY,
                 "provenance-bucket-hardened",
                 RELEASE_POLICY,

@@ -137,12 +137,15 @@ function unknownPaths(v: unknown, at = ""): string[] {
 }
 
 describe.each(STACKS)("a first preview of %s", (stack) => {
-    it("knows every input but the KMS key's generated ID and ARN", async () => {
+    it("knows every input but the KMS key's and the anomaly monitor's generated IDs and ARNs", async () => {
         const run = (await synthStack({ stack, preview: true })).run;
         const unknown = [...new Set(run.resources.flatMap((r) => unknownPaths(r.inputs).map((p) => `${r.type} ${p}`)))];
-        // AWS generates a key's ID; nothing the pack reads is derived from it (the encryption policy checks that a
-        // KMS key is named, not which). Names and ARNs of buckets and topics are built from their names.
+        // AWS generates a key's ID and an anomaly monitor's ARN; nothing the pack reads is derived from their values
+        // (the encryption policy checks that a KMS key is named, not which; the anomaly policy follows the
+        // subscription's property dependency to the monitor). Names and ARNs of buckets, topics and IAM roles and
+        // policies are built from their names.
         expect(unknown.sort()).toEqual([
+            "aws:costexplorer/anomalySubscription:AnomalySubscription .monitorArnLists[0]",
             "aws:kms/alias:Alias .targetKeyId",
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration .rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId",
         ]);
@@ -270,7 +273,7 @@ describe("the pack during previews", () => {
         const report = await analyze("prod", { preview: true, program: editedSignoffObject() });
         const v = report.violations.filter((x) => x.policyName === RELEASE_POLICY);
         expect(v.map((x) => x.enforcementLevel)).toEqual(["mandatory"]);
-        expect(violationText(v[0])).toContain("the entry's hash does not match its content");
+        expect(violationText(v[0])).toContain("signature does not verify with a key governance/signers.json lists");
         expect(violationText(v[0])).toContain("is missing the sign-off of");
     });
 
@@ -283,10 +286,10 @@ describe("the pack during previews", () => {
 });
 
 describe("the synth command's preview", () => {
-    it("refuses --prior without --preview before loading anything", () => {
+    it("refuses a --prior folder that holds no previous render, before loading anything", () => {
         const r = runScript("synth", "--all", "--prior", tmp());
         expect(r.status).toBe(2);
-        expect(r.stderr).toContain("--prior is the stack a preview updates; use it with --preview");
+        expect(r.stderr).toContain("outputs.json not found; allowed: a previous synth's output folder");
     });
 
     it("previews every stack fresh and as an update of a previous synth, and says so in policy-report.json", () => {

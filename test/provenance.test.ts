@@ -430,6 +430,8 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         fs.mkdirSync(path.join(dir, "provenance"));
         fs.writeFileSync(path.join(dir, "index.ts"), "export = {};\n");
         fs.writeFileSync(path.join(dir, "provenance", "ledger.jsonl"), "");
+        // Its own content: two repositories made in the same second would otherwise share the commit hash.
+        fs.writeFileSync(path.join(dir, "README.md"), `${path.basename(dir)}\n`);
         git("add", "-A");
         git("commit", "-q", "-m", "release");
         return { dir, git, commit: git("rev-parse", "HEAD") };
@@ -633,16 +635,27 @@ describe("npm run synth -- --prior: a previous render played as the previous dep
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-prior-"));
         const first = runScript("synth", "--stack", "prod", "--out", path.join(dir, "first"));
         expect(first.status).toBe(0);
-        const prior = path.join(dir, "first", "outputs.json");
+        const prior = path.join(dir, "first");
         const again = runScript("synth", "--stack", "prod", "--out", path.join(dir, "again"), "--prior", prior);
         expect(again.stderr).toBe("");
         expect(again.status).toBe(0);
-        const outputs = JSON.parse(fs.readFileSync(prior, "utf8")) as { provenance: { ledgerHead: string } };
-        const forged = path.join(dir, "forged.json");
-        fs.writeFileSync(forged, JSON.stringify({ provenance: { ...outputs.provenance, ledgerHead: "b".repeat(64) } }));
+        const outputs = JSON.parse(fs.readFileSync(path.join(prior, "outputs.json"), "utf8")) as {
+            provenance: { ledgerHead: string };
+        };
+        const forged = path.join(dir, "forged");
+        fs.mkdirSync(forged);
+        fs.writeFileSync(
+            path.join(forged, "outputs.json"),
+            JSON.stringify({ provenance: { ...outputs.provenance, ledgerHead: "b".repeat(64) } }),
+        );
         const refused = runScript("synth", "--stack", "prod", "--out", path.join(dir, "refused"), "--prior", forged);
         expect(refused.status).toBe(1);
         expect(refused.stderr).toContain(`does not extend the head ${"b".repeat(64)}`);
-        expect(runScript("synth", "--all", "--prior", prior).stderr).toContain("use it with --stack, not --all");
+        // A folder without a previous render's outputs is refused by name, not taken as a fresh stack.
+        const empty = path.join(dir, "empty");
+        fs.mkdirSync(empty);
+        const missing = runScript("synth", "--stack", "prod", "--out", path.join(dir, "missing"), "--prior", empty);
+        expect(missing.status).toBe(2);
+        expect(missing.stderr).toContain("outputs.json not found; allowed: a previous synth's output folder");
     });
 });

@@ -12,7 +12,7 @@ import { ValidationError } from "../core/validation";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
 import { buildRuleSets, isAlertingRule, isRecordingRule, separatingLabel, stacksApart } from "../rules";
-import { flatConfig, guardrails, KEY, runScript, stackFileDoc, STACKS } from "./helpers";
+import { flatConfig, guardrails, KEY, runScript, stackFileDoc, STACKS, toAmp } from "./helpers";
 
 function config(stack: string, change: (flat: Record<string, string>) => void = () => undefined, as = stack) {
     const flat = flatConfig(stack, change);
@@ -171,8 +171,7 @@ describe("stacks sharing a Prometheus", () => {
     });
 
     it("treats one AMP workspace as one Prometheus, and a workspace the stack creates as its own", () => {
-        const amp = (id?: string) => (f: Record<string, string>) =>
-            (f[KEY("ruleTarget")] = JSON.stringify(id ? { kind: "amp", workspaceId: id } : { kind: "amp" }));
+        const amp = (id?: string) => (f: Record<string, string>) => toAmp(f, id);
         const shared = stacksApart([config("prod", amp("ws-shared")), config("dev", amp("ws-shared"))], guardrails);
         expect(shared.map((p) => p.path)).toEqual([KEY("sliMatchers")]);
         expect(shared[0].message).toContain("share AMP workspace ws-shared");

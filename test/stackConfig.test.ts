@@ -1,6 +1,6 @@
 import { GRAFANA_MIN_MAJOR, parseStackConfig, StackConfig } from "../core/stackConfig";
 import { ValidationError } from "../core/validation";
-import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
+import { flatConfig, guardrails, KEY, STACKS, toAmp } from "./helpers";
 
 function parse(stack: string, change?: (flat: Record<string, string>) => void, secretKeys?: string[]): StackConfig {
     const flat = flatConfig(stack, change);
@@ -150,18 +150,7 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
             ),
         ).toContain(`${KEY("ruleTarget.ruleSelectorLabels.release")}: `);
         // The AMP target needs none (its receivers must be SNS topics: AMP's alert manager sends nowhere else).
-        const amp = (f: Record<string, string>) => {
-            f[KEY("ruleTarget")] = JSON.stringify({ kind: "amp" });
-            const routing = JSON.parse(f[KEY("alertRouting")]) as { receivers: Record<string, unknown> };
-            for (const name of Object.keys(routing.receivers)) {
-                routing.receivers[name] = { sns: { topicArn: `arn:aws:sns:us-east-1:123456789012:${name}` } };
-            }
-            f[KEY("alertRouting")] = JSON.stringify(routing);
-            for (const k of Object.keys(f).filter((k) => k.startsWith(KEY("alertSecret-")))) {
-                delete f[k];
-            }
-        };
-        expect(parse(stack, amp).ruleTarget).toEqual({ kind: "amp" });
+        expect(parse(stack, (f) => toAmp(f)).ruleTarget).toEqual({ kind: "amp" });
     });
 
     it("requires an absolute grafana:url and runbook base, the links every alert carries", () => {
