@@ -161,12 +161,15 @@ export function startPrometheus(
     );
 }
 
-/** A Pushgateway (what CI pushes its metric files to, docs/metrics.md). */
+/**
+ * A Pushgateway (what CI pushes its metric files to, docs/metrics.md), metrics in memory only: Debian's build persists
+ * to /var/lib/prometheus/pushgateway.data by default, which every instance on the machine would share and replay.
+ */
 export function startPushgateway(startTimeoutMs = 15000): Promise<LoopbackServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-pushgateway-"));
     return startServer(
         "prometheus-pushgateway",
-        (port) => [`--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
+        (port) => [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file=", "--log.level=warn"],
         "/-/ready",
         dir,
         startTimeoutMs,

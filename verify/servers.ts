@@ -246,12 +246,15 @@ export function startAlertmanager(config: string): Promise<RunningServer> {
     });
 }
 
-/** A Pushgateway (metrics kept in memory only). */
+/**
+ * A Pushgateway, metrics kept in memory only: Debian's build persists to /var/lib/prometheus/pushgateway.data by
+ * default, a file every instance on the machine would share (and replay at start).
+ */
 export function startPushgateway(): Promise<RunningServer> {
     return startServer({
         name: "pushgateway",
         binary: serverBinary("prometheus-pushgateway", "PUSHGATEWAY"),
-        args: (port) => [`--web.listen-address=127.0.0.1:${port}`],
+        args: (port) => [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file="],
         readyPath: "/-/ready",
     });
 }
