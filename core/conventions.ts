@@ -7,6 +7,22 @@
 /** The Pulumi project name (Pulumi.yaml), and so the namespace of this stack's own config keys. */
 export const PROJECT = "maestro-guardrails";
 
+/**
+ * The guardrail environment a stack name is bound to: the name itself (`prod`) or its first `-`-separated part
+ * (`prod-amp`). Undefined when the name starts with no environment. The program refuses a stack file whose
+ * `environment` differs, and the policy pack reads the stack name from the engine's URNs, so neither a stack file
+ * nor a resource tag can move a stack into a looser environment.
+ */
+export function environmentOfStack(stack: string, environments: readonly string[]): string | undefined {
+    return environments.find((env) => stack === env || stack.startsWith(`${env}-`));
+}
+
+/** The stack a URN belongs to (`urn:pulumi:<stack>::<project>::<type>::<name>`); the engine writes URNs. */
+export function stackOfUrn(urn: string): string | undefined {
+    const m = /^urn:pulumi:([^:]+)::/.exec(urn);
+    return m ? m[1] : undefined;
+}
+
 /** Evidence hooks every backlog item, and every resource serving one, declares. */
 export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;
 

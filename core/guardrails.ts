@@ -57,6 +57,8 @@ export interface Guardrails {
     };
     readonly evidence: {
         readonly hooks: readonly EvidenceHook[];
+        /** Resource types a production stack may deploy beyond those the policy pack knows. */
+        readonly productionAllowedTypes?: readonly string[];
     };
 }
 

@@ -5,7 +5,7 @@ import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
 export { PROJECT } from "./conventions";
-import { PROJECT } from "./conventions";
+import { PROJECT, environmentOfStack } from "./conventions";
 export const STACK_CONFIG_SCHEMA = path.join(repoRoot, "guardrails", "stack-config.schema.json");
 
 /** Namespaces of provider config a stack file may also carry; everything else is an unknown key. */
@@ -207,6 +207,18 @@ function checkAgainstGuardrails(
     const env = raw.environment;
     if (!g.environments.includes(env)) {
         report(key("environment"), `"${env}" is not a guardrail environment; allowed: ${g.environments.join(", ")}`);
+    }
+    const bound = environmentOfStack(stack, g.environments);
+    if (bound === undefined) {
+        report(
+            key("environment"),
+            `the stack "${stack}" is bound to no guardrail environment; allowed stack names: ${g.environments.map((e) => `${e} or ${e}-<suffix>`).join(", ")}`,
+        );
+    } else if (env !== bound) {
+        report(
+            key("environment"),
+            `"${env}" in the stack "${stack}", which is bound to ${bound} by its name; allowed: "${bound}"`,
+        );
     }
     const cap = g.cost.caps[env] ?? { monthlyUsd: Number.POSITIVE_INFINITY };
 

@@ -9,6 +9,7 @@ import { dashboardsPolicy } from "./dashboards";
 import { EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "./evidence";
 import { provenanceBucketPolicy, releasePolicy } from "./provenance";
 import { sloPolicy } from "./slo";
+import { stackBindingPolicy } from "./stack";
 
 /** Name the pack is served (and reported) under. */
 export const POLICY_PACK_NAME = "maestro-guardrails";
@@ -18,6 +19,7 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         evidenceHooksPolicy(ctx, coverage),
         // Stack policies run after every Analyze call, so the floor sees what evidence-hooks covered.
         evidenceFloorPolicy(ctx, coverage),
+        stackBindingPolicy(ctx),
         sloPolicy(ctx),
         budgetsPolicy(ctx),
         provenanceBucketPolicy(ctx),

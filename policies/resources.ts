@@ -77,6 +77,33 @@ export const UNTAGGABLE_GRAFANA_TYPES: Readonly<Record<string, string>> = {
     "grafana:alerting/notificationPolicy:NotificationPolicy": "a notification setting",
 };
 
+/** Namespace of this project's component resources (`maestro:<module>:<Type>`): their children carry the hooks. */
+const COMPONENT_NAMESPACE = "maestro";
+
+/**
+ * Resource types the pack knows: the ones this stack's components and the guardrail kit create, each checked by a
+ * policy or covered by its component's evidence. In production nothing else deploys unless guardrails/guardrails.yaml
+ * allow-lists it (evidence.productionAllowedTypes), whatever the policy config says. test/guards-pack.test.ts checks
+ * every type the shipped stacks register is here. `pulumi:*` (the stack, providers) and `maestro:*` components are
+ * known by their package.
+ */
+export const KNOWN_TYPES: readonly string[] = [
+    ...Object.values(TYPE),
+    ...Object.keys(UNTAGGABLE_AWS_TYPES),
+    ...Object.keys(UNTAGGABLE_GRAFANA_TYPES),
+    ...DASHBOARD_TYPES,
+    "aws:amp/workspace:Workspace",
+    "aws:kms/key:Key",
+    "aws:s3/bucketObjectv2:BucketObjectv2",
+    "aws:sns/topic:Topic",
+];
+
+/** Whether a production stack may deploy `type` (known to the pack, or allow-listed in the guardrails file). */
+export function knownInProduction(type: string, allowed: readonly string[] = []): boolean {
+    const [pkg] = type.split(":");
+    return pkg === "pulumi" || pkg === COMPONENT_NAMESPACE || KNOWN_TYPES.includes(type) || allowed.includes(type);
+}
+
 /** Where a resource's evidence hooks live, or why it has none. */
 export type EvidenceCarrier =
     | { readonly kind: "aws-tags" }
@@ -84,9 +111,6 @@ export type EvidenceCarrier =
     | { readonly kind: "grafana-dashboard-tags" }
     | { readonly kind: "exempt"; readonly reason: string }
     | { readonly kind: "unclassified" };
-
-/** Namespace of this project's component resources (`maestro:<module>:<Type>`): their children carry the hooks. */
-const COMPONENT_NAMESPACE = "maestro";
 
 export function evidenceCarrier(type: string): EvidenceCarrier {
     const [pkg] = type.split(":");
