@@ -23,6 +23,22 @@ export function stackOfUrn(urn: string): string | undefined {
     return m ? m[1] : undefined;
 }
 
+/**
+ * AWS provider inputs that redirect its traffic or skip a check that ties it to the real account and region, with
+ * why. Their stack-config forms (`aws:<key>`) are refused by core/stackConfig.ts before any resource exists; policies/providers.ts
+ * refuses them on provider resources.
+ */
+export const REDIRECTING_AWS_PROVIDER_KEYS: Readonly<Record<string, string>> = {
+    endpoints: "points services at custom endpoints",
+    skipCredentialsValidation: "skips validating the credentials",
+    skipRequestingAccountId: "skips looking up the account id",
+    skipRegionValidation: "skips validating the region",
+    insecure: "accepts any TLS certificate",
+    customCaBundle: "trusts a custom certificate authority",
+    httpProxy: "sends requests through a proxy",
+    httpsProxy: "sends requests through a proxy",
+};
+
 /** Evidence hooks every backlog item, and every resource serving one, declares. */
 export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;
 

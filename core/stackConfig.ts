@@ -5,7 +5,7 @@ import { Problem, ValidationError, ajvProblems, repoRoot, schemaValidator } from
 
 // Defined with the conventions (the policy pack's launcher reads it without loading the SDK); exported here as before.
 export { PROJECT } from "./conventions";
-import { PROJECT, environmentOfStack } from "./conventions";
+import { PROJECT, REDIRECTING_AWS_PROVIDER_KEYS, environmentOfStack } from "./conventions";
 export const STACK_CONFIG_SCHEMA = path.join(repoRoot, "guardrails", "stack-config.schema.json");
 
 /** Namespaces of provider config a stack file may also carry; everything else is an unknown key. */
@@ -118,6 +118,11 @@ export function parseStackConfig(
                 report(
                     fullKey,
                     `unknown config namespace "${ns}"; allowed: ${[PROJECT, ...PROVIDER_NAMESPACES].join(", ")}`,
+                );
+            } else if (ns === "aws" && REDIRECTING_AWS_PROVIDER_KEYS[key.split(".")[0]] !== undefined) {
+                report(
+                    fullKey,
+                    `${REDIRECTING_AWS_PROVIDER_KEYS[key.split(".")[0]]}, so resources would go where the guardrails never see them; allowed: unset (remove it from ${sourceFile})`,
                 );
             } else if (SECRET_PROVIDER_KEYS.includes(fullKey) && !secretKeys.includes(fullKey)) {
                 report(fullKey, `must be a secret; set it with \`pulumi config set --secret ${fullKey} <value>\``);

@@ -8,6 +8,7 @@ import { PackContext } from "./context";
 import { dashboardsPolicy } from "./dashboards";
 import { EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "./evidence";
 import { provenanceBucketPolicy, releasePolicy } from "./provenance";
+import { providersPolicy } from "./providers";
 import { sloPolicy } from "./slo";
 import { stackBindingPolicy } from "./stack";
 
@@ -20,6 +21,7 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         // Stack policies run after every Analyze call, so the floor sees what evidence-hooks covered.
         evidenceFloorPolicy(ctx, coverage),
         stackBindingPolicy(ctx),
+        providersPolicy(),
         sloPolicy(ctx),
         budgetsPolicy(ctx),
         provenanceBucketPolicy(ctx),

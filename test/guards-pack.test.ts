@@ -12,6 +12,9 @@ import { repoRoot } from "../core/validation";
 import { RegisteredResource, readStackFile, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
 import { STACK_BINDING_POLICY } from "../policies/stack";
+import { EVIDENCE_FLOOR_POLICY, EVIDENCE_HOOKS_POLICY } from "../policies/evidence";
+import { PROVIDERS_POLICY } from "../policies/providers";
+import { knownInProduction } from "../policies/resources";
 import { componentsProgram } from "./fixtures/policies/programs";
 import { guardRun, policyResourcesOf, runPackInProcess, sharedContext } from "./fixtures/guards/harness";
 import { Extra, evidenceBucketName, logBucketName, withExtras } from "./fixtures/guards/programs";
@@ -209,5 +212,154 @@ describe("stack and environment are bound (program and pack)", () => {
                 ),
             }),
         );
+    });
+});
+
+describe("providers: no custom endpoints, proxies or skipped checks (program and pack)", () => {
+    const prodFile = () => readStackFile(path.join(repoRoot, "Pulumi.prod.yaml"));
+
+    it.each([
+        ["aws:endpoints", JSON.stringify([{ s3: "http://127.0.0.1:9000" }])],
+        ["aws:skipCredentialsValidation", "true"],
+        ["aws:skipRequestingAccountId", "true"],
+    ])("the program refuses %s in the stack file, before any resource", async (key, value) => {
+        const config = prodFile();
+        const record: RegisteredResource[] = [];
+        await expect(
+            runWithMocks({
+                stack: "prod",
+                config: { ...config, values: { ...config.values, [key]: value } },
+                program: stackProgram(),
+                record,
+            }),
+        ).rejects.toThrow(`Pulumi.prod.yaml: ${key}: `);
+        expect(record.filter((r) => r.custom)).toEqual([]);
+    });
+
+    it("the pack refuses an explicit aws.Provider with custom endpoints, naming the provider and who uses it", async () => {
+        const { mandatory } = await guardRun({
+            stack: "prod",
+            program: withExtras((_o, stack) => {
+                const elsewhere = new aws.Provider("elsewhere", {
+                    region: "us-east-1",
+                    endpoints: [{ s3: "https://s3.attacker.example", budgets: "https://budgets.attacker.example" }],
+                });
+                new aws.sns.Topic("redirected", { tags: { [AWS_TAG.stack]: stack } }, { provider: elsewhere });
+            }),
+        });
+        const v = mandatory.filter((x) => x.policy === PROVIDERS_POLICY);
+        expect(v).toHaveLength(1);
+        expect(v[0].message).toContain(
+            `provider pulumi:providers:aws "elsewhere", used by 1 resource(s), e.g. aws:sns/topic:Topic "redirected": endpoints is`,
+        );
+        expect(v[0].message).toContain("(points services at custom endpoints); allowed: unset");
+    });
+
+    it("the pack refuses a provider that skips the credential and account checks (a default provider's config as the engine sends it)", async () => {
+        const { mandatory } = await guardRun({
+            stack: "staging",
+            program: withExtras(() => {
+                // The engine registers the default provider from the stack's aws:* config, values as strings.
+                new aws.Provider("default_7_0_0", {
+                    region: "us-east-1",
+                    skipCredentialsValidation: true,
+                    skipRequestingAccountId: true,
+                });
+            }),
+        });
+        const v = mandatory.filter((x) => x.policy === PROVIDERS_POLICY);
+        expect(v).toHaveLength(1);
+        expect(v[0].message).toContain(
+            `skipCredentialsValidation is "true" (skips validating the credentials); allowed: unset`,
+        );
+        expect(v[0].message).toContain(`skipRequestingAccountId is "true"`);
+    });
+});
+
+/** A resource of a package the pack has never heard of. */
+class Widget extends pulumi.CustomResource {
+    constructor(name: string, props: Record<string, unknown>) {
+        super("acme:index:Widget", name, props);
+    }
+}
+
+describe("the production floor no policy config can lower", () => {
+    it("refuses an unclassified resource type in prod with evidence-hooks set to advisory", async () => {
+        const { mandatory } = await guardRun({
+            stack: "prod",
+            levels: { [EVIDENCE_HOOKS_POLICY]: "advisory" },
+            program: withExtras(() => {
+                new Widget("widget", { size: 3 });
+            }),
+        });
+        expect(mandatory).toContainEqual(
+            expect.objectContaining({
+                policy: EVIDENCE_HOOKS_POLICY,
+                message: expect.stringContaining(
+                    `acme:index:Widget "widget": type acme:index:Widget has no evidence-hook convention`,
+                ),
+            }),
+        );
+        expect(mandatory).toContainEqual(
+            expect.objectContaining({
+                policy: EVIDENCE_FLOOR_POLICY,
+                message: expect.stringContaining(
+                    `acme:index:Widget "widget": type acme:index:Widget is not one the policy pack knows`,
+                ),
+            }),
+        );
+    });
+
+    it("refuses a taggable AWS type the pack does not know in prod, with evidence-hooks disabled and hooks copied by hand", async () => {
+        const violations = await guardRun({
+            stack: "prod",
+            levels: { [EVIDENCE_HOOKS_POLICY]: "disabled", all: "advisory" },
+            program: withExtras((o, stack) => {
+                void o;
+                new aws.iam.Role("admin", {
+                    assumeRolePolicy: "{}",
+                    tags: { [AWS_TAG.environment]: "prod", [AWS_TAG.stack]: stack },
+                });
+            }),
+        });
+        expect(violations.mandatory).toContainEqual(
+            expect.objectContaining({
+                policy: EVIDENCE_FLOOR_POLICY,
+                message: expect.stringContaining(
+                    `aws:iam/role:Role "admin": type aws:iam/role:Role is not one the policy pack knows, and a prod stack deploys only known types, whatever the policy config says`,
+                ),
+            }),
+        );
+    });
+
+    it("lets a type through once the guardrails file allow-lists it (the hooks are still checked), and only in that file", async () => {
+        const base = sharedContext();
+        const ctx = {
+            ...base,
+            guardrails: {
+                ...base.guardrails,
+                evidence: { ...base.guardrails.evidence, productionAllowedTypes: ["acme:index:Widget"] },
+            },
+        };
+        const { mandatory } = await guardRun({
+            stack: "prod",
+            ctx,
+            program: withExtras(() => {
+                new Widget("widget", { size: 3 });
+            }),
+        });
+        expect(mandatory.filter((v) => v.policy === EVIDENCE_FLOOR_POLICY)).toEqual([]);
+        expect(mandatory.filter((v) => v.policy === EVIDENCE_HOOKS_POLICY)).toHaveLength(1);
+    });
+
+    it("knows every type the shipped stacks register (so the floor never trips on the stack's own)", async () => {
+        for (const stack of STACKS) {
+            const run = await runWithMocks({
+                stack,
+                config: readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`)),
+                program: stackProgram(),
+            });
+            expect(run.resources.map((r) => r.type).filter((t) => !knownInProduction(t))).toEqual([]);
+        }
     });
 });
