@@ -1,9 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../core/stackConfig";
-import { ValidationError, displayPath } from "../core/validation";
+import { ValidationError, displayPath, parseYamlBounded } from "../core/validation";
 
 /**
  * Running the real program under Pulumi's mock runtime, the way the Pulumi language host runs it:
@@ -62,7 +61,7 @@ export function readStackFile(file: string): FlatConfig {
     }
     let doc: unknown;
     try {
-        doc = yaml.load(fs.readFileSync(file, "utf8"), { filename: file });
+        doc = parseYamlBounded(fs.readFileSync(file, "utf8"), file);
     } catch (err) {
         throw new ValidationError([{ file: shown, path: "", message: `cannot parse: ${(err as Error).message}` }]);
     }

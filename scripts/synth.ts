@@ -8,6 +8,7 @@ import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "./cli";
 import { loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
+import { outDirProblem } from "../offline/outDir";
 
 const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
   --stack <stack>        one of the guardrail environments (dev, staging, prod)
@@ -41,9 +42,17 @@ async function main(): Promise<number> {
         throw new UsageError("--config names one stack's file; use it with --stack, not --all", USAGE);
     }
     const stacks = all ? environments : [stack as string];
+    const outDirOf = (s: string) => (out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s));
+    // Before anything runs: synth empties its output folder, so it writes only where it wrote before.
+    for (const s of out ? stacks : []) {
+        const problem = outDirProblem(outDirOf(s));
+        if (problem !== undefined) {
+            throw new UsageError(`--out: ${displayPath(outDirOf(s))} ${problem}`, USAGE);
+        }
+    }
     // The pack starts first, before the SDK loads here: its start-up (ts-node type-checks it, as under the CLI) is
     // the longest step, and runs on the other core while this process loads the SDK and synthesizes.
-     
+
     const { spawnPolicyPack, stopPolicyPack } =
         require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
     const stopStarting = new AbortController();
@@ -63,7 +72,7 @@ async function main(): Promise<number> {
     let reported: Promise<void> = Promise.resolve();
     try {
         // Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it.
-         
+
         const { countByType, synthStack, writePolicyMetrics, writePolicyReport, writeSynthOutput } =
             require("../offline/synth") as typeof import("../offline/synth");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -76,12 +85,12 @@ async function main(): Promise<number> {
         client.catch(() => undefined);
         connected = client;
         for (const s of stacks) {
-            const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
+            const outDir = outDirOf(s);
             let result: import("../offline/synth").SynthResult;
             let files: string[];
             try {
                 result = await synthStack({ stack: s, configFile: configFile ? path.resolve(configFile) : undefined });
-                files = writeSynthOutput(result, outDir);
+                files = writeSynthOutput(result, outDir, { ownFolder: out === undefined });
             } catch (err) {
                 reported = reported.then(() => fail(s, err));
                 continue;
