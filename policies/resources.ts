@@ -21,6 +21,7 @@ export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
 export const TYPE = {
     stack: "pulumi:pulumi:Stack",
     budget: "aws:budgets/budget:Budget",
+    topic: "aws:sns/topic:Topic",
     bucket: "aws:s3/bucket:Bucket",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
@@ -95,7 +96,6 @@ export const KNOWN_TYPES: readonly string[] = [
     "aws:amp/workspace:Workspace",
     "aws:kms/key:Key",
     "aws:s3/bucketObjectv2:BucketObjectv2",
-    "aws:sns/topic:Topic",
 ];
 
 /** Whether a production stack may deploy `type` (known to the pack, or allow-listed in the guardrails file). */

@@ -4,10 +4,16 @@
  * each is refused by name: the resource, the policy, the allowed value.
  */
 import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
 import { BUCKET_POLICY } from "../policies/provenance";
 import * as path from "path";
-import { AWS_TAG } from "../core/conventions";
+import { AWS_TAG, COST_RECORD, GRAFANA_DASHBOARD_TYPE, SLO_RECORD } from "../core/conventions";
+import { BUDGETS_POLICY } from "../policies/budgets";
+import { DASHBOARDS_POLICY } from "../policies/dashboards";
+import { SLO_POLICY } from "../policies/slo";
+import { SLO_ALERT_NAME, SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
 import { repoRoot } from "../core/validation";
 import { RegisteredResource, readStackFile, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
@@ -17,7 +23,7 @@ import { PROVIDERS_POLICY } from "../policies/providers";
 import { knownInProduction } from "../policies/resources";
 import { componentsProgram } from "./fixtures/policies/programs";
 import { Violation, guardRun, policyResourcesOf, runPackInProcess, sharedContext } from "./fixtures/guards/harness";
-import { Extra, evidenceBucketName, logBucketName, withExtras } from "./fixtures/guards/programs";
+import { Extra, evidenceBucketName, logBucketName, withExtras, withTransformation } from "./fixtures/guards/programs";
 import { STACKS, guardrails } from "./helpers";
 
 jest.setTimeout(60_000);
@@ -354,5 +360,225 @@ describe("the production floor no policy config can lower", () => {
             });
             expect(run.resources.map((r) => r.type).filter((t) => !knownInProduction(t))).toEqual([]);
         }
+    });
+});
+
+describe("guardrail alerts checked whole (expression, windows, burn factors, for, objective, selector labels)", () => {
+    type Group = { name: string; rules: Array<Record<string, unknown>> };
+    /** Rewrite the rules of the first SLO's PrometheusRule object. */
+    const rewriteRules = (edit: (rules: Array<Record<string, unknown>>) => void): pulumi.ResourceTransformation => {
+        const slo = guardrails.slo.objectives[0];
+        return (args) => {
+            const spec = args.props.spec as { groups?: Group[] } | undefined;
+            if (args.type.endsWith(":PrometheusRule") && spec?.groups?.[0]?.name === `maestro-slo-${slo.id}`) {
+                const groups = JSON.parse(JSON.stringify(spec.groups)) as Group[];
+                edit(groups[0].rules);
+                return { props: { ...args.props, spec: { ...spec, groups } }, opts: args.opts };
+            }
+            return undefined;
+        };
+    };
+    const sloMessages = async (stack: string, program: () => Promise<unknown>) =>
+        messagesOf((await guardRun({ stack, program })).mandatory, SLO_POLICY);
+    const slo = guardrails.slo.objectives[0];
+
+    it("refuses a page alert held for a year (for: 8760h)", async () => {
+        const msgs = await sloMessages(
+            "prod",
+            withTransformation(
+                rewriteRules((rules) => {
+                    rules.find((r) => r.alert === SLO_ALERT_NAME.page)!.for = "8760h";
+                }),
+            ),
+        );
+        expect(msgs).toContainEqual(
+            expect.stringContaining(`SLO ${slo.id}: alert ${SLO_ALERT_NAME.page} (group maestro-slo-${slo.id}`),
+        );
+        expect(msgs.join("\n")).toContain(`for is "8760h"; allowed: none`);
+    });
+
+    it("refuses a burn factor multiplied so the ticket can never fire", async () => {
+        const ticket = SLO_BURN_ALERTS.find((a) => a.alert === SLO_ALERT_NAME.ticket)!;
+        const factor = ticket.conditions[0].burnRate;
+        const msgs = await sloMessages(
+            "staging",
+            withTransformation(
+                rewriteRules((rules) => {
+                    const r = rules.find((x) => x.alert === SLO_ALERT_NAME.ticket)!;
+                    r.expr = String(r.expr)
+                        .split(`(${factor} * (1 - `)
+                        .join(`(${factor * 100} * (1 - `);
+                }),
+            ),
+        );
+        expect(msgs.join("\n")).toContain(`SLO ${slo.id}: alert ${SLO_ALERT_NAME.ticket}`);
+        expect(msgs.join("\n")).toContain(`(${factor * 100} * (1 - ${slo.objective}))`);
+        expect(msgs.join("\n")).toContain(`allowed: \``);
+    });
+
+    it("refuses a second recording of the SLO's error ratio with a regex matcher at another bucket", async () => {
+        const ratio = SLO_RECORD.errorRatio(SLO_WINDOWS[0]);
+        const msgs = await sloMessages(
+            "dev",
+            withExtras(() => {
+                new k8s.apiextensions.CustomResource("shadow", {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PrometheusRule",
+                    metadata: { name: "shadow", namespace: "monitoring", labels: { role: "alert-rules" } },
+                    spec: {
+                        groups: [
+                            {
+                                name: "shadow",
+                                rules: [
+                                    {
+                                        record: ratio,
+                                        expr: `1 - (sum(rate(${slo.sli.metric}_bucket{le=~".*"}[${SLO_WINDOWS[0]}])) / sum(rate(${slo.sli.metric}_count[${SLO_WINDOWS[0]}])))`,
+                                        labels: { slo: slo.id, env: "dev" },
+                                    },
+                                ],
+                            },
+                        ],
+                    },
+                });
+            }),
+        );
+        expect(msgs.join("\n")).toContain(`SLO ${slo.id}: recording ${ratio} (group shadow`);
+    });
+
+    it("refuses rule objects that carry no selector label (no Prometheus would load them)", async () => {
+        const msgs = await sloMessages(
+            "dev",
+            withTransformation((args) => {
+                if (!args.type.endsWith(":PrometheusRule")) {
+                    return undefined;
+                }
+                const metadata = args.props.metadata as { labels?: Record<string, string> };
+                const labels = { ...metadata.labels };
+                delete labels.role;
+                return { props: { ...args.props, metadata: { ...metadata, labels } }, opts: args.opts };
+            }),
+        );
+        expect(msgs).toContainEqual(
+            expect.stringContaining(
+                `carries no selector label (only evidence labels), so no Prometheus ruleSelector loads it`,
+            ),
+        );
+    });
+});
+
+describe("budgets: active period, configured recipients, designed types", () => {
+    const budgetMessages = async (stack: string, program: () => Promise<unknown>) =>
+        messagesOf((await guardRun({ stack, program })).mandatory, BUDGETS_POLICY);
+    const editBudgets =
+        (edit: (props: Record<string, unknown>) => Record<string, unknown>): pulumi.ResourceTransformation =>
+        (args) =>
+            args.type === "aws:budgets/budget:Budget" ? { props: edit({ ...args.props }), opts: args.opts } : undefined;
+
+    it("refuses a budget whose period starts in 2099", async () => {
+        const msgs = await budgetMessages(
+            "prod",
+            withTransformation(editBudgets((p) => ({ ...p, timePeriodStart: "2099-01-01_00:00" }))),
+        );
+        expect(msgs.join("\n")).toContain(`timePeriodStart 2099-01-01_00:00 is in the future`);
+    });
+
+    it("refuses a budget that ended, and one that counts credits", async () => {
+        const msgs = await budgetMessages(
+            "dev",
+            withTransformation(
+                editBudgets((p) => ({
+                    ...p,
+                    timePeriodEnd: "2020-01-01_00:00",
+                    costTypes: { includeCredit: true, includeRefund: false },
+                })),
+            ),
+        );
+        expect(msgs.join("\n")).toContain(`timePeriodEnd 2020-01-01_00:00 ends the budget; allowed: unset`);
+        expect(msgs.join("\n")).toContain(`costTypes.includeCredit is true; allowed: false`);
+    });
+
+    it("refuses a budget that notifies an address nobody configured", async () => {
+        const msgs = await budgetMessages(
+            "staging",
+            withTransformation((args) => {
+                if (args.type !== "aws:budgets/budget:Budget" || !args.name.endsWith("llm")) {
+                    return undefined;
+                }
+                const notifications = (args.props.notifications as Array<Record<string, unknown>>).map((n) => ({
+                    ...n,
+                    subscriberEmailAddresses: ["someone@elsewhere.example"],
+                }));
+                return { props: { ...args.props, notifications }, opts: args.opts };
+            }),
+        );
+        expect(msgs.join("\n")).toContain(
+            `go to someone@elsewhere.example, whom the stack's other budget notifications do not notify, and leave out platform-alerts@maestro.example`,
+        );
+    });
+});
+
+describe("dashboards have their required panels; Grafana datasources and notification settings are the stack's own", () => {
+    it("refuses an SLO dashboard reduced to one empty text panel", async () => {
+        const { mandatory } = await guardRun({
+            stack: "prod",
+            program: withTransformation((args) => {
+                const spec = args.props.spec as { json?: string } | undefined;
+                if (args.type !== GRAFANA_DASHBOARD_TYPE.apps || !spec?.json?.includes(`"maestro-slo-prod"`)) {
+                    return undefined;
+                }
+                const model = JSON.parse(spec.json) as Record<string, unknown>;
+                const json = JSON.stringify({ ...model, panels: [{ id: 1, type: "text", options: { content: "" } }] });
+                return { props: { ...args.props, spec: { ...spec, json } }, opts: args.opts };
+            }),
+        });
+        const msgs = messagesOf(mandatory, DASHBOARDS_POLICY).join("\n");
+        expect(msgs).toContain(
+            `(uid "maestro-slo-prod") lacks required panels: no panel queries ${SLO_RECORD.latencyP95}`,
+        );
+        expect(msgs).toContain(`no panel queries ${SLO_RECORD.errorBudgetRemaining}`);
+    });
+
+    it("refuses a cost dashboard without its LLM budget panel", async () => {
+        const { mandatory } = await guardRun({
+            stack: "dev",
+            program: withTransformation((args) => {
+                const spec = args.props.spec as { json?: string } | undefined;
+                if (args.type !== GRAFANA_DASHBOARD_TYPE.apps || !spec?.json?.includes(`"maestro-cost-dev"`)) {
+                    return undefined;
+                }
+                const model = JSON.parse(spec.json) as { panels: Array<{ targets?: Array<{ expr?: string }> }> };
+                const panels = model.panels.filter((p) => !(p.targets ?? []).some((t) => t.expr?.includes('"llm"')));
+                return {
+                    props: { ...args.props, spec: { ...spec, json: JSON.stringify({ ...model, panels }) } },
+                    opts: args.opts,
+                };
+            }),
+        });
+        expect(messagesOf(mandatory, DASHBOARDS_POLICY).join("\n")).toContain(
+            `no panel queries ${COST_RECORD.budget}{budget="llm"} (the llm cap)`,
+        );
+    });
+
+    it("refuses a Grafana datasource and a notification policy created outside the stack's components", async () => {
+        const { mandatory } = await guardRun({
+            stack: "staging",
+            program: withExtras(() => {
+                new grafana.oss.DataSource("prometheus-staging", {
+                    type: "prometheus",
+                    name: "prometheus-staging",
+                    uid: "prometheus-staging",
+                    url: "http://127.0.0.1:9/elsewhere",
+                });
+                new grafana.alerting.NotificationPolicy("drop-all", {
+                    contactPoint: "void",
+                    groupBies: ["..."],
+                });
+            }),
+        });
+        const msgs = messagesOf(mandatory, DASHBOARDS_POLICY).join("\n");
+        expect(msgs).toContain(`grafana:oss/dataSource:DataSource "prometheus-staging" is not the stack's own`);
+        expect(msgs).toContain(
+            `grafana:alerting/notificationPolicy:NotificationPolicy "drop-all" is not the stack's own`,
+        );
     });
 });
