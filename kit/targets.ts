@@ -203,8 +203,8 @@ export async function parseStackTargets(
     if (guardrails) {
         // The stack's self-report may be as strict as the baseline or stricter; never looser, never missing one.
         baseline.slo.objectives.forEach((b) => {
-            const i = guardrails!.slo.objectives.findIndex((o) => o.id === b.id);
-            const reported = guardrails!.slo.objectives[i];
+            const i = guardrails.slo.objectives.findIndex((o) => o.id === b.id);
+            const reported = guardrails.slo.objectives[i];
             if (!reported) {
                 fail(
                     at("guardrails", "/slo/objectives"),
