@@ -38,6 +38,27 @@ interface Panel {
     readonly panels?: unknown;
 }
 
+/** How the builders point every query at the dashboard's Prometheus datasource variable. */
+const DATASOURCE_VARIABLE = "${datasource}";
+
+/** Every panel of a model (rows' collapsed panels too), with its query targets. */
+function panelTargets(model: {
+    panels?: unknown;
+}): Array<{ panel: Panel & { datasource?: unknown }; targets: Array<{ datasource?: unknown }> }> {
+    const out: Array<{ panel: Panel & { datasource?: unknown }; targets: Array<{ datasource?: unknown }> }> = [];
+    const visit = (ps: unknown) => {
+        for (const p of Array.isArray(ps) ? (ps as Array<Panel & { datasource?: unknown }>) : []) {
+            out.push({
+                panel: p,
+                targets: Array.isArray(p.targets) ? (p.targets as Array<{ datasource?: unknown }>) : [],
+            });
+            visit(p.panels);
+        }
+    };
+    visit(model.panels);
+    return out;
+}
+
 /** Every panel of a model (rows' collapsed panels too), with the expressions its queries run. */
 function panelExprs(model: { panels?: unknown }): Array<{ panel: Panel; exprs: string[] }> {
     const out: Array<{ panel: Panel; exprs: string[] }> = [];
@@ -122,6 +143,30 @@ export function missingPanels(
     const missing = requiredQueries(kind, sloIds)
         .filter((q) => !exprs.some((e) => q.test.test(e)))
         .map((q) => `no panel queries ${q.what}`);
+    // Every query reads through the dashboard's Prometheus datasource variable, so one setting (its current value,
+    // the stack's prometheusDatasourceUid) decides what all panels show; a fixed uid sends a panel elsewhere.
+    for (const { panel, targets } of panelTargets(model)) {
+        for (const ds of [panel.datasource, ...targets.map((t) => t.datasource)]) {
+            const uid = (ds as { uid?: unknown } | null | undefined)?.uid;
+            if (ds !== undefined && ds !== null && uid !== DATASOURCE_VARIABLE) {
+                missing.push(
+                    `panel ${JSON.stringify(panel.title ?? panel.type)} reads datasource ${JSON.stringify(uid ?? ds)}; allowed: ${JSON.stringify(DATASOURCE_VARIABLE)} (the dashboard's Prometheus variable)`,
+                );
+                break;
+            }
+        }
+    }
+    const vars = ((model.templating as { list?: unknown } | undefined)?.list ?? []) as Array<{
+        name?: unknown;
+        type?: unknown;
+        query?: unknown;
+    }>;
+    const dsVar = vars.find((v) => v.name === "datasource");
+    if (dsVar === undefined || dsVar.type !== "datasource" || dsVar.query !== "prometheus") {
+        missing.push(
+            `its datasource variable is ${JSON.stringify(dsVar ?? null)}; allowed: a "datasource" variable of type "prometheus"`,
+        );
+    }
     if (kind === "slo") {
         const vars = ((model.templating as { list?: unknown } | undefined)?.list ?? []) as Array<{
             name?: unknown;

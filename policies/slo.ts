@@ -16,6 +16,8 @@ import { environmentOrReport } from "./stack";
 export const SLO_POLICY = "slo-alerts-not-loosened";
 
 const GUARDRAILS_AT = "guardrails/guardrails.yaml /slo/objectives";
+/** The name space of the SLO recordings (core/conventions.ts SLO_RECORD). */
+const SLO_RECORD_PREFIX = SLO_RECORD.objective.slice(0, SLO_RECORD.objective.indexOf(":") + 1);
 const FIX =
     "Fix: deploy the rules built from the guardrails (components/prometheusRules.ts); never loosen an SLO in a stack.";
 
@@ -132,7 +134,8 @@ function wholeRuleProblems(
     rules: readonly DeployedRule[],
     guardrails: PackContext["guardrails"],
 ): Array<{ urn?: string; message: string }> {
-    const own = rules.filter((r) => r.labels.slo === slo.id && r.labels.service === undefined);
+    // An empty `service` label is no label in Prometheus: such a rule writes the stack's own series.
+    const own = rules.filter((r) => r.labels.slo === slo.id && !r.labels.service);
     const deployedObjective = vectorValue(own.find((r) => r.record === SLO_RECORD.objective));
     const deployedThreshold = vectorValue(own.find((r) => r.record === SLO_RECORD.thresholdSeconds));
     const objective =
@@ -263,6 +266,20 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
             const urn = stackUrn(args.resources);
             for (const p of selectorProblems(args.resources)) {
                 reportViolation(p.message, p.urn);
+            }
+            // A recording of the SLO namespace that names no guardrail SLO (its labels come from the expression, or
+            // name none) and is not a service's (the kit's, labelled service) is a second writer nobody designed.
+            const ids = new Set(ctx.guardrails.slo.objectives.map((o) => o.id));
+            for (const r of rules.filter(
+                (x) =>
+                    x.record?.startsWith(SLO_RECORD_PREFIX) === true &&
+                    !x.labels.service &&
+                    !ids.has(x.labels.slo ?? ""),
+            )) {
+                reportViolation(
+                    `${ruleName(r)} writes a ${SLO_RECORD_PREFIX}* series labelled slo=${JSON.stringify(r.labels.slo ?? "")}, which no guardrail SLO or service owns; allowed: only the recordings rules/ builds per SLO (labelled with its id). ${FIX}`,
+                    r.resource.urn,
+                );
             }
             ctx.guardrails.slo.objectives.forEach((slo, index) => {
                 const at = `${GUARDRAILS_AT}/${index}`;

@@ -445,6 +445,39 @@ describe("guardrail alerts checked whole (expression, windows, burn factors, for
         expect(msgs.join("\n")).toContain(`SLO ${slo.id}: recording ${ratio} (group shadow`);
     });
 
+    it('refuses a shadow recording that sets service="" (the same series in Prometheus) or names no SLO', async () => {
+        const ratio = SLO_RECORD.errorRatio(SLO_WINDOWS[0]);
+        const msgs = await sloMessages(
+            "prod",
+            withExtras(() => {
+                new k8s.apiextensions.CustomResource("shadow-2", {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PrometheusRule",
+                    metadata: { name: "shadow-2", namespace: "monitoring", labels: { role: "alert-rules" } },
+                    spec: {
+                        groups: [
+                            {
+                                name: "shadow-2",
+                                rules: [
+                                    {
+                                        record: ratio,
+                                        expr: "vector(0)",
+                                        labels: { slo: slo.id, env: "prod", service: "" },
+                                    },
+                                    { record: ratio, expr: `label_replace(vector(0), "slo", "${slo.id}", "", "")` },
+                                ],
+                            },
+                        ],
+                    },
+                });
+            }),
+        );
+        expect(msgs.join("\n")).toContain(`SLO ${slo.id}: recording ${ratio} (group shadow-2`);
+        expect(msgs.join("\n")).toContain(
+            `recording ${ratio} (group shadow-2, kubernetes:monitoring.coreos.com/v1:PrometheusRule "shadow-2") writes a maestro_slo:* series labelled slo="", which no guardrail SLO or service owns`,
+        );
+    });
+
     it("refuses rule objects that carry no selector label (no Prometheus would load them)", async () => {
         const msgs = await sloMessages(
             "dev",
@@ -556,6 +589,27 @@ describe("dashboards have their required panels; Grafana datasources and notific
         });
         expect(messagesOf(mandatory, DASHBOARDS_POLICY).join("\n")).toContain(
             `no panel queries ${COST_RECORD.budget}{budget="llm"} (the llm cap)`,
+        );
+    });
+
+    it("refuses a summary panel pointed at a fixed datasource instead of the dashboard's Prometheus variable", async () => {
+        const { mandatory } = await guardRun({
+            stack: "staging",
+            program: withTransformation((args) => {
+                const spec = args.props.spec as { json?: string } | undefined;
+                if (args.type !== GRAFANA_DASHBOARD_TYPE.apps || !spec?.json?.includes(`"maestro-summary-staging"`)) {
+                    return undefined;
+                }
+                const model = JSON.parse(spec.json) as { panels: Array<{ targets?: Array<Record<string, unknown>> }> };
+                model.panels[0].targets = (model.panels[0].targets ?? []).map((t) => ({
+                    ...t,
+                    datasource: { type: "prometheus", uid: "elsewhere" },
+                }));
+                return { props: { ...args.props, spec: { ...spec, json: JSON.stringify(model) } }, opts: args.opts };
+            }),
+        });
+        expect(messagesOf(mandatory, DASHBOARDS_POLICY).join("\n")).toContain(
+            `reads datasource "elsewhere"; allowed: "\${datasource}" (the dashboard's Prometheus variable)`,
         );
     });
 
