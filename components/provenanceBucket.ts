@@ -3,17 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { ProvenanceSettings } from "../core/stackConfig";
 import {
-    ACCESS_LOG_PREFIX,
     KEY_DELETION_WINDOW_DAYS,
     LifecycleRuleSpec,
     checkProvenanceSettings,
     evidenceBucketPolicy,
-    evidenceLifecycleRules,
     logBucketPolicy,
-    logLifecycleRules,
-    objectLockRule,
     provenanceBucketName,
 } from "../provenance/bucketSpecs";
+import { BucketRefs, BucketSettingKind, bucketInputs, bucketSettingsDesign } from "../provenance/bucketDesign";
 
 export interface ProvenanceBucketArgs {
     /** Guardrail environment whose evidence the bucket holds; part of the bucket names. */
@@ -84,18 +81,22 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
             keep,
         );
 
+        // Every setting below is provenance/bucketDesign.ts's, the same the policy pack compares with; only the
+        // deploy-time references (the key's and the buckets' ARNs, the account) are filled in here.
+        const evidenceDesign = bucketSettingsDesign("evidence", args.objectLock, DEPLOY_TIME_REFS);
+        const logDesign = bucketSettingsDesign("logs", args.objectLock, DEPLOY_TIME_REFS);
         const bucket = new aws.s3.Bucket(
             `${name}-bucket`,
-            { bucket: nameFor("evidence"), objectLockEnabled: true, forceDestroy: false },
+            { bucket: nameFor("evidence"), ...bucketInputs("evidence") },
             keep,
         );
-        const hardening = this.harden(`${name}-bucket`, bucket, keep, {
-            encryption: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
-            lifecycle: evidenceLifecycleRules(),
-        });
+        const hardening = this.harden(`${name}-bucket`, bucket, keep, evidenceDesign, key.arn);
         const objectLock = new aws.s3.BucketObjectLockConfiguration(
             `${name}-object-lock`,
-            { bucket: bucket.id, rule: objectLockRule(args.objectLock) },
+            {
+                bucket: bucket.id,
+                rule: evidenceDesign.objectLock!.rule as aws.types.input.s3.BucketObjectLockConfigurationRule,
+            },
             { ...keep, dependsOn: [hardening.versioning] },
         );
         const policy = new aws.s3.BucketPolicy(
@@ -105,11 +106,8 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         );
 
         // Access logs: S3 log delivery writes only with SSE-S3 and to a bucket without default Object Lock retention.
-        const logs = new aws.s3.Bucket(`${name}-logs`, { bucket: nameFor("logs"), forceDestroy: false }, keep);
-        const logsHardening = this.harden(`${name}-logs`, logs, keep, {
-            encryption: { sseAlgorithm: "AES256" },
-            lifecycle: logLifecycleRules(args.objectLock),
-        });
+        const logs = new aws.s3.Bucket(`${name}-logs`, { bucket: nameFor("logs"), ...bucketInputs("logs") }, keep);
+        const logsHardening = this.harden(`${name}-logs`, logs, keep, logDesign);
         const logsPolicy = new aws.s3.BucketPolicy(
             `${name}-logs-policy`,
             {
@@ -127,8 +125,7 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
             {
                 bucket: bucket.id,
                 targetBucket: logs.id,
-                targetPrefix: ACCESS_LOG_PREFIX,
-                targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
+                ...(evidenceDesign.logging as Pick<aws.s3.BucketLoggingArgs, "targetPrefix" | "targetObjectKeyFormat">),
             },
             { ...keep, dependsOn: [logsPolicy, ...Object.values(logsHardening)] },
         );
@@ -146,57 +143,55 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         });
     }
 
-    /** What both buckets get: ACLs disabled, public access blocked, versioning, default encryption, lifecycle. */
+    /**
+     * What both buckets get, as designed: ACLs disabled, public access blocked, versioning, default encryption (the
+     * stack's KMS key when the design asks for one), lifecycle.
+     */
     private harden(
         prefix: string,
         bucket: aws.s3.Bucket,
         keep: pulumi.CustomResourceOptions,
-        settings: {
-            encryption: { sseAlgorithm: string; kmsMasterKeyId?: pulumi.Input<string> };
-            lifecycle: readonly LifecycleRuleSpec[];
-        },
+        design: Partial<Record<BucketSettingKind, Record<string, unknown>>>,
+        kmsKeyArn?: pulumi.Input<string>,
     ) {
         const ownership = new aws.s3.BucketOwnershipControls(
             `${prefix}-ownership`,
-            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            { bucket: bucket.id, ...(design.ownership as Pick<aws.s3.BucketOwnershipControlsArgs, "rule">) },
             keep,
         );
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${prefix}-public-access`,
-            {
-                bucket: bucket.id,
-                blockPublicAcls: true,
-                blockPublicPolicy: true,
-                ignorePublicAcls: true,
-                restrictPublicBuckets: true,
-            },
+            { bucket: bucket.id, ...(design.publicAccess as Omit<aws.s3.BucketPublicAccessBlockArgs, "bucket">) },
             keep,
         );
         const versioning = new aws.s3.BucketVersioning(
             `${prefix}-versioning`,
-            { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-            keep,
-        );
-        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-            `${prefix}-encryption`,
             {
                 bucket: bucket.id,
-                rules: [
-                    {
-                        applyServerSideEncryptionByDefault: settings.encryption,
-                        // S3 Bucket Keys cut KMS requests (and their cost) by up to 99%; no effect under SSE-S3.
-                        bucketKeyEnabled: settings.encryption.sseAlgorithm === "aws:kms",
-                        blockedEncryptionTypes: ["SSE-C"],
-                    },
-                ],
+                ...(design.versioning as Pick<aws.s3.BucketVersioningArgs, "versioningConfiguration">),
             },
+            keep,
+        );
+        const rules = (design.encryption as { rules: Array<Record<string, unknown>> }).rules.map((r) => {
+            const sse = r.applyServerSideEncryptionByDefault as Record<string, unknown>;
+            return {
+                ...r,
+                applyServerSideEncryptionByDefault: {
+                    ...sse,
+                    ...("kmsMasterKeyId" in sse ? { kmsMasterKeyId: kmsKeyArn } : {}),
+                },
+            } as aws.types.input.s3.BucketServerSideEncryptionConfigurationRule;
+        });
+        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${prefix}-encryption`,
+            { bucket: bucket.id, rules },
             keep,
         );
         const lifecycle = new aws.s3.BucketLifecycleConfiguration(
             `${prefix}-lifecycle`,
             {
                 bucket: bucket.id,
-                rules: settings.lifecycle.map((r) => ({
+                rules: (design.lifecycle as { rules: LifecycleRuleSpec[] }).rules.map((r) => ({
                     ...r,
                     transitions: r.transitions.map((t) => ({ ...t })),
                     noncurrentVersionTransitions: r.noncurrentVersionTransitions.map((t) => ({ ...t })),
@@ -208,3 +203,6 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         return { ownership, publicAccess, versioning, encryption, lifecycle };
     }
 }
+
+/** Stand-ins for the deploy-time references; the component passes the real outputs where the design uses them. */
+const DEPLOY_TIME_REFS: BucketRefs = { kmsKeyArn: "", evidenceBucketArn: "", logBucketArn: "", accountId: "" };
