@@ -20,8 +20,9 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         evidenceHooksPolicy(ctx, coverage),
         // Stack policies run after every Analyze call, so the floor sees what evidence-hooks covered.
         evidenceFloorPolicy(ctx, coverage),
-        stackBindingPolicy(ctx),
-        providersPolicy(),
+        // Both run after the floor and report it disabled in production (either may be disabled, not all three).
+        stackBindingPolicy(ctx, coverage),
+        providersPolicy(ctx, coverage),
         sloPolicy(ctx),
         budgetsPolicy(ctx),
         provenanceBucketPolicy(ctx),

@@ -17,28 +17,16 @@ import {
     stackUrn,
     dashboardModel,
 } from "./resources";
-import { boundEnvironment, engineStack } from "./stack";
+import { EVIDENCE_FLOOR_POLICY, EvidenceCoverage } from "./coverage";
+import { boundEnvironment, engineStack } from "./resources";
+
+export { EVIDENCE_FLOOR_POLICY, EvidenceCoverage };
 
 export const EVIDENCE_HOOKS_POLICY = "evidence-hooks";
-export const EVIDENCE_FLOOR_POLICY = "evidence-hooks-prod-floor";
 
 const FIX =
     "Fix: create the resource inside a component that declares `readonly backlogItem = BACKLOG_ITEM.<item>` (lib/conventions.ts); " +
     "lib/evidence.ts then stamps the item's hooks from governance/backlog.json.";
-
-/**
- * The URNs evidence-hooks analyzed in this process. The engine calls Analyze for every resource before it calls
- * AnalyzeStack once, in the same plugin process, so an unrecorded URN at AnalyzeStack means the policy was disabled.
- */
-export class EvidenceCoverage {
-    private readonly urns = new Set<string>();
-    add(urn: string): void {
-        this.urns.add(urn);
-    }
-    has(urn: string): boolean {
-        return this.urns.has(urn);
-    }
-}
 
 /** Everything wrong with one resource's evidence hooks (empty when they are right or its type carries none). */
 export function evidenceProblems(ctx: PackContext, type: string, props: Record<string, unknown>): string[] {
@@ -134,6 +122,7 @@ export function evidenceFloorPolicy(ctx: PackContext, coverage: EvidenceCoverage
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
             const stack = engineStack(args.resources);
+            coverage.ran(stack, EVIDENCE_FLOOR_POLICY);
             const bound = stack === undefined ? undefined : environmentOfStack(stack, ctx.guardrails.environments);
             const claimed = stackEnvironment(args.resources).seen;
             const production = [...new Set([bound, ...claimed])].filter(

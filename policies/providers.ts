@@ -6,6 +6,8 @@
  */
 import { PolicyProviderResource, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { REDIRECTING_AWS_PROVIDER_KEYS } from "../core/conventions";
+import { PackContext } from "./context";
+import { EvidenceCoverage, reportDisabledFloor } from "./coverage";
 import { describeResource } from "./resources";
 
 export const PROVIDERS_POLICY = "providers-not-redirected";
@@ -41,13 +43,16 @@ export function providerProblems(p: Pick<PolicyProviderResource, "type" | "props
         .map(([key, why]) => `${key} is ${JSON.stringify(p.props[key])} (${why}); allowed: unset`);
 }
 
-export function providersPolicy(): StackValidationPolicy {
+export function providersPolicy(ctx?: PackContext, coverage?: EvidenceCoverage): StackValidationPolicy {
     return {
         name: PROVIDERS_POLICY,
         description:
             "No AWS provider (explicit or the default one from the stack's aws:* config) uses custom endpoints, proxies or skips the credential, account or region checks.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
+            if (ctx && coverage) {
+                reportDisabledFloor(ctx, coverage, args.resources, reportViolation);
+            }
             const seen = new Map<
                 string,
                 { p: Pick<PolicyProviderResource, "type" | "props" | "name">; users: string[] }

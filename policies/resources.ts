@@ -12,6 +12,8 @@ import {
     K8S_ANNOTATION,
     K8S_LABEL,
     dashboardEvidence,
+    environmentOfStack,
+    stackOfUrn,
     dashboardModelJson,
 } from "../core/conventions";
 
@@ -303,4 +305,19 @@ export function attachedTo(
     return resources.filter(
         (r) => types.includes(r.type) && (r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn),
     );
+}
+
+/** The stack the engine is deploying, read from the URNs it built (every URN of one deploy names the same stack). */
+export function engineStack(resources: readonly Pick<PolicyResource, "urn">[]): string | undefined {
+    const stacks = new Set(resources.map((r) => stackOfUrn(r.urn)).filter((s): s is string => s !== undefined));
+    return stacks.size === 1 ? [...stacks][0] : undefined;
+}
+
+/** The environment the stack's name binds it to (from the engine's URNs), or undefined when it names none. */
+export function boundEnvironment(
+    ctx: { readonly guardrails: { readonly environments: readonly string[] } },
+    urn: string,
+): string | undefined {
+    const stack = stackOfUrn(urn);
+    return stack === undefined ? undefined : environmentOfStack(stack, ctx.guardrails.environments);
 }

@@ -5,23 +5,14 @@
  * the program claims; `stack-environment-bound` refuses a claim that differs, whatever the policy config says.
  */
 import { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy";
-import { AWS_TAG, environmentOfStack, stackOfUrn } from "../core/conventions";
+import { AWS_TAG, environmentOfStack } from "../core/conventions";
 import { PackContext } from "./context";
-import { describeResource, readStamp, reportAtLevel, stackUrn } from "./resources";
+import { EvidenceCoverage, reportDisabledFloor } from "./coverage";
+import { describeResource, engineStack, readStamp, reportAtLevel, stackUrn } from "./resources";
+
+export { boundEnvironment, engineStack } from "./resources";
 
 export const STACK_BINDING_POLICY = "stack-environment-bound";
-
-/** The stack the engine is deploying, read from the URNs it built (every URN of one deploy names the same stack). */
-export function engineStack(resources: readonly Pick<PolicyResource, "urn">[]): string | undefined {
-    const stacks = new Set(resources.map((r) => stackOfUrn(r.urn)).filter((s): s is string => s !== undefined));
-    return stacks.size === 1 ? [...stacks][0] : undefined;
-}
-
-/** The environment the stack's name binds it to (from the engine's URNs), or undefined when it names none. */
-export function boundEnvironment(ctx: PackContext, urn: string): string | undefined {
-    const stack = stackOfUrn(urn);
-    return stack === undefined ? undefined : environmentOfStack(stack, ctx.guardrails.environments);
-}
 
 /** The stack's guardrail environment (bound by its name), or undefined after reporting why there is none. */
 export function environmentOrReport(
@@ -48,13 +39,16 @@ export function environmentOrReport(
  * policy config says: a stack that claims another environment would be checked against that environment's looser
  * caps, lock mode and sign-offs.
  */
-export function stackBindingPolicy(ctx: PackContext): StackValidationPolicy {
+export function stackBindingPolicy(ctx: PackContext, coverage?: EvidenceCoverage): StackValidationPolicy {
     return {
         name: STACK_BINDING_POLICY,
         description:
             "The stack's name (from the engine's URNs) binds its environment; every resource's environment stamp names that environment.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
+            if (coverage) {
+                reportDisabledFloor(ctx, coverage, args.resources, reportViolation);
+            }
             const stack = engineStack(args.resources);
             const env = stack === undefined ? undefined : environmentOfStack(stack, ctx.guardrails.environments);
             if (env === undefined) {

@@ -331,6 +331,23 @@ describe("the production floor no policy config can lower", () => {
         );
     });
 
+    it("refuses a prod stack whose policy config disables the floor too (the policies after it notice)", async () => {
+        const { mandatory } = await guardRun({
+            stack: "prod",
+            levels: { [EVIDENCE_HOOKS_POLICY]: "disabled", [EVIDENCE_FLOOR_POLICY]: "disabled" },
+        });
+        expect(messagesOf(mandatory, STACK_BINDING_POLICY)).toContainEqual(
+            expect.stringContaining(
+                `${EVIDENCE_FLOOR_POLICY} did not run on this prod stack: it may not be disabled in prod`,
+            ),
+        );
+        const staging = await guardRun({
+            stack: "staging",
+            levels: { [EVIDENCE_HOOKS_POLICY]: "disabled", [EVIDENCE_FLOOR_POLICY]: "disabled" },
+        });
+        expect(staging.mandatory).toEqual([]);
+    });
+
     it("lets a type through once the guardrails file allow-lists it (the hooks are still checked), and only in that file", async () => {
         const base = sharedContext();
         const ctx = {
