@@ -12,7 +12,9 @@ import { EvidenceCoverage, evidenceFloorPolicy, evidenceHooksPolicy } from "./ev
 import { provenanceBucketPolicy, releasePolicy } from "./provenance";
 import { routingPolicy } from "./routing";
 import { decidedAtPreview } from "./preview";
+import { providersPolicy } from "./providers";
 import { sloPolicy } from "./slo";
+import { stackBindingPolicy } from "./stack";
 
 /** Name the pack is served (and reported) under. */
 export const POLICY_PACK_NAME = "maestro-guardrails";
@@ -22,6 +24,9 @@ export function packPolicies(ctx: PackContext, coverage: EvidenceCoverage = new 
         evidenceHooksPolicy(ctx, coverage),
         // Stack policies run after every Analyze call, so the floor sees what evidence-hooks covered.
         evidenceFloorPolicy(ctx, coverage),
+        // Both run after the floor and report it disabled in production (either may be disabled, not all three).
+        stackBindingPolicy(ctx, coverage),
+        providersPolicy(ctx, coverage),
         sloPolicy(ctx),
         routingPolicy(ctx),
         budgetsPolicy(ctx),

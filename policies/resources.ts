@@ -12,6 +12,8 @@ import {
     K8S_ANNOTATION,
     K8S_LABEL,
     dashboardEvidence,
+    environmentOfStack,
+    stackOfUrn,
     dashboardModelJson,
 } from "../core/conventions";
 
@@ -22,6 +24,7 @@ export const TYPE = {
     stack: "pulumi:pulumi:Stack",
     budget: "aws:budgets/budget:Budget",
     costAllocationTag: "aws:costexplorer/costAllocationTag:CostAllocationTag",
+    topic: "aws:sns/topic:Topic",
     bucket: "aws:s3/bucket:Bucket",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
@@ -83,6 +86,32 @@ export const UNTAGGABLE_GRAFANA_TYPES: Readonly<Record<string, string>> = {
     "grafana:alerting/notificationPolicy:NotificationPolicy": "a notification setting",
 };
 
+/** Namespace of this project's component resources (`maestro:<module>:<Type>`): their children carry the hooks. */
+const COMPONENT_NAMESPACE = "maestro";
+
+/**
+ * Resource types the pack knows: the ones this stack's components and the guardrail kit create, each checked by a
+ * policy or covered by its component's evidence. In production nothing else deploys unless guardrails/guardrails.yaml
+ * allow-lists it (evidence.productionAllowedTypes), whatever the policy config says. test/guards-pack.test.ts checks
+ * every type the shipped stacks register is here. `pulumi:*` (the stack, providers) and `maestro:*` components are
+ * known by their package.
+ */
+export const KNOWN_TYPES: readonly string[] = [
+    ...Object.values(TYPE),
+    ...Object.keys(UNTAGGABLE_AWS_TYPES),
+    ...Object.keys(UNTAGGABLE_GRAFANA_TYPES),
+    ...DASHBOARD_TYPES,
+    "aws:amp/workspace:Workspace",
+    "aws:kms/key:Key",
+    "aws:s3/bucketObjectv2:BucketObjectv2",
+];
+
+/** Whether a production stack may deploy `type` (known to the pack, or allow-listed in the guardrails file). */
+export function knownInProduction(type: string, allowed: readonly string[] = []): boolean {
+    const [pkg] = type.split(":");
+    return pkg === "pulumi" || pkg === COMPONENT_NAMESPACE || KNOWN_TYPES.includes(type) || allowed.includes(type);
+}
+
 /** Where a resource's evidence hooks live, or why it has none. */
 export type EvidenceCarrier =
     | { readonly kind: "aws-tags" }
@@ -90,9 +119,6 @@ export type EvidenceCarrier =
     | { readonly kind: "grafana-dashboard-tags" }
     | { readonly kind: "exempt"; readonly reason: string }
     | { readonly kind: "unclassified" };
-
-/** Namespace of this project's component resources (`maestro:<module>:<Type>`): their children carry the hooks. */
-const COMPONENT_NAMESPACE = "maestro";
 
 export function evidenceCarrier(type: string): EvidenceCarrier {
     const [pkg] = type.split(":");
@@ -285,4 +311,19 @@ export function attachedTo(
     return resources.filter(
         (r) => types.includes(r.type) && (r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn),
     );
+}
+
+/** The stack the engine is deploying, read from the URNs it built (every URN of one deploy names the same stack). */
+export function engineStack(resources: readonly Pick<PolicyResource, "urn">[]): string | undefined {
+    const stacks = new Set(resources.map((r) => stackOfUrn(r.urn)).filter((s): s is string => s !== undefined));
+    return stacks.size === 1 ? [...stacks][0] : undefined;
+}
+
+/** The environment the stack's name binds it to (from the engine's URNs), or undefined when it names none. */
+export function boundEnvironment(
+    ctx: { readonly guardrails: { readonly environments: readonly string[] } },
+    urn: string,
+): string | undefined {
+    const stack = stackOfUrn(urn);
+    return stack === undefined ? undefined : environmentOfStack(stack, ctx.guardrails.environments);
 }

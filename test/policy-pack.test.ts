@@ -3,6 +3,8 @@
  * its port on stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process
  * serves the file, as synth uses it; each case sends its own ConfigureStack and Configure.
  */
+import { PROVIDERS_POLICY } from "../policies/providers";
+import { STACK_BINDING_POLICY } from "../policies/stack";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -70,6 +72,8 @@ describe("the analyzer plugin", () => {
             [
                 EVIDENCE_HOOKS_POLICY,
                 EVIDENCE_FLOOR_POLICY,
+                STACK_BINDING_POLICY,
+                PROVIDERS_POLICY,
                 SLO_POLICY,
                 BUDGETS_POLICY,
                 "provenance-bucket-hardened",
