@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { StackConfig } from "../core/stackConfig";
@@ -48,12 +49,7 @@ export class AlertRouting extends pulumi.ComponentResource {
                 "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig",
             ],
         });
-        let spec: AlertmanagerConfigSpec;
-        try {
-            spec = AlertRouting.plan(args);
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        const spec: AlertmanagerConfigSpec = planOrRefuse(this, () => AlertRouting.plan(args));
         const target = args.config.ruleTarget;
         if (target.kind === "amp") {
             const definition = new aws.amp.AlertManagerDefinition(

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
@@ -79,12 +80,7 @@ export class CostBudgets extends pulumi.ComponentResource {
                 "aws:iam/rolePolicy:RolePolicy",
             ],
         });
-        let plan: CostBudgetsPlan;
-        try {
-            plan = CostBudgets.plan(args);
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        const plan: CostBudgetsPlan = planOrRefuse(this, () => CostBudgets.plan(args));
 
         const topic = new aws.sns.Topic(
             `${name}-alerts`,

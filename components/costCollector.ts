@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { CollectorPlan, collectorPlan, readCollectorBundle } from "../collector/plan";
 import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
@@ -49,12 +50,7 @@ export class CostCollector extends pulumi.ComponentResource {
                 "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
             ],
         });
-        let plan: CollectorPlan;
-        try {
-            plan = CostCollector.plan(args);
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        const plan: CollectorPlan = planOrRefuse(this, () => CostCollector.plan(args));
         const role = new aws.iam.Role(
             `${name}-role`,
             { name: plan.roleName, assumeRolePolicy: JSON.stringify(plan.assumeRolePolicy), tags: {} },

@@ -1,5 +1,6 @@
 import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE } from "../core/conventions";
 import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
@@ -102,13 +103,7 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
         // The folder serves the whole Conductor view.
         declareEvidence(this, { backlogItem: BACKLOG_ITEM.summaryDashboard, creates: ["grafana:oss/folder:Folder"] });
         const env = args.config.environment;
-        let built: BuiltDashboard[];
-        let base: URL;
-        try {
-            ({ built, base } = GrafanaDashboards.plan(args));
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        const { built, base } = planOrRefuse(this, () => GrafanaDashboards.plan(args));
 
         const folder = new grafana.oss.Folder(
             `${name}-folder`,

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
@@ -60,12 +61,7 @@ export class GuardrailRules extends pulumi.ComponentResource {
         super("maestro:rules:GuardrailRules", name, {}, opts);
         // The AMP workspace serves every rule set; it carries the SLO rules' evidence as the item that needs it first.
         declareEvidence(this, { backlogItem: BACKLOG_ITEM.sloRules, creates: ["aws:amp/workspace:Workspace"] });
-        let sets: RuleSet[];
-        try {
-            sets = GuardrailRules.plan(args);
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        const sets: RuleSet[] = planOrRefuse(this, () => GuardrailRules.plan(args));
         const target = args.config.ruleTarget;
         let destination: RuleObjectDestination;
         if (target.kind === "amp") {

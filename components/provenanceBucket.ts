@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { ProvenanceSettings } from "../core/stackConfig";
@@ -73,11 +74,7 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
                 "aws:s3/bucketVersioning:BucketVersioning",
             ],
         });
-        try {
-            ProvenanceBucket.plan(args);
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        planOrRefuse(this, () => ProvenanceBucket.plan(args));
         const keep: pulumi.CustomResourceOptions = { parent: this, protect: true, retainOnDelete: true };
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this });

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { awsEvidenceTags, k8sEvidenceMetadata } from "../core/evidence";
 import { SloObjective } from "../core/guardrails";
 import { ServiceGuardrailsArgs, ServicePlan, planServiceGuardrails } from "../kit/servicePlan";
@@ -31,12 +32,7 @@ export class ServiceGuardrails extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceGuardrailsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:kit:ServiceGuardrails", name, {}, opts);
-        let plan: ServicePlan;
-        try {
-            plan = ServiceGuardrails.plan(args);
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        const plan: ServicePlan = planOrRefuse(this, () => ServiceGuardrails.plan(args));
         // No evidence transformation runs in a downstream program: the children carry the service's evidence themselves.
         const evidence =
             plan.rules.kind === "amp"

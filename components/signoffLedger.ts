@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { planOrRefuse } from "../core/component";
 import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { objectTagBudgetProblem } from "../core/evidence";
@@ -145,12 +146,9 @@ export class SignoffLedger extends pulumi.ComponentResource {
             creates: ["aws:s3/bucketObjectv2:BucketObjectv2"],
         });
         const release = args.releaseTag ? { tag: args.releaseTag, environment: args.environment } : undefined;
-        let objects: SignoffObject[];
-        try {
-            ({ verification: this.verification, codeBinding: this.codeBinding, objects } = SignoffLedger.plan(args));
-        } catch (err) {
-            throw new pulumi.ResourceError((err as Error).message, this);
-        }
+        const planned = planOrRefuse(this, () => SignoffLedger.plan(args));
+        ({ verification: this.verification, codeBinding: this.codeBinding } = planned);
+        const objects: SignoffObject[] = planned.objects;
         if (!this.codeBinding.bound && args.mode === "preview") {
             // A preview of a pull request runs code nobody signed yet: say so, and let the update refuse it.
             void pulumi.log.warn(

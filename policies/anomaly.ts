@@ -9,7 +9,7 @@ import { AWS_TAG } from "../core/conventions";
 import { accountSharedWith } from "../core/guardrails";
 import { PackContext } from "./context";
 import { describeResource, stackUrn } from "./resources";
-import { environmentOrReport } from "./stack";
+import { environmentPolicy } from "./stack";
 
 export const ANOMALY_POLICY = "cost-anomaly-detection";
 
@@ -83,16 +83,11 @@ function thresholdOf(s: PolicyResource): number | undefined {
 }
 
 export function anomalyPolicy(ctx: PackContext): StackValidationPolicy {
-    return {
-        name: ANOMALY_POLICY,
-        description:
-            "Each environment has a Cost Anomaly Detection monitor over its spend and a subscription notifying the stack's topic at the guardrail's share of the cap.",
-        enforcementLevel: "mandatory",
-        validateStack: (args, reportViolation) => {
-            const env = environmentOrReport(ctx, args.resources, reportViolation, ANOMALY_POLICY);
-            if (env === undefined) {
-                return;
-            }
+    return environmentPolicy(
+        ctx,
+        ANOMALY_POLICY,
+        "Each environment has a Cost Anomaly Detection monitor over its spend and a subscription notifying the stack's topic at the guardrail's share of the cap.",
+        (env, args, reportViolation) => {
             const sharedWith = accountSharedWith(ctx.guardrails, env);
             const threshold = anomalyThresholdUsd(ctx, env);
             const at = "guardrails/guardrails.yaml /cost/anomalyImpactShareOfCap";
@@ -141,5 +136,5 @@ export function anomalyPolicy(ctx: PackContext): StackValidationPolicy {
                 );
             }
         },
-    };
+    );
 }

@@ -10,7 +10,7 @@ import { ENVIRONMENT_COST_TAG_KEYS, FilterExpression, LLM_SERVICE_FILTER, enviro
 import { accountSharedWith } from "../core/guardrails";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
-import { environmentOrReport } from "./stack";
+import { environmentPolicy } from "./stack";
 
 export const BUDGETS_POLICY = "budgets-within-caps";
 
@@ -85,16 +85,11 @@ function isTotalBudget(b: PolicyResource, env: string, shared: boolean): boolean
 }
 
 export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
-    return {
-        name: BUDGETS_POLICY,
-        description:
-            "The environment's cost budget (and the LLM budget where the guardrails cap it) is at or under its cap, with ACTUAL and FORECASTED alerts at the guardrail threshold.",
-        enforcementLevel: "mandatory",
-        validateStack: (args, reportViolation) => {
-            const env = environmentOrReport(ctx, args.resources, reportViolation, BUDGETS_POLICY);
-            if (env === undefined) {
-                return;
-            }
+    return environmentPolicy(
+        ctx,
+        BUDGETS_POLICY,
+        "The environment's cost budget (and the LLM budget where the guardrails cap it) is at or under its cap, with ACTUAL and FORECASTED alerts at the guardrail threshold.",
+        (env, args, reportViolation) => {
             const cap = ctx.guardrails.cost.caps[env];
             const percent = alertPercent(ctx);
             const budgets = args.resources.filter((r) => r.type === TYPE.budget);
@@ -187,5 +182,5 @@ export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
                 }
             }
         },
-    };
+    );
 }

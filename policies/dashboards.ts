@@ -6,20 +6,16 @@ import { StackValidationPolicy } from "@pulumi/policy";
 import { PackContext } from "./context";
 import { DASHBOARD_KINDS, GRAFANA_DASHBOARD_TYPE, dashboardUid } from "../core/conventions";
 import { DASHBOARD_TYPES, dashboardModel, describeResource, stackUrn } from "./resources";
-import { environmentOrReport } from "./stack";
+import { environmentPolicy } from "./stack";
 
 export const DASHBOARDS_POLICY = "dashboards-provisioned";
 
 export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
-    return {
-        name: DASHBOARDS_POLICY,
-        description: "Each environment provisions its SLO, cost and summary Grafana dashboards.",
-        enforcementLevel: "mandatory",
-        validateStack: (args, reportViolation) => {
-            const env = environmentOrReport(ctx, args.resources, reportViolation, DASHBOARDS_POLICY);
-            if (env === undefined) {
-                return;
-            }
+    return environmentPolicy(
+        ctx,
+        DASHBOARDS_POLICY,
+        "Each environment provisions its SLO, cost and summary Grafana dashboards.",
+        (env, args, reportViolation) => {
             const models = args.resources
                 .filter((r) => DASHBOARD_TYPES.includes(r.type))
                 .map((r) => {
@@ -50,5 +46,5 @@ export function dashboardsPolicy(ctx: PackContext): StackValidationPolicy {
                 }
             }
         },
-    };
+    );
 }

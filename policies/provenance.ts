@@ -8,7 +8,7 @@ import { BACKLOG_ITEM } from "../core/conventions";
 import { isReleaseTag } from "../core/guardrails";
 import { PackContext } from "./context";
 import { BUCKET_SETTING_TYPES, attachedTo, describeResource, readStamp, stackUrn, TYPE } from "./resources";
-import { environmentOrReport } from "./stack";
+import { environmentOrReport, environmentPolicy } from "./stack";
 
 export const BUCKET_POLICY = "provenance-bucket-hardened";
 export const RELEASE_POLICY = "release-tag-and-signoffs";
@@ -130,16 +130,11 @@ function bucketProblems(
 }
 
 export function provenanceBucketPolicy(ctx: PackContext): StackValidationPolicy {
-    return {
-        name: BUCKET_POLICY,
-        description:
-            "The provenance bucket exists with versioning, Object Lock, SSE-KMS, public access blocked, a TLS-only policy, and protect.",
-        enforcementLevel: "mandatory",
-        validateStack: (args, reportViolation) => {
-            const env = environmentOrReport(ctx, args.resources, reportViolation, BUCKET_POLICY);
-            if (env === undefined) {
-                return;
-            }
+    return environmentPolicy(
+        ctx,
+        BUCKET_POLICY,
+        "The provenance bucket exists with versioning, Object Lock, SSE-KMS, public access blocked, a TLS-only policy, and protect.",
+        (env, args, reportViolation) => {
             const buckets = evidenceBuckets(args.resources);
             if (buckets.length === 0) {
                 reportViolation(
@@ -157,7 +152,7 @@ export function provenanceBucketPolicy(ctx: PackContext): StackValidationPolicy 
                 }
             }
         },
-    };
+    );
 }
 
 export function releasePolicy(ctx: PackContext): StackValidationPolicy {

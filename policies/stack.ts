@@ -2,7 +2,7 @@
  * What every stack policy needs first: the stack's environment (from its resources' evidence tags) or a violation
  * saying why it cannot be told.
  */
-import { PolicyResource, ReportViolation } from "@pulumi/policy";
+import { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { AWS_TAG } from "../core/conventions";
 import { PackContext } from "./context";
 import { stackEnvironment, stackUrn } from "./resources";
@@ -39,4 +39,27 @@ export function environmentOrReport(
         return undefined;
     }
     return env.environment;
+}
+
+/**
+ * A mandatory stack policy that judges one environment: `check` runs once the stack's environment is known; a stack
+ * whose environment cannot be told is reported instead, naming the policy.
+ */
+export function environmentPolicy(
+    ctx: PackContext,
+    name: string,
+    description: string,
+    check: (env: string, args: StackValidationArgs, reportViolation: ReportViolation) => void,
+): StackValidationPolicy {
+    return {
+        name,
+        description,
+        enforcementLevel: "mandatory",
+        validateStack: (args, reportViolation) => {
+            const env = environmentOrReport(ctx, args.resources, reportViolation, name);
+            if (env !== undefined) {
+                check(env, args, reportViolation);
+            }
+        },
+    };
 }
