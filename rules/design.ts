@@ -47,7 +47,7 @@ export const SLO_BURN_ALERTS: readonly BurnRateAlert[] = [
 /**
  * The Google SRE workbook's multi-window multi-burn-rate alerts, as Sloth and Pyrra generate them (page: 2% of
  * the budget in 1h or 5% in 6h; ticket: 10% in 1d or 10% in 3d). Only for comparison: verify/measure.ts measures
- * both designs with promtool, and the promtool suite proves this one misses the issue's behaviours.
+ * both designs with promtool, and the promtool suite proves this one misses the alerting goals (docs/slo-alerting.md).
  */
 export const WORKBOOK_BURN_ALERTS: readonly BurnRateAlert[] = [
     {

@@ -86,8 +86,19 @@ function runStack(policy: StackValidationPolicy, rs: readonly FixtureResource[])
         stackTags: new Map(),
         notApplicable,
     };
-    void policy.validateStack(args, report);
+    settled(policy.name, policy.validateStack(args, report));
     return seen;
+}
+
+/**
+ * These runners read a policy's violations right after calling it, which is only complete for a policy that
+ * validates synchronously (every policy of the pack does): one that returns a promise fails the test rather than
+ * having its violations lost.
+ */
+function settled(policy: string, result: unknown): void {
+    if (result instanceof Promise) {
+        throw new Error(`policy ${policy} validates asynchronously; this synchronous runner would lose its violations`);
+    }
 }
 
 /** Call a resource policy with the arguments the analyzer server builds for Analyze. */
@@ -108,7 +119,7 @@ function runResource(policy: ResourceValidationPolicy, r: FixtureResource): Repo
     };
     const validate = policy.validateResource;
     for (const v of Array.isArray(validate) ? validate : validate ? [validate] : []) {
-        void v(args, report);
+        settled(policy.name, v(args, report));
     }
     return seen;
 }
@@ -1004,5 +1015,16 @@ describe("AWS type classification (policies/resources.ts)", () => {
                 passesTags: false,
             });
         }
+    });
+});
+
+describe("the in-process policy runners", () => {
+    it("refuse an asynchronous policy rather than lose the violations it reports later", () => {
+        const late: StackValidationPolicy = {
+            name: "reports-late",
+            description: "reports after a promise",
+            validateStack: (_args, report) => Promise.resolve().then(() => report("late")),
+        };
+        expect(() => runStack(late, [])).toThrow("policy reports-late validates asynchronously");
     });
 });

@@ -1,6 +1,6 @@
 /**
  * The rendered rules as artifacts: `promtool check rules` on the files synth writes for every stack, and
- * `promtool test rules` suites (generated from the guardrails) proving every behaviour the issue asks for.
+ * `promtool test rules` suites (generated from the guardrails) proving every alerting goal docs/slo-alerting.md sets.
  * promtool must be installed (Debian's prometheus package, as .ci/run installs it): without it these fail.
  */
 import * as fs from "fs";

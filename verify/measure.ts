@@ -1,5 +1,5 @@
 /**
- * Measures, with promtool, when each SLO alert design fires and resolves under the issue's traffic shapes
+ * Measures, with promtool, when each SLO alert design fires and resolves under the traffic shapes the alerting goals name
  * (1-minute evaluation, 1000 requests/min), for this stack's design and for the SRE workbook's windows that Sloth
  * generates. Each figure comes from a probe expression whose result promtool prints (the probe's expectation is
  * impossible on purpose, so promtool reports what it got). docs/slo-alerting.md tabulates the output.
@@ -35,7 +35,7 @@ export interface MeasureScenario {
     readonly burst?: number | "gate" | "gate+1";
 }
 
-/** The rows of the docs table: the issue's behaviours plus a 6x burn (where the workbook's 6x page gives up). */
+/** The rows of the docs table: the alerting goals' traffic plus a 6x burn (where the workbook's 6x page gives up). */
 export const MEASURE_SCENARIOS: readonly MeasureScenario[] = [
     { name: "every request slow", burn: "max", badMinutes: 8 * 60, horizonMinutes: 8 * 60 },
     { name: "{share} slow (7x)", burn: 7, badMinutes: 8 * 60, horizonMinutes: 8 * 60 },

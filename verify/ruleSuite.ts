@@ -1,6 +1,6 @@
 /**
- * promtool test suites for one stack, generated from its config and the guardrails: every behaviour the issue
- * asks of the rules, as `promtool test rules` files (1-minute evaluation, 1000 requests/min synthetic histograms,
+ * promtool test suites for one stack, generated from its config and the guardrails: every behaviour the alerting
+ * goals (docs/slo-alerting.md) ask of the rules, as `promtool test rules` files (1-minute evaluation, 1000 requests/min synthetic histograms,
  * `group_eval_order` fixed). Used by test/rules-promtool.test.ts and by `npm run bench`.
  */
 import * as yaml from "js-yaml";
@@ -38,8 +38,8 @@ import { renderAnnotations } from "./alertTemplates";
 import { AlertingRule, isAlertingRule } from "../rules/types";
 
 /**
- * The behaviours the issue asks for, as limits. Traffic is described as a burn rate (multiple of 1 - objective),
- * so the issue's shares of slow requests at a p95 objective become burns (7x, 2x, 0.6x) and keep their meaning if an
+ * The alerting goals (docs/slo-alerting.md), as limits. Traffic is described as a burn rate (multiple of 1 - objective),
+ * so the goals' shares of slow requests at a p95 objective become burns (7x, 2x, 0.6x) and keep their meaning if an
  * environment tightens its objective.
  */
 export const SLO_BEHAVIOUR = {

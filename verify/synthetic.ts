@@ -4,7 +4,7 @@
  */
 import { LabelMatcher, Sli, leLabel, leValues } from "../core/guardrails";
 
-/** The issue's load profile for SLO tests: 1000 requests per minute (a test input, not a guardrail). */
+/** The load profile of the SLO tests (docs/slo-alerting.md's measurements): 1000 requests per minute (a test input, not a guardrail). */
 export const SYNTHETIC_REQUESTS_PER_MINUTE = 1000;
 
 /** One stretch of a counter: `minutes` samples each adding `perMinute`, or `minutes` without samples after a stale marker. */
