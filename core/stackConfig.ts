@@ -550,11 +550,14 @@ function configKeyPath(pointer: string, message: string): string {
         .join("")}`;
 }
 
+type Report = (key: string, message: string) => void;
+const configKey = (k: string) => `${PROJECT}:${k}`;
+
 function checkAgainstGuardrails(
     stack: string,
     raw: RawStackConfig,
     g: Guardrails,
-    report: (key: string, message: string) => void,
+    report: Report,
 ): Omit<
     StackConfig,
     | "sourceFile"
@@ -566,99 +569,24 @@ function checkAgainstGuardrails(
     | "aws"
     | "rulePlacement"
 > {
-    const key = (k: string) => `${PROJECT}:${k}`;
     const env = raw.environment;
     if (!g.environments.includes(env)) {
-        report(key("environment"), `"${env}" is not a guardrail environment; allowed: ${g.environments.join(", ")}`);
-    }
-    const cap = g.cost.caps[env] ?? { monthlyUsd: Number.POSITIVE_INFINITY };
-
-    const monthlyBudgetUsd = raw.monthlyBudgetUsd ?? cap.monthlyUsd;
-    if (monthlyBudgetUsd > cap.monthlyUsd) {
         report(
-            key("monthlyBudgetUsd"),
-            `${monthlyBudgetUsd} is above the ${env} cost guardrail; allowed: a number > 0 and <= ${cap.monthlyUsd}`,
+            configKey("environment"),
+            `"${env}" is not a guardrail environment; allowed: ${g.environments.join(", ")}`,
         );
     }
-    const llmCeiling = Math.min(cap.llmMonthlyUsd ?? Number.POSITIVE_INFINITY, monthlyBudgetUsd);
-    const llmBudgetUsd = raw.llmBudgetUsd ?? cap.llmMonthlyUsd;
-    if (llmBudgetUsd === undefined) {
-        report(
-            key("llmBudgetUsd"),
-            `missing; the guardrails set no LLM cap for ${env}, so give one; allowed: a number > 0 and <= ${llmCeiling}`,
-        );
-    } else if (llmBudgetUsd > llmCeiling) {
-        const why =
-            cap.llmMonthlyUsd !== undefined && cap.llmMonthlyUsd <= monthlyBudgetUsd
-                ? `the ${env} LLM cost guardrail`
-                : "the environment's monthly budget";
-        report(key("llmBudgetUsd"), `${llmBudgetUsd} is above ${why}; allowed: a number > 0 and <= ${llmCeiling}`);
-    }
-
-    if (raw.releaseTag !== undefined && !isReleaseTag(g, raw.releaseTag)) {
-        report(
-            key("releaseTag"),
-            `"${raw.releaseTag}" is not a release tag; allowed: ${g.cadence.tagFormat} (pattern ${g.cadence.tagPattern})`,
-        );
-    } else if (raw.releaseTag === undefined && TAGGED_ENVIRONMENTS.includes(env)) {
-        report(
-            key("releaseTag"),
-            `missing; a ${env} deploy is a release and needs its tag; allowed: ${g.cadence.tagFormat}, e.g. set it with \`pulumi config set ${key("releaseTag")} v1.2.0\``,
-        );
-    }
-
-    if (env === "prod" && raw.provenance.objectLockMode !== "COMPLIANCE") {
-        report(
-            key("provenance.objectLockMode"),
-            `"${raw.provenance.objectLockMode}" lets privileged users delete prod evidence; allowed in prod: "COMPLIANCE"`,
-        );
-    }
-
-    const grafanaApi = raw.grafanaApi ?? "legacy";
-    const grafanaMajor = Number(raw.grafanaVersion.split(".")[0]);
-    if (grafanaMajor < GRAFANA_MIN_MAJOR.legacy) {
-        report(
-            key("grafanaVersion"),
-            `"${raw.grafanaVersion}": the dashboard models need Grafana ${GRAFANA_MIN_MAJOR.legacy} or later; allowed: a version >= ${GRAFANA_MIN_MAJOR.legacy}.0`,
-        );
-    } else if (grafanaMajor < GRAFANA_MIN_MAJOR[grafanaApi]) {
-        report(
-            key("grafanaApi"),
-            `"${grafanaApi}" (the dashboard.grafana.app API) needs Grafana ${GRAFANA_MIN_MAJOR[grafanaApi]} or later, and ${key("grafanaVersion")} declares "${raw.grafanaVersion}"; allowed with that version: "legacy" (the default)`,
-        );
-    }
-
-    const overrides = raw.guardrailOverrides ?? {};
+    // In the order a reader meets the keys, so the problems print in that order.
+    const budgets = checkBudgets(raw, env, g, report);
+    checkRelease(raw, env, g, report);
+    const grafanaApi = checkGrafanaApi(raw, report);
     const sliMatchers = checkSliMatchers(raw.sliMatchers ?? {}, g, report);
-    const slos = g.slo.objectives.map((o) =>
-        scoped(applySloOverride(o, overrides.slo?.[o.id], key, report), sliMatchers),
-    );
-    for (const id of Object.keys(overrides.slo ?? {})) {
-        if (!g.slo.objectives.some((o) => o.id === id)) {
-            report(
-                key(`guardrailOverrides.slo.${id}`),
-                `unknown SLO id; allowed: ${g.slo.objectives.map((o) => o.id).join(", ")}`,
-            );
-        }
-    }
-    const costAlertThreshold = overrides.costAlertThreshold ?? g.cost.alertThreshold;
-    if (costAlertThreshold > g.cost.alertThreshold) {
-        report(
-            key("guardrailOverrides.costAlertThreshold"),
-            `${costAlertThreshold} alerts later than the guardrail; allowed: a number > 0 and <= ${g.cost.alertThreshold}`,
-        );
-    }
-
-    const ruleTarget: RuleTarget = raw.ruleTarget;
-
-    const costCollector = costCollectorConfig(raw, env, key, report);
-
+    const overrides = checkOverrides(raw, g, sliMatchers, report);
     return {
         stack,
         environment: env,
         owner: raw.owner,
-        monthlyBudgetUsd,
-        llmBudgetUsd: llmBudgetUsd ?? 0,
+        ...budgets,
         alertEmails: raw.alertEmails,
         releaseTag: raw.releaseTag,
         grafanaFolder: raw.grafanaFolder,
@@ -666,13 +594,115 @@ function checkAgainstGuardrails(
         grafanaApi,
         llmBudgetAction: raw.llmBudgetAction,
         prometheusDatasourceUid: raw.prometheusDatasourceUid,
-        ruleTarget,
+        ruleTarget: raw.ruleTarget,
         sliMatchers,
         provenance: raw.provenance,
-        slos,
-        costAlertThreshold,
-        costCollector,
+        ...overrides,
+        costCollector: costCollectorConfig(raw, env, configKey, report),
     };
+}
+
+/** The budgets against the environment's caps: the monthly one, and the LLM one under both the LLM cap and it. */
+function checkBudgets(
+    raw: RawStackConfig,
+    env: string,
+    g: Guardrails,
+    report: Report,
+): { monthlyBudgetUsd: number; llmBudgetUsd: number } {
+    const cap = g.cost.caps[env] ?? { monthlyUsd: Number.POSITIVE_INFINITY };
+    const monthlyBudgetUsd = raw.monthlyBudgetUsd ?? cap.monthlyUsd;
+    if (monthlyBudgetUsd > cap.monthlyUsd) {
+        report(
+            configKey("monthlyBudgetUsd"),
+            `${monthlyBudgetUsd} is above the ${env} cost guardrail; allowed: a number > 0 and <= ${cap.monthlyUsd}`,
+        );
+    }
+    const llmCeiling = Math.min(cap.llmMonthlyUsd ?? Number.POSITIVE_INFINITY, monthlyBudgetUsd);
+    const llmBudgetUsd = raw.llmBudgetUsd ?? cap.llmMonthlyUsd;
+    if (llmBudgetUsd === undefined) {
+        report(
+            configKey("llmBudgetUsd"),
+            `missing; the guardrails set no LLM cap for ${env}, so give one; allowed: a number > 0 and <= ${llmCeiling}`,
+        );
+    } else if (llmBudgetUsd > llmCeiling) {
+        const why =
+            cap.llmMonthlyUsd !== undefined && cap.llmMonthlyUsd <= monthlyBudgetUsd
+                ? `the ${env} LLM cost guardrail`
+                : "the environment's monthly budget";
+        report(
+            configKey("llmBudgetUsd"),
+            `${llmBudgetUsd} is above ${why}; allowed: a number > 0 and <= ${llmCeiling}`,
+        );
+    }
+    return { monthlyBudgetUsd, llmBudgetUsd: llmBudgetUsd ?? 0 };
+}
+
+/** A release environment's tag (present, in the guardrails' format), and prod's evidence lock mode. */
+function checkRelease(raw: RawStackConfig, env: string, g: Guardrails, report: Report): void {
+    if (raw.releaseTag !== undefined && !isReleaseTag(g, raw.releaseTag)) {
+        report(
+            configKey("releaseTag"),
+            `"${raw.releaseTag}" is not a release tag; allowed: ${g.cadence.tagFormat} (pattern ${g.cadence.tagPattern})`,
+        );
+    } else if (raw.releaseTag === undefined && TAGGED_ENVIRONMENTS.includes(env)) {
+        report(
+            configKey("releaseTag"),
+            `missing; a ${env} deploy is a release and needs its tag; allowed: ${g.cadence.tagFormat}, e.g. set it with \`pulumi config set ${configKey("releaseTag")} v1.2.0\``,
+        );
+    }
+    if (env === "prod" && raw.provenance.objectLockMode !== "COMPLIANCE") {
+        report(
+            configKey("provenance.objectLockMode"),
+            `"${raw.provenance.objectLockMode}" lets privileged users delete prod evidence; allowed in prod: "COMPLIANCE"`,
+        );
+    }
+}
+
+/** The dashboard API against the declared Grafana version: the models need 10, the apps API 12. */
+function checkGrafanaApi(raw: RawStackConfig, report: Report): GrafanaApi {
+    const grafanaApi = raw.grafanaApi ?? "legacy";
+    const grafanaMajor = Number(raw.grafanaVersion.split(".")[0]);
+    if (grafanaMajor < GRAFANA_MIN_MAJOR.legacy) {
+        report(
+            configKey("grafanaVersion"),
+            `"${raw.grafanaVersion}": the dashboard models need Grafana ${GRAFANA_MIN_MAJOR.legacy} or later; allowed: a version >= ${GRAFANA_MIN_MAJOR.legacy}.0`,
+        );
+    } else if (grafanaMajor < GRAFANA_MIN_MAJOR[grafanaApi]) {
+        report(
+            configKey("grafanaApi"),
+            `"${grafanaApi}" (the dashboard.grafana.app API) needs Grafana ${GRAFANA_MIN_MAJOR[grafanaApi]} or later, and ${configKey("grafanaVersion")} declares "${raw.grafanaVersion}"; allowed with that version: "legacy" (the default)`,
+        );
+    }
+    return grafanaApi;
+}
+
+/** The per-environment overrides: only tighter than the guardrails, only for SLOs that exist; scope applied. */
+function checkOverrides(
+    raw: RawStackConfig,
+    g: Guardrails,
+    sliMatchers: Readonly<Record<string, string>>,
+    report: Report,
+): { slos: SloObjective[]; costAlertThreshold: number } {
+    const overrides = raw.guardrailOverrides ?? {};
+    const slos = g.slo.objectives.map((o) =>
+        scoped(applySloOverride(o, overrides.slo?.[o.id], configKey, report), sliMatchers),
+    );
+    for (const id of Object.keys(overrides.slo ?? {})) {
+        if (!g.slo.objectives.some((o) => o.id === id)) {
+            report(
+                configKey(`guardrailOverrides.slo.${id}`),
+                `unknown SLO id; allowed: ${g.slo.objectives.map((o) => o.id).join(", ")}`,
+            );
+        }
+    }
+    const costAlertThreshold = overrides.costAlertThreshold ?? g.cost.alertThreshold;
+    if (costAlertThreshold > g.cost.alertThreshold) {
+        report(
+            configKey("guardrailOverrides.costAlertThreshold"),
+            `${costAlertThreshold} alerts later than the guardrail; allowed: a number > 0 and <= ${g.cost.alertThreshold}`,
+        );
+    }
+    return { slos, costAlertThreshold };
 }
 
 function costCollectorConfig(
