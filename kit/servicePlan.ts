@@ -83,12 +83,62 @@ const RESERVED_LABELS = ["le", "slo", "env", "service"];
  * Plan a service's guardrails: every check first, all problems at once (each with the argument's path and what is
  * allowed), then the builders. `stack` is the downstream stack's name, for the evidence stamps. Registers nothing.
  */
+/** Reports one problem at a JSON path of the service's arguments. */
+type Fail = (path: string, message: string) => void;
+
 export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string): ServicePlan {
     const file = `ServiceGuardrails ${JSON.stringify(args.service)} (targets from ${args.targets.source})`;
     const problems: Problem[] = [];
-    const fail = (path: string, message: string) => problems.push({ file, path, message });
+    const fail: Fail = (path, message) => problems.push({ file, path, message });
     const env = args.targets.environment;
 
+    checkServiceIdentity(args, env, fail);
+    const rules = args.rules ?? args.targets.rules;
+    if (!rules) {
+        fail(
+            "/rules",
+            'missing, and the targets (from a file) name no rule location; allowed: { kind: "prometheus-operator", namespace, ruleSelectorLabels } or { kind: "amp", workspaceId }',
+        );
+    }
+    const grafana = args.grafana ?? args.targets.grafana;
+    if (!grafana) {
+        fail(
+            "/grafana",
+            "missing, and the targets (from a file) name no Grafana folder; allowed: { folderUid, prometheusDatasourceUid }",
+        );
+    }
+
+    const slos = checkServiceSlos(args, file, fail, problems);
+    if (problems.length > 0 || !rules || !grafana) {
+        throw new ValidationError(problems);
+    }
+    const { ruleSets, dashboard, dashboardJson, tagContext } = serviceArtifacts(
+        args,
+        stack,
+        file,
+        slos,
+        grafana,
+        fail,
+        problems,
+    );
+    if (problems.length > 0) {
+        throw new ValidationError(problems);
+    }
+    return {
+        service: args.service,
+        environment: env,
+        slos,
+        ruleSets,
+        rules,
+        grafana,
+        dashboard,
+        dashboardJson,
+        tagContext,
+    };
+}
+
+/** The service's name (and the dashboard uid it makes), owner and evidence item. */
+function checkServiceIdentity(args: ServiceGuardrailsArgs, env: string, fail: Fail): void {
     if (!SERVICE_NAME.test(args.service)) {
         fail(
             "/service",
@@ -117,21 +167,10 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
             );
         }
     }
-    const rules = args.rules ?? args.targets.rules;
-    if (!rules) {
-        fail(
-            "/rules",
-            'missing, and the targets (from a file) name no rule location; allowed: { kind: "prometheus-operator", namespace, ruleSelectorLabels } or { kind: "amp", workspaceId }',
-        );
-    }
-    const grafana = args.grafana ?? args.targets.grafana;
-    if (!grafana) {
-        fail(
-            "/grafana",
-            "missing, and the targets (from a file) name no Grafana folder; allowed: { folderUid, prometheusDatasourceUid }",
-        );
-    }
+}
 
+/** Each SLI held to a unified SLO id, no looser than the targets, with a bucket at its threshold. */
+function checkServiceSlos(args: ServiceGuardrailsArgs, file: string, fail: Fail, problems: Problem[]): SloObjective[] {
     if (args.slos.length === 0) {
         fail("/slos", "empty; allowed: at least one SLI held to a unified SLO id");
     }
@@ -195,10 +234,20 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
             sli: { metric: s.metric, matchers: s.matchers ?? [], thresholdSeconds },
         });
     });
-    if (problems.length > 0 || !rules || !grafana) {
-        throw new ValidationError(problems);
-    }
+    return slos;
+}
 
+/** The service's rule sets and its dashboard (checked against the series its rules define), stamped with evidence. */
+function serviceArtifacts(
+    args: ServiceGuardrailsArgs,
+    stack: string,
+    file: string,
+    slos: SloObjective[],
+    grafana: GrafanaDestination,
+    fail: Fail,
+    problems: Problem[],
+): Pick<ServicePlan, "ruleSets" | "dashboard" | "dashboardJson" | "tagContext"> {
+    const env = args.targets.environment;
     // Alerts link to the service dashboard under Grafana's URL when the targets know it (read from the stack).
     const scope = { environment: env, sourceFile: file, service: args.service, slos, grafanaUrl: grafana.url };
     const ruleSets: ServiceRuleSet[] = [];
@@ -234,18 +283,5 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
     } catch (err) {
         fail("/evidence", (err as Error).message);
     }
-    if (problems.length > 0) {
-        throw new ValidationError(problems);
-    }
-    return {
-        service: args.service,
-        environment: env,
-        slos,
-        ruleSets,
-        rules,
-        grafana,
-        dashboard,
-        dashboardJson,
-        tagContext,
-    };
+    return { ruleSets, dashboard, dashboardJson, tagContext };
 }

@@ -78,7 +78,11 @@ const setSpecJson = (r: FixtureResource, json: string): void => {
 };
 
 /** Call a stack policy with the arguments the analyzer server builds for AnalyzeStack. */
-function runStack(policy: StackValidationPolicy, rs: readonly FixtureResource[]): Reported[] {
+function runStack(
+    policy: StackValidationPolicy,
+    rs: readonly FixtureResource[],
+    pending?: Promise<unknown>[],
+): Reported[] {
     const [report, seen] = reporter();
     const args: StackValidationArgs = {
         resources: policyResources(rs),
@@ -86,23 +90,27 @@ function runStack(policy: StackValidationPolicy, rs: readonly FixtureResource[])
         stackTags: new Map(),
         notApplicable,
     };
-    settled(policy.name, policy.validateStack(args, report));
+    settled(policy.name, policy.validateStack(args, report), pending);
     return seen;
 }
 
 /**
- * These runners read a policy's violations right after calling it, which is only complete for a policy that
- * validates synchronously (every policy of the pack does): one that returns a promise fails the test rather than
- * having its violations lost.
+ * A policy's violations are complete when its call returns, unless it returns a promise (the pack's preview wrapper
+ * does): then the caller must await it (`pending` collects it), and a runner that cannot fails the test rather than
+ * lose the violations it reports later.
  */
-function settled(policy: string, result: unknown): void {
+function settled(policy: string, result: unknown, pending?: Promise<unknown>[]): void {
     if (result instanceof Promise) {
+        if (pending) {
+            pending.push(result);
+            return;
+        }
         throw new Error(`policy ${policy} validates asynchronously; this synchronous runner would lose its violations`);
     }
 }
 
 /** Call a resource policy with the arguments the analyzer server builds for Analyze. */
-function runResource(policy: ResourceValidationPolicy, r: FixtureResource): Reported[] {
+function runResource(policy: ResourceValidationPolicy, r: FixtureResource, pending?: Promise<unknown>[]): Reported[] {
     const [report, seen] = reporter();
     const [p] = policyResources([r]);
     const args: ResourceValidationArgs = {
@@ -119,32 +127,33 @@ function runResource(policy: ResourceValidationPolicy, r: FixtureResource): Repo
     };
     const validate = policy.validateResource;
     for (const v of Array.isArray(validate) ? validate : validate ? [validate] : []) {
-        settled(policy.name, v(args, report));
+        settled(policy.name, v(args, report), pending);
     }
     return seen;
 }
 
 /** Every policy over a stack, as the engine runs them: Analyze per resource, then AnalyzeStack. */
-function runPack(ctx: PackContext, stack: FixtureStack): Array<Reported & { policy: string }> {
-    const out: Array<Reported & { policy: string }> = [];
+async function runPack(ctx: PackContext, stack: FixtureStack): Promise<Array<Reported & { policy: string }>> {
+    const pending: Promise<unknown>[] = [];
+    const seen: Array<[string, Reported[]]> = [];
     for (const policy of packPolicies(ctx)) {
         if ("validateResource" in policy && policy.validateResource) {
-            stack.resources.forEach((r) =>
-                out.push(...runResource(policy, r).map((v) => ({ ...v, policy: policy.name }))),
-            );
+            stack.resources.forEach((r) => seen.push([policy.name, runResource(policy, r, pending)]));
         } else if ("validateStack" in policy) {
-            out.push(...runStack(policy, stack.resources).map((v) => ({ ...v, policy: policy.name })));
+            seen.push([policy.name, runStack(policy, stack.resources, pending)]);
         }
     }
-    return out;
+    // Every validation awaited before reading what it reported.
+    await Promise.all(pending);
+    return seen.flatMap(([policy, reported]) => reported.map((v) => ({ ...v, policy })));
 }
 
 const ctx = fixtureContext(guardrails);
 const tagsOf = (r: FixtureResource) => r.props.tags as Record<string, string>;
 
 describe.each(STACKS)("the happy-path %s stack", (env) => {
-    it("passes every policy of the pack", () => {
-        expect(runPack(ctx, happyStack(guardrails, env))).toEqual([]);
+    it("passes every policy of the pack", async () => {
+        expect(await runPack(ctx, happyStack(guardrails, env))).toEqual([]);
     });
 
     it("ignores types that carry no evidence (the stack, components, untaggable AWS types, folders)", () => {
