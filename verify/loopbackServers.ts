@@ -7,9 +7,12 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { freePort, waitFor } from "./servers";
+
+// One port finder and one poller for every real-server harness.
+export { freePort, waitFor };
 
 export interface LoopbackServer {
     readonly port: number;
@@ -17,18 +20,6 @@ export interface LoopbackServer {
     /** Everything the process wrote, for failure messages. */
     output(): string;
     stop(): Promise<void>;
-}
-
-/** A port nothing listens on at this moment (the OS picks it). */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const { port } = srv.address() as net.AddressInfo;
-            srv.close(() => resolve(port));
-        });
-    });
 }
 
 /** GET (or POST/PUT with a body) on loopback; resolves with the status and body, rejects after `timeoutMs`. */
@@ -46,33 +37,6 @@ export function httpRequest(
         req.on("error", reject);
         req.end(opts.body);
     });
-}
-
-/** Poll `check` every `everyMs` until it returns a value, or fail after `timeoutMs` naming what was awaited. */
-export async function waitFor<T>(
-    what: string,
-    check: () => Promise<T | undefined>,
-    timeoutMs: number,
-    everyMs = 250,
-): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-        try {
-            const v = await check();
-            if (v !== undefined) {
-                return v;
-            }
-        } catch (err) {
-            last = err;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(
-                `${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ""}`,
-            );
-        }
-        await new Promise((r) => setTimeout(r, everyMs));
-    }
 }
 
 function stopProcess(child: ChildProcess, boundMs: number): Promise<void> {
