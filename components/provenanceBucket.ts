@@ -5,18 +5,15 @@ import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { ProvenanceSettings } from "../core/stackConfig";
 import {
-    ACCESS_LOG_PREFIX,
     KEY_DELETION_WINDOW_DAYS,
     LifecycleRuleSpec,
     checkProvenanceSettings,
     evidenceBucketPolicy,
-    evidenceLifecycleRules,
     logBucketPolicy,
-    logLifecycleRules,
-    objectLockRule,
     provenanceBucketName,
     s3BucketArn,
 } from "../provenance/bucketSpecs";
+import { BucketRefs, BucketSettingKind, bucketInputs, bucketSettingsDesign } from "../provenance/bucketDesign";
 
 export interface ProvenanceBucketArgs {
     /** Guardrail environment whose evidence the bucket holds; part of the bucket names. */
@@ -99,9 +96,13 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
             keep,
         );
 
+        // Every setting below is provenance/bucketDesign.ts's, the same the policy pack compares with; only the
+        // deploy-time references (the key's and the buckets' ARNs, the account) are filled in here.
+        const evidenceDesign = bucketSettingsDesign("evidence", args.objectLock, DEPLOY_TIME_REFS);
+        const logDesign = bucketSettingsDesign("logs", args.objectLock, DEPLOY_TIME_REFS);
         const bucket = new aws.s3.Bucket(
             `${name}-bucket`,
-            { bucket: nameFor("evidence"), objectLockEnabled: true, forceDestroy: false },
+            { bucket: nameFor("evidence"), ...bucketInputs("evidence") },
             keep,
         );
         // Settings refer to a bucket by its name (S3's ID) and its ARN is built from the name: both are inputs, known
@@ -109,13 +110,13 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         // still depends on its bucket (the pack finds settings by that dependency).
         const arnOf = (b: aws.s3.Bucket) =>
             pulumi.all([partition.partition, b.bucket]).apply(([p, n]) => s3BucketArn(p, n));
-        const hardening = this.harden(`${name}-bucket`, bucket, keep, {
-            encryption: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn },
-            lifecycle: evidenceLifecycleRules(),
-        });
+        const hardening = this.harden(`${name}-bucket`, bucket, keep, evidenceDesign, key.arn);
         const objectLock = new aws.s3.BucketObjectLockConfiguration(
             `${name}-object-lock`,
-            { bucket: bucket.bucket, rule: objectLockRule(args.objectLock) },
+            {
+                bucket: bucket.bucket,
+                rule: evidenceDesign.objectLock!.rule as aws.types.input.s3.BucketObjectLockConfigurationRule,
+            },
             { ...keep, dependsOn: [hardening.versioning] },
         );
         const policy = new aws.s3.BucketPolicy(
@@ -125,11 +126,8 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         );
 
         // Access logs: S3 log delivery writes only with SSE-S3 and to a bucket without default Object Lock retention.
-        const logs = new aws.s3.Bucket(`${name}-logs`, { bucket: nameFor("logs"), forceDestroy: false }, keep);
-        const logsHardening = this.harden(`${name}-logs`, logs, keep, {
-            encryption: { sseAlgorithm: "AES256" },
-            lifecycle: logLifecycleRules(args.objectLock),
-        });
+        const logs = new aws.s3.Bucket(`${name}-logs`, { bucket: nameFor("logs"), ...bucketInputs("logs") }, keep);
+        const logsHardening = this.harden(`${name}-logs`, logs, keep, logDesign);
         const logsPolicy = new aws.s3.BucketPolicy(
             `${name}-logs-policy`,
             {
@@ -147,8 +145,7 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
             {
                 bucket: bucket.bucket,
                 targetBucket: logs.bucket,
-                targetPrefix: ACCESS_LOG_PREFIX,
-                targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
+                ...(evidenceDesign.logging as Pick<aws.s3.BucketLoggingArgs, "targetPrefix" | "targetObjectKeyFormat">),
             },
             { ...keep, dependsOn: [logsPolicy, ...Object.values(logsHardening)] },
         );
@@ -166,57 +163,55 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         });
     }
 
-    /** What both buckets get: ACLs disabled, public access blocked, versioning, default encryption, lifecycle. */
+    /**
+     * What both buckets get, as designed: ACLs disabled, public access blocked, versioning, default encryption (the
+     * stack's KMS key when the design asks for one), lifecycle.
+     */
     private harden(
         prefix: string,
         bucket: aws.s3.Bucket,
         keep: pulumi.CustomResourceOptions,
-        settings: {
-            encryption: { sseAlgorithm: string; kmsMasterKeyId?: pulumi.Input<string> };
-            lifecycle: readonly LifecycleRuleSpec[];
-        },
+        design: Partial<Record<BucketSettingKind, Record<string, unknown>>>,
+        kmsKeyArn?: pulumi.Input<string>,
     ) {
         const ownership = new aws.s3.BucketOwnershipControls(
             `${prefix}-ownership`,
-            { bucket: bucket.bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            { bucket: bucket.bucket, ...(design.ownership as Pick<aws.s3.BucketOwnershipControlsArgs, "rule">) },
             keep,
         );
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${prefix}-public-access`,
-            {
-                bucket: bucket.bucket,
-                blockPublicAcls: true,
-                blockPublicPolicy: true,
-                ignorePublicAcls: true,
-                restrictPublicBuckets: true,
-            },
+            { bucket: bucket.bucket, ...(design.publicAccess as Omit<aws.s3.BucketPublicAccessBlockArgs, "bucket">) },
             keep,
         );
         const versioning = new aws.s3.BucketVersioning(
             `${prefix}-versioning`,
-            { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } },
-            keep,
-        );
-        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-            `${prefix}-encryption`,
             {
                 bucket: bucket.bucket,
-                rules: [
-                    {
-                        applyServerSideEncryptionByDefault: settings.encryption,
-                        // S3 Bucket Keys cut KMS requests (and their cost) by up to 99%; no effect under SSE-S3.
-                        bucketKeyEnabled: settings.encryption.sseAlgorithm === "aws:kms",
-                        blockedEncryptionTypes: ["SSE-C"],
-                    },
-                ],
+                ...(design.versioning as Pick<aws.s3.BucketVersioningArgs, "versioningConfiguration">),
             },
+            keep,
+        );
+        const rules = (design.encryption as { rules: Array<Record<string, unknown>> }).rules.map((r) => {
+            const sse = r.applyServerSideEncryptionByDefault as Record<string, unknown>;
+            return {
+                ...r,
+                applyServerSideEncryptionByDefault: {
+                    ...sse,
+                    ...("kmsMasterKeyId" in sse ? { kmsMasterKeyId: kmsKeyArn } : {}),
+                },
+            } as aws.types.input.s3.BucketServerSideEncryptionConfigurationRule;
+        });
+        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${prefix}-encryption`,
+            { bucket: bucket.bucket, rules },
             keep,
         );
         const lifecycle = new aws.s3.BucketLifecycleConfiguration(
             `${prefix}-lifecycle`,
             {
                 bucket: bucket.bucket,
-                rules: settings.lifecycle.map((r) => ({
+                rules: (design.lifecycle as { rules: LifecycleRuleSpec[] }).rules.map((r) => ({
                     ...r,
                     transitions: r.transitions.map((t) => ({ ...t })),
                     noncurrentVersionTransitions: r.noncurrentVersionTransitions.map((t) => ({ ...t })),
@@ -228,3 +223,6 @@ export class ProvenanceBucket extends pulumi.ComponentResource {
         return { ownership, publicAccess, versioning, encryption, lifecycle };
     }
 }
+
+/** Stand-ins for the deploy-time references; the component passes the real outputs where the design uses them. */
+const DEPLOY_TIME_REFS: BucketRefs = { kmsKeyArn: "", evidenceBucketArn: "", logBucketArn: "", accountId: "" };

@@ -9,6 +9,34 @@ export const PROJECT = "maestro-guardrails";
 
 /** Config key prefix of alert receivers' secrets: `maestro-guardrails:alertSecret-<name>`, each a Pulumi secret. */
 export const ALERT_SECRET_PREFIX = "alertSecret-";
+/**
+ * The guardrail environment a stack name is bound to: the name itself (`prod`) or its first `-`-separated part
+ * (`prod-amp`). Undefined when the name starts with no environment. The program refuses a stack file whose
+ * `environment` differs, and the policy pack reads the stack name from the engine's URNs, so neither a stack file
+ * nor a resource tag can move a stack into a looser environment.
+ */
+export function environmentOfStack(stack: string, environments: readonly string[]): string | undefined {
+    return environments.find((env) => stack === env || stack.startsWith(`${env}-`));
+}
+
+/** The stack a URN belongs to (`urn:pulumi:<stack>::<project>::<type>::<name>`); the engine writes URNs. */
+export function stackOfUrn(urn: string): string | undefined {
+    const m = /^urn:pulumi:([^:]+)::/.exec(urn);
+    return m ? m[1] : undefined;
+}
+
+/**
+ * AWS provider inputs that send its traffic somewhere other than AWS's own endpoints, with why. Their stack-config
+ * forms (`aws:<key>`) are refused by core/stackConfig.ts before any resource exists; policies/providers.ts refuses
+ * them on provider resources. Skipping the account checks is the account pin's concern (AWS_ACCOUNT_CHECK_SKIPS).
+ */
+export const REDIRECTING_AWS_PROVIDER_KEYS: Readonly<Record<string, string>> = {
+    endpoints: "points services at custom endpoints",
+    insecure: "accepts any TLS certificate",
+    customCaBundle: "trusts a custom certificate authority",
+    httpProxy: "sends requests through a proxy",
+    httpsProxy: "sends requests through a proxy",
+};
 
 /** Evidence hooks every backlog item, and every resource serving one, declares. */
 export const EVIDENCE_HOOKS = ["logs", "metrics", "tests", "provenance"] as const;

@@ -73,6 +73,8 @@ export interface Guardrails {
     };
     readonly evidence: {
         readonly hooks: readonly EvidenceHook[];
+        /** Resource types a production stack may deploy beyond those the policy pack knows. */
+        readonly productionAllowedTypes?: readonly string[];
     };
     /** The AWS account and region each environment deploys to (stack files pin them, the pack checks them). */
     readonly accounts: Readonly<Record<string, AwsAccount>>;

@@ -19,13 +19,48 @@ import {
     COST_COLLECTOR_MIN_REFRESH_MINUTES,
     DEFAULT_RUNBOOK_BASE_URL,
     PROJECT,
+    REDIRECTING_AWS_PROVIDER_KEYS,
+    environmentOfStack,
 } from "./conventions";
 export const STACK_CONFIG_SCHEMA = path.join(repoRoot, "guardrails", "stack-config.schema.json");
 
 /** Namespaces of provider config a stack file may also carry; everything else is an unknown key. */
 const PROVIDER_NAMESPACES = ["aws", "kubernetes", "grafana", "pulumi"] as const;
-/** Provider keys that carry credentials and so must be Pulumi secrets (`pulumi config set --secret`). */
-const SECRET_PROVIDER_KEYS = ["grafana:auth", "aws:secretKey", "aws:accessKey", "aws:token"];
+/**
+ * Key names that carry credentials and so must be Pulumi secrets (`pulumi config set --secret`), in any namespace
+ * and at any depth of a structured value: a list of known keys misses the next provider's (`kubernetes:kubeconfig`,
+ * `grafana:tlsKey`, `aws:assumeRole.externalId`...). Names of files and paths holding credentials are not secrets.
+ */
+export const CREDENTIAL_KEY =
+    /(secret|token|passw(or)?d|pwd|auth|credential|api[-_]?key|access[-_]?key|private[-_]?key|tls[-_]?key|client[-_]?key|session[-_]?key|kubeconfig|external[-_]?id)/i;
+const CREDENTIAL_PATH = /(file|files|path|dir)$/i;
+
+/** The credential-like key paths in a config entry (`grafana:auth`, `aws:assumeRole.externalId`), if any. */
+export function credentialKeys(fullKey: string, value: unknown): string[] {
+    const found: string[] = [];
+    const visit = (at: string, name: string, v: unknown) => {
+        // A switch (`skipCredentialsValidation: true`) names credentials but holds none.
+        const flag = typeof v === "boolean" || v === "true" || v === "false";
+        if (
+            CREDENTIAL_KEY.test(name) &&
+            !CREDENTIAL_PATH.test(name) &&
+            !flag &&
+            v !== "" &&
+            v !== null &&
+            v !== undefined
+        ) {
+            found.push(at);
+            return;
+        }
+        if (v !== null && typeof v === "object") {
+            for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+                visit(`${at}.${k}`, k, x);
+            }
+        }
+    };
+    visit(fullKey, splitKey(fullKey)[1], value);
+    return found;
+}
 
 /** Where this stack's rules go, as its config says (no workspace id: the stack creates the AMP workspace). */
 export type RuleTarget = RuleDestination<{ readonly workspaceId?: string }>;
@@ -238,8 +273,25 @@ export function parseStackConfig(
                     fullKey,
                     `unknown config namespace "${ns}"; allowed: ${[PROJECT, ...PROVIDER_NAMESPACES].join(", ")}`,
                 );
-            } else if (SECRET_PROVIDER_KEYS.includes(fullKey) && !secretKeys.includes(fullKey)) {
-                report(fullKey, `must be a secret; set it with \`pulumi config set --secret ${fullKey} <value>\``);
+            } else if (ns === "aws" && REDIRECTING_AWS_PROVIDER_KEYS[key.split(".")[0]] !== undefined) {
+                report(
+                    fullKey,
+                    `${REDIRECTING_AWS_PROVIDER_KEYS[key.split(".")[0]]}, so resources would go where the guardrails never see them; allowed: unset (remove it from ${sourceFile})`,
+                );
+            } else if (!secretKeys.includes(fullKey)) {
+                let parsed: unknown = value;
+                try {
+                    parsed = /^\s*[[{]/.test(value) ? JSON.parse(value) : value;
+                } catch {
+                    // Not structured: the key's own name decides.
+                }
+                const credentials = credentialKeys(fullKey, parsed);
+                if (credentials.length > 0) {
+                    report(
+                        fullKey,
+                        `must be a secret; set it with \`pulumi config set --secret ${fullKey} <value>\` (it holds a credential in plaintext: ${credentials.join(", ")})`,
+                    );
+                }
             }
             continue;
         }
@@ -574,6 +626,18 @@ function checkAgainstGuardrails(
         report(
             configKey("environment"),
             `"${env}" is not a guardrail environment; allowed: ${g.environments.join(", ")}`,
+        );
+    }
+    const bound = environmentOfStack(stack, g.environments);
+    if (bound === undefined) {
+        report(
+            configKey("environment"),
+            `the stack "${stack}" is bound to no guardrail environment; allowed stack names: ${g.environments.map((e) => `${e} or ${e}-<suffix>`).join(", ")}`,
+        );
+    } else if (env !== bound) {
+        report(
+            configKey("environment"),
+            `"${env}" in the stack "${stack}", which is bound to ${bound} by its name; allowed: "${bound}"`,
         );
     }
     // In the order a reader meets the keys, so the problems print in that order.

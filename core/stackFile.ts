@@ -5,11 +5,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import { PROJECT } from "./conventions";
 import { Guardrails } from "./guardrails";
 import { StackConfig, parseStackConfig } from "./stackConfig";
-import { ValidationError, displayPath } from "./validation";
+import { ValidationError, displayPath, parseYamlBounded } from "./validation";
 
 /** Config as Pulumi hands it to a program. */
 export interface FlatConfig {
@@ -33,7 +32,7 @@ export function readStackFile(file: string): FlatConfig {
     }
     let doc: unknown;
     try {
-        doc = yaml.load(fs.readFileSync(file, "utf8"), { filename: file });
+        doc = parseYamlBounded(fs.readFileSync(file, "utf8"), file);
     } catch (err) {
         throw new ValidationError([{ file: shown, path: "", message: `cannot parse: ${(err as Error).message}` }]);
     }

@@ -106,6 +106,41 @@ export function validateAgainstSchema<T>(data: unknown, schemaFile: string, file
     return data as T;
 }
 
+/** Largest YAML or JSON document the tools read: a stack file or the guardrails file is a few kilobytes. */
+export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+/** Most values a parsed document may hold once its aliases are expanded (the shipped files hold a few hundred). */
+export const MAX_DOCUMENT_NODES = 100_000;
+
+/**
+ * Parse YAML with bounds: the text's size, then the document as its readers will see it, aliases expanded. js-yaml
+ * shares an aliased node instead of copying it, so a kilobyte of nested aliases parses instantly and then costs
+ * billions of steps to whoever walks or JSON-encodes it; counting the expanded values, stopping at the cap, fails in
+ * milliseconds instead. Throws an Error whose message names what was exceeded and the allowed value.
+ */
+export function parseYamlBounded(text: string, file: string): unknown {
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > MAX_DOCUMENT_BYTES) {
+        throw new Error(`is ${bytes} bytes; allowed: at most ${MAX_DOCUMENT_BYTES} bytes`);
+    }
+    const doc: unknown = yaml.load(text, { filename: file });
+    let nodes = 0;
+    const stack: unknown[] = [doc];
+    while (stack.length > 0) {
+        const v = stack.pop();
+        nodes++;
+        if (nodes > MAX_DOCUMENT_NODES) {
+            throw new Error(
+                `expands to more than ${MAX_DOCUMENT_NODES} values (YAML aliases, \`*name\`, repeat what they point at); allowed: at most ${MAX_DOCUMENT_NODES} values once aliases are expanded`,
+            );
+        }
+        if (v !== null && typeof v === "object") {
+            // Arrays and maps alike: Object.values lists an array's elements.
+            stack.push(...Object.values(v as Record<string, unknown>));
+        }
+    }
+    return doc;
+}
+
 /** Read a YAML or JSON file; a parse error names the file and the line. */
 export function readDataFile(file: string): unknown {
     if (!fs.existsSync(file)) {
@@ -119,7 +154,7 @@ export function readDataFile(file: string): unknown {
     }
     const text = fs.readFileSync(file, "utf8");
     try {
-        return file.endsWith(".json") ? JSON.parse(text) : yaml.load(text, { filename: file });
+        return file.endsWith(".json") ? JSON.parse(text) : parseYamlBounded(text, file);
     } catch (err) {
         throw new ValidationError([
             { file: displayPath(file), path: "", message: `cannot parse: ${(err as Error).message}` },

@@ -8,6 +8,8 @@
  */
 export { ServiceGuardrails } from "../components/serviceGuardrails";
 export { planServiceGuardrails } from "./servicePlan";
+export { loadServiceBacklog, serviceBacklog } from "./backlog";
+export type { ServiceBacklog } from "./backlog";
 export type { ServiceGuardrailsArgs, ServicePlan, ServiceRuleSet, ServiceSlo } from "./servicePlan";
 export {
     guardrailTargets,

@@ -6,6 +6,7 @@
  */
 import { EVIDENCE_HOOKS, serviceDashboardUid } from "../core/conventions";
 import { EvidenceItem, TagContext, withDashboardEvidence } from "../core/evidence";
+import { ServiceBacklog } from "./backlog";
 import { LabelMatcher, MatchOp, SloObjective, leLabel } from "../core/guardrails";
 import { Problem, ValidationError } from "../core/validation";
 import { BuiltDashboard, GRAFANA_MAX_UID_LENGTH, buildSloDashboard, provisionedJson } from "../dashboards";
@@ -40,6 +41,11 @@ export interface ServiceGuardrailsArgs {
     readonly slos: readonly ServiceSlo[];
     /** The backlog item (in the service's workstream) these guardrails serve, with its four evidence hooks. */
     readonly evidence: EvidenceItem;
+    /**
+     * The service's own backlog (loadServiceBacklog(file), the same schema as governance/backlog.json): `evidence`
+     * must be one of its items, with exactly the hooks it declares.
+     */
+    readonly backlog: ServiceBacklog;
     /** The release the service ships, stamped on its resources. */
     readonly releaseTag?: string;
     /** Where the rules go; default: beside the stack's (`targets.rules`). */
@@ -79,12 +85,13 @@ const K8S_LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 /** Labels the kit's recordings set; a service SLI selecting on them would read the recordings' own label space. */
 const RESERVED_LABELS = ["le", "slo", "env", "service"];
 
+/** Reports one problem at a JSON path of the service's arguments. */
+type Fail = (path: string, message: string) => void;
+
 /**
  * Plan a service's guardrails: every check first, all problems at once (each with the argument's path and what is
  * allowed), then the builders. `stack` is the downstream stack's name, for the evidence stamps. Registers nothing.
  */
-/** Reports one problem at a JSON path of the service's arguments. */
-type Fail = (path: string, message: string) => void;
 
 export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string): ServicePlan {
     const file = `ServiceGuardrails ${JSON.stringify(args.service)} (targets from ${args.targets.source})`;
@@ -94,6 +101,7 @@ export function planServiceGuardrails(args: ServiceGuardrailsArgs, stack: string
 
     checkServiceIdentity(args, env, fail);
     const rules = args.rules ?? args.targets.rules;
+    checkRuleSelector(rules, fail);
     if (!rules) {
         fail(
             "/rules",
@@ -164,6 +172,43 @@ function checkServiceIdentity(args: ServiceGuardrailsArgs, env: string, fail: Fa
             fail(
                 `/evidence/hooks/${hook}`,
                 `missing; every resource carries all four evidence hooks (${EVIDENCE_HOOKS.join(", ")}): a concrete reference`,
+            );
+        }
+    }
+    const planned = args.backlog?.items.get(args.evidence.id);
+    if (args.backlog === undefined) {
+        fail("/backlog", "missing; allowed: loadServiceBacklog(<the service's backlog file>)");
+    } else if (planned === undefined) {
+        fail(
+            "/evidence/id",
+            `${JSON.stringify(args.evidence.id)} is not an item of ${args.backlog.file}; allowed: ${[...args.backlog.items.keys()].join(", ")}`,
+        );
+    } else {
+        for (const hook of EVIDENCE_HOOKS) {
+            if (args.evidence.hooks?.[hook] !== planned.hooks[hook]) {
+                fail(
+                    `/evidence/hooks/${hook}`,
+                    `${JSON.stringify(args.evidence.hooks?.[hook])} is not what ${args.backlog.file} item ${planned.id} declares; allowed: ${JSON.stringify(planned.hooks[hook])}`,
+                );
+            }
+        }
+    }
+}
+
+/** Rules sent to a Prometheus Operator namespace must carry labels its Prometheus selects, each a valid label value. */
+function checkRuleSelector(rules: ServicePlan["rules"] | undefined, fail: Fail): void {
+    if (rules?.kind === "prometheus-operator") {
+        const labels = Object.entries(rules.ruleSelectorLabels ?? {});
+        if (labels.length === 0) {
+            fail(
+                "/rules/ruleSelectorLabels",
+                "empty, so no Prometheus ruleSelector would load the service's rules; allowed: at least one label the stack's Prometheus selects",
+            );
+        }
+        for (const [k, v] of labels.filter(([, v]) => !K8S_LABEL_VALUE.test(v))) {
+            fail(
+                `/rules/ruleSelectorLabels/${k}`,
+                `${JSON.stringify(v)}; allowed: a Kubernetes label value (letters, digits, '-', '_', '.', at most 63)`,
             );
         }
     }

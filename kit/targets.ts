@@ -120,6 +120,9 @@ export function guardrailTargetsFromFile(environment: string, file: string = GUA
 
 type Reader = (output: string) => Promise<unknown>;
 
+/** How messages name the kit's baseline. */
+const KIT_BASELINE = displayPath(GUARDRAILS_FILE);
+
 /**
  * Read and validate the outputs a downstream service needs from a deployed maestro-guardrails stack
  * (`<org>/maestro-guardrails/<env>`). Registers the StackReference (a read, no resource is created) and resolves
@@ -129,6 +132,7 @@ type Reader = (output: string) => Promise<unknown>;
 export async function guardrailTargetsFromStack(
     stackName: string,
     opts?: pulumi.CustomResourceOptions,
+    baseline: Guardrails = loadGuardrails(),
 ): Promise<GuardrailTargets> {
     const ref = new pulumi.StackReference(stackName, { name: stackName }, opts);
     // Output details, not getOutput: plain values (secret or not) the plan can check before registering anything.
@@ -136,11 +140,20 @@ export async function guardrailTargetsFromStack(
         const d = await ref.getOutputDetails(output);
         return (d.value ?? d.secretValue) as unknown;
     };
-    return parseStackTargets(`stack reference ${stackName}`, read);
+    return parseStackTargets(`stack reference ${stackName}`, read, baseline);
 }
 
-/** The checks behind guardrailTargetsFromStack, over any reader of outputs (tests feed synth's outputs.json). */
-export async function parseStackTargets(source: string, read: Reader): Promise<GuardrailTargets> {
+/**
+ * The checks behind guardrailTargetsFromStack, over any reader of outputs (tests feed synth's outputs.json). The
+ * baseline is the guardrails the kit ships (the version the downstream locked), never the referenced stack's own
+ * report: a stack whose exported guardrails or effective targets are looser than the baseline is refused, and the
+ * targets returned are measured against the baseline.
+ */
+export async function parseStackTargets(
+    source: string,
+    read: Reader,
+    baseline: Guardrails = loadGuardrails(),
+): Promise<GuardrailTargets> {
     const [environment, guardrailsOut, targetsOut, rulesOut, grafanaOut] = await Promise.all(
         (
             [
@@ -179,6 +192,32 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
             problems.push(...err.problems);
         }
     }
+    if (guardrails) {
+        // The stack's self-report may be as strict as the baseline or stricter; never looser, never missing one.
+        baseline.slo.objectives.forEach((b) => {
+            const i = guardrails.slo.objectives.findIndex((o) => o.id === b.id);
+            const reported = guardrails.slo.objectives[i];
+            if (!reported) {
+                fail(
+                    at("guardrails", "/slo/objectives"),
+                    `has no SLO "${b.id}"; the kit's guardrails (${KIT_BASELINE}) enforce it`,
+                );
+                return;
+            }
+            problems.push(
+                ...looserProblems(
+                    b,
+                    { thresholdSeconds: reported.sli.thresholdSeconds, objective: reported.objective },
+                    source,
+                    {
+                        threshold: at("guardrails", `/slo/objectives/${i}/sli/thresholdSeconds`),
+                        objective: at("guardrails", `/slo/objectives/${i}/objective`),
+                    },
+                    `the kit's guardrails, ${KIT_BASELINE}`,
+                ),
+            );
+        });
+    }
     const env = str(environment, at("environment"));
     if (guardrails && env && !guardrails.environments.includes(env)) {
         fail(
@@ -192,7 +231,8 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
     if (!Array.isArray(effective)) {
         fail(at("targets", "/slos"), "missing; allowed: the list of effective SLOs the stack exports");
     } else if (guardrails) {
-        const g = guardrails;
+        // Effective targets are measured against the kit's own guardrails, not the stack's report of them.
+        const g = baseline;
         effective.forEach((raw: unknown, i) => {
             const o = raw as Partial<SloObjective> | null;
             const path = at("targets", `/slos/${i}`);
@@ -216,7 +256,7 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
                     { thresholdSeconds, objective },
                     source,
                     { threshold: `${path}/sli/thresholdSeconds`, objective: `${path}/objective` },
-                    "guardrails",
+                    `the kit's guardrails, ${KIT_BASELINE}`,
                 ),
             );
             slos.push({ ...unified, objective, sli: { ...unified.sli, thresholdSeconds } });
@@ -236,7 +276,7 @@ export async function parseStackTargets(source: string, read: Reader): Promise<G
     if (problems.length > 0 || !guardrails || !env) {
         throw new ValidationError(problems);
     }
-    return { source, environment: env, guardrails, slos, rules, grafana };
+    return { source, environment: env, guardrails: baseline, slos, rules, grafana };
 }
 
 function parseRuleLocation(
@@ -253,10 +293,15 @@ function parseRuleLocation(
             return undefined;
         }
         const labels = r.ruleSelectorLabels;
-        if (labels === null || typeof labels !== "object" || Object.values(labels).some((x) => typeof x !== "string")) {
+        if (
+            labels === null ||
+            typeof labels !== "object" ||
+            Object.keys(labels).length === 0 ||
+            Object.values(labels).some((x) => typeof x !== "string" || x === "")
+        ) {
             fail(
                 `${path}/ruleSelectorLabels`,
-                "missing; allowed: the string labels the Prometheus ruleSelector matches",
+                `is ${JSON.stringify(labels)}; allowed: the non-empty string labels the Prometheus ruleSelector matches (at least one: without them no Prometheus loads the rules)`,
             );
             return undefined;
         }

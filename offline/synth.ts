@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stableJson } from "../core/stableJson";
 import { Artifact, extractArtifacts } from "./artifacts";
+import { SYNTH_MARKER, outDirProblem } from "./outDir";
 import { policyViolationMetrics, writeMetricsFile } from "../verify/ciMetrics";
 import {
     MockRunResult,
@@ -91,9 +92,19 @@ export function resourcesDocument(result: SynthResult): unknown {
     };
 }
 
-/** Write resources.json, outputs.json and the artifacts into a fresh `outDir` (stale files removed first). */
-export function writeSynthOutput(result: SynthResult, outDir: string): string[] {
+/** Write resources.json, outputs.json and the artifacts into a fresh `outDir` (an earlier synth's files removed first). */
+export function writeSynthOutput(result: SynthResult, outDir: string, opts: { ownFolder?: boolean } = {}): string[] {
+    // The default out/<stack> (git-ignored, documented as synth's) is synth's own even before it held a marker.
+    const problem = opts.ownFolder ? undefined : outDirProblem(outDir);
+    if (problem !== undefined) {
+        throw new ValidationError([{ file: displayPath(outDir), path: "", message: problem }]);
+    }
     fs.rmSync(outDir, { recursive: true, force: true });
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(
+        path.join(outDir, SYNTH_MARKER),
+        "Written by `npm run synth`; the next synth replaces this folder.\n",
+    );
     const files: Array<[string, string]> = [
         ["resources.json", stableJson(resourcesDocument(result))],
         ["outputs.json", stableJson(maskSecrets(result.run.outputs))],
@@ -203,3 +214,4 @@ export function countByType(resources: readonly RegisteredResource[]): Array<[st
 }
 
 export { ValidationError };
+export { SYNTH_MARKER, outDirProblem };

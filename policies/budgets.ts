@@ -9,7 +9,8 @@ import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { ENVIRONMENT_COST_TAG_KEYS, FilterExpression, LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
 import { accountSharedWith } from "../core/guardrails";
 import { PackContext } from "./context";
-import { describeResource, stackUrn, TYPE } from "./resources";
+import { BACKLOG_ITEM } from "../core/conventions";
+import { describeResource, readStamp, stackUrn, TYPE } from "./resources";
 import { environmentPolicy } from "./stack";
 
 export const BUDGETS_POLICY = "budgets-within-caps";
@@ -25,6 +26,20 @@ interface Notification {
     readonly threshold?: number;
     readonly subscriberSnsTopicArns?: readonly unknown[];
     readonly subscriberEmailAddresses?: readonly unknown[];
+}
+
+/** The Budgets API's "no end" (its default timePeriodEnd); an earlier end stops the budget. */
+const NO_END = Date.UTC(2087, 5, 15);
+/** budgets/specs.ts: credits and refunds never count against spend. */
+const DESIGNED_COST_TYPES = { includeCredit: false, includeRefund: false } as const;
+
+/** A Budgets time (`2087-06-15_00:00`) as epoch ms; undefined when unset, null when unreadable. */
+function budgetTime(v: unknown): number | undefined | null {
+    if (v === undefined || v === null || v === "") {
+        return undefined;
+    }
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:_(\d{2}):(\d{2}))?$/.exec(typeof v === "string" ? v : "");
+    return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0)) : null;
 }
 
 /** The guardrail's alert threshold as a Budgets percentage, without float noise (0.8 -> 80). */
@@ -154,7 +169,51 @@ export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
                         `timeUnit is "${String(b.props.timeUnit)}"; the caps are monthly; allowed: "MONTHLY"`,
                     );
                 }
+                const now = Date.now();
+                const start = budgetTime(b.props.timePeriodStart);
+                if (start === null) {
+                    problems.push(`timePeriodStart "${String(b.props.timePeriodStart)}" is not a date; allowed: unset`);
+                } else if (start !== undefined && start > now) {
+                    problems.push(
+                        `timePeriodStart ${String(b.props.timePeriodStart)} is in the future, so the budget watches nothing until then; allowed: unset (active from its creation)`,
+                    );
+                }
+                const end = budgetTime(b.props.timePeriodEnd);
+                if (end === null || (end !== undefined && end < NO_END)) {
+                    problems.push(
+                        `timePeriodEnd ${String(b.props.timePeriodEnd)} ends the budget; allowed: unset (no end)`,
+                    );
+                }
+                const costTypes = (b.props.costTypes ?? {}) as Record<string, unknown>;
+                for (const [k, v] of Object.entries(DESIGNED_COST_TYPES)) {
+                    if (costTypes[k] !== v) {
+                        problems.push(
+                            `costTypes.${k} is ${JSON.stringify(costTypes[k]) ?? "unset"}; allowed: ${JSON.stringify(v)} (budgets/specs.ts: credits and refunds never hide spend)`,
+                        );
+                    }
+                }
                 const notifications = (b.props.notifications ?? []) as Notification[];
+                if (
+                    !notifications.some(
+                        (n) =>
+                            n.notificationType === "ACTUAL" &&
+                            n.thresholdType === "PERCENTAGE" &&
+                            n.comparisonOperator === "GREATER_THAN" &&
+                            typeof n.threshold === "number" &&
+                            n.threshold <= 100,
+                    )
+                ) {
+                    problems.push("no ACTUAL notification at 100% of the limit or earlier (the cap is breached)");
+                }
+                const topics = (b.propertyDependencies.notifications ?? []).filter((d) => d.type === TYPE.topic);
+                if (
+                    topics.length === 0 ||
+                    !topics.every((t) => readStamp(t.type, t.props)?.backlogItem === BACKLOG_ITEM.costBudgets)
+                ) {
+                    problems.push(
+                        `its notifications go to no SNS topic of the stack's own (an ${TYPE.topic} serving ${BACKLOG_ITEM.costBudgets}); allowed: the CostBudgets topic`,
+                    );
+                }
                 for (const kind of ["ACTUAL", "FORECASTED"]) {
                     const early = notifications.filter(
                         (n) =>
@@ -180,6 +239,30 @@ export function budgetsPolicy(ctx: PackContext): StackValidationPolicy {
                 if (problems.length > 0) {
                     reportViolation(`${describeResource(b)}: ${problems.join("; ")}. ${FIX}`, b.urn);
                 }
+            }
+            // Every notification of every budget reaches the same people: the stack's configured recipients.
+            const sets = budgets.flatMap((b) =>
+                ((b.props.notifications ?? []) as Notification[]).map((n) => ({
+                    b,
+                    emails: [...new Set((n.subscriberEmailAddresses ?? []).map(String))].sort(),
+                })),
+            );
+            const counts = new Map<string, number>();
+            sets.forEach((x) => counts.set(JSON.stringify(x.emails), (counts.get(JSON.stringify(x.emails)) ?? 0) + 1));
+            const usual = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+            const expected = usual === undefined ? [] : (JSON.parse(usual) as string[]);
+            const odd = new Set<PolicyResource>();
+            for (const x of sets.filter((y) => JSON.stringify(y.emails) !== usual)) {
+                if (odd.has(x.b)) {
+                    continue;
+                }
+                odd.add(x.b);
+                const extra = x.emails.filter((e) => !expected.includes(e));
+                const missing = expected.filter((e) => !x.emails.includes(e));
+                reportViolation(
+                    `${describeResource(x.b)}: its notifications ${extra.length > 0 ? `go to ${extra.join(", ")}, whom the stack's other budget notifications do not notify` : ""}${extra.length > 0 && missing.length > 0 ? ", and " : ""}${missing.length > 0 ? `leave out ${missing.join(", ")}` : ""}; allowed: exactly the configured alertEmails on every notification. ${FIX}`,
+                    x.b.urn,
+                );
             }
         },
     );

@@ -5,38 +5,28 @@
  * companion stack policy redoes the check when the engine never ran it.
  */
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { EVIDENCE_HOOKS } from "../core/conventions";
+import { EVIDENCE_HOOKS, environmentOfStack } from "../core/conventions";
 import { PackContext } from "./context";
 import {
     describeResource,
     evidenceCarrier,
+    knownInProduction,
     readStamp,
     reportAtLevel,
     stackEnvironment,
     stackUrn,
     dashboardModel,
 } from "./resources";
+import { EVIDENCE_FLOOR_POLICY, EvidenceCoverage } from "./coverage";
+import { boundEnvironment, engineStack } from "./resources";
+
+export { EVIDENCE_FLOOR_POLICY, EvidenceCoverage };
 
 export const EVIDENCE_HOOKS_POLICY = "evidence-hooks";
-export const EVIDENCE_FLOOR_POLICY = "evidence-hooks-prod-floor";
 
 const FIX =
     "Fix: create the resource inside a component that calls `declareEvidence(this, { backlogItem: BACKLOG_ITEM.<item>, creates: [<its type>, ...] })` " +
     "(core/evidence.ts, ids in core/conventions.ts); the stack then stamps the item's hooks from governance/backlog.json.";
-
-/**
- * The URNs evidence-hooks analyzed in this process. The engine calls Analyze for every resource before it calls
- * AnalyzeStack once, in the same plugin process, so an unrecorded URN at AnalyzeStack means the policy was disabled.
- */
-export class EvidenceCoverage {
-    private readonly urns = new Set<string>();
-    add(urn: string): void {
-        this.urns.add(urn);
-    }
-    has(urn: string): boolean {
-        return this.urns.has(urn);
-    }
-}
 
 /** Everything wrong with one resource's evidence hooks (empty when they are right or its type carries none). */
 export function evidenceProblems(ctx: PackContext, type: string, props: Record<string, unknown>): string[] {
@@ -108,7 +98,9 @@ export function evidenceHooksPolicy(ctx: PackContext, coverage: EvidenceCoverage
             if (problems.length === 0) {
                 return;
             }
-            const env = readStamp(args.type, args.props)?.environment;
+            // The environment the engine's stack name binds, not the resource's own stamp: an unstamped or
+            // unclassified resource in a prod stack is still in prod.
+            const env = boundEnvironment(ctx, args.urn) ?? readStamp(args.type, args.props)?.environment;
             if (env !== undefined && ctx.productionEnvironments.includes(env)) {
                 // The config may lower this policy elsewhere, never in production.
                 reportAtLevel(reportViolation, "mandatory", message(args, problems), args.urn);
@@ -129,10 +121,25 @@ export function evidenceFloorPolicy(ctx: PackContext, coverage: EvidenceCoverage
         description: `In production (${ctx.productionEnvironments.join(", ")}) the ${EVIDENCE_HOOKS_POLICY} policy runs on every resource, whatever the policy config says.`,
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
-            const env = stackEnvironment(args.resources);
-            const production = env.seen.filter((e) => ctx.productionEnvironments.includes(e));
+            const stack = engineStack(args.resources);
+            coverage.ran(stack, EVIDENCE_FLOOR_POLICY);
+            const bound = stack === undefined ? undefined : environmentOfStack(stack, ctx.guardrails.environments);
+            const claimed = stackEnvironment(args.resources).seen;
+            const production = [...new Set([bound, ...claimed])].filter(
+                (e): e is string => e !== undefined && ctx.productionEnvironments.includes(e),
+            );
             if (production.length === 0) {
                 return;
+            }
+            const allowed = ctx.guardrails.evidence.productionAllowedTypes ?? [];
+            for (const r of args.resources.filter((x) => !knownInProduction(x.type, allowed))) {
+                reportAtLevel(
+                    reportViolation,
+                    "mandatory",
+                    `${describeResource(r)}: type ${r.type} is not one the policy pack knows, and a ${production.join("/")} stack deploys only known types, whatever the policy config says; ` +
+                        `allowed: the types in policies/resources.ts KNOWN_TYPES or guardrails/guardrails.yaml /evidence/productionAllowedTypes. Fix: add the type there in a reviewed change.`,
+                    r.urn,
+                );
             }
             const unchecked = args.resources.filter(
                 (r) => evidenceCarrier(r.type).kind !== "exempt" && !coverage.has(r.urn),

@@ -3,30 +3,42 @@
  * TLS-only policy) and protected; staging and prod deploys carry one vX.Y.Z release tag; a prod release holds the
  * sign-offs governance requires, in a ledger whose hash chain is intact.
  */
-import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError } from "@pulumi/policy";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { isReleaseTag } from "../core/guardrails";
 import { PackContext } from "./context";
-import { BUCKET_SETTING_TYPES, attachedTo, describeResource, readStamp, stackUrn, TYPE } from "./resources";
+import { sortKeys } from "../core/stableJson";
+import {
+    BUCKET_SETTING_KINDS,
+    BucketRole,
+    BucketSettingKind,
+    BUCKET_OWN_INPUTS,
+    SETTING_INPUT_DEFAULTS,
+    SETTING_INPUTS,
+    bucketInputs,
+    bucketSettingsDesign,
+} from "../provenance/bucketDesign";
+import { describeResource, readStamp, stackUrn, TYPE } from "./resources";
 import { environmentOrReport, environmentPolicy } from "./stack";
 
 export const BUCKET_POLICY = "provenance-bucket-hardened";
+export const BUCKET_INPUTS_POLICY = "provenance-bucket-no-inline-settings";
 export const RELEASE_POLICY = "release-tag-and-signoffs";
 
 const BUCKET_FIX =
-    "Fix: deploy the evidence store with components/provenanceBucket.ts (ProvenanceBucket), which sets all of it.";
-const LOGGING_TYPES = ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"];
+    "Fix: deploy the evidence store with components/provenanceBucket.ts (ProvenanceBucket) alone; it sets each setting once, as provenance/bucketDesign.ts says.";
+const DESIGN_AT = "provenance/bucketDesign.ts";
+const COMPONENT_TYPE = "maestro:provenance:ProvenanceBucket";
+/** The one component whose resources may write into the evidence bucket (the sign-off objects). */
+const LEDGER_TYPE = "maestro:provenance:SignoffLedger";
+const SIGNOFF_OBJECT_TYPES = ["aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject"];
 
 /**
  * The evidence buckets: buckets serving the provenance-bucket backlog item, minus the access-log bucket (the target
  * of a BucketLogging). Found through tags and property dependencies, both known during preview.
  */
 export function evidenceBuckets(resources: readonly PolicyResource[]): PolicyResource[] {
-    const logTargets = new Set(
-        resources
-            .filter((r) => LOGGING_TYPES.includes(r.type))
-            .flatMap((r) => (r.propertyDependencies.targetBucket ?? []).map((d) => d.urn)),
-    );
+    const logTargets = new Set(logBuckets(resources).map((r) => r.urn));
     return resources.filter(
         (r) =>
             r.type === TYPE.bucket &&
@@ -35,30 +47,200 @@ export function evidenceBuckets(resources: readonly PolicyResource[]): PolicyRes
     );
 }
 
-function deniesInsecureTransport(policyJson: unknown): boolean {
-    let doc: { Statement?: unknown };
-    try {
-        doc = JSON.parse(String(policyJson)) as { Statement?: unknown };
-    } catch {
-        return false;
-    }
-    const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Array<
-        Record<string, unknown> | undefined
-    >;
-    return statements.some((s) => {
-        const bool = ((s?.Condition ?? {}) as { Bool?: Record<string, unknown> }).Bool ?? {};
-        return s?.Effect === "Deny" && String(bool["aws:SecureTransport"]) === "false";
-    });
+/** Buckets that receive access logs (the `targetBucket` of a BucketLogging). */
+function logBuckets(resources: readonly PolicyResource[]): PolicyResource[] {
+    const targets = new Set(
+        resources
+            .filter((r) => (BUCKET_SETTING_KINDS.logging as readonly string[]).includes(r.type))
+            .flatMap((r) => (r.propertyDependencies.targetBucket ?? []).map((d) => d.urn)),
+    );
+    return resources.filter((r) => r.type === TYPE.bucket && targets.has(r.urn));
 }
 
-function bucketProblems(
+/** Every string inside a value (deep). */
+function strings(v: unknown, out: string[] = []): string[] {
+    if (typeof v === "string") {
+        out.push(v);
+    } else if (Array.isArray(v)) {
+        v.forEach((x) => strings(x, out));
+    } else if (v !== null && typeof v === "object") {
+        Object.values(v).forEach((x) => strings(x, out));
+    }
+    return out;
+}
+
+/** Whether `r` refers to `bucket`: a property dependency on it, its literal name, or its ARN. */
+function targets(r: PolicyResource, bucket: PolicyResource): boolean {
+    if (r.urn === bucket.urn) {
+        return false;
+    }
+    if (Object.values(r.propertyDependencies).some((deps) => deps.some((d) => d.urn === bucket.urn))) {
+        return true;
+    }
+    const name = typeof bucket.props.bucket === "string" ? bucket.props.bucket : undefined;
+    if (name === undefined) {
+        return false;
+    }
+    // The name as a whole token: alone, in its ARN (`arn:aws:s3:::<name>/*`), in a URL or inside a JSON document.
+    const token = new RegExp(`(^|[^a-z0-9.-])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^a-z0-9.-])`);
+    // A value unknown during preview comes from another resource's outputs, which a property dependency names.
+    return strings(knownCopy(() => r.props)).some((s) => token.test(s));
+}
+
+/** Whether the `bucket` input of a settings resource is `bucket` (by dependency or literal name). */
+function settingOf(r: PolicyResource, bucket: PolicyResource): boolean {
+    if ((r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn)) {
+        return true;
+    }
+    return typeof r.props.bucket === "string" && r.props.bucket === bucket.props.bucket;
+}
+
+/** Whether an ARN a policy names is `bucket`'s: its literal ARN, or a value derived from the bucket's outputs. */
+function arnOf(arn: unknown, bucket: PolicyResource, derivedFrom: readonly string[]): boolean {
+    if (typeof arn !== "string") {
+        return false;
+    }
+    if (arn.startsWith("arn:aws:s3:::")) {
+        return arn === `arn:aws:s3:::${String(bucket.props.bucket)}`;
+    }
+    return derivedFrom.includes(bucket.urn);
+}
+
+/** A string value, or "" when the input is anything else (unknown in preview, absent, not a string). */
+function text(v: unknown): string {
+    return typeof v === "string" ? v : "";
+}
+
+function same(a: unknown, b: unknown): boolean {
+    return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+}
+
+/** What a value the preview cannot know yet (an output of a resource it would create) reads as in a comparison. */
+const UNKNOWN_AT_PREVIEW = "(unknown during preview)";
+
+/**
+ * A deep copy of what `read` returns, in which each value the preview cannot know reads as UNKNOWN_AT_PREVIEW
+ * instead of throwing. The KMS key's ARN is one: its design value is then the same mark, and the encryption's
+ * property dependency on the stack's own key (checked apart) says whose key it will be.
+ */
+function knownCopy(read: () => unknown): unknown {
+    let v: unknown;
+    try {
+        v = read();
+    } catch (err) {
+        if (err instanceof UnknownValueError) {
+            return UNKNOWN_AT_PREVIEW;
+        }
+        throw err;
+    }
+    if (Array.isArray(v)) {
+        const items = v as unknown[];
+        // By index: Array.prototype.map would read each element outside the guard.
+        return Array.from({ length: items.length }, (_, i) => knownCopy(() => items[i]));
+    }
+    if (v !== null && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        return Object.fromEntries(Object.keys(o).map((k) => [k, knownCopy(() => o[k])]));
+    }
+    return v;
+}
+
+/** A value without its empty parts (null, "", [], {}): the engine's outputs spell "unset" any of these ways. */
+function withoutEmpty(v: unknown): unknown {
+    if (Array.isArray(v)) {
+        const items = v.map(withoutEmpty).filter((x) => x !== undefined);
+        return items.length === 0 ? undefined : items;
+    }
+    if (v !== null && typeof v === "object") {
+        const entries = Object.entries(v as Record<string, unknown>)
+            .map(([k, x]) => [k, withoutEmpty(x)] as const)
+            .filter(([, x]) => x !== undefined);
+        return entries.length === 0 ? undefined : Object.fromEntries(entries);
+    }
+    return v === null || v === "" ? undefined : v;
+}
+
+/**
+ * The inputs of a `kind` setting that differ from the design, each with the designed value. Only the type's input
+ * names count (its computed outputs are not settings); an input at its provider default equals it unset.
+ */
+function fieldDiffs(
+    kind: BucketSettingKind,
+    actual: Record<string, unknown>,
+    designed: Record<string, unknown>,
+): string[] {
+    const defaults = SETTING_INPUT_DEFAULTS[kind] ?? {};
+    const keys = new Set([...SETTING_INPUTS[kind].filter((k) => k in actual), ...Object.keys(designed)]);
+    keys.delete("bucket");
+    const diffs: string[] = [];
+    for (const k of [...keys].sort()) {
+        const value = k in defaults && !(k in designed) && same(actual[k], defaults[k]) ? undefined : actual[k];
+        if (!same(withoutEmpty(value), withoutEmpty(designed[k]))) {
+            diffs.push(
+                `${k} is ${JSON.stringify(value) ?? "unset"}; allowed: ${JSON.stringify(designed[k]) ?? "unset"}`,
+            );
+        }
+    }
+    return diffs;
+}
+
+interface PolicyDoc {
+    Statement?: unknown;
+}
+
+/** A bucket policy compared with the designed one statement by statement (by Sid), each difference named. */
+function statementDiffs(actualJson: unknown, designedJson: string): string[] {
+    let actual: PolicyDoc;
+    try {
+        actual = JSON.parse(String(actualJson)) as PolicyDoc;
+    } catch {
+        return [`policy is not JSON; allowed: ${designedJson}`];
+    }
+    const designed = JSON.parse(designedJson) as { Version: string; Statement: Array<{ Sid: string }> };
+    const have = (Array.isArray(actual.Statement) ? actual.Statement : [actual.Statement]) as Array<
+        Record<string, unknown> | undefined
+    >;
+    const diffs: string[] = [];
+    if ((actual as { Version?: unknown }).Version !== designed.Version) {
+        diffs.push(
+            `policy Version is ${JSON.stringify((actual as { Version?: unknown }).Version)}; allowed: "${designed.Version}"`,
+        );
+    }
+    designed.Statement.forEach((want) => {
+        const got = have.filter((st) => st?.Sid === want.Sid);
+        if (got.length !== 1 || !same(got[0], want)) {
+            diffs.push(
+                `policy statement ${want.Sid} is ${got.length === 0 ? "missing" : JSON.stringify(got)}; allowed: ${JSON.stringify(want)}`,
+            );
+        }
+    });
+    for (const st of have.filter((x) => !designed.Statement.some((w) => w.Sid === x?.Sid))) {
+        diffs.push(
+            `policy statement ${JSON.stringify(st)} is not in the design; allowed: only ${designed.Statement.map((w) => w.Sid).join(", ")}`,
+        );
+    }
+    return diffs;
+}
+
+interface Finding {
+    readonly urn: string;
+    readonly message: string;
+}
+
+/** Everything wrong with one provenance bucket (`role`) and whatever targets it. */
+function bucketFindings(
     ctx: PackContext,
     env: string,
+    role: BucketRole,
     bucket: PolicyResource,
+    evidence: PolicyResource | undefined,
+    logs: PolicyResource | undefined,
     resources: readonly PolicyResource[],
-): string[] {
+): { findings: Finding[]; accepted: Set<string>; lockDays?: number } {
+    const findings: Finding[] = [];
+    const accepted = new Set<string>();
+    const what = `${role === "evidence" ? "provenance bucket" : "provenance access-log bucket"} ${describeResource(bucket)}`;
     const problems: string[] = [];
-    const settings = (types: readonly string[]) => attachedTo(bucket, resources, types);
     const unprotected: string[] = [];
     const requireProtect = (r: PolicyResource) => {
         if (!r.opts.protect) {
@@ -66,90 +248,233 @@ function bucketProblems(
         }
     };
     requireProtect(bucket);
-    if (bucket.props.objectLockEnabled !== true) {
-        problems.push("objectLockEnabled is not true (Object Lock can only be enabled when the bucket is created)");
+    for (const [k, v] of Object.entries(bucketInputs(role))) {
+        if (!same(bucket.props[k], v)) {
+            problems.push(`${k} is ${JSON.stringify(bucket.props[k]) ?? "unset"}; allowed: ${JSON.stringify(v)}`);
+        }
     }
-    const versioning = settings(BUCKET_SETTING_TYPES.versioning);
-    versioning.forEach(requireProtect);
-    if (
-        !versioning.some(
-            (v) => (v.props.versioningConfiguration as { status?: string } | undefined)?.status === "Enabled",
-        )
-    ) {
-        problems.push(`no ${BUCKET_SETTING_TYPES.versioning[0]} with versioningConfiguration.status "Enabled"`);
-    }
-    const lock = settings(BUCKET_SETTING_TYPES.objectLock);
-    lock.forEach(requireProtect);
-    const retention = lock.map(
-        (l) =>
-            (l.props.rule as { defaultRetention?: { mode?: string; days?: number; years?: number } } | undefined)
-                ?.defaultRetention,
+    const onThis = (types: readonly string[]) =>
+        resources.filter((r) => types.includes(r.type) && settingOf(r, bucket));
+    // Deploy-time values, read from the resources and then checked to be the stack's own.
+    const lock = evidence
+        ? resources.filter(
+              (r) => (BUCKET_SETTING_KINDS.objectLock as readonly string[]).includes(r.type) && settingOf(r, evidence),
+          )
+        : [];
+    const retention = (lock[0]?.props.rule as { defaultRetention?: { mode?: unknown; days?: unknown } } | undefined)
+        ?.defaultRetention;
+    const production = ctx.productionEnvironments.includes(env);
+    const modes = production ? ["COMPLIANCE"] : ["GOVERNANCE", "COMPLIANCE"];
+    const mode = typeof retention?.mode === "string" && modes.includes(retention.mode) ? retention.mode : modes[0];
+    const days =
+        typeof retention?.days === "number" && Number.isInteger(retention.days) && retention.days >= 1
+            ? retention.days
+            : 1;
+    const settings = { objectLockMode: mode as "GOVERNANCE" | "COMPLIANCE", retentionDays: days };
+    const encryption = onThis(BUCKET_SETTING_KINDS.encryption)[0];
+    const kmsKeyArn = text(
+        ((knownCopy(() => encryption?.props.rules) as
+            Array<{ applyServerSideEncryptionByDefault?: { kmsMasterKeyId?: unknown } }> | undefined) ?? [])[0]
+            ?.applyServerSideEncryptionByDefault?.kmsMasterKeyId,
     );
-    const wantedMode = ctx.productionEnvironments.includes(env) ? ["COMPLIANCE"] : ["GOVERNANCE", "COMPLIANCE"];
-    if (
-        !retention.some(
-            (r) => r !== undefined && wantedMode.includes(r.mode ?? "") && ((r.days ?? 0) > 0 || (r.years ?? 0) > 0),
-        )
-    ) {
-        problems.push(
-            `no ${BUCKET_SETTING_TYPES.objectLock[0]} with a default retention in mode ${wantedMode.join(" or ")} (allowed in ${env})`,
-        );
+    const policy = onThis(BUCKET_SETTING_KINDS.policy)[0];
+    let doc: { Statement?: Array<Record<string, unknown>> } = {};
+    try {
+        doc = JSON.parse(String(policy?.props.policy)) as typeof doc;
+    } catch {
+        // Reported below as a statement difference.
     }
-    const encryption = settings(BUCKET_SETTING_TYPES.encryption);
-    encryption.forEach(requireProtect);
-    const kms = encryption.some((e) =>
-        ((e.props.rules ?? []) as Array<{ applyServerSideEncryptionByDefault?: Record<string, unknown> }>).some(
-            (rule) => {
-                const d = rule.applyServerSideEncryptionByDefault ?? {};
-                return (d.sseAlgorithm === "aws:kms" || d.sseAlgorithm === "aws:kms:dsse") && "kmsMasterKeyId" in d;
-            },
+    const statements = Array.isArray(doc.Statement) ? doc.Statement : [];
+    const bySid = (sid: string) => statements.find((st) => st.Sid === sid);
+    const firstResource = (st: Record<string, unknown> | undefined) =>
+        Array.isArray(st?.Resource) ? (st?.Resource as unknown[])[0] : st?.Resource;
+    const delivery = bySid("AllowServerAccessLogDelivery")?.Condition as
+        { ArnLike?: Record<string, unknown>; StringEquals?: Record<string, unknown> } | undefined;
+    const refs = {
+        kmsKeyArn,
+        evidenceBucketArn: String(
+            role === "evidence" ? firstResource(bySid("DenyInsecureTransport")) : delivery?.ArnLike?.["aws:SourceArn"],
         ),
-    );
-    if (!kms) {
+        logBucketArn: String(role === "logs" ? firstResource(bySid("DenyInsecureTransport")) : ""),
+        accountId: text(delivery?.StringEquals?.["aws:SourceAccount"]),
+    };
+    const policyDeps = (policy?.propertyDependencies.policy ?? []).map((d) => d.urn);
+    if (policy !== undefined) {
+        if (role === "evidence" && !arnOf(refs.evidenceBucketArn, bucket, policyDeps)) {
+            problems.push(
+                `its policy names ${refs.evidenceBucketArn}, not this bucket's ARN; allowed: the bucket's own ARN`,
+            );
+        }
+        if (role === "logs") {
+            if (!arnOf(refs.logBucketArn, bucket, policyDeps)) {
+                problems.push(
+                    `its policy names ${refs.logBucketArn}, not this bucket's ARN; allowed: the bucket's own ARN`,
+                );
+            }
+            if (evidence === undefined || !arnOf(refs.evidenceBucketArn, evidence, policyDeps)) {
+                problems.push(
+                    `its policy lets logs arrive from ${refs.evidenceBucketArn}; allowed: only the provenance bucket's ARN`,
+                );
+            }
+            if (!/^[0-9]{12}$/.test(refs.accountId)) {
+                problems.push(
+                    `its policy's aws:SourceAccount is "${refs.accountId}"; allowed: a 12-digit AWS account id`,
+                );
+            }
+        }
+    }
+    if (role === "evidence" && encryption !== undefined) {
+        const keyDeps = (encryption.propertyDependencies.rules ?? []).filter((d) => d.type === "aws:kms/key:Key");
+        if (keyDeps.length === 0) {
+            problems.push(
+                `its encryption names KMS key "${kmsKeyArn}", not the stack's own key; allowed: the ProvenanceBucket's aws:kms/key:Key`,
+            );
+        }
+    }
+    if (role === "evidence" && !modes.includes(String(retention?.mode))) {
         problems.push(
-            `no ${BUCKET_SETTING_TYPES.encryption[0]} encrypting with KMS (sseAlgorithm "aws:kms" and a kmsMasterKeyId)`,
+            `Object Lock default retention mode is ${JSON.stringify(retention?.mode)}; allowed in ${env}: ${modes.join(" or ")}`,
         );
     }
-    const blocks = settings(BUCKET_SETTING_TYPES.publicAccessBlock);
-    blocks.forEach(requireProtect);
-    const flags = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
-    if (!blocks.some((b) => flags.every((f) => b.props[f] === true))) {
-        problems.push(`no ${BUCKET_SETTING_TYPES.publicAccessBlock[0]} setting ${flags.join(", ")} all to true`);
-    }
-    const policies = settings(BUCKET_SETTING_TYPES.policy);
-    policies.forEach(requireProtect);
-    if (!policies.some((p) => deniesInsecureTransport(p.props.policy))) {
+    if (role === "evidence" && retention !== undefined && days !== retention.days) {
         problems.push(
-            `no ${BUCKET_SETTING_TYPES.policy[0]} denying requests with aws:SecureTransport "false" (TLS only)`,
+            `Object Lock default retention is ${JSON.stringify(retention.days)} days; allowed: a whole number >= 1`,
         );
+    }
+    const design = bucketSettingsDesign(role, settings, refs);
+    for (const [kind, designed] of Object.entries(design) as Array<[BucketSettingKind, Record<string, unknown>]>) {
+        const types = BUCKET_SETTING_KINDS[kind] as readonly string[];
+        const found = onThis(types);
+        found.forEach((r) => accepted.add(r.urn));
+        if (found.length !== 1) {
+            problems.push(
+                `${found.length === 0 ? "no" : found.length} ${types[0]} (${found.map((r) => `"${r.name}"`).join(", ") || "none"}); allowed: exactly one, as designed (${DESIGN_AT} ${kind})`,
+            );
+            if (found.length === 0) {
+                continue;
+            }
+        }
+        for (const r of found) {
+            requireProtect(r);
+            if (r.parent !== undefined && r.parent.type !== COMPONENT_TYPE) {
+                problems.push(
+                    `${describeResource(r)} is not the ProvenanceBucket's own (its parent is ${r.parent.type})`,
+                );
+            }
+            const diffs =
+                kind === "policy"
+                    ? statementDiffs(r.props.policy, designed.policy as string)
+                    : fieldDiffs(
+                          kind,
+                          Object.fromEntries(
+                              Object.entries(knownCopy(() => r.props) as Record<string, unknown>).filter(
+                                  ([k]) => !(kind === "logging" && k === "targetBucket"),
+                              ),
+                          ),
+                          designed,
+                      );
+            for (const d of diffs) {
+                problems.push(`${describeResource(r)}: ${d}`);
+            }
+            if (
+                kind === "logging" &&
+                !(logs !== undefined && (r.propertyDependencies.targetBucket ?? []).some((d) => d.urn === logs.urn))
+            ) {
+                problems.push(`${describeResource(r)}: targetBucket is not the provenance access-log bucket`);
+            }
+        }
     }
     if (unprotected.length > 0) {
         problems.push(`not protected (set \`protect: true\`): ${unprotected.join(", ")}`);
     }
-    return problems;
+    if (problems.length > 0) {
+        findings.push({ urn: bucket.urn, message: `${what}: ${problems.join("; ")}. ${BUCKET_FIX}` });
+    }
+    return { findings, accepted, lockDays: retention?.days as number | undefined };
+}
+
+/**
+ * The provenance buckets carry no inline setting. Judged per resource, on the inputs the program gave: the engine's
+ * whole-stack view holds the bucket's outputs, where the provider reports the separate settings resources' effect
+ * in the same fields (`versioning`, `policy`, ...), so only the inputs tell an inline setting apart.
+ */
+export function provenanceBucketInputsPolicy(): ResourceValidationPolicy {
+    return {
+        name: BUCKET_INPUTS_POLICY,
+        description:
+            "The provenance buckets set nothing inline (versioning, policy, encryption, ...): each setting is its own resource, once.",
+        enforcementLevel: "mandatory",
+        validateResource: (args, reportViolation) => {
+            if (
+                args.type !== TYPE.bucket ||
+                readStamp(args.type, args.props)?.backlogItem !== BACKLOG_ITEM.provenanceBucket
+            ) {
+                return;
+            }
+            const inline = Object.keys(args.props)
+                .filter((k) => !BUCKET_OWN_INPUTS.includes(k))
+                .sort();
+            if (inline.length > 0) {
+                reportViolation(
+                    `${args.type} "${args.name}" (a provenance bucket) sets ${inline.join(", ")} on the bucket itself; allowed: only ${BUCKET_OWN_INPUTS.join(", ")} (each setting is its own resource, once). ${BUCKET_FIX}`,
+                );
+            }
+        },
+    };
 }
 
 export function provenanceBucketPolicy(ctx: PackContext): StackValidationPolicy {
     return environmentPolicy(
         ctx,
         BUCKET_POLICY,
-        "The provenance bucket exists with versioning, Object Lock, SSE-KMS, public access blocked, a TLS-only policy, and protect.",
+        "The provenance bucket and its log bucket have each setting exactly once, exactly as designed (versioning, Object Lock, SSE-KMS, public access blocked, the designed policy statements, logs), protected; nothing else targets them.",
         (env, args, reportViolation) => {
             const buckets = evidenceBuckets(args.resources);
+            const logs = logBuckets(args.resources);
             if (buckets.length === 0) {
                 reportViolation(
                     `the ${env} stack has no provenance bucket (no ${TYPE.bucket} serving ${BACKLOG_ITEM.provenanceBucket}). ${BUCKET_FIX}`,
                     stackUrn(args.resources),
                 );
+                return;
             }
-            for (const b of buckets) {
-                const problems = bucketProblems(ctx, env, b, args.resources);
-                if (problems.length > 0) {
-                    reportViolation(
-                        `provenance bucket ${describeResource(b)}: ${problems.join("; ")}. ${BUCKET_FIX}`,
-                        b.urn,
-                    );
+            if (buckets.length > 1 || logs.length !== 1) {
+                reportViolation(
+                    `the ${env} stack has ${buckets.length} provenance bucket(s) (${buckets.map((b) => `"${b.name}"`).join(", ")}) and ${logs.length} access-log bucket(s) (${logs.map((b) => `"${b.name}"`).join(", ") || "none"}); allowed: exactly one of each. ${BUCKET_FIX}`,
+                    stackUrn(args.resources),
+                );
+            }
+            const accepted = new Set<string>();
+            const all: Array<{ role: BucketRole; bucket: PolicyResource }> = [
+                ...buckets.map((bucket) => ({ role: "evidence" as const, bucket })),
+                ...logs.map((bucket) => ({ role: "logs" as const, bucket })),
+            ];
+            for (const { role, bucket } of all) {
+                const result = bucketFindings(ctx, env, role, bucket, buckets[0], logs[0], args.resources);
+                result.findings.forEach((f) => reportViolation(f.message, f.urn));
+                result.accepted.forEach((u) => accepted.add(u));
+            }
+            // Anything else that refers to either bucket, by output, literal name or ARN, goes around the design.
+            for (const r of args.resources) {
+                if (accepted.has(r.urn) || all.some((x) => x.bucket.urn === r.urn)) {
+                    continue;
                 }
+                const hit = all.find((x) => targets(r, x.bucket));
+                if (hit === undefined) {
+                    continue;
+                }
+                if (
+                    hit.role === "evidence" &&
+                    SIGNOFF_OBJECT_TYPES.includes(r.type) &&
+                    r.parent?.type === LEDGER_TYPE
+                ) {
+                    continue;
+                }
+                reportViolation(
+                    `${describeResource(r)} targets the provenance ${hit.role === "evidence" ? "" : "access-log "}bucket ${describeResource(hit.bucket)} ` +
+                        `(by output, name or ARN); allowed: only the ProvenanceBucket component's own settings${hit.role === "evidence" ? ` and the SignoffLedger's sign-off objects` : ""}. ${BUCKET_FIX}`,
+                    r.urn,
+                );
             }
         },
     );

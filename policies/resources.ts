@@ -12,6 +12,8 @@ import {
     K8S_ANNOTATION,
     K8S_LABEL,
     dashboardEvidence,
+    environmentOfStack,
+    stackOfUrn,
     dashboardModelJson,
 } from "../core/conventions";
 
@@ -22,6 +24,7 @@ export const TYPE = {
     stack: "pulumi:pulumi:Stack",
     budget: "aws:budgets/budget:Budget",
     costAllocationTag: "aws:costexplorer/costAllocationTag:CostAllocationTag",
+    topic: "aws:sns/topic:Topic",
     bucket: "aws:s3/bucket:Bucket",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     ampRuleGroupNamespace: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
@@ -31,21 +34,6 @@ export const TYPE = {
 
 /** Both Grafana dashboard APIs carry the same model (core/conventions.ts GRAFANA_DASHBOARD_TYPE). */
 export const DASHBOARD_TYPES: readonly string[] = Object.values(GRAFANA_DASHBOARD_TYPE);
-
-/** Bucket settings resources, by what they set; the V2 tokens are the same resources under their v6 names. */
-export const BUCKET_SETTING_TYPES = {
-    versioning: ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
-    objectLock: [
-        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
-        "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
-    ],
-    encryption: [
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-    ],
-    publicAccessBlock: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
-    policy: ["aws:s3/bucketPolicy:BucketPolicy"],
-} as const;
 
 /**
  * AWS types whose resource class takes no `tags` input, so core/evidence.ts cannot stamp them; the evidence of the
@@ -83,6 +71,43 @@ export const UNTAGGABLE_GRAFANA_TYPES: Readonly<Record<string, string>> = {
     "grafana:alerting/notificationPolicy:NotificationPolicy": "a notification setting",
 };
 
+/** Namespace of this project's component resources (`maestro:<module>:<Type>`): their children carry the hooks. */
+const COMPONENT_NAMESPACE = "maestro";
+
+/**
+ * Resource types the pack knows: the ones this stack's components and the guardrail kit create, each checked by a
+ * policy or covered by its component's evidence. In production nothing else deploys unless guardrails/guardrails.yaml
+ * allow-lists it (evidence.productionAllowedTypes), whatever the policy config says. test/guards-pack.test.ts checks
+ * every type the shipped stacks register is here. `pulumi:*` (the stack, providers) and `maestro:*` components are
+ * known by their package.
+ */
+export const KNOWN_TYPES: readonly string[] = [
+    ...Object.values(TYPE),
+    ...Object.keys(UNTAGGABLE_AWS_TYPES),
+    ...Object.keys(UNTAGGABLE_GRAFANA_TYPES),
+    ...DASHBOARD_TYPES,
+    "aws:amp/workspace:Workspace",
+    "aws:budgets/budgetAction:BudgetAction",
+    "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
+    "aws:costexplorer/anomalySubscription:AnomalySubscription",
+    "aws:iam/policy:Policy",
+    "aws:iam/role:Role",
+    "aws:kms/key:Key",
+    "aws:s3/bucketObjectv2:BucketObjectv2",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:Secret",
+    "kubernetes:core/v1:Service",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+];
+
+/** Whether a production stack may deploy `type` (known to the pack, or allow-listed in the guardrails file). */
+export function knownInProduction(type: string, allowed: readonly string[] = []): boolean {
+    const [pkg] = type.split(":");
+    return pkg === "pulumi" || pkg === COMPONENT_NAMESPACE || KNOWN_TYPES.includes(type) || allowed.includes(type);
+}
+
 /** Where a resource's evidence hooks live, or why it has none. */
 export type EvidenceCarrier =
     | { readonly kind: "aws-tags" }
@@ -90,9 +115,6 @@ export type EvidenceCarrier =
     | { readonly kind: "grafana-dashboard-tags" }
     | { readonly kind: "exempt"; readonly reason: string }
     | { readonly kind: "unclassified" };
-
-/** Namespace of this project's component resources (`maestro:<module>:<Type>`): their children carry the hooks. */
-const COMPONENT_NAMESPACE = "maestro";
 
 export function evidenceCarrier(type: string): EvidenceCarrier {
     const [pkg] = type.split(":");
@@ -276,13 +298,17 @@ export function reportAtLevel(report: ReportViolation, level: EnforcementLevel, 
     });
 }
 
-/** Resources whose `bucket` input comes from `bucket`'s outputs (known in preview, unlike the bucket's id). */
-export function attachedTo(
-    bucket: PolicyResource,
-    resources: readonly PolicyResource[],
-    types: readonly string[],
-): PolicyResource[] {
-    return resources.filter(
-        (r) => types.includes(r.type) && (r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn),
-    );
+/** The stack the engine is deploying, read from the URNs it built (every URN of one deploy names the same stack). */
+export function engineStack(resources: readonly Pick<PolicyResource, "urn">[]): string | undefined {
+    const stacks = new Set(resources.map((r) => stackOfUrn(r.urn)).filter((s): s is string => s !== undefined));
+    return stacks.size === 1 ? [...stacks][0] : undefined;
+}
+
+/** The environment the stack's name binds it to (from the engine's URNs), or undefined when it names none. */
+export function boundEnvironment(
+    ctx: { readonly guardrails: { readonly environments: readonly string[] } },
+    urn: string,
+): string | undefined {
+    const stack = stackOfUrn(urn);
+    return stack === undefined ? undefined : environmentOfStack(stack, ctx.guardrails.environments);
 }

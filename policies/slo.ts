@@ -5,8 +5,10 @@
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import * as yaml from "js-yaml";
-import { GUARDRAIL_LABEL, SEVERITY_OF, SLO_RECORD, URGENCY } from "../core/conventions";
-import { SloObjective } from "../core/guardrails";
+import { GUARDRAIL_LABEL, K8S_LABEL, SEVERITY_OF, SLO_RECORD, URGENCY } from "../core/conventions";
+import { sortKeys } from "../core/stableJson";
+import { RuleGroup, buildSloGroup, isAlertingRule } from "../rules";
+import { SloObjective, leLabel } from "../core/guardrails";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
 import { environmentOrReport } from "./stack";
@@ -14,6 +16,8 @@ import { environmentOrReport } from "./stack";
 export const SLO_POLICY = "slo-alerts-not-loosened";
 
 const GUARDRAILS_AT = "guardrails/guardrails.yaml /slo/objectives";
+/** The name space of the SLO recordings (core/conventions.ts SLO_RECORD). */
+const SLO_RECORD_PREFIX = SLO_RECORD.objective.slice(0, SLO_RECORD.objective.indexOf(":") + 1);
 const FIX =
     "Fix: deploy the rules built from the guardrails (components/prometheusRules.ts); never loosen an SLO in a stack.";
 
@@ -23,6 +27,7 @@ interface DeployedRule {
     readonly alert?: string;
     readonly record?: string;
     readonly expr: string;
+    readonly for?: unknown;
     readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -36,6 +41,7 @@ function asRules(resource: PolicyResource, groups: unknown): DeployedRule[] {
                 alert: typeof r.alert === "string" ? r.alert : undefined,
                 record: typeof r.record === "string" ? r.record : undefined,
                 expr: typeof r.expr === "string" ? r.expr : JSON.stringify(r.expr ?? ""),
+                for: r.for,
                 labels: (r.labels ?? {}) as Record<string, string>,
             });
         }
@@ -111,6 +117,166 @@ function ruleName(r: DeployedRule): string {
     return `${r.alert ? `alert ${r.alert}` : `recording ${r.record ?? "?"}`} (group ${r.group}, ${describeResource(r.resource)})`;
 }
 
+/** Whitespace-insensitive form of an expression (the rule file may fold lines differently). */
+function normalized(expr: string): string {
+    return expr.replace(/\s+/g, " ").trim();
+}
+
+/** A bucket bound spelled as a regex of its spellings (`le=~"0\\.35|0\\.350"`: Prometheus 2 and 3 print it differently) reads as the one literal bound rules/ writes; a regex with any other alternative stays as it is. */
+function literalBounds(expr: string): string {
+    return expr.replace(/\ble\s*=~\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g, (whole, literal: string) => {
+        const alternatives = promqlString(literal)
+            .split("|")
+            .map((v) => v.replace(/\\(.)/g, "$1"));
+        const values = alternatives.map(Number);
+        const oneNumber =
+            alternatives.every((a) => /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$/.test(a)) &&
+            values.every((v) => v === values[0]);
+        return oneNumber ? `le="${leLabel(values[0])}"` : whole;
+    });
+}
+
+/** The number a `vector(X)` recording holds, if the deployed rule is one. */
+function vectorValue(r: DeployedRule | undefined): number | undefined {
+    const m = r ? /^vector\(\s*([0-9.eE+-]+)\s*\)$/.exec(normalized(r.expr)) : null;
+    return m ? Number(m[1]) : undefined;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+    return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+}
+
+/**
+ * The SLO's rules checked whole against what rules/ builds for it: every recording and both burn-rate alerts, with
+ * their expressions (windows, burn factors, matchers, threshold bucket, objective), labels and no `for`. "Or tighter"
+ * is the objective and threshold the stack deployed, when they are at least as strict as the guardrail: the
+ * expected rules are built with them. Any other rule writing one of this SLO's recordings is refused too, since
+ * Prometheus would then hold two answers for the series the alerts read.
+ */
+function wholeRuleProblems(
+    env: string,
+    slo: SloObjective,
+    at: string,
+    rules: readonly DeployedRule[],
+    guardrails: PackContext["guardrails"],
+): Array<{ urn?: string; message: string }> {
+    // An empty `service` label is no label in Prometheus: such a rule writes the stack's own series.
+    const own = rules.filter((r) => r.labels.slo === slo.id && !r.labels.service);
+    const deployedObjective = vectorValue(own.find((r) => r.record === SLO_RECORD.objective));
+    const deployedThreshold = vectorValue(own.find((r) => r.record === SLO_RECORD.thresholdSeconds));
+    const objective =
+        deployedObjective !== undefined && deployedObjective >= slo.objective && deployedObjective < 1
+            ? deployedObjective
+            : slo.objective;
+    const threshold =
+        deployedThreshold !== undefined && deployedThreshold > 0 && deployedThreshold <= slo.sli.thresholdSeconds
+            ? deployedThreshold
+            : slo.sli.thresholdSeconds;
+    const tightened: SloObjective = { ...slo, objective, sli: { ...slo.sli, thresholdSeconds: threshold } };
+    let expected: RuleGroup;
+    try {
+        expected = buildSloGroup({ environment: env, sourceFile: "the stack's config" }, guardrails, tightened);
+    } catch (err) {
+        return [{ message: `SLO ${slo.id}: ${(err as Error).message}. ${FIX}` }];
+    }
+    const problems: Array<{ urn?: string; message: string }> = [];
+    const designAt = `rules/slo.ts buildSloGroup, rules/design.ts SLO_BURN_ALERTS; ${at}`;
+    for (const want of expected.rules) {
+        const name = isAlertingRule(want) ? want.alert : want.record;
+        const same = own.filter((r) => (isAlertingRule(want) ? r.alert === want.alert : r.record === want.record));
+        const exact = same.filter(
+            (r) =>
+                normalized(literalBounds(r.expr)) === normalized(want.expr) &&
+                sameLabels(r.labels, want.labels) &&
+                (r.for === undefined || r.for === null || r.for === "" || r.for === "0s") &&
+                (isAlertingRule(want) ? want.for === undefined : true),
+        );
+        if (exact.length === 1 && same.length === 1) {
+            continue;
+        }
+        if (same.length === 0) {
+            problems.push({
+                message: `SLO ${slo.id}: ${isAlertingRule(want) ? "alert" : "recording"} ${name} is not deployed; allowed: exactly the rule rules/ builds (${designAt}). ${FIX}`,
+            });
+            continue;
+        }
+        for (const r of same.filter((x) => !exact.includes(x) || same.length > 1)) {
+            const diffs: string[] = [];
+            if (normalized(literalBounds(r.expr)) !== normalized(want.expr)) {
+                diffs.push(`expr is \`${normalized(r.expr)}\`; allowed: \`${normalized(want.expr)}\``);
+            }
+            if (!sameLabels(r.labels, want.labels)) {
+                diffs.push(
+                    `labels are ${JSON.stringify(sortKeys(r.labels))}; allowed: ${JSON.stringify(sortKeys(want.labels))}`,
+                );
+            }
+            if (!(r.for === undefined || r.for === null || r.for === "" || r.for === "0s")) {
+                diffs.push(`for is ${JSON.stringify(r.for)}; allowed: none (the burn-rate windows are the hold time)`);
+            }
+            if (diffs.length === 0 && same.length > 1) {
+                diffs.push(`it is deployed ${same.length} times; allowed: once`);
+            }
+            problems.push({
+                urn: r.resource.urn,
+                message: `SLO ${slo.id}: ${ruleName(r)}: ${diffs.join("; ")} (${designAt}). ${FIX}`,
+            });
+        }
+    }
+    // Every recording of this SLO, in any group or object, is one of the designed ones.
+    for (const r of own.filter((x) => x.record !== undefined)) {
+        if (!expected.rules.some((w) => !isAlertingRule(w) && w.record === r.record)) {
+            problems.push({
+                urn: r.resource.urn,
+                message: `SLO ${slo.id}: ${ruleName(r)} writes a series labelled slo="${slo.id}" that rules/ does not build; allowed: only the designed recordings (${designAt}). ${FIX}`,
+            });
+        }
+    }
+    return problems;
+}
+
+/**
+ * PrometheusRule objects carry the selector labels a Prometheus' ruleSelector matches: at least one label besides
+ * the evidence stamps, the same on every object (an object without them is silently never loaded).
+ */
+function selectorProblems(resources: readonly PolicyResource[]): Array<{ urn: string; message: string }> {
+    const objects = resources.filter((r) => r.type === TYPE.prometheusRule);
+    const stamps = new Set<string>([...Object.values(K8S_LABEL)]);
+    const selectors = objects.map((r) => {
+        const labels = (r.props.metadata as { labels?: Record<string, unknown> } | undefined)?.labels ?? {};
+        return {
+            r,
+            selector: Object.fromEntries(
+                Object.entries(labels).filter(([k, v]) => !stamps.has(k) && typeof v === "string" && v !== ""),
+            ),
+        };
+    });
+    const problems: Array<{ urn: string; message: string }> = [];
+    for (const { r, selector } of selectors) {
+        if (Object.keys(selector).length === 0) {
+            problems.push({
+                urn: r.urn,
+                message: `${describeResource(r)} carries no selector label (only evidence labels), so no Prometheus ruleSelector loads it; allowed: the stack's ruleTarget.ruleSelectorLabels (non-empty). ${FIX}`,
+            });
+        }
+    }
+    const distinct = [
+        ...new Set(
+            selectors
+                .filter((x) => Object.keys(x.selector).length > 0)
+                .map((x) => JSON.stringify(sortKeys(x.selector))),
+        ),
+    ];
+    if (distinct.length > 1) {
+        for (const { r, selector } of selectors.filter((x) => JSON.stringify(sortKeys(x.selector)) !== distinct[0])) {
+            problems.push({
+                urn: r.urn,
+                message: `${describeResource(r)} carries selector labels ${JSON.stringify(sortKeys(selector))}, unlike the stack's other rule objects (${distinct[0]}); allowed: the same ruleSelectorLabels on every object. ${FIX}`,
+            });
+        }
+    }
+    return problems;
+}
+
 export function sloPolicy(ctx: PackContext): StackValidationPolicy {
     return {
         name: SLO_POLICY,
@@ -124,8 +290,30 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
                 reportViolation(p.message, p.urn);
             }
             const urn = stackUrn(args.resources);
+            for (const p of selectorProblems(args.resources)) {
+                reportViolation(p.message, p.urn);
+            }
+            // A recording of the SLO namespace that names no guardrail SLO (its labels come from the expression, or
+            // name none) and is not a service's (the kit's, labelled service) is a second writer nobody designed.
+            const ids = new Set(ctx.guardrails.slo.objectives.map((o) => o.id));
+            for (const r of rules.filter(
+                (x) =>
+                    x.record?.startsWith(SLO_RECORD_PREFIX) === true &&
+                    !x.labels.service &&
+                    !ids.has(x.labels.slo ?? ""),
+            )) {
+                reportViolation(
+                    `${ruleName(r)} writes a ${SLO_RECORD_PREFIX}* series labelled slo=${JSON.stringify(r.labels.slo ?? "")}, which no guardrail SLO or service owns; allowed: only the recordings rules/ builds per SLO (labelled with its id). ${FIX}`,
+                    r.resource.urn,
+                );
+            }
             ctx.guardrails.slo.objectives.forEach((slo, index) => {
                 const at = `${GUARDRAILS_AT}/${index}`;
+                if (env !== undefined) {
+                    for (const p of wholeRuleProblems(env, slo, at, rules, ctx.guardrails)) {
+                        reportViolation(p.message, p.urn ?? urn);
+                    }
+                }
                 const mine = rules.filter((r) => r.labels.slo === slo.id);
                 const alerts = mine.filter((r) => r.alert !== undefined);
                 if (alerts.length === 0) {

@@ -10,6 +10,7 @@ import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "./cli";
 import { loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
+import { outDirProblem } from "../offline/outDir";
 
 const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
                          [--preview] [--prior DIR]
@@ -89,6 +90,14 @@ async function main(): Promise<number> {
             priorOutputs.set(s, JSON.parse(fs.readFileSync(outputs, "utf8")) as Record<string, unknown>);
         }
     }
+    const outDirOf = (s: string) => (out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s));
+    // Before anything runs: synth empties its output folder, so it writes only where it wrote before.
+    for (const s of out ? stacks : []) {
+        const problem = outDirProblem(outDirOf(s));
+        if (problem !== undefined) {
+            throw new UsageError(`--out: ${displayPath(outDirOf(s))} ${problem}`, USAGE);
+        }
+    }
     // The pack starts first, before the SDK loads here: it is rebuilt from its sources (esbuild, in its own process)
     // and started as the CLI starts it, and its start-up (loading @pulumi/pulumi) runs on the other core while this
     // process loads the SDK and synthesizes.
@@ -127,7 +136,7 @@ async function main(): Promise<number> {
         client.catch(() => undefined);
         connected = client;
         for (const s of stacks) {
-            const outDir = out ? (all ? path.join(out, s) : out) : path.join(repoRoot, "out", s);
+            const outDir = outDirOf(s);
             let result: import("../offline/synth").SynthResult;
             let files: string[];
             try {
@@ -138,7 +147,7 @@ async function main(): Promise<number> {
                     prior: priors.get(s),
                     priorOutputs: priorOutputs.get(s),
                 });
-                files = writeSynthOutput(result, outDir);
+                files = writeSynthOutput(result, outDir, { ownFolder: out === undefined });
             } catch (err) {
                 reported = reported.then(() => fail(s, err));
                 continue;

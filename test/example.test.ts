@@ -94,7 +94,7 @@ describe("examples/service-stack", () => {
             expect(meta.namespace).toBe(rulesOut.namespace);
             expect(meta.labels).toMatchObject({
                 ...rulesOut.ruleSelectorLabels,
-                "maestro.io/backlog-item": "WS3-CHECKOUT-SLOS",
+                "maestro.io/backlog-item": "R2-CHECKOUT-SLOS",
                 "maestro.io/environment": "prod",
             });
             expect(Object.keys(meta.annotations)).toEqual(
@@ -132,7 +132,7 @@ describe("examples/service-stack", () => {
             templating: { list: Array<{ name: string; current: { value: unknown } }> };
         };
         expect(model.uid).toBe("maestro-svc-checkout-prod");
-        expect(model.tags).toContain("maestro:backlog-item=WS3-CHECKOUT-SLOS");
+        expect(model.tags).toContain("maestro:backlog-item=R2-CHECKOUT-SLOS");
         expect(model.templating.list.find((v) => v.name === "datasource")!.current.value).toBe(
             prodOutputs.grafana.prometheusDatasourceUid,
         );
@@ -212,7 +212,9 @@ describe("examples/service-stack", () => {
         expect(message).toContain(
             `stack reference ${REF}: output "grafana"/prometheusDatasourceUid: missing; allowed: a non-empty string`,
         );
-        expect(message).toContain(`stack reference ${REF}: output "rules"/ruleSelectorLabels: missing`);
+        expect(message).toContain(
+            `stack reference ${REF}: output "rules"/ruleSelectorLabels: is undefined; allowed: the non-empty string labels`,
+        );
         expect(registered(run.resources)).toEqual([]);
     });
 });

@@ -18,6 +18,7 @@ import {
     parseStackTargets,
     planServiceGuardrails,
 } from "../kit";
+import { loadServiceBacklog } from "../kit/backlog";
 import { SLO_RECORD } from "../core/conventions";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { ValidationError, repoRoot } from "../core/validation";
@@ -41,15 +42,9 @@ const readSlo: ServiceSlo = {
     buckets: BUCKETS,
 };
 
-const EVIDENCE = {
-    id: "WS4-SEARCH-SLOS",
-    hooks: {
-        logs: 'loki:{app="search"}',
-        metrics: "search_request_duration_seconds",
-        tests: "test/search.test.ts",
-        provenance: "signoffs/<environment>/<tag>/",
-    },
-};
+/** The service's own backlog (same schema as governance/backlog.json); its item is the service's evidence. */
+const BACKLOG = loadServiceBacklog(path.join(__dirname, "fixtures", "kit", "backlog.json"));
+const EVIDENCE = BACKLOG.items.get("R2-SEARCH-SLOS")!;
 const DESTINATIONS = {
     rules: { kind: "prometheus-operator", namespace: "monitoring", ruleSelectorLabels: { role: "alert-rules" } },
     grafana: { folderUid: "maestro-conductor-x", prometheusDatasourceUid: "prometheus-x" },
@@ -65,6 +60,7 @@ function args(
         targets,
         slos: [readSlo],
         evidence: EVIDENCE,
+        backlog: BACKLOG,
         ...DESTINATIONS,
     };
     change(a);

@@ -31,11 +31,19 @@ import {
     evidenceFloorPolicy,
     evidenceHooksPolicy,
 } from "../policies/evidence";
-import { BUCKET_POLICY, RELEASE_POLICY, provenanceBucketPolicy, releasePolicy } from "../policies/provenance";
+import {
+    BUCKET_INPUTS_POLICY,
+    BUCKET_POLICY,
+    RELEASE_POLICY,
+    provenanceBucketInputsPolicy,
+    provenanceBucketPolicy,
+    releasePolicy,
+} from "../policies/provenance";
 import { UNTAGGABLE_AWS_TYPES, evidenceCarrier } from "../policies/resources";
 import { ROUTING_POLICY, routingPolicy } from "../policies/routing";
 import { SLO_POLICY, sloPolicy } from "../policies/slo";
 import { buildAlertmanagerConfig, renderAmpDefinition } from "../routing";
+import { buildSloGroup } from "../rules";
 import {
     FixtureResource,
     FixtureStack,
@@ -319,6 +327,15 @@ describe(SLO_POLICY, () => {
     const slo = guardrails.slo.objectives[0];
     const rulesOf = (r: FixtureResource) =>
         (r.props.spec as { groups: Array<{ rules: Array<Record<string, unknown>> }> }).groups[0].rules;
+    const pageOf = (r: FixtureResource) =>
+        rulesOf(r).find((x) => (x.labels as Record<string, string>).urgency === URGENCY.page) as Record<
+            string,
+            unknown
+        >;
+    const messages = (rs: readonly FixtureResource[]) =>
+        runStack(sloPolicy(ctx), rs)
+            .map((v) => v.message)
+            .join("\n");
 
     it("rejects a threshold looser than the guardrail, naming the SLO, the rule and the allowed bound", () => {
         const s = happyStack(guardrails, "staging");
@@ -327,26 +344,25 @@ describe(SLO_POLICY, () => {
             `le="${leLabel(slo.sli.thresholdSeconds)}"`,
             `le="${leLabel(slo.sli.thresholdSeconds * 2)}"`,
         );
-        const [v, ...rest] = runStack(sloPolicy(ctx), s.resources);
-        expect(rest).toEqual([]);
-        expect(v.message).toContain(`SLO ${slo.id}: recording`);
-        expect(v.message).toContain(
+        const text = messages(s.resources);
+        expect(text).toContain(`SLO ${slo.id}: recording`);
+        expect(text).toContain(
             `counts requests within le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good, looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`,
         );
-        expect(v.message).toContain(`allowed: le <= ${slo.sli.thresholdSeconds}`);
+        expect(text).toContain(`allowed: le <= ${slo.sli.thresholdSeconds}`);
     });
 
-    it("accepts a tighter threshold and rejects +Inf", () => {
+    it("accepts rules built with a tighter threshold and rejects +Inf", () => {
         const s = happyStack(guardrails, "dev");
-        const rule = rulesOf(s.byName(`rules-${slo.id}`))[0];
-        const original = String(rule.expr);
-        rule.expr = original.replace(
-            `le="${leLabel(slo.sli.thresholdSeconds)}"`,
-            `le="${leLabel(slo.sli.thresholdSeconds / 2)}"`,
-        );
+        const tighter = { ...slo, sli: { ...slo.sli, thresholdSeconds: slo.sli.thresholdSeconds / 2 } };
+        const group = buildSloGroup({ environment: "dev", sourceFile: "x" }, guardrails, tighter);
+        (s.byName(`rules-${slo.id}`).props.spec as { groups: unknown[] }).groups = [
+            JSON.parse(JSON.stringify(group)) as unknown,
+        ];
         expect(runStack(sloPolicy(ctx), s.resources)).toEqual([]);
-        rule.expr = original.replace(`le="${leLabel(slo.sli.thresholdSeconds)}"`, `le="+Inf"`);
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`le="+Inf"`);
+        const rule = rulesOf(s.byName(`rules-${slo.id}`))[0];
+        rule.expr = String(rule.expr).replace(`le="${leLabel(tighter.sli.thresholdSeconds)}"`, `le="+Inf"`);
+        expect(messages(s.resources)).toContain(`le="+Inf"`);
     });
 
     it("reads a regex le matcher as its alternatives: both spellings of the bound pass, a looser or open one is refused", () => {
@@ -361,25 +377,21 @@ describe(SLO_POLICY, () => {
         expect(runStack(sloPolicy(ctx), s.resources)).toEqual([]);
         // One looser alternative hidden beside the right one.
         rule.expr = spelled(`${leLabel(slo.sli.thresholdSeconds)}|${leLabel(slo.sli.thresholdSeconds * 2)}`);
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
-            `le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good`,
-        );
+        expect(messages(s.resources)).toContain(`le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good`);
         // A pattern rather than a number counts as unbounded.
         rule.expr = spelled(".*");
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`le=".*" s as good`);
+        expect(messages(s.resources)).toContain(`le=".*" s as good`);
         // Another quoting of the same loose bound.
         rule.expr = original.replace(own, `le='${leLabel(slo.sli.thresholdSeconds * 2)}'`);
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
-            `le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good`,
-        );
+        expect(messages(s.resources)).toContain(`le="${leLabel(slo.sli.thresholdSeconds * 2)}" s as good`);
     });
 
     it("rejects an objective looser than the guardrail", () => {
         const s = happyStack(guardrails, "dev");
         const looser = Number((slo.objective - (1 - slo.objective)).toFixed(6));
-        const alert = rulesOf(s.byName(`rules-${slo.id}`))[2];
-        alert.expr = String(alert.expr).replace(`(1 - ${slo.objective})`, `(1 - ${looser})`);
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
+        const alert = pageOf(s.byName(`rules-${slo.id}`));
+        alert.expr = String(alert.expr).split(`(1 - ${slo.objective})`).join(`(1 - ${looser})`);
+        expect(messages(s.resources)).toContain(
             `uses objective ${looser}, looser than the guardrail objective ${slo.objective}`,
         );
     });
@@ -387,7 +399,7 @@ describe(SLO_POLICY, () => {
     it("rejects an SLO without alert rules, and one without its ticket alert", () => {
         const s = happyStack(guardrails, "dev");
         const missing = s.resources.filter((r) => r.name !== `rules-${slo.id}`);
-        expect(runStack(sloPolicy(ctx), missing)[0].message).toContain(
+        expect(messages(missing)).toContain(
             `SLO ${slo.id} (guardrails/guardrails.yaml /slo/objectives/0) has no alert rules deployed`,
         );
         const rules = rulesOf(s.byName(`rules-${slo.id}`));
@@ -395,15 +407,13 @@ describe(SLO_POLICY, () => {
             rules.findIndex((r) => (r.labels as Record<string, string>).urgency === URGENCY.ticket),
             1,
         );
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(`SLO ${slo.id} has no ticket alert`);
+        expect(messages(s.resources)).toContain(`SLO ${slo.id} has no ticket alert`);
     });
 
     it("rejects an alert labelled with another environment", () => {
         const s = happyStack(guardrails, "prod");
-        (rulesOf(s.byName(`rules-${slo.id}`))[2].labels as Record<string, string>).env = "dev";
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain(
-            `is labelled env="dev" in the prod stack; allowed: env="prod"`,
-        );
+        (pageOf(s.byName(`rules-${slo.id}`)).labels as Record<string, string>).env = "dev";
+        expect(messages(s.resources)).toContain(`is labelled env="dev" in the prod stack; allowed: env="prod"`);
     });
 
     it("reads AMP rule group namespaces (a rule file in data) the same way", () => {
@@ -423,9 +433,9 @@ describe(SLO_POLICY, () => {
         k8s.props.data = String(k8s.props.data)
             .split(`le="${leLabel(slo.sli.thresholdSeconds)}"`)
             .join(`le="${leLabel(slo.sli.thresholdSeconds * 2)}"`);
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain("looser than the guardrail threshold");
+        expect(messages(s.resources)).toContain("looser than the guardrail threshold");
         k8s.props.data = "groups: [";
-        expect(runStack(sloPolicy(ctx), s.resources)[0].message).toContain("data is not a Prometheus rule file");
+        expect(messages(s.resources)).toContain("data is not a Prometheus rule file");
     });
 });
 
@@ -449,7 +459,7 @@ describe(ROUTING_POLICY, () => {
         // One per SLO's page; the tickets still reach the team.
         expect(v).toHaveLength(guardrails.slo.objectives.length);
         expect(v[0].message).toMatch(
-            /^alert FixtureBurn-page \{.*urgency="page"\} \(group maestro-slo-.*\) reaches nobody: kubernetes:monitoring.coreos.com\/v1alpha1:AlertmanagerConfig "alert-routing-config" sends it to receiver "on-call", which has no integration\./,
+            /^alert MaestroSLOFastBurn \{.*urgency="page"\} \(group maestro-slo-.*\) reaches nobody: kubernetes:monitoring.coreos.com\/v1alpha1:AlertmanagerConfig "alert-routing-config" sends it to receiver "on-call", which has no integration\./,
         );
         expect(v[0].urn).toBe(s.byName("alert-routing-config").urn);
     });
@@ -561,6 +571,7 @@ describe(BUDGETS_POLICY, () => {
         );
         notifications[1].threshold = percent;
         notifications[0].subscriberSnsTopicArns = [];
+        notifications[0].subscriberEmailAddresses = [];
         expect(runStack(budgetsPolicy(ctx), s.resources)[0].message).toContain(
             `its ACTUAL notification at ${percent}% has no subscriber`,
         );
@@ -787,6 +798,32 @@ describe(ANOMALY_POLICY, () => {
     });
 });
 
+describe(BUCKET_INPUTS_POLICY, () => {
+    const inline = (name: string, props: Record<string, unknown>) => {
+        const s = happyStack(guardrails, "prod");
+        const r = s.byName(name);
+        return runResource(provenanceBucketInputsPolicy(), { ...r, props: { ...r.props, ...props } });
+    };
+
+    it("passes the buckets as designed", () => {
+        expect(inline("prov-bucket", {})).toEqual([]);
+        expect(inline("prov-logs", {})).toEqual([]);
+    });
+
+    it("refuses a setting written inline on either bucket, naming the input and what is allowed", () => {
+        expect(inline("prov-bucket", { versioning: { enabled: false } })[0].message).toContain(
+            `"prov-bucket" (a provenance bucket) sets versioning on the bucket itself; allowed: only bucket, tags, objectLockEnabled, forceDestroy`,
+        );
+        expect(inline("prov-logs", { policy: "{}" })[0].message).toContain(`sets policy on the bucket itself`);
+    });
+
+    it("judges only the provenance buckets (by their evidence item), not another bucket or type", () => {
+        const s = happyStack(guardrails, "prod");
+        const other = { ...s.byName("prov-bucket"), name: "other", props: { bucket: "other", versioning: {} } };
+        expect(runResource(provenanceBucketInputsPolicy(), other)).toEqual([]);
+    });
+});
+
 describe(BUCKET_POLICY, () => {
     const broken = (change: (s: FixtureStack) => void, env = "dev") => {
         const s = happyStack(guardrails, env);
@@ -802,16 +839,16 @@ describe(BUCKET_POLICY, () => {
         );
     });
 
-    it("rejects each missing hardening setting, naming it", () => {
+    it("rejects each setting that differs from the design, naming it and the designed value", () => {
         expect(broken((s) => (s.byName("prov-bucket").protect = false))).toContain(
             `not protected (set \`protect: true\`): aws:s3/bucket:Bucket "prov-bucket"`,
         );
         expect(broken((s) => (s.byName("prov-bucket").props.objectLockEnabled = false))).toContain(
-            "objectLockEnabled is not true",
+            "objectLockEnabled is false; allowed: true",
         );
         expect(
             broken((s) => (s.byName("prov-bucket-versioning").props.versioningConfiguration = { status: "Suspended" })),
-        ).toContain(`versioningConfiguration.status "Enabled"`);
+        ).toContain(`versioningConfiguration is {"status":"Suspended"}; allowed: {"status":"Enabled"}`);
         expect(
             broken(
                 (s) =>
@@ -819,24 +856,31 @@ describe(BUCKET_POLICY, () => {
                         { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
                     ]),
             ),
-        ).toContain("encrypting with KMS");
+        ).toContain(
+            `"prov-bucket-encryption": rules is [{"applyServerSideEncryptionByDefault":{"sseAlgorithm":"AES256"}}]`,
+        );
         expect(broken((s) => (s.byName("prov-bucket-public-access").props.restrictPublicBuckets = false))).toContain(
-            "restrictPublicBuckets all to true",
+            "restrictPublicBuckets is false; allowed: true",
         );
-        expect(broken((s) => (s.byName("prov-policy").props.policy = JSON.stringify({ Statement: [] })))).toContain(
-            `aws:SecureTransport "false" (TLS only)`,
+        expect(
+            broken((s) => (s.byName("prov-bucket-policy").props.policy = JSON.stringify({ Statement: [] }))),
+        ).toContain(`policy statement DenyInsecureTransport is missing`);
+        expect(broken((s) => (s.byName("prov-bucket-policy").protect = false))).toContain(
+            `aws:s3/bucketPolicy:BucketPolicy "prov-bucket-policy"`,
         );
-        expect(broken((s) => (s.byName("prov-policy").protect = false))).toContain(
-            `aws:s3/bucketPolicy:BucketPolicy "prov-policy"`,
+        expect(broken((s) => (s.byName("prov-bucket-versioning").deps = {}))).toContain(
+            `no aws:s3/bucketVersioning:BucketVersioning (none); allowed: exactly one`,
         );
-        expect(broken((s) => (s.byName("prov-bucket-versioning").deps = {}))).toContain("BucketVersioning");
     });
 
     it("requires COMPLIANCE Object Lock in prod only", () => {
         const governance = (s: FixtureStack) =>
-            ((s.byName("prov-object-lock").props.rule as { defaultRetention: { mode: string } }).defaultRetention.mode =
-                "GOVERNANCE");
-        expect(broken(governance, "prod")).toContain("default retention in mode COMPLIANCE (allowed in prod)");
+            ((
+                s.byName("prov-bucket-object-lock").props.rule as { defaultRetention: { mode: string } }
+            ).defaultRetention.mode = "GOVERNANCE");
+        expect(broken(governance, "prod")).toContain(
+            `Object Lock default retention mode is "GOVERNANCE"; allowed in prod: COMPLIANCE`,
+        );
         const s = happyStack(guardrails, "staging");
         governance(s);
         expect(runStack(provenanceBucketPolicy(ctx), s.resources)).toEqual([]);
@@ -940,8 +984,11 @@ describe(DASHBOARDS_POLICY, () => {
 });
 
 describe("the stack's environment", () => {
-    it("is read from the resources' tags; none, or several, is a violation of every stack policy that needs it", () => {
-        const none = happyStack(guardrails, "dev").resources.filter((r) => r.type.startsWith("pulumi:"));
+    it("is read from the engine's stack name; a stack bound to no environment is a violation of every stack policy", () => {
+        const unbound = happyStack(guardrails, "dev").resources.map((r) => ({
+            ...r,
+            urn: r.urn.replace("urn:pulumi:dev::", "urn:pulumi:sandbox::"),
+        }));
         for (const policy of [
             sloPolicy(ctx),
             budgetsPolicy(ctx),
@@ -950,18 +997,11 @@ describe("the stack's environment", () => {
             dashboardsPolicy(ctx),
         ]) {
             expect(
-                runStack(policy, none).some((v) =>
-                    v.message.includes(`${policy.name} cannot tell the stack's environment`),
+                runStack(policy, unbound).some((v) =>
+                    v.message.includes(`${policy.name} cannot tell the stack's environment: the stack "sandbox"`),
                 ),
             ).toBe(true);
         }
-        const mixed = [
-            ...happyStack(guardrails, "dev").resources,
-            happyStack(guardrails, "prod").byName("budgets-total"),
-        ];
-        expect(runStack(budgetsPolicy(ctx), mixed)[0].message).toContain(
-            "resources of one stack name several environments (dev, prod)",
-        );
     });
 });
 

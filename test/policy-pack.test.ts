@@ -3,6 +3,8 @@
  * its port on stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process
  * serves the file, as synth uses it; each case sends its own ConfigureStack and Configure.
  */
+import { PROVIDERS_POLICY } from "../policies/providers";
+import { STACK_BINDING_POLICY } from "../policies/stack";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -21,7 +23,7 @@ import { synthStack } from "../offline/synth";
 import { repoRoot } from "../core/validation";
 import { BUDGETS_POLICY } from "../policies/budgets";
 import { EVIDENCE_FLOOR_POLICY, EVIDENCE_HOOKS_POLICY } from "../policies/evidence";
-import { RELEASE_POLICY } from "../policies/provenance";
+import { BUCKET_INPUTS_POLICY, RELEASE_POLICY } from "../policies/provenance";
 import { SLO_POLICY } from "../policies/slo";
 import { DASHBOARDS_POLICY } from "../policies/dashboards";
 import { POLICY_PACK_NAME } from "../policies/all";
@@ -69,7 +71,10 @@ describe("the analyzer plugin", () => {
         expect(info.policies.map((p) => [p.name, p.enforcementLevel])).toEqual(
             [
                 EVIDENCE_HOOKS_POLICY,
+                BUCKET_INPUTS_POLICY,
                 EVIDENCE_FLOOR_POLICY,
+                STACK_BINDING_POLICY,
+                PROVIDERS_POLICY,
                 SLO_POLICY,
                 "guardrail-alerts-routed",
                 BUDGETS_POLICY,

@@ -4,11 +4,13 @@
  * with the guardrail kit. Nothing here is a number from the guardrails: only the service's metric names and label
  * values, and (optionally, from config) a tighter write threshold.
  */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
     ServiceGuardrails,
     ServiceGuardrailsArgs,
     guardrailTargetsFromStack,
+    loadServiceBacklog,
     preflight,
     recommendedBuckets,
 } from "maestro-guardrails/kit";
@@ -22,21 +24,16 @@ export = async () => {
     // The service's GraphQL histogram uses the bucket layout the instrumentation requirements recommend for the
     // unified API histogram (docs/instrumentation.md); its client library is configured from the `buckets` output.
     const buckets = recommendedBuckets(targets, "api-read-latency");
+    const backlog = loadServiceBacklog(path.join(__dirname, "backlog.json"));
 
     const args: ServiceGuardrailsArgs = {
         service: "checkout",
         owner: config.get("owner") ?? "workstream-3",
         targets,
         releaseTag: config.get("releaseTag"),
-        evidence: {
-            id: "WS3-CHECKOUT-SLOS",
-            hooks: {
-                logs: 'loki:{app="checkout",stream="graphql"}',
-                metrics: "checkout_graphql_request_duration_seconds",
-                tests: "examples/service-stack/README.md#tests",
-                provenance: "s3://maestro-provenance/signoffs/<environment>/<tag>/",
-            },
-        },
+        // The service's own backlog item (same schema as governance/backlog.json): its hooks come from that file.
+        evidence: backlog.items.get("R2-CHECKOUT-SLOS")!,
+        backlog,
         slos: [
             {
                 id: "api-read-latency",
