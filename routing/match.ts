@@ -17,12 +17,31 @@ export interface RouteNode {
     readonly matchers: readonly RouteMatcher[];
     readonly continue: boolean;
     readonly routes: readonly RouteNode[];
+    /** Its own group wait (Alertmanager inherits an unset one from the parent route). */
+    readonly groupWait?: string;
+    /** Time intervals that mute it, or outside which it is muted (neither is inherited by child routes). */
+    readonly timeIntervals: readonly string[];
+}
+
+/** An inhibit rule: while an alert matching `source` fires, alerts matching `target` (equal on `equal`) are muted. */
+export interface InhibitMatch {
+    readonly source: readonly RouteMatcher[];
+    readonly target: readonly RouteMatcher[];
+    readonly equal: readonly string[];
 }
 
 export interface RoutingTree {
     readonly route: RouteNode;
     /** Integrations (pagerduty, webhook, email, sns, slack, ... configs) per receiver name. */
     readonly integrations: ReadonlyMap<string, number>;
+    readonly inhibitRules: readonly InhibitMatch[];
+}
+
+/** Where one alert is delivered: the receiver, and what delays or mutes the route that delivers it. */
+export interface Delivery {
+    readonly receiver: string;
+    readonly groupWait?: string;
+    readonly timeIntervals: readonly string[];
 }
 
 type Obj = Record<string, unknown>;
@@ -36,21 +55,27 @@ function countIntegrations(receiver: Obj, suffix: string): number {
         .reduce((n, [, v]) => n + asArr(v).length, 0);
 }
 
+const strings = (v: unknown): string[] => asArr(v).map(String);
+
+function crdMatcher(m: unknown): RouteMatcher {
+    const o = asObj(m);
+    const type = typeof o.matchType === "string" && MATCH_TYPES.includes(o.matchType) ? o.matchType : undefined;
+    return {
+        name: typeof o.name === "string" ? o.name : "",
+        value: typeof o.value === "string" ? o.value : "",
+        matchType: (type ?? (o.regex === true ? "=~" : "=")) as MatchType,
+    };
+}
+
 function crdRoute(v: unknown): RouteNode {
     const r = asObj(v);
     return {
         receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
-        matchers: asArr(r.matchers).map((m) => {
-            const o = asObj(m);
-            const type = typeof o.matchType === "string" && MATCH_TYPES.includes(o.matchType) ? o.matchType : undefined;
-            return {
-                name: typeof o.name === "string" ? o.name : "",
-                value: typeof o.value === "string" ? o.value : "",
-                matchType: (type ?? (o.regex === true ? "=~" : "=")) as MatchType,
-            };
-        }),
+        matchers: asArr(r.matchers).map(crdMatcher),
         continue: r.continue === true,
         routes: asArr(r.routes).map(crdRoute),
+        groupWait: typeof r.groupWait === "string" ? r.groupWait : undefined,
+        timeIntervals: [...strings(r.muteTimeIntervals), ...strings(r.activeTimeIntervals)],
     };
 }
 
@@ -62,6 +87,14 @@ export function treeFromAlertmanagerConfigSpec(spec: unknown): RoutingTree {
         integrations: new Map(
             asArr(s.receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), "Configs")]),
         ),
+        inhibitRules: asArr(s.inhibitRules).map((i) => {
+            const o = asObj(i);
+            return {
+                source: asArr(o.sourceMatch).map(crdMatcher),
+                target: asArr(o.targetMatch).map(crdMatcher),
+                equal: strings(o.equal),
+            };
+        }),
     };
 }
 
@@ -80,10 +113,11 @@ export function parseMatcher(text: string): RouteMatcher {
     return { name: m[1], value, matchType: m[2] as MatchType };
 }
 
+const legacy = (map: unknown, matchType: MatchType): RouteMatcher[] =>
+    Object.entries(asObj(map)).map(([name, value]) => ({ name, value: String(value), matchType }));
+
 function yamlRoute(v: unknown): RouteNode {
     const r = asObj(v);
-    const legacy = (map: unknown, matchType: MatchType) =>
-        Object.entries(asObj(map)).map(([name, value]) => ({ name, value: String(value), matchType }));
     return {
         receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
         matchers: [
@@ -93,6 +127,8 @@ function yamlRoute(v: unknown): RouteNode {
         ],
         continue: r.continue === true,
         routes: asArr(r.routes).map(yamlRoute),
+        groupWait: typeof r.group_wait === "string" ? r.group_wait : undefined,
+        timeIntervals: [...strings(r.mute_time_intervals), ...strings(r.active_time_intervals)],
     };
 }
 
@@ -104,6 +140,15 @@ export function treeFromAlertmanagerYaml(doc: unknown): RoutingTree {
         integrations: new Map(
             asArr(d.receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), "_configs")]),
         ),
+        inhibitRules: asArr(d.inhibit_rules).map((i) => {
+            const o = asObj(i);
+            const side = (prefix: "source" | "target") => [
+                ...asArr(o[`${prefix}_matchers`]).map((m) => parseMatcher(String(m))),
+                ...legacy(o[`${prefix}_match`], "="),
+                ...legacy(o[`${prefix}_match_re`], "=~"),
+            ];
+            return { source: side("source"), target: side("target"), equal: strings(o.equal) };
+        }),
     };
 }
 
@@ -122,21 +167,32 @@ export function matches(m: RouteMatcher, labels: Readonly<Record<string, string>
 }
 
 /**
- * The receivers an alert with these labels is sent to by this tree; empty when the tree's own route does not match
- * it. A receiver may be undefined (a route naming none, all the way up): Alertmanager would refuse such a config.
+ * Where an alert with these labels is delivered by this route tree; empty when the tree's own route does not match
+ * it. A receiver may be "" (a route naming none, all the way up): Alertmanager would refuse such a config.
  */
-export function routeAlert(route: RouteNode, labels: Readonly<Record<string, string>>, inherited?: string): string[] {
+export function deliveries(
+    route: RouteNode,
+    labels: Readonly<Record<string, string>>,
+    inherited: { receiver?: string; groupWait?: string } = {},
+): Delivery[] {
     if (!route.matchers.every((m) => matches(m, labels))) {
         return [];
     }
-    const receiver = route.receiver ?? inherited;
-    const found: string[] = [];
+    const here = { receiver: route.receiver ?? inherited.receiver, groupWait: route.groupWait ?? inherited.groupWait };
+    const found: Delivery[] = [];
     for (const child of route.routes) {
-        const got = routeAlert(child, labels, receiver);
+        const got = deliveries(child, labels, here);
         found.push(...got);
         if (got.length > 0 && !child.continue) {
             break;
         }
     }
-    return found.length > 0 ? found : [receiver ?? ""];
+    return found.length > 0
+        ? found
+        : [{ receiver: here.receiver ?? "", groupWait: here.groupWait, timeIntervals: route.timeIntervals }];
+}
+
+/** The receivers an alert with these labels is sent to by this tree (see `deliveries`). */
+export function routeAlert(route: RouteNode, labels: Readonly<Record<string, string>>): string[] {
+    return deliveries(route, labels).map((d) => d.receiver);
 }

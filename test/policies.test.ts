@@ -44,6 +44,8 @@ import { ROUTING_POLICY, routingPolicy } from "../policies/routing";
 import { SLO_POLICY, sloPolicy } from "../policies/slo";
 import { buildAlertmanagerConfig, renderAmpDefinition } from "../routing";
 import { buildSloGroup } from "../rules";
+import { durationSeconds } from "../rules/design";
+import { ROUTE_TIMINGS } from "../routing/build";
 import {
     FixtureResource,
     FixtureStack,
@@ -462,6 +464,75 @@ describe(ROUTING_POLICY, () => {
             /^alert MaestroSLOFastBurn \{.*urgency="page"\} \(group maestro-slo-.*\) reaches nobody: kubernetes:monitoring.coreos.com\/v1alpha1:AlertmanagerConfig "alert-routing-config" sends it to receiver "on-call", which has no integration\./,
         );
         expect(v[0].urn).toBe(s.byName("alert-routing-config").urn);
+    });
+
+    /** The route the fixture sends SLO pages to (the first whose matchers say urgency="page"). */
+    const pageRoute = (s: FixtureStack) =>
+        specOf(s).route.routes.find((r) =>
+            (r.matchers as Array<{ name: string; value: string }>).some((m) => m.value === "page"),
+        )!;
+
+    it("rejects the page route muted by a time interval, or active only within one", () => {
+        const s = happyStack(guardrails, "prod");
+        pageRoute(s).muteTimeIntervals = ["always"];
+        const v = violations(s);
+        expect(v).toHaveLength(guardrails.slo.objectives.length);
+        expect(v[0].message).toContain(
+            `sends it to receiver "on-call", whose route is muted by time intervals (always); allowed: none on a guardrail route`,
+        );
+        const t = happyStack(guardrails, "prod");
+        pageRoute(t).activeTimeIntervals = ["never"];
+        expect(violations(t)[0].message).toContain("whose route is muted by time intervals (never)");
+    });
+
+    it("rejects a group wait that holds the first notification back past the design's longest, and one it cannot read", () => {
+        const longest = Math.max(...Object.values(ROUTE_TIMINGS).map((x) => durationSeconds(x.groupWait)));
+        const s = happyStack(guardrails, "staging");
+        pageRoute(s).groupWait = `${longest + 1}s`;
+        expect(violations(s)[0].message).toContain(
+            `whose route waits ${longest + 1}s before the first notification; allowed: at most ${longest}s`,
+        );
+        pageRoute(s).groupWait = `${longest}s`;
+        expect(violations(s)).toEqual([]);
+        pageRoute(s).groupWait = "1h30m";
+        expect(violations(s)[0].message).toContain("whose route waits 1h30m");
+    });
+
+    it("rejects a group wait inherited from a slow root route", () => {
+        const s = happyStack(guardrails, "dev");
+        const spec = specOf(s) as Spec & { route: Record<string, unknown> };
+        spec.route.groupWait = "8760h";
+        spec.route.routes.forEach((r) => delete r.groupWait);
+        expect(violations(s).length).toBeGreaterThan(0);
+        expect(violations(s)[0].message).toContain("whose route waits 8760h");
+    });
+
+    it("rejects an inhibit rule outside the design that mutes guardrail alerts, and keeps the designed ones", () => {
+        const s = happyStack(guardrails, "prod");
+        const spec = specOf(s) as Spec & { inhibitRules: Array<Record<string, unknown>> };
+        expect(spec.inhibitRules.length).toBeGreaterThan(0);
+        expect(violations(s)).toEqual([]);
+        spec.inhibitRules.push({
+            sourceMatch: [{ name: "alertname", value: "Watchdog", matchType: "=" }],
+            targetMatch: [{ name: "guardrail", value: ".+", matchType: "=~" }],
+            equal: [],
+        });
+        const v = violations(s);
+        expect(v.length).toBeGreaterThan(guardrails.slo.objectives.length);
+        expect(v[0].message).toContain(
+            `inhibits it while alertname="Watchdog" fires, an inhibit rule not in the design (routing/build.ts INHIBIT_RULES)`,
+        );
+    });
+
+    it("accepts an extra inhibit rule whose targets are no guardrail alert", () => {
+        const s = happyStack(guardrails, "dev");
+        const spec = specOf(s) as Spec & { inhibitRules: Array<Record<string, unknown>> };
+        spec.inhibitRules.push({
+            sourceMatch: [{ name: "alertname", value: "NodeDown", matchType: "=" }],
+            targetMatch: [{ name: "alertname", value: "PodNotReady", matchType: "=" }],
+            equal: ["node"],
+        });
+        expect(violations(s)).toEqual([]);
     });
 
     it("rejects a route placed first that catches the alerts for an empty receiver, and accepts it when it continues", () => {

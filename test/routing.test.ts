@@ -15,6 +15,7 @@ import {
     parseMatcher,
     placeholderSecrets,
     renderAlertmanagerYaml,
+    deliveries,
     routeAlert,
     treeFromAlertmanagerConfigSpec,
     treeFromAlertmanagerYaml,
@@ -151,6 +152,26 @@ describe.each(STACKS)("routing of %s", (stack) => {
         for (const side of [slo.sourceMatch, slo.targetMatch]) {
             expect(side).toEqual(expect.arrayContaining([{ name: "guardrail", value: "slo", matchType: "=" }]));
         }
+    });
+
+    it("reads the same inhibit rules, group waits and time intervals from the plain alertmanager.yml as from the spec", () => {
+        const plain = treeFromAlertmanagerYaml(yaml.load(renderAlertmanagerYaml(spec, placeholderSecrets)));
+        const crd = treeFromAlertmanagerConfigSpec(JSON.parse(JSON.stringify(spec)));
+        const sorted = (t: typeof crd) =>
+            t.inhibitRules.map((i) => ({
+                source: [...i.source].sort((a, b) => a.name.localeCompare(b.name)),
+                target: [...i.target].sort((a, b) => a.name.localeCompare(b.name)),
+                equal: i.equal,
+            }));
+        expect(sorted(plain)).toEqual(sorted(crd));
+        expect(crd.inhibitRules).toHaveLength(spec.inhibitRules.length);
+        for (const labels of alertLabelSets(config, guardrails)) {
+            expect(deliveries(plain.route, labels)).toEqual(deliveries(crd.route, labels));
+        }
+        const muted = treeFromAlertmanagerYaml({
+            route: { receiver: "a", group_wait: "1h", routes: [{ receiver: "b", mute_time_intervals: ["nights"] }] },
+        });
+        expect(deliveries(muted.route, {})).toEqual([{ receiver: "b", groupWait: "1h", timeIntervals: ["nights"] }]);
     });
 
     it("renders the same routes as a plain alertmanager.yml, secrets as placeholders", () => {
