@@ -738,6 +738,59 @@ describe(AWS_ACCOUNT_POLICY, () => {
         ]);
     });
 
+    /** The stack plus an IAM role trusting `statement` (built from the budget, so it has the stack's provider). */
+    const withRole = (env: string, statement: Record<string, unknown>) => {
+        const s = happyStack(guardrails, env);
+        const budget = s.byName("budgets-total");
+        s.resources.push({
+            ...budget,
+            type: "aws:iam/role:Role",
+            name: "admin",
+            urn: budget.urn.replace(/aws:budgets\/budget:Budget::budgets-total$/, "aws:iam/role:Role::admin"),
+            props: { assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) },
+        });
+        return messages(s);
+    };
+    const assume = (Principal: unknown) => ({ Effect: "Allow", Principal, Action: "sts:AssumeRole" });
+    const foreignAccount = (env: string) => String(Number(declared(env).accountId) + 1).padStart(12, "0");
+
+    it.each(STACKS)("refuses a %s role that another account's principal may assume (by id or by ARN)", (env) => {
+        const other = foreignAccount(env);
+        expect(withRole(env, assume({ AWS: other }))).toEqual([
+            expect.stringContaining(
+                `aws:iam/role:Role "admin" trusts principals outside the ${env} account ${declared(env).accountId}: AWS ${other}`,
+            ),
+        ]);
+        expect(withRole(env, assume({ AWS: [`arn:aws:iam::${other}:root`] }))[0]).toContain(
+            `AWS arn:aws:iam::${other}:root`,
+        );
+    });
+
+    it("refuses a role anyone may assume, or everyone but one principal (NotPrincipal)", () => {
+        expect(withRole("prod", assume("*"))[0]).toContain("outside the prod account");
+        expect(withRole("prod", assume({ AWS: "*" }))[0]).toContain("AWS *");
+        const notPrincipal = { Effect: "Allow", NotPrincipal: { AWS: "x" }, Action: "sts:AssumeRole" };
+        expect(withRole("prod", notPrincipal)[0]).toContain("NotPrincipal (everyone else)");
+    });
+
+    it("refuses a web identity from another account's identity provider, or from a non-IAM one", () => {
+        const other = foreignAccount("dev");
+        expect(withRole("dev", assume({ Federated: `arn:aws:iam::${other}:oidc-provider/x` }))[0]).toContain(
+            `Federated arn:aws:iam::${other}:oidc-provider/x`,
+        );
+        expect(withRole("dev", assume({ Federated: "accounts.google.com" }))[0]).toContain(
+            "Federated accounts.google.com",
+        );
+    });
+
+    it("accepts a role for an AWS service, for the account's own principals and identity provider, and a Deny", () => {
+        const own = declared("staging").accountId;
+        expect(withRole("staging", assume({ Service: "budgets.amazonaws.com" }))).toEqual([]);
+        expect(withRole("staging", assume({ AWS: [own, `arn:aws:iam::${own}:role/ops`] }))).toEqual([]);
+        expect(withRole("staging", assume({ Federated: `arn:aws:iam::${own}:oidc-provider/oidc.eks` }))).toEqual([]);
+        expect(withRole("staging", { Effect: "Deny", Principal: "*", Action: "sts:AssumeRole" })).toEqual([]);
+    });
+
     it("refuses another environment's account, or a list that adds one", () => {
         const other = STACKS.find((e) => declared(e).accountId !== declared("prod").accountId)!;
         const s = happyStack(guardrails, "prod");
