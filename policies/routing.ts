@@ -7,7 +7,6 @@
  * count alike.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import * as yaml from "js-yaml";
 import { GUARDRAIL_LABEL } from "../core/conventions";
 import {
     InhibitMatch,
@@ -19,6 +18,7 @@ import {
 } from "../routing/match";
 import { ROUTE_TIMINGS, designedInhibitRules } from "../routing/build";
 import { durationSeconds } from "../rules/design";
+import { parseYamlBounded } from "../core/validation";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
 import { deployedRules } from "./slo";
@@ -45,11 +45,16 @@ export function deployedRouting(resources: readonly PolicyResource[]): {
             if (r.type === TYPE.alertmanagerConfig) {
                 trees.push({ resource: r, tree: treeFromAlertmanagerConfigSpec(r.props.spec) });
             } else if (r.type === TYPE.ampAlertManagerDefinition) {
-                const outer = yaml.load(String(r.props.definition)) as { alertmanager_config?: unknown } | null;
+                const outer = parseYamlBounded(String(r.props.definition), describeResource(r)) as {
+                    alertmanager_config?: unknown;
+                } | null;
                 trees.push({
                     resource: r,
                     tree: treeFromAlertmanagerYaml(
-                        yaml.load(typeof outer?.alertmanager_config === "string" ? outer.alertmanager_config : ""),
+                        parseYamlBounded(
+                            typeof outer?.alertmanager_config === "string" ? outer.alertmanager_config : "",
+                            describeResource(r),
+                        ),
                     ),
                 });
             }

@@ -44,6 +44,7 @@ import { ROUTING_POLICY, routingPolicy } from "../policies/routing";
 import { SLO_POLICY, sloPolicy } from "../policies/slo";
 import { buildAlertmanagerConfig, renderAmpDefinition } from "../routing";
 import { buildSloGroup } from "../rules";
+import { MAX_DOCUMENT_NODES } from "../core/validation";
 import { durationSeconds } from "../rules/design";
 import { ROUTE_TIMINGS } from "../routing/build";
 import {
@@ -179,6 +180,16 @@ describe.each(STACKS)("the happy-path %s stack", (env) => {
         }
     });
 });
+
+/** A kilobyte of YAML whose nested aliases expand to billions of values, under `key`. */
+function aliasBomb(key: string): string {
+    const lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+    for (let i = 1; i < 10; i++) {
+        lines.push(`a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(", ")}]`);
+    }
+    lines.push(`${key}: *a9`);
+    return lines.join("\n");
+}
 
 describe(EVIDENCE_HOOKS_POLICY, () => {
     const policy = () => evidenceHooksPolicy(ctx, new EvidenceCoverage());
@@ -418,6 +429,16 @@ describe(SLO_POLICY, () => {
         expect(messages(s.resources)).toContain(`is labelled env="dev" in the prod stack; allowed: env="prod"`);
     });
 
+    it("refuses an AMP rule file that is a YAML alias bomb, naming the cap, instead of walking it", () => {
+        const s = happyStack(guardrails, "dev");
+        const k8s = s.byName(`rules-${slo.id}`);
+        Object.assign(k8s, {
+            type: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+            props: { name: "x", workspaceId: "ws", data: aliasBomb("groups"), tags: tagsOf(s.byName("budgets-total")) },
+        });
+        expect(messages(s.resources)).toContain(`expands to more than ${MAX_DOCUMENT_NODES} values`);
+    });
+
     it("reads AMP rule group namespaces (a rule file in data) the same way", () => {
         const s = happyStack(guardrails, "dev");
         const k8s = s.byName(`rules-${slo.id}`);
@@ -593,6 +614,8 @@ describe(ROUTING_POLICY, () => {
         expect(violations(s)[0].message).toContain('sends it to receiver "sns", which has no integration');
         r.props.definition = "alertmanager_config: [";
         expect(violations(s)[0].message).toContain("its routing cannot be read");
+        r.props.definition = yaml.dump({ alertmanager_config: aliasBomb("route") });
+        expect(violations(s)[0].message).toContain(`expands to more than ${MAX_DOCUMENT_NODES} values`);
     });
 });
 
