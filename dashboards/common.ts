@@ -11,7 +11,7 @@ import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import { sortKeys } from "../core/stableJson";
 import { BACKLOG_ITEM, DashboardKind, RULE_PREFIX, SLO_RECORD, dashboardUid } from "../core/conventions";
-import { StackConfig } from "../core/stackConfig";
+import type { StackScope } from "../core/scope";
 import { ERROR_BUDGET_LOW } from "./design";
 
 export { DASHBOARD_KINDS, dashboardUid, folderUid } from "../core/conventions";
@@ -87,7 +87,9 @@ export interface BuiltDashboard {
  * The `datasource` variable: any Prometheus datasource, defaulting to the stack's (`prometheusDatasourceUid`), so a
  * viewer can point the same dashboard at another Prometheus without editing it.
  */
-export function datasourceVariable(config: DashboardScope): cog.Builder<dashboard.VariableModel> {
+export function datasourceVariable(
+    config: Pick<StackScope, "prometheusDatasourceUid">,
+): cog.Builder<dashboard.VariableModel> {
     return new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE)
         .label("Prometheus")
         .type("prometheus")
@@ -98,7 +100,7 @@ export function datasourceVariable(config: DashboardScope): cog.Builder<dashboar
  * The `env` variable: the `env` label the stack's recording rules stamp, defaulting to this stack's environment.
  * A query variable rather than a constant, so one Grafana reading a shared Prometheus can switch environments.
  */
-export function envVariable(config: DashboardScope): cog.Builder<dashboard.VariableModel> {
+export function envVariable(config: Pick<StackScope, "environment">): cog.Builder<dashboard.VariableModel> {
     return new dashboard.QueryVariableBuilder(ENV_VARIABLE)
         .label("Environment")
         .datasource(DATASOURCE_REF)
@@ -231,14 +233,11 @@ export function allPanels(model: { panels?: PanelJson[] }): PanelJson[] {
     return (model.panels ?? []).flatMap((p) => [p, ...allPanels(p)]);
 }
 
-/** What every dashboard's frame needs: the environment and the default Prometheus datasource (StackConfig is one). */
-export type DashboardScope = Pick<StackConfig, "environment" | "prometheusDatasourceUid">;
-
 /** A dashboard's common frame: uid (`maestro-<kind>-<env>` unless given), title, tags, time range, refresh, the two variables. */
 export function dashboardFrame(
     kind: DashboardKind,
     title: string,
-    config: DashboardScope,
+    config: Pick<StackScope, "environment" | "prometheusDatasourceUid">,
     description: string,
     uid = dashboardUid(kind, config.environment),
 ): dashboard.DashboardBuilder {

@@ -8,13 +8,12 @@ import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import { SloObjective } from "../core/guardrails";
+import type { StackScope } from "../core/scope";
 import { serviceDashboardUid } from "../core/conventions";
 import { SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
 import {
     BuiltDashboard,
     DASHBOARD_BACKLOG_ITEM,
-    DashboardScope,
     STATUS_COLOR,
     at,
     dashboardFrame,
@@ -31,17 +30,8 @@ export const SLO_VARIABLE = "slo";
 /** Row layout (grid units): one header row, then panels 8 units high. */
 const ROW_PANEL_HEIGHT = 8;
 
-/**
- * What an SLO dashboard shows: the stack's SLOs (StackConfig is a scope), or a downstream service's (the guardrail
- * kit), whose dashboard reads only the recordings labelled with its `service`.
- */
-export interface SloDashboardScope extends DashboardScope {
-    readonly slos: readonly SloObjective[];
-    readonly service?: string;
-}
-
 /** The `slo` variable: every SLO of the scope (value = id, text = title), all selected by default. */
-function sloVariable(config: SloDashboardScope): dashboard.CustomVariableBuilder {
+function sloVariable(config: Pick<StackScope, "slos">): dashboard.CustomVariableBuilder {
     const options = config.slos.map((s) => ({ text: s.id, value: s.id, selected: false }));
     return new dashboard.CustomVariableBuilder(SLO_VARIABLE)
         .label("SLO")
@@ -70,7 +60,13 @@ function timeseriesBase(title: string, unit: string, description: string): times
         );
 }
 
-export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
+/**
+ * What an SLO dashboard shows: the stack's SLOs, or a downstream service's (the guardrail kit), whose dashboard reads
+ * only the recordings labelled with its `service`.
+ */
+export function buildSloDashboard(
+    config: Pick<StackScope, "environment" | "prometheusDatasourceUid" | "slos" | "service">,
+): BuiltDashboard {
     const kind = "slo" as const;
     const sloQuery = sloQueries(config.service);
     const title = config.service
