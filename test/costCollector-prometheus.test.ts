@@ -33,13 +33,13 @@ import {
 } from "../rules";
 import { releaseCutMetrics, renderMetrics } from "../verify/ciMetrics";
 import {
-    LoopbackServer,
-    httpRequest,
+    RunningServer as RealServer,
     instantQuery,
+    request,
     startPrometheus,
     startPushgateway,
     waitFor,
-} from "../verify/loopbackServers";
+} from "../verify/servers";
 import { flatConfig, guardrails } from "./helpers";
 
 const STACK = "staging";
@@ -122,8 +122,8 @@ const quiet = {
 
 interface Running {
     collector?: RunningServer;
-    pushgateway?: LoopbackServer;
-    prometheus?: LoopbackServer;
+    pushgateway?: RealServer;
+    prometheus?: RealServer;
 }
 
 /** Stop whatever started, in reverse order; always called. */
@@ -157,7 +157,7 @@ function prometheusConfig(collectorPort: number, pushgatewayPort: number): strin
 }
 
 /** Cost and cadence alerts as `alertname/budget-or-target` -> state (the forecast left out, see above). */
-async function costAndCadenceAlerts(prometheus: LoopbackServer): Promise<Record<string, string>> {
+async function costAndCadenceAlerts(prometheus: RealServer): Promise<Record<string, string>> {
     const alerts = await instantQuery(
         prometheus,
         `ALERTS{guardrail=~"${GUARDRAIL_LABEL.cost}|${GUARDRAIL_LABEL.cadence}",alertname!="${COST_ALERT.forecast}"}`,
@@ -200,13 +200,14 @@ async function run(scenario: Scenario, expected: Record<string, string>) {
             ],
             guardrails,
         );
-        const push = await httpRequest(
+        const push = await request(
             `${running.pushgateway.url}/metrics/job/maestro-ci/source/metrics-release-signoffs/run/${RUN}`,
             { method: "POST", body: renderMetrics([releaseCutMetrics(cut)]) },
         );
         expect(push.status).toBe(200);
-        running.prometheus = await startPrometheus(prometheusConfig(running.collector.port, running.pushgateway.port), {
-            "rules.yaml": renderRuleFile(buildRuleGroups(config, guardrails)),
+        running.prometheus = await startPrometheus({
+            config: prometheusConfig(running.collector.port, running.pushgateway.port),
+            ruleFiles: { "rules.yaml": renderRuleFile(buildRuleGroups(config, guardrails)) },
         });
         const prometheus = running.prometheus;
         // Before the first scrapes every series is absent, which alone raises some of the expected alerts: judge
@@ -240,7 +241,7 @@ async function run(scenario: Scenario, expected: Record<string, string>) {
                 `${(err as Error).message}\nexpected ${JSON.stringify(expected)}\ngot      ${JSON.stringify(last)}`,
             );
         }
-        const rules = JSON.parse((await httpRequest(`${prometheus.url}/api/v1/rules`)).body) as {
+        const rules = JSON.parse((await request(`${prometheus.url}/api/v1/rules`)).body) as {
             data: {
                 groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }>;
             };

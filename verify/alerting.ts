@@ -41,6 +41,7 @@ import {
     RunningServer,
     WebhookReceiver,
     getJson,
+    instantQuery,
     pushMetrics,
     request,
     serverBinary,
@@ -268,12 +269,7 @@ export async function ruleHealthAndPushgateway(
             ),
         };
 
-        const query = async (q: string) =>
-            (
-                await getJson<{ data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }>(
-                    `${p.url}/api/v1/query?query=${encodeURIComponent(q)}`,
-                )
-            ).data.result;
+        const query = (q: string) => instantQuery(p, q);
         const targets = Object.keys(cutsDaysAgo);
         const pushed = await waitFor(
             "the pushed metrics scraped, the cadence query and alerts evaluated",
@@ -417,15 +413,21 @@ export async function endToEnd(
         const pagePath = `/${config.alertRouting.routes.page}`;
         const isPage = (a: { labels: Readonly<Record<string, string>> }) =>
             a.labels.alertname === SLO_ALERT_NAME.page && a.labels.slo === slo.id;
-        await waitFor(
+        /** Waits until the page receiver's path got this SLO's page in `status`. */
+        const pageNotified = (status: "firing" | "resolved", what: string) =>
+            waitFor(
+                what,
+                () =>
+                    Promise.resolve(
+                        hook.received.some(
+                            (n) => n.path === pagePath && n.alerts.some((a) => isPage(a) && a.status === status),
+                        ),
+                    ).then((seen) => (seen ? true : undefined)),
+                timeoutMs,
+            );
+        await pageNotified(
+            "firing",
             `the ${SLO_ALERT_NAME.page} notification for ${slo.id} at the webhook's ${pagePath}`,
-            () =>
-                Promise.resolve(
-                    hook.received.some(
-                        (n) => n.path === pagePath && n.alerts.some((a) => isPage(a) && a.status === "firing"),
-                    ),
-                ).then((seen) => (seen ? true : undefined)),
-            timeoutMs,
         );
         const pageNotifiedMs = Date.now() - started;
         // The ticket reached Alertmanager too, and is held back by the page.
@@ -452,16 +454,7 @@ export async function endToEnd(
             throw new Error(`deleting the SLI series failed: HTTP ${del.status} ${del.body}`);
         }
         const deletedAt = Date.now();
-        await waitFor(
-            `the resolved ${SLO_ALERT_NAME.page} notification for ${slo.id}`,
-            () =>
-                Promise.resolve(
-                    hook.received.some(
-                        (n) => n.path === pagePath && n.alerts.some((a) => isPage(a) && a.status === "resolved"),
-                    ),
-                ).then((seen) => (seen ? true : undefined)),
-            timeoutMs,
-        );
+        await pageNotified("resolved", `the resolved ${SLO_ALERT_NAME.page} notification for ${slo.id}`);
         return {
             pageNotifiedMs,
             resolvedNotifiedMs: Date.now() - deletedAt,
