@@ -22,6 +22,7 @@ import { checkoutState, gitFacts } from "../provenance/git";
 import { SignoffEntry, verifyLedger } from "../provenance/ledger";
 import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
 import {
+    NEXT_RELEASE_FIRST_SIGNOFF,
     NOW,
     STANDARD_TEAM,
     join,
@@ -376,19 +377,7 @@ describe("the anchor: a deploy's ledger must extend the head its previous deploy
     it("accepts the same ledger, and one that grew since", async () => {
         const config = stackConfig("prod");
         await runComponents(config, program(config, FIXTURE_LEDGER, { priorHead: prior }));
-        const grown = signSteps(
-            team,
-            [
-                {
-                    tag: "v1.1.0",
-                    commit: "b".repeat(40),
-                    environment: "staging",
-                    role: "Release Manager",
-                    time: "2026-11-30T09:00:00Z",
-                },
-            ],
-            ledgerText,
-        );
+        const grown = signSteps(team, [NEXT_RELEASE_FIRST_SIGNOFF], ledgerText);
         await runComponents(config, program(config, tmpFile(grown), { priorHead: prior }));
     });
 
