@@ -9,7 +9,6 @@ import * as path from "path";
 import { AWS_TAG } from "../core/conventions";
 import { MockRunResult, readStackFile } from "../offline/mockRuntime";
 import {
-    PolicyAnalyzer,
     PolicyReport,
     analyzeRun,
     loadPolicyConfig,
@@ -27,18 +26,27 @@ import { DASHBOARDS_POLICY } from "../policies/dashboards";
 import { POLICY_PACK_NAME } from "../policies/all";
 import { AWS_ACCOUNT_POLICY } from "../policies/accounts";
 import { ANOMALY_POLICY } from "../policies/anomaly";
+import { packAnalyzer } from "./fixtures/policies/packAnalyzer";
 import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
 import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
 
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "policies");
 
-let analyzer: PolicyAnalyzer;
-beforeAll(async () => {
-    analyzer = await PolicyAnalyzer.start();
-}, 180000);
-afterAll(async () => {
-    await analyzer?.close();
-});
+const analyzer = packAnalyzer();
+
+/** `synth --stack <stack> --config <its stack file, changed>` into a fresh folder. */
+function synthVariant(stack: string, change: (config: Record<string, unknown>) => void) {
+    const file = writeStackVariant(stack, change);
+    return runScript(
+        "synth",
+        "--stack",
+        stack,
+        "--config",
+        file,
+        "--out",
+        fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
+    );
+}
 
 async function analyzeProgram(
     stack: string,
@@ -46,7 +54,7 @@ async function analyzeProgram(
     policyConfigFile?: string,
 ): Promise<{ run: MockRunResult; report: PolicyReport }> {
     const result = await synthStack({ stack, program: componentsProgram(opts) });
-    const report = await analyzeRun(analyzer, result.run, {
+    const report = await analyzeRun(analyzer(), result.run, {
         config: readStackFile(result.configFile),
         policyConfig: policyConfigFile ? loadPolicyConfig(policyConfigFile) : undefined,
         policyConfigFile,
@@ -59,7 +67,7 @@ const mandatory = (report: PolicyReport, policy: string) =>
 
 describe("the analyzer plugin", () => {
     it("serves the pack's name, its package.json version and every policy, mandatory by default", async () => {
-        const info = await analyzer.getAnalyzerInfo();
+        const info = await analyzer().getAnalyzerInfo();
         const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "policies", "package.json"), "utf8")) as {
             version: string;
         };
@@ -80,14 +88,14 @@ describe("the analyzer plugin", () => {
                 ANOMALY_POLICY,
             ].map((n) => [n, "mandatory"]),
         );
-        expect(analyzer.startMs).toBeGreaterThan(0);
+        expect(analyzer().startMs).toBeGreaterThan(0);
     });
 });
 
 describe.each(STACKS)("the shipped %s stack", (stack) => {
     it("has no mandatory policy violation", async () => {
         const result = await synthStack({ stack });
-        const report = await analyzeRun(analyzer, result.run, { config: readStackFile(result.configFile) });
+        const report = await analyzeRun(analyzer(), result.run, { config: readStackFile(result.configFile) });
         expect(
             report.violations
                 .filter((v) => v.enforcementLevel === "mandatory")
@@ -106,16 +114,7 @@ describe("the guardrail components under each stack's validated config", () => {
 
 describe("negative end-to-end cases", () => {
     it("a stack file without aws:allowedAccountIds: synth --config refuses it, and the engine's default provider without the pin is rejected by aws-account-pinned", async () => {
-        const file = writeStackVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
-        const cli = runScript(
-            "synth",
-            "--stack",
-            "prod",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
-        );
+        const cli = synthVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain("aws:allowedAccountIds: missing; every stack pins its AWS account");
 
@@ -124,7 +123,7 @@ describe("negative end-to-end cases", () => {
         const config = readStackFile(result.configFile);
         const unpinned = { ...config, values: { ...config.values } };
         delete unpinned.values["aws:allowedAccountIds"];
-        const report = await analyzeRun(analyzer, result.run, { config: unpinned });
+        const report = await analyzeRun(analyzer(), result.run, { config: unpinned });
         expect(mandatory(report, AWS_ACCOUNT_POLICY).map(violationText)).toEqual([
             expect.stringContaining(
                 `AWS provider "default" of the prod stack: pins no account (allowedAccountIds unset); allowed: ["${guardrails.accounts.prod.accountId}"]`,
@@ -146,18 +145,9 @@ describe("negative end-to-end cases", () => {
     it("a loosened SLO threshold: synth --config refuses it, and a deploy built from it is rejected by slo-alerts-not-loosened", async () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;
-        const file = writeStackVariant(
+        const cli = synthVariant(
             "staging",
             (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
-        );
-        const cli = runScript(
-            "synth",
-            "--stack",
-            "staging",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
         );
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(
@@ -177,16 +167,7 @@ describe("negative end-to-end cases", () => {
 
     it("a budget over its cap: synth --config refuses it, and a budget built over the cap is rejected by budgets-within-caps", async () => {
         const over = guardrails.cost.caps.dev.monthlyUsd * 2;
-        const file = writeStackVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
-        const cli = runScript(
-            "synth",
-            "--stack",
-            "dev",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
-        );
+        const cli = synthVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
 
@@ -199,16 +180,7 @@ describe("negative end-to-end cases", () => {
     });
 
     it("a missing release tag in prod: synth --config refuses it, and a deploy without one is rejected by release-tag-and-signoffs", async () => {
-        const file = writeStackVariant("prod", (c) => delete c[KEY("releaseTag")]);
-        const cli = runScript(
-            "synth",
-            "--stack",
-            "prod",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
-        );
+        const cli = synthVariant("prod", (c) => delete c[KEY("releaseTag")]);
         expect(cli.status).toBe(1);
         expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
 
@@ -284,7 +256,7 @@ describe("policy config (--policy-pack-config)", () => {
     });
 
     it("refuses a config naming a policy the pack does not have, or a level that does not exist", async () => {
-        const info = await analyzer.getAnalyzerInfo();
+        const info = await analyzer().getAnalyzerInfo();
         const file = path.join(FIXTURES, "unknown-policy.json");
         expect(() => reconcileEnforcement(info, loadPolicyConfig(file), "unknown-policy.json")).toThrow(
             `unknown-policy.json: /dashboards-provisoned: no policy "dashboards-provisoned" in pack ${POLICY_PACK_NAME}; allowed: all, ${EVIDENCE_HOOKS_POLICY},`,

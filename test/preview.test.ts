@@ -17,12 +17,13 @@ import {
     runWithMocks,
     unwrapSecrets,
 } from "../offline/mockRuntime";
-import { PolicyAnalyzer, PolicyReport, analyzeRequest, analyzeRun, violationText } from "../offline/policyAnalyzer";
+import { PolicyReport, analyzeRequest, analyzeRun, violationText } from "../offline/policyAnalyzer";
 import { readPriorState, resourcesDocument, synthStack, writeSynthOutput } from "../offline/synth";
 import { ValidationError } from "../core/validation";
 import { BUCKET_POLICY, RELEASE_POLICY } from "../policies/provenance";
 import { bucketPolicyFromArnOutput, editedSignoffObject, signoffObjectsElsewhere } from "./fixtures/preview/programs";
 import { STACKS, runScript } from "./helpers";
+import { packAnalyzer } from "./fixtures/policies/packAnalyzer";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-preview-"));
 const byName = (run: MockRunResult, name: string): RegisteredResource => {
@@ -210,13 +211,7 @@ describe("prior state", () => {
 });
 
 describe("the pack during previews", () => {
-    let analyzer: PolicyAnalyzer;
-    beforeAll(async () => {
-        analyzer = await PolicyAnalyzer.start();
-    }, 180000);
-    afterAll(async () => {
-        await analyzer?.close();
-    });
+    const analyzer = packAnalyzer();
 
     const analyze = async (
         stack: string,
@@ -229,7 +224,7 @@ describe("the pack during previews", () => {
             prior = readPriorState(path.join(dir, "resources.json"), stack);
         }
         const result = await synthStack({ stack, preview: opts.preview, prior, program: opts.program });
-        return analyzeRun(analyzer, result.run, { config: readStackFile(result.configFile) });
+        return analyzeRun(analyzer(), result.run, { config: readStackFile(result.configFile) });
     };
     const undecided = (report: PolicyReport) =>
         report.violations.filter((v) => /during (this )?preview/.test(v.message));
