@@ -619,13 +619,21 @@ describe("npm run provenance", () => {
         expect(refused.stderr).toContain("impersonated role: Other <o@maestro.example>'s key signs for Docs Lead");
     });
 
-    it("record refuses a commit git does not have, and verify exits 1 naming a tampered line", () => {
+    /** A folder with the test team's signers.json, the Release Manager's key and where a ledger goes. */
+    const releaseManagerAt = () => {
         const dir = work();
-        const ledger = path.join(dir, "ledger.jsonl");
-        const key = path.join(dir, "k");
-        const signers = path.join(dir, "signers.json");
-        fs.writeFileSync(signers, JSON.stringify(team.doc));
-        fs.writeFileSync(key, team.holder("Release Manager").privateKey.export({ type: "pkcs8", format: "pem" }));
+        const files = {
+            signers: path.join(dir, "signers.json"),
+            ledger: path.join(dir, "ledger.jsonl"),
+            key: path.join(dir, "k"),
+        };
+        fs.writeFileSync(files.signers, JSON.stringify(team.doc));
+        fs.writeFileSync(files.key, team.holder("Release Manager").privateKey.export({ type: "pkcs8", format: "pem" }));
+        return files;
+    };
+
+    it("record refuses a commit git does not have", () => {
+        const { signers, ledger, key } = releaseManagerAt();
         const r = provenance("record", {
             signers,
             ledger,
@@ -638,6 +646,10 @@ describe("npm run provenance", () => {
         });
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`commit ${"f".repeat(40)} is not in this repository`);
+    });
+
+    it("verify exits 1 naming a tampered line", () => {
+        const { signers, ledger } = releaseManagerAt();
         fs.writeFileSync(ledger, text.replace(/"sig":"[A-Za-z0-9+/]{4}/, '"sig":"AAAA'));
         const v = provenance("verify", { signers, ledger });
         expect(v.status).toBe(1);

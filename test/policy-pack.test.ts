@@ -113,22 +113,26 @@ describe("the guardrail components under each stack's validated config", () => {
 });
 
 describe("negative end-to-end cases", () => {
-    it("a stack file without aws:allowedAccountIds: synth --config refuses it, and the engine's default provider without the pin is rejected by aws-account-pinned", async () => {
-        const cli = synthVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain("aws:allowedAccountIds: missing; every stack pins its AWS account");
+    describe("a stack file without aws:allowedAccountIds", () => {
+        it("is refused by synth --config", () => {
+            const cli = synthVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain("aws:allowedAccountIds: missing; every stack pins its AWS account");
+        });
 
-        // The program validated the shipped file; the engine's default provider gets the config without the pin.
-        const result = await synthStack({ stack: "prod" });
-        const config = readStackFile(result.configFile);
-        const unpinned = { ...config, values: { ...config.values } };
-        delete unpinned.values["aws:allowedAccountIds"];
-        const report = await analyzeRun(analyzer(), result.run, { config: unpinned });
-        expect(mandatory(report, AWS_ACCOUNT_POLICY).map(violationText)).toEqual([
-            expect.stringContaining(
-                `AWS provider "default" of the prod stack: pins no account (allowedAccountIds unset); allowed: ["${guardrails.accounts.prod.accountId}"]`,
-            ),
-        ]);
+        it("leaves the engine's default provider unpinned, which aws-account-pinned rejects", async () => {
+            // The program validated the shipped file; the engine's default provider gets the config without the pin.
+            const result = await synthStack({ stack: "prod" });
+            const config = readStackFile(result.configFile);
+            const unpinned = { ...config, values: { ...config.values } };
+            delete unpinned.values["aws:allowedAccountIds"];
+            const report = await analyzeRun(analyzer(), result.run, { config: unpinned });
+            expect(mandatory(report, AWS_ACCOUNT_POLICY).map(violationText)).toEqual([
+                expect.stringContaining(
+                    `AWS provider "default" of the prod stack: pins no account (allowedAccountIds unset); allowed: ["${guardrails.accounts.prod.accountId}"]`,
+                ),
+            ]);
+        });
     });
 
     it("an explicit aws.Provider in another region, handed to the budgets component, is rejected by aws-account-pinned", async () => {
@@ -142,52 +146,68 @@ describe("negative end-to-end cases", () => {
         ]);
     });
 
-    it("a loosened SLO threshold: synth --config refuses it, and a deploy built from it is rejected by slo-alerts-not-loosened", async () => {
+    describe("a loosened SLO threshold", () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;
-        const cli = synthVariant(
-            "staging",
-            (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
-        );
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain(
-            `${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`,
-        );
 
-        const { report } = await analyzeProgram("staging", {
-            change: (c) => ({
-                ...c,
-                slos: c.slos.map((o) => (o.id === slo.id ? { ...o, sli: { ...o.sli, thresholdSeconds: looser } } : o)),
-            }),
+        it("is refused by synth --config", () => {
+            const cli = synthVariant(
+                "staging",
+                (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
+            );
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain(
+                `${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`,
+            );
         });
-        const [v] = mandatory(report, SLO_POLICY);
-        expect(violationText(v)).toContain(`SLO ${slo.id}:`);
-        expect(violationText(v)).toContain(`looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`);
+
+        it("in a deploy built from it, is rejected by slo-alerts-not-loosened", async () => {
+            const { report } = await analyzeProgram("staging", {
+                change: (c) => ({
+                    ...c,
+                    slos: c.slos.map((o) =>
+                        o.id === slo.id ? { ...o, sli: { ...o.sli, thresholdSeconds: looser } } : o,
+                    ),
+                }),
+            });
+            const [v] = mandatory(report, SLO_POLICY);
+            expect(violationText(v)).toContain(`SLO ${slo.id}:`);
+            expect(violationText(v)).toContain(`looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`);
+        });
     });
 
-    it("a budget over its cap: synth --config refuses it, and a budget built over the cap is rejected by budgets-within-caps", async () => {
+    describe("a budget over its cap", () => {
         const over = guardrails.cost.caps.dev.monthlyUsd * 2;
-        const cli = synthVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
 
-        const { report } = await analyzeProgram("dev", { handMadeBudgetUsd: over });
-        const [v] = mandatory(report, BUDGETS_POLICY);
-        expect(violationText(v)).toContain(
-            `limitAmount ${over} is over the dev cap; allowed: > 0 and <= ${guardrails.cost.caps.dev.monthlyUsd}`,
-        );
-        expect(v.urn).toContain("aws:budgets/budget:Budget::budgets-budget");
+        it("is refused by synth --config", () => {
+            const cli = synthVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
+        });
+
+        it("built by hand, is rejected by budgets-within-caps", async () => {
+            const { report } = await analyzeProgram("dev", { handMadeBudgetUsd: over });
+            const [v] = mandatory(report, BUDGETS_POLICY);
+            expect(violationText(v)).toContain(
+                `limitAmount ${over} is over the dev cap; allowed: > 0 and <= ${guardrails.cost.caps.dev.monthlyUsd}`,
+            );
+            expect(v.urn).toContain("aws:budgets/budget:Budget::budgets-budget");
+        });
     });
 
-    it("a missing release tag in prod: synth --config refuses it, and a deploy without one is rejected by release-tag-and-signoffs", async () => {
-        const cli = synthVariant("prod", (c) => delete c[KEY("releaseTag")]);
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
+    describe("a missing release tag in prod", () => {
+        it("is refused by synth --config", () => {
+            const cli = synthVariant("prod", (c) => delete c[KEY("releaseTag")]);
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
+        });
 
-        const { report } = await analyzeProgram("prod", { change: (c) => ({ ...c, releaseTag: undefined }) });
-        const [v] = mandatory(report, RELEASE_POLICY);
-        expect(violationText(v)).toContain("a prod deploy is a release, but");
-        expect(violationText(v)).toContain("pulumi config set maestro-guardrails:releaseTag vX.Y.Z");
+        it("in a deploy, is rejected by release-tag-and-signoffs", async () => {
+            const { report } = await analyzeProgram("prod", { change: (c) => ({ ...c, releaseTag: undefined }) });
+            const [v] = mandatory(report, RELEASE_POLICY);
+            expect(violationText(v)).toContain("a prod deploy is a release, but");
+            expect(violationText(v)).toContain("pulumi config set maestro-guardrails:releaseTag vX.Y.Z");
+        });
     });
 
     it("an untagged resource (a test-only program) is rejected by evidence-hooks, naming it", async () => {

@@ -164,11 +164,16 @@ describe.each(STACKS)("a first preview of %s", (stack) => {
 });
 
 describe("prior state", () => {
-    it("keeps an existing resource's ID and outputs, and refuses a prior of another stack or with unknowns", async () => {
-        const up = await synthStack({ stack: "dev" });
-        const dir = tmp();
-        writeSynthOutput(up, dir);
-        const file = path.join(dir, "resources.json");
+    /** dev as deployed: a synth's output folder, whose resources.json is the prior state. */
+    let dir: string;
+    let file: string;
+    beforeAll(async () => {
+        dir = tmp();
+        writeSynthOutput(await synthStack({ stack: "dev" }), dir);
+        file = path.join(dir, "resources.json");
+    });
+
+    it("keeps an existing resource's ID and outputs", async () => {
         const prior = readPriorState(file, "dev");
         const update = await synthStack({ stack: "dev", preview: true, prior });
         expect(update.run.mode).toBe("preview-update");
@@ -176,6 +181,9 @@ describe("prior state", () => {
             expect(r.id).toBe(prior.get(r.urn)?.id);
             expect(JSON.stringify(r.inputs)).not.toContain(UNKNOWN);
         }
+    });
+
+    it("refuses a prior of another stack, one with unknowns, and a missing one", async () => {
         expect(() => readPriorState(file, "prod")).toThrow(
             /resources\.json: \/stack: "dev"; the prior state must be stack "prod"/,
         );

@@ -468,7 +468,7 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         expect(ofType(seen, S3.object)).toEqual([]);
     });
 
-    it("refuses uncommitted code, and a deploy from outside a git checkout", async () => {
+    it("refuses uncommitted code", async () => {
         const r = repo();
         const ledger = signAt(r);
         r.git("commit", "-q", "-am", "sign-offs");
@@ -476,12 +476,18 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         await expect(runComponents(prod, program(prod, ledger, update(r, ledger)))).rejects.toThrow(
             "the working tree is dirty (extra.ts): uncommitted code is not signed code",
         );
+    });
+
+    it("refuses a deploy from outside a git checkout", async () => {
+        const r = repo();
+        const ledger = signAt(r);
+        r.git("commit", "-q", "-am", "sign-offs");
         await expect(
             runComponents(prod, program(prod, ledger, { ...update(r, ledger), checkout: undefined })),
         ).rejects.toThrow("the deploy does not run from a git checkout");
     });
 
-    it("refuses a tag moved away from the signed commit, and a signed commit git does not have", async () => {
+    it("refuses a tag moved away from the signed commit", async () => {
         const r = repo();
         const ledger = signAt(r);
         r.git("commit", "-q", "-am", "sign-offs");
@@ -489,6 +495,11 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         await expect(runComponents(prod, program(prod, ledger, update(r, ledger)))).rejects.toThrow(
             `tag moved: git tag v1.0.0 points at ${r.git("rev-parse", "HEAD")}, not the signed commit ${r.commit}`,
         );
+    });
+
+    it("refuses a signed commit git does not have", async () => {
+        const r = repo();
+        const ledger = signAt(r);
         const other = repo();
         await expect(runComponents(prod, program(prod, ledger, update(other, ledger)))).rejects.toThrow(
             `commit ${r.commit} is not in this repository`,
