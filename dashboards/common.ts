@@ -152,6 +152,19 @@ export function thresholds(
         .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
 }
 
+/** The legend of a time series whose series need no figures beside them: a list below the graph. */
+export function bottomLegend(): common.VizLegendOptionsBuilder {
+    return new common.VizLegendOptionsBuilder()
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom)
+        .showLegend(true);
+}
+
+/** How every stat here reduces its series: the last value that is not null, one figure. */
+export function lastValue(): common.ReduceDataOptionsBuilder {
+    return new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false);
+}
+
 /** Colours of the three guardrail states (Grafana's named palette). */
 export const STATUS_COLOR = { ok: "green", atRisk: "orange", breach: "red" } as const;
 
@@ -170,7 +183,7 @@ export function errorBudgetStat(): stat.PanelBuilder {
         )
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+        .reduceOptions(lastValue());
 }
 
 /** Status values the summary's status expressions return (dashboards/queries.ts), and what they read as. */
@@ -221,6 +234,16 @@ export function toModel(builder: dashboard.DashboardBuilder): DashboardJson {
     };
     number(model.panels ?? []);
     return model;
+}
+
+/** The built dashboard of `kind`: its plain-JSON model, uid and title, and the backlog item it serves. */
+export function builtDashboard(
+    kind: DashboardKind,
+    title: string,
+    builder: dashboard.DashboardBuilder,
+): BuiltDashboard {
+    const model = toModel(builder);
+    return { kind, uid: model.uid, title, backlogItem: DASHBOARD_BACKLOG_ITEM[kind], model };
 }
 
 /** A model as it is provisioned. Sorted keys: the same model always serializes to the same string, so a second preview shows no diff. */

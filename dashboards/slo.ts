@@ -13,15 +13,16 @@ import { serviceDashboardUid } from "../core/conventions";
 import { SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
 import {
     BuiltDashboard,
-    DASHBOARD_BACKLOG_ITEM,
     STATUS_COLOR,
     at,
+    bottomLegend,
+    builtDashboard,
     dashboardFrame,
     errorBudgetStat,
     guardrailLineOverride,
+    lastValue,
     promTarget,
     thresholds,
-    toModel,
 } from "./common";
 import { sloQueries } from "./queries";
 
@@ -49,12 +50,7 @@ function timeseriesBase(title: string, unit: string, description: string): times
         .unit(unit)
         .lineWidth(2)
         .fillOpacity(10)
-        .legend(
-            new common.VizLegendOptionsBuilder()
-                .displayMode(common.LegendDisplayMode.List)
-                .placement(common.LegendPlacement.Bottom)
-                .showLegend(true),
-        )
+        .legend(bottomLegend())
         .tooltip(
             new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None),
         );
@@ -130,7 +126,7 @@ export function buildSloDashboard(
         .unit("reqps")
         .colorMode(common.BigValueColorMode.None)
         .graphMode(common.BigValueGraphMode.Area)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .reduceOptions(lastValue())
         .gridPos(at(20, y + h / 2, 4, h / 2));
 
     const description = config.service
@@ -145,6 +141,5 @@ export function buildSloDashboard(
         .withPanel(burn)
         .withPanel(budget)
         .withPanel(rate);
-    const model = toModel(builder);
-    return { kind, uid: model.uid, title, backlogItem: DASHBOARD_BACKLOG_ITEM[kind], model };
+    return builtDashboard(kind, title, builder);
 }
