@@ -42,18 +42,16 @@ import {
 } from "../core/conventions";
 import { registerEvidenceStamping } from "../core/evidence";
 import { RegisteredResource, readStackFile, runWithMocks, stackFilePath, unwrapSecrets } from "../offline/mockRuntime";
-import { shippedStackConfig, shippedStackFile } from "../offline/shippedStacks";
+import { shippedStackFile } from "../offline/shippedStacks";
 import { GRAFANA_APIS, GrafanaApi, StackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import { SLO_BURN_ALERTS, SLO_WINDOWS, cadenceTargets } from "../rules";
 import { budgetUsd } from "../rules/cost";
 import { DASHBOARD_PATH } from "../rules/design";
-import { STACKS, guardrails } from "./helpers";
+import { STACKS, guardrails, stackConfig } from "./helpers";
 
 const gov: Governance = loadGovernance();
 const plan: ReleasePlan = releasePlanFromGovernance(gov);
-
-const stackConfig = (stack: string): StackConfig => shippedStackConfig(stack, guardrails);
 
 function built(stack: string): {
     config: StackConfig;

@@ -20,7 +20,7 @@ import { stackProgram } from "../offline/synth";
 import { StackConfig } from "../core/stackConfig";
 import { checkoutState, gitFacts } from "../provenance/git";
 import { SignoffEntry, verifyLedger } from "../provenance/ledger";
-import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
+import { byName, inputs, ofType, resolveEvidence, runComponents } from "./fixtures/provenance/awsProgram";
 import {
     NEXT_RELEASE_FIRST_SIGNOFF,
     NOW,
@@ -34,7 +34,7 @@ import {
     requiredRoles,
     signSteps,
 } from "./fixtures/provenance/signedLedger";
-import { KEY, STACKS, flatConfig, guardrails, runScript } from "./helpers";
+import { KEY, STACKS, flatConfig, guardrails, runScript, stackConfig } from "./helpers";
 
 const team = makeTeam(STANDARD_TEAM);
 const ledgerText = signSteps(team, releaseSteps());

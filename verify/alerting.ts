@@ -17,11 +17,10 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { CADENCE_METRIC, CI_METRIC, GUARDRAIL_LABEL, URGENCY } from "../core/conventions";
 import { Guardrails, SloObjective, leLabel, loadGuardrails } from "../core/guardrails";
-import { AlertRouteRole, StackConfig, parseStackConfig } from "../core/stackConfig";
-import { repoRoot } from "../core/validation";
+import { AlertRouteRole, StackConfig } from "../core/stackConfig";
 import { daysSinceCut } from "../dashboards/queries";
 import { loadGovernance, requiredSignoffs } from "../governance";
-import { readStackFile } from "../offline/mockRuntime";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { LEDGER_FILE, verifyLedgerFile } from "../provenance/ledger";
 import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
 import { CADENCE_GRACE_DAYS } from "../rules/design";
@@ -53,13 +52,6 @@ import {
     waitFor,
 } from "./servers";
 import { labelValueFor } from "./synthetic";
-
-/** The shipped stack config of `stack`, validated as the program validates it. */
-export function shippedStackConfig(stack: string, guardrails: Guardrails): StackConfig {
-    const file = path.join(repoRoot, `Pulumi.${stack}.yaml`);
-    const flat = readStackFile(file);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails, path.basename(file));
-}
 
 /** Every rule file a stack renders, by file name (`<stack>-<rule set>.yaml`). */
 export function stackRuleFiles(config: StackConfig, guardrails: Guardrails): Record<string, string> {
