@@ -8,19 +8,14 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as path from "path";
-import { GetCostAndUsageResponse } from "@aws-sdk/client-cost-explorer";
 import { COLLECTOR_BUNDLE_FILE, collectorSettings } from "../collector/plan";
 import { queryWindow } from "../collector";
 import { COLLECTOR_METRIC, COST_METRIC } from "../core/conventions";
-import { parseStackConfig } from "../core/stackConfig";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { RunningServer, request, startCostCollector, waitFor } from "../verify/servers";
 import { promtoolPath } from "../verify/promtool";
-import { flatConfig, guardrails } from "./helpers";
-
-const FIXTURES = path.join(__dirname, "fixtures", "cost-explorer");
-const recorded = (name: string) =>
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")) as GetCostAndUsageResponse;
+import { recorded } from "./fixtures/cost-explorer/recorded";
+import { guardrails } from "./helpers";
 
 interface SeenRequest {
     readonly target: string;
@@ -31,9 +26,7 @@ interface SeenRequest {
 it("the bundled collector runs on plain Node, queries Cost Explorer as the budgets filter, and serves valid /metrics", async () => {
     // npm test builds before jest (as for the compiled scripts); say so rather than fail on a missing file.
     expect(fs.existsSync(COLLECTOR_BUNDLE_FILE) ? "built" : "missing: run `npm run build`").toBe("built");
-    const flat = flatConfig("dev");
-    const config = parseStackConfig("dev", flat.values, flat.secretKeys, guardrails);
-    const settings = collectorSettings(config, guardrails);
+    const settings = collectorSettings(shippedStackConfig("dev", guardrails), guardrails);
 
     const page1 = recorded("month-to-date.page1");
     const seen: SeenRequest[] = [];

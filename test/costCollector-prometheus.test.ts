@@ -10,18 +10,15 @@
 import {
     CostExplorerClient,
     CostExplorerServiceException,
-    GetCostAndUsageCommand,
-    GetCostAndUsageCommandInput,
     GetCostAndUsageResponse,
 } from "@aws-sdk/client-cost-explorer";
 import { mockClient } from "aws-sdk-client-mock";
-import * as fs from "fs";
-import * as path from "path";
 import * as yaml from "js-yaml";
 import { CollectorSettings, CostCollector, RunningServer, isoDay, queryWindow, serveCollector } from "../collector";
 import { collectorSettings } from "../collector/plan";
 import { COST_METRIC, CADENCE_METRIC, GUARDRAIL_LABEL } from "../core/conventions";
-import { StackConfig, parseStackConfig } from "../core/stackConfig";
+import { StackConfig } from "../core/stackConfig";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { COST_ALERT } from "../rules/cost";
 import {
     CADENCE_ALERT,
@@ -40,18 +37,14 @@ import {
     startPushgateway,
     waitFor,
 } from "../verify/servers";
-import { flatConfig, guardrails } from "./helpers";
+import { answerQueries, byPageToken, recorded } from "./fixtures/cost-explorer/recorded";
+import { guardrails } from "./helpers";
 
 const STACK = "staging";
 /** Three evaluation intervals (1 s each): alerts computed before the series arrived have been re-evaluated. */
 const SETTLE_MS = 3000;
 const DAY_MS = 86400_000;
-const FIXTURES = path.join(__dirname, "fixtures", "cost-explorer");
-const recorded = (name: string) =>
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")) as GetCostAndUsageResponse;
-
-const flat = flatConfig(STACK);
-const config: StackConfig = parseStackConfig(STACK, flat.values, flat.secretKeys, guardrails);
+const config: StackConfig = shippedStackConfig(STACK, guardrails);
 const settings: CollectorSettings = collectorSettings(config, guardrails);
 const stagingTarget = cadenceTargets(guardrails).find((t) => t.environment === STACK)!;
 
@@ -103,14 +96,7 @@ afterAll(() => ce.restore());
 
 function answer(totalPages: GetCostAndUsageResponse[], llm: GetCostAndUsageResponse | Error) {
     ce.reset();
-    const byToken: Record<string, GetCostAndUsageResponse> = {};
-    totalPages.forEach((p, i) => (byToken[i === 0 ? "" : totalPages[i - 1].NextPageToken!] = p));
-    ce.on(GetCostAndUsageCommand).callsFake((input: GetCostAndUsageCommandInput) => {
-        if (input.GroupBy) {
-            return Promise.resolve(byToken[input.NextPageToken ?? ""]);
-        }
-        return llm instanceof Error ? Promise.reject(llm) : Promise.resolve(llm);
-    });
+    answerQueries(ce, byPageToken(totalPages), llm);
 }
 
 const quiet = {
