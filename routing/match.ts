@@ -36,33 +36,50 @@ function countIntegrations(receiver: Obj, suffix: string): number {
         .reduce((n, [, v]) => n + asArr(v).length, 0);
 }
 
-function crdRoute(v: unknown): RouteNode {
-    const r = asObj(v);
-    return {
-        receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
-        matchers: asArr(r.matchers).map((m) => {
-            const o = asObj(m);
-            const type = typeof o.matchType === "string" && MATCH_TYPES.includes(o.matchType) ? o.matchType : undefined;
-            return {
-                name: typeof o.name === "string" ? o.name : "",
-                value: typeof o.value === "string" ? o.value : "",
-                matchType: (type ?? (o.regex === true ? "=~" : "=")) as MatchType,
-            };
-        }),
-        continue: r.continue === true,
-        routes: asArr(r.routes).map(crdRoute),
+/**
+ * A routing document's tree, whichever form: the receiver, `continue` and child routes are read alike; `matchersOf`
+ * reads a route's matchers, and a receiver's integrations are its keys ending in `integrationSuffix`.
+ */
+function routingTree(
+    route: unknown,
+    receivers: unknown,
+    matchersOf: (route: Obj) => RouteMatcher[],
+    integrationSuffix: string,
+): RoutingTree {
+    const node = (v: unknown): RouteNode => {
+        const r = asObj(v);
+        return {
+            receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
+            matchers: matchersOf(r),
+            continue: r.continue === true,
+            routes: asArr(r.routes).map(node),
+        };
     };
+    return {
+        route: node(route),
+        integrations: new Map(
+            asArr(receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), integrationSuffix)]),
+        ),
+    };
+}
+
+/** An AlertmanagerConfig route's matchers: `{name, value, matchType}` (or the older `regex: true`). */
+function crdMatchers(r: Obj): RouteMatcher[] {
+    return asArr(r.matchers).map((m) => {
+        const o = asObj(m);
+        const type = typeof o.matchType === "string" && MATCH_TYPES.includes(o.matchType) ? o.matchType : undefined;
+        return {
+            name: typeof o.name === "string" ? o.name : "",
+            value: typeof o.value === "string" ? o.value : "",
+            matchType: (type ?? (o.regex === true ? "=~" : "=")) as MatchType,
+        };
+    });
 }
 
 /** The tree of an AlertmanagerConfig spec (`spec.route`, `spec.receivers[].*Configs`). */
 export function treeFromAlertmanagerConfigSpec(spec: unknown): RoutingTree {
     const s = asObj(spec);
-    return {
-        route: crdRoute(s.route),
-        integrations: new Map(
-            asArr(s.receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), "Configs")]),
-        ),
-    };
+    return routingTree(s.route, s.receivers, crdMatchers, "Configs");
 }
 
 /** `name="value"`, `name=~"re"`, `name!=value`, ...: Alertmanager's matcher syntax. */
@@ -80,31 +97,21 @@ export function parseMatcher(text: string): RouteMatcher {
     return { name: m[1], value, matchType: m[2] as MatchType };
 }
 
-function yamlRoute(v: unknown): RouteNode {
-    const r = asObj(v);
+/** An alertmanager.yml route's matchers: `matchers` strings, then the legacy `match` and `match_re` maps. */
+function yamlMatchers(r: Obj): RouteMatcher[] {
     const legacy = (map: unknown, matchType: MatchType) =>
         Object.entries(asObj(map)).map(([name, value]) => ({ name, value: String(value), matchType }));
-    return {
-        receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
-        matchers: [
-            ...asArr(r.matchers).map((m) => parseMatcher(String(m))),
-            ...legacy(r.match, "="),
-            ...legacy(r.match_re, "=~"),
-        ],
-        continue: r.continue === true,
-        routes: asArr(r.routes).map(yamlRoute),
-    };
+    return [
+        ...asArr(r.matchers).map((m) => parseMatcher(String(m))),
+        ...legacy(r.match, "="),
+        ...legacy(r.match_re, "=~"),
+    ];
 }
 
 /** The tree of a plain Alertmanager configuration (`route`, `receivers[].*_configs`). */
 export function treeFromAlertmanagerYaml(doc: unknown): RoutingTree {
     const d = asObj(doc);
-    return {
-        route: yamlRoute(d.route),
-        integrations: new Map(
-            asArr(d.receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), "_configs")]),
-        ),
-    };
+    return routingTree(d.route, d.receivers, yamlMatchers, "_configs");
 }
 
 export function matches(m: RouteMatcher, labels: Readonly<Record<string, string>>): boolean {
