@@ -9,8 +9,8 @@ import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import { StackConfig } from "../core/stackConfig";
 import { CostBudget, budgetUsd } from "../rules/cost";
 import { percent } from "../rules/slo";
+import type { BuiltDashboard } from "./common";
 import {
-    BuiltDashboard,
     STATUS_COLOR,
     at,
     bottomLegend,

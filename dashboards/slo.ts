@@ -11,8 +11,8 @@ import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import type { StackScope } from "../core/scope";
 import { serviceDashboardUid } from "../core/conventions";
 import { SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
+import type { BuiltDashboard } from "./common";
 import {
-    BuiltDashboard,
     STATUS_COLOR,
     at,
     bottomLegend,
