@@ -128,6 +128,7 @@ function readPriors(run: SynthRun): Priors {
     return { resourceFiles, outputs };
 }
 
+/** Where a stack's output goes: --out (DIR/<stack> with --all), else out/<stack>. */
 function outDirOf(run: SynthRun, stack: string): string {
     return run.out ? (run.all ? path.join(run.out, stack) : run.out) : path.join(repoRoot, "out", stack);
 }
