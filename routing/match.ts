@@ -48,6 +48,7 @@ type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
 const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const MATCH_TYPES: readonly string[] = ["=", "!=", "=~", "!~"];
+const strings = (v: unknown): string[] => asArr(v).map(String);
 
 function countIntegrations(receiver: Obj, suffix: string): number {
     return Object.entries(receiver)
@@ -55,8 +56,52 @@ function countIntegrations(receiver: Obj, suffix: string): number {
         .reduce((n, [, v]) => n + asArr(v).length, 0);
 }
 
-const strings = (v: unknown): string[] => asArr(v).map(String);
+/** How one form of routing document spells what the tree reads. */
+interface RoutingForm {
+    /** A route's matchers. */
+    readonly matchersOf: (route: Obj) => RouteMatcher[];
+    /** An inhibit rule's source or target matchers. */
+    readonly inhibitSide: (rule: Obj, side: "source" | "target") => RouteMatcher[];
+    /** The key a receiver's integration lists end in. */
+    readonly integrationSuffix: string;
+    /** A route field's key in this form, from its camelCase name. */
+    readonly key: (camel: string) => string;
+}
 
+/**
+ * A routing document's tree, whichever form: the receiver, `continue`, group wait, time intervals and child routes
+ * are read alike; the form says how matchers, inhibit rules, integrations and keys are spelled.
+ */
+function routingTree(route: unknown, receivers: unknown, inhibitRules: unknown, form: RoutingForm): RoutingTree {
+    const node = (v: unknown): RouteNode => {
+        const r = asObj(v);
+        const groupWait = r[form.key("groupWait")];
+        return {
+            receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
+            matchers: form.matchersOf(r),
+            continue: r.continue === true,
+            routes: asArr(r.routes).map(node),
+            groupWait: typeof groupWait === "string" ? groupWait : undefined,
+            timeIntervals: [
+                ...strings(r[form.key("muteTimeIntervals")]),
+                ...strings(r[form.key("activeTimeIntervals")]),
+            ],
+        };
+    };
+    return {
+        route: node(route),
+        integrations: new Map(
+            asArr(receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), form.integrationSuffix)]),
+        ),
+        inhibitRules: asArr(inhibitRules).map((i) => ({
+            source: form.inhibitSide(asObj(i), "source"),
+            target: form.inhibitSide(asObj(i), "target"),
+            equal: strings(asObj(i).equal),
+        })),
+    };
+}
+
+/** An AlertmanagerConfig matcher: `{name, value, matchType}` (or the older `regex: true`). */
 function crdMatcher(m: unknown): RouteMatcher {
     const o = asObj(m);
     const type = typeof o.matchType === "string" && MATCH_TYPES.includes(o.matchType) ? o.matchType : undefined;
@@ -67,35 +112,17 @@ function crdMatcher(m: unknown): RouteMatcher {
     };
 }
 
-function crdRoute(v: unknown): RouteNode {
-    const r = asObj(v);
-    return {
-        receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
-        matchers: asArr(r.matchers).map(crdMatcher),
-        continue: r.continue === true,
-        routes: asArr(r.routes).map(crdRoute),
-        groupWait: typeof r.groupWait === "string" ? r.groupWait : undefined,
-        timeIntervals: [...strings(r.muteTimeIntervals), ...strings(r.activeTimeIntervals)],
-    };
-}
+const CRD_FORM: RoutingForm = {
+    matchersOf: (r) => asArr(r.matchers).map(crdMatcher),
+    inhibitSide: (rule, side) => asArr(rule[`${side}Match`]).map(crdMatcher),
+    integrationSuffix: "Configs",
+    key: (camel) => camel,
+};
 
-/** The tree of an AlertmanagerConfig spec (`spec.route`, `spec.receivers[].*Configs`). */
+/** The tree of an AlertmanagerConfig spec (`spec.route`, `spec.receivers[].*Configs`, `spec.inhibitRules`). */
 export function treeFromAlertmanagerConfigSpec(spec: unknown): RoutingTree {
     const s = asObj(spec);
-    return {
-        route: crdRoute(s.route),
-        integrations: new Map(
-            asArr(s.receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), "Configs")]),
-        ),
-        inhibitRules: asArr(s.inhibitRules).map((i) => {
-            const o = asObj(i);
-            return {
-                source: asArr(o.sourceMatch).map(crdMatcher),
-                target: asArr(o.targetMatch).map(crdMatcher),
-                equal: strings(o.equal),
-            };
-        }),
-    };
+    return routingTree(s.route, s.receivers, s.inhibitRules, CRD_FORM);
 }
 
 /** `name="value"`, `name=~"re"`, `name!=value`, ...: Alertmanager's matcher syntax. */
@@ -116,40 +143,26 @@ export function parseMatcher(text: string): RouteMatcher {
 const legacy = (map: unknown, matchType: MatchType): RouteMatcher[] =>
     Object.entries(asObj(map)).map(([name, value]) => ({ name, value: String(value), matchType }));
 
-function yamlRoute(v: unknown): RouteNode {
-    const r = asObj(v);
-    return {
-        receiver: typeof r.receiver === "string" && r.receiver !== "" ? r.receiver : undefined,
-        matchers: [
-            ...asArr(r.matchers).map((m) => parseMatcher(String(m))),
-            ...legacy(r.match, "="),
-            ...legacy(r.match_re, "=~"),
-        ],
-        continue: r.continue === true,
-        routes: asArr(r.routes).map(yamlRoute),
-        groupWait: typeof r.group_wait === "string" ? r.group_wait : undefined,
-        timeIntervals: [...strings(r.mute_time_intervals), ...strings(r.active_time_intervals)],
-    };
+/** alertmanager.yml matchers under `prefix`: `<prefix>matchers` strings, then the legacy `match` and `match_re` maps. */
+function yamlMatchers(o: Obj, prefix: string): RouteMatcher[] {
+    return [
+        ...asArr(o[`${prefix}matchers`]).map((m) => parseMatcher(String(m))),
+        ...legacy(o[`${prefix}match`], "="),
+        ...legacy(o[`${prefix}match_re`], "=~"),
+    ];
 }
 
-/** The tree of a plain Alertmanager configuration (`route`, `receivers[].*_configs`). */
+const YAML_FORM: RoutingForm = {
+    matchersOf: (r) => yamlMatchers(r, ""),
+    inhibitSide: (rule, side) => yamlMatchers(rule, `${side}_`),
+    integrationSuffix: "_configs",
+    key: (camel) => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+};
+
+/** The tree of a plain Alertmanager configuration (`route`, `receivers[].*_configs`, `inhibit_rules`). */
 export function treeFromAlertmanagerYaml(doc: unknown): RoutingTree {
     const d = asObj(doc);
-    return {
-        route: yamlRoute(d.route),
-        integrations: new Map(
-            asArr(d.receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), "_configs")]),
-        ),
-        inhibitRules: asArr(d.inhibit_rules).map((i) => {
-            const o = asObj(i);
-            const side = (prefix: "source" | "target") => [
-                ...asArr(o[`${prefix}_matchers`]).map((m) => parseMatcher(String(m))),
-                ...legacy(o[`${prefix}_match`], "="),
-                ...legacy(o[`${prefix}_match_re`], "=~"),
-            ];
-            return { source: side("source"), target: side("target"), equal: strings(o.equal) };
-        }),
-    };
+    return routingTree(d.route, d.receivers, d.inhibit_rules, YAML_FORM);
 }
 
 export function matches(m: RouteMatcher, labels: Readonly<Record<string, string>>): boolean {

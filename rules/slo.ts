@@ -1,7 +1,7 @@
 import { GUARDRAIL_LABEL, SLO_RECORD, urgencyLabels } from "../core/conventions";
 import { Guardrails, SloObjective, leMatcher, sliSelector } from "../core/guardrails";
+import type { StackScope } from "../core/scope";
 import {
-    AlertLinks,
     BurnRateAlert,
     DASHBOARD_PATH,
     DASHBOARD_RATE_WINDOW,
@@ -23,17 +23,11 @@ export function sloPeriodWindow(g: Guardrails): string {
 }
 
 /**
- * Whose SLO rules these are: this stack's (no service), or a downstream service's in the same environment (the
- * guardrail kit). Service recordings carry a `service` label, so both sets share recording names (the Conductor
- * dashboards see them) without ever writing the same series. StackConfig is a scope.
+ * What SLO rules read of their scope: this stack's (no service), or a downstream service's in the same environment
+ * (the guardrail kit, which publishes this name). Service recordings carry a `service` label, so both sets share
+ * recording names (the Conductor dashboards see them) without ever writing the same series.
  */
-export interface SloScope extends AlertLinks {
-    readonly environment: string;
-    /** Where the targets came from, for messages. */
-    readonly sourceFile: string;
-    /** A downstream service's name (the kit); absent for this stack's own rules. */
-    readonly service?: string;
-}
+export type SloScope = Pick<StackScope, "environment" | "sourceFile" | "service" | "grafanaUrl" | "runbookBaseUrl">;
 
 /**
  * The recording rule group's name for one SLO in one environment (also the PrometheusRule object's and the AMP rule

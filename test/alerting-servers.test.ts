@@ -9,14 +9,8 @@ import { GUARDRAIL_LABEL, URGENCY } from "../core/conventions";
 import { SLO_ALERT_NAME } from "../rules";
 import { COST_ALERT } from "../rules/cost";
 import { CADENCE_GRACE_DAYS } from "../rules/design";
-import {
-    alertLabelSets,
-    checkRoutes,
-    endToEnd,
-    intendedRole,
-    ruleHealthAndPushgateway,
-    shippedStackConfig,
-} from "../verify/alerting";
+import { alertLabelSets, checkRoutes, endToEnd, intendedRole, ruleHealthAndPushgateway } from "../verify/alerting";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { serverBinary, startServer } from "../verify/servers";
 import { guardrails, STACKS } from "./helpers";
 

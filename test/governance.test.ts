@@ -15,6 +15,7 @@ import {
     GOVERNANCE_DIR,
     GOVERNANCE_FILES,
     Governance,
+    RaciLetter,
     crossCheck,
     evidenceResolver,
     guardrailCatalog,
@@ -217,12 +218,14 @@ describe("cross-reference rules, one broken thing per fixture", () => {
 
     describe("every milestone has exactly one Accountable", () => {
         const m = "R1-PROD-RELEASE";
+        /** The milestone's first role holding `from` given `to` instead. */
+        const reassign = (g: Mutable<Governance>, from: RaciLetter, to: RaciLetter) => {
+            const row = g.raci[raciIndex(m)].assignments;
+            row[Object.keys(row).find((r) => row[r] === from)!] = to;
+        };
+
         it("flags a second Accountable", () => {
-            const problems = problemsAfter((g) => {
-                const row = g.raci[raciIndex(m)].assignments;
-                const responsible = Object.keys(row).find((r) => row[r] === "R")!;
-                row[responsible] = "A";
-            });
+            const problems = problemsAfter((g) => reassign(g, "R", "A"));
             expect(text(problems)).toMatch(
                 new RegExp(
                     `governance/raci\\.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles .*; exactly one role must be "A"`,
@@ -231,11 +234,7 @@ describe("cross-reference rules, one broken thing per fixture", () => {
         });
 
         it("flags a milestone with no Accountable", () => {
-            const problems = problemsAfter((g) => {
-                const row = g.raci[raciIndex(m)].assignments;
-                const accountable = Object.keys(row).find((r) => row[r] === "A")!;
-                row[accountable] = "C";
-            });
+            const problems = problemsAfter((g) => reassign(g, "A", "C"));
             expect(text(problems)).toContain(
                 `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 0 Accountable roles; exactly one role must be "A"`,
             );

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { Guardrails, loadGuardrails } from "../core/guardrails";
+import { StackConfig, parseStackConfig } from "../core/stackConfig";
 import { shippedStackFile } from "../offline/shippedStacks";
 import { repoRoot } from "../core/validation";
 
@@ -42,6 +43,12 @@ export function flatConfig(
     const values = { ...flat.values };
     change(values);
     return { values, secretKeys: [...flat.secretKeys] };
+}
+
+/** A shipped stack's validated config; with `change`, that of a variant of its flat form. */
+export function stackConfig(stack: string, change?: (flat: Record<string, string>) => void): StackConfig {
+    const flat = flatConfig(stack, change);
+    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
 }
 
 export const KEY = (k: string) => `maestro-guardrails:${k}`;

@@ -27,6 +27,9 @@ import {
     GENESIS_HASH,
     NOW,
     STANDARD_TEAM,
+    NEXT_RELEASE,
+    NEXT_RELEASE_FIRST_SIGNOFF,
+    forgeAfter,
     forgeLine,
     join,
     lines,
@@ -177,7 +180,7 @@ describe("each attack is refused, naming the entry and the rule", () => {
                 environment: "staging",
                 role: "SRE Lead",
             },
-            { tag: "v1.1.0", commit: "b".repeat(40) },
+            NEXT_RELEASE,
         );
         const r = verify(text + line + "\n", { complete: "none" });
         expect(r.problems).toContain(
@@ -212,16 +215,10 @@ describe("each attack is refused, naming the entry and the rule", () => {
         const secIndex = steps.findIndex((s) => s.environment === "prod" && s.role === "Sec Lead");
         const last = verifyLedger(honest, FILE, optionsFor(dual)).entries.slice(-1)[0];
         const rosa = dual.holder("Sec Lead");
-        const line = forgeLine(
-            rosa.privateKey,
-            {
-                ...predicateOf(last),
-                seq: last.seq + 1,
-                prevHash: last.hash,
-                role: "Sec Lead",
-                time: steps[steps.length - 1].time,
-                signer: `${rosa.name} <${rosa.email}>`,
-            },
+        const line = forgeAfter(
+            rosa,
+            last,
+            { role: "Sec Lead", time: steps[steps.length - 1].time },
             { tag: "v1.0.0", commit: COMMIT },
         );
         expect(secIndex).toBeGreaterThan(0);
@@ -272,7 +269,7 @@ describe("each attack is refused, naming the entry and the rule", () => {
     it("a time in the future (beyond the allowed skew), while a time within the skew passes", () => {
         const skew = guardrails.signoffs.maxClockSkewSeconds;
         const at = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-        const step = { tag: "v1.1.0", commit: "b".repeat(40), environment: "staging", role: "Release Manager" };
+        const step = NEXT_RELEASE_FIRST_SIGNOFF;
         expect(verify(signSteps(team, [{ ...step, time: at(skew) }], text), { complete: "none" }).ok).toBe(true);
         expect(() => signSteps(team, [{ ...step, time: at(skew * 2 + 60) }], text)).toThrow(
             `time ${at(skew * 2 + 60)} is in the future (now ${at(0)}, allowed clock skew ${skew}s)`,
@@ -296,19 +293,7 @@ describe("each attack is refused, naming the entry and the rule", () => {
         ]);
         expect(verify("", { extends: anchor, complete: "none" }).ok).toBe(false);
         // A ledger that grew since the anchor extends it.
-        const grown = signSteps(
-            team,
-            [
-                {
-                    tag: "v1.1.0",
-                    commit: "b".repeat(40),
-                    environment: "staging",
-                    role: "Release Manager",
-                    time: "2026-11-30T09:00:00Z",
-                },
-            ],
-            text,
-        );
+        const grown = signSteps(team, [NEXT_RELEASE_FIRST_SIGNOFF], text);
         expect(verify(grown, { extends: anchor, complete: "none" }).ok).toBe(true);
         // An emptied ledger cannot pass a deploy of the release either.
         expect(verify("", { complete: { tag: "v1.0.0", environment: "prod" } }).problems).toEqual([
@@ -339,28 +324,18 @@ describe("each attack is refused, naming the entry and the rule", () => {
     });
 
     it("a role the release does not need, an entry of a release governance does not plan, a wrong milestone", () => {
-        const step = { tag: "v1.1.0", commit: "b".repeat(40), environment: "staging", time: "2026-11-30T09:00:00Z" };
+        const step = NEXT_RELEASE_FIRST_SIGNOFF;
         expect(() => signSteps(team, [{ ...step, role: "Docs Lead" }], text)).toThrow(
             `role Docs Lead does not sign off v1.1.0 in staging; allowed: ${[...new Set([...requiredRoles("v1.1.0", "staging"), ...floor.staging])].join(", ")}`,
         );
-        expect(() => signSteps(team, [{ ...step, tag: "v9.9.9", role: "Release Manager" }], text)).toThrow(
+        expect(() => signSteps(team, [{ ...step, tag: "v9.9.9" }], text)).toThrow(
             "no milestone ships v9.9.9 to staging",
         );
-        const rm = team.holder("Release Manager");
-        const last = entries[entries.length - 1];
-        const wrong = forgeLine(
-            rm.privateKey,
-            {
-                ...predicateOf(last),
-                seq: last.seq + 1,
-                prevHash: last.hash,
-                environment: "staging",
-                role: "Release Manager",
-                milestone: "R9-ELSEWHERE",
-                signer: `${rm.name} <${rm.email}>`,
-                time: step.time,
-            },
-            { tag: "v1.1.0", commit: "b".repeat(40) },
+        const wrong = forgeAfter(
+            team.holder("Release Manager"),
+            entries[entries.length - 1],
+            { environment: "staging", role: "Release Manager", milestone: "R9-ELSEWHERE", time: step.time },
+            NEXT_RELEASE,
         );
         expect(verify(text + wrong + "\n", { complete: "none" }).problems).toEqual([
             expect.stringContaining(
@@ -377,21 +352,9 @@ describe("each attack is refused, naming the entry and the rule", () => {
         expect(() => signSteps(team, [{ ...step, role: "Docs Lead" }], text)).toThrow(
             `Docs Lead already signed v1.0.0 in prod on line ${ls.length}; one sign-off per role and release`,
         );
-        expect(() =>
-            signSteps(
-                team,
-                [
-                    {
-                        tag: "v1.1.0",
-                        commit: "b".repeat(40),
-                        environment: "staging",
-                        role: "Release Manager",
-                        time: "2026-11-01T00:00:00Z",
-                    },
-                ],
-                text,
-            ),
-        ).toThrow(`time 2026-11-01T00:00:00Z is before the previous entry's ${entries[entries.length - 1].time}`);
+        expect(() => signSteps(team, [{ ...NEXT_RELEASE_FIRST_SIGNOFF, time: "2026-11-01T00:00:00Z" }], text)).toThrow(
+            `time 2026-11-01T00:00:00Z is before the previous entry's ${entries[entries.length - 1].time}`,
+        );
     });
 
     it("a key signers.json does not list cannot record", () => {
@@ -399,8 +362,7 @@ describe("each attack is refused, naming the entry and the rule", () => {
             signSignoff(
                 text,
                 {
-                    tag: "v1.1.0",
-                    commit: "b".repeat(40),
+                    ...NEXT_RELEASE,
                     environment: "staging",
                     role: "Release Manager",
                     milestone: milestoneOf("v1.1.0", "staging"),
@@ -587,6 +549,9 @@ describe("npm run provenance", () => {
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
     const gov = loadGovernance();
     const stagingRoles = [...new Set([...requiredSignoffs(gov, "v1.0.0", "staging"), ...floor.staging])];
+    /** `npm run provenance -- <command>`, its flags given in order as an object ({ tag: "v1.0.0" }: --tag v1.0.0). */
+    const provenance = (command: string, flags: Readonly<Record<string, string>> = {}) =>
+        runScript("provenance", command, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]));
 
     it("keygen, record (PEM and OpenSSH keys) until complete, verify: the README's flow with throwaway keys", () => {
         const dir = work();
@@ -597,20 +562,13 @@ describe("npm run provenance", () => {
         stagingRoles.forEach((role, i) => {
             const key = path.join(dir, `key-${i}`);
             if (i === 0) {
-                const k = runScript(
-                    "provenance",
-                    "keygen",
-                    "--signers",
+                const k = provenance("keygen", {
                     signers,
-                    "--out",
-                    key,
-                    "--name",
-                    `Person ${i}`,
-                    "--email",
-                    `p${i}@maestro.example`,
-                    "--role",
+                    out: key,
+                    name: `Person ${i}`,
+                    email: `p${i}@maestro.example`,
                     role,
-                );
+                });
                 expect(k.stderr).toBe("");
                 expect(k.status).toBe(0);
                 expect((fs.statSync(key).mode & 0o777).toString(8)).toBe("600");
@@ -627,115 +585,73 @@ describe("npm run provenance", () => {
                 });
                 fs.writeFileSync(signers, JSON.stringify(doc));
             }
-            const r = runScript(
-                "provenance",
-                "record",
-                "--signers",
+            const r = provenance("record", {
                 signers,
-                "--ledger",
                 ledger,
-                "--tag",
-                "v1.0.0",
-                "--environment",
-                "staging",
-                "--role",
+                tag: "v1.0.0",
+                environment: "staging",
                 role,
-                "--key",
                 key,
-                "--commit",
                 commit,
-                "--time",
-                `2026-11-17T0${i}:00:00Z`,
-            );
+                time: `2026-11-17T0${i}:00:00Z`,
+            });
             expect(r.stderr).toBe("");
             expect(r.status).toBe(0);
             expect(r.stdout).toContain(`recorded seq ${i + 1}: Person ${i} <p${i}@maestro.example> signs v1.0.0`);
         });
-        const v = runScript(
-            "provenance",
-            "verify",
-            "--signers",
-            signers,
-            "--ledger",
-            ledger,
-            "--tag",
-            "v1.0.0",
-            "--environment",
-            "staging",
-        );
+        const v = provenance("verify", { signers, ledger, tag: "v1.0.0", environment: "staging" });
         expect(v.stderr).toBe("");
         expect(v.status).toBe(0);
         // A different person's key cannot record for a role they do not hold.
         const other = path.join(dir, "other");
-        runScript(
-            "provenance",
-            "keygen",
-            "--signers",
+        provenance("keygen", { signers, out: other, name: "Other", email: "o@maestro.example", role: "Docs Lead" });
+        const refused = provenance("record", {
             signers,
-            "--out",
-            other,
-            "--name",
-            "Other",
-            "--email",
-            "o@maestro.example",
-            "--role",
-            "Docs Lead",
-        );
-        const refused = runScript(
-            "provenance",
-            "record",
-            "--signers",
-            signers,
-            "--ledger",
             ledger,
-            "--tag",
-            "v1.0.0",
-            "--environment",
-            "prod",
-            "--role",
-            "Sec Lead",
-            "--key",
-            other,
-            "--commit",
+            tag: "v1.0.0",
+            environment: "prod",
+            role: "Sec Lead",
+            key: other,
             commit,
-            "--time",
-            "2026-11-18T00:00:00Z",
-        );
+            time: "2026-11-18T00:00:00Z",
+        });
         expect(refused.status).toBe(1);
         expect(refused.stderr).toContain("impersonated role: Other <o@maestro.example>'s key signs for Docs Lead");
     });
 
-    it("record refuses a commit git does not have, and verify exits 1 naming a tampered line", () => {
+    /** A folder with the test team's signers.json, the Release Manager's key and where a ledger goes. */
+    const releaseManagerAt = () => {
         const dir = work();
-        const ledger = path.join(dir, "ledger.jsonl");
-        const key = path.join(dir, "k");
-        const signers = path.join(dir, "signers.json");
-        fs.writeFileSync(signers, JSON.stringify(team.doc));
-        fs.writeFileSync(key, team.holder("Release Manager").privateKey.export({ type: "pkcs8", format: "pem" }));
-        const r = runScript(
-            "provenance",
-            "record",
-            "--signers",
+        const files = {
+            signers: path.join(dir, "signers.json"),
+            ledger: path.join(dir, "ledger.jsonl"),
+            key: path.join(dir, "k"),
+        };
+        fs.writeFileSync(files.signers, JSON.stringify(team.doc));
+        fs.writeFileSync(files.key, team.holder("Release Manager").privateKey.export({ type: "pkcs8", format: "pem" }));
+        return files;
+    };
+
+    it("record refuses a commit git does not have", () => {
+        const { signers, ledger, key } = releaseManagerAt();
+        const r = provenance("record", {
             signers,
-            "--ledger",
             ledger,
-            "--tag",
-            "v1.0.0",
-            "--environment",
-            "staging",
-            "--role",
-            "Release Manager",
-            "--key",
+            tag: "v1.0.0",
+            environment: "staging",
+            role: "Release Manager",
             key,
-            "--commit",
-            "f".repeat(40),
-            "--time",
-            "2026-11-17T00:00:00Z",
-        );
+            commit: "f".repeat(40),
+            time: "2026-11-17T00:00:00Z",
+        });
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`commit ${"f".repeat(40)} is not in this repository`);
+    });
+
+    it("verify exits 1 naming a tampered line", () => {
+        const { signers, ledger } = releaseManagerAt();
         fs.writeFileSync(ledger, text.replace(/"sig":"[A-Za-z0-9+/]{4}/, '"sig":"AAAA'));
-        const v = runScript("provenance", "verify", "--signers", signers, "--ledger", ledger);
+        const v = provenance("verify", { signers, ledger });
         expect(v.status).toBe(1);
         expect(v.stderr).toContain(
             "ledger.jsonl:1: seq 1 (Release Manager, v1.0.0 staging): signature does not verify",

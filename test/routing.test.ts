@@ -3,7 +3,7 @@ import * as path from "path";
 import Ajv, { ValidateFunction } from "ajv";
 import * as yaml from "js-yaml";
 import { ALERT_SECRET_PREFIX } from "../core/conventions";
-import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { parseStackConfig } from "../core/stackConfig";
 import { repoRoot, ValidationError } from "../core/validation";
 import { extractArtifacts } from "../offline/artifacts";
 import { readStackFile } from "../offline/mockRuntime";
@@ -21,7 +21,7 @@ import {
     treeFromAlertmanagerYaml,
 } from "../routing";
 import { alertLabelSets, intendedRole } from "../verify/alerting";
-import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
+import { flatConfig, guardrails, KEY, stackConfig, STACKS } from "./helpers";
 
 const CRD = path.join(repoRoot, "routing", "schema", "monitoring.coreos.com_alertmanagerconfigs.yaml");
 
@@ -66,11 +66,6 @@ function allRoutes(route: { routes?: readonly unknown[] }): unknown[] {
     return [route, ...(route.routes ?? []).flatMap((r) => allRoutes(r as { routes?: readonly unknown[] }))];
 }
 
-function configOf(stack: string, change?: (flat: Record<string, string>) => void): StackConfig {
-    const flat = flatConfig(stack, change);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
-}
-
 function refusal(stack: string, change: (flat: Record<string, string>) => void, secretKeys?: string[]): string {
     const flat = flatConfig(stack, change);
     try {
@@ -89,7 +84,7 @@ const routingOf = (f: Record<string, string>) =>
     };
 
 describe.each(STACKS)("routing of %s", (stack) => {
-    const config = configOf(stack);
+    const config = stackConfig(stack);
     const spec = buildAlertmanagerConfig(config);
 
     it("is an AlertmanagerConfig the API server accepts (the CRD's v1alpha1 schema)", () => {
