@@ -9,7 +9,6 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { GUARDRAIL_LABEL } from "../core/conventions";
 import {
-    InhibitMatch,
     RoutingTree,
     deliveries,
     matches,
@@ -17,6 +16,7 @@ import {
     treeFromAlertmanagerYaml,
 } from "../routing/match";
 import { ROUTE_TIMINGS, designedInhibitRules } from "../routing/build";
+import type { InhibitRule } from "../routing/types";
 import { durationSeconds } from "../rules/design";
 import { parseYamlBounded } from "../core/validation";
 import { PackContext } from "./context";
@@ -91,10 +91,10 @@ function undelivered(integrations: number, groupWait: string | undefined, timeIn
     return undefined;
 }
 
-const canonical = (m: InhibitMatch) =>
+const canonical = (m: InhibitRule) =>
     JSON.stringify({
-        source: m.source.map((x) => `${x.name}${x.matchType}${x.value}`).sort(),
-        target: m.target.map((x) => `${x.name}${x.matchType}${x.value}`).sort(),
+        source: m.sourceMatch.map((x) => `${x.name}${x.matchType}${x.value}`).sort(),
+        target: m.targetMatch.map((x) => `${x.name}${x.matchType}${x.value}`).sort(),
         equal: [...m.equal].sort(),
     });
 
@@ -138,14 +138,10 @@ export function routingPolicy(_ctx: PackContext): StackValidationPolicy {
                     })),
                 );
                 // Any inhibit rule of any routing object mutes in the one Alertmanager; only the designed ones may.
-                const designed = new Set(
-                    designedInhibitRules(labels.env ?? "").map((r) =>
-                        canonical({ source: r.sourceMatch, target: r.targetMatch, equal: r.equal }),
-                    ),
-                );
+                const designed = new Set(designedInhibitRules(labels.env ?? "").map((r) => canonical(r)));
                 const inhibitors = trees.flatMap((t) =>
                     t.tree.inhibitRules
-                        .filter((i) => i.target.every((m) => matches(m, labels)) && !designed.has(canonical(i)))
+                        .filter((i) => i.targetMatch.every((m) => matches(m, labels)) && !designed.has(canonical(i)))
                         .map((i) => ({ t, i })),
                 );
                 if (reached.some((x) => x.why === undefined) && inhibitors.length === 0) {
@@ -162,7 +158,7 @@ export function routingPolicy(_ctx: PackContext): StackValidationPolicy {
                               )),
                     ...inhibitors.map(
                         ({ t, i }) =>
-                            `${describeResource(t.resource)} inhibits it while ${i.source.map((m) => `${m.name}${m.matchType}"${m.value}"`).join(",") || "any alert"} fires, an inhibit rule not in the design (routing/build.ts INHIBIT_RULES)`,
+                            `${describeResource(t.resource)} inhibits it while ${i.sourceMatch.map((m) => `${m.name}${m.matchType}"${m.value}"`).join(",") || "any alert"} fires, an inhibit rule not in the design (routing/build.ts INHIBIT_RULES)`,
                     ),
                 ].join("; ");
                 const shown = Object.entries(labels)

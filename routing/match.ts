@@ -4,7 +4,7 @@
  * carries: an AlertmanagerConfig spec (camelCase) or a plain alertmanager.yml (AMP's definition). Inputs are read
  * leniently (they come from the engine, or from a file), so the policy pack and the tests judge what is deployed.
  */
-import { MatchType } from "./types";
+import { InhibitRule, MatchType } from "./types";
 
 export interface RouteMatcher {
     readonly name: string;
@@ -23,18 +23,12 @@ export interface RouteNode {
     readonly timeIntervals: readonly string[];
 }
 
-/** An inhibit rule: while an alert matching `source` fires, alerts matching `target` (equal on `equal`) are muted. */
-export interface InhibitMatch {
-    readonly source: readonly RouteMatcher[];
-    readonly target: readonly RouteMatcher[];
-    readonly equal: readonly string[];
-}
-
 export interface RoutingTree {
     readonly route: RouteNode;
     /** Integrations (pagerduty, webhook, email, sns, slack, ... configs) per receiver name. */
     readonly integrations: ReadonlyMap<string, number>;
-    readonly inhibitRules: readonly InhibitMatch[];
+    /** Inhibit rules: while an alert matching `sourceMatch` fires, alerts matching `targetMatch` are muted. */
+    readonly inhibitRules: readonly InhibitRule[];
 }
 
 /** Where one alert is delivered: the receiver, and what delays or mutes the route that delivers it. */
@@ -94,8 +88,8 @@ function routingTree(route: unknown, receivers: unknown, inhibitRules: unknown, 
             asArr(receivers).map((r) => [String(asObj(r).name), countIntegrations(asObj(r), form.integrationSuffix)]),
         ),
         inhibitRules: asArr(inhibitRules).map((i) => ({
-            source: form.inhibitSide(asObj(i), "source"),
-            target: form.inhibitSide(asObj(i), "target"),
+            sourceMatch: form.inhibitSide(asObj(i), "source"),
+            targetMatch: form.inhibitSide(asObj(i), "target"),
             equal: strings(asObj(i).equal),
         })),
     };

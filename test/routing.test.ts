@@ -154,8 +154,8 @@ describe.each(STACKS)("routing of %s", (stack) => {
         const crd = treeFromAlertmanagerConfigSpec(JSON.parse(JSON.stringify(spec)));
         const sorted = (t: typeof crd) =>
             t.inhibitRules.map((i) => ({
-                source: [...i.source].sort((a, b) => a.name.localeCompare(b.name)),
-                target: [...i.target].sort((a, b) => a.name.localeCompare(b.name)),
+                source: [...i.sourceMatch].sort((a, b) => a.name.localeCompare(b.name)),
+                target: [...i.targetMatch].sort((a, b) => a.name.localeCompare(b.name)),
                 equal: i.equal,
             }));
         expect(sorted(plain)).toEqual(sorted(crd));
