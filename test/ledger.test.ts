@@ -11,6 +11,7 @@ import {
     IN_TOTO_STATEMENT_TYPE,
     LEDGER_FILE,
     RequiredRoles,
+    SignoffEntry,
     envelopeHash,
     SIGNOFF_PREDICATE_TYPE,
     signSignoff,
@@ -27,6 +28,7 @@ import {
     GENESIS_HASH,
     NOW,
     STANDARD_TEAM,
+    Team,
     forgeLine,
     join,
     lines,
@@ -40,12 +42,20 @@ import {
 } from "./fixtures/provenance/signedLedger";
 
 const FILE = "ledger.jsonl";
-const team = makeTeam(STANDARD_TEAM);
-const text = signSteps(team, releaseSteps());
-const ls = lines(text);
+// The fixture ledger is signed afresh for each test (not while the file loads), so mutation testing sees which
+// tests reach which ledger code (docs/CONTRIBUTING.md, "Mutation testing").
+let team: Team;
+let text: string;
+let ls: string[];
+let entries: readonly SignoffEntry[];
 const verify = (t: string, extra: Parameters<typeof optionsFor>[1] = {}) =>
     verifyLedger(t, FILE, optionsFor(team, extra));
-const entries = verify(text).entries;
+beforeEach(() => {
+    team = makeTeam(STANDARD_TEAM);
+    text = signSteps(team, releaseSteps());
+    ls = lines(text);
+    entries = verify(text).entries;
+});
 const floor = guardrails.signoffs.floor;
 const prodStart = floor.staging.length;
 
@@ -133,9 +143,13 @@ describe("a signed ledger", () => {
 });
 
 describe("each attack is refused, naming the entry and the rule", () => {
-    const mallory = makeTeam([["Mallory Moss", ["Release Manager", "Dev Lead", "SRE Lead", "Sec Lead"]]]);
+    let mallory: Team;
     // Sock puppets: one made-up person per role, each with a key the attacker holds.
-    const puppets = makeTeam(STANDARD_TEAM.map(([name, roles]) => [`${name} Puppet`, roles] as const));
+    let puppets: Team;
+    beforeEach(() => {
+        mallory = makeTeam([["Mallory Moss", ["Release Manager", "Dev Lead", "SRE Lead", "Sec Lead"]]]);
+        puppets = makeTeam(STANDARD_TEAM.map(([name, roles]) => [`${name} Puppet`, roles] as const));
+    });
 
     it("a chain regenerated end to end with keys governance does not list (unknown key)", () => {
         // The hostile insider's move: re-sign everything with their own keys, chain and all.
@@ -532,16 +546,20 @@ describe("sign-off objects for the provenance bucket", () => {
 describe("the repository's ledger (provenance/ledger.jsonl) and signers (governance/signers.json)", () => {
     const gov = loadGovernance();
     const realRoles: RequiredRoles = (tag, environment) => requiredSignoffs(gov, tag, environment);
-    const signers = loadSigners(
-        SIGNERS_FILE,
-        gov.roles.map((r) => r.name),
-    );
     const git = gitFacts(repoRoot);
-    const options = { guardrails, signers, git, milestoneOf: (t: string, e: string) => milestoneFor(gov, t, e).id };
+    const options = () => ({
+        guardrails,
+        signers: loadSigners(
+            SIGNERS_FILE,
+            gov.roles.map((r) => r.name),
+        ),
+        git,
+        milestoneOf: (t: string, e: string) => milestoneFor(gov, t, e).id,
+    });
 
     it("verifies with the shipped public keys, in this git checkout: every release complete", () => {
         expect(git).toBeDefined();
-        const r = verifyLedgerFile(LEDGER_FILE, realRoles, options);
+        const r = verifyLedgerFile(LEDGER_FILE, realRoles, options());
         expect(r.problems).toEqual([]);
         expect(r.entries.length).toBeGreaterThan(0);
     });
@@ -550,7 +568,7 @@ describe("the repository's ledger (provenance/ledger.jsonl) and signers (governa
         "ships v1.0.0 to %s signed by at least the floor, one distinct person per role",
         (environment) => {
             const r = verifyLedgerFile(LEDGER_FILE, realRoles, {
-                ...options,
+                ...options(),
                 complete: { tag: "v1.0.0", environment },
             });
             const mine = r.entries.filter((e) => e.tag === "v1.0.0" && e.environment === environment);

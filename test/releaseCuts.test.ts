@@ -11,13 +11,19 @@ import * as path from "path";
 import { LEDGER_FILE, verifyLedgerFile } from "../provenance/ledger";
 import { SIGNERS_FILE, loadSigners } from "../provenance/signers";
 import { RELEASE_CUT_ROLE, SignoffFacts, cadenceTargets, lastReleaseCuts } from "../rules";
+import { CadenceTarget } from "../rules/cadence";
 import { loadGovernance, requiredSignoffs } from "../governance";
 import { releaseCutMetrics, renderMetrics } from "../verify/ciMetrics";
 import { CADENCE_METRIC } from "../core/conventions";
 import { promtoolPath } from "../verify/promtool";
 import { guardrails, runScript } from "./helpers";
 
-const [staging, production] = cadenceTargets(guardrails);
+// The targets are read in each test (not while the file loads), so mutation testing sees which tests reach them.
+let staging: CadenceTarget;
+let production: CadenceTarget;
+beforeEach(() => {
+    [staging, production] = cadenceTargets(guardrails);
+});
 const at = (iso: string) => Date.parse(iso) / 1000;
 const facts = (tag: string, environment: string, role: string, time: string): SignoffFacts => ({
     tag,

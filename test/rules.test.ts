@@ -75,8 +75,13 @@ const alert = (groups: readonly RuleGroup[], name: string, labels: Record<string
 };
 
 describe.each(STACKS)("rules of %s", (stack) => {
-    const config = configFor(stack);
-    const groups = buildRuleGroups(config, guardrails);
+    // Built in each test (not while the file loads), so mutation testing sees which tests reach which rule code.
+    let config: StackConfig;
+    let groups: RuleGroup[];
+    beforeEach(() => {
+        config = configFor(stack);
+        groups = buildRuleGroups(config, guardrails);
+    });
 
     it("labels every alert with a conventional severity and its urgency, a guardrail and env, and annotates it with absolute runbook and dashboard links", () => {
         const doc = fs.readFileSync(path.join(repoRoot, "docs", "slo-alerting.md"), "utf8");
@@ -413,7 +418,7 @@ async function deploy(
 describe.each(STACKS)("GuardrailRules component in %s", (stack) => {
     let resources: RegisteredResource[];
     let config: StackConfig;
-    beforeAll(async () => {
+    beforeEach(async () => {
         ({ resources, config } = await deploy(stack));
     });
 
