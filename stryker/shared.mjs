@@ -34,7 +34,8 @@ export function groupConfig({ group, mutate, tests }) {
         clearTextReporter: { allowEmojis: false, logTests: false, reportScoreTable: true },
         // Two cores, shared with other work: never more than two test processes.
         concurrency: 2,
-        timeoutMS: 10000,
+        // Generous: the machine is shared, and a test run that waits for a core is not a mutant stuck in a loop.
+        timeoutMS: 30000,
         tempDirName: `.stryker-tmp/${group}`,
         ignorePatterns: ["/out", "/coverage", "/test-artifacts", "/.stryker-tmp"],
         thresholds: { high: 90, low: 80, break: null },
