@@ -64,6 +64,29 @@ describe("the last cut per cadence target", () => {
         expect(cuts).toEqual([{ target: staging.target, tag: "v1.0.0", timestampSeconds: at(base.time) }]);
     });
 
+    it("goes to the later ledger entry when two cuts carry the same second", () => {
+        const time = "2026-11-02T10:00:00Z";
+        const cuts = lastReleaseCuts(
+            [
+                facts("v1.0.0", staging.environment, RELEASE_CUT_ROLE, time),
+                facts("v1.0.1", staging.environment, RELEASE_CUT_ROLE, "2026-11-02T10:00:00.500Z"),
+            ],
+            guardrails,
+        );
+        expect(cuts).toEqual([{ target: staging.target, tag: "v1.0.1", timestampSeconds: at(time) }]);
+    });
+
+    it("is not moved back by an earlier cut listed later", () => {
+        const cuts = lastReleaseCuts(
+            [
+                facts("v1.1.0", staging.environment, RELEASE_CUT_ROLE, "2026-11-09T10:00:00Z"),
+                facts("v1.0.0", staging.environment, RELEASE_CUT_ROLE, "2026-11-02T10:00:00Z"),
+            ],
+            guardrails,
+        );
+        expect(cuts).toEqual([{ target: staging.target, tag: "v1.1.0", timestampSeconds: at("2026-11-09T10:00:00Z") }]);
+    });
+
     it("leaves a target nobody has cut absent (so the absent-metric alert speaks), never 0", () => {
         expect(lastReleaseCuts([], guardrails)).toEqual([]);
         expect(releaseCutMetrics([]).samples).toEqual([]);
