@@ -150,7 +150,15 @@ describe("the merged report", () => {
             "ledger:0",
         ]);
         expect(merged.schemaVersion).toBe("1.0");
+        expect(merged.thresholds).toEqual({ high: 90, low: 80 });
         expect(figures(merged)).toMatchObject({ killed: 1, survived: 1, total: 2 });
+    });
+
+    it("keeps no group's checkout path or config", () => {
+        const one = { ...report({ "rules/a.ts": [mutant("1", "Killed")] }), projectRoot: "/home/me/repo", config: {} };
+        const merged = mergeReports([{ group: "rules", report: one }]);
+        expect(merged.projectRoot).toBeUndefined();
+        expect(merged.config).toBeUndefined();
     });
 
     it("refuses a file two groups mutate, and nothing to merge", () => {

@@ -203,9 +203,13 @@ export function mergeReports(
             merged.tests.push(...tf.tests.map((t) => ({ ...t, id: id(t.id) })));
         }
     }
+    // The first report's schema version, thresholds and framework; not its projectRoot (a checkout's absolute path)
+    // nor its config (one group's).
     const [first] = groups;
     return {
-        ...first.report,
+        schemaVersion: first.report.schemaVersion,
+        thresholds: first.report.thresholds,
+        ...(first.report.framework !== undefined ? { framework: first.report.framework } : {}),
         files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b))),
         testFiles: Object.fromEntries(Object.entries(testFiles).sort(([a], [b]) => a.localeCompare(b))),
     };
