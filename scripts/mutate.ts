@@ -36,8 +36,9 @@ function allGroups(): string[] {
         .sort();
 }
 
-const USAGE = `usage: npm run mutate [-- --group NAME ...] [--force] [--report-only]
+const USAGE = `usage: npm run mutate [-- --group NAME ...] [--mutate FILE ...] [--force] [--report-only]
   --group NAME    run this group (repeatable; default: every group): ${allGroups().join(", ")}
+  --mutate FILE   mutate only these of the group's files (repeatable; Stryker's --mutate, e.g. core/guardrails.ts)
   --force         re-test every mutant of the group, not only those the changes since its last run touched
   --report-only   run nothing: print the figures and write the merged report from the groups' last runs`;
 
@@ -48,10 +49,16 @@ function readReport(group: string): MutationReport | undefined {
     return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as MutationReport) : undefined;
 }
 
-function runGroup(group: string, force: boolean): number {
+function runGroup(group: string, force: boolean, files: readonly string[]): number {
     // The package exports no bin path; its CLI sits beside its package.json.
     const stryker = path.join(path.dirname(require.resolve("@stryker-mutator/core/package.json")), "bin", "stryker.js");
-    const args = [stryker, "run", path.join("stryker", `${group}.conf.mjs`), ...(force ? ["--force"] : [])];
+    const args = [
+        stryker,
+        "run",
+        path.join("stryker", `${group}.conf.mjs`),
+        ...(force ? ["--force"] : []),
+        ...(files.length > 0 ? ["--mutate", files.join(",")] : []),
+    ];
     process.stdout.write(`mutate: ${group}: stryker ${args.slice(1).join(" ")}\n`);
     const start = Date.now();
     const r = spawnSync(process.execPath, args, { cwd: repoRoot, stdio: "inherit" });
@@ -64,7 +71,7 @@ function runGroup(group: string, force: boolean): number {
 function main(): number {
     const flags = parseFlags(
         process.argv.slice(2),
-        { values: ["group"], booleans: ["force", "report-only", "help"] },
+        { values: ["group", "mutate"], booleans: ["force", "report-only", "help"] },
         USAGE,
     );
     if (flags.booleans.has("help")) {
@@ -82,9 +89,13 @@ function main(): number {
     if (reportOnly && flags.booleans.has("force")) {
         throw new UsageError("--force runs the groups; --report-only runs none: give one of them", USAGE);
     }
+    const files = flags.values.mutate ?? [];
+    if (files.length > 0 && chosen.length !== 1) {
+        throw new UsageError("--mutate narrows one group: give exactly one --group with it", USAGE);
+    }
     const wall: Record<string, number> = {};
     for (const g of reportOnly ? [] : chosen) {
-        wall[g] = runGroup(g, flags.booleans.has("force"));
+        wall[g] = runGroup(g, flags.booleans.has("force"), files);
     }
 
     const reports = known.flatMap((group) => {
