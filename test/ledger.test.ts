@@ -49,6 +49,7 @@ import {
     NOW,
     STANDARD_TEAM,
     Team,
+    chainSteps,
     forgeLine,
     join,
     lines,
@@ -72,9 +73,8 @@ const verify = (t: string, extra: Parameters<typeof optionsFor>[1] = {}) =>
     verifyLedger(t, FILE, optionsFor(team, extra));
 beforeEach(() => {
     team = makeTeam(STANDARD_TEAM);
-    text = signSteps(team, releaseSteps());
+    ({ text, entries } = chainSteps(team, releaseSteps()));
     ls = lines(text);
-    entries = verify(text).entries;
 });
 const floor = guardrails.signoffs.floor;
 const prodStart = floor.staging.length;
@@ -134,6 +134,11 @@ describe("DSSE", () => {
 });
 
 describe("a signed ledger", () => {
+    it("is what record writes, step by step, for the same keys and steps", () => {
+        expect(signSteps(team, releaseSteps())).toBe(text);
+        expect(verify(text).entries).toEqual(entries);
+    });
+
     it("verifies: signatures, chain, every release complete with at least the floor", () => {
         const r = verify(text);
         expect(r.problems).toEqual([]);
