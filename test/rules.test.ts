@@ -754,6 +754,23 @@ describe("the SLO rules' expressions", () => {
         }
     });
 
+    it("summarise by the lowest burn rate wherever the design lists it", () => {
+        // The workbook lists its lowest rate last; here it comes first.
+        const design: BurnRateAlert[] = [
+            {
+                alert: "LowFirst",
+                urgency: URGENCY.ticket,
+                conditions: [
+                    { longWindow: "6h", shortWindow: "30m", burnRate: 1 },
+                    { longWindow: "1h", shortWindow: "5m", burnRate: 3 },
+                ],
+            },
+        ];
+        const [a] = buildSloGroup(scope(), guardrails, first, design).rules.filter(isAlertingRule);
+        expect(a.annotations.summary).toContain("burning at over 1x");
+        expect(a.annotations.description).toContain(`error budget in ${guardrails.slo.periodDays} days or less`);
+    });
+
     it("refuse an objective exactly at the page's burn rate, naming the objective above which it can fire", () => {
         // A budget of a quarter caps the burn rate at exactly 4x: a 4x page could never fire.
         const design: BurnRateAlert[] = [
