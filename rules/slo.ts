@@ -169,7 +169,7 @@ export function buildSloGroup(
                     `(\n  ${over(c.longWindow, c.burnRate)}\nand\n  ${over(c.shortWindow, c.burnRate)}\nand on ()\n  ${slowRequestGate(thresholdBucket, count, c.longWindow, maxSlow)}\n)`,
             )
             .join("\nor\n");
-        const lowest = a.conditions.reduce((x, c) => (c.burnRate < x.burnRate ? c : x));
+        const lowest = Math.min(...a.conditions.map((c) => c.burnRate));
         const shares = a.conditions
             .map((c) => `${percent(c.burnRate * budget)} over both the last ${c.longWindow} and ${c.shortWindow}`)
             .join(", or ");
@@ -178,11 +178,11 @@ export function buildSloGroup(
             expr,
             labels: { ...labels, ...urgencyLabels(a.urgency), guardrail: GUARDRAIL_LABEL.slo },
             annotations: {
-                summary: `${slo.title} (${scopeName(scope)}): latency error budget burning at over ${lowest.burnRate}x`,
+                summary: `${slo.title} (${scopeName(scope)}): latency error budget burning at over ${lowest}x`,
                 description:
                     `The share of ${slo.id} requests slower than ${sli.thresholdSeconds} s is above ${shares} (objective: ${percent(slo.objective)} ` +
                     `within the threshold). Held, this spends the ${guardrails.slo.periodDays}-day error budget in ` +
-                    `${Number((guardrails.slo.periodDays / lowest.burnRate).toFixed(1))} days or less. ` +
+                    `${Number((guardrails.slo.periodDays / lowest).toFixed(1))} days or less. ` +
                     `Slow share over the long window now: ${VALUE.percent}.`,
                 runbook_url: runbookUrl(a.alert, scope),
                 dashboard: sloDashboardPath(scope, slo.id),
