@@ -41,7 +41,7 @@ import {
     ledgerText,
 } from "./fixtures/policies/stackResources";
 import { Reported, runResource, runStack, setSpecJson, specJson } from "./fixtures/policies/run";
-import { guardrails, STACKS } from "./helpers";
+import { guardrails, STACKS } from "./fixtures/shipped";
 
 /** Every policy over a stack, as the engine runs them: Analyze per resource, then AnalyzeStack. */
 async function runPack(ctx: PackContext, stack: FixtureStack): Promise<Array<Reported & { policy: string }>> {
