@@ -190,7 +190,7 @@ describe(`${BUCKET_POLICY}: each setting exactly once, exactly as designed`, () 
         "takes the %s setting under its other type token",
         (kind) => {
             const s = happyStack(guardrails, "dev");
-            s.byName(settingName("prov-bucket", kind)).type = BUCKET_SETTING_KINDS[kind][1];
+            s.byName(settingName("prov-bucket", kind)).type = (BUCKET_SETTING_KINDS[kind] as readonly string[])[1];
             expect(reported(s)).toEqual([]);
         },
     );
