@@ -105,6 +105,12 @@ describe(`${BUDGETS_POLICY}: the monthly total budget`, () => {
         expect(reported(s)).toEqual([]);
     });
 
+    it("in an account of its own, takes a null filter for no filter", () => {
+        const s = happyStack(guardrails, own);
+        s.byName("budgets-total").props.filterExpression = null;
+        expect(reported(s)).toEqual([]);
+    });
+
     it("in an account of its own, counts no filtered budget as the total one", () => {
         const s = happyStack(guardrails, own);
         s.byName("budgets-total").props.filterExpression = OTHER_SERVICE;
@@ -238,6 +244,27 @@ describe(`${BUDGETS_POLICY}: the LLM budget`, () => {
         expect(messages(s, capped)[0]).toContain(`is over the ${shared} LLM cap`);
     });
 
+    it.each([
+        ["EQUALS spelled out on the first-party service", [{ matchOptions: ["EQUALS"] }, {}], true],
+        ["two match options", [{ matchOptions: ["EQUALS", "EQUALS"] }, {}], false],
+        ["another match option", [{ matchOptions: ["CASE_SENSITIVE"] }, {}], false],
+        ["a match option that is no list", [{ matchOptions: { 0: "EQUALS", length: 1 } }, {}], false],
+        ["the Marketplace suffix matched exactly", [{}, { matchOptions: ["EQUALS"] }], false],
+    ])("reads an LLM filter with %s as %s", (_what, changes, llm) => {
+        const ors = (LLM_SERVICE_FILTER.ors ?? []).map((o, i) => ({
+            dimensions: { ...o.dimensions, ...(changes as Array<Record<string, unknown>>)[i] },
+        }));
+        const s = happyStack(guardrails, llmCapped);
+        s.byName("budgets-llm").props.filterExpression = { ors };
+        expect(messages(s)).toEqual(llm ? [] : [expect.stringContaining(`the ${llmCapped} stack has no LLM budget`)]);
+    });
+
+    it("reads only matchOptions as defaulting to EQUALS, not another field holding it", () => {
+        const s = happyStack(guardrails, llmCapped);
+        s.byName("budgets-llm").props.filterExpression = { ...LLM_SERVICE_FILTER, extra: ["EQUALS"] };
+        expect(messages(s)).toEqual([expect.stringContaining(`the ${llmCapped} stack has no LLM budget`)]);
+    });
+
     it("tells the LLM budget apart by its filter alone (isLlmBudget)", () => {
         const [llm, total] = policyResources([
             happyStack(guardrails, own).byName("budgets-llm"),
@@ -327,6 +354,16 @@ describe(`${BUDGETS_POLICY}: currency, type, period, cost types`, () => {
         }
     });
 
+    it("takes a period that starts this very minute", () => {
+        const now = jest.spyOn(Date, "now").mockReturnValue(Date.UTC(2030, 0, 1, 12, 30));
+        try {
+            expect(one((p) => (p.timePeriodStart = "2030-01-01_12:30"))).toEqual([]);
+            expect(one((p) => (p.timePeriodStart = "2030-01-01_12:31"))).toHaveLength(1);
+        } finally {
+            now.mockRestore();
+        }
+    });
+
     it("takes a period that started in the past, or an unset start", () => {
         for (const start of ["2020-01-01_00:00", "2020-01-01", "", null, undefined]) {
             expect(one((p) => (p.timePeriodStart = start))).toEqual([]);
@@ -334,7 +371,14 @@ describe(`${BUDGETS_POLICY}: currency, type, period, cost types`, () => {
     });
 
     it("refuses a start that is not a Budgets date", () => {
-        for (const start of ["next month", "2020-01-01T00:00:00Z", "2020-1-1", 20200101]) {
+        for (const start of [
+            "next month",
+            "2020-01-01T00:00:00Z",
+            "2020-1-1",
+            20200101,
+            ["2099-01-01"],
+            "x2099-01-01",
+        ]) {
             expect(one((p) => (p.timePeriodStart = start))).toEqual([
                 budgetMessage("budgets-total", `timePeriodStart "${String(start)}" is not a date; allowed: unset`),
             ]);
@@ -530,6 +574,44 @@ describe(`${BUDGETS_POLICY}: every notification reaches the same people`, () => 
         expect(messages(s)).toEqual([`${BUDGET} "budgets-total": ${odd("leave out platform-alerts@maestro.example")}`]);
     });
 
+    it("reads a notification without email subscribers as notifying nobody by email", () => {
+        const s = happyStack(guardrails, "dev");
+        const ns = notificationsOf(s, "budgets-total");
+        ns[2].subscriberEmailAddresses = undefined;
+        expect(messages(s)).toEqual([`${BUDGET} "budgets-total": ${odd("leave out platform-alerts@maestro.example")}`]);
+    });
+
+    it("lists everyone added and everyone left out", () => {
+        const s = happyStack(guardrails, "dev");
+        notificationsOf(s, "budgets-total").forEach(
+            (n) => (n.subscriberEmailAddresses = ["a@maestro.example", "b@maestro.example"]),
+        );
+        notificationsOf(s, "budgets-llm").forEach(
+            (n) => (n.subscriberEmailAddresses = ["a@maestro.example", "b@maestro.example"]),
+        );
+        const total = notificationsOf(s, "budgets-total");
+        total[0].subscriberEmailAddresses = ["c@maestro.example", "d@maestro.example"];
+        expect(messages(s)).toEqual([
+            `${BUDGET} "budgets-total": ${odd("go to c@maestro.example, d@maestro.example, whom the stack's other budget notifications do not notify, and leave out a@maestro.example, b@maestro.example")}`,
+        ]);
+    });
+
+    it("asks nothing of recipients when no budget notifies anyone", () => {
+        const s = happyStack(guardrails, "dev");
+        s.byName("budgets-total").props.notifications = [];
+        delete s.byName("budgets-llm").props.notifications;
+        expect(messages(s)).toEqual([
+            budgetMessage(
+                "budgets-total",
+                `no ACTUAL notification at 100% of the limit or earlier (the cap is breached); no ACTUAL notification at ${percent}% of the limit or earlier (GREATER_THAN, PERCENTAGE; guardrails/guardrails.yaml /cost/alertThreshold); no FORECASTED notification at ${percent}% of the limit or earlier (GREATER_THAN, PERCENTAGE; guardrails/guardrails.yaml /cost/alertThreshold)`,
+            ),
+            budgetMessage(
+                "budgets-llm",
+                `no ACTUAL notification at 100% of the limit or earlier (the cap is breached); no ACTUAL notification at ${percent}% of the limit or earlier (GREATER_THAN, PERCENTAGE; guardrails/guardrails.yaml /cost/alertThreshold); no FORECASTED notification at ${percent}% of the limit or earlier (GREATER_THAN, PERCENTAGE; guardrails/guardrails.yaml /cost/alertThreshold)`,
+            ),
+        ]);
+    });
+
     it("names both who is added and who is left out", () => {
         const s = happyStack(guardrails, "dev");
         const ns = notificationsOf(s, "budgets-total");
@@ -557,7 +639,30 @@ describe(`${BUDGETS_POLICY}: every notification reaches the same people`, () => 
     });
 });
 
+/** Guardrails in which every environment deploys to one account. */
+const oneAccount: Guardrails = {
+    ...guardrails,
+    accounts: Object.fromEntries(STACKS.map((e) => [e, guardrails.accounts[shared]])),
+};
+
 describe(`${BUDGETS_POLICY} in a shared account`, () => {
+    it("names every environment the account is shared with", () => {
+        const c = fixtureContext(oneAccount);
+        const s = happyStack(oneAccount, "dev");
+        const others = accountSharedWith(oneAccount, "dev");
+        expect(others).toHaveLength(STACKS.length - 1);
+        extraBudget(s, "budgets-total", "budgets-compute", { filterExpression: OTHER_SERVICE });
+        s.resources.splice(s.resources.indexOf(s.byName("budgets-cost-tag-0")), 1);
+        expect(messages(s, c)).toEqual([
+            expect.stringContaining(
+                `the dev stack shares its AWS account with ${others.join(", ")} (guardrails/guardrails.yaml /accounts)`,
+            ),
+            expect.stringContaining(
+                `"budgets-compute": the dev account is shared with ${others.join(", ")} (guardrails/guardrails.yaml /accounts)`,
+            ),
+        ]);
+    });
+
     const problem = (env: string) =>
         `the ${env} account is shared with ${accountSharedWith(guardrails, env).join(", ")} (guardrails/guardrails.yaml /accounts), so this budget would count their spend too; allowed: a filterExpression that is or ANDs in ${JSON.stringify(environmentScope(env))}, and no costFilters`;
 
