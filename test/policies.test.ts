@@ -1,8 +1,11 @@
+import * as fs from "fs";
+import * as path from "path";
 import { StackValidationPolicy } from "@pulumi/policy";
 import * as yaml from "js-yaml";
 import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, URGENCY } from "../core/conventions";
 import { awsEvidenceTags } from "../core/evidence";
 import { leLabel } from "../core/guardrails";
+import { repoRoot } from "../core/validation";
 import { packPolicies } from "../policies/all";
 import { accountSharedWith } from "../core/guardrails";
 import { LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
@@ -905,6 +908,25 @@ describe("the stack's environment", () => {
                 ),
             ).toBe(true);
         }
+    });
+});
+
+describe("the pack's policies", () => {
+    it("are the ones docs/policies.md lists, each of the kind it says, mandatory by default and described", () => {
+        const documented = fs
+            .readFileSync(path.join(repoRoot, "docs", "policies.md"), "utf8")
+            .split("\n")
+            .map((line) => /^\| `([a-z-]+)` \| (resource|stack) \|/.exec(line))
+            .filter((m): m is RegExpExecArray => m !== null)
+            .map((m) => ({ name: m[1], kind: m[2], level: "mandatory", described: true }));
+        const pack = packPolicies(ctx).map((p) => ({
+            name: p.name,
+            kind: "validateResource" in p ? "resource" : "stack",
+            level: p.enforcementLevel,
+            described: p.description.trim().length > 0,
+        }));
+        const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+        expect(pack.sort(byName)).toEqual(documented.sort(byName));
     });
 });
 
