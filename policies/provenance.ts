@@ -252,6 +252,9 @@ function statementDiffs(actualJson: unknown, designedJson: string): string[] {
     } catch {
         return [`policy is not JSON; allowed: ${designedJson}`];
     }
+    if (actual === null || typeof actual !== "object") {
+        return [`policy is not a JSON object; allowed: ${designedJson}`];
+    }
     const designed = JSON.parse(designedJson) as { Version: string; Statement: Array<{ Sid: string }> };
     const have = (Array.isArray(actual.Statement) ? actual.Statement : [actual.Statement]) as Array<
         Record<string, unknown> | undefined
@@ -334,13 +337,17 @@ function bucketFindings(
             ?.applyServerSideEncryptionByDefault?.kmsMasterKeyId,
     );
     const policy = onThis(BUCKET_SETTING_KINDS.policy)[0];
-    let doc: { Statement?: Array<Record<string, unknown>> } = {};
+    let doc: { Statement?: unknown } = {};
     try {
-        doc = JSON.parse(String(policy?.props.policy)) as typeof doc;
+        // JSON that is no document (null, a number) is reported below as a statement difference too.
+        doc = (JSON.parse(String(policy?.props.policy)) as typeof doc | null) ?? {};
     } catch {
         // Reported below as a statement difference.
     }
-    const statements = Array.isArray(doc.Statement) ? doc.Statement : [];
+    // A lone statement (not in a list) is read as statementDiffs reads it.
+    const statements = (Array.isArray(doc.Statement) ? (doc.Statement as unknown[]) : [doc.Statement]).filter(
+        (st): st is Record<string, unknown> => st !== null && typeof st === "object",
+    );
     const bySid = (sid: string) => statements.find((st) => st.Sid === sid);
     const firstResource = (st: Record<string, unknown> | undefined) =>
         Array.isArray(st?.Resource) ? (st?.Resource as unknown[])[0] : st?.Resource;
@@ -381,9 +388,10 @@ function bucketFindings(
     }
     if (role === "evidence" && encryption !== undefined) {
         const keyDeps = (encryption.propertyDependencies.rules ?? []).filter((d) => d.type === "aws:kms/key:Key");
-        if (keyDeps.length === 0) {
+        // No key id is S3's own aws/s3 key, whatever the rules depend on.
+        if (keyDeps.length === 0 || kmsKeyArn === "") {
             problems.push(
-                `its encryption names KMS key "${kmsKeyArn}", not the stack's own key; allowed: the ProvenanceBucket's aws:kms/key:Key`,
+                `its encryption names ${kmsKeyArn === "" ? "no KMS key (S3's aws/s3 key)" : `KMS key "${kmsKeyArn}"`}, not the stack's own key; allowed: the ProvenanceBucket's aws:kms/key:Key`,
             );
         }
     }

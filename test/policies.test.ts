@@ -1,21 +1,11 @@
 import * as fs from "fs";
-import * as pulumi from "@pulumi/pulumi";
-import {
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-} from "@pulumi/policy";
+import * as path from "path";
+import { StackValidationPolicy } from "@pulumi/policy";
 import * as yaml from "js-yaml";
-import { CostBudgets } from "../components/costBudgets";
-import { ProvenanceBucket } from "../components/provenanceBucket";
 import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, URGENCY } from "../core/conventions";
 import { awsEvidenceTags } from "../core/evidence";
 import { leLabel } from "../core/guardrails";
-import { runWithMocks } from "../offline/mockRuntime";
-import { shippedStackFile } from "../offline/shippedStacks";
-import { stackProgram } from "../offline/synth";
+import { repoRoot } from "../core/validation";
 import { packPolicies } from "../policies/all";
 import { accountSharedWith } from "../core/guardrails";
 import { LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
@@ -39,7 +29,6 @@ import {
     provenanceBucketPolicy,
     releasePolicy,
 } from "../policies/provenance";
-import { UNTAGGABLE_AWS_TYPES, evidenceCarrier } from "../policies/resources";
 import { ROUTING_POLICY, routingPolicy } from "../policies/routing";
 import { SLO_POLICY, sloPolicy } from "../policies/slo";
 import { buildAlertmanagerConfig, renderAmpDefinition } from "../routing";
@@ -56,92 +45,9 @@ import {
     fixtureContext,
     happyStack,
     ledgerText,
-    policyResources,
 } from "./fixtures/policies/stackResources";
-import { guardrails, STACKS } from "./helpers";
-
-interface Reported {
-    readonly message: string;
-    readonly urn?: string;
-    /** Set when the policy reported at an explicit level (otherwise the configured level applies). */
-    readonly level?: string;
-}
-
-/** reportViolation as @pulumi/policy passes it: a message (and URN), or a violation object. */
-function reporter(): [ReportViolation, Reported[]] {
-    const seen: Reported[] = [];
-    const report = ((m: string | { message: string; urn?: string; enforcementLevel?: string }, urn?: string) => {
-        seen.push(
-            typeof m === "string" ? { message: m, urn } : { message: m.message, urn: m.urn, level: m.enforcementLevel },
-        );
-    }) as ReportViolation;
-    return [report, seen];
-}
-
-const notApplicable = (reason?: string): never => {
-    throw new Error(`notApplicable: ${reason}`);
-};
-
-/** The model of a fixture dashboard (dashboard.grafana.app API: `spec.json`). */
-const specJson = (r: FixtureResource): string => (r.props.spec as { json: string }).json;
-const setSpecJson = (r: FixtureResource, json: string): void => {
-    r.props.spec = { ...(r.props.spec as object), json };
-};
-
-/** Call a stack policy with the arguments the analyzer server builds for AnalyzeStack. */
-function runStack(
-    policy: StackValidationPolicy,
-    rs: readonly FixtureResource[],
-    pending?: Promise<unknown>[],
-): Reported[] {
-    const [report, seen] = reporter();
-    const args: StackValidationArgs = {
-        resources: policyResources(rs),
-        getConfig: <T>() => ({}) as T,
-        stackTags: new Map(),
-        notApplicable,
-    };
-    settled(policy.name, policy.validateStack(args, report), pending);
-    return seen;
-}
-
-/**
- * A policy's violations are complete when its call returns, unless it returns a promise (the pack's preview wrapper
- * does): then the caller must await it (`pending` collects it), and a runner that cannot fails the test rather than
- * lose the violations it reports later.
- */
-function settled(policy: string, result: unknown, pending?: Promise<unknown>[]): void {
-    if (result instanceof Promise) {
-        if (pending) {
-            pending.push(result);
-            return;
-        }
-        throw new Error(`policy ${policy} validates asynchronously; this synchronous runner would lose its violations`);
-    }
-}
-
-/** Call a resource policy with the arguments the analyzer server builds for Analyze. */
-function runResource(policy: ResourceValidationPolicy, r: FixtureResource, pending?: Promise<unknown>[]): Reported[] {
-    const [report, seen] = reporter();
-    const [p] = policyResources([r]);
-    const args: ResourceValidationArgs = {
-        type: p.type,
-        props: p.props,
-        urn: p.urn,
-        name: p.name,
-        opts: p.opts,
-        stackTags: new Map(),
-        getConfig: <T>() => ({}) as T,
-        notApplicable,
-        isType: () => false,
-        asType: () => undefined,
-    };
-    const validate = policy.validateResource;
-    for (const v of Array.isArray(validate) ? validate : validate ? [validate] : []) {
-        settled(policy.name, v(args, report), pending);
-    }
-    return seen;
-}
+import { Reported, runResource, runStack, setSpecJson, specJson } from "./fixtures/policies/run";
+import { guardrails, STACKS } from "./fixtures/shipped";
 
 /** Every policy over a stack, as the engine runs them: Analyze per resource, then AnalyzeStack. */
 async function runPack(ctx: PackContext, stack: FixtureStack): Promise<Array<Reported & { policy: string }>> {
@@ -1152,65 +1058,22 @@ describe("the stack's environment", () => {
     });
 });
 
-describe("AWS type classification (policies/resources.ts)", () => {
-    /**
-     * core/evidence.ts stamps an AWS resource exactly when its class passes a `tags` input; record that for every AWS
-     * type the shipped stack (and the AWS components it builds on) registers, and check the pack agrees.
-     */
-    it.each(STACKS)("classifies every AWS type the %s stack registers as core/evidence.ts tags it", async (env) => {
-        const seen = new Map<string, boolean>();
-        const record: pulumi.ResourceTransformation = (args) => {
-            if (args.type.startsWith("aws:")) {
-                seen.set(args.type, "tags" in args.props);
-            }
-            return undefined;
-        };
-        const shipped = stackProgram();
-        await runWithMocks({
-            stack: env,
-            config: shippedStackFile(env),
-            program: async () => {
-                pulumi.runtime.registerStackTransformation(record);
-                const outputs = await shipped();
-                new CostBudgets("classify-budgets", {
-                    config: {
-                        environment: env,
-                        monthlyBudgetUsd: guardrails.cost.caps[env].monthlyUsd,
-                        llmBudgetUsd:
-                            guardrails.cost.caps[env].llmMonthlyUsd ?? guardrails.cost.caps[env].monthlyUsd / 2,
-                        costAlertThreshold: guardrails.cost.alertThreshold,
-                        alertEmails: ["a@maestro.example"],
-                        sourceFile: "x",
-                        aws: { ...guardrails.accounts[env], sharedWith: accountSharedWith(guardrails, env) },
-                        llmBudgetAction: { roles: ["llm-role"], approvalModel: "MANUAL" },
-                    },
-                    guardrails,
-                });
-                new ProvenanceBucket("classify-provenance", {
-                    environment: env,
-                    objectLock: { objectLockMode: "COMPLIANCE", retentionDays: 1 },
-                });
-                return outputs;
-            },
-        });
-        expect(seen.size).toBeGreaterThan(0);
-        for (const [type, taggable] of seen) {
-            expect({ type, carrier: evidenceCarrier(type).kind }).toEqual({
-                type,
-                carrier: taggable ? "aws-tags" : "exempt",
-            });
-        }
-    });
-
-    it("exempts only AWS types whose class passes no tags input (read from @pulumi/aws's generated class)", () => {
-        for (const type of Object.keys(UNTAGGABLE_AWS_TYPES)) {
-            // "aws:s3/bucketPolicy:BucketPolicy" lives in @pulumi/aws/s3/bucketPolicy.js
-            const source = fs.readFileSync(require.resolve(`@pulumi/aws/${type.split(":")[1]}`), "utf8");
-            expect({ type, passesTags: /resourceInputs\["tags"\] = args/.test(source) }).toEqual({
-                type,
-                passesTags: false,
-            });
-        }
+describe("the pack's policies", () => {
+    it("are the ones docs/policies.md lists, each of the kind it says, mandatory by default and described", () => {
+        const documented = fs
+            .readFileSync(path.join(repoRoot, "docs", "policies.md"), "utf8")
+            .split("\n")
+            .map((line) => /^\| `([a-z-]+)` \| (resource|stack) \|/.exec(line))
+            .filter((m): m is RegExpExecArray => m !== null)
+            .map((m) => ({ name: m[1], kind: m[2], level: "mandatory", described: true }));
+        const pack = packPolicies(ctx).map((p) => ({
+            name: p.name,
+            kind: "validateResource" in p ? "resource" : "stack",
+            level: p.enforcementLevel,
+            described: p.description.trim().length > 0,
+        }));
+        const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+        expect(pack.sort(byName)).toEqual(documented.sort(byName));
     });
 });
 
