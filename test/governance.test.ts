@@ -29,14 +29,22 @@ const FIXTURES = path.join(repoRoot, "test", "fixtures", "governance");
 
 type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> };
 
-const shipped: Governance = loadGovernance();
+// Loaded in each test (not while the file loads), so mutation testing sees which tests reach which governance code.
+let shipped: Governance;
+beforeEach(() => {
+    shipped = loadGovernance();
+});
 
 /**
  * A root holding every test file the shipped hooks name, so each fixture below isolates its one broken thing from
- * whether other suites exist yet (the shipped-data test checks the real files).
+ * whether other suites exist yet (the shipped-data test checks the real files). Read as plain JSON: the loader is
+ * what the tests exercise.
  */
 const hookRoot = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-hook-root-"));
-for (const item of shipped.items) {
+const backlogDoc = JSON.parse(fs.readFileSync(path.join(GOVERNANCE_DIR, "backlog.json"), "utf8")) as {
+    items: { hooks: { tests: string } }[];
+};
+for (const item of backlogDoc.items) {
     fs.mkdirSync(path.dirname(path.join(hookRoot, item.hooks.tests)), { recursive: true });
     fs.writeFileSync(path.join(hookRoot, item.hooks.tests), "");
 }
