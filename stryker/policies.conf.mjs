@@ -5,5 +5,12 @@ import { groupConfig } from "./shared.mjs";
 export default groupConfig({
     group: "policies",
     mutate: ["policies/*.ts"],
-    tests: ["test/policies.test.ts", "test/pack-context.test.ts", "test/preview.test.ts"],
+    tests: [
+        "test/policies.test.ts",
+        "test/policies-*.test.ts",
+        "test/pack-context.test.ts",
+        "test/preview.test.ts",
+        "test/guards-pack.test.ts",
+        "test/resource-classification.test.ts",
+    ],
 });
