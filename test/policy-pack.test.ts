@@ -1,7 +1,8 @@
 /**
  * The pack run the way the engine runs it: launched as the analyzer plugin (run-policy-pack running the built pack,
  * its port on stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process
- * serves the file, as synth uses it; each case sends its own ConfigureStack and Configure.
+ * serves the file (the one its jest worker shares: test/setup/policyPacks.ts), as synth uses it; each case sends its
+ * own ConfigureStack and Configure. The synth command runs in-process against the same pack (synthInProcess).
  */
 import { PROVIDERS_POLICY } from "../policies/providers";
 import { STACK_BINDING_POLICY } from "../policies/stack";
@@ -30,17 +31,15 @@ import { POLICY_PACK_NAME } from "../policies/all";
 import { AWS_ACCOUNT_POLICY } from "../policies/accounts";
 import { ANOMALY_POLICY } from "../policies/anomaly";
 import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
-import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
+import { guardrails, KEY, STACKS, writeStackVariant, synthInProcess } from "./helpers";
+import { sharedPolicyPack } from "./setup/policyPacks";
 
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "policies");
 
 let analyzer: PolicyAnalyzer;
 beforeAll(async () => {
-    analyzer = await PolicyAnalyzer.start();
+    analyzer = await sharedPolicyPack();
 }, 180000);
-afterAll(async () => {
-    await analyzer?.close();
-});
 
 async function analyzeProgram(
     stack: string,
@@ -112,8 +111,7 @@ describe("the guardrail components under each stack's validated config", () => {
 describe("negative end-to-end cases", () => {
     it("a stack file without aws:allowedAccountIds: synth --config refuses it, and the engine's default provider without the pin is rejected by aws-account-pinned", async () => {
         const file = writeStackVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
-        const cli = runScript(
-            "synth",
+        const cli = await synthInProcess(
             "--stack",
             "prod",
             "--config",
@@ -155,8 +153,7 @@ describe("negative end-to-end cases", () => {
             "staging",
             (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
         );
-        const cli = runScript(
-            "synth",
+        const cli = await synthInProcess(
             "--stack",
             "staging",
             "--config",
@@ -183,8 +180,7 @@ describe("negative end-to-end cases", () => {
     it("a budget over its cap: synth --config refuses it, and a budget built over the cap is rejected by budgets-within-caps", async () => {
         const over = guardrails.cost.caps.dev.monthlyUsd * 2;
         const file = writeStackVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
-        const cli = runScript(
-            "synth",
+        const cli = await synthInProcess(
             "--stack",
             "dev",
             "--config",
@@ -205,8 +201,7 @@ describe("negative end-to-end cases", () => {
 
     it("a missing release tag in prod: synth --config refuses it, and a deploy without one is rejected by release-tag-and-signoffs", async () => {
         const file = writeStackVariant("prod", (c) => delete c[KEY("releaseTag")]);
-        const cli = runScript(
-            "synth",
+        const cli = await synthInProcess(
             "--stack",
             "prod",
             "--config",
@@ -307,9 +302,9 @@ describe("policy config (--policy-pack-config)", () => {
 });
 
 describe("synth", () => {
-    it("writes policy-report.json and exits non-zero exactly when a mandatory violation is reported", () => {
+    it("writes policy-report.json and exits non-zero exactly when a mandatory violation is reported", async () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-"));
-        const cli = runScript("synth", "--stack", "dev", "--out", out);
+        const cli = await synthInProcess("--stack", "dev", "--out", out);
         const doc = JSON.parse(fs.readFileSync(path.join(out, "policy-report.json"), "utf8")) as {
             stack: string;
             policyPack: { name: string };
@@ -337,9 +332,8 @@ describe("synth", () => {
         expect(samples.reduce((n, m) => n + Number(m[3]), 0)).toBe(doc.violations.length);
     });
 
-    it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", () => {
-        const cli = runScript(
-            "synth",
+    it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", async () => {
+        const cli = await synthInProcess(
             "--stack",
             "dev",
             "--out",
