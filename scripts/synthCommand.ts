@@ -235,4 +235,3 @@ export async function synthCommand(
     );
     return failed ? 1 : 0;
 }
-
