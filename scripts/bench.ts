@@ -197,7 +197,8 @@ const JEST_GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
         "program runs in-process (Pulumi mock runtime)",
         /runWithMocks|synthStack|runComponents|guardRun|runPackInProcess/,
     ],
-    ["unit (no other process, no Pulumi runtime)", /.*/],
+    ["other command lines (bin/scripts, git, ssh-keygen)", /runScript\(|execFileSync\(|spawnSync\(/],
+    ["unit (nothing but this process)", /.*/],
 ];
 
 function jestGroup(file: string): string {
