@@ -26,8 +26,15 @@ export function modelFile(uid: string): string {
 }
 
 // The published schemas need `strict: false` (they use keywords Ajv's strict mode does not know, such as
-// `x-deprecation-message`); everything else about them is checked as written.
-const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
+// `x-deprecation-message`); everything else about them is checked as written. Compiling Grafana's schemas is most of
+// a synth's schema work: without the code optimizer's passes (the same checks) it takes a quarter less CPU.
+const ajv = new Ajv({
+    allErrors: true,
+    strict: false,
+    allowUnionTypes: true,
+    verbose: true,
+    code: { optimize: false },
+});
 addFormats(ajv);
 const loaded = new Set<string>();
 const validators = new Map<string, ValidateFunction | undefined>();
