@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "./cli";
+import { childrenCpuMs, childrenCpuSince } from "./childCpu";
 import { repoRoot } from "../core/validation";
 
 const USAGE = `usage: npm test [-- --serial] [--only CHECK ...] [--timings FILE] [--jest-json FILE] [TEST_PATH ...]
@@ -34,6 +35,8 @@ export interface CheckTiming {
     readonly startMs: number;
     readonly endMs: number;
     readonly wallMs: number;
+    /** CPU of the check's processes (ms; Linux), known only when nothing else ran beside it (--serial, or jest). */
+    readonly cpuMs?: number;
     readonly passed: boolean;
 }
 
@@ -42,6 +45,8 @@ export interface CheckTimings {
     readonly cores: number;
     readonly checks: readonly CheckTiming[];
     readonly totalMs: number;
+    /** CPU of every check's processes together (ms; Linux). */
+    readonly cpuMs?: number;
     readonly passed: boolean;
 }
 
@@ -133,11 +138,14 @@ async function main(): Promise<number> {
     const since = () => Number(process.hrtime.bigint() - started) / 1e6;
     const timings: CheckTiming[] = [];
 
-    const run = async (check: Check, live: boolean): Promise<boolean> => {
+    const cpuAtStart = childrenCpuMs();
+    const run = async (check: Check, live: boolean, alone: boolean): Promise<boolean> => {
         const startMs = since();
+        const cpu = childrenCpuMs();
         const { passed, output } = await runCheck(check, live);
         const endMs = since();
-        timings.push({ name: check.name, title: check.title, startMs, endMs, wallMs: endMs - startMs, passed });
+        const cpuMs = alone ? childrenCpuSince(cpu) : undefined;
+        timings.push({ name: check.name, title: check.title, startMs, endMs, wallMs: endMs - startMs, cpuMs, passed });
         if (!live) {
             process.stdout.write(`── ${check.title}: ${passed ? "passed" : "FAILED"} in ${seconds(endMs - startMs)}\n`);
             process.stdout.write(output.endsWith("\n") || output === "" ? output : `${output}\n`);
@@ -152,7 +160,7 @@ async function main(): Promise<number> {
     const slot = async () => {
         while (next < first.length) {
             const check = first[next++];
-            firstPassed = (await run(check, false)) && firstPassed;
+            firstPassed = (await run(check, false, serial)) && firstPassed;
         }
     };
     await Promise.all(Array.from({ length: serial ? 1 : Math.min(cores, first.length) }, slot));
@@ -160,24 +168,28 @@ async function main(): Promise<number> {
     const jest = selected.find((c) => c.name === "jest");
     if (jest && firstPassed) {
         process.stdout.write(`── ${jest.title}\n`);
-        await run(jest, true);
+        await run(jest, true, true);
     } else if (jest) {
         process.stdout.write(`── ${jest.title}: not run, a check above failed\n`);
     }
 
     const passed = timings.every((t) => t.passed) && (firstPassed || !jest);
     const totalMs = since();
+    const totalCpuMs = childrenCpuSince(cpuAtStart);
+    const cpu = (ms: number | undefined) => (ms === undefined ? "" : `  ${seconds(ms).padStart(8)} CPU`);
     const width = Math.max(...timings.map((t) => t.title.length));
-    process.stdout.write(
-        `\n${timings
-            .map((t) => `${t.title.padEnd(width)}  ${seconds(t.wallMs).padStart(8)}  ${t.passed ? "passed" : "FAILED"}`)
-            .join("\n")}\n${"total".padEnd(width)}  ${seconds(totalMs).padStart(8)}  ${
-            passed ? "passed" : "FAILED"
-        } (${serial ? "one at a time" : `side by side on ${cores} cores`}, then jest)\n`,
+    const lines = timings.map(
+        (t) =>
+            `${t.title.padEnd(width)}  ${seconds(t.wallMs).padStart(8)}  ${t.passed ? "passed" : "FAILED"}${cpu(t.cpuMs)}`,
     );
+    lines.push(
+        `${"total".padEnd(width)}  ${seconds(totalMs).padStart(8)}  ${passed ? "passed" : "FAILED"}${cpu(totalCpuMs)}` +
+            ` (${serial ? "one at a time" : `side by side on ${cores} cores`}, then jest)`,
+    );
+    process.stdout.write(`\n${lines.join("\n")}\n`);
     const timingsFile = single(flags, "timings", USAGE);
     if (timingsFile) {
-        const doc: CheckTimings = { serial, cores, checks: timings, totalMs, passed };
+        const doc: CheckTimings = { serial, cores, checks: timings, totalMs, cpuMs: totalCpuMs, passed };
         fs.writeFileSync(path.resolve(timingsFile), JSON.stringify(doc, null, 2) + "\n");
     }
     return passed ? 0 : 1;
