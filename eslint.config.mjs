@@ -47,6 +47,7 @@ export default tseslint.config(
             "out/**",
             "coverage/**",
             "reports/**",
+            ".stryker-tmp/**",
             "test-artifacts/**",
             "policies/dist/**",
             "**/*.js",

@@ -9,6 +9,7 @@ import {
     K8S_LABEL,
     MANAGED_BY,
 } from "./conventions";
+import type { StackScope } from "./scope";
 
 export type EvidenceHookName = (typeof EVIDENCE_HOOKS)[number];
 
@@ -21,18 +22,8 @@ export interface EvidenceItem {
 /** Finds a backlog item by id; throws when it does not exist. */
 export type EvidenceResolver = (backlogItemId: string) => EvidenceItem;
 
-/** Stack-wide facts every resource is tagged with (a StackConfig is one). */
-export interface TagContext {
-    readonly environment: string;
-    readonly owner: string;
-    readonly stack: string;
-    readonly releaseTag?: string;
-    /**
-     * Keys of the tags the AWS provider adds to every resource (`aws:defaultTags`). S3 counts them against an
-     * object's 10-tag limit, so objects keep fewer of the stamps as tags (see fitObjectTags).
-     */
-    readonly defaultTagKeys?: readonly string[];
-}
+/** What the evidence stamps read of a scope: the stack-wide facts every resource is tagged with (the kit's name). */
+export type TagContext = Pick<StackScope, "environment" | "owner" | "stack" | "releaseTag" | "defaultTagKeys">;
 
 /**
  * What a component states about the evidence of what it creates: the backlog item its resources serve (ids in

@@ -13,10 +13,11 @@ import type { parser as PromqlGrammar } from "@prometheus-io/lezer-promql" with 
 import { CADENCE_METRIC, COST_METRIC } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { histogramRequirements } from "../core/instrumentation";
+import type { StackScope } from "../core/scope";
 import { StackConfig } from "../core/stackConfig";
 import { Problem, ajvProblems, repoRoot } from "../core/validation";
 import { RuleGroup, buildRuleGroups, isAlertingRule, isRecordingRule } from "../rules";
-import { DATASOURCE_VARIABLE, DashboardJson, DashboardScope, PanelJson, allPanels } from "./common";
+import { DATASOURCE_VARIABLE, DashboardJson, PanelJson, allPanels } from "./common";
 
 export const SCHEMA_DIR = path.join(repoRoot, "dashboards", "schema");
 
@@ -240,7 +241,10 @@ export function variableProblems(model: DashboardJson): Problem[] {
 }
 
 /** Every datasource reference is the `datasource` variable or the stack's Prometheus uid, of type prometheus. */
-export function datasourceProblems(model: DashboardJson, config: DashboardScope): Problem[] {
+export function datasourceProblems(
+    model: DashboardJson,
+    config: Pick<StackScope, "prometheusDatasourceUid">,
+): Problem[] {
     const file = modelFile(model.uid);
     const allowed = [`\${${DATASOURCE_VARIABLE}}`, config.prometheusDatasourceUid];
     const problems: Problem[] = [];
@@ -460,7 +464,11 @@ export function promqlProblems(model: DashboardJson, known: ReadonlySet<string>)
 }
 
 /** Every check that needs no external tool, for one model. */
-export function dashboardProblems(model: DashboardJson, config: DashboardScope, known: ReadonlySet<string>): Problem[] {
+export function dashboardProblems(
+    model: DashboardJson,
+    config: Pick<StackScope, "prometheusDatasourceUid">,
+    known: ReadonlySet<string>,
+): Problem[] {
     return [
         ...schemaProblems(model),
         ...panelIdProblems(model),

@@ -11,7 +11,7 @@ import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import { sortKeys } from "../core/stableJson";
 import { BACKLOG_ITEM, DashboardKind, RULE_PREFIX, SLO_RECORD, dashboardUid } from "../core/conventions";
-import { StackConfig } from "../core/stackConfig";
+import type { StackScope } from "../core/scope";
 import { ERROR_BUDGET_LOW } from "./design";
 
 export { DASHBOARD_KINDS, dashboardUid, folderUid } from "../core/conventions";
@@ -87,7 +87,9 @@ export interface BuiltDashboard {
  * The `datasource` variable: any Prometheus datasource, defaulting to the stack's (`prometheusDatasourceUid`), so a
  * viewer can point the same dashboard at another Prometheus without editing it.
  */
-export function datasourceVariable(config: DashboardScope): cog.Builder<dashboard.VariableModel> {
+export function datasourceVariable(
+    config: Pick<StackScope, "prometheusDatasourceUid">,
+): cog.Builder<dashboard.VariableModel> {
     return new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE)
         .label("Prometheus")
         .type("prometheus")
@@ -98,7 +100,7 @@ export function datasourceVariable(config: DashboardScope): cog.Builder<dashboar
  * The `env` variable: the `env` label the stack's recording rules stamp, defaulting to this stack's environment.
  * A query variable rather than a constant, so one Grafana reading a shared Prometheus can switch environments.
  */
-export function envVariable(config: DashboardScope): cog.Builder<dashboard.VariableModel> {
+export function envVariable(config: Pick<StackScope, "environment">): cog.Builder<dashboard.VariableModel> {
     return new dashboard.QueryVariableBuilder(ENV_VARIABLE)
         .label("Environment")
         .datasource(DATASOURCE_REF)
@@ -150,6 +152,19 @@ export function thresholds(
         .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
 }
 
+/** The legend of a time series whose series need no figures beside them: a list below the graph. */
+export function bottomLegend(): common.VizLegendOptionsBuilder {
+    return new common.VizLegendOptionsBuilder()
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom)
+        .showLegend(true);
+}
+
+/** How every stat here reduces its series: the last value that is not null, one figure. */
+export function lastValue(): common.ReduceDataOptionsBuilder {
+    return new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false);
+}
+
 /** Colours of the three guardrail states (Grafana's named palette). */
 export const STATUS_COLOR = { ok: "green", atRisk: "orange", breach: "red" } as const;
 
@@ -168,7 +183,7 @@ export function errorBudgetStat(): stat.PanelBuilder {
         )
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+        .reduceOptions(lastValue());
 }
 
 /** Status values the summary's status expressions return (dashboards/queries.ts), and what they read as. */
@@ -221,6 +236,16 @@ export function toModel(builder: dashboard.DashboardBuilder): DashboardJson {
     return model;
 }
 
+/** The built dashboard of `kind`: its plain-JSON model, uid and title, and the backlog item it serves. */
+export function builtDashboard(
+    kind: DashboardKind,
+    title: string,
+    builder: dashboard.DashboardBuilder,
+): BuiltDashboard {
+    const model = toModel(builder);
+    return { kind, uid: model.uid, title, backlogItem: DASHBOARD_BACKLOG_ITEM[kind], model };
+}
+
 /** A model as it is provisioned. Sorted keys: the same model always serializes to the same string, so a second preview shows no diff. */
 export function provisionedJson(model: DashboardJson): string {
     return JSON.stringify(sortKeys(model));
@@ -231,14 +256,11 @@ export function allPanels(model: { panels?: PanelJson[] }): PanelJson[] {
     return (model.panels ?? []).flatMap((p) => [p, ...allPanels(p)]);
 }
 
-/** What every dashboard's frame needs: the environment and the default Prometheus datasource (StackConfig is one). */
-export type DashboardScope = Pick<StackConfig, "environment" | "prometheusDatasourceUid">;
-
 /** A dashboard's common frame: uid (`maestro-<kind>-<env>` unless given), title, tags, time range, refresh, the two variables. */
 export function dashboardFrame(
     kind: DashboardKind,
     title: string,
-    config: DashboardScope,
+    config: Pick<StackScope, "environment" | "prometheusDatasourceUid">,
     description: string,
     uid = dashboardUid(kind, config.environment),
 ): dashboard.DashboardBuilder {

@@ -9,16 +9,17 @@ import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import { StackConfig } from "../core/stackConfig";
 import { CostBudget, budgetUsd } from "../rules/cost";
 import { percent } from "../rules/slo";
+import type { BuiltDashboard } from "./common";
 import {
-    BuiltDashboard,
-    DASHBOARD_BACKLOG_ITEM,
     STATUS_COLOR,
     at,
+    bottomLegend,
+    builtDashboard,
     dashboardFrame,
     guardrailLineOverride,
+    lastValue,
     promTarget,
     thresholds,
-    toModel,
 } from "./common";
 import { COST_BUDGETS, costQuery } from "./queries";
 
@@ -47,12 +48,7 @@ function spendPanel(config: StackConfig, b: CostBudget, x: number): timeseries.P
         .unit("currencyUSD")
         .min(0)
         .lineWidth(2)
-        .legend(
-            new common.VizLegendOptionsBuilder()
-                .displayMode(common.LegendDisplayMode.List)
-                .placement(common.LegendPlacement.Bottom)
-                .showLegend(true),
-        )
+        .legend(bottomLegend())
         .gridPos(at(x, 0, 12, 8));
 }
 
@@ -68,7 +64,7 @@ function forecastPanel(config: StackConfig, b: CostBudget, x: number): stat.Pane
         .thresholds(budgetThresholds(config, b))
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .reduceOptions(lastValue())
         .gridPos(at(x, 8, 6, 5));
 }
 
@@ -81,7 +77,7 @@ function daysLeftPanel(b: CostBudget, x: number): stat.PanelBuilder {
         .decimals(1)
         .colorMode(common.BigValueColorMode.None)
         .graphMode(common.BigValueGraphMode.None)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .reduceOptions(lastValue())
         .gridPos(at(x, 8, 6, 5));
 }
 
@@ -119,6 +115,5 @@ export function buildCostDashboard(config: StackConfig): BuiltDashboard {
         .withPanel(daysLeftPanel(total, 12))
         .withPanel(daysLeftPanel(llm, 18))
         .withPanel(byCategory);
-    const model = toModel(builder);
-    return { kind, uid: model.uid, title, backlogItem: DASHBOARD_BACKLOG_ITEM[kind], model };
+    return builtDashboard(kind, title, builder);
 }

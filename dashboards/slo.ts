@@ -8,21 +8,21 @@ import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import { SloObjective } from "../core/guardrails";
+import type { StackScope } from "../core/scope";
 import { serviceDashboardUid } from "../core/conventions";
 import { SLO_BURN_ALERTS, SLO_WINDOWS } from "../rules";
+import type { BuiltDashboard } from "./common";
 import {
-    BuiltDashboard,
-    DASHBOARD_BACKLOG_ITEM,
-    DashboardScope,
     STATUS_COLOR,
     at,
+    bottomLegend,
+    builtDashboard,
     dashboardFrame,
     errorBudgetStat,
     guardrailLineOverride,
+    lastValue,
     promTarget,
     thresholds,
-    toModel,
 } from "./common";
 import { sloQueries } from "./queries";
 
@@ -31,17 +31,8 @@ export const SLO_VARIABLE = "slo";
 /** Row layout (grid units): one header row, then panels 8 units high. */
 const ROW_PANEL_HEIGHT = 8;
 
-/**
- * What an SLO dashboard shows: the stack's SLOs (StackConfig is a scope), or a downstream service's (the guardrail
- * kit), whose dashboard reads only the recordings labelled with its `service`.
- */
-export interface SloDashboardScope extends DashboardScope {
-    readonly slos: readonly SloObjective[];
-    readonly service?: string;
-}
-
 /** The `slo` variable: every SLO of the scope (value = id, text = title), all selected by default. */
-function sloVariable(config: SloDashboardScope): dashboard.CustomVariableBuilder {
+function sloVariable(config: Pick<StackScope, "slos">): dashboard.CustomVariableBuilder {
     const options = config.slos.map((s) => ({ text: s.id, value: s.id, selected: false }));
     return new dashboard.CustomVariableBuilder(SLO_VARIABLE)
         .label("SLO")
@@ -59,18 +50,19 @@ function timeseriesBase(title: string, unit: string, description: string): times
         .unit(unit)
         .lineWidth(2)
         .fillOpacity(10)
-        .legend(
-            new common.VizLegendOptionsBuilder()
-                .displayMode(common.LegendDisplayMode.List)
-                .placement(common.LegendPlacement.Bottom)
-                .showLegend(true),
-        )
+        .legend(bottomLegend())
         .tooltip(
             new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None),
         );
 }
 
-export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
+/**
+ * What an SLO dashboard shows: the stack's SLOs, or a downstream service's (the guardrail kit), whose dashboard reads
+ * only the recordings labelled with its `service`.
+ */
+export function buildSloDashboard(
+    config: Pick<StackScope, "environment" | "prometheusDatasourceUid" | "slos" | "service">,
+): BuiltDashboard {
     const kind = "slo" as const;
     const sloQuery = sloQueries(config.service);
     const title = config.service
@@ -134,7 +126,7 @@ export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
         .unit("reqps")
         .colorMode(common.BigValueColorMode.None)
         .graphMode(common.BigValueGraphMode.Area)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .reduceOptions(lastValue())
         .gridPos(at(20, y + h / 2, 4, h / 2));
 
     const description = config.service
@@ -149,6 +141,5 @@ export function buildSloDashboard(config: SloDashboardScope): BuiltDashboard {
         .withPanel(burn)
         .withPanel(budget)
         .withPanel(rate);
-    const model = toModel(builder);
-    return { kind, uid: model.uid, title, backlogItem: DASHBOARD_BACKLOG_ITEM[kind], model };
+    return builtDashboard(kind, title, builder);
 }

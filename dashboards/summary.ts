@@ -17,16 +17,16 @@ import { cadenceTargets } from "../rules";
 import { CADENCE_GRACE_DAYS } from "../rules/design";
 import {
     BuiltDashboard,
-    DASHBOARD_BACKLOG_ITEM,
     STATUS,
     STATUS_COLOR,
     at,
+    builtDashboard,
     dashboardFrame,
     errorBudgetStat,
+    lastValue,
     promTarget,
     statusMappings,
     thresholds,
-    toModel,
 } from "./common";
 import { COST_BUDGETS, FIRING_GUARDRAIL_ALERTS, costQuery, daysSinceCut, statusQuery } from "./queries";
 import { ReleasePlan, releasePlanMarkdown } from "./releasePlan";
@@ -47,7 +47,7 @@ function statusPanel(title: string, description: string, x: number, w: number): 
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
         .textMode(common.BigValueTextMode.ValueAndName)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .reduceOptions(lastValue())
         .gridPos(at(x, 0, w, 5));
 }
 
@@ -97,7 +97,7 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
                 [1, STATUS_COLOR.breach],
             ]),
         )
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .reduceOptions(lastValue())
         .gridPos(at(0, 5, 8, 6));
     COST_BUDGETS.forEach((b, i) =>
         burn.withTarget(promTarget(String.fromCharCode(65 + i), costQuery.burn(b), b, { instant: true })),
@@ -122,7 +122,7 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
         .colorMode(common.BigValueColorMode.Value)
         .graphMode(common.BigValueGraphMode.None)
         .textMode(common.BigValueTextMode.ValueAndName)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+        .reduceOptions(lastValue())
         .gridPos(at(16, 5, 8, 6));
     targets.forEach((t, i) => {
         const refId = String.fromCharCode(65 + i);
@@ -177,6 +177,5 @@ export function buildSummaryDashboard(config: StackConfig, guardrails: Guardrail
         .withPanel(sinceCut)
         .withPanel(alerts)
         .withPanel(releases);
-    const model = toModel(builder);
-    return { kind, uid: model.uid, title, backlogItem: DASHBOARD_BACKLOG_ITEM[kind], model };
+    return builtDashboard(kind, title, builder);
 }

@@ -1,14 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { EvidenceHookName } from "../core/evidence";
-import {
-    Problem,
-    ValidationError,
-    displayPath,
-    readDataFile,
-    repoRoot,
-    validateAgainstSchema,
-} from "../core/validation";
+import type { Problem } from "../core/validation";
+import { ValidationError, displayPath, readDataFile, repoRoot, validateAgainstSchema } from "../core/validation";
 
 /** The shipped governance data. */
 export const GOVERNANCE_DIR = path.join(repoRoot, "governance");

@@ -1,6 +1,7 @@
 import { createHash } from "crypto";
 import * as yaml from "js-yaml";
 import { stableJson } from "../core/stableJson";
+import { parseYamlBounded } from "../core/validation";
 import { RegisteredResource } from "./mockRuntime";
 import { AlertmanagerConfigSpec, placeholderSecrets, renderAlertmanagerYaml } from "../routing";
 
@@ -66,7 +67,10 @@ const EXTRACTORS: Readonly<Record<string, (r: RegisteredResource) => Artifact[]>
             path: ALERTMANAGER_FILE,
             content:
                 ALERTMANAGER_FILE_HEADER +
-                String((yaml.load(String(r.inputs.definition)) as { alertmanager_config: string }).alertmanager_config),
+                String(
+                    (parseYamlBounded(String(r.inputs.definition), r.name) as { alertmanager_config: string })
+                        .alertmanager_config,
+                ),
         },
     ],
     "grafana:oss/dashboard:Dashboard": (r) => dashboardArtifact(String(r.inputs.configJson), r.name),

@@ -4,9 +4,11 @@
  * the default one (whose inputs are the stack file's `aws:*` config) or an explicit `aws.Provider`, and every
  * provider resource of the stack. Each must pin exactly the declared account (`allowedAccountIds`), use the declared
  * region, and keep the account lookup that pin relies on; no resource may override the region on its own (the AWS
- * provider 7 `region` input).
+ * provider 7 `region` input). An IAM role may be assumed only from that account (or by an AWS service, which its
+ * condition scopes): a role trusting another account's principals, or anyone (`*`), hands the stack's permissions out
+ * of the pinned account, whatever component it is built under.
  */
-import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, StackValidationPolicy, UnknownValueError } from "@pulumi/policy";
 import { AWS_ACCOUNT_CHECK_SKIPS, AWS_PIN_KEYS, parseAccountIds } from "../core/guardrails";
 import { PackContext } from "./context";
 import { describeResource, stackUrn } from "./resources";
@@ -54,6 +56,49 @@ export function providerProblems(
     return problems;
 }
 
+/** The account an IAM principal names: an account id, an ARN's account field, or "*" for anyone. */
+function principalAccount(principal: string): string {
+    if (principal === "*" || /^[0-9]{12}$/.test(principal)) {
+        return principal;
+    }
+    const arn = /^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}|\*)?:/.exec(principal);
+    return arn?.[1] ?? principal;
+}
+
+/**
+ * The principals of a role's trust policy that are outside `accountId`: AWS principals and federated identity
+ * providers of another account, `*`, or a federated provider that is not an IAM OIDC/SAML provider of the account.
+ */
+export function foreignPrincipals(assumeRolePolicy: unknown, accountId: string): string[] {
+    let doc: { Statement?: unknown };
+    try {
+        doc = JSON.parse(typeof assumeRolePolicy === "string" ? assumeRolePolicy : "") as typeof doc;
+    } catch {
+        return [`an unreadable trust policy (${JSON.stringify(assumeRolePolicy)})`];
+    }
+    const list = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+    const foreign: string[] = [];
+    for (const raw of list(doc.Statement)) {
+        const st = (raw ?? {}) as Record<string, unknown>;
+        if (st.Effect !== "Allow") {
+            continue;
+        }
+        if (st.NotPrincipal !== undefined || st.Principal === "*") {
+            foreign.push(st.NotPrincipal !== undefined ? "NotPrincipal (everyone else)" : "*");
+            continue;
+        }
+        const principal = (st.Principal ?? {}) as Record<string, unknown>;
+        for (const kind of ["AWS", "Federated", "CanonicalUser"]) {
+            for (const p of list(principal[kind]).map(String)) {
+                if (principalAccount(p) !== accountId) {
+                    foreign.push(`${kind} ${p}`);
+                }
+            }
+        }
+    }
+    return foreign;
+}
+
 export function awsAccountPolicy(ctx: PackContext): StackValidationPolicy {
     return {
         name: AWS_ACCOUNT_POLICY,
@@ -89,6 +134,25 @@ export function awsAccountPolicy(ctx: PackContext): StackValidationPolicy {
                 if (r.props.region !== undefined && r.props.region !== null && r.props.region !== declared.region) {
                     reportViolation(
                         `${describeResource(r)} overrides its region to ${JSON.stringify(r.props.region)}; allowed: "${declared.region}" or unset (${at}). ${FIX}`,
+                        r.urn,
+                    );
+                }
+            }
+            for (const r of awsResources.filter((x) => x.type === "aws:iam/role:Role")) {
+                let trust: unknown;
+                try {
+                    trust = r.props.assumeRolePolicy;
+                } catch (err) {
+                    // Unknown during a first preview (built from another resource's outputs): the update judges it.
+                    if (err instanceof UnknownValueError) {
+                        continue;
+                    }
+                    throw err;
+                }
+                const foreign = foreignPrincipals(trust, declared.accountId);
+                if (foreign.length > 0) {
+                    reportViolation(
+                        `${describeResource(r)} trusts principals outside the ${env} account ${declared.accountId}: ${foreign.join(", ")}; allowed: AWS services, and principals and identity providers of account ${declared.accountId} (${at}). Fix: let only the stack's own account (or an AWS service, scoped by aws:SourceAccount) assume the role.`,
                         r.urn,
                     );
                 }

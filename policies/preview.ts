@@ -16,16 +16,20 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { PackContext } from "./context";
-import { readStamp, reportAtLevel, stackEnvironment } from "./resources";
+import { boundEnvironment, readStamp, reportAtLevel, stackEnvironment } from "./resources";
 
 /** The stack name in a URN (`urn:pulumi:<stack>::<project>::...`). */
 export function urnStack(urn: string): string {
     return urn.startsWith("urn:pulumi:") ? urn.slice("urn:pulumi:".length).split("::")[0] : "";
 }
 
-/** Whether a production environment is at stake: by the stack's name or by what its resources are stamped with. */
+/**
+ * Whether a production environment is at stake: by the environment the stack's name binds (`prod`, `prod-<suffix>`)
+ * or by what its resources are stamped with.
+ */
 function production(ctx: PackContext, urn: string, stamped: () => readonly string[]): boolean {
-    if (ctx.productionEnvironments.includes(urnStack(urn))) {
+    const bound = boundEnvironment(ctx, urn);
+    if (bound !== undefined && ctx.productionEnvironments.includes(bound)) {
         return true;
     }
     try {

@@ -69,7 +69,61 @@ function strings(v: unknown, out: string[] = []): string[] {
     return out;
 }
 
-/** Whether `r` refers to `bucket`: a property dependency on it, its literal name, or its ARN. */
+/** An IAM policy glob (`*`, `?`, case-sensitive as IAM matches resources) as a RegExp over the whole value. */
+function iamGlob(pattern: string, ignoreCase = false): RegExp {
+    const body = pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".");
+    return new RegExp(`^${body}$`, ignoreCase ? "i" : "");
+}
+
+/** S3 actions that change or read what the evidence bucket holds; a statement granting any of them reaches it. */
+const S3_ACTIONS_AT_STAKE = [
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutBucketPolicy",
+    "s3:PutObjectRetention",
+    "s3:BypassGovernanceRetention",
+    "s3:PutLifecycleConfiguration",
+];
+
+const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+
+/**
+ * Whether a policy document (any JSON string with `Statement`) allows an S3 action on `name` through a wildcard or
+ * a NotResource/NotAction: `arn:aws:s3:::maestro-provenance-*` names no bucket literally, yet reaches this one.
+ */
+function grantsByPattern(text: string, name: string): boolean {
+    let doc: unknown;
+    try {
+        doc = JSON.parse(text);
+    } catch {
+        return false;
+    }
+    const arns = [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/any-key`];
+    const statements = asList((doc as { Statement?: unknown } | null)?.Statement);
+    return statements.some((raw) => {
+        const st = (raw ?? {}) as Record<string, unknown>;
+        if (st.Effect !== "Allow") {
+            return false;
+        }
+        const patterns = (v: unknown) => asList(v).filter((x): x is string => typeof x === "string");
+        const actions =
+            st.NotAction !== undefined
+                ? S3_ACTIONS_AT_STAKE.some((a) => !patterns(st.NotAction).some((p) => iamGlob(p, true).test(a)))
+                : S3_ACTIONS_AT_STAKE.some((a) => patterns(st.Action).some((p) => iamGlob(p, true).test(a)));
+        const resources =
+            st.NotResource !== undefined
+                ? arns.some((arn) => !patterns(st.NotResource).some((p) => iamGlob(p).test(arn)))
+                : arns.some((arn) => patterns(st.Resource).some((p) => iamGlob(p).test(arn)));
+        return actions && resources;
+    });
+}
+
+/** Whether `r` refers to `bucket`: a property dependency on it, its literal name, its ARN, or a grant reaching it. */
 function targets(r: PolicyResource, bucket: PolicyResource): boolean {
     if (r.urn === bucket.urn) {
         return false;
@@ -84,7 +138,9 @@ function targets(r: PolicyResource, bucket: PolicyResource): boolean {
     // The name as a whole token: alone, in its ARN (`arn:aws:s3:::<name>/*`), in a URL or inside a JSON document.
     const token = new RegExp(`(^|[^a-z0-9.-])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^a-z0-9.-])`);
     // A value unknown during preview comes from another resource's outputs, which a property dependency names.
-    return strings(knownCopy(() => r.props)).some((s) => token.test(s));
+    return strings(knownCopy(() => r.props)).some(
+        (s) => token.test(s) || (s.includes("Statement") && grantsByPattern(s, name)),
+    );
 }
 
 /** Whether the `bucket` input of a settings resource is `bucket` (by dependency or literal name). */
@@ -196,6 +252,9 @@ function statementDiffs(actualJson: unknown, designedJson: string): string[] {
     } catch {
         return [`policy is not JSON; allowed: ${designedJson}`];
     }
+    if (actual === null || typeof actual !== "object") {
+        return [`policy is not a JSON object; allowed: ${designedJson}`];
+    }
     const designed = JSON.parse(designedJson) as { Version: string; Statement: Array<{ Sid: string }> };
     const have = (Array.isArray(actual.Statement) ? actual.Statement : [actual.Statement]) as Array<
         Record<string, unknown> | undefined
@@ -278,13 +337,17 @@ function bucketFindings(
             ?.applyServerSideEncryptionByDefault?.kmsMasterKeyId,
     );
     const policy = onThis(BUCKET_SETTING_KINDS.policy)[0];
-    let doc: { Statement?: Array<Record<string, unknown>> } = {};
+    let doc: { Statement?: unknown } = {};
     try {
-        doc = JSON.parse(String(policy?.props.policy)) as typeof doc;
+        // JSON that is no document (null, a number) is reported below as a statement difference too.
+        doc = (JSON.parse(String(policy?.props.policy)) as typeof doc | null) ?? {};
     } catch {
         // Reported below as a statement difference.
     }
-    const statements = Array.isArray(doc.Statement) ? doc.Statement : [];
+    // A lone statement (not in a list) is read as statementDiffs reads it.
+    const statements = (Array.isArray(doc.Statement) ? (doc.Statement as unknown[]) : [doc.Statement]).filter(
+        (st): st is Record<string, unknown> => st !== null && typeof st === "object",
+    );
     const bySid = (sid: string) => statements.find((st) => st.Sid === sid);
     const firstResource = (st: Record<string, unknown> | undefined) =>
         Array.isArray(st?.Resource) ? (st?.Resource as unknown[])[0] : st?.Resource;
@@ -325,9 +388,10 @@ function bucketFindings(
     }
     if (role === "evidence" && encryption !== undefined) {
         const keyDeps = (encryption.propertyDependencies.rules ?? []).filter((d) => d.type === "aws:kms/key:Key");
-        if (keyDeps.length === 0) {
+        // No key id is S3's own aws/s3 key, whatever the rules depend on.
+        if (keyDeps.length === 0 || kmsKeyArn === "") {
             problems.push(
-                `its encryption names KMS key "${kmsKeyArn}", not the stack's own key; allowed: the ProvenanceBucket's aws:kms/key:Key`,
+                `its encryption names ${kmsKeyArn === "" ? "no KMS key (S3's aws/s3 key)" : `KMS key "${kmsKeyArn}"`}, not the stack's own key; allowed: the ProvenanceBucket's aws:kms/key:Key`,
             );
         }
     }

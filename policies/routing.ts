@@ -7,9 +7,18 @@
  * count alike.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import * as yaml from "js-yaml";
 import { GUARDRAIL_LABEL } from "../core/conventions";
-import { RoutingTree, routeAlert, treeFromAlertmanagerConfigSpec, treeFromAlertmanagerYaml } from "../routing/match";
+import {
+    RoutingTree,
+    deliveries,
+    matches,
+    treeFromAlertmanagerConfigSpec,
+    treeFromAlertmanagerYaml,
+} from "../routing/match";
+import { ROUTE_TIMINGS, designedInhibitRules } from "../routing/build";
+import type { InhibitRule } from "../routing/types";
+import { durationSeconds } from "../rules/design";
+import { parseYamlBounded } from "../core/validation";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
 import { deployedRules } from "./slo";
@@ -36,11 +45,16 @@ export function deployedRouting(resources: readonly PolicyResource[]): {
             if (r.type === TYPE.alertmanagerConfig) {
                 trees.push({ resource: r, tree: treeFromAlertmanagerConfigSpec(r.props.spec) });
             } else if (r.type === TYPE.ampAlertManagerDefinition) {
-                const outer = yaml.load(String(r.props.definition)) as { alertmanager_config?: unknown } | null;
+                const outer = parseYamlBounded(String(r.props.definition), describeResource(r)) as {
+                    alertmanager_config?: unknown;
+                } | null;
                 trees.push({
                     resource: r,
                     tree: treeFromAlertmanagerYaml(
-                        yaml.load(typeof outer?.alertmanager_config === "string" ? outer.alertmanager_config : ""),
+                        parseYamlBounded(
+                            typeof outer?.alertmanager_config === "string" ? outer.alertmanager_config : "",
+                            describeResource(r),
+                        ),
                     ),
                 });
             }
@@ -53,6 +67,36 @@ export function deployedRouting(resources: readonly PolicyResource[]): {
     }
     return { trees, problems };
 }
+
+/** The longest group wait the design gives any route: a later first notification is a silenced one. */
+const MAX_GROUP_WAIT_SECONDS = Math.max(...Object.values(ROUTE_TIMINGS).map((t) => durationSeconds(t.groupWait)));
+
+/** Why a delivery does not notify anyone in time, or undefined when it does. */
+function undelivered(integrations: number, groupWait: string | undefined, timeIntervals: readonly string[]) {
+    if (integrations === 0) {
+        return "which has no integration";
+    }
+    if (timeIntervals.length > 0) {
+        return `whose route is muted by time intervals (${timeIntervals.join(", ")}); allowed: none on a guardrail route`;
+    }
+    let wait = 0;
+    try {
+        wait = groupWait === undefined ? 0 : durationSeconds(groupWait);
+    } catch {
+        wait = Number.POSITIVE_INFINITY;
+    }
+    if (wait > MAX_GROUP_WAIT_SECONDS) {
+        return `whose route waits ${groupWait} before the first notification; allowed: at most ${MAX_GROUP_WAIT_SECONDS}s (routing/build.ts ROUTE_TIMINGS)`;
+    }
+    return undefined;
+}
+
+const canonical = (m: InhibitRule) =>
+    JSON.stringify({
+        source: m.sourceMatch.map((x) => `${x.name}${x.matchType}${x.value}`).sort(),
+        target: m.targetMatch.map((x) => `${x.name}${x.matchType}${x.value}`).sort(),
+        equal: [...m.equal].sort(),
+    });
 
 export function routingPolicy(_ctx: PackContext): StackValidationPolicy {
     return {
@@ -80,38 +124,50 @@ export function routingPolicy(_ctx: PackContext): StackValidationPolicy {
             }
             const seen = new Set<string>();
             for (const a of alerts) {
-                const labels = { ...a.labels, alertname: a.alert! };
+                const labels: Record<string, string> = { ...a.labels, alertname: a.alert! };
                 const key = JSON.stringify(Object.entries(labels).sort());
                 if (seen.has(key)) {
                     continue;
                 }
                 seen.add(key);
                 const reached = trees.flatMap((t) =>
-                    routeAlert(t.tree.route, labels).map((receiver) => ({
+                    deliveries(t.tree.route, labels).map((d) => ({
                         t,
-                        receiver,
-                        integrations: t.tree.integrations.get(receiver) ?? 0,
+                        receiver: d.receiver,
+                        why: undelivered(t.tree.integrations.get(d.receiver) ?? 0, d.groupWait, d.timeIntervals),
                     })),
                 );
-                if (reached.some((x) => x.integrations > 0)) {
+                // Any inhibit rule of any routing object mutes in the one Alertmanager; only the designed ones may.
+                const designed = new Set(designedInhibitRules(labels.env ?? "").map((r) => canonical(r)));
+                const inhibitors = trees.flatMap((t) =>
+                    t.tree.inhibitRules
+                        .filter((i) => i.targetMatch.every((m) => matches(m, labels)) && !designed.has(canonical(i)))
+                        .map((i) => ({ t, i })),
+                );
+                if (reached.some((x) => x.why === undefined) && inhibitors.length === 0) {
                     continue;
                 }
-                const where =
-                    reached.length === 0
-                        ? "no route matches it"
+                const where = [
+                    ...(reached.length === 0
+                        ? ["no route matches it"]
                         : reached
+                              .filter((x) => x.why !== undefined)
                               .map(
                                   (x) =>
-                                      `${describeResource(x.t.resource)} sends it to ${x.receiver ? `receiver "${x.receiver}"` : "no receiver"}, which has no integration`,
-                              )
-                              .join("; ");
+                                      `${describeResource(x.t.resource)} sends it to ${x.receiver ? `receiver "${x.receiver}"` : "no receiver"}, ${x.why}`,
+                              )),
+                    ...inhibitors.map(
+                        ({ t, i }) =>
+                            `${describeResource(t.resource)} inhibits it while ${i.sourceMatch.map((m) => `${m.name}${m.matchType}"${m.value}"`).join(",") || "any alert"} fires, an inhibit rule not in the design (routing/build.ts INHIBIT_RULES)`,
+                    ),
+                ].join("; ");
                 const shown = Object.entries(labels)
                     .sort(([x], [y]) => x.localeCompare(y))
                     .map(([k, v]) => `${k}="${v}"`)
                     .join(",");
                 reportViolation(
                     `alert ${a.alert} {${shown}} (group ${a.group}) reaches nobody: ${where}. ${FIX}`,
-                    (reached[0]?.t.resource ?? a.resource).urn,
+                    (reached[0]?.t.resource ?? inhibitors[0]?.t.resource ?? a.resource).urn,
                 );
             }
         },

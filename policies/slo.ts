@@ -4,11 +4,11 @@
  * guardrail. Reads PrometheusRule objects (spec.groups) and AMP rule group namespaces (data, a rule file).
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import * as yaml from "js-yaml";
 import { GUARDRAIL_LABEL, K8S_LABEL, SEVERITY_OF, SLO_RECORD, URGENCY } from "../core/conventions";
 import { sortKeys } from "../core/stableJson";
 import { RuleGroup, buildSloGroup, isAlertingRule } from "../rules";
 import { SloObjective, leLabel } from "../core/guardrails";
+import { parseYamlBounded } from "../core/validation";
 import { PackContext } from "./context";
 import { describeResource, stackUrn, TYPE } from "./resources";
 import { environmentOrReport } from "./stack";
@@ -61,7 +61,13 @@ export function deployedRules(resources: readonly PolicyResource[]): {
             rules.push(...asRules(r, (r.props.spec as { groups?: unknown } | undefined)?.groups));
         } else if (r.type === TYPE.ampRuleGroupNamespace) {
             try {
-                rules.push(...asRules(r, (yaml.load(String(r.props.data)) as { groups?: unknown } | null)?.groups));
+                rules.push(
+                    ...asRules(
+                        r,
+                        (parseYamlBounded(String(r.props.data), describeResource(r)) as { groups?: unknown } | null)
+                            ?.groups,
+                    ),
+                );
             } catch (err) {
                 problems.push({
                     urn: r.urn,

@@ -18,7 +18,7 @@ import { sortKeys } from "../core/stableJson";
 import { Guardrails, isReleaseTag, loadGuardrails, signoffFloor } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
 import { DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, envelopePayload, keyId, signEnvelope, verifySignature } from "./dsse";
-import { Signers, loadSigners } from "./signers";
+import { Signer, Signers, loadSigners } from "./signers";
 
 /** The repository's ledger. */
 export const LEDGER_FILE = path.join(repoRoot, "provenance", "ledger.jsonl");
@@ -323,7 +323,6 @@ function keyProblem(obj: Record<string, unknown>, keys: readonly string[], what:
     return missing === undefined ? undefined : `${what} is missing "${missing}"; allowed keys: ${keys.join(", ")}`;
 }
 
-/** Parse one line into an entry (signature not yet checked), or the reason it is not a sign-off envelope. */
 /** One ledger line (a DSSE envelope) as an entry, or what is wrong with it; signatures are not checked here. */
 export function parseLine(raw: string): SignoffEntry | string {
     let value: unknown;
@@ -439,24 +438,50 @@ export function parseLedger(text: string, file: string): { lines: ParsedLine[]; 
 
 const releaseKey = (tag: string, environment: string) => `${tag}\u0000${environment}`;
 
+/** A release as the ledger has signed it so far: the roles that signed and who signed each. */
+interface ReleaseSoFar {
+    readonly ref: ReleaseRef;
+    readonly commit: string;
+    readonly signed: string[];
+    /** By the signer's lower-cased email: the line they first signed the release on. */
+    readonly people: Map<string, ParsedLine>;
+}
+
 /**
- * Verify a ledger. Per entry: the envelope's one signature verifies with a key signers.json lists, whose holder
- * holds the entry's role and is the signer the statement names; the chain (seq, prevHash); the fields; the role is
- * one the release needs (governance plus the guardrails' floor); one sign-off per role and release; distinct people
- * for distinct roles of a release; one commit per tag; time never going backwards nor beyond now + the allowed skew;
- * no environment skipped (a release's earlier environments complete before a later one signs); with git facts, the
- * commit exists and an existing tag points at it. Then the anchors (`head`, `extends`) and the required sign-offs of
- * the releases `options.complete` selects. Every problem names the line, the entry and the rule.
+ * What every check of one ledger reads and writes: the options, where problems go, the release rules, and what the
+ * lines before the one being checked established (the previous line, each tag's first commit, each release so far).
  */
-export function verifyLedger(text: string, file: string, options: VerifyOptions): LedgerVerification {
-    const { lines, problems } = parseLedger(text, file);
+interface LedgerCheck {
+    readonly file: string;
+    readonly options: VerifyOptions;
+    readonly lines: readonly ParsedLine[];
+    readonly problems: string[];
+    /** The roles a release needs, or why that cannot be told (computed once per release). */
+    readonly requiredOf: (tag: string, environment: string) => readonly string[] | Error;
+    /** Environments a release is promoted through, in order: those with a sign-off floor, as guardrails lists them. */
+    readonly promotion: readonly string[];
+    readonly firstCommitOfTag: Map<string, ParsedLine>;
+    /** Tags whose git tag was already compared (git is asked once per tag). */
+    readonly tagChecked: Set<string>;
+    readonly releases: Map<string, ReleaseSoFar>;
+    prev: ParsedLine | undefined;
+}
+
+/** A problem with one line: `file:line: seq N (role, tag environment): message`. */
+function at(check: LedgerCheck, l: ParsedLine, message: string): void {
+    check.problems.push(
+        `${check.file}:${l.line}: seq ${l.entry.seq} (${l.entry.role}, ${l.entry.tag} ${l.entry.environment}): ${message}`,
+    );
+}
+
+/** The state of a check of `lines`, before the first line. */
+function ledgerCheck(
+    file: string,
+    options: VerifyOptions,
+    lines: readonly ParsedLine[],
+    problems: string[],
+): LedgerCheck {
     const g = options.guardrails;
-    const now = (options.now ?? new Date()).getTime();
-    const skewMs = g.signoffs.maxClockSkewSeconds * 1000;
-    const at = (l: ParsedLine, message: string) =>
-        problems.push(
-            `${file}:${l.line}: seq ${l.entry.seq} (${l.entry.role}, ${l.entry.tag} ${l.entry.environment}): ${message}`,
-        );
     const required = new Map<string, readonly string[] | Error>();
     const requiredOf = (tag: string, environment: string): readonly string[] | Error => {
         const k = releaseKey(tag, environment);
@@ -469,165 +494,224 @@ export function verifyLedger(text: string, file: string, options: VerifyOptions)
         }
         return required.get(k)!;
     };
-    // Environments a release is promoted through, in order: those with a sign-off floor, as guardrails lists them.
-    const promotion = g.environments.filter((e) => signoffFloor(g, e).length > 0);
+    return {
+        file,
+        options,
+        lines,
+        problems,
+        requiredOf,
+        promotion: g.environments.filter((e) => signoffFloor(g, e).length > 0),
+        firstCommitOfTag: new Map(),
+        tagChecked: new Set(),
+        releases: new Map(),
+        prev: undefined,
+    };
+}
 
-    let prev: ParsedLine | undefined;
-    const firstCommitOfTag = new Map<string, ParsedLine>();
-    const tagChecked = new Set<string>();
-    const releases = new Map<
-        string,
-        { ref: ReleaseRef; commit: string; signed: string[]; people: Map<string, ParsedLine> }
-    >();
-    lines.forEach((l, index) => {
-        const e = l.entry;
-        // Who signed: the key must be listed, the signature must verify with it, and its holder must hold the role.
-        const signer = options.signers.byKeyId.get(e.keyid);
-        if (!signer) {
-            at(l, `unknown key: signed by key ${e.keyid}, which ${options.signers.file} does not list`);
-        } else if (!verifySignature(e.envelope, e.envelope.signatures[0], signer.publicKey)) {
+/**
+ * Who signed: the key must be listed, the signature must verify with it, and its holder must hold the role and be
+ * the signer the statement names. Returns the key's holder when signers.json lists the key.
+ */
+function checkSigner(check: LedgerCheck, l: ParsedLine): Signer | undefined {
+    const e = l.entry;
+    const signers = check.options.signers;
+    const signer = signers.byKeyId.get(e.keyid);
+    if (!signer) {
+        at(check, l, `unknown key: signed by key ${e.keyid}, which ${signers.file} does not list`);
+    } else if (!verifySignature(e.envelope, e.envelope.signatures[0], signer.publicKey)) {
+        at(
+            check,
+            l,
+            `signature does not verify with ${signer.identity}'s key: the statement was changed after it was signed, or another key signed it`,
+        );
+    } else {
+        if (!signer.roles.includes(e.role)) {
             at(
+                check,
                 l,
-                `signature does not verify with ${signer.identity}'s key: the statement was changed after it was signed, or another key signed it`,
-            );
-        } else {
-            if (!signer.roles.includes(e.role)) {
-                at(
-                    l,
-                    `impersonated role: ${signer.identity}'s key signs for ${signer.roles.join(", ")} (${options.signers.file}), not ${e.role}`,
-                );
-            }
-            if (e.signer !== signer.identity) {
-                at(l, `the statement names signer "${e.signer}" but the key is ${signer.identity}'s`);
-            }
-        }
-        if (e.seq !== index + 1) {
-            at(
-                l,
-                `seq is ${e.seq}, expected ${index + 1}: an entry before it was removed or inserted, or entries were reordered`,
+                `impersonated role: ${signer.identity}'s key signs for ${signer.roles.join(", ")} (${signers.file}), not ${e.role}`,
             );
         }
-        const expectedPrev = prev ? prev.entry.hash : GENESIS_HASH;
-        if (e.prevHash !== expectedPrev) {
-            at(
-                l,
-                prev
-                    ? `prevHash does not match the hash of the entry before it (line ${prev.line}, seq ${prev.entry.seq}): an entry was removed, inserted or reordered, or the chain was rewritten`
-                    : `prevHash of the first entry must be ${GENESIS_HASH}: entries before it were removed`,
-            );
+        if (e.signer !== signer.identity) {
+            at(check, l, `the statement names signer "${e.signer}" but the key is ${signer.identity}'s`);
         }
-        if (!HASH.test(e.prevHash)) {
-            at(l, `prevHash "${e.prevHash}" is not a sha256; allowed: 64 lowercase hex digits`);
-        }
-        for (const p of inputProblems(e, g)) {
-            at(l, p);
-        }
-        const t = Date.parse(e.time);
-        if (!Number.isNaN(t) && t > now + skewMs) {
-            at(
-                l,
-                `time ${e.time} is in the future (now ${ledgerTime(new Date(now))}, allowed clock skew ${g.signoffs.maxClockSkewSeconds}s): a post-dated entry would block every honest one after it`,
-            );
-        }
-        if (prev && Date.parse(e.time) < Date.parse(prev.entry.time)) {
-            at(
-                l,
-                `time ${e.time} is before the previous entry's ${prev.entry.time}: entries were reordered or back-dated`,
-            );
-        }
-        const tagCommit = firstCommitOfTag.get(e.tag);
-        if (tagCommit && tagCommit.entry.commit !== e.commit) {
-            at(
-                l,
-                `${e.tag} is signed at commit ${e.commit} but at ${tagCommit.entry.commit} on line ${tagCommit.line}; a tag names one commit`,
-            );
-        } else if (!tagCommit) {
-            firstCommitOfTag.set(e.tag, l);
-        }
-        if (options.git && COMMIT.test(e.commit)) {
-            if (!options.git.commitExists(e.commit)) {
-                at(
-                    l,
-                    `commit ${e.commit} is not in this repository: a sign-off names a commit git has (a shallow clone lacks history: git fetch --unshallow)`,
-                );
-            }
-            const tagged = tagChecked.has(e.tag) ? undefined : options.git.tagCommit(e.tag);
-            tagChecked.add(e.tag);
-            if (tagged !== undefined && tagged !== e.commit) {
-                at(l, `tag moved: git tag ${e.tag} points at ${tagged}, not the signed commit ${e.commit}`);
-            }
-        }
-        const need = requiredOf(e.tag, e.environment);
-        if (need instanceof Error) {
-            at(l, `no release rule: cannot tell which sign-offs ${e.tag} needs in ${e.environment}: ${need.message}`);
-        } else if (!need.includes(e.role)) {
-            at(l, `role ${e.role} does not sign off ${e.tag} in ${e.environment}; allowed: ${need.join(", ")}`);
-        }
-        if (options.milestoneOf) {
-            let expected: string | undefined;
-            try {
-                expected = options.milestoneOf(e.tag, e.environment);
-            } catch {
-                expected = undefined; // reported above as "no release rule"
-            }
-            if (expected !== undefined && expected !== e.milestone) {
-                at(l, `milestone "${e.milestone}" does not ship ${e.tag} to ${e.environment}; allowed: ${expected}`);
-            }
-        }
-        // No environment skipped: every earlier promotion environment of this tag is complete before this line.
-        const stage = promotion.indexOf(e.environment);
-        for (const earlier of stage > 0 ? promotion.slice(0, stage) : []) {
-            const before = releases.get(releaseKey(e.tag, earlier));
-            const needEarlier = requiredOf(e.tag, earlier);
-            const missing =
-                needEarlier instanceof Error ? undefined : needEarlier.filter((r) => !before?.signed.includes(r));
-            if (missing === undefined || missing.length > 0) {
-                at(
-                    l,
-                    `environment skipped: ${e.tag} is signed for ${e.environment} before its ${earlier} release is complete (${
-                        missing === undefined ? (needEarlier as Error).message : `missing ${missing.join(", ")}`
-                    }); promote through ${earlier} first`,
-                );
-                break;
-            }
-        }
-        const k = releaseKey(e.tag, e.environment);
-        const release = releases.get(k) ?? {
-            ref: { tag: e.tag, environment: e.environment },
-            commit: e.commit,
-            signed: [],
-            people: new Map<string, ParsedLine>(),
-        };
-        if (release.signed.includes(e.role)) {
-            const twin = lines.find(
-                (x) => x.line < l.line && releaseKey(x.entry.tag, x.entry.environment) === k && x.entry.role === e.role,
-            );
-            at(
-                l,
-                `${e.role} already signed ${e.tag} in ${e.environment}${twin ? ` on line ${twin.line}` : ""}; one sign-off per role and release`,
-            );
-        } else {
-            release.signed.push(e.role);
-        }
-        if (signer) {
-            const same = release.people.get(signer.email.toLowerCase());
-            if (same && same.entry.role !== e.role) {
-                at(
-                    l,
-                    `same person for two roles: ${signer.identity} already signed ${e.tag} in ${e.environment} as ${same.entry.role} on line ${same.line}; distinct roles need distinct people`,
-                );
-            } else if (!same) {
-                release.people.set(signer.email.toLowerCase(), l);
-            }
-        }
-        releases.set(k, release);
-        prev = l;
-    });
+    }
+    return signer;
+}
 
-    const head = prev ? prev.entry.hash : GENESIS_HASH;
+/** The chain link: the line's position (seq) and the hash of the entry before it (prevHash). */
+function checkChainLink(check: LedgerCheck, l: ParsedLine, index: number): void {
+    const e = l.entry;
+    const prev = check.prev;
+    if (e.seq !== index + 1) {
+        at(
+            check,
+            l,
+            `seq is ${e.seq}, expected ${index + 1}: an entry before it was removed or inserted, or entries were reordered`,
+        );
+    }
+    const expectedPrev = prev ? prev.entry.hash : GENESIS_HASH;
+    if (e.prevHash !== expectedPrev) {
+        at(
+            check,
+            l,
+            prev
+                ? `prevHash does not match the hash of the entry before it (line ${prev.line}, seq ${prev.entry.seq}): an entry was removed, inserted or reordered, or the chain was rewritten`
+                : `prevHash of the first entry must be ${GENESIS_HASH}: entries before it were removed`,
+        );
+    }
+    if (!HASH.test(e.prevHash)) {
+        at(check, l, `prevHash "${e.prevHash}" is not a sha256; allowed: 64 lowercase hex digits`);
+    }
+}
+
+/** The sign-off's fields, and its time: never beyond now plus the allowed skew, never before the previous line's. */
+function checkFieldsAndTime(check: LedgerCheck, l: ParsedLine, now: number): void {
+    const e = l.entry;
+    const g = check.options.guardrails;
+    for (const p of inputProblems(e, g)) {
+        at(check, l, p);
+    }
+    const t = Date.parse(e.time);
+    if (!Number.isNaN(t) && t > now + g.signoffs.maxClockSkewSeconds * 1000) {
+        at(
+            check,
+            l,
+            `time ${e.time} is in the future (now ${ledgerTime(new Date(now))}, allowed clock skew ${g.signoffs.maxClockSkewSeconds}s): a post-dated entry would block every honest one after it`,
+        );
+    }
+    const prev = check.prev;
+    if (prev && Date.parse(e.time) < Date.parse(prev.entry.time)) {
+        at(
+            check,
+            l,
+            `time ${e.time} is before the previous entry's ${prev.entry.time}: entries were reordered or back-dated`,
+        );
+    }
+}
+
+/** One commit per tag; with git facts, the commit exists and an existing git tag points at it. */
+function checkCommit(check: LedgerCheck, l: ParsedLine): void {
+    const e = l.entry;
+    const tagCommit = check.firstCommitOfTag.get(e.tag);
+    if (tagCommit && tagCommit.entry.commit !== e.commit) {
+        at(
+            check,
+            l,
+            `${e.tag} is signed at commit ${e.commit} but at ${tagCommit.entry.commit} on line ${tagCommit.line}; a tag names one commit`,
+        );
+    } else if (!tagCommit) {
+        check.firstCommitOfTag.set(e.tag, l);
+    }
+    const git = check.options.git;
+    if (git && COMMIT.test(e.commit)) {
+        if (!git.commitExists(e.commit)) {
+            at(
+                check,
+                l,
+                `commit ${e.commit} is not in this repository: a sign-off names a commit git has (a shallow clone lacks history: git fetch --unshallow)`,
+            );
+        }
+        const tagged = check.tagChecked.has(e.tag) ? undefined : git.tagCommit(e.tag);
+        check.tagChecked.add(e.tag);
+        if (tagged !== undefined && tagged !== e.commit) {
+            at(check, l, `tag moved: git tag ${e.tag} points at ${tagged}, not the signed commit ${e.commit}`);
+        }
+    }
+}
+
+/** The role is one the release needs, and (when governance says which) the milestone is the one that ships it. */
+function checkRoleAndMilestone(check: LedgerCheck, l: ParsedLine): void {
+    const e = l.entry;
+    const need = check.requiredOf(e.tag, e.environment);
+    if (need instanceof Error) {
+        at(
+            check,
+            l,
+            `no release rule: cannot tell which sign-offs ${e.tag} needs in ${e.environment}: ${need.message}`,
+        );
+    } else if (!need.includes(e.role)) {
+        at(check, l, `role ${e.role} does not sign off ${e.tag} in ${e.environment}; allowed: ${need.join(", ")}`);
+    }
+    const milestoneOf = check.options.milestoneOf;
+    if (milestoneOf) {
+        let expected: string | undefined;
+        try {
+            expected = milestoneOf(e.tag, e.environment);
+        } catch {
+            expected = undefined; // reported above as "no release rule"
+        }
+        if (expected !== undefined && expected !== e.milestone) {
+            at(check, l, `milestone "${e.milestone}" does not ship ${e.tag} to ${e.environment}; allowed: ${expected}`);
+        }
+    }
+}
+
+/** No environment skipped: every earlier promotion environment of this tag is complete before this line. */
+function checkPromotion(check: LedgerCheck, l: ParsedLine): void {
+    const e = l.entry;
+    const stage = check.promotion.indexOf(e.environment);
+    for (const earlier of stage > 0 ? check.promotion.slice(0, stage) : []) {
+        const before = check.releases.get(releaseKey(e.tag, earlier));
+        const needEarlier = check.requiredOf(e.tag, earlier);
+        const missing =
+            needEarlier instanceof Error ? undefined : needEarlier.filter((r) => !before?.signed.includes(r));
+        if (missing === undefined || missing.length > 0) {
+            at(
+                check,
+                l,
+                `environment skipped: ${e.tag} is signed for ${e.environment} before its ${earlier} release is complete (${
+                    missing === undefined ? (needEarlier as Error).message : `missing ${missing.join(", ")}`
+                }); promote through ${earlier} first`,
+            );
+            break;
+        }
+    }
+}
+
+/** Adds the sign-off to its release: one sign-off per role and release, distinct people for distinct roles. */
+function recordSignoff(check: LedgerCheck, l: ParsedLine, signer: Signer | undefined): void {
+    const e = l.entry;
+    const k = releaseKey(e.tag, e.environment);
+    const release = check.releases.get(k) ?? {
+        ref: { tag: e.tag, environment: e.environment },
+        commit: e.commit,
+        signed: [],
+        people: new Map<string, ParsedLine>(),
+    };
+    if (release.signed.includes(e.role)) {
+        const twin = check.lines.find(
+            (x) => x.line < l.line && releaseKey(x.entry.tag, x.entry.environment) === k && x.entry.role === e.role,
+        );
+        at(
+            check,
+            l,
+            `${e.role} already signed ${e.tag} in ${e.environment}${twin ? ` on line ${twin.line}` : ""}; one sign-off per role and release`,
+        );
+    } else {
+        release.signed.push(e.role);
+    }
+    if (signer) {
+        const same = release.people.get(signer.email.toLowerCase());
+        if (same && same.entry.role !== e.role) {
+            at(
+                check,
+                l,
+                `same person for two roles: ${signer.identity} already signed ${e.tag} in ${e.environment} as ${same.entry.role} on line ${same.line}; distinct roles need distinct people`,
+            );
+        } else if (!same) {
+            release.people.set(signer.email.toLowerCase(), l);
+        }
+    }
+    check.releases.set(k, release);
+}
+
+/** The anchors kept outside the ledger: the head it must end at (`head`), the head it must contain (`extends`). */
+function checkAnchors(check: LedgerCheck, head: string): void {
+    const { file, options, lines } = check;
     if (options.head !== undefined && options.head !== head) {
         const known = lines.find((l) => l.entry.hash === options.head);
-        problems.push(
+        check.problems.push(
             known
                 ? `${file}: the anchored head ${options.head} is entry seq ${known.entry.seq} (line ${known.line}), not the last entry: entries were appended after the anchor was taken; re-anchor after checking them`
                 : `${file}: the anchored head ${options.head} is not in the ledger: entries after it were removed or the chain was rewritten`,
@@ -638,12 +722,19 @@ export function verifyLedger(text: string, file: string, options: VerifyOptions)
         options.extends.head !== GENESIS_HASH &&
         !lines.some((l) => l.entry.hash === options.extends?.head)
     ) {
-        problems.push(
+        check.problems.push(
             `${file}: does not extend the head ${options.extends.head} that ${options.extends.source} recorded: the ledger was truncated or its chain rewritten since that deploy`,
         );
     }
+}
 
-    const complete = options.complete ?? "all";
+/**
+ * Every release's status, and a problem for each release `options.complete` selects that misses a required
+ * sign-off (a selected release nobody signed yet counts, with no sign-off).
+ */
+function releaseStatuses(check: LedgerCheck): ReleaseStatus[] {
+    const { file, releases } = check;
+    const complete = check.options.complete ?? "all";
     if (typeof complete === "object" && !releases.has(releaseKey(complete.tag, complete.environment))) {
         releases.set(releaseKey(complete.tag, complete.environment), {
             ref: complete,
@@ -654,7 +745,7 @@ export function verifyLedger(text: string, file: string, options: VerifyOptions)
     }
     const statuses: ReleaseStatus[] = [];
     for (const r of releases.values()) {
-        const need = requiredOf(r.ref.tag, r.ref.environment);
+        const need = check.requiredOf(r.ref.tag, r.ref.environment);
         const requiredRoles = need instanceof Error ? [] : need;
         const missing = requiredRoles.filter((role) => !r.signed.includes(role));
         statuses.push({
@@ -672,21 +763,50 @@ export function verifyLedger(text: string, file: string, options: VerifyOptions)
             continue;
         }
         if (need instanceof Error) {
-            problems.push(
+            check.problems.push(
                 `${file}: ${r.ref.tag} in ${r.ref.environment}: cannot tell which sign-offs it needs: ${need.message}`,
             );
         } else if (missing.length > 0) {
-            problems.push(
+            check.problems.push(
                 `${file}: ${r.ref.tag} in ${r.ref.environment} is missing the sign-off of ${missing.join(", ")}` +
                     ` (required: ${requiredRoles.join(", ")}; signed: ${r.signed.join(", ") || "nobody"}); record it with` +
                     ` \`npm run provenance -- record --tag ${r.ref.tag} --environment ${r.ref.environment} --role "<role>" --key <private key>\``,
             );
         }
     }
+    return statuses;
+}
+
+/**
+ * Verify a ledger. Per entry: the envelope's one signature verifies with a key signers.json lists, whose holder
+ * holds the entry's role and is the signer the statement names; the chain (seq, prevHash); the fields; the role is
+ * one the release needs (governance plus the guardrails' floor); one sign-off per role and release; distinct people
+ * for distinct roles of a release; one commit per tag; time never going backwards nor beyond now + the allowed skew;
+ * no environment skipped (a release's earlier environments complete before a later one signs); with git facts, the
+ * commit exists and an existing tag points at it. Then the anchors (`head`, `extends`) and the required sign-offs of
+ * the releases `options.complete` selects. Every problem names the line, the entry and the rule.
+ */
+export function verifyLedger(text: string, file: string, options: VerifyOptions): LedgerVerification {
+    const { lines, problems } = parseLedger(text, file);
+    const check = ledgerCheck(file, options, lines, problems);
+    const now = (options.now ?? new Date()).getTime();
+    lines.forEach((l, index) => {
+        const signer = checkSigner(check, l);
+        checkChainLink(check, l, index);
+        checkFieldsAndTime(check, l, now);
+        checkCommit(check, l);
+        checkRoleAndMilestone(check, l);
+        checkPromotion(check, l);
+        recordSignoff(check, l, signer);
+        check.prev = l;
+    });
+    const head = check.prev ? check.prev.entry.hash : GENESIS_HASH;
+    checkAnchors(check, head);
+    const releases = releaseStatuses(check);
     return {
         ok: problems.length === 0,
         problems: [...new Set(problems)],
-        releases: statuses,
+        releases,
         entries: lines.map((l) => l.entry),
         head,
     };

@@ -5,14 +5,8 @@
  */
 import { KeyObject } from "crypto";
 import * as path from "path";
-import {
-    Problem,
-    ValidationError,
-    displayPath,
-    readDataFile,
-    repoRoot,
-    validateAgainstSchema,
-} from "../core/validation";
+import type { Problem } from "../core/validation";
+import { ValidationError, displayPath, readDataFile, repoRoot, validateAgainstSchema } from "../core/validation";
 import { keyId, publicKeyFromText } from "./dsse";
 
 export const SIGNERS_FILE = path.join(repoRoot, "governance", "signers.json");

@@ -136,10 +136,15 @@ export function buildAlertmanagerConfig(
             routes,
         },
         receivers: used.map((name) => buildReceiver(name, routing.receivers[name], config.awsRegion)),
-        inhibitRules: INHIBIT_RULES.map((r) => ({
-            ...r,
-            sourceMatch: [...r.sourceMatch, eq("env", config.environment)],
-            targetMatch: [...r.targetMatch, eq("env", config.environment)],
-        })),
+        inhibitRules: designedInhibitRules(config.environment),
     };
+}
+
+/** The inhibit rules of one environment's routing: INHIBIT_RULES, each held to that environment's alerts. */
+export function designedInhibitRules(environment: string): InhibitRule[] {
+    return INHIBIT_RULES.map((r) => ({
+        ...r,
+        sourceMatch: [...r.sourceMatch, eq("env", environment)],
+        targetMatch: [...r.targetMatch, eq("env", environment)],
+    }));
 }

@@ -4,6 +4,7 @@
  * each one and lists the detection and reset times they achieve, measured with promtool.
  */
 import { DEFAULT_RUNBOOK_BASE_URL, URGENCY, Urgency, dashboardUid, serviceDashboardUid } from "../core/conventions";
+import type { StackScope } from "../core/scope";
 
 /** One multi-window condition: both windows' error ratios above `burnRate` times the budget (1 - objective). */
 export interface BurnRateCondition {
@@ -121,18 +122,11 @@ export const DASHBOARD_PATH = {
 } as const;
 
 /**
- * Where an alert's links point. A notification is read in a pager app or a mail client, far from this repository and
- * from Grafana, so both links are absolute: the runbook under `runbookBaseUrl`, the dashboard under `grafanaUrl`.
+ * Runbook of an alert: its section in docs/slo-alerting.md (GitHub's anchor is the lower-cased heading), under the
+ * scope's `runbookBaseUrl`. A notification is read in a pager app or a mail client, far from this repository and
+ * from Grafana, so both an alert's links are absolute.
  */
-export interface AlertLinks {
-    /** Grafana's base URL (`grafana:url`); absent only where it is unknown (the kit's targets read from a file). */
-    readonly grafanaUrl?: string;
-    /** The docs folder as a browser opens it (`runbookBaseUrl`); default: this repository's docs. */
-    readonly runbookBaseUrl?: string;
-}
-
-/** Runbook of an alert: its section in docs/slo-alerting.md (GitHub's anchor is the lower-cased heading). */
-export function runbookUrl(alert: string, links: AlertLinks = {}): string {
+export function runbookUrl(alert: string, links: Pick<StackScope, "runbookBaseUrl"> = {}): string {
     return new URL(
         `slo-alerting.md#${alert.toLowerCase()}`,
         withSlash(links.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL),
@@ -140,7 +134,7 @@ export function runbookUrl(alert: string, links: AlertLinks = {}): string {
 }
 
 /** A dashboard path (DASHBOARD_PATH) as an absolute URL under Grafana's base; the path alone when Grafana is unknown. */
-export function dashboardUrl(dashboardPath: string, links: AlertLinks = {}): string {
+export function dashboardUrl(dashboardPath: string, links: Pick<StackScope, "grafanaUrl"> = {}): string {
     return links.grafanaUrl ? `${links.grafanaUrl.replace(/\/+$/, "")}${dashboardPath}` : dashboardPath;
 }
 

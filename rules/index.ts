@@ -57,9 +57,12 @@ export function buildRuleSets(
     if (cadence) {
         sets.push({ name: cadence.name, backlogItem: "cadenceAlerts", groups: [cadence] });
     }
+    // Stryker disable next-line BlockStatement: equivalent; the check below never fails (see there), so skipping it changes nothing
     for (const s of sets) {
         // Evidence ids are resolved by the stack transformation; a typo here must fail at build time, not there.
+        // Stryker disable next-line ConditionalExpression,BlockStatement: unreachable; RuleBacklogKey admits only keys of BACKLOG_ITEM (the compiler refuses any other), so no input makes this throw
         if (!BACKLOG_ITEM[s.backlogItem]) {
+            // Stryker disable next-line StringLiteral: unreachable (above)
             throw new Error(`rule set ${s.name}: unknown backlog item key ${s.backlogItem}`);
         }
     }

@@ -55,22 +55,24 @@ export function stacksApartProblems(stacks: readonly PlacedStack[]): Problem[] {
                 continue;
             }
             const where = `stacks ${a.stack} (${a.sourceFile}) and ${b.stack} share ${b.rulePlacement}`;
-            const objects = names.get(b)!.filter((n) => names.get(a)!.includes(n));
-            if (objects.length > 0) {
-                problems.push({
-                    file: b.sourceFile,
-                    path: `${PROJECT}:environment`,
-                    message: `${where} and would both write rule object ${objects[0]}${objects.length > 1 ? ` (and ${objects.length - 1} more)` : ""}; allowed: an environment no other stack there uses, or another ruleTarget`,
-                });
-            }
-            const shared = series.get(b)!.filter((s) => series.get(a)!.includes(s));
-            if (shared.length > 0) {
-                problems.push({
-                    file: b.sourceFile,
-                    path: `${PROJECT}:environment`,
-                    message: `${where} and would both write the series ${shared[0]}${shared.length > 1 ? ` (and ${shared.length - 1} more)` : ""}; allowed: an environment no other stack there uses, or another ruleTarget`,
-                });
-            }
+            /** Both stacks would write `what` (the first of `both` named, the rest counted). */
+            const bothWrite = (what: string, both: readonly string[]) => {
+                if (both.length > 0) {
+                    problems.push({
+                        file: b.sourceFile,
+                        path: `${PROJECT}:environment`,
+                        message: `${where} and would both write ${what} ${both[0]}${both.length > 1 ? ` (and ${both.length - 1} more)` : ""}; allowed: an environment no other stack there uses, or another ruleTarget`,
+                    });
+                }
+            };
+            bothWrite(
+                "rule object",
+                names.get(b)!.filter((n) => names.get(a)!.includes(n)),
+            );
+            bothWrite(
+                "the series",
+                series.get(b)!.filter((s) => series.get(a)!.includes(s)),
+            );
             if (separatingLabel(a, b) === undefined) {
                 const example = Object.keys(a.sliMatchers)[0] ?? "namespace";
                 problems.push({

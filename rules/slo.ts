@@ -1,7 +1,7 @@
 import { GUARDRAIL_LABEL, SLO_RECORD, urgencyLabels } from "../core/conventions";
 import { Guardrails, SloObjective, leMatcher, sliSelector } from "../core/guardrails";
+import type { StackScope } from "../core/scope";
 import {
-    AlertLinks,
     BurnRateAlert,
     DASHBOARD_PATH,
     DASHBOARD_RATE_WINDOW,
@@ -23,17 +23,11 @@ export function sloPeriodWindow(g: Guardrails): string {
 }
 
 /**
- * Whose SLO rules these are: this stack's (no service), or a downstream service's in the same environment (the
- * guardrail kit). Service recordings carry a `service` label, so both sets share recording names (the Conductor
- * dashboards see them) without ever writing the same series. StackConfig is a scope.
+ * What SLO rules read of their scope: this stack's (no service), or a downstream service's in the same environment
+ * (the guardrail kit, which publishes this name). Service recordings carry a `service` label, so both sets share
+ * recording names (the Conductor dashboards see them) without ever writing the same series.
  */
-export interface SloScope extends AlertLinks {
-    readonly environment: string;
-    /** Where the targets came from, for messages. */
-    readonly sourceFile: string;
-    /** A downstream service's name (the kit); absent for this stack's own rules. */
-    readonly service?: string;
-}
+export type SloScope = Pick<StackScope, "environment" | "sourceFile" | "service" | "grafanaUrl" | "runbookBaseUrl">;
 
 /**
  * The recording rule group's name for one SLO in one environment (also the PrometheusRule object's and the AMP rule
@@ -175,7 +169,7 @@ export function buildSloGroup(
                     `(\n  ${over(c.longWindow, c.burnRate)}\nand\n  ${over(c.shortWindow, c.burnRate)}\nand on ()\n  ${slowRequestGate(thresholdBucket, count, c.longWindow, maxSlow)}\n)`,
             )
             .join("\nor\n");
-        const lowest = a.conditions.reduce((x, c) => (c.burnRate < x.burnRate ? c : x));
+        const lowest = Math.min(...a.conditions.map((c) => c.burnRate));
         const shares = a.conditions
             .map((c) => `${percent(c.burnRate * budget)} over both the last ${c.longWindow} and ${c.shortWindow}`)
             .join(", or ");
@@ -184,11 +178,11 @@ export function buildSloGroup(
             expr,
             labels: { ...labels, ...urgencyLabels(a.urgency), guardrail: GUARDRAIL_LABEL.slo },
             annotations: {
-                summary: `${slo.title} (${scopeName(scope)}): latency error budget burning at over ${lowest.burnRate}x`,
+                summary: `${slo.title} (${scopeName(scope)}): latency error budget burning at over ${lowest}x`,
                 description:
                     `The share of ${slo.id} requests slower than ${sli.thresholdSeconds} s is above ${shares} (objective: ${percent(slo.objective)} ` +
                     `within the threshold). Held, this spends the ${guardrails.slo.periodDays}-day error budget in ` +
-                    `${Number((guardrails.slo.periodDays / lowest.burnRate).toFixed(1))} days or less. ` +
+                    `${Number((guardrails.slo.periodDays / lowest).toFixed(1))} days or less. ` +
                     `Slow share over the long window now: ${VALUE.percent}.`,
                 runbook_url: runbookUrl(a.alert, scope),
                 dashboard: sloDashboardPath(scope, slo.id),

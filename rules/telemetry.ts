@@ -1,5 +1,6 @@
 import { GUARDRAIL_LABEL, URGENCY, urgencyLabels } from "../core/conventions";
-import { SloObjective, leLabel, leMatcher, sliSelector } from "../core/guardrails";
+import { leLabel, leMatcher, sliSelector } from "../core/guardrails";
+import type { StackScope } from "../core/scope";
 import { SloScope, scopeName, sloDashboardPath, sloLabels } from "./slo";
 import { TELEMETRY_GAP_FOR, VALUE, runbookUrl } from "./design";
 import { AlertingRule, RuleGroup } from "./types";
@@ -23,7 +24,7 @@ export function telemetryGroupName(environment: string, service?: string): strin
  * Telemetry-gap alerts (the seed's top risk: gaps that make an SLO unverifiable). Without its histogram an SLO's
  * burn-rate alerts evaluate to nothing and stay silent, so silence has to be an alert of its own.
  */
-export function buildTelemetryGapGroup(scope: SloScope & { readonly slos: readonly SloObjective[] }): RuleGroup {
+export function buildTelemetryGapGroup(scope: SloScope & Pick<StackScope, "slos">): RuleGroup {
     const where = scopeName(scope);
     const rules: AlertingRule[] = scope.slos.flatMap((slo): AlertingRule[] => {
         const sli = slo.sli;

@@ -203,7 +203,10 @@ const JEST_GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
         "real servers and tools (promtool, Prometheus, Alertmanager, Pushgateway, Python, npm pack)",
         /verify\/(promtool|alerting|servers|loopbackServers|dashboardSuite|ruleBench)"|PYTHON|spawnSync\("npm"|promtoolPath/,
     ],
-    ["policy pack process and synth command", /sharedPolicyPack|spawnPolicyPack|runScript\(\s*"synth"|synthInProcess/],
+    [
+        "policy pack process and synth command",
+        /sharedPolicyPack|packAnalyzer\(|spawnPolicyPack|runScript\(\s*"synth"|synthInProcess/,
+    ],
     [
         "program runs in-process (Pulumi mock runtime)",
         /runWithMocks|synthStack|runComponents|guardRun|runPackInProcess/,

@@ -19,8 +19,8 @@ import { CostBudgets } from "../components/costBudgets";
 import { AWS_TAG, BACKLOG_ITEM } from "../core/conventions";
 import { RegisteredResource } from "../offline/mockRuntime";
 import { StackConfig } from "../core/stackConfig";
-import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
-import { KEY, STACKS, guardrails } from "./helpers";
+import { byName, inputs, ofType, resolveEvidence, runComponents } from "./fixtures/provenance/awsProgram";
+import { KEY, STACKS, guardrails, stackConfig } from "./helpers";
 
 /** The guardrail's alert threshold as a Budgets percentage, derived, never typed. */
 const GUARDRAIL_PERCENT = guardrails.cost.alertThreshold * 100;

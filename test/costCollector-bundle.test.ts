@@ -5,23 +5,17 @@
  * instance metadata: nothing leaves 127.0.0.1). Proves the bundle starts, signs and sends the budget-filtered
  * query, follows pages, and serves /metrics that promtool accepts. Bounded, and the process is always stopped.
  */
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as os from "os";
-import * as path from "path";
-import { GetCostAndUsageResponse } from "@aws-sdk/client-cost-explorer";
 import { COLLECTOR_BUNDLE_FILE, collectorSettings } from "../collector/plan";
 import { queryWindow } from "../collector";
 import { COLLECTOR_METRIC, COST_METRIC } from "../core/conventions";
-import { parseStackConfig } from "../core/stackConfig";
-import { freePort, httpRequest, waitFor } from "../verify/loopbackServers";
+import { shippedStackConfig } from "../offline/shippedStacks";
+import { RunningServer, request, startCostCollector, waitFor } from "../verify/servers";
 import { promtoolPath } from "../verify/promtool";
-import { flatConfig, guardrails } from "./helpers";
-
-const FIXTURES = path.join(__dirname, "fixtures", "cost-explorer");
-const recorded = (name: string) =>
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")) as GetCostAndUsageResponse;
+import { recorded } from "./fixtures/cost-explorer/recorded";
+import { guardrails } from "./helpers";
 
 interface SeenRequest {
     readonly target: string;
@@ -32,12 +26,7 @@ interface SeenRequest {
 it("the bundled collector runs on plain Node, queries Cost Explorer as the budgets filter, and serves valid /metrics", async () => {
     // npm test builds before jest (as for the compiled scripts); say so rather than fail on a missing file.
     expect(fs.existsSync(COLLECTOR_BUNDLE_FILE) ? "built" : "missing: run `npm run build`").toBe("built");
-    const flat = flatConfig("dev");
-    const config = parseStackConfig("dev", flat.values, flat.secretKeys, guardrails);
-    const port = await freePort();
-    const settings = { ...collectorSettings(config, guardrails), port };
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-collector-bundle-"));
-    fs.writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings));
+    const settings = collectorSettings(shippedStackConfig("dev", guardrails), guardrails);
 
     const page1 = recorded("month-to-date.page1");
     const seen: SeenRequest[] = [];
@@ -61,27 +50,19 @@ it("the bundled collector runs on plain Node, queries Cost Explorer as the budge
     });
     await new Promise<void>((r) => ce.listen(0, "127.0.0.1", r));
     const cePort = (ce.address() as { port: number }).port;
-    let child: ChildProcess | undefined;
-    let output = "";
+    let collector: RunningServer | undefined;
     try {
-        child = spawn(process.execPath, [COLLECTOR_BUNDLE_FILE], {
-            env: {
-                PATH: process.env.PATH,
-                MAESTRO_COLLECTOR_SETTINGS: path.join(dir, "settings.json"),
-                MAESTRO_COLLECTOR_HOST: "127.0.0.1",
-                AWS_ENDPOINT_URL_COST_EXPLORER: `http://127.0.0.1:${cePort}`,
-                AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-                AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                AWS_EC2_METADATA_DISABLED: "true",
-            },
-            stdio: ["ignore", "pipe", "pipe"],
+        const c = await startCostCollector((port) => ({ ...settings, port }), {
+            AWS_ENDPOINT_URL_COST_EXPLORER: `http://127.0.0.1:${cePort}`,
+            AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+            AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            AWS_EC2_METADATA_DISABLED: "true",
         });
-        child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-        child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+        collector = c;
         const metrics = await waitFor(
             "the bundled collector's /metrics with the total spend",
             async () => {
-                const r = await httpRequest(`http://127.0.0.1:${port}/metrics`, { timeoutMs: 1000 });
+                const r = await request(`${c.url}/metrics`, { timeoutMs: 1000 });
                 return r.body.includes(`${COST_METRIC.monthToDate}{category="total"}`) &&
                     r.body.includes(`${COST_METRIC.monthToDate}{category="llm"}`)
                     ? r.body
@@ -89,7 +70,7 @@ it("the bundled collector runs on plain Node, queries Cost Explorer as the budge
             },
             20000,
         ).catch((err: Error) => {
-            throw new Error(`${err.message}\n${output}`);
+            throw new Error(`${err.message}\n${c.output()}`);
         });
         const check = spawnSync(promtoolPath(), ["check", "metrics"], { input: metrics, encoding: "utf8" });
         expect(check.stdout + check.stderr).toBe("");
@@ -106,19 +87,12 @@ it("the bundled collector runs on plain Node, queries Cost Explorer as the budge
             const sent = seen.find((s) => Boolean(s.body.GroupBy) === q.perService)!;
             expect(sent.body.Filter).toEqual(q.filter);
         }
-        expect(JSON.parse((await httpRequest(`http://127.0.0.1:${port}/healthz`)).body)).toMatchObject({
+        expect(JSON.parse((await request(`${c.url}/healthz`)).body)).toMatchObject({
             environment: "dev",
         });
     } finally {
-        if (child && child.exitCode === null) {
-            const exited = new Promise((r) => child!.once("exit", r));
-            child.kill("SIGTERM");
-            const kill = setTimeout(() => child!.kill("SIGKILL"), 5000);
-            await exited;
-            clearTimeout(kill);
-        }
+        await collector?.stop();
         ce.closeAllConnections();
         await new Promise<void>((r) => ce.close(() => r()));
-        fs.rmSync(dir, { recursive: true, force: true });
     }
 }, 60000);

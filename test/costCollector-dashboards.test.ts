@@ -8,37 +8,24 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import {
-    CostExplorerClient,
-    CostExplorerServiceException,
-    GetCostAndUsageCommand,
-    GetCostAndUsageCommandInput,
-    GetCostAndUsageResponse,
-} from "@aws-sdk/client-cost-explorer";
+import { CostExplorerClient } from "@aws-sdk/client-cost-explorer";
 import { mockClient } from "aws-sdk-client-mock";
 import { CostCollector } from "../collector";
 import { collectorSettings } from "../collector/plan";
 import { buildDashboards, releasePlanFromGovernance } from "../dashboards";
 import { loadGovernance } from "../governance";
 import { COST_METRIC, dashboardUid } from "../core/conventions";
-import { StackConfig, parseStackConfig } from "../core/stackConfig";
+import { StackConfig } from "../core/stackConfig";
 import { TelemetryScenario, dashboardPromtoolFiles, exposedCostSeries } from "../verify/dashboardSuite";
 import { promtool } from "../verify/promtool";
-import { flatConfig, guardrails } from "./helpers";
+import { accessDenied, answerQueries, byPageToken, recorded } from "./fixtures/cost-explorer/recorded";
+import { guardrails, stackConfig } from "./helpers";
 
-const FIXTURES = path.join(__dirname, "fixtures", "cost-explorer");
-const recorded = (name: string) =>
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")) as GetCostAndUsageResponse;
 const scenario = yaml.load(
     fs.readFileSync(path.join(__dirname, "fixtures", "dashboards", "telemetry.yaml"), "utf8"),
 ) as TelemetryScenario;
 const plan = releasePlanFromGovernance(loadGovernance());
 const NOV_20_NOON = Date.parse("2026-11-20T12:00:00Z");
-
-function stackConfig(stack: string): StackConfig {
-    const flat = flatConfig(stack);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
-}
 
 const ce = mockClient(CostExplorerClient);
 afterAll(() => ce.restore());
@@ -46,26 +33,11 @@ afterAll(() => ce.restore());
 /** The collector's /metrics after one call set against recorded answers (the LLM query denied when asked). */
 async function collectorOutput(config: StackConfig, llmDenied = false): Promise<string> {
     ce.reset();
-    const page1 = recorded("month-to-date.page1");
-    const pages: Record<string, GetCostAndUsageResponse> = {
-        "": page1,
-        [page1.NextPageToken!]: recorded("month-to-date.page2"),
-    };
-    ce.on(GetCostAndUsageCommand).callsFake((input: GetCostAndUsageCommandInput) => {
-        if (input.GroupBy) {
-            return Promise.resolve(pages[input.NextPageToken ?? ""]);
-        }
-        return llmDenied
-            ? Promise.reject(
-                  new CostExplorerServiceException({
-                      name: "AccessDeniedException",
-                      $fault: "client",
-                      $metadata: { httpStatusCode: 400 },
-                      message: "not authorized",
-                  }),
-              )
-            : Promise.resolve(recorded("llm"));
-    });
+    answerQueries(
+        ce,
+        byPageToken([recorded("month-to-date.page1"), recorded("month-to-date.page2")]),
+        llmDenied ? accessDenied("not authorized") : recorded("llm"),
+    );
     const collector = new CostCollector(collectorSettings(config, guardrails), new CostExplorerClient({}), {
         now: () => NOV_20_NOON,
         sleep: () => Promise.resolve(),

@@ -10,18 +10,15 @@
 import {
     CostExplorerClient,
     CostExplorerServiceException,
-    GetCostAndUsageCommand,
-    GetCostAndUsageCommandInput,
     GetCostAndUsageResponse,
 } from "@aws-sdk/client-cost-explorer";
 import { mockClient } from "aws-sdk-client-mock";
-import * as fs from "fs";
-import * as path from "path";
 import * as yaml from "js-yaml";
 import { CollectorSettings, CostCollector, RunningServer, isoDay, queryWindow, serveCollector } from "../collector";
 import { collectorSettings } from "../collector/plan";
 import { COST_METRIC, CADENCE_METRIC, GUARDRAIL_LABEL } from "../core/conventions";
-import { StackConfig, parseStackConfig } from "../core/stackConfig";
+import { StackConfig } from "../core/stackConfig";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { COST_ALERT } from "../rules/cost";
 import {
     CADENCE_ALERT,
@@ -33,25 +30,21 @@ import {
 } from "../rules";
 import { releaseCutMetrics, renderMetrics } from "../verify/ciMetrics";
 import {
-    LoopbackServer,
-    httpRequest,
+    RunningServer as RealServer,
     instantQuery,
+    request,
     startPrometheus,
     startPushgateway,
     waitFor,
-} from "../verify/loopbackServers";
-import { flatConfig, guardrails } from "./helpers";
+} from "../verify/servers";
+import { answerQueries, byPageToken, recorded } from "./fixtures/cost-explorer/recorded";
+import { guardrails } from "./helpers";
 
 const STACK = "staging";
 /** Three evaluation intervals (1 s each): alerts computed before the series arrived have been re-evaluated. */
 const SETTLE_MS = 3000;
 const DAY_MS = 86400_000;
-const FIXTURES = path.join(__dirname, "fixtures", "cost-explorer");
-const recorded = (name: string) =>
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")) as GetCostAndUsageResponse;
-
-const flat = flatConfig(STACK);
-const config: StackConfig = parseStackConfig(STACK, flat.values, flat.secretKeys, guardrails);
+const config: StackConfig = shippedStackConfig(STACK, guardrails);
 const settings: CollectorSettings = collectorSettings(config, guardrails);
 const stagingTarget = cadenceTargets(guardrails).find((t) => t.environment === STACK)!;
 
@@ -103,14 +96,7 @@ afterAll(() => ce.restore());
 
 function answer(totalPages: GetCostAndUsageResponse[], llm: GetCostAndUsageResponse | Error) {
     ce.reset();
-    const byToken: Record<string, GetCostAndUsageResponse> = {};
-    totalPages.forEach((p, i) => (byToken[i === 0 ? "" : totalPages[i - 1].NextPageToken!] = p));
-    ce.on(GetCostAndUsageCommand).callsFake((input: GetCostAndUsageCommandInput) => {
-        if (input.GroupBy) {
-            return Promise.resolve(byToken[input.NextPageToken ?? ""]);
-        }
-        return llm instanceof Error ? Promise.reject(llm) : Promise.resolve(llm);
-    });
+    answerQueries(ce, byPageToken(totalPages), llm);
 }
 
 const quiet = {
@@ -122,8 +108,8 @@ const quiet = {
 
 interface Running {
     collector?: RunningServer;
-    pushgateway?: LoopbackServer;
-    prometheus?: LoopbackServer;
+    pushgateway?: RealServer;
+    prometheus?: RealServer;
 }
 
 /** Stop whatever started, in reverse order; always called. */
@@ -157,7 +143,7 @@ function prometheusConfig(collectorPort: number, pushgatewayPort: number): strin
 }
 
 /** Cost and cadence alerts as `alertname/budget-or-target` -> state (the forecast left out, see above). */
-async function costAndCadenceAlerts(prometheus: LoopbackServer): Promise<Record<string, string>> {
+async function costAndCadenceAlerts(prometheus: RealServer): Promise<Record<string, string>> {
     const alerts = await instantQuery(
         prometheus,
         `ALERTS{guardrail=~"${GUARDRAIL_LABEL.cost}|${GUARDRAIL_LABEL.cadence}",alertname!="${COST_ALERT.forecast}"}`,
@@ -200,13 +186,14 @@ async function run(scenario: Scenario, expected: Record<string, string>) {
             ],
             guardrails,
         );
-        const push = await httpRequest(
+        const push = await request(
             `${running.pushgateway.url}/metrics/job/maestro-ci/source/metrics-release-signoffs/run/${RUN}`,
             { method: "POST", body: renderMetrics([releaseCutMetrics(cut)]) },
         );
         expect(push.status).toBe(200);
-        running.prometheus = await startPrometheus(prometheusConfig(running.collector.port, running.pushgateway.port), {
-            "rules.yaml": renderRuleFile(buildRuleGroups(config, guardrails)),
+        running.prometheus = await startPrometheus({
+            config: prometheusConfig(running.collector.port, running.pushgateway.port),
+            ruleFiles: { "rules.yaml": renderRuleFile(buildRuleGroups(config, guardrails)) },
         });
         const prometheus = running.prometheus;
         // Before the first scrapes every series is absent, which alone raises some of the expected alerts: judge
@@ -240,7 +227,7 @@ async function run(scenario: Scenario, expected: Record<string, string>) {
                 `${(err as Error).message}\nexpected ${JSON.stringify(expected)}\ngot      ${JSON.stringify(last)}`,
             );
         }
-        const rules = JSON.parse((await httpRequest(`${prometheus.url}/api/v1/rules`)).body) as {
+        const rules = JSON.parse((await request(`${prometheus.url}/api/v1/rules`)).body) as {
             data: {
                 groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }>;
             };

@@ -5,16 +5,13 @@
  * `promtool check metrics`; its settings derived from the budget specs.
  */
 import { spawnSync } from "child_process";
-import * as fs from "fs";
 import * as http from "http";
-import * as path from "path";
 import {
     CostExplorerClient,
     GetCostAndUsageCommand,
     GetCostAndUsageCommandInput,
     GetCostAndUsageResponse,
     LimitExceededException,
-    CostExplorerServiceException,
 } from "@aws-sdk/client-cost-explorer";
 import { mockClient } from "aws-sdk-client-mock";
 import {
@@ -31,20 +28,17 @@ import {
 import { budgetFilterExpression, collectorSettings } from "../collector/plan";
 import { BudgetSpec, BEDROCK_SERVICE, BEDROCK_MARKETPLACE_SUFFIX, budgetSpecs } from "../budgets/specs";
 import { COLLECTOR_METRIC, COST_METRIC } from "../core/conventions";
-import { StackConfig, parseStackConfig } from "../core/stackConfig";
 import { COST_DATA_MAX_AGE_HOURS } from "../rules/design";
 import { COST_BUDGETS } from "../rules/cost";
 import { promtoolPath } from "../verify/promtool";
-import { flatConfig, guardrails } from "./helpers";
-
-const FIXTURES = path.join(__dirname, "fixtures", "cost-explorer");
-const recorded = (name: string) =>
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")) as GetCostAndUsageResponse;
-
-function stackConfig(stack: string): StackConfig {
-    const flat = flatConfig(stack);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
-}
+import {
+    accessDenied,
+    answerQueries,
+    byPageToken,
+    isTotalQuery as isTotal,
+    recorded,
+} from "./fixtures/cost-explorer/recorded";
+import { guardrails, stackConfig } from "./helpers";
 
 const devConfig = stackConfig("dev");
 const settings: CollectorSettings = collectorSettings(devConfig, guardrails);
@@ -69,17 +63,8 @@ const ce = mockClient(CostExplorerClient);
 afterEach(() => ce.reset());
 afterAll(() => ce.restore());
 
-const isTotal = (input: GetCostAndUsageCommandInput) => input.GroupBy !== undefined;
-
-/** Answer the total query from `total` (by page token) and the LLM query from `llm`. */
-function answer(total: Record<string, GetCostAndUsageResponse>, llm: GetCostAndUsageResponse | Error) {
-    ce.on(GetCostAndUsageCommand).callsFake((input: GetCostAndUsageCommandInput) => {
-        if (isTotal(input)) {
-            return Promise.resolve(total[input.NextPageToken ?? ""]);
-        }
-        return llm instanceof Error ? Promise.reject(llm) : Promise.resolve(llm);
-    });
-}
+const answer = (total: Record<string, GetCostAndUsageResponse>, llm: GetCostAndUsageResponse | Error) =>
+    answerQueries(ce, total, llm);
 
 interface Sample {
     readonly name: string;
@@ -128,7 +113,7 @@ function recordedSpend(pages: GetCostAndUsageResponse[], fromDay: string, servic
 
 const page1 = recorded("month-to-date.page1");
 const page2 = recorded("month-to-date.page2");
-const pages = { "": page1, [page1.NextPageToken!]: page2 };
+const pages = byPageToken([page1, page2]);
 
 describe("collector settings from the budget specs", () => {
     it.each(["dev", "staging"])(
@@ -315,15 +300,7 @@ describe("the collector against recorded Cost Explorer answers", () => {
     });
 
     it("exports the categories it has when one is missing, and not the missing one (absent, never a false 0)", async () => {
-        answer(
-            pages,
-            new CostExplorerServiceException({
-                name: "AccessDeniedException",
-                $fault: "client",
-                $metadata: { httpStatusCode: 400 },
-                message: "not authorized to perform ce:GetCostAndUsage",
-            }),
-        );
+        answer(pages, accessDenied("not authorized to perform ce:GetCostAndUsage"));
         const { state, runtime } = fakeRuntime(NOV_20_NOON);
         const collector = new CostCollector(settings, new CostExplorerClient({ region: "us-east-1" }), runtime);
         await collector.refreshIfDue();

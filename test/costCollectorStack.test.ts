@@ -19,11 +19,10 @@ import {
 } from "../collector/plan";
 import { parseSettings } from "../collector";
 import { BACKLOG_ITEM, COST_COLLECTOR_MIN_REFRESH_MINUTES, K8S_LABEL } from "../core/conventions";
-import { StackConfig, parseStackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import { RegisteredResource } from "../offline/mockRuntime";
 import { synthStack } from "../offline/synth";
-import { KEY, STACKS, flatConfig, guardrails, stackFileDoc, toAmp, writeStackVariant } from "./helpers";
+import { KEY, STACKS, guardrails, stackConfig, stackFileDoc, toAmp, writeStackVariant } from "./helpers";
 
 const CRD = path.join(repoRoot, "reference", "prometheus-operator-crds", "monitoring.coreos.com_servicemonitors.yaml");
 
@@ -52,11 +51,6 @@ const COLLECTOR_TYPES = [
     "kubernetes:core/v1:ServiceAccount",
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
 ];
-
-function stackConfig(stack: string, change?: (flat: Record<string, string>) => void): StackConfig {
-    const flat = flatConfig(stack, change);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
-}
 
 const collectorResources = (resources: readonly RegisteredResource[]) =>
     resources.filter((r) => r.urn.includes("maestro:cost:CostCollector$"));

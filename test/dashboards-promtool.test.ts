@@ -13,18 +13,15 @@ import {
 import { panelQueries, substitute } from "../dashboards/check";
 import { ExtraExprTest, TelemetryScenario, dashboardPromtoolFiles, panelRecords } from "../verify/dashboardSuite";
 import { loadGovernance } from "../governance";
-import { shippedStackConfig } from "../offline/shippedStacks";
 import { StackConfig } from "../core/stackConfig";
 import { cadenceTargets } from "../rules";
 import { PromtoolResult, inParallel, promtool, promtoolAsync } from "../verify/promtool";
-import { STACKS, guardrails } from "./helpers";
+import { STACKS, guardrails, stackConfig } from "./helpers";
 
 const plan = releasePlanFromGovernance(loadGovernance());
 const scenario = yaml.load(
     fs.readFileSync(path.join(__dirname, "fixtures", "dashboards", "telemetry.yaml"), "utf8"),
 ) as TelemetryScenario;
-
-const stackConfig = (stack: string): StackConfig => shippedStackConfig(stack, guardrails);
 
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

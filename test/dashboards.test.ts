@@ -41,19 +41,16 @@ import {
     dashboardModelJson,
 } from "../core/conventions";
 import { registerEvidenceStamping } from "../core/evidence";
-import { RegisteredResource, readStackFile, runWithMocks, stackFilePath, unwrapSecrets } from "../offline/mockRuntime";
-import { shippedStackConfig, shippedStackFile } from "../offline/shippedStacks";
+import { RegisteredResource, runWithMocks, unwrapSecrets } from "../offline/mockRuntime";
+import { shippedStackFile } from "../offline/shippedStacks";
 import { GRAFANA_APIS, GrafanaApi, StackConfig } from "../core/stackConfig";
-import { repoRoot } from "../core/validation";
 import { SLO_BURN_ALERTS, SLO_WINDOWS, cadenceTargets } from "../rules";
 import { budgetUsd } from "../rules/cost";
 import { DASHBOARD_PATH } from "../rules/design";
-import { STACKS, guardrails } from "./helpers";
+import { STACKS, guardrails, stackConfig } from "./helpers";
 
 const gov: Governance = loadGovernance();
 const plan: ReleasePlan = releasePlanFromGovernance(gov);
-
-const stackConfig = (stack: string): StackConfig => shippedStackConfig(stack, guardrails);
 
 function built(stack: string): {
     config: StackConfig;
@@ -549,23 +546,19 @@ describe("GrafanaDashboards component (mock runtime)", () => {
         },
     );
 
+    /** The dashboards component alone under dev's stack file: what it registers goes to `record`. */
+    const dashboardsAlone = (config: StackConfig, grafanaUrl: string, record: RegisteredResource[]) =>
+        runWithMocks({
+            stack: "dev",
+            config: shippedStackFile("dev"),
+            record,
+            program: () => new GrafanaDashboards("dashboards", { config, guardrails, releasePlan: plan, grafanaUrl }),
+        });
+
     it("refuses the apps API on a Grafana older than 12 before creating anything", async () => {
         const config: StackConfig = { ...stackConfig("dev"), grafanaApi: "apps", grafanaVersion: "11.6" };
         const record: RegisteredResource[] = [];
-        await expect(
-            runWithMocks({
-                stack: "dev",
-                config: readStackFile(stackFilePath(repoRoot, "dev")),
-                record,
-                program: () =>
-                    new GrafanaDashboards("dashboards", {
-                        config,
-                        guardrails,
-                        releasePlan: plan,
-                        grafanaUrl: "https://grafana.example.com/",
-                    }),
-            }),
-        ).rejects.toThrow(
+        await expect(dashboardsAlone(config, "https://grafana.example.com/", record)).rejects.toThrow(
             'maestro-guardrails:grafanaApi "apps" (Pulumi.dev.yaml) needs Grafana 12 or later, and maestro-guardrails:grafanaVersion declares "11.6"',
         );
         expect(record.filter((r) => r.type.startsWith("grafana:"))).toEqual([]);
@@ -613,20 +606,9 @@ describe("GrafanaDashboards component (mock runtime)", () => {
     it("refuses a grafana:url that is not an http(s) URL before creating anything", async () => {
         const { config } = await run("dev");
         const record: RegisteredResource[] = [];
-        await expect(
-            runWithMocks({
-                stack: "dev",
-                config: shippedStackFile("dev"),
-                record,
-                program: () =>
-                    new GrafanaDashboards("dashboards", {
-                        config,
-                        guardrails,
-                        releasePlan: plan,
-                        grafanaUrl: "grafana.example.com",
-                    }),
-            }),
-        ).rejects.toThrow('grafana:url "grafana.example.com" (Pulumi.dev.yaml) is not a URL');
+        await expect(dashboardsAlone(config, "grafana.example.com", record)).rejects.toThrow(
+            'grafana:url "grafana.example.com" (Pulumi.dev.yaml) is not a URL',
+        );
         expect(record.filter((r) => r.type.startsWith("grafana:"))).toEqual([]);
     });
 });

@@ -15,6 +15,7 @@ import {
     GOVERNANCE_DIR,
     GOVERNANCE_FILES,
     Governance,
+    RaciLetter,
     crossCheck,
     evidenceResolver,
     guardrailCatalog,
@@ -28,14 +29,22 @@ const FIXTURES = path.join(repoRoot, "test", "fixtures", "governance");
 
 type Mutable<T> = { -readonly [K in keyof T]: Mutable<T[K]> };
 
-const shipped: Governance = loadGovernance();
+// Loaded in each test (not while the file loads), so mutation testing sees which tests reach which governance code.
+let shipped: Governance;
+beforeEach(() => {
+    shipped = loadGovernance();
+});
 
 /**
  * A root holding every test file the shipped hooks name, so each fixture below isolates its one broken thing from
- * whether other suites exist yet (the shipped-data test checks the real files).
+ * whether other suites exist yet (the shipped-data test checks the real files). Read as plain JSON: the loader is
+ * what the tests exercise.
  */
 const hookRoot = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-hook-root-"));
-for (const item of shipped.items) {
+const backlogDoc = JSON.parse(fs.readFileSync(path.join(GOVERNANCE_DIR, "backlog.json"), "utf8")) as {
+    items: { hooks: { tests: string } }[];
+};
+for (const item of backlogDoc.items) {
     fs.mkdirSync(path.dirname(path.join(hookRoot, item.hooks.tests)), { recursive: true });
     fs.writeFileSync(path.join(hookRoot, item.hooks.tests), "");
 }
@@ -217,12 +226,14 @@ describe("cross-reference rules, one broken thing per fixture", () => {
 
     describe("every milestone has exactly one Accountable", () => {
         const m = "R1-PROD-RELEASE";
+        /** The milestone's first role holding `from` given `to` instead. */
+        const reassign = (g: Mutable<Governance>, from: RaciLetter, to: RaciLetter) => {
+            const row = g.raci[raciIndex(m)].assignments;
+            row[Object.keys(row).find((r) => row[r] === from)!] = to;
+        };
+
         it("flags a second Accountable", () => {
-            const problems = problemsAfter((g) => {
-                const row = g.raci[raciIndex(m)].assignments;
-                const responsible = Object.keys(row).find((r) => row[r] === "R")!;
-                row[responsible] = "A";
-            });
+            const problems = problemsAfter((g) => reassign(g, "R", "A"));
             expect(text(problems)).toMatch(
                 new RegExp(
                     `governance/raci\\.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles .*; exactly one role must be "A"`,
@@ -231,11 +242,7 @@ describe("cross-reference rules, one broken thing per fixture", () => {
         });
 
         it("flags a milestone with no Accountable", () => {
-            const problems = problemsAfter((g) => {
-                const row = g.raci[raciIndex(m)].assignments;
-                const accountable = Object.keys(row).find((r) => row[r] === "A")!;
-                row[accountable] = "C";
-            });
+            const problems = problemsAfter((g) => reassign(g, "A", "C"));
             expect(text(problems)).toContain(
                 `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 0 Accountable roles; exactly one role must be "A"`,
             );

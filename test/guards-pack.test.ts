@@ -259,6 +259,43 @@ describe("provenance buckets: each setting exactly once, exactly as designed, no
             expect.stringContaining(`aws:iam/policy:Policy "delete-evidence" targets the provenance bucket`),
         );
     });
+
+    /** An IAM policy of `statements`, created beside the stack; the messages the bucket policy reports for it. */
+    const grant = (stack: string, statements: Array<Record<string, unknown>>) =>
+        refused(stack, () => {
+            new aws.iam.Policy("grant", { policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+        });
+    const refusedGrant = `aws:iam/policy:Policy "grant" targets the provenance bucket`;
+
+    it("refuses a grant that reaches the bucket through a wildcard ARN, or through any resource", async () => {
+        const prefix = evidenceBucketName("prod").split("-prod-")[0];
+        const viaPrefix = await grant("prod", [
+            { Effect: "Allow", Action: "s3:Delete*", Resource: `arn:aws:s3:::${prefix}-*/*` },
+        ]);
+        expect(viaPrefix).toContainEqual(expect.stringContaining(refusedGrant));
+        const viaStar = await grant("prod", [{ Effect: "Allow", Action: ["s3:*"], Resource: "*" }]);
+        expect(viaStar).toContainEqual(expect.stringContaining(refusedGrant));
+    });
+
+    it("refuses a grant that reaches the bucket through NotResource or NotAction", async () => {
+        const viaNotResource = await grant("staging", [
+            { Effect: "Allow", Action: "s3:PutObject", NotResource: "arn:aws:s3:::some-other-bucket/*" },
+        ]);
+        expect(viaNotResource).toContainEqual(expect.stringContaining(refusedGrant));
+        const viaNotAction = await grant("staging", [
+            { Effect: "Allow", NotAction: "iam:*", Resource: `arn:aws:s3:::${evidenceBucketName("staging")}*` },
+        ]);
+        expect(viaNotAction).toContainEqual(expect.stringContaining(refusedGrant));
+    });
+
+    it("lets a grant through that cannot reach the bucket: another bucket's pattern, a non-S3 action, a Deny", async () => {
+        const msgs = await grant("dev", [
+            { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::reports-*/*" },
+            { Effect: "Allow", Action: "ce:GetCostAndUsage", Resource: "*" },
+            { Effect: "Deny", Action: "s3:*", Resource: "*" },
+        ]);
+        expect(msgs.filter((m) => m.includes(`"grant"`))).toEqual([]);
+    });
 });
 
 describe("stack and environment are bound (program and pack)", () => {

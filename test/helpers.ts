@@ -3,14 +3,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { Guardrails, loadGuardrails } from "../core/guardrails";
+import { StackConfig, parseStackConfig } from "../core/stackConfig";
 import { shippedStackFile } from "../offline/shippedStacks";
 import { repoRoot } from "../core/validation";
 
-/** The shipped guardrails, loaded once per test file. */
-export const guardrails: Guardrails = loadGuardrails();
+import { guardrails } from "./fixtures/shipped";
 
-export const STACKS = ["dev", "staging", "prod"] as const;
+export { guardrails, STACKS } from "./fixtures/shipped";
 
 /** A stack's shipped config file, parsed as YAML (to derive broken variants from). */
 export function stackFileDoc(stack: string): { config: Record<string, unknown> } {
@@ -42,6 +41,12 @@ export function flatConfig(
     const values = { ...flat.values };
     change(values);
     return { values, secretKeys: [...flat.secretKeys] };
+}
+
+/** A shipped stack's validated config; with `change`, that of a variant of its flat form. */
+export function stackConfig(stack: string, change?: (flat: Record<string, string>) => void): StackConfig {
+    const flat = flatConfig(stack, change);
+    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
 }
 
 export const KEY = (k: string) => `maestro-guardrails:${k}`;

@@ -1,21 +1,11 @@
 import * as fs from "fs";
-import * as pulumi from "@pulumi/pulumi";
-import {
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-} from "@pulumi/policy";
+import * as path from "path";
+import { StackValidationPolicy } from "@pulumi/policy";
 import * as yaml from "js-yaml";
-import { CostBudgets } from "../components/costBudgets";
-import { ProvenanceBucket } from "../components/provenanceBucket";
 import { AWS_TAG, BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE, K8S_ANNOTATION, URGENCY } from "../core/conventions";
 import { awsEvidenceTags } from "../core/evidence";
 import { leLabel } from "../core/guardrails";
-import { runWithMocks } from "../offline/mockRuntime";
-import { shippedStackFile } from "../offline/shippedStacks";
-import { stackProgram } from "../offline/synth";
+import { repoRoot } from "../core/validation";
 import { packPolicies } from "../policies/all";
 import { accountSharedWith } from "../core/guardrails";
 import { LLM_SERVICE_FILTER, environmentScope } from "../budgets/specs";
@@ -39,11 +29,13 @@ import {
     provenanceBucketPolicy,
     releasePolicy,
 } from "../policies/provenance";
-import { UNTAGGABLE_AWS_TYPES, evidenceCarrier } from "../policies/resources";
 import { ROUTING_POLICY, routingPolicy } from "../policies/routing";
 import { SLO_POLICY, sloPolicy } from "../policies/slo";
 import { buildAlertmanagerConfig, renderAmpDefinition } from "../routing";
 import { buildSloGroup } from "../rules";
+import { MAX_DOCUMENT_NODES } from "../core/validation";
+import { durationSeconds } from "../rules/design";
+import { ROUTE_TIMINGS } from "../routing/build";
 import {
     FixtureResource,
     FixtureStack,
@@ -53,92 +45,9 @@ import {
     fixtureContext,
     happyStack,
     ledgerText,
-    policyResources,
 } from "./fixtures/policies/stackResources";
-import { guardrails, STACKS } from "./helpers";
-
-interface Reported {
-    readonly message: string;
-    readonly urn?: string;
-    /** Set when the policy reported at an explicit level (otherwise the configured level applies). */
-    readonly level?: string;
-}
-
-/** reportViolation as @pulumi/policy passes it: a message (and URN), or a violation object. */
-function reporter(): [ReportViolation, Reported[]] {
-    const seen: Reported[] = [];
-    const report = ((m: string | { message: string; urn?: string; enforcementLevel?: string }, urn?: string) => {
-        seen.push(
-            typeof m === "string" ? { message: m, urn } : { message: m.message, urn: m.urn, level: m.enforcementLevel },
-        );
-    }) as ReportViolation;
-    return [report, seen];
-}
-
-const notApplicable = (reason?: string): never => {
-    throw new Error(`notApplicable: ${reason}`);
-};
-
-/** The model of a fixture dashboard (dashboard.grafana.app API: `spec.json`). */
-const specJson = (r: FixtureResource): string => (r.props.spec as { json: string }).json;
-const setSpecJson = (r: FixtureResource, json: string): void => {
-    r.props.spec = { ...(r.props.spec as object), json };
-};
-
-/** Call a stack policy with the arguments the analyzer server builds for AnalyzeStack. */
-function runStack(
-    policy: StackValidationPolicy,
-    rs: readonly FixtureResource[],
-    pending?: Promise<unknown>[],
-): Reported[] {
-    const [report, seen] = reporter();
-    const args: StackValidationArgs = {
-        resources: policyResources(rs),
-        getConfig: <T>() => ({}) as T,
-        stackTags: new Map(),
-        notApplicable,
-    };
-    settled(policy.name, policy.validateStack(args, report), pending);
-    return seen;
-}
-
-/**
- * A policy's violations are complete when its call returns, unless it returns a promise (the pack's preview wrapper
- * does): then the caller must await it (`pending` collects it), and a runner that cannot fails the test rather than
- * lose the violations it reports later.
- */
-function settled(policy: string, result: unknown, pending?: Promise<unknown>[]): void {
-    if (result instanceof Promise) {
-        if (pending) {
-            pending.push(result);
-            return;
-        }
-        throw new Error(`policy ${policy} validates asynchronously; this synchronous runner would lose its violations`);
-    }
-}
-
-/** Call a resource policy with the arguments the analyzer server builds for Analyze. */
-function runResource(policy: ResourceValidationPolicy, r: FixtureResource, pending?: Promise<unknown>[]): Reported[] {
-    const [report, seen] = reporter();
-    const [p] = policyResources([r]);
-    const args: ResourceValidationArgs = {
-        type: p.type,
-        props: p.props,
-        urn: p.urn,
-        name: p.name,
-        opts: p.opts,
-        stackTags: new Map(),
-        getConfig: <T>() => ({}) as T,
-        notApplicable,
-        isType: () => false,
-        asType: () => undefined,
-    };
-    const validate = policy.validateResource;
-    for (const v of Array.isArray(validate) ? validate : validate ? [validate] : []) {
-        settled(policy.name, v(args, report), pending);
-    }
-    return seen;
-}
+import { Reported, runResource, runStack, setSpecJson, specJson } from "./fixtures/policies/run";
+import { guardrails, STACKS } from "./fixtures/shipped";
 
 /** Every policy over a stack, as the engine runs them: Analyze per resource, then AnalyzeStack. */
 async function runPack(ctx: PackContext, stack: FixtureStack): Promise<Array<Reported & { policy: string }>> {
@@ -177,6 +86,16 @@ describe.each(STACKS)("the happy-path %s stack", (env) => {
         }
     });
 });
+
+/** A kilobyte of YAML whose nested aliases expand to billions of values, under `key`. */
+function aliasBomb(key: string): string {
+    const lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+    for (let i = 1; i < 10; i++) {
+        lines.push(`a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(", ")}]`);
+    }
+    lines.push(`${key}: *a9`);
+    return lines.join("\n");
+}
 
 describe(EVIDENCE_HOOKS_POLICY, () => {
     const policy = () => evidenceHooksPolicy(ctx, new EvidenceCoverage());
@@ -416,6 +335,16 @@ describe(SLO_POLICY, () => {
         expect(messages(s.resources)).toContain(`is labelled env="dev" in the prod stack; allowed: env="prod"`);
     });
 
+    it("refuses an AMP rule file that is a YAML alias bomb, naming the cap, instead of walking it", () => {
+        const s = happyStack(guardrails, "dev");
+        const k8s = s.byName(`rules-${slo.id}`);
+        Object.assign(k8s, {
+            type: "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+            props: { name: "x", workspaceId: "ws", data: aliasBomb("groups"), tags: tagsOf(s.byName("budgets-total")) },
+        });
+        expect(messages(s.resources)).toContain(`expands to more than ${MAX_DOCUMENT_NODES} values`);
+    });
+
     it("reads AMP rule group namespaces (a rule file in data) the same way", () => {
         const s = happyStack(guardrails, "dev");
         const k8s = s.byName(`rules-${slo.id}`);
@@ -462,6 +391,75 @@ describe(ROUTING_POLICY, () => {
             /^alert MaestroSLOFastBurn \{.*urgency="page"\} \(group maestro-slo-.*\) reaches nobody: kubernetes:monitoring.coreos.com\/v1alpha1:AlertmanagerConfig "alert-routing-config" sends it to receiver "on-call", which has no integration\./,
         );
         expect(v[0].urn).toBe(s.byName("alert-routing-config").urn);
+    });
+
+    /** The route the fixture sends SLO pages to (the first whose matchers say urgency="page"). */
+    const pageRoute = (s: FixtureStack) =>
+        specOf(s).route.routes.find((r) =>
+            (r.matchers as Array<{ name: string; value: string }>).some((m) => m.value === "page"),
+        )!;
+
+    it("rejects the page route muted by a time interval, or active only within one", () => {
+        const s = happyStack(guardrails, "prod");
+        pageRoute(s).muteTimeIntervals = ["always"];
+        const v = violations(s);
+        expect(v).toHaveLength(guardrails.slo.objectives.length);
+        expect(v[0].message).toContain(
+            `sends it to receiver "on-call", whose route is muted by time intervals (always); allowed: none on a guardrail route`,
+        );
+        const t = happyStack(guardrails, "prod");
+        pageRoute(t).activeTimeIntervals = ["never"];
+        expect(violations(t)[0].message).toContain("whose route is muted by time intervals (never)");
+    });
+
+    it("rejects a group wait that holds the first notification back past the design's longest, and one it cannot read", () => {
+        const longest = Math.max(...Object.values(ROUTE_TIMINGS).map((x) => durationSeconds(x.groupWait)));
+        const s = happyStack(guardrails, "staging");
+        pageRoute(s).groupWait = `${longest + 1}s`;
+        expect(violations(s)[0].message).toContain(
+            `whose route waits ${longest + 1}s before the first notification; allowed: at most ${longest}s`,
+        );
+        pageRoute(s).groupWait = `${longest}s`;
+        expect(violations(s)).toEqual([]);
+        pageRoute(s).groupWait = "1h30m";
+        expect(violations(s)[0].message).toContain("whose route waits 1h30m");
+    });
+
+    it("rejects a group wait inherited from a slow root route", () => {
+        const s = happyStack(guardrails, "dev");
+        const spec = specOf(s) as Spec & { route: Record<string, unknown> };
+        spec.route.groupWait = "8760h";
+        spec.route.routes.forEach((r) => delete r.groupWait);
+        expect(violations(s).length).toBeGreaterThan(0);
+        expect(violations(s)[0].message).toContain("whose route waits 8760h");
+    });
+
+    it("rejects an inhibit rule outside the design that mutes guardrail alerts, and keeps the designed ones", () => {
+        const s = happyStack(guardrails, "prod");
+        const spec = specOf(s) as Spec & { inhibitRules: Array<Record<string, unknown>> };
+        expect(spec.inhibitRules.length).toBeGreaterThan(0);
+        expect(violations(s)).toEqual([]);
+        spec.inhibitRules.push({
+            sourceMatch: [{ name: "alertname", value: "Watchdog", matchType: "=" }],
+            targetMatch: [{ name: "guardrail", value: ".+", matchType: "=~" }],
+            equal: [],
+        });
+        const v = violations(s);
+        expect(v.length).toBeGreaterThan(guardrails.slo.objectives.length);
+        expect(v[0].message).toContain(
+            `inhibits it while alertname="Watchdog" fires, an inhibit rule not in the design (routing/build.ts INHIBIT_RULES)`,
+        );
+    });
+
+    it("accepts an extra inhibit rule whose targets are no guardrail alert", () => {
+        const s = happyStack(guardrails, "dev");
+        const spec = specOf(s) as Spec & { inhibitRules: Array<Record<string, unknown>> };
+        spec.inhibitRules.push({
+            sourceMatch: [{ name: "alertname", value: "NodeDown", matchType: "=" }],
+            targetMatch: [{ name: "alertname", value: "PodNotReady", matchType: "=" }],
+            equal: ["node"],
+        });
+        expect(violations(s)).toEqual([]);
     });
 
     it("rejects a route placed first that catches the alerts for an empty receiver, and accepts it when it continues", () => {
@@ -522,6 +520,8 @@ describe(ROUTING_POLICY, () => {
         expect(violations(s)[0].message).toContain('sends it to receiver "sns", which has no integration');
         r.props.definition = "alertmanager_config: [";
         expect(violations(s)[0].message).toContain("its routing cannot be read");
+        r.props.definition = yaml.dump({ alertmanager_config: aliasBomb("route") });
+        expect(violations(s)[0].message).toContain(`expands to more than ${MAX_DOCUMENT_NODES} values`);
     });
 });
 
@@ -665,6 +665,59 @@ describe(AWS_ACCOUNT_POLICY, () => {
                 `AWS provider "default_7_48_0" of the ${env} stack: pins no account (allowedAccountIds unset); allowed: ["${declared(env).accountId}"] (guardrails/guardrails.yaml /accounts/${env})`,
             ),
         ]);
+    });
+
+    /** The stack plus an IAM role trusting `statement` (built from the budget, so it has the stack's provider). */
+    const withRole = (env: string, statement: Record<string, unknown>) => {
+        const s = happyStack(guardrails, env);
+        const budget = s.byName("budgets-total");
+        s.resources.push({
+            ...budget,
+            type: "aws:iam/role:Role",
+            name: "admin",
+            urn: budget.urn.replace(/aws:budgets\/budget:Budget::budgets-total$/, "aws:iam/role:Role::admin"),
+            props: { assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) },
+        });
+        return messages(s);
+    };
+    const assume = (Principal: unknown) => ({ Effect: "Allow", Principal, Action: "sts:AssumeRole" });
+    const foreignAccount = (env: string) => String(Number(declared(env).accountId) + 1).padStart(12, "0");
+
+    it.each(STACKS)("refuses a %s role that another account's principal may assume (by id or by ARN)", (env) => {
+        const other = foreignAccount(env);
+        expect(withRole(env, assume({ AWS: other }))).toEqual([
+            expect.stringContaining(
+                `aws:iam/role:Role "admin" trusts principals outside the ${env} account ${declared(env).accountId}: AWS ${other}`,
+            ),
+        ]);
+        expect(withRole(env, assume({ AWS: [`arn:aws:iam::${other}:root`] }))[0]).toContain(
+            `AWS arn:aws:iam::${other}:root`,
+        );
+    });
+
+    it("refuses a role anyone may assume, or everyone but one principal (NotPrincipal)", () => {
+        expect(withRole("prod", assume("*"))[0]).toContain("outside the prod account");
+        expect(withRole("prod", assume({ AWS: "*" }))[0]).toContain("AWS *");
+        const notPrincipal = { Effect: "Allow", NotPrincipal: { AWS: "x" }, Action: "sts:AssumeRole" };
+        expect(withRole("prod", notPrincipal)[0]).toContain("NotPrincipal (everyone else)");
+    });
+
+    it("refuses a web identity from another account's identity provider, or from a non-IAM one", () => {
+        const other = foreignAccount("dev");
+        expect(withRole("dev", assume({ Federated: `arn:aws:iam::${other}:oidc-provider/x` }))[0]).toContain(
+            `Federated arn:aws:iam::${other}:oidc-provider/x`,
+        );
+        expect(withRole("dev", assume({ Federated: "accounts.google.com" }))[0]).toContain(
+            "Federated accounts.google.com",
+        );
+    });
+
+    it("accepts a role for an AWS service, for the account's own principals and identity provider, and a Deny", () => {
+        const own = declared("staging").accountId;
+        expect(withRole("staging", assume({ Service: "budgets.amazonaws.com" }))).toEqual([]);
+        expect(withRole("staging", assume({ AWS: [own, `arn:aws:iam::${own}:role/ops`] }))).toEqual([]);
+        expect(withRole("staging", assume({ Federated: `arn:aws:iam::${own}:oidc-provider/oidc.eks` }))).toEqual([]);
+        expect(withRole("staging", { Effect: "Deny", Principal: "*", Action: "sts:AssumeRole" })).toEqual([]);
     });
 
     it("refuses another environment's account, or a list that adds one", () => {
@@ -1005,65 +1058,22 @@ describe("the stack's environment", () => {
     });
 });
 
-describe("AWS type classification (policies/resources.ts)", () => {
-    /**
-     * core/evidence.ts stamps an AWS resource exactly when its class passes a `tags` input; record that for every AWS
-     * type the shipped stack (and the AWS components it builds on) registers, and check the pack agrees.
-     */
-    it.each(STACKS)("classifies every AWS type the %s stack registers as core/evidence.ts tags it", async (env) => {
-        const seen = new Map<string, boolean>();
-        const record: pulumi.ResourceTransformation = (args) => {
-            if (args.type.startsWith("aws:")) {
-                seen.set(args.type, "tags" in args.props);
-            }
-            return undefined;
-        };
-        const shipped = stackProgram();
-        await runWithMocks({
-            stack: env,
-            config: shippedStackFile(env),
-            program: async () => {
-                pulumi.runtime.registerStackTransformation(record);
-                const outputs = await shipped();
-                new CostBudgets("classify-budgets", {
-                    config: {
-                        environment: env,
-                        monthlyBudgetUsd: guardrails.cost.caps[env].monthlyUsd,
-                        llmBudgetUsd:
-                            guardrails.cost.caps[env].llmMonthlyUsd ?? guardrails.cost.caps[env].monthlyUsd / 2,
-                        costAlertThreshold: guardrails.cost.alertThreshold,
-                        alertEmails: ["a@maestro.example"],
-                        sourceFile: "x",
-                        aws: { ...guardrails.accounts[env], sharedWith: accountSharedWith(guardrails, env) },
-                        llmBudgetAction: { roles: ["llm-role"], approvalModel: "MANUAL" },
-                    },
-                    guardrails,
-                });
-                new ProvenanceBucket("classify-provenance", {
-                    environment: env,
-                    objectLock: { objectLockMode: "COMPLIANCE", retentionDays: 1 },
-                });
-                return outputs;
-            },
-        });
-        expect(seen.size).toBeGreaterThan(0);
-        for (const [type, taggable] of seen) {
-            expect({ type, carrier: evidenceCarrier(type).kind }).toEqual({
-                type,
-                carrier: taggable ? "aws-tags" : "exempt",
-            });
-        }
-    });
-
-    it("exempts only AWS types whose class passes no tags input (read from @pulumi/aws's generated class)", () => {
-        for (const type of Object.keys(UNTAGGABLE_AWS_TYPES)) {
-            // "aws:s3/bucketPolicy:BucketPolicy" lives in @pulumi/aws/s3/bucketPolicy.js
-            const source = fs.readFileSync(require.resolve(`@pulumi/aws/${type.split(":")[1]}`), "utf8");
-            expect({ type, passesTags: /resourceInputs\["tags"\] = args/.test(source) }).toEqual({
-                type,
-                passesTags: false,
-            });
-        }
+describe("the pack's policies", () => {
+    it("are the ones docs/policies.md lists, each of the kind it says, mandatory by default and described", () => {
+        const documented = fs
+            .readFileSync(path.join(repoRoot, "docs", "policies.md"), "utf8")
+            .split("\n")
+            .map((line) => /^\| `([a-z-]+)` \| (resource|stack) \|/.exec(line))
+            .filter((m): m is RegExpExecArray => m !== null)
+            .map((m) => ({ name: m[1], kind: m[2], level: "mandatory", described: true }));
+        const pack = packPolicies(ctx).map((p) => ({
+            name: p.name,
+            kind: "validateResource" in p ? "resource" : "stack",
+            level: p.enforcementLevel,
+            described: p.description.trim().length > 0,
+        }));
+        const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+        expect(pack.sort(byName)).toEqual(documented.sort(byName));
     });
 });
 

@@ -12,7 +12,6 @@ import * as path from "path";
 import { AWS_TAG } from "../core/conventions";
 import { MockRunResult, readStackFile } from "../offline/mockRuntime";
 import {
-    PolicyAnalyzer,
     PolicyReport,
     analyzeRun,
     loadPolicyConfig,
@@ -30,16 +29,26 @@ import { DASHBOARDS_POLICY } from "../policies/dashboards";
 import { POLICY_PACK_NAME } from "../policies/all";
 import { AWS_ACCOUNT_POLICY } from "../policies/accounts";
 import { ANOMALY_POLICY } from "../policies/anomaly";
+import { packAnalyzer } from "./fixtures/policies/packAnalyzer";
 import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
 import { guardrails, KEY, STACKS, writeStackVariant, synthInProcess } from "./helpers";
-import { sharedPolicyPack } from "./setup/policyPacks";
 
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "policies");
 
-let analyzer: PolicyAnalyzer;
-beforeAll(async () => {
-    analyzer = await sharedPolicyPack();
-}, 180000);
+const analyzer = packAnalyzer();
+
+/** `synth --stack <stack> --config <its stack file, changed>` into a fresh folder. */
+function synthVariant(stack: string, change: (config: Record<string, unknown>) => void) {
+    const file = writeStackVariant(stack, change);
+    return synthInProcess(
+        "--stack",
+        stack,
+        "--config",
+        file,
+        "--out",
+        fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
+    );
+}
 
 async function analyzeProgram(
     stack: string,
@@ -47,7 +56,7 @@ async function analyzeProgram(
     policyConfigFile?: string,
 ): Promise<{ run: MockRunResult; report: PolicyReport }> {
     const result = await synthStack({ stack, program: componentsProgram(opts) });
-    const report = await analyzeRun(analyzer, result.run, {
+    const report = await analyzeRun(analyzer(), result.run, {
         config: readStackFile(result.configFile),
         policyConfig: policyConfigFile ? loadPolicyConfig(policyConfigFile) : undefined,
         policyConfigFile,
@@ -60,7 +69,7 @@ const mandatory = (report: PolicyReport, policy: string) =>
 
 describe("the analyzer plugin", () => {
     it("serves the pack's name, its package.json version and every policy, mandatory by default", async () => {
-        const info = await analyzer.getAnalyzerInfo();
+        const info = await analyzer().getAnalyzerInfo();
         const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "policies", "package.json"), "utf8")) as {
             version: string;
         };
@@ -84,14 +93,14 @@ describe("the analyzer plugin", () => {
                 ANOMALY_POLICY,
             ].map((n) => [n, "mandatory"]),
         );
-        expect(analyzer.startMs).toBeGreaterThan(0);
+        expect(analyzer().startMs).toBeGreaterThan(0);
     });
 });
 
 describe.each(STACKS)("the shipped %s stack", (stack) => {
     it("has no mandatory policy violation", async () => {
         const result = await synthStack({ stack });
-        const report = await analyzeRun(analyzer, result.run, { config: readStackFile(result.configFile) });
+        const report = await analyzeRun(analyzer(), result.run, { config: readStackFile(result.configFile) });
         expect(
             report.violations
                 .filter((v) => v.enforcementLevel === "mandatory")
@@ -109,30 +118,26 @@ describe("the guardrail components under each stack's validated config", () => {
 });
 
 describe("negative end-to-end cases", () => {
-    it("a stack file without aws:allowedAccountIds: synth --config refuses it, and the engine's default provider without the pin is rejected by aws-account-pinned", async () => {
-        const file = writeStackVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
-        const cli = await synthInProcess(
-            "--stack",
-            "prod",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
-        );
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain("aws:allowedAccountIds: missing; every stack pins its AWS account");
+    describe("a stack file without aws:allowedAccountIds", () => {
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain("aws:allowedAccountIds: missing; every stack pins its AWS account");
+        });
 
-        // The program validated the shipped file; the engine's default provider gets the config without the pin.
-        const result = await synthStack({ stack: "prod" });
-        const config = readStackFile(result.configFile);
-        const unpinned = { ...config, values: { ...config.values } };
-        delete unpinned.values["aws:allowedAccountIds"];
-        const report = await analyzeRun(analyzer, result.run, { config: unpinned });
-        expect(mandatory(report, AWS_ACCOUNT_POLICY).map(violationText)).toEqual([
-            expect.stringContaining(
-                `AWS provider "default" of the prod stack: pins no account (allowedAccountIds unset); allowed: ["${guardrails.accounts.prod.accountId}"]`,
-            ),
-        ]);
+        it("leaves the engine's default provider unpinned, which aws-account-pinned rejects", async () => {
+            // The program validated the shipped file; the engine's default provider gets the config without the pin.
+            const result = await synthStack({ stack: "prod" });
+            const config = readStackFile(result.configFile);
+            const unpinned = { ...config, values: { ...config.values } };
+            delete unpinned.values["aws:allowedAccountIds"];
+            const report = await analyzeRun(analyzer(), result.run, { config: unpinned });
+            expect(mandatory(report, AWS_ACCOUNT_POLICY).map(violationText)).toEqual([
+                expect.stringContaining(
+                    `AWS provider "default" of the prod stack: pins no account (allowedAccountIds unset); allowed: ["${guardrails.accounts.prod.accountId}"]`,
+                ),
+            ]);
+        });
     });
 
     it("an explicit aws.Provider in another region, handed to the budgets component, is rejected by aws-account-pinned", async () => {
@@ -146,76 +151,68 @@ describe("negative end-to-end cases", () => {
         ]);
     });
 
-    it("a loosened SLO threshold: synth --config refuses it, and a deploy built from it is rejected by slo-alerts-not-loosened", async () => {
+    describe("a loosened SLO threshold", () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;
-        const file = writeStackVariant(
-            "staging",
-            (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
-        );
-        const cli = await synthInProcess(
-            "--stack",
-            "staging",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
-        );
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain(
-            `${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`,
-        );
 
-        const { report } = await analyzeProgram("staging", {
-            change: (c) => ({
-                ...c,
-                slos: c.slos.map((o) => (o.id === slo.id ? { ...o, sli: { ...o.sli, thresholdSeconds: looser } } : o)),
-            }),
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant(
+                "staging",
+                (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
+            );
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain(
+                `${KEY(`guardrailOverrides.slo.${slo.id}.thresholdSeconds`)}: ${looser} is looser than the guardrail`,
+            );
         });
-        const [v] = mandatory(report, SLO_POLICY);
-        expect(violationText(v)).toContain(`SLO ${slo.id}:`);
-        expect(violationText(v)).toContain(`looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`);
+
+        it("in a deploy built from it, is rejected by slo-alerts-not-loosened", async () => {
+            const { report } = await analyzeProgram("staging", {
+                change: (c) => ({
+                    ...c,
+                    slos: c.slos.map((o) =>
+                        o.id === slo.id ? { ...o, sli: { ...o.sli, thresholdSeconds: looser } } : o,
+                    ),
+                }),
+            });
+            const [v] = mandatory(report, SLO_POLICY);
+            expect(violationText(v)).toContain(`SLO ${slo.id}:`);
+            expect(violationText(v)).toContain(`looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s`);
+        });
     });
 
-    it("a budget over its cap: synth --config refuses it, and a budget built over the cap is rejected by budgets-within-caps", async () => {
+    describe("a budget over its cap", () => {
         const over = guardrails.cost.caps.dev.monthlyUsd * 2;
-        const file = writeStackVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
-        const cli = await synthInProcess(
-            "--stack",
-            "dev",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
-        );
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
 
-        const { report } = await analyzeProgram("dev", { handMadeBudgetUsd: over });
-        const [v] = mandatory(report, BUDGETS_POLICY);
-        expect(violationText(v)).toContain(
-            `limitAmount ${over} is over the dev cap; allowed: > 0 and <= ${guardrails.cost.caps.dev.monthlyUsd}`,
-        );
-        expect(v.urn).toContain("aws:budgets/budget:Budget::budgets-budget");
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
+        });
+
+        it("built by hand, is rejected by budgets-within-caps", async () => {
+            const { report } = await analyzeProgram("dev", { handMadeBudgetUsd: over });
+            const [v] = mandatory(report, BUDGETS_POLICY);
+            expect(violationText(v)).toContain(
+                `limitAmount ${over} is over the dev cap; allowed: > 0 and <= ${guardrails.cost.caps.dev.monthlyUsd}`,
+            );
+            expect(v.urn).toContain("aws:budgets/budget:Budget::budgets-budget");
+        });
     });
 
-    it("a missing release tag in prod: synth --config refuses it, and a deploy without one is rejected by release-tag-and-signoffs", async () => {
-        const file = writeStackVariant("prod", (c) => delete c[KEY("releaseTag")]);
-        const cli = await synthInProcess(
-            "--stack",
-            "prod",
-            "--config",
-            file,
-            "--out",
-            fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-")),
-        );
-        expect(cli.status).toBe(1);
-        expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
+    describe("a missing release tag in prod", () => {
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant("prod", (c) => delete c[KEY("releaseTag")]);
+            expect(cli.status).toBe(1);
+            expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
+        });
 
-        const { report } = await analyzeProgram("prod", { change: (c) => ({ ...c, releaseTag: undefined }) });
-        const [v] = mandatory(report, RELEASE_POLICY);
-        expect(violationText(v)).toContain("a prod deploy is a release, but");
-        expect(violationText(v)).toContain("pulumi config set maestro-guardrails:releaseTag vX.Y.Z");
+        it("in a deploy, is rejected by release-tag-and-signoffs", async () => {
+            const { report } = await analyzeProgram("prod", { change: (c) => ({ ...c, releaseTag: undefined }) });
+            const [v] = mandatory(report, RELEASE_POLICY);
+            expect(violationText(v)).toContain("a prod deploy is a release, but");
+            expect(violationText(v)).toContain("pulumi config set maestro-guardrails:releaseTag vX.Y.Z");
+        });
     });
 
     it("an untagged resource (a test-only program) is rejected by evidence-hooks, naming it", async () => {
@@ -284,7 +281,7 @@ describe("policy config (--policy-pack-config)", () => {
     });
 
     it("refuses a config naming a policy the pack does not have, or a level that does not exist", async () => {
-        const info = await analyzer.getAnalyzerInfo();
+        const info = await analyzer().getAnalyzerInfo();
         const file = path.join(FIXTURES, "unknown-policy.json");
         expect(() => reconcileEnforcement(info, loadPolicyConfig(file), "unknown-policy.json")).toThrow(
             `unknown-policy.json: /dashboards-provisoned: no policy "dashboards-provisoned" in pack ${POLICY_PACK_NAME}; allowed: all, ${EVIDENCE_HOOKS_POLICY},`,

@@ -17,13 +17,13 @@ import {
     runWithMocks,
     unwrapSecrets,
 } from "../offline/mockRuntime";
-import { PolicyAnalyzer, PolicyReport, analyzeRequest, analyzeRun, violationText } from "../offline/policyAnalyzer";
+import { PolicyReport, analyzeRequest, analyzeRun, violationText } from "../offline/policyAnalyzer";
 import { readPriorState, resourcesDocument, synthStack, writeSynthOutput } from "../offline/synth";
 import { ValidationError } from "../core/validation";
 import { BUCKET_POLICY, RELEASE_POLICY } from "../policies/provenance";
 import { bucketPolicyFromArnOutput, editedSignoffObject, signoffObjectsElsewhere } from "./fixtures/preview/programs";
 import { STACKS, runScript, synthInProcess } from "./helpers";
-import { sharedPolicyPack } from "./setup/policyPacks";
+import { packAnalyzer } from "./fixtures/policies/packAnalyzer";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-preview-"));
 const byName = (run: MockRunResult, name: string): RegisteredResource => {
@@ -164,11 +164,16 @@ describe.each(STACKS)("a first preview of %s", (stack) => {
 });
 
 describe("prior state", () => {
-    it("keeps an existing resource's ID and outputs, and refuses a prior of another stack or with unknowns", async () => {
-        const up = await synthStack({ stack: "dev" });
-        const dir = tmp();
-        writeSynthOutput(up, dir);
-        const file = path.join(dir, "resources.json");
+    /** dev as deployed: a synth's output folder, whose resources.json is the prior state. */
+    let dir: string;
+    let file: string;
+    beforeAll(async () => {
+        dir = tmp();
+        writeSynthOutput(await synthStack({ stack: "dev" }), dir);
+        file = path.join(dir, "resources.json");
+    });
+
+    it("keeps an existing resource's ID and outputs", async () => {
         const prior = readPriorState(file, "dev");
         const update = await synthStack({ stack: "dev", preview: true, prior });
         expect(update.run.mode).toBe("preview-update");
@@ -176,6 +181,9 @@ describe("prior state", () => {
             expect(r.id).toBe(prior.get(r.urn)?.id);
             expect(JSON.stringify(r.inputs)).not.toContain(UNKNOWN);
         }
+    });
+
+    it("refuses a prior of another stack, one with unknowns, and a missing one", async () => {
         expect(() => readPriorState(file, "prod")).toThrow(
             /resources\.json: \/stack: "dev"; the prior state must be stack "prod"/,
         );
@@ -211,11 +219,8 @@ describe("prior state", () => {
 });
 
 describe("the pack during previews", () => {
-    let analyzer: PolicyAnalyzer;
-    beforeAll(async () => {
-        // The pack process this jest worker shares (test/setup/policyPacks.ts).
-        analyzer = await sharedPolicyPack();
-    }, 180000);
+    // The pack process this jest worker shares (test/setup/policyPacks.ts).
+    const analyzer = packAnalyzer();
 
     const analyze = async (
         stack: string,
@@ -228,7 +233,7 @@ describe("the pack during previews", () => {
             prior = readPriorState(path.join(dir, "resources.json"), stack);
         }
         const result = await synthStack({ stack, preview: opts.preview, prior, program: opts.program });
-        return analyzeRun(analyzer, result.run, { config: readStackFile(result.configFile) });
+        return analyzeRun(analyzer(), result.run, { config: readStackFile(result.configFile) });
     };
     const undecided = (report: PolicyReport) =>
         report.violations.filter((v) => /during (this )?preview/.test(v.message));

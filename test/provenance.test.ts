@@ -20,8 +20,9 @@ import { stackProgram } from "../offline/synth";
 import { StackConfig } from "../core/stackConfig";
 import { checkoutState, gitFacts } from "../provenance/git";
 import { SignoffEntry, verifyLedger } from "../provenance/ledger";
-import { byName, inputs, ofType, resolveEvidence, runComponents, stackConfig } from "./fixtures/provenance/awsProgram";
+import { byName, inputs, ofType, resolveEvidence, runComponents } from "./fixtures/provenance/awsProgram";
 import {
+    NEXT_RELEASE_FIRST_SIGNOFF,
     NOW,
     STANDARD_TEAM,
     join,
@@ -33,7 +34,7 @@ import {
     requiredRoles,
     signSteps,
 } from "./fixtures/provenance/signedLedger";
-import { KEY, STACKS, flatConfig, guardrails, synthInProcess } from "./helpers";
+import { KEY, STACKS, flatConfig, guardrails, stackConfig, synthInProcess } from "./helpers";
 
 const team = makeTeam(STANDARD_TEAM);
 const ledgerText = signSteps(team, releaseSteps());
@@ -376,19 +377,7 @@ describe("the anchor: a deploy's ledger must extend the head its previous deploy
     it("accepts the same ledger, and one that grew since", async () => {
         const config = stackConfig("prod");
         await runComponents(config, program(config, FIXTURE_LEDGER, { priorHead: prior }));
-        const grown = signSteps(
-            team,
-            [
-                {
-                    tag: "v1.1.0",
-                    commit: "b".repeat(40),
-                    environment: "staging",
-                    role: "Release Manager",
-                    time: "2026-11-30T09:00:00Z",
-                },
-            ],
-            ledgerText,
-        );
+        const grown = signSteps(team, [NEXT_RELEASE_FIRST_SIGNOFF], ledgerText);
         await runComponents(config, program(config, tmpFile(grown), { priorHead: prior }));
     });
 
@@ -479,7 +468,7 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         expect(ofType(seen, S3.object)).toEqual([]);
     });
 
-    it("refuses uncommitted code, and a deploy from outside a git checkout", async () => {
+    it("refuses uncommitted code", async () => {
         const r = repo();
         const ledger = signAt(r);
         r.git("commit", "-q", "-am", "sign-offs");
@@ -487,12 +476,18 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         await expect(runComponents(prod, program(prod, ledger, update(r, ledger)))).rejects.toThrow(
             "the working tree is dirty (extra.ts): uncommitted code is not signed code",
         );
+    });
+
+    it("refuses a deploy from outside a git checkout", async () => {
+        const r = repo();
+        const ledger = signAt(r);
+        r.git("commit", "-q", "-am", "sign-offs");
         await expect(
             runComponents(prod, program(prod, ledger, { ...update(r, ledger), checkout: undefined })),
         ).rejects.toThrow("the deploy does not run from a git checkout");
     });
 
-    it("refuses a tag moved away from the signed commit, and a signed commit git does not have", async () => {
+    it("refuses a tag moved away from the signed commit", async () => {
         const r = repo();
         const ledger = signAt(r);
         r.git("commit", "-q", "-am", "sign-offs");
@@ -500,6 +495,11 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         await expect(runComponents(prod, program(prod, ledger, update(r, ledger)))).rejects.toThrow(
             `tag moved: git tag v1.0.0 points at ${r.git("rev-parse", "HEAD")}, not the signed commit ${r.commit}`,
         );
+    });
+
+    it("refuses a signed commit git does not have", async () => {
+        const r = repo();
+        const ledger = signAt(r);
         const other = repo();
         await expect(runComponents(prod, program(prod, ledger, update(other, ledger)))).rejects.toThrow(
             `commit ${r.commit} is not in this repository`,

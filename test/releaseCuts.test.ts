@@ -11,13 +11,19 @@ import * as path from "path";
 import { LEDGER_FILE, verifyLedgerFile } from "../provenance/ledger";
 import { SIGNERS_FILE, loadSigners } from "../provenance/signers";
 import { RELEASE_CUT_ROLE, SignoffFacts, cadenceTargets, lastReleaseCuts } from "../rules";
+import { CadenceTarget } from "../rules/cadence";
 import { loadGovernance, requiredSignoffs } from "../governance";
 import { releaseCutMetrics, renderMetrics } from "../verify/ciMetrics";
 import { CADENCE_METRIC } from "../core/conventions";
 import { promtoolPath } from "../verify/promtool";
 import { guardrails, runScript } from "./helpers";
 
-const [staging, production] = cadenceTargets(guardrails);
+// The targets are read in each test (not while the file loads), so mutation testing sees which tests reach them.
+let staging: CadenceTarget;
+let production: CadenceTarget;
+beforeEach(() => {
+    [staging, production] = cadenceTargets(guardrails);
+});
 const at = (iso: string) => Date.parse(iso) / 1000;
 const facts = (tag: string, environment: string, role: string, time: string): SignoffFacts => ({
     tag,
@@ -56,6 +62,29 @@ describe("the last cut per cadence target", () => {
             guardrails,
         );
         expect(cuts).toEqual([{ target: staging.target, tag: "v1.0.0", timestampSeconds: at(base.time) }]);
+    });
+
+    it("goes to the later ledger entry when two cuts carry the same second", () => {
+        const time = "2026-11-02T10:00:00Z";
+        const cuts = lastReleaseCuts(
+            [
+                facts("v1.0.0", staging.environment, RELEASE_CUT_ROLE, time),
+                facts("v1.0.1", staging.environment, RELEASE_CUT_ROLE, "2026-11-02T10:00:00.500Z"),
+            ],
+            guardrails,
+        );
+        expect(cuts).toEqual([{ target: staging.target, tag: "v1.0.1", timestampSeconds: at(time) }]);
+    });
+
+    it("is not moved back by an earlier cut listed later", () => {
+        const cuts = lastReleaseCuts(
+            [
+                facts("v1.1.0", staging.environment, RELEASE_CUT_ROLE, "2026-11-09T10:00:00Z"),
+                facts("v1.0.0", staging.environment, RELEASE_CUT_ROLE, "2026-11-02T10:00:00Z"),
+            ],
+            guardrails,
+        );
+        expect(cuts).toEqual([{ target: staging.target, tag: "v1.1.0", timestampSeconds: at("2026-11-09T10:00:00Z") }]);
     });
 
     it("leaves a target nobody has cut absent (so the absent-metric alert speaks), never 0", () => {

@@ -3,7 +3,7 @@ import * as path from "path";
 import Ajv, { ValidateFunction } from "ajv";
 import * as yaml from "js-yaml";
 import { ALERT_SECRET_PREFIX } from "../core/conventions";
-import { parseStackConfig, StackConfig } from "../core/stackConfig";
+import { parseStackConfig } from "../core/stackConfig";
 import { repoRoot, ValidationError } from "../core/validation";
 import { extractArtifacts } from "../offline/artifacts";
 import { readStackFile } from "../offline/mockRuntime";
@@ -15,12 +15,13 @@ import {
     parseMatcher,
     placeholderSecrets,
     renderAlertmanagerYaml,
+    deliveries,
     routeAlert,
     treeFromAlertmanagerConfigSpec,
     treeFromAlertmanagerYaml,
 } from "../routing";
 import { alertLabelSets, intendedRole } from "../verify/alerting";
-import { flatConfig, guardrails, KEY, STACKS } from "./helpers";
+import { flatConfig, guardrails, KEY, stackConfig, STACKS } from "./helpers";
 
 const CRD = path.join(repoRoot, "routing", "schema", "monitoring.coreos.com_alertmanagerconfigs.yaml");
 
@@ -65,11 +66,6 @@ function allRoutes(route: { routes?: readonly unknown[] }): unknown[] {
     return [route, ...(route.routes ?? []).flatMap((r) => allRoutes(r as { routes?: readonly unknown[] }))];
 }
 
-function configOf(stack: string, change?: (flat: Record<string, string>) => void): StackConfig {
-    const flat = flatConfig(stack, change);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails);
-}
-
 function refusal(stack: string, change: (flat: Record<string, string>) => void, secretKeys?: string[]): string {
     const flat = flatConfig(stack, change);
     try {
@@ -88,7 +84,7 @@ const routingOf = (f: Record<string, string>) =>
     };
 
 describe.each(STACKS)("routing of %s", (stack) => {
-    const config = configOf(stack);
+    const config = stackConfig(stack);
     const spec = buildAlertmanagerConfig(config);
 
     it("is an AlertmanagerConfig the API server accepts (the CRD's v1alpha1 schema)", () => {
@@ -151,6 +147,26 @@ describe.each(STACKS)("routing of %s", (stack) => {
         for (const side of [slo.sourceMatch, slo.targetMatch]) {
             expect(side).toEqual(expect.arrayContaining([{ name: "guardrail", value: "slo", matchType: "=" }]));
         }
+    });
+
+    it("reads the same inhibit rules, group waits and time intervals from the plain alertmanager.yml as from the spec", () => {
+        const plain = treeFromAlertmanagerYaml(yaml.load(renderAlertmanagerYaml(spec, placeholderSecrets)));
+        const crd = treeFromAlertmanagerConfigSpec(JSON.parse(JSON.stringify(spec)));
+        const sorted = (t: typeof crd) =>
+            t.inhibitRules.map((i) => ({
+                source: [...i.sourceMatch].sort((a, b) => a.name.localeCompare(b.name)),
+                target: [...i.targetMatch].sort((a, b) => a.name.localeCompare(b.name)),
+                equal: i.equal,
+            }));
+        expect(sorted(plain)).toEqual(sorted(crd));
+        expect(crd.inhibitRules).toHaveLength(spec.inhibitRules.length);
+        for (const labels of alertLabelSets(config, guardrails)) {
+            expect(deliveries(plain.route, labels)).toEqual(deliveries(crd.route, labels));
+        }
+        const muted = treeFromAlertmanagerYaml({
+            route: { receiver: "a", group_wait: "1h", routes: [{ receiver: "b", mute_time_intervals: ["nights"] }] },
+        });
+        expect(deliveries(muted.route, {})).toEqual([{ receiver: "b", groupWait: "1h", timeIntervals: ["nights"] }]);
     });
 
     it("renders the same routes as a plain alertmanager.yml, secrets as placeholders", () => {

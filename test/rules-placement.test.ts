@@ -11,7 +11,16 @@ import { parseStackConfig } from "../core/stackConfig";
 import { ValidationError } from "../core/validation";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
-import { buildRuleSets, isAlertingRule, isRecordingRule, separatingLabel, stacksApart } from "../rules";
+import {
+    RuleSet,
+    buildRuleSets,
+    isAlertingRule,
+    isRecordingRule,
+    separatingLabel,
+    stacksApart,
+    writtenSeries,
+} from "../rules";
+import { stacksApartProblems } from "../rules/placement";
 import { flatConfig, guardrails, KEY, runScript, stackFileDoc, STACKS, toAmp } from "./helpers";
 
 function config(stack: string, change: (flat: Record<string, string>) => void = () => undefined, as = stack) {
@@ -241,5 +250,63 @@ describe("the refusal runs where stacks are deployed and checked", () => {
             `guardrail rules: Pulumi.dev.yaml: ${KEY("sliMatchers")}: stacks prod (Pulumi.prod.yaml) and dev share namespace monitoring`,
         );
         expect(record.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    });
+});
+
+describe("what the check compares", () => {
+    const set = (name: string, rules: RuleSet["groups"][number]["rules"]): RuleSet => ({
+        name,
+        backlogItem: "sloRules",
+        groups: [{ name, rules }],
+    });
+
+    it("writes each series once, by name and sorted labels (an alert as ALERTS with its alertname), in order", () => {
+        const sets = [
+            set("one", [
+                { record: "b:rate5m", expr: "1", labels: { z: "1", a: "2" } },
+                { alert: "Late", expr: "1", labels: { env: "prod" }, annotations: {} },
+            ]),
+            set("two", [{ record: "b:rate5m", expr: "2", labels: { a: "2", z: "1" } }]),
+        ];
+        expect(writtenSeries(sets)).toEqual(['ALERTS{alertname="Late",env="prod"}', 'b:rate5m{a="2",z="1"}']);
+    });
+
+    it("finds a label that separates two scopes only where both set it to different values", () => {
+        const prod = config("prod", scope({ namespace: "maestro-prod", cluster: "eks" }));
+        expect(separatingLabel(prod, config("dev", scope({ namespace: "maestro-dev" })))).toBe("namespace");
+        expect(separatingLabel(prod, config("dev", scope({ cluster: "eks", team: "x" })))).toBeUndefined();
+        expect(separatingLabel(config("prod"), prod)).toBeUndefined();
+    });
+
+    it("names the first shared object and series alone, and counts the others", () => {
+        const prod = config("prod", scope({ namespace: "a" }));
+        const dev = config("dev", both(besideProd, scope({ namespace: "b" })));
+        const rule = (n: number) => ({ record: `r${n}`, expr: "1", labels: { env: "x" } });
+        const one = stacksApartProblems([
+            { config: prod, sets: [set("x", [rule(1)])] },
+            { config: dev, sets: [set("x", [rule(1)]), set("y", [rule(2)])] },
+        ]);
+        expect(one.map((p) => p.message)).toEqual([
+            expect.stringContaining("and would both write rule object x; allowed:"),
+            expect.stringContaining('and would both write the series r1{env="x"}; allowed:'),
+        ]);
+        const three = stacksApartProblems([
+            { config: prod, sets: [set("x", [rule(1), rule(2), rule(3)]), set("y", []), set("z", [])] },
+            { config: dev, sets: [set("x", [rule(1), rule(2), rule(3)]), set("y", []), set("z", [])] },
+        ]);
+        expect(three.map((p) => p.message)).toEqual([
+            expect.stringContaining("and would both write rule object x (and 2 more); allowed:"),
+            expect.stringContaining('and would both write the series r1{env="x"} (and 2 more); allowed:'),
+        ]);
+    });
+
+    it("suggests a label the first stack already scopes on, or namespace", () => {
+        const unscoped = stacksApart([config("prod"), config("dev", besideProd)], guardrails);
+        expect(unscoped[0].message).toContain("(e.g. namespace)");
+        const teams = stacksApart(
+            [config("prod", scope({ team: "a" })), config("dev", both(besideProd, scope({ team: "a" })))],
+            guardrails,
+        );
+        expect(teams[0].message).toContain("(e.g. team)");
     });
 });

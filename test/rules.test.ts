@@ -7,7 +7,10 @@ import { evidenceResolver, loadGovernance } from "../governance";
 import { extractArtifacts } from "../offline/artifacts";
 import {
     BACKLOG_ITEM,
+    CADENCE_METRIC,
+    COST_METRIC,
     COST_RECORD,
+    DEFAULT_RUNBOOK_BASE_URL,
     GUARDRAIL_LABEL,
     K8S_LABEL,
     SEVERITY,
@@ -17,7 +20,7 @@ import {
     Urgency,
 } from "../core/conventions";
 import { registerEvidenceStamping } from "../core/evidence";
-import { Guardrails, leLabel, loadGuardrails } from "../core/guardrails";
+import { Guardrails, leLabel, leMatcher, loadGuardrails, renderMatchers } from "../core/guardrails";
 import { readStackFile, RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { shippedStackConfig } from "../offline/shippedStacks";
 import { parseStackConfig } from "../core/stackConfig";
@@ -25,6 +28,8 @@ import { StackConfig } from "../core/stackConfig";
 import { repoRoot } from "../core/validation";
 import {
     AlertingRule,
+    BurnRateAlert,
+    SLO_ALERT_NAME,
     buildRuleGroups,
     buildRuleSets,
     CADENCE_ALERT,
@@ -35,10 +40,31 @@ import {
     RuleGroup,
     SLO_BURN_ALERTS,
     SLO_WINDOWS,
+    SloScope,
+    buildSloGroup,
+    buildTelemetryGapGroup,
+    cadenceTargets,
+    sloLabels,
     sloPeriodWindow,
+    sloSeriesSelector,
+    slowRequestGate,
     TELEMETRY_ALERT,
+    telemetryGroupName,
 } from "../rules";
-import { CADENCE_GRACE_DAYS, durationSeconds, formatDuration } from "../rules/design";
+import {
+    CADENCE_GRACE_DAYS,
+    COST_DATA_MAX_AGE_HOURS,
+    COST_FORECAST_MIN_ELAPSED_DAYS,
+    COST_TELEMETRY_FOR,
+    WORKBOOK_BURN_ALERTS,
+    dashboardUrl,
+    designWindows,
+    durationSeconds,
+    formatDuration,
+    longestWindow,
+    runbookUrl,
+} from "../rules/design";
+import { percent } from "../rules/slo";
 import { counterValues, labelValueFor } from "../verify/synthetic";
 import { guardrails, KEY, STACKS, writeStackVariant } from "./helpers";
 
@@ -75,8 +101,13 @@ const alert = (groups: readonly RuleGroup[], name: string, labels: Record<string
 };
 
 describe.each(STACKS)("rules of %s", (stack) => {
-    const config = configFor(stack);
-    const groups = buildRuleGroups(config, guardrails);
+    // Built in each test (not while the file loads), so mutation testing sees which tests reach which rule code.
+    let config: StackConfig;
+    let groups: RuleGroup[];
+    beforeEach(() => {
+        config = configFor(stack);
+        groups = buildRuleGroups(config, guardrails);
+    });
 
     it("labels every alert with a conventional severity and its urgency, a guardrail and env, and annotates it with absolute runbook and dashboard links", () => {
         const doc = fs.readFileSync(path.join(repoRoot, "docs", "slo-alerting.md"), "utf8");
@@ -413,7 +444,7 @@ async function deploy(
 describe.each(STACKS)("GuardrailRules component in %s", (stack) => {
     let resources: RegisteredResource[];
     let config: StackConfig;
-    beforeAll(async () => {
+    beforeEach(async () => {
         ({ resources, config } = await deploy(stack));
     });
 
@@ -500,5 +531,368 @@ describe("GuardrailRules to Amazon Managed Service for Prometheus", () => {
         for (const n of resources.filter((r) => r.type === "aws:amp/ruleGroupNamespace:RuleGroupNamespace")) {
             expect(n.inputs.workspaceId).toBe("ws-existing");
         }
+    });
+});
+
+describe("the alert design's helpers (rules/design.ts)", () => {
+    it("writes a whole number of seconds in the largest unit that divides it", () => {
+        const week = durationSeconds("1w");
+        expect(formatDuration(week)).toBe("1w");
+        expect(formatDuration(week * 2)).toBe("2w");
+        expect(formatDuration(durationSeconds("1d") * 3)).toBe("3d");
+        expect(formatDuration(durationSeconds("1h") * 30)).toBe("30h");
+        expect(formatDuration(durationSeconds("1m") * 90)).toBe("90m");
+        expect(formatDuration(59)).toBe("59s");
+        expect(formatDuration(1)).toBe("1s");
+    });
+
+    it.each([0, -60, 1.5])("refuses %p seconds as a duration", (seconds) => {
+        expect(() => formatDuration(seconds)).toThrow(
+            `cannot write ${seconds} s as a Prometheus duration; need a positive whole number of seconds`,
+        );
+    });
+
+    it.each(["5", "m", "5x", "1h30m", " 5m", "5m ", "-5m"])("refuses %p as a single-unit duration", (d) => {
+        expect(() => durationSeconds(d)).toThrow(
+            `"${d}" is not a single-unit Prometheus duration; allowed: <integer><s|m|h|d|w>, e.g. 30m`,
+        );
+    });
+
+    it("lists a design's windows once each, shortest first, and its longest last", () => {
+        for (const design of [SLO_BURN_ALERTS, WORKBOOK_BURN_ALERTS]) {
+            const all = design.flatMap((a) => a.conditions.flatMap((c) => [c.shortWindow, c.longWindow]));
+            const windows = designWindows(design);
+            expect(new Set(windows)).toEqual(new Set(all));
+            expect(windows).toHaveLength(new Set(all).size);
+            const seconds = windows.map(durationSeconds);
+            expect(seconds).toEqual([...seconds].sort((a, b) => a - b));
+            expect(longestWindow(design)).toBe(windows[windows.length - 1]);
+        }
+    });
+
+    it("links a runbook under its base, with or without a trailing slash, at the alert's lower-cased heading", () => {
+        expect(runbookUrl("MaestroSLOFastBurn", { runbookBaseUrl: "https://docs.example/runbooks" })).toBe(
+            "https://docs.example/runbooks/slo-alerting.md#maestroslofastburn",
+        );
+        expect(runbookUrl("MaestroSLOFastBurn", { runbookBaseUrl: "https://docs.example/runbooks/" })).toBe(
+            "https://docs.example/runbooks/slo-alerting.md#maestroslofastburn",
+        );
+        expect(runbookUrl("MaestroSLOFastBurn")).toBe(`${DEFAULT_RUNBOOK_BASE_URL}slo-alerting.md#maestroslofastburn`);
+    });
+
+    it("puts a dashboard path under Grafana's base whatever its trailing slashes, and leaves it alone without one", () => {
+        expect(dashboardUrl("/d/x", { grafanaUrl: "https://grafana.example" })).toBe("https://grafana.example/d/x");
+        expect(dashboardUrl("/d/x", { grafanaUrl: "https://grafana.example//" })).toBe("https://grafana.example/d/x");
+        expect(dashboardUrl("/d/x", { grafanaUrl: "" })).toBe("/d/x");
+        expect(dashboardUrl("/d/x")).toBe("/d/x");
+    });
+});
+
+describe("a downstream service's SLO rules (the scope the guardrail kit passes)", () => {
+    const [first] = guardrails.slo.objectives;
+    const scope: SloScope = {
+        environment: "prod",
+        sourceFile: "service-guardrails.ts",
+        service: "search",
+        grafanaUrl: "https://grafana.example",
+        runbookBaseUrl: "https://docs.example/runbooks/",
+    };
+
+    it("names the group and every rule after the service, and reads only the service's own recordings", () => {
+        const group = buildSloGroup(scope, guardrails, first);
+        expect(group.name).toBe(`maestro-search-slo-${first.id}-prod`);
+        for (const r of group.rules) {
+            expect(r.labels).toMatchObject({ slo: first.id, env: "prod", service: "search" });
+        }
+        const own = sloSeriesSelector(first.id, "prod", "search");
+        expect(own).toBe(`{slo="${first.id}",env="prod",service="search"}`);
+        for (const a of group.rules.filter(isAlertingRule)) {
+            expect(a.expr).toContain(own);
+            expect(a.annotations.summary).toContain(`(search, prod)`);
+            expect(a.annotations.dashboard).toBe(
+                `https://grafana.example/d/maestro-svc-search-prod?var-slo=${first.id}`,
+            );
+        }
+    });
+
+    it("asks the stack's own recordings for no service label", () => {
+        expect(sloSeriesSelector(first.id, "prod")).toBe(`{slo="${first.id}",env="prod",service=""}`);
+        expect(sloLabels(first.id, { environment: "prod", sourceFile: "Pulumi.prod.yaml" })).toEqual({
+            slo: first.id,
+            env: "prod",
+        });
+    });
+
+    it("names the service's telemetry-gap group after it", () => {
+        const group = buildTelemetryGapGroup({ ...scope, slos: [first] });
+        expect(group.name).toBe("maestro-search-telemetry-gaps-prod");
+        expect(group.rules.map((r) => r.labels.service)).toEqual(["search", "search"]);
+        expect(telemetryGroupName("prod")).toBe("maestro-telemetry-gaps-prod");
+    });
+
+    it("points a refused objective at the service's own file, not the stack's overrides", () => {
+        const pageBurn = Math.min(...SLO_BURN_ALERTS[0].conditions.map((c) => c.burnRate));
+        const loose = { ...first, objective: 1 - 1.5 / pageBurn };
+        expect(() => buildSloGroup(scope, guardrails, loose)).toThrow(
+            `(guardrails/guardrails.yaml /slo/objectives, or service-guardrails.ts) caps the burn rate`,
+        );
+        expect(() => buildSloGroup({ environment: "prod", sourceFile: "Pulumi.prod.yaml" }, guardrails, loose)).toThrow(
+            `(guardrails/guardrails.yaml /slo/objectives, or Pulumi.prod.yaml guardrailOverrides) caps the burn rate`,
+        );
+    });
+});
+
+describe("rule files", () => {
+    it("write every rule in full: no YAML anchors for shared labels, no folded long lines", () => {
+        const groups = buildRuleGroups(configFor("prod"), guardrails);
+        const text = renderRuleFile(groups);
+        expect(text).not.toMatch(/[&*]ref_\d/);
+        const longest = Math.max(...alerts(groups).map((a) => a.annotations.description.length));
+        expect(longest).toBeGreaterThan(120);
+        for (const a of alerts(groups)) {
+            // The description as one YAML line (quoted as js-yaml quotes it), never folded over several.
+            expect(text).toContain(yaml.dump({ description: a.annotations.description }, { lineWidth: -1 }).trim());
+        }
+    });
+});
+
+describe("cadence targets", () => {
+    it("watch each cadence from the environment it deploys to, at the guardrails' interval", () => {
+        expect(cadenceTargets(guardrails)).toEqual([
+            expect.objectContaining({
+                target: "staging",
+                environment: "staging",
+                intervalDays: guardrails.cadence.stagingCutIntervalDays,
+            }),
+            expect.objectContaining({
+                target: "production",
+                environment: "prod",
+                intervalDays: guardrails.cadence.prodReleaseIntervalDays,
+            }),
+        ]);
+    });
+
+    it.each([
+        ["staging", "staging"],
+        ["production", "prod"],
+    ])("refuse guardrails that do not list the environment the %s cadence is watched from", (target, environment) => {
+        const without: Guardrails = {
+            ...guardrails,
+            environments: guardrails.environments.filter((e) => e !== environment),
+        };
+        expect(() => cadenceTargets(without)).toThrow(
+            `guardrails/guardrails.yaml: /environments: the ${target} cadence is watched from environment "${environment}", which is not listed; allowed: a list containing it`,
+        );
+        expect(() => buildRuleGroups(configFor("dev"), without)).toThrow(`the ${target} cadence is watched from`);
+    });
+});
+
+describe("the SLO rules' expressions", () => {
+    const [first] = guardrails.slo.objectives;
+    const scope = (): StackConfig => configFor("prod");
+    const own = () => sloSeriesSelector(first.id, "prod");
+    const ruleOf = (group: RuleGroup, record: string) => recordings([group]).find((r) => r.record === record);
+    const pageBurn = Math.min(...SLO_BURN_ALERTS[0].conditions.map((c) => c.burnRate));
+
+    it("count the period's error ratio by traffic, and as 0 over a period without traffic", () => {
+        const period = sloPeriodWindow(guardrails);
+        const sum = (record: string) => `sum_over_time(${record}${own()}[${period}])`;
+        expect(ruleOf(buildSloGroup(scope(), guardrails, first), SLO_RECORD.errorRatio(period))?.expr).toBe(
+            `(\n  ${sum(SLO_RECORD.slowRequestRate)}\n/\n  (${sum(SLO_RECORD.requestRate)} > 0)\n)\nor on () vector(0)`,
+        );
+    });
+
+    it("record the latency at the objective's quantile over every bucket of the SLI", () => {
+        expect(ruleOf(buildSloGroup(scope(), guardrails, first), SLO_RECORD.latencyP95)?.expr).toBe(
+            `histogram_quantile(${first.objective}, sum by (le) (rate(${first.sli.metric}_bucket{${renderMatchers(first.sli.matchers)}}[5m])))`,
+        );
+    });
+
+    it("gate each burn condition on more slow requests than the guardrails allow within its long window", () => {
+        expect(slowRequestGate("b", "c", "30m", 2)).toBe("sum(increase(c[30m])) - sum(increase(b[30m])) >= 3");
+        const page = alert(buildRuleGroups(scope(), guardrails), SLO_BURN_ALERTS[0].alert, { slo: first.id });
+        const [condition] = SLO_BURN_ALERTS[0].conditions;
+        expect(page.expr).toContain(
+            `[${condition.longWindow}])) >= ${guardrails.slo.maxSlowRequestsWithoutAlert + 1}\n)`,
+        );
+    });
+
+    it("write ratios as percentages to two decimals", () => {
+        expect(percent(0.125)).toBe("12.5%");
+        expect(percent(1 / 30)).toBe("3.33%");
+        expect(percent(1)).toBe("100%");
+    });
+
+    it("say in each burn alert how much of the budget each condition spends and how soon the whole budget goes", () => {
+        const page = alert(buildRuleGroups(scope(), guardrails), SLO_BURN_ALERTS[0].alert, { slo: first.id });
+        const [c] = SLO_BURN_ALERTS[0].conditions;
+        const days = guardrails.slo.periodDays;
+        expect(page.annotations.summary).toBe(
+            `${first.title} (prod): latency error budget burning at over ${c.burnRate}x`,
+        );
+        expect(page.annotations.description).toContain(
+            `is above ${percent(c.burnRate * (1 - first.objective))} over both the last ${c.longWindow} and ${c.shortWindow} (objective: ${percent(first.objective)} within the threshold)`,
+        );
+        expect(page.annotations.description).toContain(
+            `spends the ${days}-day error budget in ${Number((days / c.burnRate).toFixed(1))} days or less`,
+        );
+    });
+
+    it("join a design's conditions with `or`, and summarise an alert by its lowest burn rate", () => {
+        const group = buildSloGroup(scope(), guardrails, first, WORKBOOK_BURN_ALERTS);
+        for (const design of WORKBOOK_BURN_ALERTS) {
+            const a = group.rules.filter(isAlertingRule).find((r) => r.alert === design.alert);
+            const lowest = Math.min(...design.conditions.map((c) => c.burnRate));
+            expect(a?.expr.split("\nor\n")).toHaveLength(design.conditions.length);
+            expect(a?.annotations.summary).toContain(`burning at over ${lowest}x`);
+            const shares = design.conditions.map(
+                (c) =>
+                    `${percent(c.burnRate * (1 - first.objective))} over both the last ${c.longWindow} and ${c.shortWindow}`,
+            );
+            expect(a?.annotations.description).toContain(`is above ${shares.join(", or ")} (objective:`);
+            expect(a?.annotations.description.split(", or ")).toHaveLength(design.conditions.length);
+        }
+    });
+
+    it("summarise by the lowest burn rate wherever the design lists it", () => {
+        // The workbook lists its lowest rate last; here it comes first.
+        const design: BurnRateAlert[] = [
+            {
+                alert: "LowFirst",
+                urgency: URGENCY.ticket,
+                conditions: [
+                    { longWindow: "6h", shortWindow: "30m", burnRate: 1 },
+                    { longWindow: "1h", shortWindow: "5m", burnRate: 3 },
+                ],
+            },
+        ];
+        const [a] = buildSloGroup(scope(), guardrails, first, design).rules.filter(isAlertingRule);
+        expect(a.annotations.summary).toContain("burning at over 1x");
+        expect(a.annotations.description).toContain(`error budget in ${guardrails.slo.periodDays} days or less`);
+    });
+
+    it("refuse an objective exactly at the page's burn rate, naming the objective above which it can fire", () => {
+        // A budget of a quarter caps the burn rate at exactly 4x: a 4x page could never fire.
+        const design: BurnRateAlert[] = [
+            {
+                alert: "Quarter",
+                urgency: URGENCY.page,
+                conditions: [{ longWindow: "1h", shortWindow: "5m", burnRate: 4 }],
+            },
+        ];
+        expect(() => buildSloGroup(scope(), guardrails, { ...first, objective: 0.75 }, design)).toThrow(
+            "caps the burn rate at 4x, so Quarter (4x) could never fire; allowed: an objective above 0.75",
+        );
+        expect(() => buildSloGroup(scope(), guardrails, { ...first, objective: 0.76 }, design)).not.toThrow();
+    });
+
+    it("name, when refusing, an objective the page can fire above", () => {
+        const loose = { ...first, objective: 1 - 1.5 / pageBurn };
+        let message = "";
+        try {
+            buildSloGroup(scope(), guardrails, loose);
+        } catch (err) {
+            message = (err as Error).message;
+        }
+        const above = Number(/allowed: an objective above ([\d.]+)$/.exec(message)?.[1]);
+        expect(above).toBeGreaterThan(0);
+        expect(above).toBeLessThan(1);
+        expect(() => buildSloGroup(scope(), guardrails, { ...first, objective: above + 1e-6 })).not.toThrow();
+    });
+});
+
+describe("the SRE workbook's design (the comparison only)", () => {
+    it("pages at 2% of a 30-day budget in 1h or 5% in 6h, and tickets at 10% in 1d or in 3d", () => {
+        // The workbook states its shares for a 30-day budget; burn rate = share x period / window.
+        const share = (c: { longWindow: string; burnRate: number }) =>
+            Number(((c.burnRate * durationSeconds(c.longWindow)) / durationSeconds("30d")).toFixed(4));
+        expect(WORKBOOK_BURN_ALERTS.map((a) => [a.alert, a.urgency, a.conditions.map(share)])).toEqual([
+            [SLO_ALERT_NAME.page, URGENCY.page, [0.02, 0.05]],
+            [SLO_ALERT_NAME.ticket, URGENCY.ticket, [0.1, 0.1]],
+        ]);
+        expect(WORKBOOK_BURN_ALERTS.map((a) => a.conditions.map((c) => [c.longWindow, c.shortWindow]))).toEqual([
+            [
+                ["1h", "5m"],
+                ["6h", "30m"],
+            ],
+            [
+                ["1d", "2h"],
+                ["3d", "6h"],
+            ],
+        ]);
+    });
+});
+
+describe("the telemetry-gap, cost and cadence expressions", () => {
+    const [first] = guardrails.slo.objectives;
+    const count = `${first.sli.metric}_count{${renderMatchers(first.sli.matchers)}}`;
+
+    it("alert when the SLI's count series is absent", () => {
+        const a = alert(buildRuleGroups(configFor("prod"), guardrails), TELEMETRY_ALERT.absent, { slo: first.id });
+        expect(a.expr).toBe(`absent(${count})`);
+        expect(a.annotations.description).toContain(`No ${count} series for `);
+    });
+
+    it("alert when a count series has no bucket at the threshold", () => {
+        const a = alert(buildRuleGroups(configFor("prod"), guardrails), TELEMETRY_ALERT.bucketMissing, {
+            slo: first.id,
+        });
+        const bucket = `${first.sli.metric}_bucket{${renderMatchers(first.sli.matchers, [leMatcher(first.sli.thresholdSeconds)])}}`;
+        expect(a.expr).toBe(`count(${count} unless ignoring(le) ${bucket}) > 0`);
+        expect(a.annotations.description).toContain(
+            `Some ${first.sli.metric} series for ${first.id} have no le="${leLabel(first.sli.thresholdSeconds)}" bucket`,
+        );
+    });
+
+    it("compare each budget's month-to-date spend, the largest series of its category", () => {
+        const groups = buildRuleGroups(configFor("prod"), guardrails);
+        const spend = (b: string) => `max(${COST_METRIC.monthToDate}{category="${b}"})`;
+        expect(alert(groups, COST_ALERT.exceeded, { budget: "total" }).expr).toBe(
+            `${spend("total")} >= ${configFor("prod").monthlyBudgetUsd}`,
+        );
+        expect(alert(groups, COST_ALERT.exceeded, { budget: "llm" }).expr).toBe(
+            `${spend("llm")} >= ${configFor("prod").llmBudgetUsd}`,
+        );
+    });
+
+    it("forecast the month's end only after the first elapsed days, from the share of the month gone", () => {
+        const forecast = recordings(buildRuleGroups(configFor("prod"), guardrails)).find(
+            (r) => r.record === COST_RECORD.monthEndForecast,
+        );
+        const elapsed = "((day_of_month() - 1) * 86400 + time() % 86400)";
+        expect(forecast?.expr).toBe(
+            `max by (category) (${COST_METRIC.monthToDate})\n  / scalar(${elapsed} / (days_in_month() * 86400))\n` +
+                `and on () (${elapsed} >= ${COST_FORECAST_MIN_ELAPSED_DAYS * durationSeconds("1d")})`,
+        );
+    });
+
+    it("ticket when a budget's spend is absent or the billing data behind it is too old", () => {
+        const a = alert(buildRuleGroups(configFor("prod"), guardrails), COST_ALERT.telemetry, { budget: "llm" });
+        expect(a.expr).toBe(
+            `absent(${COST_METRIC.monthToDate}{category="llm"})\nor\n(time() - max(${COST_METRIC.dataTimestamp}) > ${COST_DATA_MAX_AGE_HOURS * durationSeconds("1h")})`,
+        );
+        expect(a.for).toBe(COST_TELEMETRY_FOR);
+    });
+
+    it("name the monthly and the LLM budget apart", () => {
+        const groups = buildRuleGroups(configFor("staging"), guardrails);
+        expect(alert(groups, COST_ALERT.exceeded, { budget: "total" }).annotations.summary).toBe(
+            `staging monthly budget of ${configFor("staging").monthlyBudgetUsd} USD exceeded`,
+        );
+        expect(alert(groups, COST_ALERT.exceeded, { budget: "llm" }).annotations.summary).toBe(
+            `staging LLM budget of ${configFor("staging").llmBudgetUsd} USD exceeded`,
+        );
+    });
+
+    it.each([
+        ["staging", "staging", "cut from trunk to staging"],
+        ["prod", "production", "released to production"],
+    ])("alert in %s when the %s cut metric is absent, and say what is overdue", (stack, target, what) => {
+        const groups = buildRuleGroups(configFor(stack), guardrails);
+        expect(groups.map((g) => g.name)).toContain(`maestro-cadence-${stack}`);
+        expect(alert(groups, CADENCE_ALERT.absent).expr).toBe(`absent(${CADENCE_METRIC.lastCut}{target="${target}"})`);
+        expect(alert(groups, CADENCE_ALERT.overdue).annotations.summary).toContain(
+            `Release cadence: nothing ${what} for over`,
+        );
     });
 });

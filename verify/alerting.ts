@@ -17,11 +17,10 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { CADENCE_METRIC, CI_METRIC, GUARDRAIL_LABEL, URGENCY } from "../core/conventions";
 import { Guardrails, SloObjective, leLabel, loadGuardrails } from "../core/guardrails";
-import { AlertRouteRole, StackConfig, parseStackConfig } from "../core/stackConfig";
-import { repoRoot } from "../core/validation";
+import { AlertRouteRole, StackConfig } from "../core/stackConfig";
 import { daysSinceCut } from "../dashboards/queries";
 import { loadGovernance, requiredSignoffs } from "../governance";
-import { readStackFile } from "../offline/mockRuntime";
+import { shippedStackConfig } from "../offline/shippedStacks";
 import { LEDGER_FILE, verifyLedgerFile } from "../provenance/ledger";
 import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
 import { CADENCE_GRACE_DAYS } from "../rules/design";
@@ -41,6 +40,7 @@ import {
     RunningServer,
     WebhookReceiver,
     getJson,
+    instantQuery,
     pushMetrics,
     request,
     serverBinary,
@@ -52,13 +52,6 @@ import {
     waitFor,
 } from "./servers";
 import { labelValueFor } from "./synthetic";
-
-/** The shipped stack config of `stack`, validated as the program validates it. */
-export function shippedStackConfig(stack: string, guardrails: Guardrails): StackConfig {
-    const file = path.join(repoRoot, `Pulumi.${stack}.yaml`);
-    const flat = readStackFile(file);
-    return parseStackConfig(stack, flat.values, flat.secretKeys, guardrails, path.basename(file));
-}
 
 /** Every rule file a stack renders, by file name (`<stack>-<rule set>.yaml`). */
 export function stackRuleFiles(config: StackConfig, guardrails: Guardrails): Record<string, string> {
@@ -268,12 +261,7 @@ export async function ruleHealthAndPushgateway(
             ),
         };
 
-        const query = async (q: string) =>
-            (
-                await getJson<{ data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }>(
-                    `${p.url}/api/v1/query?query=${encodeURIComponent(q)}`,
-                )
-            ).data.result;
+        const query = (q: string) => instantQuery(p, q);
         const targets = Object.keys(cutsDaysAgo);
         const pushed = await waitFor(
             "the pushed metrics scraped, the cadence query and alerts evaluated",
@@ -417,15 +405,21 @@ export async function endToEnd(
         const pagePath = `/${config.alertRouting.routes.page}`;
         const isPage = (a: { labels: Readonly<Record<string, string>> }) =>
             a.labels.alertname === SLO_ALERT_NAME.page && a.labels.slo === slo.id;
-        await waitFor(
+        /** Waits until the page receiver's path got this SLO's page in `status`. */
+        const pageNotified = (status: "firing" | "resolved", what: string) =>
+            waitFor(
+                what,
+                () =>
+                    Promise.resolve(
+                        hook.received.some(
+                            (n) => n.path === pagePath && n.alerts.some((a) => isPage(a) && a.status === status),
+                        ),
+                    ).then((seen) => (seen ? true : undefined)),
+                timeoutMs,
+            );
+        await pageNotified(
+            "firing",
             `the ${SLO_ALERT_NAME.page} notification for ${slo.id} at the webhook's ${pagePath}`,
-            () =>
-                Promise.resolve(
-                    hook.received.some(
-                        (n) => n.path === pagePath && n.alerts.some((a) => isPage(a) && a.status === "firing"),
-                    ),
-                ).then((seen) => (seen ? true : undefined)),
-            timeoutMs,
         );
         const pageNotifiedMs = Date.now() - started;
         // The ticket reached Alertmanager too, and is held back by the page.
@@ -452,16 +446,7 @@ export async function endToEnd(
             throw new Error(`deleting the SLI series failed: HTTP ${del.status} ${del.body}`);
         }
         const deletedAt = Date.now();
-        await waitFor(
-            `the resolved ${SLO_ALERT_NAME.page} notification for ${slo.id}`,
-            () =>
-                Promise.resolve(
-                    hook.received.some(
-                        (n) => n.path === pagePath && n.alerts.some((a) => isPage(a) && a.status === "resolved"),
-                    ),
-                ).then((seen) => (seen ? true : undefined)),
-            timeoutMs,
-        );
+        await pageNotified("resolved", `the resolved ${SLO_ALERT_NAME.page} notification for ${slo.id}`);
         return {
             pageNotifiedMs,
             resolvedNotifiedMs: Date.now() - deletedAt,

@@ -718,6 +718,16 @@ export function buildPromtoolSuite(
     const bySet = (key: RuleSet["backlogItem"]) => sets.filter((s) => s.backlogItem === key);
     const [telemetry] = bySet("telemetryGapAlerts");
     const testFiles: string[] = [];
+    /** A test file over one rule set's file (its groups evaluated in their order), added to the suite's run. */
+    const addTests = (name: string, set: RuleSet, evaluationInterval: string, tests: TestGroup[]) => {
+        files[name] = testFile(
+            [file(set)],
+            set.groups.map((g) => g.name),
+            evaluationInterval,
+            tests,
+        );
+        testFiles.push(name);
+    };
     // The budget timeline (days of 1-minute evaluation) depends only on the objective and the burn design, so it
     // runs for the first SLO of each objective; every SLO runs the page timeline, which checks its own selector.
     const budgetTested = opts.budgetTestedObjectives ?? new Set<number>();
@@ -731,48 +741,23 @@ export function buildPromtoolSuite(
             budgetTested.add(slo.objective);
             tests.push(sloBudgetTest(config, guardrails, slo, sloSet, design));
         }
-        const name = `slo-${slo.id}.test.yaml`;
-        files[name] = testFile(
-            [file(sloSet)],
-            sloSet.groups.map((g) => g.name),
-            "1m",
-            tests,
-        );
-        testFiles.push(name);
+        addTests(`slo-${slo.id}.test.yaml`, sloSet, "1m", tests);
     }
-    files["telemetry.test.yaml"] = testFile(
-        [file(telemetry)],
-        telemetry.groups.map((g) => g.name),
+    addTests(
+        "telemetry.test.yaml",
+        telemetry,
         "1m",
         config.slos.flatMap((slo) => telemetryTests(config, slo)),
     );
-    testFiles.push("telemetry.test.yaml");
     for (const cost of bySet("costAlerts")) {
-        files["cost.test.yaml"] = testFile(
-            [file(cost)],
-            cost.groups.map((g) => g.name),
-            "1h",
-            costTests(config, cost),
-        );
-        testFiles.push("cost.test.yaml");
+        addTests("cost.test.yaml", cost, "1h", costTests(config, cost));
     }
     // Real traffic: idle stretches and uneven traffic, a trickle with bursts, for the first SLO (every SLO shares the
     // expressions; the page timeline above checks each one's own selector).
     const [first] = config.slos;
     const firstSet = sets.find((s) => s.name === sloGroupName(first.id, config.environment))!;
-    files["slo-idle.test.yaml"] = testFile(
-        [file(firstSet)],
-        firstSet.groups.map((g) => g.name),
-        "1m",
-        sloIdleTests(config, guardrails, first),
-    );
-    files["slo-trickle.test.yaml"] = testFile(
-        [file(firstSet)],
-        firstSet.groups.map((g) => g.name),
-        "1m",
-        sloTrickleTests(guardrails, first, firstSet, design),
-    );
-    testFiles.push("slo-idle.test.yaml", "slo-trickle.test.yaml");
+    addTests("slo-idle.test.yaml", firstSet, "1m", sloIdleTests(config, guardrails, first));
+    addTests("slo-trickle.test.yaml", firstSet, "1m", sloTrickleTests(guardrails, first, firstSet, design));
     // An integer threshold, with the bucket spelled as the client writes it and as Prometheus 3 stores it.
     const integer = integerThresholdVariant(config);
     if (integer) {
@@ -821,13 +806,7 @@ export function buildPromtoolSuite(
     );
     testFiles.push("shared-prometheus.test.yaml");
     for (const cadence of bySet("cadenceAlerts")) {
-        files["cadence.test.yaml"] = testFile(
-            [file(cadence)],
-            cadence.groups.map((g) => g.name),
-            "1h",
-            cadenceTests(config, guardrails, cadence),
-        );
-        testFiles.push("cadence.test.yaml");
+        addTests("cadence.test.yaml", cadence, "1h", cadenceTests(config, guardrails, cadence));
     }
     return { files, ruleFiles: sets.map(file), testFiles };
 }

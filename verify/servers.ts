@@ -1,9 +1,10 @@
 /**
- * Real Prometheus, Alertmanager and Pushgateway servers (Debian's packages) for tests and the bench: each started on
- * a free 127.0.0.1 port with its own temporary directory, ready within a bound (or the start fails with the server's
- * own output), and always stopped by `stop()` (SIGTERM, then SIGKILL after a bound). Nothing listens beyond
- * loopback: Alertmanager's cluster listener is switched off. A webhook receiver the caller runs collects
- * notifications. Binaries come from PATH, or PROMETHEUS / ALERTMANAGER / PUSHGATEWAY in the environment.
+ * Real servers for tests and the bench, started one way (startServer): Prometheus, Alertmanager and Pushgateway
+ * (Debian's packages) and the bundled cost collector, each on a free 127.0.0.1 port with its own temporary directory,
+ * ready within a bound (or the start fails with the server's own output, stderr included), and always stopped by
+ * `stop()` (SIGTERM, then SIGKILL after a bound). Nothing listens beyond loopback: Alertmanager's cluster listener is
+ * switched off. A webhook receiver the caller runs collects notifications. Binaries come from PATH, or PROMETHEUS /
+ * ALERTMANAGER / PUSHGATEWAY in the environment; a missing one fails the test, never skips it.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -11,6 +12,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { COLLECTOR_BUNDLE_FILE } from "../collector/plan";
 
 const INSTALL_HINT =
     "install Debian's prometheus, prometheus-alertmanager and prometheus-pushgateway packages (as .ci/run does); the real-server tests are never skipped";
@@ -115,7 +117,7 @@ export interface RunningServer {
     readonly port: number;
     /** Its working directory (config, storage), removed by stop(). */
     readonly dir: string;
-    /** What the server printed so far (for messages). */
+    /** What the server printed so far, stdout and stderr (for messages). */
     output(): string;
     /** Stop it (SIGTERM, SIGKILL after 5 s) and remove its directory; safe to call twice. */
     stop(): Promise<void>;
@@ -124,39 +126,35 @@ export interface RunningServer {
 export interface ServerOptions {
     readonly name: string;
     readonly binary: string;
-    /** Arguments, given the port and the server's directory. */
+    /** Arguments, given the port and the server's directory (its working directory). */
     readonly args: (port: number, dir: string) => string[];
+    /** The process's whole environment; default: this process's. */
+    readonly env?: NodeJS.ProcessEnv;
     /** Files to write into the directory before starting. */
     readonly files?: Readonly<Record<string, string>>;
-    /** Prepare the directory (e.g. backfill blocks) before starting. */
-    readonly prepare?: (dir: string) => Promise<void> | void;
+    /** Prepare the directory (backfill blocks, settings naming the port) before starting. */
+    readonly prepare?: (dir: string, port: number) => Promise<void> | void;
     /** Path answering 200 when ready. */
     readonly readyPath: string;
     /** Bound on the start, ms. */
     readonly readyTimeoutMs?: number;
 }
 
-/** Start a server and wait until it is ready; on failure it is stopped and the error carries its output. */
+/** How long a server has to exit after SIGTERM before it is killed. */
+const STOP_BOUND_MS = 5000;
+
+/**
+ * Start a server and wait until it is ready. On any failure (preparing, spawning, exiting, not ready in time) it is
+ * stopped, its directory removed, and the error carries what it printed.
+ */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${o.name}-`));
-    for (const [rel, content] of Object.entries(o.files ?? {})) {
-        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-        fs.writeFileSync(path.join(dir, rel), content);
-    }
-    await o.prepare?.(dir);
     const port = await freePort();
-    const child: ChildProcess = spawn(o.binary, o.args(port, dir), { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-    let exited: number | null | undefined;
-    const done = new Promise<void>((resolve) =>
-        child.on("exit", (code) => {
-            exited = code;
-            resolve();
-        }),
-    );
-    child.on("error", (err) => (out += `\nspawn error: ${err.message}`));
+    let child: ChildProcess | undefined;
+    /** Set once the process is gone (or never came): how it ended. */
+    let ended: string | undefined;
+    let gone: Promise<void> = Promise.resolve();
     let stopped = false;
     const server: RunningServer = {
         name: o.name,
@@ -169,28 +167,39 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
                 return;
             }
             stopped = true;
-            if (exited === undefined) {
-                child.kill("SIGTERM");
-                let timer: NodeJS.Timeout | undefined;
-                const killed = await Promise.race([
-                    done.then(() => true),
-                    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000))),
-                ]);
-                clearTimeout(timer);
-                if (!killed) {
-                    child.kill("SIGKILL");
-                    await done;
-                }
+            if (child && ended === undefined) {
+                await stopProcess(child, gone);
             }
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
     try {
+        for (const [rel, content] of Object.entries(o.files ?? {})) {
+            fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+            fs.writeFileSync(path.join(dir, rel), content);
+        }
+        await o.prepare?.(dir, port);
+        const c = spawn(o.binary, o.args(port, dir), { cwd: dir, env: o.env, stdio: ["ignore", "pipe", "pipe"] });
+        child = c;
+        c.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+        c.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+        // A process that never spawned emits "error" and may never emit "exit".
+        gone = new Promise<void>((resolve) => {
+            c.once("exit", (code, signal) => {
+                ended ??= `exited with ${code ?? signal}`;
+                resolve();
+            });
+            c.once("error", (err) => {
+                out += `\nspawn error: ${err.message}`;
+                ended ??= `could not start (${err.message})`;
+                resolve();
+            });
+        });
         await waitFor(
             `${o.name} on ${server.url}${o.readyPath}`,
             async () => {
-                if (exited !== undefined) {
-                    throw new Error(`${o.name} exited with ${exited}: ${out.slice(-2000)}`);
+                if (ended !== undefined) {
+                    throw new Error(`${o.name} ${ended}: ${out.slice(-2000)}`);
                 }
                 return (await request(`${server.url}${o.readyPath}`, { timeoutMs: 1000 })).status === 200
                     ? true
@@ -206,12 +215,31 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return server;
 }
 
-/** Prometheus with a config (rule files beside it), its own TSDB; `--web.enable-admin-api` to delete series. */
+/** SIGTERM, then SIGKILL when the process has not exited within STOP_BOUND_MS; resolves once it is gone. */
+async function stopProcess(child: ChildProcess, gone: Promise<void>): Promise<void> {
+    child.kill("SIGTERM");
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+        gone.then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), STOP_BOUND_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!exited) {
+        child.kill("SIGKILL");
+        await gone;
+    }
+}
+
+/**
+ * Prometheus with a config (rule files beside it, named as the config names them), its own TSDB;
+ * `--web.enable-admin-api` to delete series. A fresh TSDB can take a while on a loaded machine: 30 s by default.
+ */
 export function startPrometheus(opts: {
     readonly config: string;
     readonly ruleFiles?: Readonly<Record<string, string>>;
     readonly prepare?: (dir: string) => Promise<void> | void;
     readonly adminApi?: boolean;
+    readonly readyTimeoutMs?: number;
 }): Promise<RunningServer> {
     return startServer({
         name: "prometheus",
@@ -227,7 +255,24 @@ export function startPrometheus(opts: {
             ...(opts.adminApi ? ["--web.enable-admin-api"] : []),
         ],
         readyPath: "/-/ready",
+        readyTimeoutMs: opts.readyTimeoutMs ?? 30000,
     });
+}
+
+/** One sample of an instant query's result vector. */
+export interface InstantSample {
+    readonly metric: Record<string, string>;
+    readonly value: [number, string];
+}
+
+/** An instant query's result vector; an error names the expression and what Prometheus said. */
+export async function instantQuery(prometheus: Pick<RunningServer, "url">, expr: string): Promise<InstantSample[]> {
+    const r = await request(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const body = JSON.parse(r.body) as { status: string; error?: string; data?: { result: InstantSample[] } };
+    if (body.status !== "success" || !body.data) {
+        throw new Error(`${expr}: ${body.error ?? r.body}`);
+    }
+    return body.data.result;
 }
 
 /** Alertmanager with a configuration (alertmanager.yml); clustering off, so it listens on the loopback port only. */
@@ -256,6 +301,30 @@ export function startPushgateway(): Promise<RunningServer> {
         binary: serverBinary("prometheus-pushgateway", "PUSHGATEWAY"),
         args: (port) => [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file="],
         readyPath: "/-/ready",
+    });
+}
+
+/**
+ * The bundled cost collector (bin/cost-collector/collector.js, what the stack's ConfigMap carries) on plain Node, as
+ * the Deployment runs it: its settings file is `settings(port)`, written in its directory (its working directory),
+ * and its environment is PATH plus `env` only, so none of this process's AWS setup reaches it.
+ */
+export function startCostCollector(
+    settings: (port: number) => unknown,
+    env: Readonly<Record<string, string>>,
+): Promise<RunningServer> {
+    return startServer({
+        name: "cost-collector",
+        binary: process.execPath,
+        args: () => [COLLECTOR_BUNDLE_FILE],
+        env: {
+            PATH: process.env.PATH,
+            ...env,
+            MAESTRO_COLLECTOR_SETTINGS: "settings.json",
+            MAESTRO_COLLECTOR_HOST: "127.0.0.1",
+        },
+        prepare: (dir, port) => fs.writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings(port))),
+        readyPath: "/healthz",
     });
 }
 

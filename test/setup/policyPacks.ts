@@ -7,7 +7,9 @@
  * its own: the pack keeps nothing from one analysis to the next.
  *
  * The global setup makes the registry folder (its path in MAESTRO_TEST_POLICY_PACKS, which the workers inherit); each
- * worker writes its pack's port and pid there; the global teardown stops them all.
+ * worker writes its pack's port and pid there; the global teardown stops them all. Jest as StrykerJS runs it
+ * (stryker/jest.config.js) has neither: there each file that asks gets a pack of its own, stopped when the file ends,
+ * as before the packs were shared.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -86,6 +88,11 @@ async function attachOrStart(): Promise<PolicyAnalyzer> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { PolicyAnalyzer } = require("../../offline/policyAnalyzer") as typeof import("../../offline/policyAnalyzer");
     const dir = process.env[REGISTRY_ENV];
+    if (dir === undefined) {
+        // A config without the global setup and teardown (stryker/jest.config.js): no registry, so a pack of the
+        // file's own, which closeSharedPolicyPack stops.
+        return PolicyAnalyzer.start();
+    }
     if (!dir || !fs.existsSync(dir)) {
         throw new Error(
             `${REGISTRY_ENV} names no folder: run the tests with jest.config.js, whose global setup makes it`,
@@ -114,7 +121,10 @@ async function attachOrStart(): Promise<PolicyAnalyzer> {
     return PolicyAnalyzer.attach(pack.port, pack.startMs);
 }
 
-/** After each test file (test/setup/afterFile.ts): close the file's client of the shared pack, if it opened one. */
+/**
+ * After each test file (test/setup/afterFile.ts): close the file's client of the shared pack, if it opened one (and
+ * stop the pack, when it is the file's own).
+ */
 export async function closeSharedPolicyPack(): Promise<void> {
     const client = shared;
     shared = undefined;

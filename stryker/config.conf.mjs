@@ -1,0 +1,15 @@
+// Mutation group "config": the guardrails file, the stack config and the governance data, as they are validated.
+import { groupConfig } from "./shared.mjs";
+
+export default groupConfig({
+    group: "config",
+    mutate: [
+        "core/guardrails.ts",
+        "core/stackConfig.ts",
+        "core/validation.ts",
+        "governance/index.ts",
+        "governance/model.ts",
+        "governance/crossCheck.ts",
+    ],
+    tests: ["test/guardrails.test.ts", "test/stackConfig.test.ts", "test/governance.test.ts"],
+});
