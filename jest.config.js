@@ -15,8 +15,12 @@ module.exports = {
         ],
     },
     // Each test file gets its own module registry, so Pulumi's global runtime state (mocks, config) is per file.
-    // Tests that spawn bin/scripts/*.js must run the current code, also when one file is run alone.
-    globalSetup: "<rootDir>/test/setup/compile.ts",
+    // Tests that spawn bin/scripts/*.js must run the current code, also when one file is run alone: the global setup
+    // compiles bin/. It also makes the registry of the policy pack processes the workers share (one each, started by
+    // the first file that needs it: test/setup/policyPacks.ts), which the global teardown stops.
+    globalSetup: "<rootDir>/test/setup/globalSetup.ts",
+    globalTeardown: "<rootDir>/test/setup/globalTeardown.ts",
+    setupFilesAfterEnv: ["<rootDir>/test/setup/afterFile.ts"],
     maxWorkers: 2,
     testTimeout: 60000,
 };

@@ -281,7 +281,8 @@ export class PolicyAnalyzer {
     private closed = false;
 
     private constructor(
-        private readonly child: ChildProcess,
+        /** The pack's process when this client owns it (close() stops it); undefined for a pack attached to. */
+        private readonly child: ChildProcess | undefined,
         private readonly client: AnalyzerClient,
         private readonly output: { stdout: string; stderr: string },
         /** Time from spawning the pack to its port being printed, in ms. */
@@ -295,11 +296,15 @@ export class PolicyAnalyzer {
 
     /** A client for a pack process already serving (spawnPolicyPack); synth spawns first and connects later. */
     static connect(pack: PolicyPackProcess): PolicyAnalyzer {
-        const client = new AnalyzerClient(`127.0.0.1:${pack.port}`, grpc.credentials.createInsecure(), {
-            "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-            "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-        });
-        return new PolicyAnalyzer(pack.child, client, pack.output, pack.startMs);
+        return new PolicyAnalyzer(pack.child, analyzerClient(pack.port), pack.output, pack.startMs);
+    }
+
+    /**
+     * A client for a pack another process started and stops (the tests share one pack process per jest worker):
+     * close() closes only this client. Its stderr is not seen here.
+     */
+    static attach(port: number, startMs: number): PolicyAnalyzer {
+        return new PolicyAnalyzer(undefined, analyzerClient(port), { stdout: "", stderr: "" }, startMs);
     }
 
     /** What the pack serves: name, version (from its package.json), policies and their default levels. */
@@ -390,15 +395,24 @@ export class PolicyAnalyzer {
         return this.output.stderr;
     }
 
-    /** Stop the plugin, as the engine does when the operation ends. */
+    /** Stop the plugin, as the engine does when the operation ends (only the client, for a pack attached to). */
     async close(): Promise<void> {
         if (this.closed) {
             return;
         }
         this.closed = true;
         this.client.close();
-        await stopPolicyPack(this.child);
+        if (this.child) {
+            await stopPolicyPack(this.child);
+        }
     }
+}
+
+function analyzerClient(port: number): AnalyzerClient {
+    return new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+        "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    });
 }
 
 /**

@@ -69,21 +69,35 @@ export function single(flags: ParsedFlags, name: string, usage: string): string 
     return v?.[0];
 }
 
+/** Where a command writes: the process's streams, or a test's buffers when it runs the command in-process. */
+export interface CommandOutput {
+    readonly stdout: { write(text: string): unknown };
+    readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * Run a command's main and return its exit code: main's own, or 2 when it throws, with the error printed to
+ * `stderr` (without a stack trace for expected failures: a usage or validation error).
+ */
+export async function commandExitCode(
+    main: () => number | Promise<number>,
+    stderr: CommandOutput["stderr"] = process.stderr,
+): Promise<number> {
+    try {
+        return await main();
+    } catch (err: unknown) {
+        const e = err as Error;
+        stderr.write(
+            `${e.name === "UsageError" || e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`,
+        );
+        return 2;
+    }
+}
+
 /** Run a script's main, printing errors without a stack trace for expected failures. */
 export function runMain(main: () => number | Promise<number>): void {
     // A synchronous main's throw is reported like an async one's rejection.
-    Promise.resolve()
-        .then(main)
-        .then(
-            (code) => {
-                process.exitCode = code;
-            },
-            (err: unknown) => {
-                const e = err as Error;
-                process.stderr.write(
-                    `${e.name === "UsageError" || e.name === "ValidationError" ? e.message : (e.stack ?? String(e))}\n`,
-                );
-                process.exitCode = 2;
-            },
-        );
+    void commandExitCode(main).then((code) => {
+        process.exitCode = code;
+    });
 }

@@ -86,3 +86,26 @@ export function runScript(name: string, ...args: string[]): { status: number | n
     const r = spawnSync(process.execPath, [script, ...args], { cwd: repoRoot, encoding: "utf8" });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * The synth command run in this process (scripts/synthCommand.ts: the same flags, refusals, files, output and exit
+ * code as `npm run synth`) against the pack process this jest worker shares, for tests of what synth does where
+ * starting its own process and pack is not under test. test/synth.test.ts runs the script itself, as runScript does.
+ */
+export async function synthInProcess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+    // Loaded on use: most test files never run synth.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { synthCommand } = require("../scripts/synthCommand") as typeof import("../scripts/synthCommand");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { commandExitCode } = require("../scripts/cli") as typeof import("../scripts/cli");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { sharedPolicyPack } = require("./setup/policyPacks") as typeof import("./setup/policyPacks");
+    const output = { stdout: "", stderr: "" };
+    const io = {
+        stdout: { write: (text: string) => (output.stdout += text) },
+        stderr: { write: (text: string) => (output.stderr += text) },
+    };
+    const analyzer = await sharedPolicyPack();
+    const status = await commandExitCode(() => synthCommand(args, io, { analyzer }), io.stderr);
+    return { status, ...output };
+}

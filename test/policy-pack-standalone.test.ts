@@ -15,6 +15,7 @@ import { synthStack } from "../offline/synth";
 import { repoRoot } from "../core/validation";
 import { bucketPolicyFromArnOutput, editedSignoffObject } from "./fixtures/preview/programs";
 import { STACKS, guardrails } from "./helpers";
+import { sharedPolicyPack } from "./setup/policyPacks";
 
 const PACK_NAME = (JSON.parse(fs.readFileSync(path.join(POLICY_PACK_DIR, "package.json"), "utf8")) as { name: string })
     .name;
@@ -74,12 +75,13 @@ beforeAll(async () => {
             env: { NODE_OPTIONS: `--require ${hook}`, MAESTRO_FS_LOG: fsLog },
         }),
     );
-    repoPack = await PolicyAnalyzer.start({ build: false });
+    // The repository's pack: the process this jest worker shares (test/setup/policyPacks.ts), built from the same
+    // sources as the bundle packed above.
+    repoPack = await sharedPolicyPack();
 }, 360000);
 
 afterAll(async () => {
     await installed?.close();
-    await repoPack?.close();
     if (work) {
         fs.rmSync(work, { recursive: true, force: true });
     }

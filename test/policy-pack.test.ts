@@ -1,7 +1,8 @@
 /**
  * The pack run the way the engine runs it: launched as the analyzer plugin (run-policy-pack running the built pack,
  * its port on stdout) and driven over the analyzer protocol with the resources of mocked runs. One pack process
- * serves the file, as synth uses it; each case sends its own ConfigureStack and Configure.
+ * serves the file (the one its jest worker shares: test/setup/policyPacks.ts), as synth uses it; each case sends its
+ * own ConfigureStack and Configure. The synth command runs in-process against the same pack (synthInProcess).
  */
 import { PROVIDERS_POLICY } from "../policies/providers";
 import { STACK_BINDING_POLICY } from "../policies/stack";
@@ -30,7 +31,7 @@ import { AWS_ACCOUNT_POLICY } from "../policies/accounts";
 import { ANOMALY_POLICY } from "../policies/anomaly";
 import { packAnalyzer } from "./fixtures/policies/packAnalyzer";
 import { ProgramOptions, componentsProgram } from "./fixtures/policies/programs";
-import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
+import { guardrails, KEY, STACKS, writeStackVariant, synthInProcess } from "./helpers";
 
 const FIXTURES = path.join(repoRoot, "test", "fixtures", "policies");
 
@@ -39,8 +40,7 @@ const analyzer = packAnalyzer();
 /** `synth --stack <stack> --config <its stack file, changed>` into a fresh folder. */
 function synthVariant(stack: string, change: (config: Record<string, unknown>) => void) {
     const file = writeStackVariant(stack, change);
-    return runScript(
-        "synth",
+    return synthInProcess(
         "--stack",
         stack,
         "--config",
@@ -119,8 +119,8 @@ describe("the guardrail components under each stack's validated config", () => {
 
 describe("negative end-to-end cases", () => {
     describe("a stack file without aws:allowedAccountIds", () => {
-        it("is refused by synth --config", () => {
-            const cli = synthVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant("prod", (c) => delete c["aws:allowedAccountIds"]);
             expect(cli.status).toBe(1);
             expect(cli.stderr).toContain("aws:allowedAccountIds: missing; every stack pins its AWS account");
         });
@@ -155,8 +155,8 @@ describe("negative end-to-end cases", () => {
         const slo = guardrails.slo.objectives[0];
         const looser = slo.sli.thresholdSeconds * 2;
 
-        it("is refused by synth --config", () => {
-            const cli = synthVariant(
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant(
                 "staging",
                 (c) => (c[KEY("guardrailOverrides")] = { slo: { [slo.id]: { thresholdSeconds: looser } } }),
             );
@@ -184,8 +184,8 @@ describe("negative end-to-end cases", () => {
     describe("a budget over its cap", () => {
         const over = guardrails.cost.caps.dev.monthlyUsd * 2;
 
-        it("is refused by synth --config", () => {
-            const cli = synthVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant("dev", (c) => (c[KEY("monthlyBudgetUsd")] = over));
             expect(cli.status).toBe(1);
             expect(cli.stderr).toContain(`${KEY("monthlyBudgetUsd")}: ${over} is above the dev cost guardrail`);
         });
@@ -201,8 +201,8 @@ describe("negative end-to-end cases", () => {
     });
 
     describe("a missing release tag in prod", () => {
-        it("is refused by synth --config", () => {
-            const cli = synthVariant("prod", (c) => delete c[KEY("releaseTag")]);
+        it("is refused by synth --config", async () => {
+            const cli = await synthVariant("prod", (c) => delete c[KEY("releaseTag")]);
             expect(cli.status).toBe(1);
             expect(cli.stderr).toContain(`${KEY("releaseTag")}: missing; a prod deploy is a release and needs its tag`);
         });
@@ -299,9 +299,9 @@ describe("policy config (--policy-pack-config)", () => {
 });
 
 describe("synth", () => {
-    it("writes policy-report.json and exits non-zero exactly when a mandatory violation is reported", () => {
+    it("writes policy-report.json and exits non-zero exactly when a mandatory violation is reported", async () => {
         const out = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-policy-"));
-        const cli = runScript("synth", "--stack", "dev", "--out", out);
+        const cli = await synthInProcess("--stack", "dev", "--out", out);
         const doc = JSON.parse(fs.readFileSync(path.join(out, "policy-report.json"), "utf8")) as {
             stack: string;
             policyPack: { name: string };
@@ -329,9 +329,8 @@ describe("synth", () => {
         expect(samples.reduce((n, m) => n + Number(m[3]), 0)).toBe(doc.violations.length);
     });
 
-    it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", () => {
-        const cli = runScript(
-            "synth",
+    it("refuses a policy config naming an unknown policy, naming the file and the allowed policies", async () => {
+        const cli = await synthInProcess(
             "--stack",
             "dev",
             "--out",

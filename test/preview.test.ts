@@ -22,7 +22,7 @@ import { readPriorState, resourcesDocument, synthStack, writeSynthOutput } from 
 import { ValidationError } from "../core/validation";
 import { BUCKET_POLICY, RELEASE_POLICY } from "../policies/provenance";
 import { bucketPolicyFromArnOutput, editedSignoffObject, signoffObjectsElsewhere } from "./fixtures/preview/programs";
-import { STACKS, runScript } from "./helpers";
+import { STACKS, runScript, synthInProcess } from "./helpers";
 import { packAnalyzer } from "./fixtures/policies/packAnalyzer";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-preview-"));
@@ -219,6 +219,7 @@ describe("prior state", () => {
 });
 
 describe("the pack during previews", () => {
+    // The pack process this jest worker shares (test/setup/policyPacks.ts).
     const analyzer = packAnalyzer();
 
     const analyze = async (
@@ -295,15 +296,16 @@ describe("the synth command's preview", () => {
         expect(r.stderr).toContain("outputs.json not found; allowed: a previous synth's output folder");
     });
 
-    it("previews every stack fresh and as an update of a previous synth, and says so in policy-report.json", () => {
+    // The command in-process, against the worker's shared pack (the script's own process: test/synth.test.ts).
+    it("previews every stack fresh and as an update of a previous synth, and says so in policy-report.json", async () => {
         const up = tmp();
-        expect(runScript("synth", "--all", "--out", up).status).toBe(0);
+        expect((await synthInProcess("--all", "--out", up)).status).toBe(0);
         const fresh = tmp();
-        const r1 = runScript("synth", "--all", "--preview", "--out", fresh);
+        const r1 = await synthInProcess("--all", "--preview", "--out", fresh);
         expect(r1.stderr).toBe("");
         expect(r1.status).toBe(0);
         const update = tmp();
-        const r2 = runScript("synth", "--all", "--preview", "--prior", up, "--out", update);
+        const r2 = await synthInProcess("--all", "--preview", "--prior", up, "--out", update);
         expect(r2.stderr).toBe("");
         expect(r2.status).toBe(0);
         for (const s of STACKS) {

@@ -34,7 +34,7 @@ import {
     requiredRoles,
     signSteps,
 } from "./fixtures/provenance/signedLedger";
-import { KEY, STACKS, flatConfig, guardrails, runScript, stackConfig } from "./helpers";
+import { KEY, STACKS, flatConfig, guardrails, stackConfig, synthInProcess } from "./helpers";
 
 const team = makeTeam(STANDARD_TEAM);
 const ledgerText = signSteps(team, releaseSteps());
@@ -631,12 +631,13 @@ describe("sign-off objects stay within S3's 10 tags per object, whatever the pro
 });
 
 describe("npm run synth -- --prior: a previous render played as the previous deploy", () => {
-    it("passes when the ledger extends the head the prior render recorded, and refuses when it does not", () => {
+    // The command in-process, against the jest worker's shared pack (the script's own process: test/synth.test.ts).
+    it("passes when the ledger extends the head the prior render recorded, and refuses when it does not", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-prior-"));
-        const first = runScript("synth", "--stack", "prod", "--out", path.join(dir, "first"));
+        const first = await synthInProcess("--stack", "prod", "--out", path.join(dir, "first"));
         expect(first.status).toBe(0);
         const prior = path.join(dir, "first");
-        const again = runScript("synth", "--stack", "prod", "--out", path.join(dir, "again"), "--prior", prior);
+        const again = await synthInProcess("--stack", "prod", "--out", path.join(dir, "again"), "--prior", prior);
         expect(again.stderr).toBe("");
         expect(again.status).toBe(0);
         const outputs = JSON.parse(fs.readFileSync(path.join(prior, "outputs.json"), "utf8")) as {
@@ -648,13 +649,13 @@ describe("npm run synth -- --prior: a previous render played as the previous dep
             path.join(forged, "outputs.json"),
             JSON.stringify({ provenance: { ...outputs.provenance, ledgerHead: "b".repeat(64) } }),
         );
-        const refused = runScript("synth", "--stack", "prod", "--out", path.join(dir, "refused"), "--prior", forged);
+        const refused = await synthInProcess("--stack", "prod", "--out", path.join(dir, "refused"), "--prior", forged);
         expect(refused.status).toBe(1);
         expect(refused.stderr).toContain(`does not extend the head ${"b".repeat(64)}`);
         // A folder without a previous render's outputs is refused by name, not taken as a fresh stack.
         const empty = path.join(dir, "empty");
         fs.mkdirSync(empty);
-        const missing = runScript("synth", "--stack", "prod", "--out", path.join(dir, "missing"), "--prior", empty);
+        const missing = await synthInProcess("--stack", "prod", "--out", path.join(dir, "missing"), "--prior", empty);
         expect(missing.status).toBe(2);
         expect(missing.stderr).toContain("outputs.json not found; allowed: a previous synth's output folder");
     });

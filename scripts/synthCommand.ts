@@ -1,0 +1,381 @@
+/**
+ * The synth command (scripts/synth.ts runs it with the process's arguments and streams):
+ * `npm run synth -- --stack <dev|staging|prod> [--out DIR] [--config FILE] [--policy-config FILE] [--preview]
+ * [--prior DIR]` or `--all`: run the real program under Pulumi's mock runtime, as `pulumi up` or (`--preview`) as
+ * `pulumi preview` runs it, write what it would provision to out/<stack>/, and run the policy pack over it as the
+ * engine would (out/<stack>/policy-report.json). Exit 0 only when every stack is valid and has no mandatory policy
+ * violation.
+ *
+ * A function apart from its script, so the tests run the command in-process (flags, refusals, files written, what it
+ * prints, its exit code) against a pack process they share, where starting the command's own process and pack is not
+ * what they test; test/synth.test.ts runs the script itself.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { CommandOutput, ParsedFlags, parseFlags, single, UsageError } from "./cli";
+import { loadGuardrails } from "../core/guardrails";
+import { displayPath, repoRoot } from "../core/validation";
+import { outDirProblem } from "../offline/outDir";
+import type { PriorResource } from "../offline/mockRuntime";
+import type { PolicyAnalyzer, PolicyReport } from "../offline/policyAnalyzer";
+import type { PolicyPackProcess } from "../offline/policyPackProcess";
+import type { SynthResult } from "../offline/synth";
+
+export const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
+                         [--preview] [--prior DIR]
+  --stack <stack>        one of the guardrail environments (dev, staging, prod)
+  --all                  every environment, one after the other
+  --out DIR              output folder (default out/<stack>; with --all, DIR/<stack>)
+  --config FILE          a stack-config file used in place of Pulumi.<stack>.yaml (only with --stack)
+  --policy-config FILE   policy pack config, as \`pulumi up --policy-pack-config FILE\` takes it (see docs/policies.md)
+  --preview              run as \`pulumi preview\`: resources not yet created have unknown IDs and computed outputs
+  --prior DIR            a previous synth's output (DIR/<file> with --stack, else DIR/<stack>/<file>), played as the
+                         deployed stack: its outputs.json is the previous deploy's (the sign-off ledger must extend
+                         the head it recorded), and with --preview its resources.json is the state the preview updates`;
+
+/**
+ * What the release gate said about this render: the ledger head it records (the next render's anchor) and whether
+ * the checked-out code is the release's signed commit (an offline render reports it; `pulumi up` refuses it).
+ */
+function releaseLine(outputs: Record<string, unknown>): string {
+    const p = outputs.provenance as
+        | { ledgerHead?: string; codeBinding?: { bound: boolean; problems: string[] }; signoffKeyPrefix?: string }
+        | undefined;
+    if (!p?.signoffKeyPrefix) {
+        return `release: none (ledger head ${p?.ledgerHead ?? "-"})`;
+    }
+    const binding = p.codeBinding?.bound
+        ? "code is the signed commit"
+        : `code NOT the signed commit, \`pulumi up\` would refuse: ${(p.codeBinding?.problems ?? []).join("; ")}`;
+    return `release ${p.signoffKeyPrefix}: ledger head ${p.ledgerHead ?? "-"}; ${binding}`;
+}
+
+/** What the command line asks for, checked: which stacks, where each one's output goes, what they are played as. */
+interface SynthRun {
+    readonly stacks: readonly string[];
+    readonly all: boolean;
+    readonly out?: string;
+    readonly configFile?: string;
+    readonly preview: boolean;
+    readonly priorDir?: string;
+}
+
+/** A previous synth's output, as --prior names it: per stack its outputs, and with --preview its resources file. */
+interface Priors {
+    readonly resourceFiles: ReadonlyMap<string, string>;
+    readonly outputs: ReadonlyMap<string, Record<string, unknown>>;
+}
+
+/** The modules loaded once the flags are checked (the Pulumi SDK takes a second to load). */
+interface Engine {
+    readonly synth: typeof import("../offline/synth");
+    readonly readStackFile: typeof import("../offline/mockRuntime").readStackFile;
+    readonly policy: typeof import("../offline/policyAnalyzer");
+}
+
+/** One stack rendered and written: what the pack analyzes and the report lists. */
+interface Rendered {
+    readonly result: SynthResult;
+    readonly files: string[];
+    readonly outDir: string;
+}
+
+/** The stacks and settings the flags name; a usage error names the flag and what is allowed. */
+function synthRun(flags: ParsedFlags): SynthRun {
+    const environments = loadGuardrails().environments;
+    const stack = single(flags, "stack", USAGE);
+    const all = flags.booleans.has("all");
+    const configFile = single(flags, "config", USAGE);
+    const out = single(flags, "out", USAGE);
+    if (all === (stack !== undefined)) {
+        throw new UsageError("give exactly one of --stack <stack> or --all", USAGE);
+    }
+    if (stack !== undefined && !environments.includes(stack)) {
+        throw new UsageError(`unknown stack "${stack}" for --stack; allowed: ${environments.join(", ")}`, USAGE);
+    }
+    if (all && configFile) {
+        throw new UsageError("--config names one stack's file; use it with --stack, not --all", USAGE);
+    }
+    return {
+        stacks: all ? environments : [stack as string],
+        all,
+        out,
+        configFile,
+        preview: flags.booleans.has("preview"),
+        priorDir: single(flags, "prior", USAGE),
+    };
+}
+
+/** Every prior state is read before anything is written: --prior may name the folder this run writes to. */
+function readPriors(run: SynthRun): Priors {
+    const resourceFiles = new Map<string, string>();
+    const outputs = new Map<string, Record<string, unknown>>();
+    const priorDir = run.priorDir;
+    if (priorDir === undefined) {
+        return { resourceFiles, outputs };
+    }
+    const priorFile = (s: string, name: string): string => {
+        const own = path.resolve(priorDir, name);
+        return !run.all && fs.existsSync(own) ? own : path.resolve(priorDir, s, name);
+    };
+    for (const s of run.stacks) {
+        if (run.preview) {
+            resourceFiles.set(s, priorFile(s, "resources.json"));
+        }
+        const file = priorFile(s, "outputs.json");
+        if (!fs.existsSync(file)) {
+            throw new UsageError(
+                `--prior ${priorDir}: ${displayPath(file)} not found; allowed: a previous synth's output folder`,
+                USAGE,
+            );
+        }
+        outputs.set(s, JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>);
+    }
+    return { resourceFiles, outputs };
+}
+
+/** Where a stack's output goes: --out (DIR/<stack> with --all), else out/<stack>. */
+function outDirOf(run: SynthRun, stack: string): string {
+    return run.out ? (run.all ? path.join(run.out, stack) : run.out) : path.join(repoRoot, "out", stack);
+}
+
+/** Before anything runs: synth empties its output folders, so --out may name only folders synth wrote before. */
+function checkOutDirs(run: SynthRun): void {
+    for (const s of run.out ? run.stacks : []) {
+        const problem = outDirProblem(outDirOf(run, s));
+        if (problem !== undefined) {
+            throw new UsageError(`--out: ${displayPath(outDirOf(run, s))} ${problem}`, USAGE);
+        }
+    }
+}
+
+/**
+ * The policy pack, started first, before the SDK loads here: it is rebuilt from its sources (esbuild, in its own
+ * process) and started as the CLI starts it, and its start-up (loading @pulumi/pulumi) runs on the other core while
+ * this process loads the SDK and synthesizes. A pack the caller hands over is used as it is, and left serving.
+ */
+class PackSession {
+    private readonly packProcess: typeof import("../offline/policyPackProcess");
+    private readonly stopStarting = new AbortController();
+    /** The pack's own process, being started; undefined when the caller handed a pack over. */
+    private readonly spawning: Promise<PolicyPackProcess> | undefined;
+    private connected: Promise<PolicyAnalyzer> | undefined;
+    private analyzer: PolicyAnalyzer | undefined;
+
+    constructor(private readonly given?: PolicyAnalyzer) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        this.packProcess = require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
+        this.spawning = given ? undefined : this.packProcess.spawnPolicyPack({ signal: this.stopStarting.signal });
+        this.spawning?.catch(() => undefined);
+    }
+
+    /** Connects to the pack once it has started; the client is awaited only by the analyses. */
+    connect(policy: Engine["policy"]): void {
+        const client = this.spawning
+            ? this.spawning.then((p) => policy.PolicyAnalyzer.connect(p))
+            : Promise.resolve(this.given as PolicyAnalyzer);
+        client.catch(() => undefined);
+        this.connected = client;
+    }
+
+    /** The connected analyzer, for one stack's analysis (which makes close() close it). */
+    async analyzerForUse(): Promise<PolicyAnalyzer> {
+        const a = await (this.connected as Promise<PolicyAnalyzer>);
+        this.analyzer = a;
+        return a;
+    }
+
+    async close(): Promise<void> {
+        if (!this.spawning) {
+            // The caller's pack: it serves on after this command.
+            return;
+        }
+        if (this.analyzer) {
+            await this.analyzer.close();
+            return;
+        }
+        // No stack got as far as the pack: do not make a refusal wait for the pack to finish starting. The abort
+        // kills a pack still starting; a client already connected is closed, a pack never connected stopped.
+        this.stopStarting.abort();
+        await this.connected?.then((a) => a.close()).catch(() => undefined);
+        await this.spawning.then((p) => this.packProcess.stopPolicyPack(p.child)).catch(() => undefined);
+    }
+}
+
+/** Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it. */
+function loadEngine(): Engine {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    return {
+        synth: require("../offline/synth") as typeof import("../offline/synth"),
+        readStackFile: (require("../offline/mockRuntime") as typeof import("../offline/mockRuntime")).readStackFile,
+        policy: require("../offline/policyAnalyzer") as typeof import("../offline/policyAnalyzer"),
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/**
+ * Synthesizes every stack and reports each in stack order; each stack's analysis runs in the pack's process while
+ * the next stack synthesizes. Returns how many stacks failed.
+ */
+async function synthesizeAll(
+    run: SynthRun,
+    priors: Priors,
+    flags: ParsedFlags,
+    pack: PackSession,
+    io: CommandOutput,
+): Promise<number> {
+    const engine = loadEngine();
+    const priorStates = new Map(
+        [...priors.resourceFiles].map(([s, file]) => [s, engine.synth.readPriorState(file, s)]),
+    );
+    const policyConfigFile = single(flags, "policy-config", USAGE);
+    const policyConfig = policyConfigFile ? engine.policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
+    pack.connect(engine.policy);
+    let failed = 0;
+    let reported: Promise<void> = Promise.resolve();
+    for (const s of run.stacks) {
+        let rendered: Rendered;
+        try {
+            rendered = await renderStack(engine, run, s, priorStates.get(s), priors.outputs.get(s));
+        } catch (err) {
+            reported = reported.then(() => {
+                failed++;
+                printFailure(io, s, err);
+            });
+            continue;
+        }
+        const { result } = rendered;
+        const analysis = pack.analyzerForUse().then((a) =>
+            engine.policy.analyzeRun(a, result.run, {
+                config: engine.readStackFile(result.configFile),
+                policyConfig,
+                policyConfigFile: policyConfigFile ? displayPath(policyConfigFile) : undefined,
+            }),
+        );
+        analysis.catch(() => undefined);
+        reported = reported.then(async () => {
+            try {
+                if (!reportStack(engine, io, s, rendered, await analysis)) {
+                    failed++;
+                }
+            } catch (err) {
+                failed++;
+                printFailure(io, s, err);
+            }
+        });
+    }
+    await reported;
+    return failed;
+}
+
+/** One stack under the mock runtime, its artifacts written to its output folder. */
+async function renderStack(
+    engine: Engine,
+    run: SynthRun,
+    stack: string,
+    prior: ReadonlyMap<string, PriorResource> | undefined,
+    priorOutputs: Record<string, unknown> | undefined,
+): Promise<Rendered> {
+    const outDir = outDirOf(run, stack);
+    const result = await engine.synth.synthStack({
+        stack,
+        configFile: run.configFile ? path.resolve(run.configFile) : undefined,
+        preview: run.preview,
+        prior,
+        priorOutputs,
+    });
+    // The default out/<stack> (git-ignored, documented as synth's) is synth's own even before it held a marker.
+    const files = engine.synth.writeSynthOutput(result, outDir, { ownFolder: run.out === undefined });
+    return { result, files, outDir };
+}
+
+/**
+ * Writes the stack's policy report and metrics and prints what it provisions and what the pack said; false when a
+ * mandatory violation fails the stack.
+ */
+function reportStack(
+    engine: Engine,
+    io: CommandOutput,
+    stack: string,
+    rendered: Rendered,
+    report: PolicyReport,
+): boolean {
+    const { result, files, outDir } = rendered;
+    const reportFile = engine.synth.writePolicyReport(report, outDir);
+    files.push(reportFile, engine.synth.writePolicyMetrics(report, outDir));
+    const lines = [
+        `stack ${stack}: ${result.run.resources.length} resources (${result.run.mode}, config ${displayPath(result.configFile)})`,
+    ];
+    for (const [type, n] of engine.synth.countByType(result.run.resources)) {
+        lines.push(`  ${String(n).padStart(3)}  ${type}`);
+    }
+    lines.push(
+        `  wrote ${files.length} files to ${displayPath(outDir)}/ (${result.artifacts.length} rendered artifacts)`,
+    );
+    lines.push(`  ${releaseLine(result.run.outputs)}`);
+    lines.push(
+        `  policy pack ${report.policyPack.name}@${report.policyPack.version}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)` +
+            ` (${Math.round(report.timings.analyzeMs + report.timings.analyzeStackMs)} ms)`,
+    );
+    for (const v of report.violations) {
+        lines.push(`  ${engine.policy.formatViolation(v).split("\n").join("\n  ")}`);
+    }
+    io.stdout.write(lines.join("\n") + "\n");
+    if (report.mandatory > 0) {
+        io.stderr.write(
+            `stack ${stack}: FAILED: ${report.mandatory} mandatory policy violation(s); see ${displayPath(path.join(outDir, reportFile))}\n`,
+        );
+        return false;
+    }
+    return true;
+}
+
+/**
+ * A stack that failed. Refusals (config, preflight) carry Pulumi's RunError flag: their message is the whole story;
+ * anything else prints with its stack trace.
+ */
+function printFailure(io: CommandOutput, stack: string, err: unknown): void {
+    const e = err as Error;
+    const refusal = (e as { __pulumiRunError?: boolean }).__pulumiRunError === true;
+    io.stderr.write(`stack ${stack}: FAILED\n${refusal ? e.message : (e.stack ?? String(e))}\n`);
+}
+
+export interface SynthCommandOptions {
+    /**
+     * A pack already serving to analyze with, instead of starting the pack's own process (the command leaves it
+     * running). Only the tests pass one.
+     */
+    readonly analyzer?: PolicyAnalyzer;
+}
+
+/** Run the command; resolves with its exit code, throws a UsageError (exit 2) for bad flags. */
+export async function synthCommand(
+    argv: readonly string[],
+    io: CommandOutput = process,
+    opts: SynthCommandOptions = {},
+): Promise<number> {
+    const flags = parseFlags(
+        argv,
+        { values: ["stack", "out", "config", "policy-config", "prior"], booleans: ["all", "help", "preview"] },
+        USAGE,
+    );
+    if (flags.booleans.has("help")) {
+        io.stdout.write(USAGE + "\n");
+        return 0;
+    }
+    const run = synthRun(flags);
+    const priors = readPriors(run);
+    checkOutDirs(run);
+    const pack = new PackSession(opts.analyzer);
+    let failed: number;
+    try {
+        failed = await synthesizeAll(run, priors, flags, pack, io);
+    } finally {
+        await pack.close();
+    }
+    const total = run.stacks.length;
+    io.stdout.write(
+        `${total - failed} of ${total} stacks synthesized and passed the policy pack${failed ? `, ${failed} failed` : ""}\n`,
+    );
+    return failed ? 1 : 0;
+}
