@@ -117,6 +117,39 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
         );
     });
 
+    it.each(["monthlyBudgetUsd", "llmBudgetUsd"])(
+        "refuses a %s that is blank, spaces, text or past any number, instead of reading it as 0 or infinity",
+        (key) => {
+            // Number("") and Number("  ") are 0, Number("1e999") is Infinity: each would pass as a number.
+            for (const value of ["", "  ", "12 USD", "1e999", "-1e999", "NaN"]) {
+                expect(refusal(stack, (f) => (f[KEY(key)] = value))).toBe(
+                    `Pulumi.${stack}.yaml: ${KEY(key)}: "${value}" is not a number`,
+                );
+            }
+        },
+    );
+
+    it.each(["monthlyBudgetUsd", "llmBudgetUsd"])(
+        "refuses a %s of zero or below, and takes the smallest amount",
+        (key) => {
+            for (const value of ["0", "-0", "-1"]) {
+                expect(refusal(stack, (f) => (f[KEY(key)] = value))).toBe(
+                    `Pulumi.${stack}.yaml: ${KEY(key)}: must be > 0`,
+                );
+            }
+            // The LLM budget is at most the monthly one: the smallest amount for both.
+            const smallest = parse(stack, (f) => (f[KEY("monthlyBudgetUsd")] = f[KEY("llmBudgetUsd")] = "0.01"));
+            expect(smallest[key as "llmBudgetUsd"]).toBe(0.01);
+        },
+    );
+
+    it("reads a numeric key written with spaces or as an exponent as the number it spells", () => {
+        expect(parse(stack, (f) => (f[KEY("monthlyBudgetUsd")] = ` ${cap.monthlyUsd} `)).monthlyBudgetUsd).toBe(
+            cap.monthlyUsd,
+        );
+        expect(parse(stack, (f) => (f[KEY("llmBudgetUsd")] = "1e2")).llmBudgetUsd).toBe(100);
+    });
+
     it("refuses an unknown rule target kind", () => {
         expect(refusal(stack, (f) => (f[KEY("ruleTarget")] = JSON.stringify({ kind: "thanos" })))).toContain(
             `${KEY("ruleTarget.kind")}: must be one of "prometheus-operator", "amp"`,
