@@ -768,6 +768,8 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
     it.each<[string, () => string, string]>([
         ["a JSON list", () => "[]", `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
         ["JSON null", () => "null", `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
+        ["a JSON string", () => '"envelope"', `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
+        ["a JSON number", () => "7", `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
         [
             "an envelope without its payload",
             withEnvelope(({ payloadType, signatures }) => ({ payloadType, signatures })),
@@ -949,6 +951,7 @@ describe("the fields of a sign-off: each refused, naming what is allowed", () =>
         ["short", "b".repeat(39)],
         ["upper-case", "B".repeat(40)],
         ["padded", ` ${"b".repeat(40)}`],
+        ["long", "b".repeat(41)],
     ])("refuses a %s commit id", (_what, commit) => {
         expect(inputProblems({ ...input(), commit }, guardrails)).toEqual([
             `commit: "${commit}" is not a full commit id; allowed: 40 lowercase hex digits (git rev-parse <tag>)`,
@@ -969,6 +972,8 @@ describe("the fields of a sign-off: each refused, naming what is allowed", () =>
         ["a day that does not exist", "2026-02-30T09:00:00Z"],
         ["a month that does not exist", "2026-13-01T09:00:00Z"],
         ["text around it", "at 2026-11-30T09:00:00Z"],
+        // Date's own round trip writes years past 9999 this way: only the pattern refuses them.
+        ["with a six-digit year", "+010000-01-01T00:00:00Z"],
     ])("refuses a time %s", (_what, time) => {
         expect(inputProblems({ ...input(), time }, guardrails)).toEqual([
             `time: "${time}" is not a UTC time to the second; allowed: YYYY-MM-DDTHH:MM:SSZ`,
@@ -1266,6 +1271,23 @@ describe("recording a sign-off refuses before signing", () => {
             ),
         ).toThrow(
             `key: ${keyId(stranger.people[0].privateKey)} is not in signers.json; allowed: a key listed there for "Chief Vibes Officer" (nobody holds it)`,
+        );
+    });
+
+    it("names line 1 when the first sign-off of an empty ledger is refused", () => {
+        const first: SignoffInput = {
+            tag: "v1.0.0",
+            commit: COMMIT,
+            environment: "prod",
+            role: "Release Manager",
+            milestone: milestoneOf("v1.0.0", "prod"),
+            time: "2026-11-30T09:00:00Z",
+            checked: [],
+        };
+        expect(() => signSignoff("", first, team.holder("Release Manager").privateKey, optionsFor(team))).toThrow(
+            new Error(
+                `cannot record the sign-off:\n  ${FILE}:1: seq 1 (Release Manager, v1.0.0 prod): environment skipped: v1.0.0 is signed for prod before its staging release is complete (missing Release Manager, Dev Lead, SRE Lead); promote through staging first`,
+            ),
         );
     });
 
