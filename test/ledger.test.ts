@@ -776,8 +776,14 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
             `the envelope is missing "payload"; ${ENVELOPE_KEYS}`,
         ],
         ["signatures that are not a list", withEnvelope((e) => ({ ...e, signatures: {} })), ONE_SIGNATURE],
+        [
+            "signatures that are an object shaped like a list of one",
+            withEnvelope((e) => ({ ...e, signatures: { 0: (e.signatures as Json[])[0], length: 1 } })),
+            ONE_SIGNATURE,
+        ],
         ["no signature", withEnvelope((e) => ({ ...e, signatures: [] })), ONE_SIGNATURE],
         ["a signature that is not an object", withEnvelope((e) => ({ ...e, signatures: ["sig"] })), ONE_SIGNATURE],
+        ["a null signature", withEnvelope((e) => ({ ...e, signatures: [null] })), ONE_SIGNATURE],
         [
             "a signature with another key",
             withEnvelope((e) => ({ ...e, signatures: [{ ...(e.signatures as Json[])[0], cert: "x" }] })),
@@ -834,8 +840,14 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
             NOT_SIGNOFF,
         ],
         ["a subject that is not a list", withStatement((st) => ({ ...st, subject: subjectOf(st) })), ONE_SUBJECT],
+        [
+            "a subject that is an object shaped like a list of one",
+            withStatement((st) => ({ ...st, subject: { 0: subjectOf(st), length: 1 } })),
+            ONE_SUBJECT,
+        ],
         ["two subjects", withStatement((st) => ({ ...st, subject: [subjectOf(st), subjectOf(st)] })), ONE_SUBJECT],
         ["a subject that is not an object", withStatement((st) => ({ ...st, subject: ["v1.0.0"] })), ONE_SUBJECT],
+        ["a null subject", withStatement((st) => ({ ...st, subject: [null] })), ONE_SUBJECT],
         [
             "a subject name that is not a string",
             withStatement((st) => ({ ...st, subject: [{ ...subjectOf(st), name: 1 }] })),
@@ -844,6 +856,11 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
         [
             "a digest that is not an object",
             withStatement((st) => ({ ...st, subject: [{ ...subjectOf(st), digest: COMMIT }] })),
+            ONE_SUBJECT,
+        ],
+        [
+            "a null digest",
+            withStatement((st) => ({ ...st, subject: [{ ...subjectOf(st), digest: null }] })),
             ONE_SUBJECT,
         ],
         [
@@ -862,6 +879,11 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
         [
             "a predicate that is not an object",
             withStatement((st) => ({ ...st, predicate: [] })),
+            "the statement's predicate is not an object",
+        ],
+        [
+            "a null predicate",
+            withStatement((st) => ({ ...st, predicate: null })),
             "the statement's predicate is not an object",
         ],
         [
