@@ -1095,6 +1095,21 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         ]);
     });
 
+    it.each<[string, (hash: string) => string]>([
+        ["a digit after the hash", (h) => `${h}0`],
+        ["a digit before the hash", (h) => `0${h}`],
+        ["the hash in upper case", (h) => h.toUpperCase()],
+    ])("refuses a prevHash of %s as not a sha256", (_what, variant) => {
+        const prevHash = variant(entries[entries.length - 1].hash);
+        const r = verify(text + next("Release Manager", { prevHash }) + "\n", { complete: "none" });
+        expect(r.problems).toEqual([
+            expect.stringContaining(
+                `${where("Release Manager")}: prevHash does not match the hash of the entry before it`,
+            ),
+            `${where("Release Manager")}: prevHash "${prevHash}" is not a sha256; allowed: 64 lowercase hex digits`,
+        ]);
+    });
+
     it("refuses an entry whose fields are not a sign-off's, naming the field", () => {
         const r = verify(text + next("Release Manager", { time: "2026-11-30T09:00:00.000Z" }) + "\n", {
             complete: "none",
@@ -1293,6 +1308,16 @@ describe("recording a sign-off refuses before signing", () => {
             ),
         ).toThrow(
             `key: ${keyId(stranger.people[0].privateKey)} is not in signers.json; allowed: a key listed there for "Chief Vibes Officer" (nobody holds it)`,
+        );
+    });
+
+    it("names the line after the last one when a sign-off after it is refused", () => {
+        const docs = { ...input(), role: "Docs Lead" };
+        const allowed = requiredWithFloor(guardrails, requiredRoles, "v1.1.0", "staging").join(", ");
+        expect(() => signSignoff(text, docs, team.holder("Docs Lead").privateKey, optionsFor(team))).toThrow(
+            new Error(
+                `cannot record the sign-off:\n  ${FILE}:${ls.length + 1}: seq ${ls.length + 1} (Docs Lead, v1.1.0 staging): role Docs Lead does not sign off v1.1.0 in staging; allowed: ${allowed}`,
+            ),
         );
     });
 
