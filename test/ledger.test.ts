@@ -305,6 +305,33 @@ describe("each attack is refused, naming the entry and the rule", () => {
         expect(verify(text, { git: right }).ok).toBe(true);
     });
 
+    it("a commit that is not one is not looked up in git, and a tag git does not have yet is no moved tag", () => {
+        const asked: string[] = [];
+        const git = {
+            commitExists: (c: string) => {
+                asked.push(c);
+                return c === COMMIT;
+            },
+            tagCommit: () => undefined,
+        };
+        const upper = "B".repeat(40);
+        const line = forgeAfter(
+            team.holder("Release Manager"),
+            entries[entries.length - 1],
+            {
+                environment: "staging",
+                role: "Release Manager",
+                milestone: milestoneOf("v1.1.0", "staging"),
+                time: "2026-11-30T09:00:00Z",
+            },
+            { tag: "v1.1.0", commit: upper },
+        );
+        expect(verify(text + line + "\n", { git, complete: "none" }).problems).toEqual([
+            `${FILE}:${ls.length + 1}: seq ${ls.length + 1} (Release Manager, v1.1.0 staging): commit: "${upper}" is not a full commit id; allowed: 40 lowercase hex digits (git rev-parse <tag>)`,
+        ]);
+        expect(asked).not.toContain(upper);
+    });
+
     it("a time in the future (beyond the allowed skew), while a time within the skew passes", () => {
         const skew = guardrails.signoffs.maxClockSkewSeconds;
         const at = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -1160,6 +1187,48 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         expect(verify(text + line + "\n", { complete: "none" }).problems).toEqual([
             expect.stringContaining("no release rule"),
             `${where("Release Manager", "v9.9.9", "prod")}: environment skipped: v9.9.9 is signed for prod before its staging release is complete (no milestone ships v9.9.9 to staging); promote through staging first`,
+        ]);
+    });
+
+    it("asks a sign-off for an environment without a floor for no earlier environment", () => {
+        // dev has no sign-off floor, so it is no stage of the promotion: v1.1.0 has no staging sign-off yet.
+        const devToo: RequiredRoles = (tag, env) => (env === "dev" ? ["Release Manager"] : requiredRoles(tag, env));
+        const dev = next("Release Manager", { environment: "dev", milestone: "M-DEV-V1-1-0" });
+        expect(verify(text + dev + "\n", { complete: "none", requiredRoles: devToo }).problems).toEqual([]);
+        const prod = next("Release Manager", { environment: "prod", milestone: "M-PROD-V1-1-0" });
+        expect(verify(text + prod + "\n", { complete: "none", requiredRoles: devToo }).problems).toEqual([
+            expect.stringContaining("no release rule"),
+            `${where("Release Manager", "v1.1.0", "prod")}: environment skipped: v1.1.0 is signed for prod before its staging release is complete (missing Release Manager, Dev Lead, SRE Lead); promote through staging first`,
+        ]);
+    });
+
+    it("names only the first environment skipped when several earlier ones are incomplete", () => {
+        const threeStages = {
+            ...guardrails,
+            signoffs: { ...guardrails.signoffs, floor: { dev: ["Release Manager"], ...guardrails.signoffs.floor } },
+        };
+        const rm = team.holder("Release Manager");
+        const line = forgeLine(
+            rm.privateKey,
+            {
+                seq: 1,
+                prevHash: GENESIS_HASH,
+                environment: "prod",
+                role: "Release Manager",
+                milestone: "M-ANY",
+                signer: `${rm.name} <${rm.email}>`,
+                time: "2026-11-30T09:00:00Z",
+                checked: [],
+            },
+            NEXT_RELEASE,
+        );
+        const r = verify(line + "\n", {
+            guardrails: threeStages,
+            requiredRoles: () => ["Release Manager"],
+            complete: "none",
+        });
+        expect(r.problems).toEqual([
+            `${FILE}:1: seq 1 (Release Manager, v1.1.0 prod): environment skipped: v1.1.0 is signed for prod before its dev release is complete (missing Release Manager); promote through dev first`,
         ]);
     });
 
