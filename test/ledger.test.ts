@@ -1249,6 +1249,32 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         ]);
     });
 
+    it("names the line a person first signed a release on when they sign a second role", () => {
+        const dual = makeTeam([
+            ["Rosa Reyes", ["Release Manager", "Dev Lead"]],
+            ["Sam Lindqvist", ["SRE Lead"]],
+        ]);
+        const rosa = "Rosa Reyes <rosa.reyes@maestro.example>";
+        const step = { ...NEXT_RELEASE, environment: "staging" };
+        const { text: ledger } = chainSteps(dual, [
+            { ...step, role: "Release Manager", time: "2026-11-30T09:00:00Z" },
+            { ...step, role: "Release Manager", time: "2026-11-30T09:15:00Z" },
+            { ...step, role: "Dev Lead", time: "2026-11-30T09:30:00Z" },
+        ]);
+        expect(verifyLedger(ledger, FILE, optionsFor(dual, { complete: "none" })).problems).toEqual([
+            `${FILE}:2: seq 2 (Release Manager, v1.1.0 staging): Release Manager already signed v1.1.0 in staging on line 1; one sign-off per role and release`,
+            `${FILE}:3: seq 3 (Dev Lead, v1.1.0 staging): same person for two roles: ${rosa} already signed v1.1.0 in staging as Release Manager on line 1; distinct roles need distinct people`,
+        ]);
+    });
+
+    it("checks the release a deploy names, not another tag's release in the same environment", () => {
+        const grown = text + next("Release Manager") + "\n";
+        expect(verify(grown, { complete: { tag: "v1.0.0", environment: "staging" } }).problems).toEqual([]);
+        expect(verify(grown, { complete: { tag: "v1.1.0", environment: "staging" } }).problems).toEqual([
+            expect.stringContaining(`${FILE}: v1.1.0 in staging is missing the sign-off of Dev Lead, SRE Lead`),
+        ]);
+    });
+
     it("tells an anchored head that is an earlier entry from one that is not in the ledger, and accepts the last", () => {
         const last = entries[entries.length - 1];
         expect(verify(text, { head: last.hash }).ok).toBe(true);
