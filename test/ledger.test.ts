@@ -1,5 +1,5 @@
 import { execFileSync } from "child_process";
-import { createHash, createPublicKey, generateKeyPairSync } from "crypto";
+import { createHash, createPublicKey, generateKeyPairSync, sign } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -1571,6 +1571,14 @@ describe("DSSE envelopes and keys: each refusal", () => {
         }
     });
 
+    it("refuses a signature by an RSA key, even one of 64 bytes over the same PAE", () => {
+        const e = envelope();
+        const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 512 });
+        const sig = sign(null, pae(e.payloadType, envelopePayload(e)), privateKey);
+        expect(sig).toHaveLength(64);
+        expect(verifySignature(e, { keyid: keyId(publicKey), sig: sig.toString("base64") }, publicKey)).toBe(false);
+    });
+
     it("signs only with an Ed25519 key, naming the key's type", () => {
         expect(() => signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from("{}"), rsa().privateKey)).toThrow(
             "the signing key is a rsa key; allowed: Ed25519",
@@ -1612,6 +1620,15 @@ describe("DSSE envelopes and keys: each refusal", () => {
         ])("refuses an OpenSSH line with %s", (_what, line) => {
             expect(() => publicKeyFromText(line(rawPublicKey(ed().publicKey)))).toThrow(
                 "the OpenSSH public key is malformed; allowed: one ssh-ed25519 key",
+            );
+        });
+
+        it("refuses an OpenSSH line with text before it or a line after it", () => {
+            const line = sshLine("ssh-ed25519", rawPublicKey(ed().publicKey));
+            // Not an OpenSSH line, so it is read as PEM, which OpenSSL's decoder refuses in its own words.
+            expect(() => publicKeyFromText(`key: ${line}`)).toThrow();
+            expect(() => publicKeyFromText(`${line}\n${line}`)).toThrow(
+                "the OpenSSH public key is ssh-ed25519; allowed: ssh-ed25519",
             );
         });
 
@@ -1891,6 +1908,7 @@ describe("the deploy's code binding and its anchor (provenance/release.ts)", () 
             {},
             { provenance: {} },
             { provenance: { ledgerHead: 1 } },
+            { provenance: { ledgerHead: [head] } },
             { provenance: { ledgerHead: head.toUpperCase() } },
             { provenance: { ledgerHead: `${head}0` } },
             { provenance: { ledgerHead: ` ${head}` } },
