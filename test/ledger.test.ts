@@ -1267,6 +1267,16 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         ]);
     });
 
+    it("asks for a release's required roles once, however many lines sign it", () => {
+        const asked: string[] = [];
+        const counting: RequiredRoles = (tag, env) => {
+            asked.push(`${tag} ${env}`);
+            return requiredRoles(tag, env);
+        };
+        expect(verify(text, { requiredRoles: counting }).ok).toBe(true);
+        expect(asked).toEqual(["v1.0.0 staging", "v1.0.0 prod"]);
+    });
+
     it("checks the release a deploy names, not another tag's release in the same environment", () => {
         const grown = text + next("Release Manager") + "\n";
         expect(verify(grown, { complete: { tag: "v1.0.0", environment: "staging" } }).problems).toEqual([]);
