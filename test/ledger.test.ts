@@ -555,6 +555,26 @@ describe("sign-off objects for the provenance bucket", () => {
             ),
         ).toThrow("provenance.retentionDays: 0.5 is not a whole number of days; allowed: an integer >= 1");
     });
+
+    it("refuses a retention of a fraction of a day above one, and accepts the whole days around it", () => {
+        const release = { tag: "v1.0.0", environment: "prod" };
+        const deployedAt = new Date("2027-06-15T13:45:00Z");
+        expect(() =>
+            signoffObjects(entries, release, { objectLockMode: "GOVERNANCE", retentionDays: 1.5 }, deployedAt),
+        ).toThrow("provenance.retentionDays: 1.5 is not a whole number of days; allowed: an integer >= 1");
+        for (const [retentionDays, retainUntil] of [
+            [1, "2027-06-17T00:00:00Z"],
+            [2, "2027-06-18T00:00:00Z"],
+        ] as const) {
+            const [first] = signoffObjects(
+                entries,
+                release,
+                { objectLockMode: "GOVERNANCE", retentionDays },
+                deployedAt,
+            );
+            expect(first.retainUntil).toBe(retainUntil);
+        }
+    });
 });
 
 describe("the repository's ledger (provenance/ledger.jsonl) and signers (governance/signers.json)", () => {
