@@ -1749,6 +1749,11 @@ describe("DSSE envelopes and keys: each refusal", () => {
             ],
             ["a string cut short", () => armor(openSsh().blob.subarray(0, 22)), "the OpenSSH private key is truncated"],
             [
+                "its private section cut short (inside the comment, after the key)",
+                () => armor(openSsh().blob.subarray(0, -4)),
+                "the OpenSSH private key is truncated",
+            ],
+            [
                 "a cipher",
                 () => openSsh({ cipher: "aes256-ctr" }).text,
                 "the OpenSSH private key is encrypted (aes256-ctr); allowed: an unencrypted key",
