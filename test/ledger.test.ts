@@ -1,5 +1,5 @@
 import { execFileSync } from "child_process";
-import { createHash, createPublicKey, generateKeyPairSync } from "crypto";
+import { createHash, createPublicKey, generateKeyPairSync, sign } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -305,6 +305,33 @@ describe("each attack is refused, naming the entry and the rule", () => {
         expect(verify(text, { git: right }).ok).toBe(true);
     });
 
+    it("a commit that is not one is not looked up in git, and a tag git does not have yet is no moved tag", () => {
+        const asked: string[] = [];
+        const git = {
+            commitExists: (c: string) => {
+                asked.push(c);
+                return c === COMMIT;
+            },
+            tagCommit: () => undefined,
+        };
+        const upper = "B".repeat(40);
+        const line = forgeAfter(
+            team.holder("Release Manager"),
+            entries[entries.length - 1],
+            {
+                environment: "staging",
+                role: "Release Manager",
+                milestone: milestoneOf("v1.1.0", "staging"),
+                time: "2026-11-30T09:00:00Z",
+            },
+            { tag: "v1.1.0", commit: upper },
+        );
+        expect(verify(text + line + "\n", { git, complete: "none" }).problems).toEqual([
+            `${FILE}:${ls.length + 1}: seq ${ls.length + 1} (Release Manager, v1.1.0 staging): commit: "${upper}" is not a full commit id; allowed: 40 lowercase hex digits (git rev-parse <tag>)`,
+        ]);
+        expect(asked).not.toContain(upper);
+    });
+
     it("a time in the future (beyond the allowed skew), while a time within the skew passes", () => {
         const skew = guardrails.signoffs.maxClockSkewSeconds;
         const at = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -527,6 +554,26 @@ describe("sign-off objects for the provenance bucket", () => {
                 deployedAt,
             ),
         ).toThrow("provenance.retentionDays: 0.5 is not a whole number of days; allowed: an integer >= 1");
+    });
+
+    it("refuses a retention of a fraction of a day above one, and accepts the whole days around it", () => {
+        const release = { tag: "v1.0.0", environment: "prod" };
+        const deployedAt = new Date("2027-06-15T13:45:00Z");
+        expect(() =>
+            signoffObjects(entries, release, { objectLockMode: "GOVERNANCE", retentionDays: 1.5 }, deployedAt),
+        ).toThrow("provenance.retentionDays: 1.5 is not a whole number of days; allowed: an integer >= 1");
+        for (const [retentionDays, retainUntil] of [
+            [1, "2027-06-17T00:00:00Z"],
+            [2, "2027-06-18T00:00:00Z"],
+        ] as const) {
+            const [first] = signoffObjects(
+                entries,
+                release,
+                { objectLockMode: "GOVERNANCE", retentionDays },
+                deployedAt,
+            );
+            expect(first.retainUntil).toBe(retainUntil);
+        }
     });
 });
 
@@ -768,14 +815,22 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
     it.each<[string, () => string, string]>([
         ["a JSON list", () => "[]", `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
         ["JSON null", () => "null", `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
+        ["a JSON string", () => '"envelope"', `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
+        ["a JSON number", () => "7", `not a DSSE envelope object; ${ENVELOPE_KEYS}`],
         [
             "an envelope without its payload",
             withEnvelope(({ payloadType, signatures }) => ({ payloadType, signatures })),
             `the envelope is missing "payload"; ${ENVELOPE_KEYS}`,
         ],
         ["signatures that are not a list", withEnvelope((e) => ({ ...e, signatures: {} })), ONE_SIGNATURE],
+        [
+            "signatures that are an object shaped like a list of one",
+            withEnvelope((e) => ({ ...e, signatures: { 0: (e.signatures as Json[])[0], length: 1 } })),
+            ONE_SIGNATURE,
+        ],
         ["no signature", withEnvelope((e) => ({ ...e, signatures: [] })), ONE_SIGNATURE],
         ["a signature that is not an object", withEnvelope((e) => ({ ...e, signatures: ["sig"] })), ONE_SIGNATURE],
+        ["a null signature", withEnvelope((e) => ({ ...e, signatures: [null] })), ONE_SIGNATURE],
         [
             "a signature with another key",
             withEnvelope((e) => ({ ...e, signatures: [{ ...(e.signatures as Json[])[0], cert: "x" }] })),
@@ -832,8 +887,14 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
             NOT_SIGNOFF,
         ],
         ["a subject that is not a list", withStatement((st) => ({ ...st, subject: subjectOf(st) })), ONE_SUBJECT],
+        [
+            "a subject that is an object shaped like a list of one",
+            withStatement((st) => ({ ...st, subject: { 0: subjectOf(st), length: 1 } })),
+            ONE_SUBJECT,
+        ],
         ["two subjects", withStatement((st) => ({ ...st, subject: [subjectOf(st), subjectOf(st)] })), ONE_SUBJECT],
         ["a subject that is not an object", withStatement((st) => ({ ...st, subject: ["v1.0.0"] })), ONE_SUBJECT],
+        ["a null subject", withStatement((st) => ({ ...st, subject: [null] })), ONE_SUBJECT],
         [
             "a subject name that is not a string",
             withStatement((st) => ({ ...st, subject: [{ ...subjectOf(st), name: 1 }] })),
@@ -842,6 +903,11 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
         [
             "a digest that is not an object",
             withStatement((st) => ({ ...st, subject: [{ ...subjectOf(st), digest: COMMIT }] })),
+            ONE_SUBJECT,
+        ],
+        [
+            "a null digest",
+            withStatement((st) => ({ ...st, subject: [{ ...subjectOf(st), digest: null }] })),
             ONE_SUBJECT,
         ],
         [
@@ -860,6 +926,11 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
         [
             "a predicate that is not an object",
             withStatement((st) => ({ ...st, predicate: [] })),
+            "the statement's predicate is not an object",
+        ],
+        [
+            "a null predicate",
+            withStatement((st) => ({ ...st, predicate: null })),
             "the statement's predicate is not an object",
         ],
         [
@@ -949,6 +1020,7 @@ describe("the fields of a sign-off: each refused, naming what is allowed", () =>
         ["short", "b".repeat(39)],
         ["upper-case", "B".repeat(40)],
         ["padded", ` ${"b".repeat(40)}`],
+        ["long", "b".repeat(41)],
     ])("refuses a %s commit id", (_what, commit) => {
         expect(inputProblems({ ...input(), commit }, guardrails)).toEqual([
             `commit: "${commit}" is not a full commit id; allowed: 40 lowercase hex digits (git rev-parse <tag>)`,
@@ -969,6 +1041,8 @@ describe("the fields of a sign-off: each refused, naming what is allowed", () =>
         ["a day that does not exist", "2026-02-30T09:00:00Z"],
         ["a month that does not exist", "2026-13-01T09:00:00Z"],
         ["text around it", "at 2026-11-30T09:00:00Z"],
+        // Date's own round trip writes years past 9999 this way: only the pattern refuses them.
+        ["with a six-digit year", "+010000-01-01T00:00:00Z"],
     ])("refuses a time %s", (_what, time) => {
         expect(inputProblems({ ...input(), time }, guardrails)).toEqual([
             `time: "${time}" is not a UTC time to the second; allowed: YYYY-MM-DDTHH:MM:SSZ`,
@@ -1068,6 +1142,21 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         ]);
     });
 
+    it.each<[string, (hash: string) => string]>([
+        ["a digit after the hash", (h) => `${h}0`],
+        ["a digit before the hash", (h) => `0${h}`],
+        ["the hash in upper case", (h) => h.toUpperCase()],
+    ])("refuses a prevHash of %s as not a sha256", (_what, variant) => {
+        const prevHash = variant(entries[entries.length - 1].hash);
+        const r = verify(text + next("Release Manager", { prevHash }) + "\n", { complete: "none" });
+        expect(r.problems).toEqual([
+            expect.stringContaining(
+                `${where("Release Manager")}: prevHash does not match the hash of the entry before it`,
+            ),
+            `${where("Release Manager")}: prevHash "${prevHash}" is not a sha256; allowed: 64 lowercase hex digits`,
+        ]);
+    });
+
     it("refuses an entry whose fields are not a sign-off's, naming the field", () => {
         const r = verify(text + next("Release Manager", { time: "2026-11-30T09:00:00.000Z" }) + "\n", {
             complete: "none",
@@ -1121,6 +1210,48 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         ]);
     });
 
+    it("asks a sign-off for an environment without a floor for no earlier environment", () => {
+        // dev has no sign-off floor, so it is no stage of the promotion: v1.1.0 has no staging sign-off yet.
+        const devToo: RequiredRoles = (tag, env) => (env === "dev" ? ["Release Manager"] : requiredRoles(tag, env));
+        const dev = next("Release Manager", { environment: "dev", milestone: "M-DEV-V1-1-0" });
+        expect(verify(text + dev + "\n", { complete: "none", requiredRoles: devToo }).problems).toEqual([]);
+        const prod = next("Release Manager", { environment: "prod", milestone: "M-PROD-V1-1-0" });
+        expect(verify(text + prod + "\n", { complete: "none", requiredRoles: devToo }).problems).toEqual([
+            expect.stringContaining("no release rule"),
+            `${where("Release Manager", "v1.1.0", "prod")}: environment skipped: v1.1.0 is signed for prod before its staging release is complete (missing Release Manager, Dev Lead, SRE Lead); promote through staging first`,
+        ]);
+    });
+
+    it("names only the first environment skipped when several earlier ones are incomplete", () => {
+        const threeStages = {
+            ...guardrails,
+            signoffs: { ...guardrails.signoffs, floor: { dev: ["Release Manager"], ...guardrails.signoffs.floor } },
+        };
+        const rm = team.holder("Release Manager");
+        const line = forgeLine(
+            rm.privateKey,
+            {
+                seq: 1,
+                prevHash: GENESIS_HASH,
+                environment: "prod",
+                role: "Release Manager",
+                milestone: "M-ANY",
+                signer: `${rm.name} <${rm.email}>`,
+                time: "2026-11-30T09:00:00Z",
+                checked: [],
+            },
+            NEXT_RELEASE,
+        );
+        const r = verify(line + "\n", {
+            guardrails: threeStages,
+            requiredRoles: () => ["Release Manager"],
+            complete: "none",
+        });
+        expect(r.problems).toEqual([
+            `${FILE}:1: seq 1 (Release Manager, v1.1.0 prod): environment skipped: v1.1.0 is signed for prod before its dev release is complete (missing Release Manager); promote through dev first`,
+        ]);
+    });
+
     it("names the line a role first signed a release on", () => {
         const first = next("Release Manager");
         const firstEntry = verify(text + first + "\n", { complete: "none" }).entries.slice(-1)[0];
@@ -1135,6 +1266,42 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         );
         expect(verify(text + first + "\n" + second + "\n", { complete: "none" }).problems).toEqual([
             `${FILE}:${ls.length + 2}: seq ${ls.length + 2} (Release Manager, v1.1.0 staging): Release Manager already signed v1.1.0 in staging on line ${ls.length + 1}; one sign-off per role and release`,
+        ]);
+    });
+
+    it("names the line a person first signed a release on when they sign a second role", () => {
+        const dual = makeTeam([
+            ["Rosa Reyes", ["Release Manager", "Dev Lead"]],
+            ["Sam Lindqvist", ["SRE Lead"]],
+        ]);
+        const rosa = "Rosa Reyes <rosa.reyes@maestro.example>";
+        const step = { ...NEXT_RELEASE, environment: "staging" };
+        const { text: ledger } = chainSteps(dual, [
+            { ...step, role: "Release Manager", time: "2026-11-30T09:00:00Z" },
+            { ...step, role: "Release Manager", time: "2026-11-30T09:15:00Z" },
+            { ...step, role: "Dev Lead", time: "2026-11-30T09:30:00Z" },
+        ]);
+        expect(verifyLedger(ledger, FILE, optionsFor(dual, { complete: "none" })).problems).toEqual([
+            `${FILE}:2: seq 2 (Release Manager, v1.1.0 staging): Release Manager already signed v1.1.0 in staging on line 1; one sign-off per role and release`,
+            `${FILE}:3: seq 3 (Dev Lead, v1.1.0 staging): same person for two roles: ${rosa} already signed v1.1.0 in staging as Release Manager on line 1; distinct roles need distinct people`,
+        ]);
+    });
+
+    it("asks for a release's required roles once, however many lines sign it", () => {
+        const asked: string[] = [];
+        const counting: RequiredRoles = (tag, env) => {
+            asked.push(`${tag} ${env}`);
+            return requiredRoles(tag, env);
+        };
+        expect(verify(text, { requiredRoles: counting }).ok).toBe(true);
+        expect(asked).toEqual(["v1.0.0 staging", "v1.0.0 prod"]);
+    });
+
+    it("checks the release a deploy names, not another tag's release in the same environment", () => {
+        const grown = text + next("Release Manager") + "\n";
+        expect(verify(grown, { complete: { tag: "v1.0.0", environment: "staging" } }).problems).toEqual([]);
+        expect(verify(grown, { complete: { tag: "v1.1.0", environment: "staging" } }).problems).toEqual([
+            expect.stringContaining(`${FILE}: v1.1.0 in staging is missing the sign-off of Dev Lead, SRE Lead`),
         ]);
     });
 
@@ -1266,6 +1433,33 @@ describe("recording a sign-off refuses before signing", () => {
             ),
         ).toThrow(
             `key: ${keyId(stranger.people[0].privateKey)} is not in signers.json; allowed: a key listed there for "Chief Vibes Officer" (nobody holds it)`,
+        );
+    });
+
+    it("names the line after the last one when a sign-off after it is refused", () => {
+        const docs = { ...input(), role: "Docs Lead" };
+        const allowed = requiredWithFloor(guardrails, requiredRoles, "v1.1.0", "staging").join(", ");
+        expect(() => signSignoff(text, docs, team.holder("Docs Lead").privateKey, optionsFor(team))).toThrow(
+            new Error(
+                `cannot record the sign-off:\n  ${FILE}:${ls.length + 1}: seq ${ls.length + 1} (Docs Lead, v1.1.0 staging): role Docs Lead does not sign off v1.1.0 in staging; allowed: ${allowed}`,
+            ),
+        );
+    });
+
+    it("names line 1 when the first sign-off of an empty ledger is refused", () => {
+        const first: SignoffInput = {
+            tag: "v1.0.0",
+            commit: COMMIT,
+            environment: "prod",
+            role: "Release Manager",
+            milestone: milestoneOf("v1.0.0", "prod"),
+            time: "2026-11-30T09:00:00Z",
+            checked: [],
+        };
+        expect(() => signSignoff("", first, team.holder("Release Manager").privateKey, optionsFor(team))).toThrow(
+            new Error(
+                `cannot record the sign-off:\n  ${FILE}:1: seq 1 (Release Manager, v1.0.0 prod): environment skipped: v1.0.0 is signed for prod before its staging release is complete (missing Release Manager, Dev Lead, SRE Lead); promote through staging first`,
+            ),
         );
     });
 
@@ -1407,6 +1601,14 @@ describe("DSSE envelopes and keys: each refusal", () => {
         }
     });
 
+    it("refuses a signature by an RSA key, even one of 64 bytes over the same PAE", () => {
+        const e = envelope();
+        const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 512 });
+        const sig = sign(null, pae(e.payloadType, envelopePayload(e)), privateKey);
+        expect(sig).toHaveLength(64);
+        expect(verifySignature(e, { keyid: keyId(publicKey), sig: sig.toString("base64") }, publicKey)).toBe(false);
+    });
+
     it("signs only with an Ed25519 key, naming the key's type", () => {
         expect(() => signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from("{}"), rsa().privateKey)).toThrow(
             "the signing key is a rsa key; allowed: Ed25519",
@@ -1448,6 +1650,15 @@ describe("DSSE envelopes and keys: each refusal", () => {
         ])("refuses an OpenSSH line with %s", (_what, line) => {
             expect(() => publicKeyFromText(line(rawPublicKey(ed().publicKey)))).toThrow(
                 "the OpenSSH public key is malformed; allowed: one ssh-ed25519 key",
+            );
+        });
+
+        it("refuses an OpenSSH line with text before it or a line after it", () => {
+            const line = sshLine("ssh-ed25519", rawPublicKey(ed().publicKey));
+            // Not an OpenSSH line, so it is read as PEM, which OpenSSL's decoder refuses in its own words.
+            expect(() => publicKeyFromText(`key: ${line}`)).toThrow();
+            expect(() => publicKeyFromText(`${line}\n${line}`)).toThrow(
+                "the OpenSSH public key is ssh-ed25519; allowed: ssh-ed25519",
             );
         });
 
@@ -1537,6 +1748,11 @@ describe("DSSE envelopes and keys: each refusal", () => {
                 "the OpenSSH private key is truncated",
             ],
             ["a string cut short", () => armor(openSsh().blob.subarray(0, 22)), "the OpenSSH private key is truncated"],
+            [
+                "its private section cut short (inside the comment, after the key)",
+                () => armor(openSsh().blob.subarray(0, -4)),
+                "the OpenSSH private key is truncated",
+            ],
             [
                 "a cipher",
                 () => openSsh({ cipher: "aes256-ctr" }).text,
@@ -1727,6 +1943,7 @@ describe("the deploy's code binding and its anchor (provenance/release.ts)", () 
             {},
             { provenance: {} },
             { provenance: { ledgerHead: 1 } },
+            { provenance: { ledgerHead: [head] } },
             { provenance: { ledgerHead: head.toUpperCase() } },
             { provenance: { ledgerHead: `${head}0` } },
             { provenance: { ledgerHead: ` ${head}` } },
