@@ -15,11 +15,13 @@ import {
     ServiceSlo,
     guardrailTargets,
     guardrailTargetsFromFile,
+    guardrailTargetsFromStack,
     parseStackTargets,
     planServiceGuardrails,
     recommendedBuckets,
 } from "../kit";
 import { histogramRequirements } from "../core/instrumentation";
+import type { MatchOp } from "../core/guardrails";
 import { loadServiceBacklog } from "../kit/backlog";
 import { SLO_RECORD } from "../core/conventions";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
@@ -287,6 +289,18 @@ describe("the kit's refusals", () => {
         ]);
     });
 
+    it("refuses a matcher operator PromQL does not have, and a service name ending in a dash", () => {
+        const targets = guardrailTargetsFromFile("prod");
+        // What an untyped (JavaScript) program could pass.
+        const op = "==" as string as MatchOp;
+        expect(
+            refusal(args(targets, (a) => (a.slos = [{ ...readSlo, matchers: [{ label: "team", op, value: "x" }] }]))),
+        ).toEqual(['/slos/0/matchers/0/op: "=="; allowed: =, !=, =~, !~']);
+        expect(refusal(args(targets, (a) => (a.service = "search-")))).toEqual([
+            '/service: "search-"; allowed: lower-case letters, digits and dashes, starting with a letter',
+        ]);
+    });
+
     it("reports every problem at once", () => {
         const problems = refusal(
             args(targets, (a) => {
@@ -480,6 +494,28 @@ describe("targets from stack outputs", () => {
         expect(await problemsOf(outputs((o) => (o.rules = { kind: "amp", workspaceId: "" })))).toEqual([
             'output "rules"/workspaceId: missing; allowed: the AMP workspace id the stack\'s rules live in',
         ]);
+    });
+
+    it("reads the outputs through a StackReference to the deployed stack", async () => {
+        const ref = "acme/maestro-guardrails/prod";
+        const stackOutputs = {
+            environment: "prod",
+            guardrails,
+            targets: { environment: "prod", slos: guardrails.slo.objectives },
+            rules: { kind: "amp", workspaceId: "ws-123", objectNames: [] },
+            grafana: { folderUid: "maestro-conductor-prod", prometheusDatasourceUid: "prometheus-prod" },
+        };
+        const run = await runWithMocks({
+            stack: "prod",
+            project: "search",
+            config: { values: {}, secretKeys: [] },
+            stackReferences: { [ref]: JSON.parse(JSON.stringify(stackOutputs)) as Record<string, unknown> },
+            program: async () => {
+                const t = await guardrailTargetsFromStack(ref);
+                return { environment: t.environment, workspace: t.rules?.kind === "amp" ? t.rules.workspaceId : "" };
+            },
+        });
+        expect(run.outputs).toMatchObject({ environment: "prod", workspace: "ws-123" });
     });
 
     it("knows Grafana's base only from a dashboard page under /d/", async () => {
