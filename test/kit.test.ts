@@ -442,7 +442,7 @@ describe("targets from stack outputs", () => {
             `output "targets"/slos/${rest.length}/id: unknown SLO id "api-typo"; allowed: ${guardrails.slo.objectives.map((u) => u.id).join(", ")}`,
             `output "targets"/slos: has no entry for SLO "${first.id}"; every guardrail SLO is enforced in every environment`,
         ]);
-        const { objective: _dropped, ...noObjective } = first;
+        const noObjective = { ...first, objective: undefined };
         expect(await problemsOf(outputs((o) => (o.targets = { slos: [noObjective, ...rest] })))).toEqual([
             'output "targets"/slos/0: needs sli.thresholdSeconds and objective as numbers',
         ]);
