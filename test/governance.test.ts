@@ -198,6 +198,13 @@ describe("schema validation of the files", () => {
         }
     });
 
+    it("passes on an error that is not a validation problem, such as a folder where a file should be", () => {
+        const dir = governanceDir();
+        fs.unlinkSync(path.join(dir, "risks.json"));
+        fs.mkdirSync(path.join(dir, "risks.json"));
+        expect(() => loadGovernance(dir)).toThrow(/EISDIR/);
+    });
+
     it("names a missing file", () => {
         const dir = governanceDir();
         fs.unlinkSync(path.join(dir, "risks.json"));
