@@ -464,6 +464,7 @@ function dateOf(day: number): string {
 export function compareTags(a: string, b: string): number {
     const pa = a.slice(1).split(".").map(Number);
     const pb = b.slice(1).split(".").map(Number);
+    // Stryker disable next-line EqualityOperator: equivalent; a fourth part is undefined in both tags, so `k <= 3` compares undefined !== undefined (false) and still returns 0
     for (let k = 0; k < 3; k++) {
         if (pa[k] !== pb[k]) {
             return pa[k] - pb[k];

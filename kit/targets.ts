@@ -329,5 +329,6 @@ function parseGrafana(
     // The stack's dashboard pages are `<grafana:url>/d/<uid>`: the base is what precedes `/d/`.
     const page = g.dashboardUrls?.slo;
     const url = typeof page === "string" && page.includes("/d/") ? page.slice(0, page.lastIndexOf("/d/")) : undefined;
+    // Stryker disable next-line LogicalOperator,ConditionalExpression: equivalent; str() already reported a missing uid, so parseStackTargets refuses before it uses this result
     return folderUid && prometheusDatasourceUid ? { folderUid, prometheusDatasourceUid, url } : undefined;
 }

@@ -198,6 +198,13 @@ describe("schema validation of the files", () => {
         }
     });
 
+    it("passes on an error that is not a validation problem, such as a folder where a file should be", () => {
+        const dir = governanceDir();
+        fs.unlinkSync(path.join(dir, "risks.json"));
+        fs.mkdirSync(path.join(dir, "risks.json"));
+        expect(() => loadGovernance(dir)).toThrow(/EISDIR/);
+    });
+
     it("names a missing file", () => {
         const dir = governanceDir();
         fs.unlinkSync(path.join(dir, "risks.json"));
@@ -288,6 +295,24 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             });
             expect(text(problems)).toBe(
                 `governance/backlog.json: /items/${itemIndex(id)}/hooks/${hook}: "${id}" has no ${hook} hook; every item needs all of ${guardrails.evidence.hooks.join(", ")} (guardrails.yaml /evidence/hooks)`,
+            );
+        });
+
+        it("flags a hook of blanks as missing", () => {
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex(id)].hooks.logs = "   ";
+            });
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/${itemIndex(id)}/hooks/logs: "${id}" has no logs hook; every item needs all of ${guardrails.evidence.hooks.join(", ")} (guardrails.yaml /evidence/hooks)`,
+            );
+        });
+
+        it("flags a provenance hook that is neither a ledger nor a sign-off reference", () => {
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex(id)].hooks.provenance = "ledger:somewhere";
+            });
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/${itemIndex(id)}/hooks/provenance: "ledger:somewhere" is not a ledger or sign-off reference; allowed: provenance/ledger.jsonl:item=${id} or provenance-bucket:signoffs/<env>/<tag>/`,
             );
         });
 
@@ -401,6 +426,15 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
+        it("flags a duplicate release id", () => {
+            const problems = problemsAfter((g) => {
+                g.releases.push({ ...g.releases[0] });
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /releases/${shipped.releases.length}/id: duplicate release id "${shipped.releases[0].id}"; ids must be unique`,
+            );
+        });
+
         it("flags a duplicate role", () => {
             const problems = problemsAfter((g) => {
                 g.roles.push({ ...g.roles[0] });
@@ -453,6 +487,27 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
+        it("flags a date that does not exist in the calendar", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-2");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].date = "2026-02-30";
+            });
+            expect(text(problems)).toContain(
+                `governance/milestones.json: /milestones/${m}/date: "2026-02-30" is not a date; allowed: YYYY-MM-DD`,
+            );
+        });
+
+        it("flags a tag cut again by the next milestone: tags must strictly increase", () => {
+            const first = shipped.milestones[milestoneIndex("R2-STAGING-CUT-1")];
+            const m = milestoneIndex("R2-STAGING-CUT-2");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].tag = first.tag;
+            });
+            expect(text(problems)).toContain(
+                `/milestones/${m}/tag: ${first.tag} does not come after ${first.tag} (R2-STAGING-CUT-1, earlier); staging tags must increase with time`,
+            );
+        });
+
         it("flags a production release of a tag never cut to staging", () => {
             const m = milestoneIndex("R2-PROD-RELEASE");
             const problems = problemsAfter((g) => {
@@ -461,6 +516,43 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             expect(text(problems)).toContain(
                 `governance/milestones.json: /milestones/${m}/tag: v1.3.0 was not cut to staging in R2 before ${prodRelease("R2").date}; a production release promotes an earlier cut; allowed: v1.1.0 (R2-STAGING-CUT-1), v1.2.0 (R2-STAGING-CUT-2)`,
             );
+        });
+
+        it("flags a production release of a tag cut to staging only on the same day", () => {
+            const cut = milestoneIndex("R2-STAGING-CUT-1");
+            const release = prodRelease("R1");
+            const problems = problemsAfter((g) => {
+                g.milestones[cut].release = "R1";
+                g.milestones[milestoneIndex("R1-PROD-RELEASE")].tag = shipped.milestones[cut].tag;
+            });
+            expect(shipped.milestones[cut].date).toBe(release.date);
+            expect(text(problems).split("\n")).toContain(
+                `governance/milestones.json: /milestones/${milestoneIndex("R1-PROD-RELEASE")}/tag: ${shipped.milestones[cut].tag} was not cut to staging in R1 before ${release.date}; a production release promotes an earlier cut; allowed: v0.9.0 (R1-STAGING-CUT-1), v1.0.0 (R1-STAGING-CUT-2)`,
+            );
+        });
+
+        it("finds the first planned milestone by date, whatever order the file lists them in", () => {
+            const problems = problemsAfter((g) => {
+                g.milestones.reverse();
+                const at = (id: string) => g.milestones.find((m) => m.id === id)!;
+                at("R2-STAGING-CUT-1").status = "planned";
+                at("R2-PROD-RELEASE").status = "done";
+            });
+            const reversed = shipped.milestones.length - 1 - milestoneIndex("R2-PROD-RELEASE");
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${reversed}/status: "done" after R2-STAGING-CUT-1 (${shipped.milestones[milestoneIndex("R2-STAGING-CUT-1")].date}) which is still planned; allowed: "planned"`,
+            );
+        });
+
+        it("lets a milestone on the same day as the first planned one be further along", () => {
+            const planned = milestoneIndex("R2-STAGING-CUT-1");
+            const sameDay = shipped.milestones[milestoneIndex("R1-PROD-RELEASE")];
+            expect(sameDay.date).toBe(shipped.milestones[planned].date);
+            expect(sameDay.status).not.toBe("planned");
+            const problems = problemsAfter((g) => {
+                g.milestones[planned].status = "planned";
+            });
+            expect(problems).toEqual([]);
         });
 
         it("flags a milestone in an environment without a cadence", () => {
@@ -491,6 +583,24 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             });
             expect(text(problems)).toBe(
                 `governance/backlog.json: /items/0/owner: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
+            );
+        });
+
+        it("flags a milestone whose status dashboard is no backlog item", () => {
+            const problems = problemsAfter((g) => {
+                g.milestones[0].statusDashboard = "R1-NO-SUCH-ITEM";
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/0/statusDashboard: unknown backlog item "R1-NO-SUCH-ITEM"; name the dashboard's backlog item`,
+            );
+        });
+
+        it("flags a RACI row for a milestone that does not exist", () => {
+            const problems = problemsAfter((g) => {
+                g.raci.push({ ...g.raci[0], milestone: "R9-NO-SUCH-MILESTONE" });
+            });
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${shipped.raci.length}/milestone: unknown milestone "R9-NO-SUCH-MILESTONE"; allowed: ${shipped.milestones.map((m) => m.id).join(", ")}`,
             );
         });
 
@@ -589,6 +699,13 @@ describe("the sign-off floor (guardrails.yaml /signoffs/floor)", () => {
         expect(text(problems)).toContain(
             `/milestones/${m}/environment: "production" has no sign-off floor, so milestone "${shipped.milestones[m].id}" would ship unguarded; allowed: ${Object.keys(floor).join(", ")}`,
         );
+    });
+
+    it("asks nothing of milestones when the guardrails set no floor at all", () => {
+        const rails = guardrailsWith((g) => {
+            g.signoffs.floor = {};
+        });
+        expect(problemsAfter(() => undefined, rails)).toEqual([]);
     });
 
     it("refuses another way around it: a milestone that omits its environment fails the schema", () => {

@@ -15,9 +15,13 @@ import {
     ServiceSlo,
     guardrailTargets,
     guardrailTargetsFromFile,
+    guardrailTargetsFromStack,
     parseStackTargets,
     planServiceGuardrails,
+    recommendedBuckets,
 } from "../kit";
+import { histogramRequirements } from "../core/instrumentation";
+import type { MatchOp } from "../core/guardrails";
 import { loadServiceBacklog } from "../kit/backlog";
 import { SLO_RECORD } from "../core/conventions";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
@@ -232,6 +236,71 @@ describe("the kit's refusals", () => {
         expect(refusal(args(targets, change)).join("\n")).toContain(expected);
     });
 
+    it("accepts a service name whose dashboard uid is exactly Grafana's 40 characters, and refuses one longer", () => {
+        const targets = guardrailTargetsFromFile("prod");
+        // maestro-svc-<service>-prod: 17 characters around the name.
+        const longest = `s${"e".repeat(22)}`;
+        expect(
+            planServiceGuardrails(
+                args(targets, (a) => (a.service = longest)),
+                "ws4",
+            ).dashboard.uid,
+        ).toHaveLength(40);
+        expect(refusal(args(targets, (a) => (a.service = `${longest}e`)))).toEqual([
+            `/service: "${longest}e" makes the dashboard uid "maestro-svc-${longest}e-prod" longer than Grafana's 40 characters; allowed: a shorter name`,
+        ]);
+    });
+
+    it("refuses an operator rule location with no ruleSelectorLabels", () => {
+        const targets = guardrailTargetsFromFile("prod");
+        expect(refusal(args(targets, (a) => (a.rules = { ...DESTINATIONS.rules, ruleSelectorLabels: {} })))).toEqual([
+            "/rules/ruleSelectorLabels: empty, so no Prometheus ruleSelector would load the service's rules; allowed: at least one label the stack's Prometheus selects",
+        ]);
+    });
+
+    it("refuses a bucket bound of 0 or a bound repeated, and accepts the smallest positive one", () => {
+        const targets = guardrailTargetsFromFile("prod");
+        const allowed = "/slos/0/buckets: allowed: the histogram's bucket bounds in seconds, positive and ascending";
+        for (const buckets of [
+            [0, ...BUCKETS],
+            [BUCKETS[0], ...BUCKETS],
+        ]) {
+            expect(refusal(args(targets, (a) => (a.slos = [{ ...readSlo, buckets }])))).toEqual([allowed]);
+        }
+        const smallest = [Number.MIN_VALUE, ...BUCKETS];
+        expect(
+            planServiceGuardrails(
+                args(targets, (a) => (a.slos = [{ ...readSlo, buckets: smallest }])),
+                "ws4",
+            ).slos,
+        ).toHaveLength(1);
+    });
+
+    it("refuses, at the SLO's objective, a target so loose the page could never fire", () => {
+        const [read, ...rest] = guardrails.slo.objectives;
+        const loose = {
+            ...guardrails,
+            slo: { ...guardrails.slo, objectives: [{ ...read, objective: 0.75 }, ...rest] },
+        };
+        const targets = guardrailTargets(loose, "prod");
+        // The dashboard then reads recordings no rule defines, which is reported too.
+        expect(refusal(args(targets)).filter((p) => p.startsWith("/slos/"))).toEqual([
+            `/slos/0/objective: SLO "${read.id}": objective 0.75 (guardrails/guardrails.yaml /slo/objectives, or ServiceGuardrails "search" (targets from guardrails model)) caps the burn rate at 4x, so ${SLO_ALERT_NAME.page} (5x) could never fire; allowed: an objective above 0.8`,
+        ]);
+    });
+
+    it("refuses a matcher operator PromQL does not have, and a service name ending in a dash", () => {
+        const targets = guardrailTargetsFromFile("prod");
+        // What an untyped (JavaScript) program could pass.
+        const op = "==" as string as MatchOp;
+        expect(
+            refusal(args(targets, (a) => (a.slos = [{ ...readSlo, matchers: [{ label: "team", op, value: "x" }] }]))),
+        ).toEqual(['/slos/0/matchers/0/op: "=="; allowed: =, !=, =~, !~']);
+        expect(refusal(args(targets, (a) => (a.service = "search-")))).toEqual([
+            '/service: "search-"; allowed: lower-case letters, digits and dashes, starting with a letter',
+        ]);
+    });
+
     it("reports every problem at once", () => {
         const problems = refusal(
             args(targets, (a) => {
@@ -312,6 +381,172 @@ describe("targets from stack outputs", () => {
         ],
     ])("refuses %s", async (_what, change, expected) => {
         await expect(parseStackTargets("ref", outputs(change))).rejects.toThrow(expected);
+    });
+
+    /** Every problem a refused read of the outputs reports, as `path: message`. */
+    const problemsOf = async (read: (name: string) => Promise<unknown>): Promise<string[]> => {
+        const err: unknown = await parseStackTargets("ref", read).then(
+            () => new Error("the outputs were not refused"),
+            (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(ValidationError);
+        return (err as ValidationError).problems.map((p) => `${p.path}: ${p.message}`);
+    };
+    const nonEmpty =
+        "allowed: a non-empty string (deploy the maestro-guardrails stack first, or reference the right one)";
+
+    it("refuses an environment output that is missing or empty, and reads a one-letter one as a name", async () => {
+        expect(await problemsOf(outputs((o) => delete o.environment))).toEqual([
+            `output "environment": missing; ${nonEmpty}`,
+        ]);
+        expect(await problemsOf(outputs((o) => (o.environment = "")))).toEqual([
+            `output "environment": is ""; ${nonEmpty}`,
+        ]);
+        expect(await problemsOf(outputs((o) => (o.environment = "p")))).toEqual([
+            `output "environment": "p" is not a guardrails environment; allowed: ${guardrails.environments.join(", ")}`,
+        ]);
+    });
+
+    it("refuses exported guardrails that drop a guardrail SLO, naming the SLO", async () => {
+        const [first] = guardrails.slo.objectives;
+        const problems = await problemsOf(
+            outputs((o) => {
+                const g = o.guardrails as { slo: { objectives: unknown[] } };
+                g.slo.objectives = g.slo.objectives.slice(1);
+            }),
+        );
+        expect(problems).toContain(
+            `output "guardrails"/slo/objectives: has no SLO "${first.id}"; the kit's guardrails (guardrails/guardrails.yaml) enforce it`,
+        );
+    });
+
+    it("passes on an error that is not a validation problem while reading the guardrails output", async () => {
+        const read = outputs((o) => {
+            o.guardrails = Object.defineProperty({}, "slo", {
+                enumerable: true,
+                get: () => {
+                    throw new TypeError("unreadable guardrails output");
+                },
+            });
+        });
+        await expect(parseStackTargets("ref", read)).rejects.toThrow(new TypeError("unreadable guardrails output"));
+    });
+
+    it("refuses effective targets that are missing, name an unknown SLO, or lack a number", async () => {
+        expect(await problemsOf(outputs((o) => delete o.targets))).toEqual([
+            'output "targets"/slos: missing; allowed: the list of effective SLOs the stack exports',
+        ]);
+        const [first, ...rest] = guardrails.slo.objectives;
+        const typo = await problemsOf(outputs((o) => (o.targets = { slos: [...rest, { ...first, id: "api-typo" }] })));
+        expect(typo).toEqual([
+            `output "targets"/slos/${rest.length}/id: unknown SLO id "api-typo"; allowed: ${guardrails.slo.objectives.map((u) => u.id).join(", ")}`,
+            `output "targets"/slos: has no entry for SLO "${first.id}"; every guardrail SLO is enforced in every environment`,
+        ]);
+        const noObjective = { ...first, objective: undefined };
+        expect(await problemsOf(outputs((o) => (o.targets = { slos: [noObjective, ...rest] })))).toEqual([
+            'output "targets"/slos/0: needs sli.thresholdSeconds and objective as numbers',
+        ]);
+    });
+
+    it("refuses an effective objective of 1 (no error budget), and accepts one just under it", async () => {
+        const [first, ...rest] = guardrails.slo.objectives;
+        expect(await problemsOf(outputs((o) => (o.targets = { slos: [{ ...first, objective: 1 }, ...rest] })))).toEqual(
+            [
+                `output "targets"/slos/0/objective: 1 is looser than the unified ${first.id} objective (${first.objective}, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number >= ${first.objective} and < 1`,
+            ],
+        );
+        const t = await parseStackTargets(
+            "ref",
+            outputs((o) => (o.targets = { slos: [{ ...first, objective: 0.9999 }, ...rest] })),
+        );
+        expect(t.slos[0].objective).toBe(0.9999);
+    });
+
+    it("refuses a Prometheus Operator location without a namespace or with ruleSelectorLabels no Prometheus can select", async () => {
+        const operator = (change: Record<string, unknown>) =>
+            outputs(
+                (o) =>
+                    (o.rules = {
+                        kind: "prometheus-operator",
+                        namespace: "monitoring",
+                        ruleSelectorLabels: { role: "alert-rules" },
+                        ...change,
+                    }),
+            );
+        const labelsAllowed =
+            "allowed: the non-empty string labels the Prometheus ruleSelector matches (at least one: without them no Prometheus loads the rules)";
+        expect((await parseStackTargets("ref", operator({}))).rules).toEqual({
+            kind: "prometheus-operator",
+            namespace: "monitoring",
+            ruleSelectorLabels: { role: "alert-rules" },
+        });
+        expect(await problemsOf(operator({ namespace: "" }))).toEqual([
+            'output "rules"/namespace: missing; allowed: the namespace the stack\'s PrometheusRule objects live in',
+        ]);
+        for (const labels of [{}, null, { role: "alert-rules", team: "" }]) {
+            expect(await problemsOf(operator({ ruleSelectorLabels: labels }))).toEqual([
+                `output "rules"/ruleSelectorLabels: is ${JSON.stringify(labels)}; ${labelsAllowed}`,
+            ]);
+        }
+    });
+
+    it("refuses an AMP location with an empty workspace id", async () => {
+        expect(await problemsOf(outputs((o) => (o.rules = { kind: "amp", workspaceId: "" })))).toEqual([
+            'output "rules"/workspaceId: missing; allowed: the AMP workspace id the stack\'s rules live in',
+        ]);
+    });
+
+    it("reads the outputs through a StackReference to the deployed stack", async () => {
+        const ref = "acme/maestro-guardrails/prod";
+        const stackOutputs = {
+            environment: "prod",
+            guardrails,
+            targets: { environment: "prod", slos: guardrails.slo.objectives },
+            rules: { kind: "amp", workspaceId: "ws-123", objectNames: [] },
+            grafana: { folderUid: "maestro-conductor-prod", prometheusDatasourceUid: "prometheus-prod" },
+        };
+        const run = await runWithMocks({
+            stack: "prod",
+            project: "search",
+            config: { values: {}, secretKeys: [] },
+            stackReferences: { [ref]: JSON.parse(JSON.stringify(stackOutputs)) as Record<string, unknown> },
+            program: async () => {
+                const t = await guardrailTargetsFromStack(ref);
+                return { environment: t.environment, workspace: t.rules?.kind === "amp" ? t.rules.workspaceId : "" };
+            },
+        });
+        expect(run.outputs).toMatchObject({ environment: "prod", workspace: "ws-123" });
+    });
+
+    it("knows Grafana's base only from a dashboard page under /d/", async () => {
+        const t = await parseStackTargets(
+            "ref",
+            outputs(
+                (o) =>
+                    ((o.grafana as { dashboardUrls: { slo: string } }).dashboardUrls.slo = "https://grafana.example/x"),
+            ),
+        );
+        expect(t.grafana).toEqual({
+            folderUid: "maestro-conductor-prod",
+            prometheusDatasourceUid: "prometheus-prod",
+            url: undefined,
+        });
+    });
+});
+
+describe("the buckets the kit recommends for an SLO's histogram", () => {
+    it("are the instrumentation requirements of that SLO's metric, and an unknown SLO id is refused with the known ones", () => {
+        const targets = guardrailTargetsFromFile("prod");
+        const last = targets.slos[targets.slos.length - 1];
+        const requirement = histogramRequirements(
+            guardrails,
+            targets.slos.map((s) => s.sli),
+        ).find((h) => h.metric === last.sli.metric)!;
+        expect(recommendedBuckets(targets, last.id)).toEqual([...requirement.recommendedBuckets]);
+        expect(recommendedBuckets(targets, last.id)).toContain(last.sli.thresholdSeconds);
+        expect(() => recommendedBuckets(targets, "api-typo")).toThrow(
+            `unknown SLO id "api-typo" (guardrails/guardrails.yaml); allowed: ${targets.slos.map((s) => s.id).join(", ")}`,
+        );
     });
 });
 

@@ -76,6 +76,30 @@ describe("the last cut per cadence target", () => {
         expect(cuts).toEqual([{ target: staging.target, tag: "v1.0.1", timestampSeconds: at(time) }]);
     });
 
+    it("skips an unreadable time even when it comes first, so a later readable cut still counts", () => {
+        const cuts = lastReleaseCuts(
+            [
+                facts("v1.0.0", staging.environment, RELEASE_CUT_ROLE, "not a time"),
+                facts("v1.1.0", staging.environment, RELEASE_CUT_ROLE, "2026-11-09T10:00:00Z"),
+            ],
+            guardrails,
+        );
+        expect(cuts).toStrictEqual([
+            { target: staging.target, tag: "v1.1.0", timestampSeconds: at("2026-11-09T10:00:00Z") },
+        ]);
+    });
+
+    it("has exactly one entry per target that has a cut: none for a target without one", () => {
+        const cuts = lastReleaseCuts(
+            [facts("v1.0.0", production.environment, RELEASE_CUT_ROLE, "2026-11-05T10:00:00Z")],
+            guardrails,
+        );
+        expect(cuts).toStrictEqual([
+            { target: production.target, tag: "v1.0.0", timestampSeconds: at("2026-11-05T10:00:00Z") },
+        ]);
+        expect(lastReleaseCuts([], guardrails)).toHaveLength(0);
+    });
+
     it("is not moved back by an earlier cut listed later", () => {
         const cuts = lastReleaseCuts(
             [

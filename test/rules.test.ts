@@ -18,6 +18,7 @@ import {
     SLO_RECORD,
     URGENCY,
     Urgency,
+    urgencyLabels,
 } from "../core/conventions";
 import { registerEvidenceStamping } from "../core/evidence";
 import { Guardrails, leLabel, leMatcher, loadGuardrails, renderMatchers } from "../core/guardrails";
@@ -786,6 +787,30 @@ describe("the SLO rules' expressions", () => {
         expect(() => buildSloGroup(scope(), guardrails, { ...first, objective: 0.76 }, design)).not.toThrow();
     });
 
+    it("refuse a multi-condition alert only when even its lowest burn rate is out of reach, naming that rate", () => {
+        const [slo] = guardrails.slo.objectives;
+        const design: BurnRateAlert[] = [
+            {
+                alert: "Mixed",
+                urgency: URGENCY.page,
+                conditions: [
+                    { longWindow: "1h", shortWindow: "5m", burnRate: 6 },
+                    { longWindow: "6h", shortWindow: "30m", burnRate: 2 },
+                ],
+            },
+        ];
+        // A budget of a half caps the burn rate at exactly 2x: neither condition can fire.
+        expect(() => buildSloGroup(configFor("prod"), guardrails, { ...slo, objective: 0.5 }, design)).toThrow(
+            "caps the burn rate at 2x, so Mixed (2x) could never fire; allowed: an objective above 0.5",
+        );
+        // At 2.5x the 6x condition can never fire, but the 2x one can: the alert is kept.
+        const [a] = buildSloGroup(configFor("prod"), guardrails, { ...slo, objective: 0.6 }, design).rules.filter(
+            isAlertingRule,
+        );
+        expect(a.alert).toBe("Mixed");
+        expect(a.expr.split("\nor\n")).toHaveLength(2);
+    });
+
     it("name, when refusing, an objective the page can fire above", () => {
         const loose = { ...first, objective: 1 - 1.5 / pageBurn };
         let message = "";
@@ -872,6 +897,23 @@ describe("the telemetry-gap, cost and cadence expressions", () => {
             `absent(${COST_METRIC.monthToDate}{category="llm"})\nor\n(time() - max(${COST_METRIC.dataTimestamp}) > ${COST_DATA_MAX_AGE_HOURS * durationSeconds("1h")})`,
         );
         expect(a.for).toBe(COST_TELEMETRY_FOR);
+    });
+
+    it("label each cost alert with its env, urgency, the cost guardrail, and the budget and category it watches", () => {
+        const groups = buildRuleGroups(configFor("prod"), guardrails);
+        const cost = { env: "prod", guardrail: GUARDRAIL_LABEL.cost };
+        expect(alert(groups, COST_ALERT.threshold, { budget: "llm" }).labels).toEqual({
+            ...cost,
+            ...urgencyLabels(URGENCY.ticket),
+            budget: "llm",
+            category: "llm",
+        });
+        expect(alert(groups, COST_ALERT.forecast, { budget: "total" }).labels).toEqual({
+            ...cost,
+            ...urgencyLabels(URGENCY.page),
+            budget: "total",
+            category: "total",
+        });
     });
 
     it("name the monthly and the LLM budget apart", () => {

@@ -276,6 +276,18 @@ describe("per-environment rules", () => {
         );
     });
 
+    it("an override for an SLO id the guardrails do not define is refused, naming the key and the known ids", () => {
+        const known = guardrails.slo.objectives[0];
+        const overrides = {
+            slo: { [known.id]: { objective: known.objective }, "api-typo-latency": { objective: known.objective } },
+        };
+        expect(refusal("dev", (f) => (f[KEY("guardrailOverrides")] = JSON.stringify(overrides)))).toBe(
+            `Pulumi.dev.yaml: ${KEY("guardrailOverrides.slo.api-typo-latency")}: unknown SLO id; allowed: ${guardrails.slo.objectives.map((o) => o.id).join(", ")}`,
+        );
+        const knownOnly = JSON.stringify({ slo: { [known.id]: { objective: known.objective } } });
+        expect(parse("dev", (f) => (f[KEY("guardrailOverrides")] = knownOnly)).slos[0]).toEqual(known);
+    });
+
     it("lists every problem at once", () => {
         const msg = refusal("prod", (f) => {
             delete f[KEY("owner")];
