@@ -619,6 +619,76 @@ describe(`${BUCKET_POLICY}: nothing else refers to the buckets`, () => {
         expect(reported(s)).toEqual([{ message: targetsMessage(s, "logs"), urn: intoLogs.urn }]);
     });
 
+    /** A foreign IAM-style document of `statements`; whether the bucket policy refuses it as reaching the evidence bucket. */
+    const grantRefused = (statements: unknown) => {
+        const s = happyStack(guardrails, "dev");
+        foreign(s, { policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
+        const found = messages(s);
+        expect(found.filter((m) => m !== targetsMessage(s, "evidence"))).toEqual([]);
+        return found.length === 1;
+    };
+    const bucketName = () => happyStack(guardrails, "dev").byName("prov-bucket").props.bucket as string;
+    const prefix = () => bucketName().slice(0, 8);
+
+    it.each([
+        [
+            "a wildcard bucket ARN",
+            { Effect: "Allow", Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${prefix()}*` },
+        ],
+        [
+            "an object wildcard",
+            { Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::${prefix()}*/*`] },
+        ],
+        ["any resource", { Effect: "Allow", Action: "s3:*", Resource: "*" }],
+        ["an action glob in another case", { Effect: "Allow", Action: "S3:Put*", Resource: "*" }],
+        ["an action glob with ?", { Effect: "Allow", Action: "s3:?etObject", Resource: "*" }],
+        [
+            "NotResource naming another bucket",
+            { Effect: "Allow", Action: "s3:GetObject", NotResource: "arn:aws:s3:::other/*" },
+        ],
+        ["NotAction of other services", { Effect: "Allow", NotAction: ["iam:*", "ec2:*"], Resource: "*" }],
+        ["NotAction sparing some S3 actions", { Effect: "Allow", NotAction: "s3:Get*", Resource: "*" }],
+        [
+            "NotResource sparing the bucket but not its objects",
+            {
+                Effect: "Allow",
+                Action: "s3:PutObject",
+                NotResource: `arn:aws:s3:::${prefix()}${"?".repeat(bucketName().length - 8)}`,
+            },
+        ],
+        ["a lone statement, not a list", { Effect: "Allow", Action: "s3:PutObjectRetention", Resource: "*" }],
+    ])("refuses a grant reaching the evidence bucket through %s", (_what, statement) => {
+        expect(grantRefused(_what.startsWith("a lone") ? statement : [statement])).toBe(true);
+    });
+
+    it.each([
+        ["a Deny", [{ Effect: "Deny", Action: "s3:*", Resource: "*" }]],
+        ["another bucket's pattern", [{ Effect: "Allow", Action: "s3:*", Resource: "arn:aws:s3:::reports-*" }]],
+        [
+            "a pattern longer than the name",
+            [{ Effect: "Allow", Action: "s3:*", Resource: `arn:aws:s3:::${prefix()}?x-*` }],
+        ],
+        ["a non-S3 action", [{ Effect: "Allow", Action: "ce:GetCostAndUsage", Resource: "*" }]],
+        [
+            "a shorter name without a wildcard",
+            [{ Effect: "Allow", Action: "s3:*", Resource: `arn:aws:s3:::${prefix()}` }],
+        ],
+        [
+            "an S3 action that neither reads nor changes objects",
+            [{ Effect: "Allow", Action: "s3:ListAllMyBuckets", Resource: "*" }],
+        ],
+        ["NotAction sparing every S3 action at stake", [{ Effect: "Allow", NotAction: "s3:*", Resource: "*" }]],
+        [
+            "NotResource covering the bucket",
+            [{ Effect: "Allow", Action: "s3:*", NotResource: `arn:aws:s3:::${prefix()}*` }],
+        ],
+        ["no actions", [{ Effect: "Allow", Resource: "*" }]],
+        ["a document that is not JSON", "Statement: {"],
+        ["no statements", []],
+    ])("lets a grant through that cannot reach the bucket: %s", (_what, statements) => {
+        expect(grantRefused(statements)).toBe(false);
+    });
+
     it("refuses a sign-off object type outside the ledger, or another type inside it", () => {
         const s = happyStack(guardrails, "dev");
         const ledger = copyOf(s, "prov", "ledger", { type: "maestro:provenance:SignoffLedger" });
