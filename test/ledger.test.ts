@@ -980,16 +980,21 @@ describe("a ledger line is one signed sign-off envelope: each shape refused, nam
     });
 });
 
-describe("the fields of a sign-off: each refused, naming what is allowed", () => {
-    const input = (): SignoffInput => ({
+/** A well-formed staging sign-off of v1.1.0 by the Release Manager, checking `checked`. */
+function stagingSignoff(checked: string[]): SignoffInput {
+    return {
         tag: "v1.1.0",
         commit: "b".repeat(40),
         environment: "staging",
         role: "Release Manager",
         milestone: milestoneOf("v1.1.0", "staging"),
         time: "2026-11-30T09:00:00Z",
-        checked: ["R1-SIGNOFF-LEDGER"],
-    });
+        checked,
+    };
+}
+
+describe("the fields of a sign-off: each refused, naming what is allowed", () => {
+    const input = (): SignoffInput => stagingSignoff(["R1-SIGNOFF-LEDGER"]);
     const ALLOWED_TAG = `allowed: ${guardrails.cadence.tagFormat} (pattern ${guardrails.cadence.tagPattern})`;
 
     it("accepts a complete sign-off", () => {
@@ -1392,15 +1397,7 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
 });
 
 describe("recording a sign-off refuses before signing", () => {
-    const input = (): SignoffInput => ({
-        tag: "v1.1.0",
-        commit: "b".repeat(40),
-        environment: "staging",
-        role: "Release Manager",
-        milestone: milestoneOf("v1.1.0", "staging"),
-        time: "2026-11-30T09:00:00Z",
-        checked: [],
-    });
+    const input = (): SignoffInput => stagingSignoff([]);
 
     it("a sign-off with a bad field, listing every problem", () => {
         expect(() =>
