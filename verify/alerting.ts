@@ -23,7 +23,7 @@ import { loadGovernance, requiredSignoffs } from "../governance";
 import { shippedStackConfig } from "../offline/shippedStacks";
 import { LEDGER_FILE, verifyLedgerFile } from "../provenance/ledger";
 import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
-import { CADENCE_GRACE_DAYS } from "../rules/design";
+import { CADENCE_GRACE_DAYS, durationSeconds } from "../rules/design";
 import { cadenceTargets } from "../rules/cadence";
 import { SLO_ALERT_NAME } from "../rules/design";
 import {
@@ -44,6 +44,7 @@ import {
     pushMetrics,
     request,
     serverBinary,
+    sleep,
     startAlertmanager,
     startPrometheus,
     startPushgateway,
@@ -333,6 +334,11 @@ export interface EndToEndResult {
     readonly received: WebhookReceiver["received"];
     /** The ticket as Alertmanager held it while the page fired: its state and what inhibited it. */
     readonly ticketWhilePaging: { state: string; inhibitedBy: string[] } | undefined;
+    /**
+     * How many of `received` arrived while the page surely fired: before the slow requests were deleted, and after the
+     * ticket's group had flushed at least once (so a ticket the inhibition failed to hold would be among them).
+     */
+    readonly receivedWhilePaging: number;
 }
 
 /**
@@ -437,6 +443,11 @@ export async function endToEnd(
             },
             timeoutMs,
         );
+        // Past the ticket group's first flush (its group_wait, and as long again for a loaded machine): a ticket the
+        // inhibition did not hold would be notified by now. Only then do the slow requests end; from there the page
+        // and the ticket resolve in separate rule groups, and in the moment between the inhibition rightly lifts.
+        await sleep(2 * durationSeconds(fast.groupWait) * 1000);
+        const receivedWhilePaging = hook.received.length;
         // The slow requests end: their series go, the recordings go stale, the page resolves.
         const del = await request(
             `${p.url}/api/v1/admin/tsdb/delete_series?match[]=${encodeURIComponent(`{__name__=~"${slo.sli.metric}_.*"}`)}`,
@@ -452,6 +463,7 @@ export async function endToEnd(
             resolvedNotifiedMs: Date.now() - deletedAt,
             received: [...hook.received],
             ticketWhilePaging,
+            receivedWhilePaging,
         };
     } finally {
         await stopAll([prometheus, alertmanager, webhook]);

@@ -47,7 +47,8 @@ export function freePort(): Promise<number> {
     });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `check` until it returns a value (not undefined) or `timeoutMs` passes; the error names `what`. */
 export async function waitFor<T>(
