@@ -23,14 +23,61 @@ export function isGitCheckout(dir: string): boolean {
     return git(dir, ["rev-parse", "--is-inside-work-tree"]) === "true";
 }
 
-/** Commit and tag lookups in the repository at `dir` (undefined outside a git checkout). */
+/**
+ * Commits git has said exist, by repository. A commit, once there, stays (nothing here rewrites history), so a yes is
+ * asked of git once per process: a synth of every stack verifies the same ledger once per stack, a git process per line.
+ * A no is asked again (a fetch may bring the commit).
+ */
+const existingCommits = new Map<string, Set<string>>();
+
+/**
+ * Every tag of the repository at `dir` and the commit it names, in one git process. for-each-ref peels an annotated tag
+ * once; a tag of a tag (rare) is resolved as `refs/tags/<tag>^{commit}` on its own. A tag that names no commit (a tree,
+ * a blob) is left out, as that would not resolve either.
+ */
+function tagCommits(dir: string): ReadonlyMap<string, string> {
+    const out = git(dir, [
+        "for-each-ref",
+        "--format=%(refname:strip=2)%09%(objecttype)%09%(objectname)%09%(*objecttype)%09%(*objectname)",
+        "refs/tags",
+    ]);
+    const tags = new Map<string, string>();
+    for (const line of (out ?? "").split("\n").filter((l) => l !== "")) {
+        const [tag, type, object, peeledType, peeled] = line.split("\t");
+        const commit =
+            type === "commit"
+                ? object
+                : peeledType === "commit"
+                  ? peeled
+                  : peeledType === "tag"
+                    ? git(dir, ["rev-parse", "--verify", "--quiet", `refs/tags/${tag}^{commit}`])
+                    : undefined;
+        if (commit) {
+            tags.set(tag, commit);
+        }
+    }
+    return tags;
+}
+
+/**
+ * Commit and tag lookups in the repository at `dir` (undefined outside a git checkout). The tags are read once, at the
+ * first lookup: the facts describe the repository as one verification sees it.
+ */
 export function gitFacts(dir: string): GitFacts | undefined {
     if (!isGitCheckout(dir)) {
         return undefined;
     }
+    const existing = existingCommits.get(dir) ?? new Set<string>();
+    existingCommits.set(dir, existing);
+    let tags: ReadonlyMap<string, string> | undefined;
     return {
-        commitExists: (commit) => git(dir, ["cat-file", "-e", `${commit}^{commit}`]) !== undefined,
-        tagCommit: (tag) => git(dir, ["rev-parse", "--verify", "--quiet", `refs/tags/${tag}^{commit}`]) || undefined,
+        commitExists: (commit) => {
+            if (!existing.has(commit) && git(dir, ["cat-file", "-e", `${commit}^{commit}`]) !== undefined) {
+                existing.add(commit);
+            }
+            return existing.has(commit);
+        },
+        tagCommit: (tag) => (tags ??= tagCommits(dir)).get(tag),
     };
 }
 
@@ -51,15 +98,20 @@ export function checkoutState(dir: string): CheckoutState | undefined {
         return undefined;
     }
     const status = git(dir, ["status", "--porcelain=v1", "--untracked-files=normal"]) ?? "";
+    const changed = new Map<string, readonly string[] | undefined>();
     return {
         head,
         dirty: status
             .split("\n")
             .filter((l) => l.trim() !== "")
             .map((l) => l.slice(3)),
+        // Each component that binds a release to the code asks of the same commit: one git diff per commit.
         changedSince: (commit) => {
-            const out = git(dir, ["diff", "--name-only", commit, "HEAD", "--"]);
-            return out === undefined ? undefined : out.split("\n").filter((l) => l !== "");
+            if (!changed.has(commit)) {
+                const out = git(dir, ["diff", "--name-only", commit, "HEAD", "--"]);
+                changed.set(commit, out === undefined ? undefined : out.split("\n").filter((l) => l !== ""));
+            }
+            return changed.get(commit);
         },
     };
 }

@@ -519,6 +519,52 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         expect(component?.codeBinding.problems).toEqual([expect.stringContaining("1 file(s) differ (index.ts)")]);
     });
 
+    it("reads what git says of tags and commits: lightweight, annotated and nested tags; none that names no commit", () => {
+        const r = repo();
+        r.git("tag", "v1.0.0");
+        r.git("tag", "-a", "-m", "annotated", "v1.1.0");
+        r.git("tag", "-a", "-m", "a tag of a tag", "v1.2.0", "v1.1.0");
+        r.git("tag", "release/v2.0.0");
+        r.git("tag", "tree", `${r.commit}^{tree}`);
+        r.git("tag", "-a", "-m", "of a tree", "annotated-tree", `${r.commit}^{tree}`);
+        const facts = gitFacts(r.dir)!;
+        for (const tag of ["v1.0.0", "v1.1.0", "v1.2.0", "release/v2.0.0"]) {
+            expect(facts.tagCommit(tag)).toBe(r.commit);
+        }
+        for (const tag of ["tree", "annotated-tree", "v9.9.9", "v1.0"]) {
+            expect(facts.tagCommit(tag)).toBeUndefined();
+        }
+        expect(facts.commitExists(r.commit)).toBe(true);
+        expect(facts.commitExists(r.commit)).toBe(true);
+        expect(facts.commitExists("0".repeat(40))).toBe(false);
+        // The tree is an object git has, but not a commit.
+        expect(facts.commitExists(r.git("rev-parse", `${r.commit}^{tree}`))).toBe(false);
+        // A commit missing at first is asked again, and found once it is there.
+        const other = repo();
+        const before = gitFacts(other.dir)!;
+        expect(before.commitExists(r.commit)).toBe(false);
+        other.git("fetch", "-q", r.dir, "HEAD");
+        expect(before.commitExists(r.commit)).toBe(true);
+        // A moved tag is seen by the next verification's facts.
+        fs.writeFileSync(path.join(r.dir, "README.md"), "moved\n");
+        r.git("commit", "-q", "-am", "after");
+        r.git("tag", "-f", "v1.0.0");
+        expect(gitFacts(r.dir)!.tagCommit("v1.0.0")).toBe(r.git("rev-parse", "HEAD"));
+    });
+
+    it("diffs each commit against HEAD once per checkout state, and tells a commit git lacks", () => {
+        const r = repo();
+        fs.writeFileSync(path.join(r.dir, "index.ts"), "export = { changed: true };\n");
+        r.git("commit", "-q", "-am", "changed");
+        const state = checkoutState(r.dir)!;
+        expect(state.head).toBe(r.git("rev-parse", "HEAD"));
+        expect(state.dirty).toEqual([]);
+        expect(state.changedSince(r.commit)).toEqual(["index.ts"]);
+        expect(state.changedSince(r.commit)).toEqual(["index.ts"]);
+        expect(state.changedSince(state.head)).toEqual([]);
+        expect(state.changedSince("0".repeat(40))).toBeUndefined();
+    });
+
     it("is an update only when the engine applies changes", () => {
         expect(deployMode({ dryRun: false, engine: true })).toBe("update");
         expect(deployMode({ dryRun: true, engine: true })).toBe("preview");
