@@ -194,12 +194,8 @@ function wholeRuleProblems(
             (r) =>
                 normalized(literalBounds(r.expr)) === normalized(want.expr) &&
                 sameLabels(r.labels, want.labels) &&
-                (r.for === undefined || r.for === null || r.for === "" || r.for === "0s") &&
-                (isAlertingRule(want) ? want.for === undefined : true),
+                (r.for === undefined || r.for === null || r.for === "" || r.for === "0s"),
         );
-        if (exact.length === 1 && same.length === 1) {
-            continue;
-        }
         if (same.length === 0) {
             problems.push({
                 message: `SLO ${slo.id}: ${isAlertingRule(want) ? "alert" : "recording"} ${name} is not deployed; allowed: exactly the rule rules/ builds (${designAt}). ${FIX}`,
@@ -219,7 +215,8 @@ function wholeRuleProblems(
             if (!(r.for === undefined || r.for === null || r.for === "" || r.for === "0s")) {
                 diffs.push(`for is ${JSON.stringify(r.for)}; allowed: none (the burn-rate windows are the hold time)`);
             }
-            if (diffs.length === 0 && same.length > 1) {
+            // No difference: an exact copy, reported only when the rule is deployed more than once.
+            if (diffs.length === 0) {
                 diffs.push(`it is deployed ${same.length} times; allowed: once`);
             }
             problems.push({
@@ -362,8 +359,8 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
                     );
                 }
                 for (const { r, le } of bounds) {
-                    const seconds = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
-                    if (!(seconds <= slo.sli.thresholdSeconds)) {
+                    // `+Inf`, like any bound that is not a number, reads as NaN: refused as looser.
+                    if (!(Number(le) <= slo.sli.thresholdSeconds)) {
                         reportViolation(
                             `SLO ${slo.id}: ${ruleName(r)} counts requests within le="${le}" s as good, looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s ` +
                                 `(${at}/sli/thresholdSeconds); allowed: le <= ${slo.sli.thresholdSeconds}. ${FIX}`,
