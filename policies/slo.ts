@@ -86,6 +86,7 @@ function escapeRegExp(s: string): string {
 /** The value of a PromQL string literal: double- or single-quoted (Go escapes), or a raw backtick string. */
 function promqlString(literal: string): string {
     const body = literal.slice(1, -1);
+    // Stryker disable next-line MethodExpression: the callers' patterns match whole literals, so one starts with a backtick exactly when it ends with one
     if (literal.startsWith("`")) {
         return body;
     }
@@ -98,7 +99,7 @@ export function thresholdBounds(expr: string, slo: SloObjective): string[] {
     const own = slo.sli.matchers.map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`);
     const bounds: string[] = [];
     for (const m of expr.matchAll(selector)) {
-        const matchers = m[1].replace(/\s+/g, "");
+        const matchers = m[1].replace(/\s/g, "");
         const le = /(?:^|,)le(=~?)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/.exec(matchers);
         if (le && own.every((o) => matchers.includes(o))) {
             const value = promqlString(le[2]);
@@ -171,11 +172,17 @@ function wholeRuleProblems(
     const deployedObjective = vectorValue(own.find((r) => r.record === SLO_RECORD.objective));
     const deployedThreshold = vectorValue(own.find((r) => r.record === SLO_RECORD.thresholdSeconds));
     const objective =
-        deployedObjective !== undefined && deployedObjective >= slo.objective && deployedObjective < 1
+        deployedObjective !== undefined &&
+        // Stryker disable next-line EqualityOperator: at the guardrail's objective, the deployed one is that same number
+        deployedObjective >= slo.objective &&
+        deployedObjective < 1
             ? deployedObjective
             : slo.objective;
     const threshold =
-        deployedThreshold !== undefined && deployedThreshold > 0 && deployedThreshold <= slo.sli.thresholdSeconds
+        deployedThreshold !== undefined &&
+        deployedThreshold > 0 &&
+        // Stryker disable next-line EqualityOperator: at the guardrail's threshold, the deployed one is that same number
+        deployedThreshold <= slo.sli.thresholdSeconds
             ? deployedThreshold
             : slo.sli.thresholdSeconds;
     const tightened: SloObjective = { ...slo, objective, sli: { ...slo.sli, thresholdSeconds: threshold } };
@@ -194,12 +201,8 @@ function wholeRuleProblems(
             (r) =>
                 normalized(literalBounds(r.expr)) === normalized(want.expr) &&
                 sameLabels(r.labels, want.labels) &&
-                (r.for === undefined || r.for === null || r.for === "" || r.for === "0s") &&
-                (isAlertingRule(want) ? want.for === undefined : true),
+                (r.for === undefined || r.for === null || r.for === "" || r.for === "0s"),
         );
-        if (exact.length === 1 && same.length === 1) {
-            continue;
-        }
         if (same.length === 0) {
             problems.push({
                 message: `SLO ${slo.id}: ${isAlertingRule(want) ? "alert" : "recording"} ${name} is not deployed; allowed: exactly the rule rules/ builds (${designAt}). ${FIX}`,
@@ -219,7 +222,8 @@ function wholeRuleProblems(
             if (!(r.for === undefined || r.for === null || r.for === "" || r.for === "0s")) {
                 diffs.push(`for is ${JSON.stringify(r.for)}; allowed: none (the burn-rate windows are the hold time)`);
             }
-            if (diffs.length === 0 && same.length > 1) {
+            // No difference: an exact copy, reported only when the rule is deployed more than once.
+            if (diffs.length === 0) {
                 diffs.push(`it is deployed ${same.length} times; allowed: once`);
             }
             problems.push({
@@ -306,6 +310,7 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
                 (x) =>
                     x.record?.startsWith(SLO_RECORD_PREFIX) === true &&
                     !x.labels.service &&
+                    // Stryker disable next-line StringLiteral: no SLO id matches the stand-in (the schema's ids are non-empty, lower-case, no spaces)
                     !ids.has(x.labels.slo ?? ""),
             )) {
                 reportViolation(
@@ -362,8 +367,8 @@ export function sloPolicy(ctx: PackContext): StackValidationPolicy {
                     );
                 }
                 for (const { r, le } of bounds) {
-                    const seconds = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
-                    if (!(seconds <= slo.sli.thresholdSeconds)) {
+                    // `+Inf`, like any bound that is not a number, reads as NaN: refused as looser.
+                    if (!(Number(le) <= slo.sli.thresholdSeconds)) {
                         reportViolation(
                             `SLO ${slo.id}: ${ruleName(r)} counts requests within le="${le}" s as good, looser than the guardrail threshold of ${slo.sli.thresholdSeconds} s ` +
                                 `(${at}/sli/thresholdSeconds); allowed: le <= ${slo.sli.thresholdSeconds}. ${FIX}`,

@@ -29,6 +29,10 @@ const slo = guardrails.slo.objectives[0];
 const at = (i = 0) => `guardrails/guardrails.yaml /slo/objectives/${i}`;
 const designAt = (i = 0) => `rules/slo.ts buildSloGroup, rules/design.ts SLO_BURN_ALERTS; ${at(i)}`;
 const bound = `le="${leLabel(slo.sli.thresholdSeconds)}"`;
+/** The objective just looser than the guardrail's (0.95 -> 0.9). */
+const looserObjective = Number((slo.objective - (1 - slo.objective)).toFixed(6));
+/** An expression as messages show it: whitespace folded to single spaces. */
+const folded = (expr: string) => expr.replace(/\s+/g, " ").trim();
 
 type Rule = Record<string, unknown> & { labels: Record<string, string>; expr: string };
 const reported = (s: FixtureStack, c: PackContext = ctx) => runStack(sloPolicy(c), s.resources);
@@ -117,6 +121,46 @@ describe(`${SLO_POLICY}: as designed`, () => {
         }
     });
 
+    it("takes a regex bound of one number's spellings in single quotes (Go escapes) or a raw backtick string", () => {
+        const s = happyStack(guardrails, "dev");
+        const ratio = ruleOf(s, SLO_RECORD.errorRatio("5m"));
+        const original = ratio.expr;
+        const literal = leLabel(slo.sli.thresholdSeconds);
+        // The regex `0\.35|0\.350`: its backslashes doubled in single quotes (Go escapes), as they are in a raw string.
+        const regex = [literal, `${literal}0`].map((v) => v.replace(/\./g, "\\.")).join("|");
+        for (const quoted of [`'${regex.replace(/\\/g, "\\\\")}'`, `\`${regex}\``]) {
+            ratio.expr = original.replace(bound, `le=~${quoted}`);
+            expect(reported(s)).toEqual([]);
+        }
+    });
+
+    it("takes every literal spelling of the bound: exponent forms with two digits, no sign or no fraction", () => {
+        const s = happyStack(guardrails, "dev");
+        const ratio = ruleOf(s, SLO_RECORD.errorRatio("5m"));
+        const original = ratio.expr;
+        const t = slo.sli.thresholdSeconds;
+        // Go's %e writes a two-digit exponent; 35e-2 has two integer digits and no fraction; 0.035e1 no exponent sign.
+        for (const spelling of ["3.5e-01", "35e-2", "0.035e1"]) {
+            expect(Number(spelling)).toBe(t);
+            ratio.expr = original.replace(bound, `le=~"${leLabel(t)}|${spelling.replace(/\./g, "\\\\.")}"`);
+            expect(reported(s)).toEqual([]);
+        }
+    });
+
+    it("refuses a regex bound with an alternative that only converts to the bound's number (.35, +0.35, a trailing space)", () => {
+        const s = happyStack(guardrails, "dev");
+        const ratio = ruleOf(s, SLO_RECORD.errorRatio("5m"));
+        const original = ratio.expr;
+        const literal = leLabel(slo.sli.thresholdSeconds);
+        for (const other of [literal.replace(/^0/, ""), `+${literal}`, `${literal} `]) {
+            expect(Number(other)).toBe(slo.sli.thresholdSeconds);
+            ratio.expr = original.replace(bound, `le=~"${literal}|${other}"`);
+            expect(messages(s)).toEqual([
+                `SLO ${slo.id}: ${named(s, SLO_RECORD.errorRatio("5m"))}: expr is \`${folded(ratio.expr)}\`; allowed: \`${folded(original)}\` (${designAt()}). ${FIX}`,
+            ]);
+        }
+    });
+
     it("compares expressions whatever their whitespace", () => {
         const s = happyStack(guardrails, "dev");
         const page = alertOf(s, URGENCY.page);
@@ -177,6 +221,18 @@ describe(`${SLO_POLICY}: each rule compared whole`, () => {
         ]);
     });
 
+    it("names a changed multi-line expression and the allowed one with their whitespace folded", () => {
+        const s = happyStack(guardrails, "dev");
+        const page = alertOf(s, URGENCY.page);
+        const want = page.expr;
+        // A raised minimum-traffic gate: the page needs ten times the slow requests.
+        page.expr = want.replace(/>= (\d+)\n\)$/, ">= $10\n)");
+        expect(page.expr).not.toBe(want);
+        expect(messages(s)).toEqual([
+            `SLO ${slo.id}: ${named(s, page.alert as string)}: expr is \`${folded(page.expr)}\`; allowed: \`${folded(want)}\` (${designAt()}). ${FIX}`,
+        ]);
+    });
+
     it("refuses changed labels, naming both sorted", () => {
         const s = happyStack(guardrails, "dev");
         const r = ruleOf(s, SLO_RECORD.objective);
@@ -199,6 +255,18 @@ describe(`${SLO_POLICY}: each rule compared whole`, () => {
         expect(message).toContain(": expr is `");
         expect(message).toContain("; labels are ");
         expect(message).toContain('; for is "1h"; allowed: none');
+    });
+
+    it("names no hold time for an alert held for no time however it is spelled, when it differs otherwise", () => {
+        const s = happyStack(guardrails, "dev");
+        const ticket = alertOf(s, URGENCY.ticket);
+        ticket.labels = { ...ticket.labels, extra: "1" };
+        for (const hold of [null, "", "0s"]) {
+            ticket.for = hold;
+            const [message] = messages(s);
+            expect(message).toMatch(/: labels are \{.*\}; allowed: \{.*\} \(rules\/slo\.ts/);
+            expect(message).not.toContain("for is");
+        }
     });
 
     it("refuses a rule deployed twice, identical, once per copy", () => {
@@ -254,6 +322,9 @@ describe(`${SLO_POLICY}: each rule compared whole`, () => {
         rulesOf(s).splice(rulesOf(s).indexOf(ruleOf(s, SLO_RECORD.objective)), 1);
         const out = reported(s, fixtureContext(unbuildable));
         expect(out[0].message).toMatch(new RegExp(`^SLO ${slo.id}: SLO "${slo.id}": objective .* could never fire`));
+        expect(out[0].message).toContain(
+            "(guardrails/guardrails.yaml /slo/objectives, or the stack's config guardrailOverrides)",
+        );
         expect(out[0].message.endsWith(`. ${FIX}`)).toBe(true);
         expect(out[0].urn).toBe(s.byName("maestro-guardrails-dev").urn);
     });
@@ -267,6 +338,42 @@ describe(`${SLO_POLICY}: threshold and objective bounds`, () => {
         expect(messages(s)).toContain(
             `SLO ${slo.id}: ${named(s, SLO_RECORD.objective)} uses objective ${looser}, looser than the guardrail objective ${slo.objective} (${at()}/objective); allowed: >= ${slo.objective}. ${FIX}`,
         );
+    });
+
+    it("reads a loosened objective recording however vector( X ) is spaced", () => {
+        const s = happyStack(guardrails, "dev");
+        ruleOf(s, SLO_RECORD.objective).expr = `vector( ${looserObjective}\n)`;
+        expect(text(s)).toContain(`${named(s, SLO_RECORD.objective)} uses objective ${looserObjective}, looser than`);
+    });
+
+    it("refuses rules built whole with a looser objective, or a looser threshold, each by its expression", () => {
+        const s = happyStack(guardrails, "dev");
+        deploy(s, builtWith("dev", { objective: looserObjective }));
+        expect(text(s)).toContain(
+            `${named(s, SLO_RECORD.objective)}: expr is \`vector(${looserObjective})\`; allowed: \`vector(${slo.objective})\``,
+        );
+        const looser = slo.sli.thresholdSeconds * 2;
+        deploy(s, builtWith("dev", { thresholdSeconds: looser }));
+        expect(text(s)).toContain(
+            `${named(s, SLO_RECORD.thresholdSeconds)}: expr is \`vector(${looser})\`; allowed: \`vector(${slo.sli.thresholdSeconds})\``,
+        );
+    });
+
+    it("takes the stack's tighter objective from an objective recording that is vector(X) alone, however spaced", () => {
+        const tighter = (1 + slo.objective) / 2;
+        const s = happyStack(guardrails, "dev");
+        deploy(s, builtWith("dev", { objective: tighter }));
+        const r = ruleOf(s, SLO_RECORD.objective);
+        // Spaced: the recording differs from the designed one, the rules built with its objective do not.
+        r.expr = ` vector( ${tighter} ) `;
+        expect(messages(s)).toEqual([
+            `SLO ${slo.id}: ${named(s, SLO_RECORD.objective)}: expr is \`vector( ${tighter} )\`; allowed: \`vector(${tighter})\` (${designAt()}). ${FIX}`,
+        ]);
+        // Anything beside vector(X): the rules are expected at the guardrail's objective, the page's too.
+        for (const expr of [`vector(${tighter}) + 0`, `0 + vector(${tighter})`]) {
+            r.expr = expr;
+            expect(text(s)).toContain(`${named(s, alertOf(s, URGENCY.page).alert as string)}: expr is`);
+        }
     });
 
     it("reads vector(X) as an objective in the objective recording only", () => {
@@ -303,6 +410,13 @@ describe(`${SLO_POLICY}: threshold and objective bounds`, () => {
         });
     });
 
+    it("refuses an exact bound that is no number, even one spelled like a regex of small bounds", () => {
+        const s = happyStack(guardrails, "prod");
+        const r = ruleOf(s, SLO_RECORD.errorRatio("30m"));
+        r.expr = r.expr.replace(bound, `le="0.1|0.2"`);
+        expect(text(s)).toContain(`${named(s, r.record as string)} counts requests within le="0.1|0.2" s as good`);
+    });
+
     it("refuses an open bound (+Inf)", () => {
         const s = happyStack(guardrails, "prod");
         const r = ruleOf(s, SLO_RECORD.errorRatio("30m"));
@@ -329,6 +443,19 @@ describe(`${SLO_POLICY}: threshold and objective bounds`, () => {
     });
 });
 
+describe(`${SLO_POLICY}: naming the rules`, () => {
+    it("names a rule labelled with the SLO that has neither an alert nor a record name as recording ?", () => {
+        const s = happyStack(guardrails, "dev");
+        rulesOf(s).push({ expr: `x > (1 - ${looserObjective})`, labels: { slo: slo.id } });
+        expect(reported(s)).toEqual([
+            {
+                message: `SLO ${slo.id}: recording ? (group ${groupOf(s).name}, ${RULE_TYPE} "rules-${slo.id}") uses objective ${looserObjective}, looser than the guardrail objective ${slo.objective} (${at()}/objective); allowed: >= ${slo.objective}. ${FIX}`,
+                urn: objectOf(s).urn,
+            },
+        ]);
+    });
+});
+
 describe("thresholdBounds (which bucket bounds a rule measures an SLO with)", () => {
     const metric = slo.sli.metric;
     const own = slo.sli.matchers.map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`).join(",");
@@ -341,6 +468,17 @@ describe("thresholdBounds (which bucket bounds a rule measures an SLO with)", ()
         expect(thresholdBounds(`${metric}_bucket{le='0.5',${own}}`, slo)).toEqual(["0.5"]);
         expect(thresholdBounds(`${metric}_bucket{le=\`0.5\`,${own}}`, slo)).toEqual(["0.5"]);
         expect(thresholdBounds(`${metric}_bucket{le="0.\\"5",${own}}`, slo)).toEqual(['0."5']);
+    });
+
+    it("reads an exact bound whole, a | or a backslash in it included (only a regex bound has alternatives)", () => {
+        expect(thresholdBounds(`${metric}_bucket{${own},le="0.1|0.2"}`, slo)).toEqual(["0.1|0.2"]);
+        expect(thresholdBounds(`${metric}_bucket{${own},le="0\\\\.5"}`, slo)).toEqual(["0\\.5"]);
+    });
+
+    it("reads the metric name literally (a dotted name's dots match only dots)", () => {
+        const dotted = { ...slo, sli: { ...slo.sli, metric: "http.server.duration", matchers: [] } };
+        expect(thresholdBounds(`http.server.duration_bucket{le="0.5"}`, dotted)).toEqual(["0.5"]);
+        expect(thresholdBounds(`http_server_duration_bucket{le="0.5"}`, dotted)).toEqual([]);
     });
 
     it("reads each alternative of a regex bound, unescaped", () => {
@@ -462,6 +600,24 @@ describe(`${SLO_POLICY}: reading the rules`, () => {
             /^aws:amp\/ruleGroupNamespace:RuleGroupNamespace "rules-api-read-latency": data is not a Prometheus rule file \([\s\S]+\)$/,
         );
         expect(first.urn).toBe(amp.urn);
+    });
+
+    it("reads rule files from PrometheusRule objects and AMP rule group namespaces only", () => {
+        const s = happyStack(guardrails, "dev");
+        const k8s = objectOf(s);
+        const groups = (k8s.props.spec as { groups: unknown }).groups;
+        // The SLO's rules as a rule file in a resource no Prometheus loads rules from.
+        const other: FixtureResource = {
+            ...k8s,
+            type: "kubernetes:core/v1:ConfigMap",
+            props: { data: yaml.dump({ groups }) },
+        };
+        s.resources.splice(s.resources.indexOf(k8s), 1, other);
+        expect(messages(s)).toContain(
+            `SLO ${slo.id} (${at()}) has no alert rules deployed: no alerting rule is labelled slo="${slo.id}". ${FIX}`,
+        );
+        other.props.data = "groups: [";
+        expect(text(s)).not.toContain("is not a Prometheus rule file");
     });
 
     it("reads an empty rule file, a rule object without groups and groups without rules as no rules", () => {
