@@ -83,14 +83,62 @@ function escapeRegExp(s: string): string {
     return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** The value of a PromQL string literal: double- or single-quoted (Go escapes), or a raw backtick string. */
-function promqlString(literal: string): string {
+/** The single-character escapes of PromQL's quoted strings (Go's), and what they stand for. */
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+    a: "\x07",
+    b: "\b",
+    f: "\f",
+    n: "\n",
+    r: "\r",
+    t: "\t",
+    v: "\v",
+    "\\": "\\",
+};
+/** Hex digits each numeric escape takes: `\x30`, `\u0030`, `\U00000030`. */
+const HEX_ESCAPE_DIGITS: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 };
+
+/**
+ * The value of a PromQL string literal: a raw backtick string as it is; a double- or single-quoted one with Go's
+ * escapes read (`\n`, `\x30`, `\060`, `\u0030`, `\U00000030`, and the literal's own quote). Undefined for an escape
+ * Prometheus refuses (`\q`, `\'` in double quotes, a short or out-of-range code): the caller reads that as no bound.
+ */
+export function promqlString(literal: string): string | undefined {
+    const quote = literal[0];
     const body = literal.slice(1, -1);
-    // Stryker disable next-line MethodExpression: the callers' patterns match whole literals, so one starts with a backtick exactly when it ends with one
-    if (literal.startsWith("`")) {
+    // Stryker disable next-line ConditionalExpression: the callers' patterns match whole literals, so one starts with a backtick exactly when it ends with one
+    if (quote === "`") {
         return body;
     }
-    return JSON.parse(`"${literal.startsWith("'") ? body.replace(/\\'/g, "'").replace(/"/g, '\\"') : body}"`) as string;
+    let out = "";
+    for (let i = 0; i < body.length; i++) {
+        if (body[i] !== "\\") {
+            out += body[i];
+            continue;
+        }
+        const e = body[++i] ?? "";
+        const hexDigits = HEX_ESCAPE_DIGITS[e];
+        if (e === quote || e in SIMPLE_ESCAPES) {
+            out += SIMPLE_ESCAPES[e] ?? e;
+        } else if (hexDigits !== undefined) {
+            const digits = body.slice(i + 1, i + 1 + hexDigits);
+            const code = parseInt(digits, 16);
+            if (
+                !new RegExp(`^[0-9a-fA-F]{${hexDigits}}$`).test(digits) ||
+                code > 0x10ffff ||
+                (code >= 0xd800 && code < 0xe000)
+            ) {
+                return undefined;
+            }
+            out += String.fromCodePoint(code);
+            i += hexDigits;
+        } else if (/^[0-7]{3}$/.test(body.slice(i, i + 3)) && parseInt(body.slice(i, i + 3), 8) <= 0xff) {
+            out += String.fromCharCode(parseInt(body.slice(i, i + 3), 8));
+            i += 2;
+        } else {
+            return undefined;
+        }
+    }
+    return out;
 }
 
 /** `le` bounds of the SLI's threshold buckets an expression reads (only selectors carrying the SLI's own matchers). */
@@ -102,7 +150,8 @@ export function thresholdBounds(expr: string, slo: SloObjective): string[] {
         const matchers = m[1].replace(/\s/g, "");
         const le = /(?:^|,)le(=~?)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/.exec(matchers);
         if (le && own.every((o) => matchers.includes(o))) {
-            const value = promqlString(le[2]);
+            // An escape Prometheus refuses leaves the literal as it is written: no number, refused as unbounded.
+            const value = promqlString(le[2]) ?? le[2];
             // A regex matcher (both spellings of one bound, `1|1\.0`) counts each alternative as a bound; anything
             // that is not a literal number (`.*`, `1.*`) reads as no number, so it is refused as unbounded.
             bounds.push(...(le[1] === "=" ? [value] : value.split("|").map((v) => v.replace(/\\(.)/g, "$1"))));
@@ -132,9 +181,11 @@ function normalized(expr: string): string {
 /** A bucket bound spelled as a regex of its spellings (`le=~"0\\.35|0\\.350"`: Prometheus 2 and 3 print it differently) reads as the one literal bound rules/ writes; a regex with any other alternative stays as it is. */
 function literalBounds(expr: string): string {
     return expr.replace(/\ble\s*=~\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g, (whole, literal: string) => {
-        const alternatives = promqlString(literal)
-            .split("|")
-            .map((v) => v.replace(/\\(.)/g, "$1"));
+        const text = promqlString(literal);
+        if (text === undefined) {
+            return whole;
+        }
+        const alternatives = text.split("|").map((v) => v.replace(/\\(.)/g, "$1"));
         const values = alternatives.map(Number);
         const oneNumber =
             alternatives.every((a) => /^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$/.test(a)) &&

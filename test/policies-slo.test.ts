@@ -9,7 +9,7 @@ import * as yaml from "js-yaml";
 import { K8S_LABEL, SLO_RECORD, URGENCY } from "../core/conventions";
 import { Guardrails, SloObjective, leLabel } from "../core/guardrails";
 import { SLO_BURN_ALERTS, buildSloGroup } from "../rules";
-import { SLO_POLICY, deployedRules, sloPolicy, thresholdBounds } from "../policies/slo";
+import { SLO_POLICY, deployedRules, promqlString, sloPolicy, thresholdBounds } from "../policies/slo";
 import { PackContext } from "../policies/context";
 import {
     FixtureResource,
@@ -158,6 +158,62 @@ describe(`${SLO_POLICY}: as designed`, () => {
             expect(messages(s)).toEqual([
                 `SLO ${slo.id}: ${named(s, SLO_RECORD.errorRatio("5m"))}: expr is \`${folded(ratio.expr)}\`; allowed: \`${folded(original)}\` (${designAt()}). ${FIX}`,
             ]);
+        }
+    });
+
+    it("reads PromQL strings as Prometheus does: Go escapes read, an escape Prometheus refuses is no string", () => {
+        // Each spelling of 0.35 Prometheus accepts in a label matcher.
+        for (const literal of [
+            `"0.35"`,
+            `"\\x30.35"`,
+            `"\\060.35"`,
+            `"\\u0030.35"`,
+            `"\\U00000030.35"`,
+            `'0.35'`,
+            `'\\x30.35'`,
+            "`0.35`",
+        ]) {
+            expect([literal, promqlString(literal)]).toEqual([literal, "0.35"]);
+        }
+        expect(promqlString(`"a\\"b"`)).toBe('a"b');
+        expect(promqlString(`'a\\'b'`)).toBe("a'b");
+        expect(promqlString(`"\\a\\b\\f\\n\\r\\t\\v\\\\"`)).toBe("\x07\b\f\n\r\t\v\\");
+        // A raw string keeps its backslashes.
+        expect(promqlString("`0\\.35`")).toBe("0\\.35");
+        // Escapes Prometheus refuses: unknown, the other quote, short or out-of-range codes, a lone backslash.
+        for (const literal of [
+            `"\\q"`,
+            `"\\'"`,
+            `'\\"'`,
+            `"\\x3"`,
+            `"\\x3g"`,
+            `"\\u003"`,
+            `"\\U00110000"`,
+            `"\\ud800"`,
+            `"\\06"`,
+            `"\\400"`,
+            `"\\"`,
+        ]) {
+            expect([literal, promqlString(literal)]).toEqual([literal, undefined]);
+        }
+    });
+
+    it("reads a bound spelled with Go escapes as its number, and refuses one with an escape Prometheus refuses", () => {
+        const own = `${slo.sli.matchers.map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`).join(",")}`;
+        const at = (le: string) => `sum(rate(${slo.sli.metric}_bucket{${own},le=${le}}[5m]))`;
+        expect(thresholdBounds(at(`"\\x30.35"`), slo)).toEqual(["0.35"]);
+        expect(thresholdBounds(at(`"\\x31.35"`), slo)).toEqual(["1.35"]);
+        expect(thresholdBounds(at(`~"0\\\\.35|\\x30\\\\.35"`), slo)).toEqual(["0.35", "0.35"]);
+        // Not a string Prometheus reads: kept as written, no number.
+        expect(thresholdBounds(at(`"\\q0.35"`), slo)).toEqual([`"\\q0.35"`]);
+        // Through the policy: a looser bound behind an escape is refused like any looser bound, and an escape
+        // Prometheus refuses is refused (as no number), never a crash of the policy.
+        const s = happyStack(guardrails, "dev");
+        const ratio = ruleOf(s, SLO_RECORD.errorRatio("5m"));
+        const original = ratio.expr;
+        for (const le of [`le="\\x31.35"`, `le="\\q0.35"`, `le=~"\\q"`]) {
+            ratio.expr = original.replace(bound, le);
+            expect(messages(s).some((m) => m.includes("looser than the guardrail threshold"))).toBe(true);
         }
     });
 
