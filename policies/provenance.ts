@@ -102,7 +102,7 @@ function grantsByPattern(text: string, name: string): boolean {
     try {
         doc = JSON.parse(text);
     } catch {
-        return false;
+        // Not JSON: `doc` stays undefined, which holds no statement.
     }
     const arns = [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/any-key`];
     const statements = asList((doc as { Statement?: unknown } | null)?.Statement);
@@ -126,9 +126,6 @@ function grantsByPattern(text: string, name: string): boolean {
 
 /** Whether `r` refers to `bucket`: a property dependency on it, its literal name, its ARN, or a grant reaching it. */
 function targets(r: PolicyResource, bucket: PolicyResource): boolean {
-    if (r.urn === bucket.urn) {
-        return false;
-    }
     if (Object.values(r.propertyDependencies).some((deps) => deps.some((d) => d.urn === bucket.urn))) {
         return true;
     }
@@ -153,10 +150,7 @@ function settingOf(r: PolicyResource, bucket: PolicyResource): boolean {
 }
 
 /** Whether an ARN a policy names is `bucket`'s: its literal ARN, or a value derived from the bucket's outputs. */
-function arnOf(arn: unknown, bucket: PolicyResource, derivedFrom: readonly string[]): boolean {
-    if (typeof arn !== "string") {
-        return false;
-    }
+function arnOf(arn: string, bucket: PolicyResource, derivedFrom: readonly string[]): boolean {
     if (arn.startsWith("arn:aws:s3:::")) {
         return arn === `arn:aws:s3:::${String(bucket.props.bucket)}`;
     }
@@ -227,11 +221,11 @@ function fieldDiffs(
     designed: Record<string, unknown>,
 ): string[] {
     const defaults = SETTING_INPUT_DEFAULTS[kind] ?? {};
-    const keys = new Set([...SETTING_INPUTS[kind].filter((k) => k in actual), ...Object.keys(designed)]);
+    const keys = new Set([...SETTING_INPUTS[kind], ...Object.keys(designed)]);
     keys.delete("bucket");
     const diffs: string[] = [];
     for (const k of [...keys].sort()) {
-        const value = k in defaults && !(k in designed) && same(actual[k], defaults[k]) ? undefined : actual[k];
+        const value = !(k in designed) && same(actual[k], defaults[k]) ? undefined : actual[k];
         if (!same(withoutEmpty(value), withoutEmpty(designed[k]))) {
             diffs.push(
                 `${k} is ${JSON.stringify(value) ?? "unset"}; allowed: ${JSON.stringify(designed[k]) ?? "unset"}`,
@@ -360,7 +354,8 @@ function bucketFindings(
         evidenceBucketArn: String(
             role === "evidence" ? firstResource(bySid("DenyInsecureTransport")) : delivery?.ArnLike?.["aws:SourceArn"],
         ),
-        logBucketArn: String(role === "logs" ? firstResource(bySid("DenyInsecureTransport")) : ""),
+        // Read for either bucket; the evidence bucket's design names no log bucket.
+        logBucketArn: String(firstResource(bySid("DenyInsecureTransport"))),
         accountId: text(delivery?.StringEquals?.["aws:SourceAccount"]),
     };
     const policyDeps = (policy?.propertyDependencies.policy ?? []).map((d) => d.urn);
@@ -430,8 +425,9 @@ function bucketFindings(
                     : fieldDiffs(
                           kind,
                           Object.fromEntries(
+                              // Only a logging setting has a targetBucket, checked by dependency below.
                               Object.entries(knownCopy(() => r.props) as Record<string, unknown>).filter(
-                                  ([k]) => !(kind === "logging" && k === "targetBucket"),
+                                  ([k]) => k !== "targetBucket",
                               ),
                           ),
                           designed,
