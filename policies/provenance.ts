@@ -52,7 +52,10 @@ function logBuckets(resources: readonly PolicyResource[]): PolicyResource[] {
     const targets = new Set(
         resources
             .filter((r) => (BUCKET_SETTING_KINDS.logging as readonly string[]).includes(r.type))
-            .flatMap((r) => (r.propertyDependencies.targetBucket ?? []).map((d) => d.urn)),
+            .flatMap(
+                // Stryker disable next-line ArrayDeclaration: equivalent; a string in place of the empty list has no urn, so it matches no resource either
+                (r) => (r.propertyDependencies.targetBucket ?? []).map((d) => d.urn),
+            ),
     );
     return resources.filter((r) => r.type === TYPE.bucket && targets.has(r.urn));
 }
@@ -102,7 +105,7 @@ function grantsByPattern(text: string, name: string): boolean {
     try {
         doc = JSON.parse(text);
     } catch {
-        return false;
+        // Not JSON: `doc` stays undefined, which holds no statement.
     }
     const arns = [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/any-key`];
     const statements = asList((doc as { Statement?: unknown } | null)?.Statement);
@@ -126,9 +129,6 @@ function grantsByPattern(text: string, name: string): boolean {
 
 /** Whether `r` refers to `bucket`: a property dependency on it, its literal name, its ARN, or a grant reaching it. */
 function targets(r: PolicyResource, bucket: PolicyResource): boolean {
-    if (r.urn === bucket.urn) {
-        return false;
-    }
     if (Object.values(r.propertyDependencies).some((deps) => deps.some((d) => d.urn === bucket.urn))) {
         return true;
     }
@@ -146,6 +146,7 @@ function targets(r: PolicyResource, bucket: PolicyResource): boolean {
 
 /** Whether the `bucket` input of a settings resource is `bucket` (by dependency or literal name). */
 function settingOf(r: PolicyResource, bucket: PolicyResource): boolean {
+    // Stryker disable next-line ArrayDeclaration: equivalent; a string in place of the empty list has no urn, so it matches no resource either
     if ((r.propertyDependencies.bucket ?? []).some((d) => d.urn === bucket.urn)) {
         return true;
     }
@@ -153,10 +154,7 @@ function settingOf(r: PolicyResource, bucket: PolicyResource): boolean {
 }
 
 /** Whether an ARN a policy names is `bucket`'s: its literal ARN, or a value derived from the bucket's outputs. */
-function arnOf(arn: unknown, bucket: PolicyResource, derivedFrom: readonly string[]): boolean {
-    if (typeof arn !== "string") {
-        return false;
-    }
+function arnOf(arn: string, bucket: PolicyResource, derivedFrom: readonly string[]): boolean {
     if (arn.startsWith("arn:aws:s3:::")) {
         return arn === `arn:aws:s3:::${String(bucket.props.bucket)}`;
     }
@@ -227,11 +225,12 @@ function fieldDiffs(
     designed: Record<string, unknown>,
 ): string[] {
     const defaults = SETTING_INPUT_DEFAULTS[kind] ?? {};
-    const keys = new Set([...SETTING_INPUTS[kind].filter((k) => k in actual), ...Object.keys(designed)]);
+    const keys = new Set([...SETTING_INPUTS[kind], ...Object.keys(designed)]);
     keys.delete("bucket");
     const diffs: string[] = [];
+    // Stryker disable next-line MethodExpression: equivalent; the keys come in order already (each SETTING_INPUTS list is sorted and holds every designed input)
     for (const k of [...keys].sort()) {
-        const value = k in defaults && !(k in designed) && same(actual[k], defaults[k]) ? undefined : actual[k];
+        const value = !(k in designed) && same(actual[k], defaults[k]) ? undefined : actual[k];
         if (!same(withoutEmpty(value), withoutEmpty(designed[k]))) {
             diffs.push(
                 `${k} is ${JSON.stringify(value) ?? "unset"}; allowed: ${JSON.stringify(designed[k]) ?? "unset"}`,
@@ -360,9 +359,11 @@ function bucketFindings(
         evidenceBucketArn: String(
             role === "evidence" ? firstResource(bySid("DenyInsecureTransport")) : delivery?.ArnLike?.["aws:SourceArn"],
         ),
-        logBucketArn: String(role === "logs" ? firstResource(bySid("DenyInsecureTransport")) : ""),
+        // Read for either bucket; the evidence bucket's design names no log bucket.
+        logBucketArn: String(firstResource(bySid("DenyInsecureTransport"))),
         accountId: text(delivery?.StringEquals?.["aws:SourceAccount"]),
     };
+    // Stryker disable next-line ArrayDeclaration: equivalent; a string in place of the empty list has no urn, so it matches no resource either
     const policyDeps = (policy?.propertyDependencies.policy ?? []).map((d) => d.urn);
     if (policy !== undefined) {
         if (role === "evidence" && !arnOf(refs.evidenceBucketArn, bucket, policyDeps)) {
@@ -389,6 +390,7 @@ function bucketFindings(
         }
     }
     if (role === "evidence" && encryption !== undefined) {
+        // Stryker disable next-line ArrayDeclaration: equivalent; a string in place of the empty list has no type, so it is no key either
         const keyDeps = (encryption.propertyDependencies.rules ?? []).filter((d) => d.type === "aws:kms/key:Key");
         // No key id is S3's own aws/s3 key, whatever the rules depend on.
         if (keyDeps.length === 0 || kmsKeyArn === "") {
@@ -430,8 +432,9 @@ function bucketFindings(
                     : fieldDiffs(
                           kind,
                           Object.fromEntries(
+                              // Only a logging setting has a targetBucket, checked by dependency below.
                               Object.entries(knownCopy(() => r.props) as Record<string, unknown>).filter(
-                                  ([k]) => !(kind === "logging" && k === "targetBucket"),
+                                  ([k]) => k !== "targetBucket",
                               ),
                           ),
                           designed,
@@ -441,6 +444,7 @@ function bucketFindings(
             }
             if (
                 kind === "logging" &&
+                // Stryker disable next-line ArrayDeclaration: equivalent; a string in place of the empty list has no urn, so it matches no resource either
                 !(logs !== undefined && (r.propertyDependencies.targetBucket ?? []).some((d) => d.urn === logs.urn))
             ) {
                 problems.push(`${describeResource(r)}: targetBucket is not the provenance access-log bucket`);

@@ -1,11 +1,13 @@
 /**
  * provenance-bucket-hardened, provenance-bucket-no-inline-settings and release-tag-and-signoffs, condition by
  * condition: each setting of either bucket on both sides of its design, the bucket policy statement by statement, the
- * Object Lock mode and retention at their boundaries, what may refer to the buckets, and the release tag and
- * sign-offs per environment. The happy-path stack (test/fixtures/policies/stackResources.ts) changes one thing per
- * test.
+ * Object Lock mode and retention at their boundaries, what may refer to the buckets, a value a preview leaves unknown,
+ * and the release tag and sign-offs per environment. The happy-path stack (test/fixtures/policies/stackResources.ts)
+ * changes one thing per test.
  */
+import * as path from "path";
 import { AWS_TAG, BACKLOG_ITEM } from "../core/conventions";
+import { repoRoot } from "../core/validation";
 import { BUCKET_SETTING_KINDS, BucketSettingKind } from "../provenance/bucketDesign";
 import {
     BUCKET_INPUTS_POLICY,
@@ -25,8 +27,16 @@ import {
     happyStack,
     policyResources,
 } from "./fixtures/policies/stackResources";
-import { runResource, runStack } from "./fixtures/policies/run";
+import { runResource, runStack, runStackOn } from "./fixtures/policies/run";
 import { guardrails, STACKS } from "./fixtures/shipped";
+
+// The @pulumi/policy the pack's modules load (policies/node_modules when present), so its UnknownValueError is theirs.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const proxy = require(require.resolve("@pulumi/policy/proxy", { paths: [path.join(repoRoot, "policies")] })) as {
+    unknownCheckingProxy: (v: unknown) => Record<string, unknown>;
+};
+/** The sentinel the engine sends for a string unknown during preview (docs/policies.md, Previews). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const ctx = fixtureContext(guardrails);
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -37,6 +47,12 @@ const LOG_KINDS = KINDS.filter((k) => k !== "objectLock" && k !== "logging");
 
 const reported = (s: FixtureStack) => runStack(provenanceBucketPolicy(ctx), s.resources);
 const messages = (s: FixtureStack) => reported(s).map((v) => v.message);
+/** The policy over a stack as a preview hands it over: each value unknown until deploy throws when read. */
+const previewed = (s: FixtureStack) =>
+    runStackOn(
+        provenanceBucketPolicy(ctx),
+        policyResources(s.resources).map((r) => ({ ...r, props: proxy.unknownCheckingProxy(r.props) })),
+    );
 
 /** The fixture's name of a bucket's setting resource (`prov-bucket-object-lock`). */
 const settingName = (bucket: string, kind: BucketSettingKind) =>
@@ -132,6 +148,27 @@ describe(`${BUCKET_POLICY}: the buckets`, () => {
         );
     });
 
+    it("takes as the access-log bucket only a bucket a logging setting writes to, not another resource it depends on", () => {
+        const s = happyStack(guardrails, "dev");
+        s.byName("prov-bucket-logging").deps.targetBucket = [s.byName("prov-key").urn];
+        expect(messages(s)[0]).toBe(
+            `the dev stack has 2 provenance bucket(s) ("prov-bucket", "prov-logs") and 0 access-log bucket(s) (none); allowed: exactly one of each. ${BUCKET_FIX}`,
+        );
+    });
+
+    it("refuses a second logging of the evidence bucket into another bucket: two access-log buckets, named, and a target that is not the provenance one", () => {
+        const s = happyStack(guardrails, "dev");
+        const other = copyOf(s, "prov-logs", "other-logs", { props: { bucket: "other-logs" }, parent: undefined });
+        copyOf(s, "prov-bucket-logging", "second", {
+            deps: { bucket: [s.byName("prov-bucket").urn], targetBucket: [other.urn] },
+        });
+        const found = messages(s);
+        expect(found[0]).toBe(
+            `the dev stack has 1 provenance bucket(s) ("prov-bucket") and 2 access-log bucket(s) ("prov-logs", "other-logs"); allowed: exactly one of each. ${BUCKET_FIX}`,
+        );
+        expect(found[1]).toContain(`${describe_(s, "second")}: targetBucket is not the provenance access-log bucket`);
+    });
+
     it("refuses a bucket resource whose own inputs differ from the design", () => {
         const s = happyStack(guardrails, "dev");
         s.byName("prov-bucket").props.forceDestroy = true;
@@ -150,6 +187,18 @@ describe(`${BUCKET_POLICY}: the buckets`, () => {
                 message: finding("logs", `not protected (set \`protect: true\`): ${BUCKET} "prov-logs"`),
                 urn: s.byName("prov-logs").urn,
             },
+        ]);
+    });
+
+    it("names every resource of a bucket that is not protected, in one problem", () => {
+        const s = happyStack(guardrails, "dev");
+        s.byName("prov-bucket").protect = false;
+        s.byName("prov-bucket-versioning").protect = false;
+        expect(messages(s)).toEqual([
+            finding(
+                "evidence",
+                `not protected (set \`protect: true\`): ${BUCKET} "prov-bucket", ${describe_(s, "prov-bucket-versioning")}`,
+            ),
         ]);
     });
 });
@@ -264,6 +313,17 @@ describe(`${BUCKET_POLICY}: each setting exactly once, exactly as designed`, () 
         expect(reported(s)).toEqual([]);
     });
 
+    it("reads empty parts inside a value as unset too: a field, an object of them, an item of a list", () => {
+        const s = happyStack(guardrails, "dev");
+        s.byName("prov-bucket-versioning").props.versioningConfiguration = { status: "Enabled", mfaDelete: "" };
+        s.byName("prov-bucket-lifecycle").props.timeouts = { create: null, update: "" };
+        // The log bucket's SSE-S3 rule as the provider reports it: no key id, and an unset item first in a list.
+        const rule = sseOf(s, "prov-logs") as Rule & { blockedEncryptionTypes: unknown[] };
+        rule.applyServerSideEncryptionByDefault.kmsMasterKeyId = "";
+        rule.blockedEncryptionTypes = [null, ...rule.blockedEncryptionTypes];
+        expect(reported(s)).toEqual([]);
+    });
+
     it("reads an input at its provider default as unset, and refuses it set to anything else", () => {
         const s = happyStack(guardrails, "dev");
         s.byName("prov-bucket-public-access").props.skipDestroy = false;
@@ -284,6 +344,12 @@ describe(`${BUCKET_POLICY}: each setting exactly once, exactly as designed`, () 
         expect(messages(s).join("\n")).toContain(
             `${describe_(s, "prov-bucket-logging")}: targetBucket is not the provenance access-log bucket`,
         );
+    });
+
+    it("takes a log target derived from the access-log bucket's outputs together with others'", () => {
+        const s = happyStack(guardrails, "dev");
+        s.byName("prov-bucket-logging").deps.targetBucket = [s.byName("prov-logs").urn, s.byName("prov-key").urn];
+        expect(reported(s)).toEqual([]);
     });
 });
 
@@ -324,6 +390,24 @@ describe(`${BUCKET_POLICY}: encryption`, () => {
         const s = happyStack(guardrails, "prod");
         sseOf(s).applyServerSideEncryptionByDefault.kmsMasterKeyId = "arn:aws:kms:us-east-1:123456789012:key/other-id";
         expect(reported(s)).toEqual([]);
+    });
+
+    it("takes the stack's own key while its ARN is unknown during preview", () => {
+        const s = happyStack(guardrails, "prod");
+        sseOf(s).applyServerSideEncryptionByDefault.kmsMasterKeyId = UNKNOWN;
+        expect(previewed(s)).toEqual([]);
+    });
+
+    it("fails on a value that cannot be read for any other reason, rather than read it as unknown", () => {
+        const s = happyStack(guardrails, "prod");
+        const r = copyOf(s, "budgets-alerts-policy", "broken", { parent: undefined });
+        Object.defineProperty(r.props, "policy", {
+            enumerable: true,
+            get: () => {
+                throw new Error("broken read");
+            },
+        });
+        expect(() => previewed(s)).toThrow("broken read");
     });
 
     it("refuses SSE-KMS on the log bucket (S3's log delivery writes with SSE-S3 only)", () => {
@@ -377,6 +461,18 @@ describe(`${BUCKET_POLICY}: Object Lock`, () => {
                 `Object Lock default retention is ${JSON.stringify(days)} days; allowed: a whole number >= 1`,
             );
         }
+    });
+
+    it("reports a retention out of bounds on the evidence bucket, not again on the log bucket", () => {
+        const s = happyStack(guardrails, "dev");
+        retentionOf(s).days = 0;
+        const found = messages(s);
+        expect(found).toHaveLength(2);
+        expect(found[0]).toContain("Object Lock default retention is 0 days; allowed: a whole number >= 1");
+        // The log bucket's expiry follows the retention the design falls back to (1 day), nothing more.
+        expect(found[1]).toMatch(/^provenance access-log bucket /);
+        expect(found[1]).toContain(`${describe_(s, "prov-logs-lifecycle")}: rules is`);
+        expect(found[1]).not.toContain("Object Lock");
     });
 
     it("refuses a retention in years (the design counts days)", () => {
@@ -474,6 +570,33 @@ describe(`${BUCKET_POLICY}: the bucket policies, statement by statement`, () => 
         ]);
     });
 
+    it("reads a null statement as one not in the design, without failing", () => {
+        const s = happyStack(guardrails, "dev");
+        const designed = sids(s, "prov-bucket");
+        const doc = policyDoc(s, "prov-bucket");
+        setPolicy(s, "prov-bucket", { ...doc, Statement: [null, ...doc.Statement] });
+        expect(messages(s)).toEqual([
+            finding(
+                "evidence",
+                `${describe_(s, "prov-bucket-policy")}: policy statement null is not in the design; allowed: only ${designed}`,
+            ),
+        ]);
+    });
+
+    it.each(["evidence", "logs"] as const)(
+        "refuses the %s bucket without a policy for that alone, not for naming another ARN",
+        (role) => {
+            const s = happyStack(guardrails, "dev");
+            remove(s, settingName(role === "evidence" ? "prov-bucket" : "prov-logs", "policy"));
+            expect(messages(s)).toEqual([
+                finding(
+                    role,
+                    "no aws:s3/bucketPolicy:BucketPolicy (none); allowed: exactly one, as designed (provenance/bucketDesign.ts policy)",
+                ),
+            ]);
+        },
+    );
+
     it("refuses a policy that is not JSON, naming the designed one", () => {
         const s = happyStack(guardrails, "dev");
         s.byName("prov-bucket-policy").props.policy = "{not json";
@@ -567,6 +690,56 @@ describe(`${BUCKET_POLICY}: nothing else refers to the buckets`, () => {
         expect(reported(s)).toEqual([{ message: targetsMessage(s, "logs"), urn: r.urn }]);
     });
 
+    it("refuses a resource that depends on a bucket's outputs in one input among others", () => {
+        const s = happyStack(guardrails, "dev");
+        const r = foreign(
+            s,
+            { policy: "{}", arn: "x" },
+            { policy: [s.byName("budgets-alerts").urn], arn: [s.byName("prov-bucket").urn] },
+        );
+        expect(reported(s)).toEqual([{ message: targetsMessage(s, "evidence"), urn: r.urn }]);
+    });
+
+    it("refuses a resource of another type whose targetBucket is the evidence bucket, which stays the evidence bucket", () => {
+        const s = happyStack(guardrails, "dev");
+        const r = foreign(s, { targetBucket: "x" }, { targetBucket: [s.byName("prov-bucket").urn] });
+        expect(reported(s)).toEqual([{ message: targetsMessage(s, "evidence"), urn: r.urn }]);
+    });
+
+    it.each([
+        ["unset", undefined],
+        ["null", null],
+    ])("judges a bucket whose name is %s by dependencies alone", (_what, name) => {
+        const s = happyStack(guardrails, "dev");
+        const bucket = s.byName("prov-bucket");
+        bucket.props.bucket = name;
+        // A versioning that names no bucket is none of this bucket's settings, nor does it refer to it.
+        copyOf(s, "prov-bucket-versioning", "stray", {
+            props: { versioningConfiguration: { status: "Enabled" } },
+            deps: {},
+            parent: undefined,
+        });
+        const r = foreign(s, { policy: "{}" }, { policy: [bucket.urn] });
+        const arn = "arn:aws:s3:::maestro-provenance-dev";
+        expect(reported(s)).toEqual([
+            {
+                message: finding(
+                    "evidence",
+                    `its policy names ${arn}, not this bucket's ARN; allowed: the bucket's own ARN`,
+                ),
+                urn: bucket.urn,
+            },
+            {
+                message: finding(
+                    "logs",
+                    `its policy lets logs arrive from ${arn}; allowed: only the provenance bucket's ARN`,
+                ),
+                urn: s.byName("prov-logs").urn,
+            },
+            { message: targetsMessage(s, "evidence"), urn: r.urn },
+        ]);
+    });
+
     it.each([
         ["the bare name", (b: string) => b],
         ["an object ARN", (b: string) => `arn:aws:s3:::${b}/*`],
@@ -593,6 +766,31 @@ describe(`${BUCKET_POLICY}: nothing else refers to the buckets`, () => {
         expect(messages(s).join("\n")).not.toContain("targets the provenance");
         foreign(s, { a: "arn:aws:s3:::maestro.provenance.dev" });
         expect(messages(s).join("\n")).toContain("targets the provenance bucket");
+    });
+
+    it("matches a three-letter bucket name (the shortest S3 allows) as a whole token only", () => {
+        const s = happyStack(guardrails, "dev");
+        s.byName("prov-bucket").props.bucket = "was";
+        foreign(s, { a: "wasp", b: "a-was", c: "was.old", d: "It Was" });
+        expect(messages(s).join("\n")).not.toContain("targets the provenance");
+        foreign(s, { a: "s3://was/evidence" });
+        expect(messages(s).join("\n")).toContain("targets the provenance bucket");
+    });
+
+    it("reads the dots of a grant's resource pattern literally", () => {
+        const grant = (resource: string) =>
+            JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:*", Resource: resource }] });
+        const s = happyStack(guardrails, "dev");
+        foreign(s, { policy: grant("arn:aws:s3:::maestro.provenance.d*") });
+        expect(reported(s)).toEqual([]);
+        s.byName("prov-bucket").props.bucket = "maestro.provenance.dev";
+        expect(messages(s).join("\n")).toContain(`${describe_(s, "foreign")} targets the provenance bucket`);
+    });
+
+    it("lets through a text that mentions a Statement but is no JSON document", () => {
+        const s = happyStack(guardrails, "dev");
+        foreign(s, { description: "Statement: allow s3:* on *" });
+        expect(reported(s)).toEqual([]);
     });
 
     it("lets the SignoffLedger's sign-off objects into the evidence bucket only", () => {
@@ -656,6 +854,10 @@ describe(`${BUCKET_POLICY}: nothing else refers to the buckets`, () => {
                 NotResource: `arn:aws:s3:::${prefix()}${"?".repeat(bucketName().length - 8)}`,
             },
         ],
+        [
+            "a wildcard among other resources",
+            { Effect: "Allow", Action: "s3:GetObject", Resource: ["arn:aws:s3:::other", `arn:aws:s3:::${prefix()}*`] },
+        ],
         ["a lone statement, not a list", { Effect: "Allow", Action: "s3:PutObjectRetention", Resource: "*" }],
     ])("refuses a grant reaching the evidence bucket through %s", (_what, statement) => {
         expect(grantRefused(_what.startsWith("a lone") ? statement : [statement])).toBe(true);
@@ -682,8 +884,25 @@ describe(`${BUCKET_POLICY}: nothing else refers to the buckets`, () => {
             "NotResource covering the bucket",
             [{ Effect: "Allow", Action: "s3:*", NotResource: `arn:aws:s3:::${prefix()}*` }],
         ],
+        [
+            "NotResource covering the bucket among others",
+            [{ Effect: "Allow", Action: "s3:*", NotResource: ["arn:aws:s3:::other", `arn:aws:s3:::${prefix()}*`] }],
+        ],
+        [
+            "NotAction sparing S3 among other services",
+            [{ Effect: "Allow", NotAction: ["iam:*", "s3:*"], Resource: "*" }],
+        ],
+        ["NotAction sparing S3 in another case", [{ Effect: "Allow", NotAction: "S3:*", Resource: "*" }]],
+        [
+            "a resource pattern in another case (S3 ARNs are case-sensitive)",
+            [{ Effect: "Allow", Action: "s3:*", Resource: `arn:aws:s3:::${prefix().toUpperCase()}*` }],
+        ],
+        [
+            "a resource that is no string (a template's function)",
+            [{ Effect: "Allow", Action: "s3:*", Resource: { "Fn::GetAtt": ["EvidenceBucket", "Arn"] } }],
+        ],
         ["no actions", [{ Effect: "Allow", Resource: "*" }]],
-        ["a document that is not JSON", "Statement: {"],
+        ["a Statement that is text, not statements", "Statement: {"],
         ["no statements", []],
     ])("lets a grant through that cannot reach the bucket: %s", (_what, statements) => {
         expect(grantRefused(statements)).toBe(false);
@@ -759,6 +978,11 @@ describe(RELEASE_POLICY, () => {
 
     it("asks staging for a release tag but not for sign-offs", () => {
         expect(release(happyStack(guardrails, "staging"), refusing)).toEqual([]);
+    });
+
+    it("has no tag to check and no release to clear in a release stack where nothing is stamped", () => {
+        const s = happyStack(guardrails, "prod");
+        expect(release(s, refusing, [s.byName("maestro-guardrails-prod")])).toEqual([]);
     });
 
     it("refuses a prod release the ledger does not clear, listing each problem", () => {
