@@ -97,7 +97,7 @@ const S3_ACTIONS_AT_STAKE = [
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
 
 /**
- * Whether a policy document (any JSON string with `Statement`) allows an S3 action on `name` through a wildcard or
+ * Whether a policy document (any JSON object text) allows an S3 action on `name`, literally, through a wildcard or
  * a NotResource/NotAction: `arn:aws:s3:::maestro-provenance-*` names no bucket literally, yet reaches this one.
  */
 function grantsByPattern(text: string, name: string): boolean {
@@ -138,9 +138,11 @@ function targets(r: PolicyResource, bucket: PolicyResource): boolean {
     }
     // The name as a whole token: alone, in its ARN (`arn:aws:s3:::<name>/*`), in a URL or inside a JSON document.
     const token = new RegExp(`(^|[^a-z0-9.-])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^a-z0-9.-])`);
-    // A value unknown during preview comes from another resource's outputs, which a property dependency names.
+    // A value unknown during preview comes from another resource's outputs, which a property dependency names. Any
+    // JSON object is read as a policy document: its keys and values may be spelled with escapes (`\u0053tatement`,
+    // `maestro\u002dprovenance`), which no text search of the document sees.
     return strings(knownCopy(() => r.props)).some(
-        (s) => token.test(s) || (s.includes("Statement") && grantsByPattern(s, name)),
+        (s) => token.test(s) || (s.trimStart().startsWith("{") && grantsByPattern(s, name)),
     );
 }
 

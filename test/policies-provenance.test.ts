@@ -908,6 +908,29 @@ describe(`${BUCKET_POLICY}: nothing else refers to the buckets`, () => {
         expect(grantRefused(statements)).toBe(false);
     });
 
+    it("refuses a grant in a document that spells its keys or the bucket's name with JSON escapes", () => {
+        const escaped = (text: string) =>
+            text.replace(/[SR-]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+        for (const document of [
+            `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`,
+            `{"Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::${bucketName()}/*"}]}`,
+        ]) {
+            for (const text of [escaped(document), `\n  ${escaped(document)}`]) {
+                expect(text).not.toContain("Statement");
+                expect(text).not.toContain(bucketName());
+                const s = happyStack(guardrails, "dev");
+                foreign(s, { policy: text });
+                expect([text, messages(s)]).toEqual([text, [targetsMessage(s, "evidence")]]);
+            }
+        }
+        // Text that is no JSON object is no document: an array, a string, a broken object.
+        for (const text of [`[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]`, `"s3:*"`, `{"Statement":[`]) {
+            const s = happyStack(guardrails, "dev");
+            foreign(s, { policy: text });
+            expect([text, messages(s)]).toEqual([text, []]);
+        }
+    });
+
     it("refuses a sign-off object type outside the ledger, or another type inside it", () => {
         const s = happyStack(guardrails, "dev");
         const ledger = copyOf(s, "prov", "ledger", { type: "maestro:provenance:SignoffLedger" });
