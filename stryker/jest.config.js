@@ -13,7 +13,14 @@ const { globalSetup, globalTeardown, testEnvironment, ...base } = require("../je
 /**
  * Stryker wraps the test environment in its own and loads it with a plain require, which cannot load the project's
  * TypeScript environment (test/setup/environment.ts, a speed-up of how the SDK's stack captures are formatted, with no
- * effect on any result): mutation runs use jest's node environment.
+ * effect on any result): mutation runs use jest's node environment, which records the tests each file holds, and a
+ * sequencer that runs, for a mutant, only the files holding a test that covers it (stryker/testIndex.js).
  * @type {import('jest').Config}
  */
-module.exports = { ...base, testEnvironment: "node", rootDir: path.resolve(__dirname, "..") };
+module.exports = {
+    ...base,
+    // An absolute path: Stryker loads the environment itself, with a plain require that knows no <rootDir>.
+    testEnvironment: path.join(__dirname, "environment.js"),
+    testSequencer: path.join(__dirname, "sequencer.js"),
+    rootDir: path.resolve(__dirname, ".."),
+};
