@@ -11,5 +11,13 @@ export default groupConfig({
         "governance/model.ts",
         "governance/crossCheck.ts",
     ],
-    tests: ["test/guardrails.test.ts", "test/stackConfig.test.ts", "test/governance.test.ts"],
+    // The stack config's guards are tested where their capability is: plaintext credentials and provider bounds in
+    // the guard tests, the alert routing config with the routing.
+    tests: [
+        "test/guardrails.test.ts",
+        "test/stackConfig.test.ts",
+        "test/governance.test.ts",
+        "test/guards-tools.test.ts",
+        "test/routing.test.ts",
+    ],
 });
