@@ -700,6 +700,16 @@ describe(`${BUCKET_POLICY}: nothing else refers to the buckets`, () => {
         expect(reported(s)).toEqual([{ message: targetsMessage(s, "evidence"), urn: r.urn }]);
     });
 
+    it("refuses a resource whose one input depends on the bucket's outputs and another resource's", () => {
+        const s = happyStack(guardrails, "dev");
+        const r = foreign(
+            s,
+            { policy: "{}" },
+            { policy: [s.byName("budgets-alerts").urn, s.byName("prov-bucket").urn] },
+        );
+        expect(reported(s)).toEqual([{ message: targetsMessage(s, "evidence"), urn: r.urn }]);
+    });
+
     it("refuses a resource of another type whose targetBucket is the evidence bucket, which stays the evidence bucket", () => {
         const s = happyStack(guardrails, "dev");
         const r = foreign(s, { targetBucket: "x" }, { targetBucket: [s.byName("prov-bucket").urn] });
