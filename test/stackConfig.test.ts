@@ -1,5 +1,13 @@
+import * as pulumi from "@pulumi/pulumi";
+import { COST_COLLECTOR_MIN_REFRESH_MINUTES } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
-import { GRAFANA_MIN_MAJOR, parseStackConfig, StackConfig } from "../core/stackConfig";
+import {
+    COST_COLLECTOR_DEFAULT_IMAGE,
+    GRAFANA_MIN_MAJOR,
+    parseStackConfig,
+    StackConfig,
+    stackConfigFromPulumi,
+} from "../core/stackConfig";
 import { ValidationError } from "../core/validation";
 import { flatConfig, guardrails, KEY, STACKS, toAmp } from "./helpers";
 
@@ -562,5 +570,108 @@ describe("keys and values as Pulumi hands them over", () => {
                     })),
             ),
         ).toContain(`Pulumi.dev.yaml: ${KEY("ruleTarget.ruleSelectorLabels.2nd")}: `);
+    });
+});
+
+describe("cost collector", () => {
+    const shipped = JSON.parse(flatConfig("dev").values[KEY("costCollector")]) as { oidcProviderArn: string };
+    const collector = (c: Record<string, unknown>) => (f: Record<string, string>) =>
+        (f[KEY("costCollector")] = JSON.stringify(c));
+
+    it("defaults: on in dev with the rule target's namespace, off in prod; no ARN unless given", () => {
+        expect(parse("dev").costCollector).toStrictEqual({
+            enabled: true,
+            namespace: "monitoring",
+            oidcProviderArn: shipped.oidcProviderArn,
+            image: COST_COLLECTOR_DEFAULT_IMAGE,
+            refreshMinutes: COST_COLLECTOR_MIN_REFRESH_MINUTES,
+        });
+        expect(parse("prod").costCollector).toStrictEqual({
+            enabled: false,
+            namespace: "monitoring",
+            image: COST_COLLECTOR_DEFAULT_IMAGE,
+            refreshMinutes: COST_COLLECTOR_MIN_REFRESH_MINUTES,
+        });
+        // An AMP target names no namespace: none is needed while the collector is off.
+        expect(parse("prod", (f) => toAmp(f)).costCollector.namespace).toBe("");
+    });
+
+    it("refuses an enabled collector without a namespace (AMP target)", () => {
+        expect(refusal("dev", (f) => toAmp(f, undefined, { collectorNamespace: false }))).toBe(
+            `Pulumi.dev.yaml: ${KEY("costCollector.namespace")}: missing; the AMP rule target names no namespace, so give the collector's; allowed: a Kubernetes namespace name`,
+        );
+    });
+
+    it("refuses an enabled collector without the OIDC provider, saying why it is on", () => {
+        const allowed = `allowed: arn:aws:iam::<account>:oidc-provider/<issuer>, or set ${KEY("costCollector.enabled")} to false`;
+        expect(refusal("dev", (f) => delete f[KEY("costCollector")])).toBe(
+            `Pulumi.dev.yaml: ${KEY("costCollector.oidcProviderArn")}: missing; the collector is on by default in dev and its role is assumed through the cluster's OIDC provider; ${allowed}`,
+        );
+        expect(refusal("prod", collector({ enabled: true }))).toBe(
+            `Pulumi.prod.yaml: ${KEY("costCollector.oidcProviderArn")}: missing; the collector is enabled and its role is assumed through the cluster's OIDC provider; ${allowed}`,
+        );
+    });
+
+    it("refreshes at most once an hour", () => {
+        const every = (minutes: number) => collector({ ...shipped, refreshMinutes: minutes });
+        const min = COST_COLLECTOR_MIN_REFRESH_MINUTES;
+        expect(refusal("dev", every(min - 1))).toBe(
+            `Pulumi.dev.yaml: ${KEY("costCollector.refreshMinutes")}: ${min - 1} would call Cost Explorer (billed per request) more than once an hour; allowed: an integer >= ${min}`,
+        );
+        expect(parse("dev", every(min)).costCollector.refreshMinutes).toBe(min);
+        expect(parse("dev", every(2 * min)).costCollector.refreshMinutes).toBe(2 * min);
+    });
+});
+
+describe("stackConfigFromPulumi: the config the Pulumi runtime hands the program", () => {
+    async function fromPulumi(stack: string, flat: { values: Record<string, string>; secretKeys: string[] }) {
+        await pulumi.runtime.setMocks(
+            { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
+            "maestro-guardrails",
+            stack,
+        );
+        pulumi.runtime.setAllConfig(flat.values, flat.secretKeys);
+        return stackConfigFromPulumi(guardrails);
+    }
+
+    it("validates the stack's config with the secrets the runtime flags", async () => {
+        const c = await fromPulumi("dev", flatConfig("dev"));
+        expect(c.stack).toBe("dev");
+        expect(c.sourceFile).toBe("Pulumi.dev.yaml");
+        expect(Object.keys(c.alertSecrets)).toEqual(["team-chat-webhook"]);
+    });
+
+    it("refuses a credential the runtime does not flag as secret, naming the stack file", async () => {
+        await expect(
+            fromPulumi(
+                "dev",
+                flatConfig("dev", (f) => (f["grafana:auth"] = "admin:admin")),
+            ),
+        ).rejects.toThrow(
+            "Pulumi.dev.yaml: grafana:auth: must be a secret; set it with `pulumi config set --secret grafana:auth <value>`",
+        );
+    });
+
+    it("names the file MAESTRO_STACK_CONFIG_FILE gives", async () => {
+        const previous = process.env.MAESTRO_STACK_CONFIG_FILE;
+        process.env.MAESTRO_STACK_CONFIG_FILE = "stacks/dev.yaml";
+        try {
+            await expect(
+                fromPulumi(
+                    "dev",
+                    flatConfig("dev", (f) => delete f[KEY("owner")]),
+                ),
+            ).rejects.toThrow(
+                new ValidationError([
+                    { file: "stacks/dev.yaml", path: KEY("owner"), message: 'missing required key "owner"' },
+                ]),
+            );
+        } finally {
+            if (previous === undefined) {
+                delete process.env.MAESTRO_STACK_CONFIG_FILE;
+            } else {
+                process.env.MAESTRO_STACK_CONFIG_FILE = previous;
+            }
+        }
     });
 });
