@@ -1,4 +1,13 @@
-import { GRAFANA_MIN_MAJOR, parseStackConfig, StackConfig } from "../core/stackConfig";
+import * as pulumi from "@pulumi/pulumi";
+import { COST_COLLECTOR_MIN_REFRESH_MINUTES } from "../core/conventions";
+import { Guardrails } from "../core/guardrails";
+import {
+    COST_COLLECTOR_DEFAULT_IMAGE,
+    GRAFANA_MIN_MAJOR,
+    parseStackConfig,
+    StackConfig,
+    stackConfigFromPulumi,
+} from "../core/stackConfig";
 import { ValidationError } from "../core/validation";
 import { flatConfig, guardrails, KEY, STACKS, toAmp } from "./helpers";
 
@@ -15,6 +24,17 @@ function refusal(stack: string, change: (flat: Record<string, string>) => void, 
         return (err as Error).message;
     }
     throw new Error(`expected Pulumi.${stack}.yaml variant to be refused`);
+}
+
+/** The message of the ValidationError `run` throws. */
+function refused(run: () => unknown): string {
+    try {
+        run();
+    } catch (err) {
+        expect(err).toBeInstanceOf(ValidationError);
+        return (err as Error).message;
+    }
+    throw new Error("expected the config to be refused");
 }
 
 describe.each(STACKS)("shipped stack config of %s", (stack) => {
@@ -91,7 +111,9 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
         const later = (1 + guardrails.cost.alertThreshold) / 2;
         expect(
             refusal(stack, (f) => (f[KEY("guardrailOverrides")] = JSON.stringify({ costAlertThreshold: later }))),
-        ).toContain(`allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`);
+        ).toBe(
+            `Pulumi.${stack}.yaml: ${KEY("guardrailOverrides.costAlertThreshold")}: ${later} alerts later than the guardrail; allowed: a number > 0 and <= ${guardrails.cost.alertThreshold}`,
+        );
     });
 
     it("refuses an unknown key and lists the allowed ones", () => {
@@ -226,8 +248,8 @@ describe.each(STACKS)("shipped stack config of %s", (stack) => {
 
 describe("per-environment rules", () => {
     it.each(["staging", "prod"])("%s needs a release tag", (stack) => {
-        expect(refusal(stack, (f) => delete f[KEY("releaseTag")])).toContain(
-            `${KEY("releaseTag")}: missing; a ${stack} deploy is a release and needs its tag; allowed: ${guardrails.cadence.tagFormat}`,
+        expect(refusal(stack, (f) => delete f[KEY("releaseTag")])).toBe(
+            `Pulumi.${stack}.yaml: ${KEY("releaseTag")}: missing; a ${stack} deploy is a release and needs its tag; allowed: ${guardrails.cadence.tagFormat}, e.g. set it with \`pulumi config set ${KEY("releaseTag")} v1.2.0\``,
         );
     });
 
@@ -241,6 +263,21 @@ describe("per-environment rules", () => {
         expect(refusal("prod", (f) => (f[KEY("llmBudgetUsd")] = String(llmCap + 1)))).toContain(
             `${KEY("llmBudgetUsd")}: ${llmCap + 1} is above the prod LLM cost guardrail; allowed: a number > 0 and <= ${llmCap}`,
         );
+    });
+
+    it("names the limit an LLM budget passes: the LLM cap up to a monthly budget as large, else the monthly budget", () => {
+        const llmCap = guardrails.cost.caps.prod.llmMonthlyUsd!;
+        const budgets = (monthly: number, llm: number) => (f: Record<string, string>) => {
+            f[KEY("monthlyBudgetUsd")] = String(monthly);
+            f[KEY("llmBudgetUsd")] = String(llm);
+        };
+        expect(refusal("prod", budgets(llmCap, llmCap + 1))).toBe(
+            `Pulumi.prod.yaml: ${KEY("llmBudgetUsd")}: ${llmCap + 1} is above the prod LLM cost guardrail; allowed: a number > 0 and <= ${llmCap}`,
+        );
+        expect(refusal("prod", budgets(llmCap - 1000, llmCap - 500))).toBe(
+            `Pulumi.prod.yaml: ${KEY("llmBudgetUsd")}: ${llmCap - 500} is above the environment's monthly budget; allowed: a number > 0 and <= ${llmCap - 1000}`,
+        );
+        expect(parse("prod", budgets(llmCap - 1000, llmCap - 1000)).llmBudgetUsd).toBe(llmCap - 1000);
     });
 
     it("prod's monthly budget defaults to its cap", () => {
@@ -276,6 +313,31 @@ describe("per-environment rules", () => {
         );
     });
 
+    it("an environment outside the guardrails has no cap: its LLM budget is missing with no upper limit", () => {
+        expect(
+            refusal("dev", (f) => {
+                f[KEY("environment")] = "qa";
+                delete f[KEY("llmBudgetUsd")];
+            }).split("\n"),
+        ).toEqual([
+            `Pulumi.dev.yaml: ${KEY("environment")}: "qa" is not a guardrail environment; allowed: ${guardrails.environments.join(", ")}`,
+            `Pulumi.dev.yaml: ${KEY("environment")}: "qa" in the stack "dev", which is bound to dev by its name; allowed: "dev"`,
+            `Pulumi.dev.yaml: ${KEY("llmBudgetUsd")}: missing; the guardrails set no LLM cap for qa, so give one; allowed: a number > 0 and <= Infinity`,
+        ]);
+    });
+
+    it("a stack's name binds it to an environment: a stack named for none, or for another, is refused", () => {
+        const dev = flatConfig("dev");
+        const validate = (stack: string) => () => parseStackConfig(stack, dev.values, dev.secretKeys, guardrails);
+        expect(validate("dev-eu")().environment).toBe("dev");
+        expect(refused(validate("sandbox"))).toBe(
+            `Pulumi.sandbox.yaml: ${KEY("environment")}: the stack "sandbox" is bound to no guardrail environment; allowed stack names: dev or dev-<suffix>, staging or staging-<suffix>, prod or prod-<suffix>`,
+        );
+        expect(refused(validate("prod"))).toBe(
+            `Pulumi.prod.yaml: ${KEY("environment")}: "dev" in the stack "prod", which is bound to prod by its name; allowed: "prod"`,
+        );
+    });
+
     it("an override for an SLO id the guardrails do not define is refused, naming the key and the known ids", () => {
         const known = guardrails.slo.objectives[0];
         const overrides = {
@@ -302,6 +364,12 @@ describe("Grafana version and dashboard API", () => {
         const c = parse(stack);
         expect(c.grafanaApi).toBe("legacy");
         expect(Number(c.grafanaVersion.split(".")[0])).toBeGreaterThanOrEqual(GRAFANA_MIN_MAJOR.legacy);
+    });
+
+    it("accepts the legacy API on the first Grafana the dashboard models support", () => {
+        const c = parse("dev", (f) => (f[KEY("grafanaVersion")] = `${GRAFANA_MIN_MAJOR.legacy}.0`));
+        expect(c.grafanaVersion).toBe(`${GRAFANA_MIN_MAJOR.legacy}.0`);
+        expect(c.grafanaApi).toBe("legacy");
     });
 
     it("accepts the apps API on the first Grafana that serves it", () => {
@@ -388,4 +456,222 @@ describe("AWS account and region pinned per stack", () => {
             expect(() => parse("dev", (f) => (f[key] = "false"))).not.toThrow();
         },
     );
+});
+
+describe("runbook links", () => {
+    it("takes an http URL as well as an https one, and refuses another scheme even with a host", () => {
+        expect(parse("dev", (f) => (f[KEY("runbookBaseUrl")] = "http://wiki.internal/runbooks")).runbookBaseUrl).toBe(
+            "http://wiki.internal/runbooks/",
+        );
+        expect(refusal("dev", (f) => (f[KEY("runbookBaseUrl")] = "ftp://docs.example/runbooks/"))).toBe(
+            `Pulumi.dev.yaml: ${KEY("runbookBaseUrl")}: "ftp://docs.example/runbooks/" is not an absolute URL, so no notification could open a runbook; allowed: an absolute http(s) URL of the docs folder`,
+        );
+    });
+});
+
+describe("rule placement: where a stack's rules are evaluated", () => {
+    it("names the namespace and the cluster: kubernetes:cluster, else kubernetes:context, else the ambient one", () => {
+        expect(parse("dev").rulePlacement).toBe("namespace monitoring of cluster maestro-dev");
+        expect(parse("dev", (f) => (f["kubernetes:cluster"] = "eks-shared")).rulePlacement).toBe(
+            "namespace monitoring of cluster eks-shared",
+        );
+        expect(parse("dev", (f) => delete f["kubernetes:context"]).rulePlacement).toBe(
+            "namespace monitoring of the ambient kubeconfig's cluster",
+        );
+    });
+
+    it("names the AMP workspace, or the one the stack creates", () => {
+        expect(parse("dev", (f) => toAmp(f, "ws-0123abcd")).rulePlacement).toBe("AMP workspace ws-0123abcd");
+        expect(parse("dev", (f) => toAmp(f)).rulePlacement).toBe("the AMP workspace stack dev creates (its own)");
+    });
+});
+
+describe("sliMatchers", () => {
+    const scope = (m: Record<string, string>) => (f: Record<string, string>) =>
+        (f[KEY("sliMatchers")] = JSON.stringify(m));
+
+    it("appends each matcher to every SLI selector", () => {
+        const c = parse("dev", scope({ namespace: "dev" }));
+        expect(c.sliMatchers).toEqual({ namespace: "dev" });
+        expect(c.slos.map((o) => o.sli.matchers)).toEqual(
+            guardrails.slo.objectives.map((o) => [...o.sli.matchers, { label: "namespace", op: "=", value: "dev" }]),
+        );
+    });
+
+    it.each(["le", "__name__", "__meta"])("refuses the reserved label %s", (label) => {
+        expect(refusal("dev", scope({ [label]: "x" }))).toBe(
+            `Pulumi.dev.yaml: ${KEY(`sliMatchers.${label}`)}: "${label}" is reserved (the bucket bound, or Prometheus' own); allowed: a label of the SLI series such as namespace, cluster or env`,
+        );
+    });
+
+    it("refuses a label an SLO's own selector matches on", () => {
+        const slo = guardrails.slo.objectives[0];
+        const label = slo.sli.matchers[0].label;
+        expect(refusal("dev", scope({ [label]: "x" }))).toBe(
+            `Pulumi.dev.yaml: ${KEY(`sliMatchers.${label}`)}: conflicts with SLO ${slo.id}'s own matcher on "${label}" (guardrails/guardrails.yaml /slo/objectives); allowed: a label no SLI selects on`,
+        );
+    });
+
+    it("refuses a label any one of an SLO's several matchers uses", () => {
+        const [first, ...rest] = guardrails.slo.objectives;
+        const twoMatchers: Guardrails = {
+            ...guardrails,
+            slo: {
+                ...guardrails.slo,
+                objectives: [
+                    {
+                        ...first,
+                        sli: {
+                            ...first.sli,
+                            matchers: [...first.sli.matchers, { label: "service", op: "=", value: "api" }],
+                        },
+                    },
+                    ...rest,
+                ],
+            },
+        };
+        const flat = flatConfig("dev", scope({ service: "x" }));
+        expect(refused(() => parseStackConfig("dev", flat.values, flat.secretKeys, twoMatchers))).toBe(
+            `Pulumi.dev.yaml: ${KEY("sliMatchers.service")}: conflicts with SLO ${first.id}'s own matcher on "service" (guardrails/guardrails.yaml /slo/objectives); allowed: a label no SLI selects on`,
+        );
+    });
+});
+
+describe("keys and values as Pulumi hands them over", () => {
+    it("refuses a key without a namespace", () => {
+        expect(refusal("dev", (f) => (f["owner"] = "platform-team"))).toBe(
+            `Pulumi.dev.yaml: owner: unknown config namespace ""; allowed: maestro-guardrails, aws, kubernetes, grafana, pulumi`,
+        );
+    });
+
+    it("refuses a structured key given a plain string", () => {
+        expect(refusal("dev", (f) => (f[KEY("ruleTarget")] = "monitoring"))).toBe(
+            `Pulumi.dev.yaml: ${KEY("ruleTarget")}: expected a structured value (YAML map or list), got "monitoring"`,
+        );
+    });
+
+    it("names a list item by its index and a map entry by its name, digits or not", () => {
+        const emails = [...Array.from({ length: 10 }, (_, i) => `team${i}@maestro.example`), "not-an-email"];
+        expect(refusal("dev", (f) => (f[KEY("alertEmails")] = JSON.stringify(emails)))).toBe(
+            `Pulumi.dev.yaml: ${KEY("alertEmails[10]")}: must match format "email"`,
+        );
+        expect(refusal("dev", (f) => (f[KEY("sliMatchers")] = JSON.stringify({ ns1: "" })))).toContain(
+            `Pulumi.dev.yaml: ${KEY("sliMatchers.ns1")}: `,
+        );
+        const labels = { release: "kube-prometheus-stack", "2nd": "not a label value" };
+        expect(
+            refusal(
+                "dev",
+                (f) =>
+                    (f[KEY("ruleTarget")] = JSON.stringify({
+                        kind: "prometheus-operator",
+                        namespace: "monitoring",
+                        ruleSelectorLabels: labels,
+                    })),
+            ),
+        ).toContain(`Pulumi.dev.yaml: ${KEY("ruleTarget.ruleSelectorLabels.2nd")}: `);
+    });
+});
+
+describe("cost collector", () => {
+    const shipped = JSON.parse(flatConfig("dev").values[KEY("costCollector")]) as { oidcProviderArn: string };
+    const collector = (c: Record<string, unknown>) => (f: Record<string, string>) =>
+        (f[KEY("costCollector")] = JSON.stringify(c));
+
+    it("defaults: on in dev with the rule target's namespace, off in prod; no ARN unless given", () => {
+        expect(parse("dev").costCollector).toStrictEqual({
+            enabled: true,
+            namespace: "monitoring",
+            oidcProviderArn: shipped.oidcProviderArn,
+            image: COST_COLLECTOR_DEFAULT_IMAGE,
+            refreshMinutes: COST_COLLECTOR_MIN_REFRESH_MINUTES,
+        });
+        expect(parse("prod").costCollector).toStrictEqual({
+            enabled: false,
+            namespace: "monitoring",
+            image: COST_COLLECTOR_DEFAULT_IMAGE,
+            refreshMinutes: COST_COLLECTOR_MIN_REFRESH_MINUTES,
+        });
+        // An AMP target names no namespace: none is needed while the collector is off.
+        expect(parse("prod", (f) => toAmp(f)).costCollector.namespace).toBe("");
+    });
+
+    it("refuses an enabled collector without a namespace (AMP target)", () => {
+        expect(refusal("dev", (f) => toAmp(f, undefined, { collectorNamespace: false }))).toBe(
+            `Pulumi.dev.yaml: ${KEY("costCollector.namespace")}: missing; the AMP rule target names no namespace, so give the collector's; allowed: a Kubernetes namespace name`,
+        );
+    });
+
+    it("refuses an enabled collector without the OIDC provider, saying why it is on", () => {
+        const allowed = `allowed: arn:aws:iam::<account>:oidc-provider/<issuer>, or set ${KEY("costCollector.enabled")} to false`;
+        expect(refusal("dev", (f) => delete f[KEY("costCollector")])).toBe(
+            `Pulumi.dev.yaml: ${KEY("costCollector.oidcProviderArn")}: missing; the collector is on by default in dev and its role is assumed through the cluster's OIDC provider; ${allowed}`,
+        );
+        expect(refusal("prod", collector({ enabled: true }))).toBe(
+            `Pulumi.prod.yaml: ${KEY("costCollector.oidcProviderArn")}: missing; the collector is enabled and its role is assumed through the cluster's OIDC provider; ${allowed}`,
+        );
+    });
+
+    it("refreshes at most once an hour", () => {
+        const every = (minutes: number) => collector({ ...shipped, refreshMinutes: minutes });
+        const min = COST_COLLECTOR_MIN_REFRESH_MINUTES;
+        expect(refusal("dev", every(min - 1))).toBe(
+            `Pulumi.dev.yaml: ${KEY("costCollector.refreshMinutes")}: ${min - 1} would call Cost Explorer (billed per request) more than once an hour; allowed: an integer >= ${min}`,
+        );
+        expect(parse("dev", every(min)).costCollector.refreshMinutes).toBe(min);
+        expect(parse("dev", every(2 * min)).costCollector.refreshMinutes).toBe(2 * min);
+    });
+});
+
+describe("stackConfigFromPulumi: the config the Pulumi runtime hands the program", () => {
+    async function fromPulumi(stack: string, flat: { values: Record<string, string>; secretKeys: string[] }) {
+        await pulumi.runtime.setMocks(
+            { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
+            "maestro-guardrails",
+            stack,
+        );
+        pulumi.runtime.setAllConfig(flat.values, flat.secretKeys);
+        return stackConfigFromPulumi(guardrails);
+    }
+
+    it("validates the stack's config with the secrets the runtime flags", async () => {
+        const c = await fromPulumi("dev", flatConfig("dev"));
+        expect(c.stack).toBe("dev");
+        expect(c.sourceFile).toBe("Pulumi.dev.yaml");
+        expect(Object.keys(c.alertSecrets)).toEqual(["team-chat-webhook"]);
+    });
+
+    it("refuses a credential the runtime does not flag as secret, naming the stack file", async () => {
+        await expect(
+            fromPulumi(
+                "dev",
+                flatConfig("dev", (f) => (f["grafana:auth"] = "admin:admin")),
+            ),
+        ).rejects.toThrow(
+            "Pulumi.dev.yaml: grafana:auth: must be a secret; set it with `pulumi config set --secret grafana:auth <value>`",
+        );
+    });
+
+    it("names the file MAESTRO_STACK_CONFIG_FILE gives", async () => {
+        const previous = process.env.MAESTRO_STACK_CONFIG_FILE;
+        process.env.MAESTRO_STACK_CONFIG_FILE = "stacks/dev.yaml";
+        try {
+            await expect(
+                fromPulumi(
+                    "dev",
+                    flatConfig("dev", (f) => delete f[KEY("owner")]),
+                ),
+            ).rejects.toThrow(
+                new ValidationError([
+                    { file: "stacks/dev.yaml", path: KEY("owner"), message: 'missing required key "owner"' },
+                ]),
+            );
+        } finally {
+            if (previous === undefined) {
+                delete process.env.MAESTRO_STACK_CONFIG_FILE;
+            } else {
+                process.env.MAESTRO_STACK_CONFIG_FILE = previous;
+            }
+        }
+    });
 });
