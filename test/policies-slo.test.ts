@@ -175,6 +175,12 @@ describe(`${SLO_POLICY}: as designed`, () => {
         ]) {
             expect([literal, promqlString(literal)]).toEqual([literal, "0.35"]);
         }
+        // The ends of each range: the last code point, around the surrogates, the last octal byte; octal runs.
+        expect(promqlString(`"\\U0010ffff"`)).toBe(String.fromCodePoint(0x10ffff));
+        expect(promqlString(`"\\ud7ff\\ue000"`)).toBe("\ud7ff\ue000");
+        expect(promqlString(`"\\377"`)).toBe("\xff");
+        expect(promqlString(`"\\060"`)).toBe("0");
+        expect(promqlString(`"0\\056\\063\\065"`)).toBe("0.35");
         expect(promqlString(`"a\\"b"`)).toBe('a"b');
         expect(promqlString(`'a\\'b'`)).toBe("a'b");
         expect(promqlString(`"\\a\\b\\f\\n\\r\\t\\v\\\\"`)).toBe("\x07\b\f\n\r\t\v\\");
