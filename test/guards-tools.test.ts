@@ -6,11 +6,11 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseStackConfig } from "../core/stackConfig";
+import { credentialKeys, parseStackConfig } from "../core/stackConfig";
 import { MAX_DOCUMENT_BYTES, ValidationError, readDataFile, repoRoot } from "../core/validation";
 import { readStackFile } from "../offline/mockRuntime";
 import { SYNTH_MARKER, outDirProblem, synthStack, writeSynthOutput } from "../offline/synth";
-import { KEY, flatConfig, guardrails, runScript } from "./helpers";
+import { KEY, flatConfig, guardrails, runScript, stackConfig } from "./helpers";
 
 jest.setTimeout(60_000);
 
@@ -178,6 +178,97 @@ describe("config values are bounded by what the providers accept", () => {
             ),
         ).toContain(`${KEY("ruleTarget")}.namespace: must NOT have more than 63 characters`);
     });
+
+    it("explains missing ruleSelectorLabels, and names any other key the rule target misses as it is", () => {
+        const target = (t: Record<string, unknown>) => (f: Record<string, string>) =>
+            (f[KEY("ruleTarget")] = JSON.stringify(t));
+        const explained = `Pulumi.dev.yaml: ${KEY("ruleTarget.ruleSelectorLabels")}: missing; the PrometheusRule objects are loaded only if they carry the labels your Prometheus' ruleSelector matches; allowed: a map of labels, e.g. {release: <helm release name>} for kube-prometheus-stack`;
+        expect(refusal("dev", target({ kind: "prometheus-operator", namespace: "monitoring" })).split("\n")).toContain(
+            explained,
+        );
+        const noNamespace = refusal(
+            "dev",
+            target({ kind: "prometheus-operator", ruleSelectorLabels: { release: "prometheus" } }),
+        ).split("\n");
+        expect(noNamespace).toContain(`Pulumi.dev.yaml: ${KEY("ruleTarget")}: missing required key "namespace"`);
+        expect(noNamespace).not.toContain(explained);
+    });
+});
+
+describe("config keys and namespaces", () => {
+    it("refuses a namespace no provider of the stack reads, naming the allowed ones", () => {
+        expect(refusal("dev", (f) => (f["azure:location"] = "westeurope"))).toBe(
+            `Pulumi.dev.yaml: azure:location: unknown config namespace "azure"; allowed: maestro-guardrails, aws, kubernetes, grafana, pulumi`,
+        );
+    });
+
+    it("refuses an unknown key of the project, naming the allowed ones", () => {
+        expect(refusal("dev", (f) => (f[KEY("enviroment")] = "dev"))).toContain(
+            `Pulumi.dev.yaml: ${KEY("enviroment")}: unknown key; allowed keys: ${KEY("environment")}, ${KEY("owner")}, ${KEY("monthlyBudgetUsd")}, `,
+        );
+    });
+
+    it("reports a structured value that does not parse once, not again as a missing key", () => {
+        expect(refusal("dev", (f) => (f[KEY("ruleTarget")] = "monitoring"))).toBe(
+            `Pulumi.dev.yaml: ${KEY("ruleTarget")}: expected a structured value (YAML map or list), got "monitoring"`,
+        );
+    });
+
+    it.each([
+        ["endpoints", JSON.stringify([{ s3: "http://127.0.0.1:9000" }]), "points services at custom endpoints"],
+        ["httpsProxy", "http://proxy.example:3128", "sends requests through a proxy"],
+        ["insecure", "true", "accepts any TLS certificate"],
+    ])("refuses aws:%s, which sends the provider's requests elsewhere", (key, value, what) => {
+        expect(refusal("dev", (f) => (f[`aws:${key}`] = value))).toBe(
+            `Pulumi.dev.yaml: aws:${key}: ${what}, so resources would go where the guardrails never see them; allowed: unset (remove it from Pulumi.dev.yaml)`,
+        );
+    });
+
+    it("reads those key names as the AWS provider's only: the same names in another provider's namespace pass", () => {
+        const flat = flatConfig("dev", (f) => {
+            f["kubernetes:insecure"] = "false";
+            f["grafana:httpProxy"] = "http://proxy.example:3128";
+        });
+        expect(() => parseStackConfig("dev", flat.values, flat.secretKeys, guardrails)).not.toThrow();
+    });
+
+    it("ends the runbook base URL with exactly one slash, whether or not the stack file wrote one", () => {
+        for (const url of ["https://docs.example/runbooks", "https://docs.example/runbooks/"]) {
+            expect(stackConfig("dev", (f) => (f[KEY("runbookBaseUrl")] = url)).runbookBaseUrl).toBe(
+                "https://docs.example/runbooks/",
+            );
+        }
+    });
+});
+
+describe("the stack file pins the AWS account and region the guardrails declare", () => {
+    it("refuses a stack file without the account pin, saying how to set it", () => {
+        expect(refusal("dev", (f) => delete f["aws:allowedAccountIds"])).toBe(
+            `Pulumi.dev.yaml: aws:allowedAccountIds: missing; every stack pins its AWS account; allowed: ["111122223333"] (guardrails/guardrails.yaml /accounts/dev), e.g. \`pulumi config set --path 'aws:allowedAccountIds[0]' 111122223333\``,
+        );
+    });
+
+    it.each(["aws:skipRequestingAccountId", "aws:skipCredentialsValidation"])(
+        "accepts %s set to false, and refuses true",
+        (key) => {
+            const flat = flatConfig("dev", (f) => (f[key] = "false"));
+            expect(() => parseStackConfig("dev", flat.values, flat.secretKeys, guardrails)).not.toThrow();
+            expect(refusal("dev", (f) => (f[key] = "true")).split("\n")).toContain(
+                `Pulumi.dev.yaml: ${key}: "true" turns off the account check aws:allowedAccountIds relies on; allowed: false or absent`,
+            );
+        },
+    );
+
+    it("reads the switch's false however spaced or capitalised", () => {
+        for (const off of ["False", " false ", "FALSE"]) {
+            const flat = flatConfig("dev", (f) => (f["aws:skipRequestingAccountId"] = off));
+            expect(() => parseStackConfig("dev", flat.values, flat.secretKeys, guardrails)).not.toThrow();
+        }
+    });
+
+    it("hands the pinned region on (SNS receivers sign requests for it)", () => {
+        expect(stackConfig("dev").awsRegion).toBe("us-east-1");
+    });
 });
 
 describe("plaintext credentials under any credential-like key are refused", () => {
@@ -199,6 +290,42 @@ describe("plaintext credentials under any credential-like key are refused", () =
         expect(msg).toContain(`${key}: must be a secret; set it with \`pulumi config set --secret ${key} <value>\``);
         expect(msg).toContain(`holds a credential in plaintext: ${named}`);
         expect(msg).not.toContain(value);
+    });
+
+    it("finds credentials at any depth of a structured value, also after leading whitespace, naming each", () => {
+        const value = ` \n${JSON.stringify({
+            roleArn: "arn:aws:iam::111122223333:role/deploy",
+            externalId: "s3cr3t",
+            tags: { sessionToken: "t0k3n" },
+        })}`;
+        expect(refusal("dev", (f) => (f["aws:assumeRole"] = value))).toBe(
+            "Pulumi.dev.yaml: aws:assumeRole: must be a secret; set it with `pulumi config set --secret aws:assumeRole <value>` (it holds a credential in plaintext: aws:assumeRole.externalId, aws:assumeRole.tags.sessionToken)",
+        );
+    });
+
+    it.each([
+        ["grafana:auth", "", "empty"],
+        [
+            "aws:assumeRole",
+            JSON.stringify({ roleArn: "arn:aws:iam::111122223333:role/deploy", externalId: null }),
+            "null in a structured value",
+        ],
+        [
+            "aws:assumeRole",
+            JSON.stringify({ roleArn: "arn:aws:iam::111122223333:role/deploy", sessionTokenFromEnvironment: true }),
+            "a switch in a structured value",
+        ],
+        ["aws:skipCredentialsValidation", "false", "a switch"],
+    ])("accepts %s holding no credential (%#: %s)", (key, value) => {
+        const flat = flatConfig("dev", (f) => (f[key] = value));
+        expect(() => parseStackConfig("dev", flat.values, flat.secretKeys, guardrails)).not.toThrow();
+    });
+
+    it("finds no credential in a credential-named key left undefined (a value built in code, not read from a file)", () => {
+        expect(credentialKeys("aws:assumeRole", { roleArn: "arn", externalId: undefined })).toEqual([]);
+        expect(credentialKeys("aws:assumeRole", { roleArn: "arn", externalId: "s3cr3t" })).toEqual([
+            "aws:assumeRole.externalId",
+        ]);
     });
 
     it("accepts the same keys as secrets, and non-credential keys (a region, a credentials file path) in plaintext", () => {

@@ -21,7 +21,7 @@ import {
     treeFromAlertmanagerYaml,
 } from "../routing";
 import { alertLabelSets, intendedRole } from "../verify/alerting";
-import { flatConfig, guardrails, KEY, stackConfig, STACKS } from "./helpers";
+import { flatConfig, guardrails, KEY, stackConfig, STACKS, toAmp } from "./helpers";
 
 const CRD = path.join(repoRoot, "routing", "schema", "monitoring.coreos.com_alertmanagerconfigs.yaml");
 
@@ -192,8 +192,8 @@ describe("routing config", () => {
             r.receivers["on-call"] = { pagerduty: { routingKey: "R0UT1NGKEY" } };
             f[KEY("alertRouting")] = JSON.stringify(r);
         });
-        expect(msg).toContain(
-            `Pulumi.prod.yaml: ${KEY("alertRouting.receivers.on-call.pagerduty.routingKey")}: a secret in plain text in the stack file; allowed: pagerduty.routingKeySecret: <name>`,
+        expect(msg.split("\n")).toContain(
+            `Pulumi.prod.yaml: ${KEY("alertRouting.receivers.on-call.pagerduty.routingKey")}: a secret in plain text in the stack file; allowed: pagerduty.routingKeySecret: <name>, with the value set by \`pulumi config set --secret ${KEY(`${ALERT_SECRET_PREFIX}<name>`)} <value>\``,
         );
         const hook = refusal("dev", (f) => {
             const r = routingOf(f);
@@ -219,10 +219,37 @@ describe("routing config", () => {
         expect(missing).toContain(
             `${KEY("alertRouting.receivers.on-call.pagerduty.routingKeySecret")}: names secret "pagerduty-routing-key", but ${KEY(`${ALERT_SECRET_PREFIX}pagerduty-routing-key`)} is not set`,
         );
+        const webhookKey = KEY(`${ALERT_SECRET_PREFIX}team-chat-webhook`);
+        expect(refusal("dev", (f) => delete f[webhookKey])).toBe(
+            `Pulumi.dev.yaml: ${KEY("alertRouting.receivers.team-chat.webhook.urlSecret")}: names secret "team-chat-webhook", but ${webhookKey} is not set; allowed: set it with \`pulumi config set --secret ${webhookKey} <value>\``,
+        );
         const flat = flatConfig("dev");
         const stray = KEY(`${ALERT_SECRET_PREFIX}team-chat-webhok`);
         const unused = refusal("dev", (f) => (f[stray] = "[secret]"), [...flat.secretKeys, stray]);
-        expect(unused).toContain(`${stray}: no receiver uses it`);
+        expect(unused).toBe(
+            `Pulumi.dev.yaml: ${stray}: no receiver uses it; allowed: a name given as routingKeySecret or urlSecret in ${KEY("alertRouting.receivers")} (team-chat-webhook)`,
+        );
+    });
+
+    it("lists every secret the receivers use next to an unused one, or none when no receiver uses a secret", () => {
+        const stray = KEY(`${ALERT_SECRET_PREFIX}on-call-key`);
+        const prod = flatConfig("prod");
+        expect(refusal("prod", (f) => (f[stray] = "[secret]"), [...prod.secretKeys, stray])).toContain(
+            `${stray}: no receiver uses it; allowed: a name given as routingKeySecret or urlSecret in ${KEY("alertRouting.receivers")} (pagerduty-routing-key, team-tickets-webhook)`,
+        );
+        const amp = flatConfig("prod", toAmp);
+        expect(
+            refusal(
+                "prod",
+                (f) => {
+                    toAmp(f);
+                    f[stray] = "[secret]";
+                },
+                [...amp.secretKeys, stray],
+            ),
+        ).toContain(
+            `${stray}: no receiver uses it; allowed: a name given as routingKeySecret or urlSecret in ${KEY("alertRouting.receivers")} (none)`,
+        );
     });
 
     it("refuses a route to a receiver that does not exist, and a missing route", () => {
@@ -232,7 +259,9 @@ describe("routing config", () => {
                 r.routes.page = "on-cal";
                 f[KEY("alertRouting")] = JSON.stringify(r);
             }),
-        ).toContain(`${KEY("alertRouting.routes.page")}: "on-cal" is not a receiver; allowed: `);
+        ).toBe(
+            `Pulumi.staging.yaml: ${KEY("alertRouting.routes.page")}: "on-cal" is not a receiver; allowed: team-chat, finops, release-manager`,
+        );
         expect(
             refusal("staging", (f) => {
                 const r = routingOf(f);
@@ -259,6 +288,28 @@ describe("routing config", () => {
         const msg = refusal("prod", (f) => (f[KEY("ruleTarget")] = JSON.stringify({ kind: "amp" })));
         expect(msg).toContain(
             `${KEY("alertRouting.receivers.on-call")}: uses pagerduty, which Amazon Managed Prometheus' alert manager cannot send to (ruleTarget.kind: amp); allowed: sns`,
+        );
+        const both = refusal(
+            "prod",
+            (f) => {
+                toAmp(f);
+                const r = routingOf(f);
+                r.receivers.finops = {
+                    sns: { topicArn: "arn:aws:sns:us-east-1:123456789012:finops" },
+                    webhook: { urlSecret: "finops-webhook" },
+                    email: {
+                        to: ["finops@maestro.example"],
+                        from: "am@maestro.example",
+                        smarthost: "smtp.example:587",
+                    },
+                };
+                f[KEY("alertRouting")] = JSON.stringify(r);
+                f[KEY(`${ALERT_SECRET_PREFIX}finops-webhook`)] = "[secret]";
+            },
+            [...flatConfig("prod").secretKeys, KEY(`${ALERT_SECRET_PREFIX}finops-webhook`)],
+        );
+        expect(both).toBe(
+            `Pulumi.prod.yaml: ${KEY("alertRouting.receivers.finops")}: uses webhook, email, which Amazon Managed Prometheus' alert manager cannot send to (ruleTarget.kind: amp); allowed: sns`,
         );
     });
 
