@@ -40,7 +40,9 @@ export function credentialKeys(fullKey: string, value: unknown): string[] {
     const found: string[] = [];
     const visit = (at: string, name: string, v: unknown) => {
         // A switch (`skipCredentialsValidation: true`) names credentials but holds none.
-        const flag = typeof v === "boolean" || v === "true" || v === "false";
+        // Read as the account check reads its switches: trimmed, in any case.
+        const flag =
+            typeof v === "boolean" || (typeof v === "string" && ["true", "false"].includes(v.trim().toLowerCase()));
         if (
             CREDENTIAL_KEY.test(name) &&
             !CREDENTIAL_PATH.test(name) &&
@@ -501,7 +503,11 @@ function checkAlertRouting(
  * a PrometheusRule without the labels its Prometheus selects is silently ignored.
  */
 function explainMissing(p: Problem): Problem {
-    if (p.path === `${PROJECT}:ruleTarget` && p.message === 'missing required key "ruleSelectorLabels"') {
+    if (
+        p.message === 'missing required key "ruleSelectorLabels"' &&
+        // Stryker disable next-line ConditionalExpression: only the rule target's schema requires ruleSelectorLabels
+        p.path === `${PROJECT}:ruleTarget`
+    ) {
         return {
             ...p,
             path: `${PROJECT}:ruleTarget.ruleSelectorLabels`,

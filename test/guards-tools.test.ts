@@ -316,6 +316,12 @@ describe("plaintext credentials under any credential-like key are refused", () =
             "a switch in a structured value",
         ],
         ["aws:skipCredentialsValidation", "false", "a switch"],
+        ["aws:skipCredentialsValidation", " False ", "a switch spaced and capitalised, as the account check reads it"],
+        [
+            "aws:assumeRole",
+            JSON.stringify({ roleArn: "arn:aws:iam::111122223333:role/deploy", sessionTokenFromEnvironment: "TRUE" }),
+            "a switch written as text in a structured value",
+        ],
     ])("accepts %s holding no credential (%#: %s)", (key, value) => {
         const flat = flatConfig("dev", (f) => (f[key] = value));
         expect(() => parseStackConfig("dev", flat.values, flat.secretKeys, guardrails)).not.toThrow();
