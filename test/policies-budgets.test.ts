@@ -666,6 +666,14 @@ describe(`${BUDGETS_POLICY} in a shared account`, () => {
     const problem = (env: string) =>
         `the ${env} account is shared with ${accountSharedWith(guardrails, env).join(", ")} (guardrails/guardrails.yaml /accounts), so this budget would count their spend too; allowed: a filterExpression that is or ANDs in ${JSON.stringify(environmentScope(env))}, and no costFilters`;
 
+    it("reads a null item in a filter's list as a null item, not as no scope: the scope with it is another filter", () => {
+        const s = happyStack(guardrails, shared);
+        extraBudget(s, "budgets-total", "budgets-compute", {
+            filterExpression: { ors: [...(environmentScope(shared).ors ?? []), null] },
+        });
+        expect(messages(s)).toEqual([budgetMessage("budgets-compute", problem(shared))]);
+    });
+
     it("refuses a budget without the environment's scope, naming the other environments and the filter it needs", () => {
         const s = happyStack(guardrails, shared);
         extraBudget(s, "budgets-total", "budgets-compute", { filterExpression: OTHER_SERVICE });
