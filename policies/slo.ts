@@ -120,7 +120,9 @@ export function promqlString(literal: string): string | undefined {
         const hexDigits = HEX_ESCAPE_DIGITS[e];
         if (e === quote || e in SIMPLE_ESCAPES) {
             out += SIMPLE_ESCAPES[e] ?? e;
-        } else if (hexDigits !== undefined) {
+            continue;
+        }
+        if (hexDigits !== undefined) {
             const digits = body.slice(i + 1, i + 1 + hexDigits);
             const code = parseInt(digits, 16);
             if (
@@ -132,9 +134,12 @@ export function promqlString(literal: string): string | undefined {
             }
             out += String.fromCodePoint(code);
             i += hexDigits;
-            // Stryker disable next-line Regex: the slice holds at most three characters, so either anchor alone says the same
-        } else if (/^[0-7]{3}$/.test(body.slice(i, i + 3)) && parseInt(body.slice(i, i + 3), 8) <= 0xff) {
-            out += String.fromCharCode(parseInt(body.slice(i, i + 3), 8));
+            continue;
+        }
+        const octal = body.slice(i, i + 3);
+        // Stryker disable next-line Regex: the slice holds at most three characters, so either anchor alone says the same
+        if (/^[0-7]{3}$/.test(octal) && parseInt(octal, 8) <= 0xff) {
+            out += String.fromCharCode(parseInt(octal, 8));
             i += 2;
         } else {
             return undefined;
@@ -202,6 +207,11 @@ function vectorValue(r: DeployedRule | undefined): number | undefined {
     return m ? Number(m[1]) : undefined;
 }
 
+/** Whether a deployed rule has no hold time, however the rule file spells none. */
+function holdsForNoTime(r: DeployedRule): boolean {
+    return r.for === undefined || r.for === null || r.for === "" || r.for === "0s";
+}
+
 function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
     return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
 }
@@ -254,7 +264,7 @@ function wholeRuleProblems(
             (r) =>
                 normalized(literalBounds(r.expr)) === normalized(want.expr) &&
                 sameLabels(r.labels, want.labels) &&
-                (r.for === undefined || r.for === null || r.for === "" || r.for === "0s"),
+                holdsForNoTime(r),
         );
         if (same.length === 0) {
             problems.push({
@@ -272,7 +282,7 @@ function wholeRuleProblems(
                     `labels are ${JSON.stringify(sortKeys(r.labels))}; allowed: ${JSON.stringify(sortKeys(want.labels))}`,
                 );
             }
-            if (!(r.for === undefined || r.for === null || r.for === "" || r.for === "0s")) {
+            if (!holdsForNoTime(r)) {
                 diffs.push(`for is ${JSON.stringify(r.for)}; allowed: none (the burn-rate windows are the hold time)`);
             }
             // No difference: an exact copy, reported only when the rule is deployed more than once.

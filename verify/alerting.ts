@@ -23,9 +23,8 @@ import { loadGovernance, requiredSignoffs } from "../governance";
 import { shippedStackConfig } from "../offline/shippedStacks";
 import { LEDGER_FILE, verifyLedgerFile } from "../provenance/ledger";
 import { buildRuleSets, isAlertingRule, renderRuleFile } from "../rules";
-import { CADENCE_GRACE_DAYS, durationSeconds } from "../rules/design";
+import { CADENCE_GRACE_DAYS, SLO_ALERT_NAME, durationSeconds } from "../rules/design";
 import { cadenceTargets } from "../rules/cadence";
-import { SLO_ALERT_NAME } from "../rules/design";
 import {
     AlertmanagerConfigSpec,
     buildAlertmanagerConfig,
