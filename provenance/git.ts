@@ -81,6 +81,11 @@ export function gitFacts(dir: string): GitFacts | undefined {
     };
 }
 
+/** The commit checked out at `dir` (HEAD), or undefined outside a git checkout. */
+export function headCommit(dir: string): string | undefined {
+    return isGitCheckout(dir) ? git(dir, ["rev-parse", "HEAD"]) : undefined;
+}
+
 /** The state of the working tree a deploy runs from. */
 export interface CheckoutState {
     /** The commit checked out (HEAD). */
@@ -93,7 +98,7 @@ export interface CheckoutState {
 
 /** HEAD, uncommitted changes and a diff helper for the checkout at `dir` (undefined outside a git checkout). */
 export function checkoutState(dir: string): CheckoutState | undefined {
-    const head = isGitCheckout(dir) ? git(dir, ["rev-parse", "HEAD"]) : undefined;
+    const head = headCommit(dir);
     if (!head) {
         return undefined;
     }

@@ -6,7 +6,6 @@
  * naming every problem. See docs/provenance.md.
  */
 import { generateKeyPairSync } from "crypto";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { releaseCutMetrics, releaseSignoffMetrics, writeMetricsFile } from "../verify/ciMetrics";
@@ -16,7 +15,7 @@ import { GUARDRAILS_FILE, loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
 import { GOVERNANCE_DIR, loadGovernance, milestoneFor, requiredSignoffs } from "../governance";
 import { keyId, privateKeyFromText } from "../provenance/dsse";
-import { gitFacts } from "../provenance/git";
+import { gitFacts, headCommit } from "../provenance/git";
 import {
     LEDGER_FILE,
     LedgerVerification,
@@ -56,20 +55,6 @@ verify:
                       last staging / prod sign-off) for CI to push (docs/metrics.md)`;
 
 const COMMON = ["ledger", "signers", "governance", "guardrails"];
-
-function git(args: string[]): string | undefined {
-    try {
-        return (
-            execFileSync("git", args, {
-                cwd: repoRoot,
-                encoding: "utf8",
-                stdio: ["ignore", "pipe", "ignore"],
-            }).trim() || undefined
-        );
-    } catch {
-        return undefined;
-    }
-}
 
 function context(flags: ParsedFlags) {
     const ledger = path.resolve(single(flags, "ledger", USAGE) ?? LEDGER_FILE);
@@ -137,8 +122,7 @@ function record(flags: ParsedFlags): number {
     } catch (err) {
         throw new UsageError(`--key ${keyFile}: ${(err as Error).message}`, USAGE);
     }
-    const tagCommit = git(["rev-parse", "--verify", "--quiet", `refs/tags/${tag}^{commit}`]);
-    const commit = single(flags, "commit", USAGE) ?? tagCommit ?? git(["rev-parse", "HEAD"]) ?? "";
+    const commit = single(flags, "commit", USAGE) ?? gitFacts(repoRoot)?.tagCommit(tag) ?? headCommit(repoRoot) ?? "";
     const time = single(flags, "time", USAGE) ?? ledgerTime(new Date());
     let milestone: string;
     try {

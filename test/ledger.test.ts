@@ -754,6 +754,37 @@ describe("npm run provenance", () => {
         expect(r.stderr).toContain(`commit ${"f".repeat(40)} is not in this repository`);
     });
 
+    it("record without --commit signs the commit the tag names, or else the commit checked out", () => {
+        const { signers, ledger, key } = releaseManagerAt();
+        // A clone of this repository has no release tag yet; one that has v1.0.0 signs the tagged commit.
+        let expected = commit;
+        try {
+            expected = execFileSync("git", ["rev-parse", "--verify", "--quiet", "refs/tags/v1.0.0^{commit}"], {
+                cwd: repoRoot,
+                encoding: "utf8",
+            }).trim();
+        } catch {
+            // no such tag: HEAD
+        }
+        const r = provenance("record", {
+            signers,
+            ledger,
+            tag: "v1.0.0",
+            environment: "staging",
+            role: "Release Manager",
+            key,
+            time: "2026-11-17T00:00:00Z",
+        });
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        const entries = fs
+            .readFileSync(ledger, "utf8")
+            .split("\n")
+            .filter((l) => l !== "")
+            .map(parseLine);
+        expect(entries.map((e) => (typeof e === "string" ? e : e.commit))).toEqual([expected]);
+    });
+
     it("verify exits 1 naming a tampered line", () => {
         const { signers, ledger } = releaseManagerAt();
         fs.writeFileSync(ledger, text.replace(/"sig":"[A-Za-z0-9+/]{4}/, '"sig":"AAAA'));
