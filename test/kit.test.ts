@@ -22,8 +22,9 @@ import {
 } from "../kit";
 import { histogramRequirements } from "../core/instrumentation";
 import type { MatchOp } from "../core/guardrails";
-import { loadServiceBacklog } from "../kit/backlog";
-import { SLO_RECORD } from "../core/conventions";
+import { ServiceBacklog, loadServiceBacklog, serviceBacklog } from "../kit/backlog";
+import type { EvidenceItem } from "../core/evidence";
+import { EVIDENCE_HOOKS, SLO_RECORD } from "../core/conventions";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { ValidationError, repoRoot } from "../core/validation";
 import { buildRuleSets, isAlertingRule, renderRuleFile, sloPeriodWindow } from "../rules";
@@ -309,6 +310,140 @@ describe("the kit's refusals", () => {
             }),
         );
         expect(problems.map((p) => p.split(":")[0])).toEqual(["/owner", "/slos/0/id"]);
+    });
+});
+
+describe("the kit's evidence: an item of the service's own backlog, with exactly the hooks it declares", () => {
+    const targets = guardrailTargetsFromFile("prod");
+    const declared = (hook: keyof EvidenceItem["hooks"]) =>
+        `${BACKLOG.file} item ${EVIDENCE.id} declares; allowed: ${JSON.stringify(EVIDENCE.hooks[hook])}`;
+    const missing = (hook: string) =>
+        `/evidence/hooks/${hook}: missing; every resource carries all four evidence hooks (logs, metrics, tests, provenance): a concrete reference`;
+    /** The fixture backlog with more items, copies of its one item under other ids. */
+    const backlogWith = (...ids: string[]): ServiceBacklog => {
+        const doc = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "kit", "backlog.json"), "utf8")) as {
+            items: Array<Record<string, unknown>>;
+        };
+        return serviceBacklog(
+            { ...doc, items: [...doc.items, ...ids.map((id) => ({ ...doc.items[0], id }))] },
+            "search/backlog.json",
+        );
+    };
+
+    it("refuses a plan without a backlog", () => {
+        expect(refusal(args(targets, (a) => (a.backlog = undefined as unknown as ServiceBacklog)))).toEqual([
+            "/backlog: missing; allowed: loadServiceBacklog(<the service's backlog file>)",
+        ]);
+    });
+
+    it("refuses an item the backlog does not have, listing the ones it has, and accepts each one it has", () => {
+        const backlog = backlogWith("R2-SEARCH-DASHBOARDS");
+        expect(
+            refusal(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = { ...EVIDENCE, id: "R2-SEARCH-TYPO" };
+                }),
+            ),
+        ).toEqual([
+            '/evidence/id: "R2-SEARCH-TYPO" is not an item of search/backlog.json; allowed: R2-SEARCH-SLOS, R2-SEARCH-DASHBOARDS',
+        ]);
+        for (const id of ["R2-SEARCH-SLOS", "R2-SEARCH-DASHBOARDS"]) {
+            const plan = planServiceGuardrails(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = backlog.items.get(id)!;
+                }),
+                "ws4",
+            );
+            expect(plan.dashboard.backlogItem).toBe(id);
+        }
+    });
+
+    it("refuses a hook other than the backlog item's, naming the hook, the file and the declared value", () => {
+        expect(
+            refusal(
+                args(
+                    targets,
+                    (a) => (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, tests: "test/other.test.ts" } }),
+                ),
+            ),
+        ).toEqual([`/evidence/hooks/tests: "test/other.test.ts" is not what ${declared("tests")}`]);
+        // Not even the same reference spelled with a space more.
+        expect(
+            refusal(
+                args(
+                    targets,
+                    (a) =>
+                        (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, logs: ` ${EVIDENCE.hooks.logs}` } }),
+                ),
+            ),
+        ).toEqual([`/evidence/hooks/logs: " ${EVIDENCE.hooks.logs}" is not what ${declared("logs")}`]);
+    });
+
+    it("refuses hooks that are missing, absent or blank as missing, and as not what the item declares", () => {
+        // What an untyped (JavaScript) program could pass.
+        const withoutTests = Object.fromEntries(Object.entries(EVIDENCE.hooks).filter(([h]) => h !== "tests"));
+        expect(
+            refusal(args(targets, (a) => (a.evidence = { ...EVIDENCE, hooks: withoutTests as EvidenceItem["hooks"] }))),
+        ).toEqual([missing("tests"), `/evidence/hooks/tests: undefined is not what ${declared("tests")}`]);
+        expect(
+            refusal(args(targets, (a) => (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, metrics: " \t" } }))),
+        ).toEqual([missing("metrics"), `/evidence/hooks/metrics: " \\t" is not what ${declared("metrics")}`]);
+        expect(refusal(args(targets, (a) => (a.evidence = { id: EVIDENCE.id } as EvidenceItem)))).toEqual([
+            ...EVIDENCE_HOOKS.map(missing),
+            ...EVIDENCE_HOOKS.map((h) => `/evidence/hooks/${h}: undefined is not what ${declared(h)}`),
+        ]);
+    });
+
+    it("refuses an item id without a value, or one Kubernetes cannot label (64 characters), and a backlog's longest (63) at its dashboard tag", () => {
+        const allowed = "allowed: a backlog item id of letters, digits, '-', '_' and '.' (at most 63)";
+        expect(
+            refusal(args(targets, (a) => (a.evidence = { ...EVIDENCE, id: undefined as unknown as string }))),
+        ).toEqual([
+            `/evidence/id: undefined; ${allowed}`,
+            `/evidence/id: undefined is not an item of ${BACKLOG.file}; allowed: ${EVIDENCE.id}`,
+        ]);
+        const longest = `R2-${"S".repeat(60)}`;
+        const backlog = backlogWith(longest);
+        expect(
+            refusal(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = { ...EVIDENCE, id: `${longest}S` };
+                }),
+            ),
+        ).toEqual([
+            `/evidence/id: "${longest}S"; ${allowed}`,
+            `/evidence/id: "${longest}S" is not an item of search/backlog.json; allowed: ${EVIDENCE.id}, ${longest}`,
+        ]);
+        // The id is a label value, but Grafana's dashboard tags hold 50 characters: maestro:backlog-item= and 29.
+        expect(
+            refusal(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = backlog.items.get(longest)!;
+                }),
+            ),
+        ).toEqual([
+            `/evidence: Grafana dashboard tags "maestro:backlog-item=${longest}" are over 50 characters, which Grafana refuses; shorten the value`,
+        ]);
+    });
+
+    it("accepts an item id whose dashboard tag is exactly Grafana's 50 characters, and refuses one longer", () => {
+        const fits = `R2-${"S".repeat(26)}`;
+        const backlog = backlogWith(fits, `${fits}S`);
+        const withItem = (id: string) =>
+            args(targets, (a) => {
+                a.backlog = backlog;
+                a.evidence = backlog.items.get(id)!;
+            });
+        expect(JSON.parse(planServiceGuardrails(withItem(fits), "ws4").dashboardJson)).toMatchObject({
+            tags: expect.arrayContaining([`maestro:backlog-item=${fits}`]) as unknown,
+        });
+        expect(refusal(withItem(`${fits}S`))).toEqual([
+            `/evidence: Grafana dashboard tags "maestro:backlog-item=${fits}S" are over 50 characters, which Grafana refuses; shorten the value`,
+        ]);
     });
 });
 
