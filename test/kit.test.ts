@@ -311,6 +311,80 @@ describe("the kit's refusals", () => {
         );
         expect(problems.map((p) => p.split(":")[0])).toEqual(["/owner", "/slos/0/id"]);
     });
+
+    it("refuses an empty owner with what is allowed", () => {
+        expect(refusal(args(targets, (a) => (a.owner = "")))).toEqual([
+            "/owner: missing; allowed: the accountable team's name",
+        ]);
+    });
+
+    it("refuses an unknown SLO id with every unified id, and a series name with what a histogram's base name is", () => {
+        expect(refusal(args(targets, (a) => (a.slos = [{ ...readSlo, id: "api-typo-latency" }])))).toEqual([
+            `/slos/0/id: unknown SLO id "api-typo-latency"; allowed: ${guardrails.slo.objectives.map((u) => u.id).join(", ")}`,
+        ]);
+        expect(
+            refusal(args(targets, (a) => (a.slos = [{ ...readSlo, metric: "search_request_duration_seconds_count" }]))),
+        ).toEqual([
+            '/slos/0/metric: "search_request_duration_seconds_count"; allowed: a histogram\'s base name (a Prometheus metric name without _bucket, _count or _sum)',
+        ]);
+    });
+
+    it("accepts a histogram whose name has _sum, _count or _bucket inside it, not at its end", () => {
+        for (const metric of ["search_summary_duration_seconds", "search_bucket_count_seconds"]) {
+            expect(
+                planServiceGuardrails(
+                    args(targets, (a) => (a.slos = [{ ...readSlo, metric }])),
+                    "ws4",
+                ).slos[0].sli.metric,
+            ).toBe(metric);
+        }
+    });
+
+    it("refuses no bucket bounds at all, and a bound that is not a number, as bounds that are not ascending", () => {
+        const allowed = "/slos/0/buckets: allowed: the histogram's bucket bounds in seconds, positive and ascending";
+        expect(refusal(args(targets, (a) => (a.slos = [{ ...readSlo, buckets: [] }])))).toEqual([allowed]);
+        // What an untyped (JavaScript) program could pass: a number's spelling, in its place among the bounds.
+        const spelled = [String(BUCKETS[0]), ...BUCKETS.slice(1)] as unknown as number[];
+        expect(refusal(args(targets, (a) => (a.slos = [{ ...readSlo, buckets: spelled }])))).toEqual([allowed]);
+    });
+
+    it("refuses rule selector labels Kubernetes cannot hold, naming the label, and accepts a value of 63 characters", () => {
+        const value = `a${"b".repeat(61)}c`;
+        expect(
+            planServiceGuardrails(
+                args(targets, (a) => (a.rules = { ...DESTINATIONS.rules, ruleSelectorLabels: { role: value } })),
+                "ws4",
+            ).rules,
+        ).toEqual({ ...DESTINATIONS.rules, ruleSelectorLabels: { role: value } });
+        const allowed = "allowed: a Kubernetes label value (letters, digits, '-', '_', '.', at most 63)";
+        expect(
+            refusal(
+                args(
+                    targets,
+                    (a) =>
+                        (a.rules = {
+                            ...DESTINATIONS.rules,
+                            ruleSelectorLabels: { role: "alert-rules", team: "search team", tier: `${value}d` },
+                        }),
+                ),
+            ),
+        ).toEqual([
+            `/rules/ruleSelectorLabels/team: "search team"; ${allowed}`,
+            `/rules/ruleSelectorLabels/tier: "${value}d"; ${allowed}`,
+        ]);
+    });
+
+    it("refuses a target the rules cannot hold at the index of the SLO that has it", () => {
+        const [read, ...rest] = guardrails.slo.objectives;
+        const loose = guardrailTargets(
+            { ...guardrails, slo: { ...guardrails.slo, objectives: [{ ...read, objective: 0.75 }, ...rest] } },
+            "prod",
+        );
+        const write: ServiceSlo = { ...readSlo, id: rest[0].id, matchers: rest[0].sli.matchers };
+        expect(refusal(args(loose, (a) => (a.slos = [write, readSlo]))).filter((p) => p.startsWith("/slos/"))).toEqual([
+            `/slos/1/objective: SLO "${read.id}": objective 0.75 (guardrails/guardrails.yaml /slo/objectives, or ServiceGuardrails "search" (targets from guardrails model)) caps the burn rate at 4x, so ${SLO_ALERT_NAME.page} (5x) could never fire; allowed: an objective above 0.8`,
+        ]);
+    });
 });
 
 describe("the kit's evidence: an item of the service's own backlog, with exactly the hooks it declares", () => {
