@@ -134,7 +134,8 @@ export async function guardrailTargetsFromStack(
     opts?: pulumi.CustomResourceOptions,
     baseline: Guardrails = loadGuardrails(),
 ): Promise<GuardrailTargets> {
-    const ref = new pulumi.StackReference(stackName, { name: stackName }, opts);
+    // No args: the reference's name is the stack name it is registered under.
+    const ref = new pulumi.StackReference(stackName, undefined, opts);
     // Output details, not getOutput: plain values (secret or not) the plan can check before registering anything.
     const read: Reader = async (output) => {
         const d = await ref.getOutputDetails(output);

@@ -21,7 +21,7 @@ import {
     recommendedBuckets,
 } from "../kit";
 import { histogramRequirements } from "../core/instrumentation";
-import type { MatchOp } from "../core/guardrails";
+import type { MatchOp, SloObjective } from "../core/guardrails";
 import { ServiceBacklog, loadServiceBacklog, serviceBacklog } from "../kit/backlog";
 import type { EvidenceItem } from "../core/evidence";
 import { EVIDENCE_HOOKS, SLO_RECORD } from "../core/conventions";
@@ -692,11 +692,60 @@ describe("targets from stack outputs", () => {
         expect(await problemsOf(operator({ namespace: "" }))).toEqual([
             'output "rules"/namespace: missing; allowed: the namespace the stack\'s PrometheusRule objects live in',
         ]);
-        for (const labels of [{}, null, { role: "alert-rules", team: "" }]) {
+        for (const labels of [{}, null, { role: "alert-rules", team: "" }, { role: "alert-rules", tier: 1 }]) {
             expect(await problemsOf(operator({ ruleSelectorLabels: labels }))).toEqual([
                 `output "rules"/ruleSelectorLabels: is ${JSON.stringify(labels)}; ${labelsAllowed}`,
             ]);
         }
+    });
+
+    it("refuses exported guardrails the schema refuses, naming the reference and the output", async () => {
+        const [first] = guardrails.slo.objectives;
+        const n = guardrails.slo.objectives.length;
+        const err: unknown = await parseStackTargets(
+            "ref",
+            outputs((o) => {
+                const g = o.guardrails as { slo: { objectives: unknown[] } };
+                g.slo.objectives.push({ ...first });
+            }),
+        ).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).message).toBe(
+            `ref output "guardrails": /slo/objectives/${n}/id: duplicate SLO id "${first.id}"; ids must be unique`,
+        );
+    });
+
+    it("refuses exported guardrails looser than the kit's, at the output's path and against the kit's file", async () => {
+        const [, second] = guardrails.slo.objectives;
+        const looser = await problemsOf(
+            outputs((o) => {
+                const g = o.guardrails as { slo: { objectives: SloObjective[] } };
+                g.slo.objectives[1] = {
+                    ...second,
+                    objective: 0.9,
+                    sli: { ...second.sli, thresholdSeconds: second.sli.thresholdSeconds * 2 },
+                };
+            }),
+        );
+        expect(looser).toEqual([
+            `output "guardrails"/slo/objectives/1/sli/thresholdSeconds: ${second.sli.thresholdSeconds * 2} s is looser than the unified ${second.id} threshold (${second.sli.thresholdSeconds} s, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number <= ${second.sli.thresholdSeconds}`,
+            `output "guardrails"/slo/objectives/1/objective: 0.9 is looser than the unified ${second.id} objective (${second.objective}, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number >= ${second.objective} and < 1`,
+        ]);
+    });
+
+    it("refuses an effective threshold looser than the kit's, at its path", async () => {
+        const [first, ...rest] = guardrails.slo.objectives;
+        const slower = { ...first, sli: { ...first.sli, thresholdSeconds: first.sli.thresholdSeconds + 0.05 } };
+        expect(await problemsOf(outputs((o) => (o.targets = { slos: [slower, ...rest] })))).toEqual([
+            `output "targets"/slos/0/sli/thresholdSeconds: ${slower.sli.thresholdSeconds} s is looser than the unified ${first.id} threshold (${first.sli.thresholdSeconds} s, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number <= ${first.sli.thresholdSeconds}`,
+        ]);
+    });
+
+    it("refuses a missing Grafana output, naming each field it needs", async () => {
+        expect(await problemsOf(outputs((o) => delete o.grafana))).toEqual([
+            `output "grafana"/folderUid: missing; ${nonEmpty}`,
+            `output "grafana"/prometheusDatasourceUid: missing; ${nonEmpty}`,
+        ]);
     });
 
     it("refuses an AMP location with an empty workspace id", async () => {
@@ -721,10 +770,18 @@ describe("targets from stack outputs", () => {
             stackReferences: { [ref]: JSON.parse(JSON.stringify(stackOutputs)) as Record<string, unknown> },
             program: async () => {
                 const t = await guardrailTargetsFromStack(ref);
-                return { environment: t.environment, workspace: t.rules?.kind === "amp" ? t.rules.workspaceId : "" };
+                return {
+                    source: t.source,
+                    environment: t.environment,
+                    workspace: t.rules?.kind === "amp" ? t.rules.workspaceId : "",
+                };
             },
         });
-        expect(run.outputs).toMatchObject({ environment: "prod", workspace: "ws-123" });
+        expect(run.outputs).toMatchObject({
+            source: `stack reference ${ref}`,
+            environment: "prod",
+            workspace: "ws-123",
+        });
     });
 
     it("knows Grafana's base only from a dashboard page under /d/", async () => {
