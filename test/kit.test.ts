@@ -741,6 +741,21 @@ describe("targets from stack outputs", () => {
         ]);
     });
 
+    it("checks the effective targets against the kit's guardrails even when the guardrails output is missing", async () => {
+        const [first, ...rest] = guardrails.slo.objectives;
+        expect(
+            await problemsOf(
+                outputs((o) => {
+                    delete o.guardrails;
+                    o.targets = { slos: [{ ...first, objective: 0.9 }, ...rest] };
+                }),
+            ),
+        ).toEqual([
+            'output "guardrails": missing; allowed: the unified guardrails document the stack exports',
+            `output "targets"/slos/0/objective: 0.9 is looser than the unified ${first.id} objective (${first.objective}, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number >= ${first.objective} and < 1`,
+        ]);
+    });
+
     it("refuses a missing Grafana output, naming each field it needs", async () => {
         expect(await problemsOf(outputs((o) => delete o.grafana))).toEqual([
             `output "grafana"/folderUid: missing; ${nonEmpty}`,
