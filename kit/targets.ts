@@ -134,7 +134,8 @@ export async function guardrailTargetsFromStack(
     opts?: pulumi.CustomResourceOptions,
     baseline: Guardrails = loadGuardrails(),
 ): Promise<GuardrailTargets> {
-    const ref = new pulumi.StackReference(stackName, { name: stackName }, opts);
+    // No args: the reference's name is the stack name it is registered under.
+    const ref = new pulumi.StackReference(stackName, undefined, opts);
     // Output details, not getOutput: plain values (secret or not) the plan can check before registering anything.
     const read: Reader = async (output) => {
         const d = await ref.getOutputDetails(output);
@@ -230,8 +231,9 @@ export async function parseStackTargets(
     const effective = (targetsOut as { slos?: unknown } | undefined)?.slos;
     if (!Array.isArray(effective)) {
         fail(at("targets", "/slos"), "missing; allowed: the list of effective SLOs the stack exports");
-    } else if (guardrails) {
-        // Effective targets are measured against the kit's own guardrails, not the stack's report of them.
+    } else {
+        // Effective targets are measured against the kit's own guardrails, not the stack's report of them, so they
+        // are checked whether or not that report is there.
         const g = baseline;
         effective.forEach((raw: unknown, i) => {
             const o = raw as Partial<SloObjective> | null;

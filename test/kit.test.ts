@@ -21,9 +21,10 @@ import {
     recommendedBuckets,
 } from "../kit";
 import { histogramRequirements } from "../core/instrumentation";
-import type { MatchOp } from "../core/guardrails";
-import { loadServiceBacklog } from "../kit/backlog";
-import { SLO_RECORD } from "../core/conventions";
+import type { MatchOp, SloObjective } from "../core/guardrails";
+import { ServiceBacklog, loadServiceBacklog, serviceBacklog } from "../kit/backlog";
+import type { EvidenceItem } from "../core/evidence";
+import { EVIDENCE_HOOKS, SLO_RECORD } from "../core/conventions";
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { ValidationError, repoRoot } from "../core/validation";
 import { buildRuleSets, isAlertingRule, renderRuleFile, sloPeriodWindow } from "../rules";
@@ -310,6 +311,214 @@ describe("the kit's refusals", () => {
         );
         expect(problems.map((p) => p.split(":")[0])).toEqual(["/owner", "/slos/0/id"]);
     });
+
+    it("refuses an empty owner with what is allowed", () => {
+        expect(refusal(args(targets, (a) => (a.owner = "")))).toEqual([
+            "/owner: missing; allowed: the accountable team's name",
+        ]);
+    });
+
+    it("refuses an unknown SLO id with every unified id, and a series name with what a histogram's base name is", () => {
+        expect(refusal(args(targets, (a) => (a.slos = [{ ...readSlo, id: "api-typo-latency" }])))).toEqual([
+            `/slos/0/id: unknown SLO id "api-typo-latency"; allowed: ${guardrails.slo.objectives.map((u) => u.id).join(", ")}`,
+        ]);
+        expect(
+            refusal(args(targets, (a) => (a.slos = [{ ...readSlo, metric: "search_request_duration_seconds_count" }]))),
+        ).toEqual([
+            '/slos/0/metric: "search_request_duration_seconds_count"; allowed: a histogram\'s base name (a Prometheus metric name without _bucket, _count or _sum)',
+        ]);
+    });
+
+    it("accepts a histogram whose name has _sum, _count or _bucket inside it, not at its end", () => {
+        for (const metric of ["search_summary_duration_seconds", "search_bucket_count_seconds"]) {
+            expect(
+                planServiceGuardrails(
+                    args(targets, (a) => (a.slos = [{ ...readSlo, metric }])),
+                    "ws4",
+                ).slos[0].sli.metric,
+            ).toBe(metric);
+        }
+    });
+
+    it("refuses no bucket bounds at all, and a bound that is not a number, as bounds that are not ascending", () => {
+        const allowed = "/slos/0/buckets: allowed: the histogram's bucket bounds in seconds, positive and ascending";
+        expect(refusal(args(targets, (a) => (a.slos = [{ ...readSlo, buckets: [] }])))).toEqual([allowed]);
+        // What an untyped (JavaScript) program could pass: a number's spelling, in its place among the bounds.
+        const spelled = [String(BUCKETS[0]), ...BUCKETS.slice(1)] as unknown as number[];
+        expect(refusal(args(targets, (a) => (a.slos = [{ ...readSlo, buckets: spelled }])))).toEqual([allowed]);
+    });
+
+    it("refuses rule selector labels Kubernetes cannot hold, naming the label, and accepts a value of 63 characters", () => {
+        const value = `a${"b".repeat(61)}c`;
+        expect(
+            planServiceGuardrails(
+                args(targets, (a) => (a.rules = { ...DESTINATIONS.rules, ruleSelectorLabels: { role: value } })),
+                "ws4",
+            ).rules,
+        ).toEqual({ ...DESTINATIONS.rules, ruleSelectorLabels: { role: value } });
+        const allowed = "allowed: a Kubernetes label value (letters, digits, '-', '_', '.', at most 63)";
+        expect(
+            refusal(
+                args(
+                    targets,
+                    (a) =>
+                        (a.rules = {
+                            ...DESTINATIONS.rules,
+                            ruleSelectorLabels: { role: "alert-rules", team: "search team", tier: `${value}d` },
+                        }),
+                ),
+            ),
+        ).toEqual([
+            `/rules/ruleSelectorLabels/team: "search team"; ${allowed}`,
+            `/rules/ruleSelectorLabels/tier: "${value}d"; ${allowed}`,
+        ]);
+    });
+
+    it("refuses a target the rules cannot hold at the index of the SLO that has it", () => {
+        const [read, ...rest] = guardrails.slo.objectives;
+        const loose = guardrailTargets(
+            { ...guardrails, slo: { ...guardrails.slo, objectives: [{ ...read, objective: 0.75 }, ...rest] } },
+            "prod",
+        );
+        const write: ServiceSlo = { ...readSlo, id: rest[0].id, matchers: rest[0].sli.matchers };
+        expect(refusal(args(loose, (a) => (a.slos = [write, readSlo]))).filter((p) => p.startsWith("/slos/"))).toEqual([
+            `/slos/1/objective: SLO "${read.id}": objective 0.75 (guardrails/guardrails.yaml /slo/objectives, or ServiceGuardrails "search" (targets from guardrails model)) caps the burn rate at 4x, so ${SLO_ALERT_NAME.page} (5x) could never fire; allowed: an objective above 0.8`,
+        ]);
+    });
+});
+
+describe("the kit's evidence: an item of the service's own backlog, with exactly the hooks it declares", () => {
+    const targets = guardrailTargetsFromFile("prod");
+    const declared = (hook: keyof EvidenceItem["hooks"]) =>
+        `${BACKLOG.file} item ${EVIDENCE.id} declares; allowed: ${JSON.stringify(EVIDENCE.hooks[hook])}`;
+    const missing = (hook: string) =>
+        `/evidence/hooks/${hook}: missing; every resource carries all four evidence hooks (logs, metrics, tests, provenance): a concrete reference`;
+    /** The fixture backlog with more items, copies of its one item under other ids. */
+    const backlogWith = (...ids: string[]): ServiceBacklog => {
+        const doc = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "kit", "backlog.json"), "utf8")) as {
+            items: Array<Record<string, unknown>>;
+        };
+        return serviceBacklog(
+            { ...doc, items: [...doc.items, ...ids.map((id) => ({ ...doc.items[0], id }))] },
+            "search/backlog.json",
+        );
+    };
+
+    it("refuses a plan without a backlog", () => {
+        expect(refusal(args(targets, (a) => (a.backlog = undefined as unknown as ServiceBacklog)))).toEqual([
+            "/backlog: missing; allowed: loadServiceBacklog(<the service's backlog file>)",
+        ]);
+    });
+
+    it("refuses an item the backlog does not have, listing the ones it has, and accepts each one it has", () => {
+        const backlog = backlogWith("R2-SEARCH-DASHBOARDS");
+        expect(
+            refusal(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = { ...EVIDENCE, id: "R2-SEARCH-TYPO" };
+                }),
+            ),
+        ).toEqual([
+            '/evidence/id: "R2-SEARCH-TYPO" is not an item of search/backlog.json; allowed: R2-SEARCH-SLOS, R2-SEARCH-DASHBOARDS',
+        ]);
+        for (const id of ["R2-SEARCH-SLOS", "R2-SEARCH-DASHBOARDS"]) {
+            const plan = planServiceGuardrails(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = backlog.items.get(id)!;
+                }),
+                "ws4",
+            );
+            expect(plan.dashboard.backlogItem).toBe(id);
+        }
+    });
+
+    it("refuses a hook other than the backlog item's, naming the hook, the file and the declared value", () => {
+        expect(
+            refusal(
+                args(
+                    targets,
+                    (a) => (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, tests: "test/other.test.ts" } }),
+                ),
+            ),
+        ).toEqual([`/evidence/hooks/tests: "test/other.test.ts" is not what ${declared("tests")}`]);
+        // Not even the same reference spelled with a space more.
+        expect(
+            refusal(
+                args(
+                    targets,
+                    (a) =>
+                        (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, logs: ` ${EVIDENCE.hooks.logs}` } }),
+                ),
+            ),
+        ).toEqual([`/evidence/hooks/logs: " ${EVIDENCE.hooks.logs}" is not what ${declared("logs")}`]);
+    });
+
+    it("refuses hooks that are missing, absent or blank as missing, and as not what the item declares", () => {
+        // What an untyped (JavaScript) program could pass.
+        const withoutTests = Object.fromEntries(Object.entries(EVIDENCE.hooks).filter(([h]) => h !== "tests"));
+        expect(
+            refusal(args(targets, (a) => (a.evidence = { ...EVIDENCE, hooks: withoutTests as EvidenceItem["hooks"] }))),
+        ).toEqual([missing("tests"), `/evidence/hooks/tests: undefined is not what ${declared("tests")}`]);
+        expect(
+            refusal(args(targets, (a) => (a.evidence = { ...EVIDENCE, hooks: { ...EVIDENCE.hooks, metrics: " \t" } }))),
+        ).toEqual([missing("metrics"), `/evidence/hooks/metrics: " \\t" is not what ${declared("metrics")}`]);
+        expect(refusal(args(targets, (a) => (a.evidence = { id: EVIDENCE.id } as EvidenceItem)))).toEqual([
+            ...EVIDENCE_HOOKS.map(missing),
+            ...EVIDENCE_HOOKS.map((h) => `/evidence/hooks/${h}: undefined is not what ${declared(h)}`),
+        ]);
+    });
+
+    it("refuses an item id without a value, or one Kubernetes cannot label (64 characters), and a backlog's longest (63) at its dashboard tag", () => {
+        const allowed = "allowed: a backlog item id of letters, digits, '-', '_' and '.' (at most 63)";
+        expect(
+            refusal(args(targets, (a) => (a.evidence = { ...EVIDENCE, id: undefined as unknown as string }))),
+        ).toEqual([
+            `/evidence/id: undefined; ${allowed}`,
+            `/evidence/id: undefined is not an item of ${BACKLOG.file}; allowed: ${EVIDENCE.id}`,
+        ]);
+        const longest = `R2-${"S".repeat(60)}`;
+        const backlog = backlogWith(longest);
+        expect(
+            refusal(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = { ...EVIDENCE, id: `${longest}S` };
+                }),
+            ),
+        ).toEqual([
+            `/evidence/id: "${longest}S"; ${allowed}`,
+            `/evidence/id: "${longest}S" is not an item of search/backlog.json; allowed: ${EVIDENCE.id}, ${longest}`,
+        ]);
+        // The id is a label value, but Grafana's dashboard tags hold 50 characters: maestro:backlog-item= and 29.
+        expect(
+            refusal(
+                args(targets, (a) => {
+                    a.backlog = backlog;
+                    a.evidence = backlog.items.get(longest)!;
+                }),
+            ),
+        ).toEqual([
+            `/evidence: Grafana dashboard tags "maestro:backlog-item=${longest}" are over 50 characters, which Grafana refuses; shorten the value`,
+        ]);
+    });
+
+    it("accepts an item id whose dashboard tag is exactly Grafana's 50 characters, and refuses one longer", () => {
+        const fits = `R2-${"S".repeat(26)}`;
+        const backlog = backlogWith(fits, `${fits}S`);
+        const withItem = (id: string) =>
+            args(targets, (a) => {
+                a.backlog = backlog;
+                a.evidence = backlog.items.get(id)!;
+            });
+        expect(JSON.parse(planServiceGuardrails(withItem(fits), "ws4").dashboardJson)).toMatchObject({
+            tags: expect.arrayContaining([`maestro:backlog-item=${fits}`]) as unknown,
+        });
+        expect(refusal(withItem(`${fits}S`))).toEqual([
+            `/evidence: Grafana dashboard tags "maestro:backlog-item=${fits}S" are over 50 characters, which Grafana refuses; shorten the value`,
+        ]);
+    });
 });
 
 describe("targets from a guardrails model", () => {
@@ -483,11 +692,75 @@ describe("targets from stack outputs", () => {
         expect(await problemsOf(operator({ namespace: "" }))).toEqual([
             'output "rules"/namespace: missing; allowed: the namespace the stack\'s PrometheusRule objects live in',
         ]);
-        for (const labels of [{}, null, { role: "alert-rules", team: "" }]) {
+        for (const labels of [{}, null, { role: "alert-rules", team: "" }, { role: "alert-rules", tier: 1 }]) {
             expect(await problemsOf(operator({ ruleSelectorLabels: labels }))).toEqual([
                 `output "rules"/ruleSelectorLabels: is ${JSON.stringify(labels)}; ${labelsAllowed}`,
             ]);
         }
+    });
+
+    it("refuses exported guardrails the schema refuses, naming the reference and the output", async () => {
+        const [first] = guardrails.slo.objectives;
+        const n = guardrails.slo.objectives.length;
+        const err: unknown = await parseStackTargets(
+            "ref",
+            outputs((o) => {
+                const g = o.guardrails as { slo: { objectives: unknown[] } };
+                g.slo.objectives.push({ ...first });
+            }),
+        ).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).message).toBe(
+            `ref output "guardrails": /slo/objectives/${n}/id: duplicate SLO id "${first.id}"; ids must be unique`,
+        );
+    });
+
+    it("refuses exported guardrails looser than the kit's, at the output's path and against the kit's file", async () => {
+        const [, second] = guardrails.slo.objectives;
+        const looser = await problemsOf(
+            outputs((o) => {
+                const g = o.guardrails as { slo: { objectives: SloObjective[] } };
+                g.slo.objectives[1] = {
+                    ...second,
+                    objective: 0.9,
+                    sli: { ...second.sli, thresholdSeconds: second.sli.thresholdSeconds * 2 },
+                };
+            }),
+        );
+        expect(looser).toEqual([
+            `output "guardrails"/slo/objectives/1/sli/thresholdSeconds: ${second.sli.thresholdSeconds * 2} s is looser than the unified ${second.id} threshold (${second.sli.thresholdSeconds} s, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number <= ${second.sli.thresholdSeconds}`,
+            `output "guardrails"/slo/objectives/1/objective: 0.9 is looser than the unified ${second.id} objective (${second.objective}, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number >= ${second.objective} and < 1`,
+        ]);
+    });
+
+    it("refuses an effective threshold looser than the kit's, at its path", async () => {
+        const [first, ...rest] = guardrails.slo.objectives;
+        const slower = { ...first, sli: { ...first.sli, thresholdSeconds: first.sli.thresholdSeconds + 0.05 } };
+        expect(await problemsOf(outputs((o) => (o.targets = { slos: [slower, ...rest] })))).toEqual([
+            `output "targets"/slos/0/sli/thresholdSeconds: ${slower.sli.thresholdSeconds} s is looser than the unified ${first.id} threshold (${first.sli.thresholdSeconds} s, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number <= ${first.sli.thresholdSeconds}`,
+        ]);
+    });
+
+    it("checks the effective targets against the kit's guardrails even when the guardrails output is missing", async () => {
+        const [first, ...rest] = guardrails.slo.objectives;
+        expect(
+            await problemsOf(
+                outputs((o) => {
+                    delete o.guardrails;
+                    o.targets = { slos: [{ ...first, objective: 0.9 }, ...rest] };
+                }),
+            ),
+        ).toEqual([
+            'output "guardrails": missing; allowed: the unified guardrails document the stack exports',
+            `output "targets"/slos/0/objective: 0.9 is looser than the unified ${first.id} objective (${first.objective}, the kit's guardrails, guardrails/guardrails.yaml); allowed: a number >= ${first.objective} and < 1`,
+        ]);
+    });
+
+    it("refuses a missing Grafana output, naming each field it needs", async () => {
+        expect(await problemsOf(outputs((o) => delete o.grafana))).toEqual([
+            `output "grafana"/folderUid: missing; ${nonEmpty}`,
+            `output "grafana"/prometheusDatasourceUid: missing; ${nonEmpty}`,
+        ]);
     });
 
     it("refuses an AMP location with an empty workspace id", async () => {
@@ -512,10 +785,18 @@ describe("targets from stack outputs", () => {
             stackReferences: { [ref]: JSON.parse(JSON.stringify(stackOutputs)) as Record<string, unknown> },
             program: async () => {
                 const t = await guardrailTargetsFromStack(ref);
-                return { environment: t.environment, workspace: t.rules?.kind === "amp" ? t.rules.workspaceId : "" };
+                return {
+                    source: t.source,
+                    environment: t.environment,
+                    workspace: t.rules?.kind === "amp" ? t.rules.workspaceId : "",
+                };
             },
         });
-        expect(run.outputs).toMatchObject({ environment: "prod", workspace: "ws-123" });
+        expect(run.outputs).toMatchObject({
+            source: `stack reference ${ref}`,
+            environment: "prod",
+            workspace: "ws-123",
+        });
     });
 
     it("knows Grafana's base only from a dashboard page under /d/", async () => {
