@@ -17,6 +17,13 @@ export interface ServiceBacklog {
     readonly items: ReadonlyMap<string, EvidenceItem>;
 }
 
+/**
+ * Each backlog this module validated, by the object handed out, with the copy it validated. The plan reads the copy:
+ * an object built by hand (no schema check) is no backlog, and items set on a handed-out map after the check are not
+ * in it.
+ */
+const validated = new WeakMap<object, ServiceBacklog>();
+
 /** A parsed backlog document, validated against the schema (throws a ValidationError naming file and path). */
 export function serviceBacklog(doc: unknown, file: string): ServiceBacklog {
     const valid = validateAgainstSchema<{ items: Array<{ id: string; hooks: EvidenceItem["hooks"] }> }>(
@@ -24,7 +31,15 @@ export function serviceBacklog(doc: unknown, file: string): ServiceBacklog {
         BACKLOG_SCHEMA,
         file,
     );
-    return { file, items: new Map(valid.items.map((i) => [i.id, { id: i.id, hooks: { ...i.hooks } }])) };
+    const items = () => new Map(valid.items.map((i) => [i.id, { id: i.id, hooks: { ...i.hooks } }]));
+    const backlog: ServiceBacklog = { file, items: items() };
+    validated.set(backlog, Object.freeze({ file, items: items() }));
+    return backlog;
+}
+
+/** The backlog as serviceBacklog validated it, or undefined for anything it did not hand out. */
+export function validatedBacklog(backlog: unknown): ServiceBacklog | undefined {
+    return typeof backlog === "object" && backlog !== null ? validated.get(backlog) : undefined;
 }
 
 /** The service's backlog file (JSON or YAML), validated by the same schema as governance/backlog.json. */

@@ -6,7 +6,7 @@
  */
 import { EVIDENCE_HOOKS, serviceDashboardUid } from "../core/conventions";
 import { EvidenceItem, TagContext, withDashboardEvidence } from "../core/evidence";
-import { ServiceBacklog } from "./backlog";
+import { ServiceBacklog, validatedBacklog } from "./backlog";
 import { LabelMatcher, MatchOp, SloObjective, leLabel } from "../core/guardrails";
 import { Problem, ValidationError } from "../core/validation";
 import { BuiltDashboard, GRAFANA_MAX_UID_LENGTH, buildSloDashboard, provisionedJson } from "../dashboards";
@@ -176,20 +176,26 @@ function checkServiceIdentity(args: ServiceGuardrailsArgs, env: string, fail: Fa
             );
         }
     }
-    const planned = args.backlog?.items.get(args.evidence.id);
-    if (args.backlog === undefined) {
+    const backlog = validatedBacklog(args.backlog);
+    const planned = backlog?.items.get(args.evidence.id);
+    if (args.backlog === undefined || args.backlog === null) {
         fail("/backlog", "missing; allowed: loadServiceBacklog(<the service's backlog file>)");
+    } else if (backlog === undefined) {
+        fail(
+            "/backlog",
+            "not a backlog the kit validated (built by hand, it skips the schema); allowed: loadServiceBacklog(<the service's backlog file>)",
+        );
     } else if (planned === undefined) {
         fail(
             "/evidence/id",
-            `${JSON.stringify(args.evidence.id)} is not an item of ${args.backlog.file}; allowed: ${[...args.backlog.items.keys()].join(", ")}`,
+            `${JSON.stringify(args.evidence.id)} is not an item of ${backlog.file}; allowed: ${[...backlog.items.keys()].join(", ")}`,
         );
     } else {
         for (const hook of EVIDENCE_HOOKS) {
             if (args.evidence.hooks?.[hook] !== planned.hooks[hook]) {
                 fail(
                     `/evidence/hooks/${hook}`,
-                    `${JSON.stringify(args.evidence.hooks?.[hook])} is not what ${args.backlog.file} item ${planned.id} declares; allowed: ${JSON.stringify(planned.hooks[hook])}`,
+                    `${JSON.stringify(args.evidence.hooks?.[hook])} is not what ${backlog.file} item ${planned.id} declares; allowed: ${JSON.stringify(planned.hooks[hook])}`,
                 );
             }
         }

@@ -408,6 +408,43 @@ describe("the kit's evidence: an item of the service's own backlog, with exactly
         expect(refusal(args(targets, (a) => (a.backlog = undefined as unknown as ServiceBacklog)))).toEqual([
             "/backlog: missing; allowed: loadServiceBacklog(<the service's backlog file>)",
         ]);
+        // From plain JavaScript: null is as missing, not a crash.
+        expect(refusal(args(targets, (a) => (a.backlog = null as unknown as ServiceBacklog)))).toEqual([
+            "/backlog: missing; allowed: loadServiceBacklog(<the service's backlog file>)",
+        ]);
+    });
+
+    it("refuses a backlog built by hand, even a copy of a validated one, and an item set on one after it was read", () => {
+        const notValidated = [
+            { file: "search/backlog.json", items: new Map([[EVIDENCE.id, EVIDENCE]]) },
+            { ...BACKLOG },
+            Object.create(BACKLOG) as ServiceBacklog,
+        ];
+        for (const backlog of notValidated) {
+            expect(refusal(args(targets, (a) => (a.backlog = backlog)))).toEqual([
+                "/backlog: not a backlog the kit validated (built by hand, it skips the schema); allowed: loadServiceBacklog(<the service's backlog file>)",
+            ]);
+        }
+        const read = backlogWith();
+        const invented = { id: "R2-SEARCH-INVENTED", hooks: { ...EVIDENCE.hooks, tests: "none" } };
+        (read.items as Map<string, EvidenceItem>).set(invented.id, invented);
+        expect(
+            refusal(
+                args(targets, (a) => {
+                    a.backlog = read;
+                    a.evidence = invented;
+                }),
+            ),
+        ).toEqual([
+            '/evidence/id: "R2-SEARCH-INVENTED" is not an item of search/backlog.json; allowed: R2-SEARCH-SLOS',
+        ]);
+        // The same backlog object, its items untouched, still plans.
+        expect(
+            planServiceGuardrails(
+                args(targets, (a) => (a.backlog = read)),
+                "ws4",
+            ).dashboard.backlogItem,
+        ).toBe(EVIDENCE.id);
     });
 
     it("refuses an item the backlog does not have, listing the ones it has, and accepts each one it has", () => {
