@@ -738,24 +738,28 @@ describe("npm run provenance", () => {
         return files;
     };
 
-    it("record refuses a commit git does not have", () => {
-        const { signers, ledger, key } = releaseManagerAt();
-        const r = provenance("record", {
-            signers,
-            ledger,
+    /** The Release Manager records v1.0.0's staging sign-off in `files`, with any further flags. */
+    const recordStagingCut = (
+        files: ReturnType<typeof releaseManagerAt>,
+        flags: Readonly<Record<string, string>> = {},
+    ) =>
+        provenance("record", {
+            ...files,
             tag: "v1.0.0",
             environment: "staging",
             role: "Release Manager",
-            key,
-            commit: "f".repeat(40),
             time: "2026-11-17T00:00:00Z",
+            ...flags,
         });
+
+    it("record refuses a commit git does not have", () => {
+        const r = recordStagingCut(releaseManagerAt(), { commit: "f".repeat(40) });
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`commit ${"f".repeat(40)} is not in this repository`);
     });
 
     it("record without --commit signs the commit the tag names, or else the commit checked out", () => {
-        const { signers, ledger, key } = releaseManagerAt();
+        const files = releaseManagerAt();
         // A clone of this repository has no release tag yet; one that has v1.0.0 signs the tagged commit.
         let expected = commit;
         try {
@@ -766,19 +770,11 @@ describe("npm run provenance", () => {
         } catch {
             // no such tag: HEAD
         }
-        const r = provenance("record", {
-            signers,
-            ledger,
-            tag: "v1.0.0",
-            environment: "staging",
-            role: "Release Manager",
-            key,
-            time: "2026-11-17T00:00:00Z",
-        });
+        const r = recordStagingCut(files);
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         const entries = fs
-            .readFileSync(ledger, "utf8")
+            .readFileSync(files.ledger, "utf8")
             .split("\n")
             .filter((l) => l !== "")
             .map(parseLine);
