@@ -227,6 +227,28 @@ describe("each attack is refused, naming the entry and the rule", () => {
         );
     });
 
+    it("an impersonated role by a key listed for several roles, naming each of them", () => {
+        const m = mallory.people[0];
+        const line = forgeLine(
+            m.privateKey,
+            {
+                seq: 1,
+                prevHash: GENESIS_HASH,
+                environment: "staging",
+                role: "Docs Lead",
+                milestone: milestoneOf("v1.0.0", "staging"),
+                signer: `${m.name} <${m.email}>`,
+                time: "2026-11-17T10:00:00Z",
+                checked: [],
+            },
+            { tag: "v1.0.0", commit: COMMIT },
+        );
+        const r = verifyLedger(line + "\n", FILE, optionsFor(mallory, { complete: "none" }));
+        expect(r.problems).toContain(
+            `${FILE}:1: seq 1 (Docs Lead, v1.0.0 staging): impersonated role: Mallory Moss <mallory.moss@maestro.example>'s key signs for Release Manager, Dev Lead, SRE Lead, Sec Lead (signers.json), not Docs Lead`,
+        );
+    });
+
     it("a keyid naming someone else over an attacker's signature", () => {
         const rm = team.holder("Release Manager");
         const line = forgeLine(
@@ -1391,6 +1413,17 @@ describe("the chain, the anchors and the releases: each refusal names the entry 
         });
     });
 
+    it("reports a release to deploy missing a sign-off, listing the roles that signed it", () => {
+        const [rm, dev] = entries;
+        const r = verify(join(ls.slice(0, 2)), { complete: { tag: "v1.0.0", environment: "staging" } });
+        const required = requiredWithFloor(guardrails, requiredRoles, "v1.0.0", "staging");
+        const missing = required.filter((role) => role !== rm.role && role !== dev.role);
+        expect(missing.length).toBeGreaterThan(0);
+        expect(r.problems).toEqual([
+            `${FILE}: v1.0.0 in staging is missing the sign-off of ${missing.join(", ")} (required: ${required.join(", ")}; signed: ${rm.role}, ${dev.role}); record it with \`npm run provenance -- record --tag v1.0.0 --environment staging --role "<role>" --key <private key>\``,
+        ]);
+    });
+
     it("checks only the release a deploy names, and none when asked for none", () => {
         const cut = join(ls.slice(0, -1));
         expect(verify(cut, { complete: { tag: "v1.0.0", environment: "staging" } }).ok).toBe(true);
@@ -1462,6 +1495,34 @@ describe("recording a sign-off refuses before signing", () => {
         );
     });
 
+    it("on top of a ledger that does not verify, listing every problem", () => {
+        const cut = join([ls[1]]);
+        const where = `${FILE}:1: seq 2 (${entries[1].role}, v1.0.0 staging)`;
+        expect(() => signSignoff(cut, input(), team.holder("Release Manager").privateKey, optionsFor(team))).toThrow(
+            new Error(
+                `${FILE} is not intact; nothing recorded:\n` +
+                    `  ${where}: seq is 2, expected 1: an entry before it was removed or inserted, or entries were reordered\n` +
+                    `  ${where}: prevHash of the first entry must be ${GENESIS_HASH}: entries before it were removed`,
+            ),
+        );
+    });
+
+    it("with a key not listed, naming everyone who holds the role", () => {
+        const two = makeTeam([...STANDARD_TEAM, ["Ada Second", ["Release Manager"]]]);
+        const stranger = makeTeam([["Sam Stranger", ["Release Manager"]]]).people[0];
+        const first: SignoffInput = {
+            ...input(),
+            tag: "v1.0.0",
+            commit: COMMIT,
+            milestone: milestoneOf("v1.0.0", "staging"),
+        };
+        expect(() => signSignoff("", first, stranger.privateKey, optionsFor(two))).toThrow(
+            new Error(
+                `cannot record the sign-off:\n  key: ${keyId(stranger.privateKey)} is not in signers.json; allowed: a key listed there for "Release Manager" (Rosa Reyes <rosa.reyes@maestro.example>, Ada Second <ada.second@maestro.example>)`,
+            ),
+        );
+    });
+
     it("with a key nobody holds for a role nobody holds", () => {
         const stranger = makeTeam([["Sam Stranger", ["Release Manager"]]]);
         expect(() =>
@@ -1482,6 +1543,19 @@ describe("recording a sign-off refuses before signing", () => {
         expect(() => signSignoff(text, docs, team.holder("Docs Lead").privateKey, optionsFor(team))).toThrow(
             new Error(
                 `cannot record the sign-off:\n  ${FILE}:${ls.length + 1}: seq ${ls.length + 1} (Docs Lead, v1.1.0 staging): role Docs Lead does not sign off v1.1.0 in staging; allowed: ${allowed}`,
+            ),
+        );
+    });
+
+    it("listing every problem the new line would have", () => {
+        const docs = { ...input(), role: "Docs Lead", milestone: "M-ELSEWHERE" };
+        const where = `${FILE}:${ls.length + 1}: seq ${ls.length + 1} (Docs Lead, v1.1.0 staging)`;
+        const allowed = requiredWithFloor(guardrails, requiredRoles, "v1.1.0", "staging").join(", ");
+        expect(() => signSignoff(text, docs, team.holder("Docs Lead").privateKey, optionsFor(team))).toThrow(
+            new Error(
+                `cannot record the sign-off:\n` +
+                    `  ${where}: role Docs Lead does not sign off v1.1.0 in staging; allowed: ${allowed}\n` +
+                    `  ${where}: milestone "M-ELSEWHERE" does not ship v1.1.0 to staging; allowed: ${milestoneOf("v1.1.0", "staging")}`,
             ),
         );
     });
