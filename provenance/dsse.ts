@@ -37,12 +37,24 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
     ]);
 }
 
-/** The payload bytes of an envelope (throws when `payload` is not base64). */
+/**
+ * The bytes of `text` when it is exactly their standard base64 (padded, no whitespace, no URL alphabet, the bits past
+ * the last byte zero), else undefined. Only one text per bytes: a decoder that ignored the unused bits would let
+ * anyone, with no key, change a signed line (and so its hash, the next line's prevHash and its evidence object key)
+ * while its signature still verified.
+ */
+function canonicalBase64(text: string): Buffer | undefined {
+    const bytes = Buffer.from(text, "base64");
+    return bytes.toString("base64") === text ? bytes : undefined;
+}
+
+/** The payload bytes of an envelope (throws when `payload` is not standard base64). */
 export function envelopePayload(envelope: Pick<DsseEnvelope, "payload">): Buffer {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(envelope.payload) || envelope.payload.length % 4 !== 0) {
+    const bytes = canonicalBase64(envelope.payload);
+    if (bytes === undefined) {
         throw new Error("payload is not standard base64");
     }
-    return Buffer.from(envelope.payload, "base64");
+    return bytes;
 }
 
 /** sha256 (hex) of PAE(payloadType, payload): what the signatures cover, and the envelope's digest. */
@@ -77,11 +89,12 @@ export function verifySignature(
     signature: DsseSignature,
     publicKey: KeyObject,
 ): boolean {
-    if (publicKey.asymmetricKeyType !== "ed25519" || !/^[A-Za-z0-9+/]*={0,2}$/.test(signature.sig)) {
-        return false;
-    }
-    const sig = Buffer.from(signature.sig, "base64");
-    return sig.length === 64 && verify(null, pae(envelope.payloadType, envelopePayload(envelope)), publicKey, sig);
+    const sig = canonicalBase64(signature.sig);
+    return (
+        publicKey.asymmetricKeyType === "ed25519" &&
+        sig?.length === 64 &&
+        verify(null, pae(envelope.payloadType, envelopePayload(envelope)), publicKey, sig)
+    );
 }
 
 function assertEd25519(key: KeyObject, what: string): void {

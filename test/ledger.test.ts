@@ -208,6 +208,33 @@ describe("each attack is refused, naming the entry and the rule", () => {
         );
     });
 
+    it("a signature or payload re-spelled in base64 (the bits past the last byte set): same bytes, another line", () => {
+        // Without a key, anyone could make the last line hash differently (a new head, a new evidence object key) if
+        // the bits base64 leaves unused were ignored; the signature is of the bytes, so it would still verify.
+        const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const respelled = (b64: string) => {
+            const at = b64.replace(/=+$/, "").length - 1;
+            return `${b64.slice(0, at)}${B64[B64.indexOf(b64[at]) ^ 1]}${b64.slice(at + 1)}`;
+        };
+        const last = ls.length - 1;
+        const e = entries[last];
+        const envelope = JSON.parse(ls[last]) as DsseEnvelope;
+        const sig = respelled(envelope.signatures[0].sig);
+        expect(Buffer.from(sig, "base64")).toEqual(Buffer.from(envelope.signatures[0].sig, "base64"));
+        const r = verify(
+            join([
+                ...ls.slice(0, last),
+                JSON.stringify({ ...envelope, signatures: [{ ...envelope.signatures[0], sig }] }),
+            ]),
+        );
+        expect(r.problems).toContain(
+            `${FILE}:${last + 1}: seq ${last + 1} (${e.role}, v1.0.0 prod): signature does not verify with ${e.signer}'s key: the statement was changed after it was signed, or another key signed it`,
+        );
+        const payload = "eyJhIjoxfR=="; // eyJhIjoxfQ== ({"a":1}) with an unused bit set
+        expect(Buffer.from(payload, "base64").toString()).toBe('{"a":1}');
+        expect(() => envelopePayload({ payload })).toThrow("payload is not standard base64");
+    });
+
     it("an impersonated role: a listed key signing for a role its holder does not hold", () => {
         const devLead = team.holder("Dev Lead");
         const line = forgeLine(
