@@ -40,8 +40,10 @@ export function groupConfig({ group, mutate, tests }) {
         clearTextReporter: { allowEmojis: false, logTests: false, reportScoreTable: true },
         // Two cores, shared with other work: never more than two test processes.
         concurrency: 2,
-        // Generous: the machine is shared, and a test run that waits for a core is not a mutant stuck in a loop.
-        timeoutMS: 30000,
+        // Added to each mutant's expected test time (its tests' own time times Stryker's factor, 1.5): a test run that
+        // waits 15 s for a core is rare on two cores, and every mutant stuck in a loop costs this much (the rules
+        // group's design.ts has dozens).
+        timeoutMS: 15000,
         tempDirName: `.stryker-tmp/${group}`,
         ignorePatterns: ["/out", "/coverage", "/test-artifacts", "/.stryker-tmp"],
         thresholds: { high: 90, low: 80, break: null },
