@@ -1778,6 +1778,14 @@ describe("DSSE envelopes and keys: each refusal", () => {
             expect(keyId(publicKeyFromText(`${bare}\n`))).toBe(keyId(publicKey));
         });
 
+        it("reads an OpenSSH line with blank space around it, and a bare key ending in CRLF", () => {
+            const { publicKey } = ed();
+            const line = sshLine("ssh-ed25519", rawPublicKey(publicKey));
+            const bare = line.split(" ").slice(0, 2).join(" ");
+            expect(keyId(publicKeyFromText(`\n  ${line}\n\n`))).toBe(keyId(publicKey));
+            expect(keyId(publicKeyFromText(`${bare}\r\n`))).toBe(keyId(publicKey));
+        });
+
         it.each<[string, (raw: Buffer) => string]>([
             ["another key type inside an ssh-ed25519 line", (raw) => sshLine("ssh-ed448", raw)],
             ["a key of 31 bytes", (raw) => sshLine("ssh-ed25519", raw.subarray(0, 31))],
@@ -1787,6 +1795,11 @@ describe("DSSE envelopes and keys: each refusal", () => {
                 "a key length past the blob",
                 (raw) =>
                     `ssh-ed25519 ${Buffer.concat([sshString("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), raw.subarray(0, 8)]).toString("base64")}`,
+            ],
+            [
+                "a key length field cut short",
+                () =>
+                    `ssh-ed25519 ${Buffer.concat([sshString("ssh-ed25519"), Buffer.from([0, 0])]).toString("base64")}`,
             ],
         ])("refuses an OpenSSH line with %s", (_what, line) => {
             expect(() => publicKeyFromText(line(rawPublicKey(ed().publicKey)))).toThrow(
@@ -1805,6 +1818,9 @@ describe("DSSE envelopes and keys: each refusal", () => {
 
         it("refuses other OpenSSH key types and non-Ed25519 PEM, naming the type", () => {
             expect(() => publicKeyFromText("ssh-rsa AAAAB3NzaC1yc2E= me@host")).toThrow(
+                "the OpenSSH public key is ssh-rsa; allowed: ssh-ed25519",
+            );
+            expect(() => publicKeyFromText("\n  ssh-rsa AAAAB3NzaC1yc2E= me@host\n")).toThrow(
                 "the OpenSSH public key is ssh-rsa; allowed: ssh-ed25519",
             );
             expect(() => publicKeyFromText(rsa().publicKey.export({ type: "spki", format: "pem" }).toString())).toThrow(
@@ -1897,7 +1913,8 @@ describe("DSSE envelopes and keys: each refusal", () => {
             [
                 "a cipher",
                 () => openSsh({ cipher: "aes256-ctr" }).text,
-                "the OpenSSH private key is encrypted (aes256-ctr); allowed: an unencrypted key",
+                "the OpenSSH private key is encrypted (aes256-ctr); allowed: an unencrypted key. Export one for signing with " +
+                    '`ssh-keygen -p -N "" -f COPY` on a copy kept on an encrypted disk, or convert it: `ssh-keygen -p -m PKCS8 -f COPY`',
             ],
             [
                 "two keys",
