@@ -103,6 +103,9 @@ function assertEd25519(key: KeyObject, what: string): void {
     }
 }
 
+/** An OpenSSH ssh-ed25519 public key blob up to its key: uint32 11, "ssh-ed25519", uint32 32 (the key's length). */
+const SSH_ED25519_BLOB_HEAD = Buffer.from("\0\0\0\x0bssh-ed25519\0\0\0\x20", "latin1");
+
 /**
  * A public key from PEM (SPKI, `-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout` writes it) or an OpenSSH
  * public key line (`ssh-ed25519 AAAA... comment`, the `.pub` file people already have); throws unless Ed25519.
@@ -110,15 +113,15 @@ function assertEd25519(key: KeyObject, what: string): void {
 export function publicKeyFromText(text: string): KeyObject {
     const ssh = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(?: [^\n]*)?\n?$/.exec(text.trim());
     if (ssh) {
-        const blob = Buffer.from(ssh[1], "base64");
-        const typeLen = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-        const type = blob.subarray(4, 4 + typeLen).toString("latin1");
-        const keyLen = blob.length >= 8 + typeLen ? blob.readUInt32BE(4 + typeLen) : -1;
-        const raw = blob.subarray(8 + typeLen, 8 + typeLen + keyLen);
-        if (type !== "ssh-ed25519" || keyLen !== 32 || raw.length !== 32 || blob.length !== 8 + typeLen + keyLen) {
+        // The blob has one form: the string "ssh-ed25519", then the string of the 32 key bytes, nothing after; and
+        // one spelling, its standard base64 (Node's decoder would drop a character past the last byte, or padding).
+        const blob = canonicalBase64(ssh[1]);
+        const head = SSH_ED25519_BLOB_HEAD;
+        if (blob?.length !== head.length + 32 || !blob.subarray(0, head.length).equals(head)) {
             throw new Error("the OpenSSH public key is malformed; allowed: one ssh-ed25519 key");
         }
-        return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+        const x = blob.subarray(head.length).toString("base64url");
+        return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
     }
     if (text.trimStart().startsWith("ssh-")) {
         throw new Error(`the OpenSSH public key is ${text.trim().split(" ")[0]}; allowed: ssh-ed25519`);

@@ -1789,6 +1789,17 @@ describe("DSSE envelopes and keys: each refusal", () => {
         it.each<[string, (raw: Buffer) => string]>([
             ["another key type inside an ssh-ed25519 line", (raw) => sshLine("ssh-ed448", raw)],
             ["a key of 31 bytes", (raw) => sshLine("ssh-ed25519", raw.subarray(0, 31))],
+            ["a key of 33 bytes", (raw) => sshLine("ssh-ed25519", Buffer.concat([raw, Buffer.from([0])]))],
+            [
+                "a key type length past the blob",
+                (raw) =>
+                    `ssh-ed25519 ${Buffer.concat([Buffer.from([255, 255, 255, 255]), Buffer.from("ssh-ed25519"), sshString(raw)]).toString("base64")}`,
+            ],
+            [
+                "a key length one past its 32 bytes (the blob as long as a good one)",
+                (raw) =>
+                    `ssh-ed25519 ${Buffer.concat([sshString("ssh-ed25519"), Buffer.from([0, 0, 0, 33]), raw]).toString("base64")}`,
+            ],
             ["bytes after the key", (raw) => sshLine("ssh-ed25519", raw, Buffer.from([0]))],
             ["a blob shorter than its length field", () => `ssh-ed25519 ${Buffer.from([0, 0]).toString("base64")}`],
             [
@@ -1805,6 +1816,16 @@ describe("DSSE envelopes and keys: each refusal", () => {
             expect(() => publicKeyFromText(line(rawPublicKey(ed().publicKey)))).toThrow(
                 "the OpenSSH public key is malformed; allowed: one ssh-ed25519 key",
             );
+        });
+
+        it("refuses a key's base64 that is not the one standard spelling of its blob", () => {
+            const [, b64] = sshLine("ssh-ed25519", rawPublicKey(ed().publicKey)).split(" ");
+            // 51 bytes are 68 characters without padding; Node's decoder drops a lone character past them and padding.
+            for (const spelled of [`${b64}A`, `${b64}=`, `${b64}==`]) {
+                expect(() => publicKeyFromText(`ssh-ed25519 ${spelled} someone@host`)).toThrow(
+                    "the OpenSSH public key is malformed; allowed: one ssh-ed25519 key",
+                );
+            }
         });
 
         it("refuses an OpenSSH line with text before it or a line after it", () => {
