@@ -131,10 +131,12 @@ export function publicKeyFromText(text: string): KeyObject {
     return key;
 }
 
-/** The raw 32 bytes of an Ed25519 public key (what an OpenSSH `.pub` line carries). */
+/**
+ * The raw 32 bytes of an Ed25519 public key (what an OpenSSH `.pub` line carries), from either half of the pair: a
+ * private key's JWK carries its public key's `x` too.
+ */
 export function rawPublicKey(key: KeyObject): Buffer {
-    const pub = key.type === "private" ? createPublicKey(key) : key;
-    return Buffer.from((pub.export({ format: "jwk" }) as { x: string }).x, "base64url");
+    return Buffer.from((key.export({ format: "jwk" }) as { x: string }).x, "base64url");
 }
 
 const OPENSSH_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----";

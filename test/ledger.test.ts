@@ -1756,11 +1756,12 @@ describe("DSSE envelopes and keys: each refusal", () => {
         );
     });
 
-    it("gives a key pair's halves one keyid: sha256 of the public key's SPKI DER", () => {
+    it("gives a key pair's halves one keyid (sha256 of the public key's SPKI DER) and one raw public key", () => {
         const { privateKey, publicKey } = ed();
         const der = publicKey.export({ type: "spki", format: "der" });
         expect(keyId(privateKey)).toBe(createHash("sha256").update(der).digest("hex"));
         expect(keyId(publicKey)).toBe(keyId(privateKey));
+        expect(rawPublicKey(privateKey)).toEqual(rawPublicKey(publicKey));
     });
 
     describe("public keys", () => {
