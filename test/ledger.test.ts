@@ -1862,6 +1862,12 @@ describe("DSSE envelopes and keys: each refusal", () => {
             type?: string;
             pub?: Buffer;
             secret?: Buffer;
+            /** What follows the secret in the private section (a comment string). */
+            tail?: Buffer;
+            /** The whole private section, in place of the one built from the parts above. */
+            section?: Buffer;
+            /** The public key blob before the private section (by default the section's public key). */
+            header?: Buffer;
         }
         /** An OpenSSH private key file (PROTOCOL.key) built from an Ed25519 key, with one part changed. */
         function openSsh(parts: OpenSshParts = {}, key = ed().privateKey): { text: string; blob: Buffer } {
@@ -1874,21 +1880,23 @@ describe("DSSE envelopes and keys: each refusal", () => {
                 b.writeUInt32BE(n);
                 return b;
             };
-            const priv = Buffer.concat([
-                u32(c1),
-                u32(c2),
-                sshString(parts.type ?? "ssh-ed25519"),
-                sshString(pub),
-                sshString(secret),
-                sshString("comment"),
-            ]);
+            const priv =
+                parts.section ??
+                Buffer.concat([
+                    u32(c1),
+                    u32(c2),
+                    sshString(parts.type ?? "ssh-ed25519"),
+                    sshString(pub),
+                    sshString(secret),
+                    parts.tail ?? sshString("comment"),
+                ]);
             const blob = Buffer.concat([
                 Buffer.from(parts.magic ?? "openssh-key-v1\0", "latin1"),
                 sshString(parts.cipher ?? "none"),
                 sshString("none"),
                 sshString(""),
                 u32(parts.keys ?? 1),
-                sshString(Buffer.concat([sshString("ssh-ed25519"), sshString(pub)])),
+                sshString(parts.header ?? Buffer.concat([sshString("ssh-ed25519"), sshString(pub)])),
                 sshString(priv),
             ]);
             return { text: armor(blob), blob };
@@ -1965,8 +1973,49 @@ describe("DSSE envelopes and keys: each refusal", () => {
             ],
             [
                 "a secret whose second half is not the public key",
-                () => openSsh({ secret: Buffer.alloc(64, 1) }).text,
+                () => {
+                    const key = ed().privateKey;
+                    const d = Buffer.from((key.export({ format: "jwk" }) as { d: string }).d, "base64url");
+                    return openSsh({ secret: Buffer.concat([d, Buffer.alloc(32, 1)]) }, key).text;
+                },
                 "the OpenSSH Ed25519 key is malformed",
+            ],
+            [
+                "an empty secret ending its private section (a length field that ends the section is read)",
+                () => openSsh({ secret: Buffer.alloc(0), tail: Buffer.alloc(0) }).text,
+                "the OpenSSH Ed25519 key is malformed",
+            ],
+            [
+                "a private section shorter than its check integers",
+                () => openSsh({ section: Buffer.from([0, 0, 0, 7]) }).text,
+                "the OpenSSH private key is truncated",
+            ],
+            [
+                "a secret's length past its private section",
+                () =>
+                    openSsh({
+                        section: Buffer.concat([
+                            Buffer.from([0, 0, 0, 7, 0, 0, 0, 7]),
+                            sshString("ssh-ed25519"),
+                            sshString(rawPublicKey(ed().publicKey)),
+                            Buffer.from([0, 0, 0, 64]),
+                            Buffer.alloc(10),
+                        ]),
+                    }).text,
+                "the OpenSSH private key is truncated",
+            ],
+            [
+                "a public key (and the secret's copy of it) that is not the secret key's",
+                () => openSsh({ pub: rawPublicKey(ed().publicKey) }).text,
+                "the OpenSSH Ed25519 key's public key is not its secret key's",
+            ],
+            [
+                "a public key before its private section that is not the section's",
+                () =>
+                    openSsh({
+                        header: Buffer.concat([sshString("ssh-ed25519"), sshString(rawPublicKey(ed().publicKey))]),
+                    }).text,
+                "the OpenSSH private key's public key is not the one its private section holds",
             ],
         ])("refuses an OpenSSH key with %s", (_what, text, message) => {
             expect(() => privateKeyFromText(text())).toThrow(message);
