@@ -103,6 +103,9 @@ function assertEd25519(key: KeyObject, what: string): void {
     }
 }
 
+/** An OpenSSH ssh-ed25519 public key blob up to its key: uint32 11, "ssh-ed25519", uint32 32 (the key's length). */
+const SSH_ED25519_BLOB_HEAD = Buffer.from("\0\0\0\x0bssh-ed25519\0\0\0\x20", "latin1");
+
 /**
  * A public key from PEM (SPKI, `-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout` writes it) or an OpenSSH
  * public key line (`ssh-ed25519 AAAA... comment`, the `.pub` file people already have); throws unless Ed25519.
@@ -110,15 +113,15 @@ function assertEd25519(key: KeyObject, what: string): void {
 export function publicKeyFromText(text: string): KeyObject {
     const ssh = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(?: [^\n]*)?\n?$/.exec(text.trim());
     if (ssh) {
-        const blob = Buffer.from(ssh[1], "base64");
-        const typeLen = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-        const type = blob.subarray(4, 4 + typeLen).toString("latin1");
-        const keyLen = blob.length >= 8 + typeLen ? blob.readUInt32BE(4 + typeLen) : -1;
-        const raw = blob.subarray(8 + typeLen, 8 + typeLen + keyLen);
-        if (type !== "ssh-ed25519" || keyLen !== 32 || raw.length !== 32 || blob.length !== 8 + typeLen + keyLen) {
+        // The blob has one form: the string "ssh-ed25519", then the string of the 32 key bytes, nothing after; and
+        // one spelling, its standard base64 (Node's decoder would drop a character past the last byte, or padding).
+        const blob = canonicalBase64(ssh[1]);
+        const head = SSH_ED25519_BLOB_HEAD;
+        if (blob?.length !== head.length + 32 || !blob.subarray(0, head.length).equals(head)) {
             throw new Error("the OpenSSH public key is malformed; allowed: one ssh-ed25519 key");
         }
-        return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+        const x = blob.subarray(head.length).toString("base64url");
+        return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
     }
     if (text.trimStart().startsWith("ssh-")) {
         throw new Error(`the OpenSSH public key is ${text.trim().split(" ")[0]}; allowed: ssh-ed25519`);
@@ -128,10 +131,12 @@ export function publicKeyFromText(text: string): KeyObject {
     return key;
 }
 
-/** The raw 32 bytes of an Ed25519 public key (what an OpenSSH `.pub` line carries). */
+/**
+ * The raw 32 bytes of an Ed25519 public key (what an OpenSSH `.pub` line carries), from either half of the pair: a
+ * private key's JWK carries its public key's `x` too.
+ */
 export function rawPublicKey(key: KeyObject): Buffer {
-    const pub = key.type === "private" ? createPublicKey(key) : key;
-    return Buffer.from((pub.export({ format: "jwk" }) as { x: string }).x, "base64url");
+    return Buffer.from((key.export({ format: "jwk" }) as { x: string }).x, "base64url");
 }
 
 const OPENSSH_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----";
@@ -151,6 +156,32 @@ export function privateKeyFromText(text: string): KeyObject {
     return key;
 }
 
+/**
+ * SSH wire fields read in order from `buf`: uint32, and string (uint32 length, then the bytes); one past the end
+ * throws.
+ */
+function sshFields(buf: Buffer): { u32: () => number; string: () => Buffer } {
+    let at = 0;
+    const u32 = () => {
+        if (at + 4 > buf.length) {
+            throw new Error("the OpenSSH private key is truncated");
+        }
+        const v = buf.readUInt32BE(at);
+        at += 4;
+        return v;
+    };
+    const string = () => {
+        const n = u32();
+        if (at + n > buf.length) {
+            throw new Error("the OpenSSH private key is truncated");
+        }
+        const b = buf.subarray(at, at + n);
+        at += n;
+        return b;
+    };
+    return { u32, string };
+}
+
 /** Parse `openssh-key-v1` (OpenSSH's PROTOCOL.key) far enough to read one Ed25519 key. */
 function openSshEd25519(text: string): KeyObject {
     const start = text.indexOf(OPENSSH_BEGIN) + OPENSSH_BEGIN.length;
@@ -158,71 +189,51 @@ function openSshEd25519(text: string): KeyObject {
     if (end < start) {
         throw new Error("the OpenSSH private key has no END line");
     }
-    const blob = Buffer.from(text.slice(start, end).replace(/\s+/g, ""), "base64");
+    const blob = Buffer.from(text.slice(start, end).replace(/\s/g, ""), "base64");
     const magic = Buffer.from("openssh-key-v1\0", "latin1");
     if (!blob.subarray(0, magic.length).equals(magic)) {
         throw new Error("not an OpenSSH private key (no openssh-key-v1 header)");
     }
-    let at = magic.length;
-    const u32 = () => {
-        if (at + 4 > blob.length) {
-            throw new Error("the OpenSSH private key is truncated");
-        }
-        const v = blob.readUInt32BE(at);
-        at += 4;
-        return v;
-    };
-    const bytes = () => {
-        const n = u32();
-        if (at + n > blob.length) {
-            throw new Error("the OpenSSH private key is truncated");
-        }
-        const b = blob.subarray(at, at + n);
-        at += n;
-        return b;
-    };
-    const cipher = bytes().toString("latin1");
-    bytes(); // kdf name
-    bytes(); // kdf options
+    const file = sshFields(blob.subarray(magic.length));
+    const cipher = file.string().toString("latin1");
+    file.string(); // kdf name
+    file.string(); // kdf options
     if (cipher !== "none") {
         throw new Error(
             `the OpenSSH private key is encrypted (${cipher}); allowed: an unencrypted key. Export one for signing with ` +
                 '`ssh-keygen -p -N "" -f COPY` on a copy kept on an encrypted disk, or convert it: `ssh-keygen -p -m PKCS8 -f COPY`',
         );
     }
-    if (u32() !== 1) {
+    if (file.u32() !== 1) {
         throw new Error("the OpenSSH private key file holds several keys; allowed: exactly one");
     }
-    bytes(); // public key blob
-    const priv = bytes();
-    at = 0;
-    const section = priv;
-    const read32 = () => {
-        const v = section.readUInt32BE(at);
-        at += 4;
-        return v;
-    };
-    const readBytes = () => {
-        const n = read32();
-        const b = section.subarray(at, at + n);
-        at += n;
-        return b;
-    };
-    if (read32() !== read32()) {
+    const publicBlob = file.string();
+    const section = sshFields(file.string());
+    if (section.u32() !== section.u32()) {
         throw new Error("the OpenSSH private key's check integers differ (wrong passphrase or a corrupt key)");
     }
-    const type = readBytes().toString("latin1");
+    const type = section.string().toString("latin1");
     if (type !== "ssh-ed25519") {
         throw new Error(`the OpenSSH private key is ${type}; allowed: ssh-ed25519`);
     }
-    const pub = readBytes();
-    const secret = readBytes();
-    if (pub.length !== 32 || secret.length !== 64 || !secret.subarray(32).equals(pub)) {
+    const pub = section.string();
+    const secret = section.string(); // the 32-byte seed, then the public key again (so pub is 32 bytes too)
+    if (secret.length !== 64 || !secret.subarray(32).equals(pub)) {
         throw new Error("the OpenSSH Ed25519 key is malformed");
     }
+    // OpenSSH refuses a file whose public key differs from its private section's.
+    if (!publicBlob.equals(Buffer.concat([SSH_ED25519_BLOB_HEAD, pub]))) {
+        throw new Error("the OpenSSH private key's public key is not the one its private section holds");
+    }
     const b64url = (b: Buffer) => b.toString("base64url");
-    return createPrivateKey({
+    const key = createPrivateKey({
         key: { kty: "OKP", crv: "Ed25519", d: b64url(secret.subarray(0, 32)), x: b64url(pub) },
         format: "jwk",
     });
+    // Node derives the public key from d and ignores x: a file claiming another public key would sign as a key
+    // other than the one its owner lists.
+    if (!rawPublicKey(key).equals(pub)) {
+        throw new Error("the OpenSSH Ed25519 key's public key is not its secret key's");
+    }
+    return key;
 }

@@ -1756,11 +1756,12 @@ describe("DSSE envelopes and keys: each refusal", () => {
         );
     });
 
-    it("gives a key pair's halves one keyid: sha256 of the public key's SPKI DER", () => {
+    it("gives a key pair's halves one keyid (sha256 of the public key's SPKI DER) and one raw public key", () => {
         const { privateKey, publicKey } = ed();
         const der = publicKey.export({ type: "spki", format: "der" });
         expect(keyId(privateKey)).toBe(createHash("sha256").update(der).digest("hex"));
         expect(keyId(publicKey)).toBe(keyId(privateKey));
+        expect(rawPublicKey(privateKey)).toEqual(rawPublicKey(publicKey));
     });
 
     describe("public keys", () => {
@@ -1778,9 +1779,28 @@ describe("DSSE envelopes and keys: each refusal", () => {
             expect(keyId(publicKeyFromText(`${bare}\n`))).toBe(keyId(publicKey));
         });
 
+        it("reads an OpenSSH line with blank space around it, and a bare key ending in CRLF", () => {
+            const { publicKey } = ed();
+            const line = sshLine("ssh-ed25519", rawPublicKey(publicKey));
+            const bare = line.split(" ").slice(0, 2).join(" ");
+            expect(keyId(publicKeyFromText(`\n  ${line}\n\n`))).toBe(keyId(publicKey));
+            expect(keyId(publicKeyFromText(`${bare}\r\n`))).toBe(keyId(publicKey));
+        });
+
         it.each<[string, (raw: Buffer) => string]>([
             ["another key type inside an ssh-ed25519 line", (raw) => sshLine("ssh-ed448", raw)],
             ["a key of 31 bytes", (raw) => sshLine("ssh-ed25519", raw.subarray(0, 31))],
+            ["a key of 33 bytes", (raw) => sshLine("ssh-ed25519", Buffer.concat([raw, Buffer.from([0])]))],
+            [
+                "a key type length past the blob",
+                (raw) =>
+                    `ssh-ed25519 ${Buffer.concat([Buffer.from([255, 255, 255, 255]), Buffer.from("ssh-ed25519"), sshString(raw)]).toString("base64")}`,
+            ],
+            [
+                "a key length one past its 32 bytes (the blob as long as a good one)",
+                (raw) =>
+                    `ssh-ed25519 ${Buffer.concat([sshString("ssh-ed25519"), Buffer.from([0, 0, 0, 33]), raw]).toString("base64")}`,
+            ],
             ["bytes after the key", (raw) => sshLine("ssh-ed25519", raw, Buffer.from([0]))],
             ["a blob shorter than its length field", () => `ssh-ed25519 ${Buffer.from([0, 0]).toString("base64")}`],
             [
@@ -1788,10 +1808,25 @@ describe("DSSE envelopes and keys: each refusal", () => {
                 (raw) =>
                     `ssh-ed25519 ${Buffer.concat([sshString("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), raw.subarray(0, 8)]).toString("base64")}`,
             ],
+            [
+                "a key length field cut short",
+                () =>
+                    `ssh-ed25519 ${Buffer.concat([sshString("ssh-ed25519"), Buffer.from([0, 0])]).toString("base64")}`,
+            ],
         ])("refuses an OpenSSH line with %s", (_what, line) => {
             expect(() => publicKeyFromText(line(rawPublicKey(ed().publicKey)))).toThrow(
                 "the OpenSSH public key is malformed; allowed: one ssh-ed25519 key",
             );
+        });
+
+        it("refuses a key's base64 that is not the one standard spelling of its blob", () => {
+            const [, b64] = sshLine("ssh-ed25519", rawPublicKey(ed().publicKey)).split(" ");
+            // 51 bytes are 68 characters without padding; Node's decoder drops a lone character past them and padding.
+            for (const spelled of [`${b64}A`, `${b64}=`, `${b64}==`]) {
+                expect(() => publicKeyFromText(`ssh-ed25519 ${spelled} someone@host`)).toThrow(
+                    "the OpenSSH public key is malformed; allowed: one ssh-ed25519 key",
+                );
+            }
         });
 
         it("refuses an OpenSSH line with text before it or a line after it", () => {
@@ -1805,6 +1840,9 @@ describe("DSSE envelopes and keys: each refusal", () => {
 
         it("refuses other OpenSSH key types and non-Ed25519 PEM, naming the type", () => {
             expect(() => publicKeyFromText("ssh-rsa AAAAB3NzaC1yc2E= me@host")).toThrow(
+                "the OpenSSH public key is ssh-rsa; allowed: ssh-ed25519",
+            );
+            expect(() => publicKeyFromText("\n  ssh-rsa AAAAB3NzaC1yc2E= me@host\n")).toThrow(
                 "the OpenSSH public key is ssh-rsa; allowed: ssh-ed25519",
             );
             expect(() => publicKeyFromText(rsa().publicKey.export({ type: "spki", format: "pem" }).toString())).toThrow(
@@ -1824,6 +1862,12 @@ describe("DSSE envelopes and keys: each refusal", () => {
             type?: string;
             pub?: Buffer;
             secret?: Buffer;
+            /** What follows the secret in the private section (a comment string). */
+            tail?: Buffer;
+            /** The whole private section, in place of the one built from the parts above. */
+            section?: Buffer;
+            /** The public key blob before the private section (by default the section's public key). */
+            header?: Buffer;
         }
         /** An OpenSSH private key file (PROTOCOL.key) built from an Ed25519 key, with one part changed. */
         function openSsh(parts: OpenSshParts = {}, key = ed().privateKey): { text: string; blob: Buffer } {
@@ -1836,21 +1880,23 @@ describe("DSSE envelopes and keys: each refusal", () => {
                 b.writeUInt32BE(n);
                 return b;
             };
-            const priv = Buffer.concat([
-                u32(c1),
-                u32(c2),
-                sshString(parts.type ?? "ssh-ed25519"),
-                sshString(pub),
-                sshString(secret),
-                sshString("comment"),
-            ]);
+            const priv =
+                parts.section ??
+                Buffer.concat([
+                    u32(c1),
+                    u32(c2),
+                    sshString(parts.type ?? "ssh-ed25519"),
+                    sshString(pub),
+                    sshString(secret),
+                    parts.tail ?? sshString("comment"),
+                ]);
             const blob = Buffer.concat([
                 Buffer.from(parts.magic ?? "openssh-key-v1\0", "latin1"),
                 sshString(parts.cipher ?? "none"),
                 sshString("none"),
                 sshString(""),
                 u32(parts.keys ?? 1),
-                sshString(Buffer.concat([sshString("ssh-ed25519"), sshString(pub)])),
+                sshString(parts.header ?? Buffer.concat([sshString("ssh-ed25519"), sshString(pub)])),
                 sshString(priv),
             ]);
             return { text: armor(blob), blob };
@@ -1897,7 +1943,8 @@ describe("DSSE envelopes and keys: each refusal", () => {
             [
                 "a cipher",
                 () => openSsh({ cipher: "aes256-ctr" }).text,
-                "the OpenSSH private key is encrypted (aes256-ctr); allowed: an unencrypted key",
+                "the OpenSSH private key is encrypted (aes256-ctr); allowed: an unencrypted key. Export one for signing with " +
+                    '`ssh-keygen -p -N "" -f COPY` on a copy kept on an encrypted disk, or convert it: `ssh-keygen -p -m PKCS8 -f COPY`',
             ],
             [
                 "two keys",
@@ -1926,8 +1973,49 @@ describe("DSSE envelopes and keys: each refusal", () => {
             ],
             [
                 "a secret whose second half is not the public key",
-                () => openSsh({ secret: Buffer.alloc(64, 1) }).text,
+                () => {
+                    const key = ed().privateKey;
+                    const d = Buffer.from((key.export({ format: "jwk" }) as { d: string }).d, "base64url");
+                    return openSsh({ secret: Buffer.concat([d, Buffer.alloc(32, 1)]) }, key).text;
+                },
                 "the OpenSSH Ed25519 key is malformed",
+            ],
+            [
+                "an empty secret ending its private section (a length field that ends the section is read)",
+                () => openSsh({ secret: Buffer.alloc(0), tail: Buffer.alloc(0) }).text,
+                "the OpenSSH Ed25519 key is malformed",
+            ],
+            [
+                "a private section shorter than its check integers",
+                () => openSsh({ section: Buffer.from([0, 0, 0, 7]) }).text,
+                "the OpenSSH private key is truncated",
+            ],
+            [
+                "a secret's length past its private section",
+                () =>
+                    openSsh({
+                        section: Buffer.concat([
+                            Buffer.from([0, 0, 0, 7, 0, 0, 0, 7]),
+                            sshString("ssh-ed25519"),
+                            sshString(rawPublicKey(ed().publicKey)),
+                            Buffer.from([0, 0, 0, 64]),
+                            Buffer.alloc(10),
+                        ]),
+                    }).text,
+                "the OpenSSH private key is truncated",
+            ],
+            [
+                "a public key (and the secret's copy of it) that is not the secret key's",
+                () => openSsh({ pub: rawPublicKey(ed().publicKey) }).text,
+                "the OpenSSH Ed25519 key's public key is not its secret key's",
+            ],
+            [
+                "a public key before its private section that is not the section's",
+                () =>
+                    openSsh({
+                        header: Buffer.concat([sshString("ssh-ed25519"), sshString(rawPublicKey(ed().publicKey))]),
+                    }).text,
+                "the OpenSSH private key's public key is not the one its private section holds",
             ],
         ])("refuses an OpenSSH key with %s", (_what, text, message) => {
             expect(() => privateKeyFromText(text())).toThrow(message);
