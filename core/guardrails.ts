@@ -216,13 +216,16 @@ export function leValues(seconds: number): string[] {
     const exp = Number(exponent);
     // Go's FormatFloat(f, 'g', -1, 64) (client_golang, and Prometheus 3 before it appends ".0"): exponent notation
     // when exp < -4 or exp >= 6 (strconv's precision for the shortest form), two exponent digits at least.
+    // Stryker disable next-line EqualityOperator: at exp 0 the exponent form is never used (below), so its sign is never read
     const goExp = `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-    const go = exp < -4 || exp >= 6 ? goExp : js;
-    // OpenMetrics (Prometheus 3): Go's %g form with ".0" appended when it has neither a point nor an exponent.
-    const openMetrics = /[.e]/.test(go) ? go : `${go}.0`;
-    // Python's repr: exponent notation when exp < -4 or exp >= 16; integers keep ".0".
-    const py = exp < -4 || exp >= 16 ? goExp : /[.e]/.test(js) ? js : `${js}.0`;
-    return [...new Set([js, go, openMetrics, py])];
+    // Below 1e-4 Go and Python both write the exponent form.
+    const small = exp < -4;
+    const go = small || exp >= 6 ? goExp : js;
+    // Python's repr: exponent notation when exp < -4 or exp >= 16; integers keep ".0". OpenMetrics (Prometheus 3)
+    // appends ".0" to Go's form when it has neither a point nor an exponent: below 1e6 that is Python's spelling, at
+    // and above Go's form has an exponent, so it is always one of these.
+    const py = small || exp >= 16 ? goExp : /[.e]/.test(js) ? js : `${js}.0`;
+    return [...new Set([js, go, py])];
 }
 
 /** Escape a literal for a PromQL regular expression (RE2, fully anchored by Prometheus). */

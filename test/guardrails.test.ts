@@ -130,7 +130,9 @@ describe("a broken guardrails file is refused with file, path and allowed value"
         expect(problemsOf(missing)).toContain('/accounts: no AWS account for environment "prod"');
         const unknown = shipped() as WithAccounts;
         unknown.accounts.qa = { ...unknown.accounts.dev };
-        expect(problemsOf(unknown)).toContain('/accounts/qa: unknown environment "qa"');
+        expect(problemsOf(unknown)).toContain(
+            `guardrails.yaml: /accounts/qa: unknown environment "qa"; allowed: ${guardrails.environments.join(", ")}`,
+        );
         const short = shipped() as WithAccounts;
         short.accounts.dev.accountId = "1234";
         expect(problemsOf(short)).toContain("/accounts/dev/accountId: must match pattern");
@@ -314,6 +316,11 @@ describe("the guardrails' helpers", () => {
     it("share an account with no environment when the environment has no account", () => {
         const others = Object.fromEntries(Object.entries(guardrails.accounts).filter(([env]) => env !== "dev"));
         expect(accountSharedWith({ ...guardrails, accounts: others }, "dev")).toEqual([]);
+        // Nor with another environment that has none either: two missing accounts are not one account.
+        const prodOnly = { prod: guardrails.accounts.prod };
+        expect(guardrails.environments.map((e) => accountSharedWith({ ...guardrails, accounts: prodOnly }, e))).toEqual(
+            guardrails.environments.map(() => []),
+        );
     });
 
     it.each<[string, unknown, string[] | undefined]>([
@@ -324,6 +331,7 @@ describe("the guardrails' helpers", () => {
         ["a list of numbers", [111122223333], ["111122223333"]],
         ["an object", { id: "111122223333" }, undefined],
         ["a list holding an object", [{}], undefined],
+        ["a list holding an id and an object", ["111122223333", {}], undefined],
         ["nothing", undefined, undefined],
     ])("reads account ids from %s", (_what, value, ids) => {
         expect(parseAccountIds(value)).toEqual(ids);
