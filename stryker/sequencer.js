@@ -1,6 +1,7 @@
 /**
  * Jest's sequencer, which under a Stryker mutant run leaves out the test files where the run's test name pattern names
- * no test (stryker/testIndex.js). A file the index does not know is kept; so is every file when none would be left.
+ * no test (stryker/testIndex.js). A file the index does not know, or knows with no test, is kept; so is every file
+ * when none would be left.
  */
 const Sequencer = require("@jest/test-sequencer").default;
 const { indexFile, readIndex } = require("./testIndex");
@@ -20,7 +21,7 @@ class MutantTestSequencer extends Sequencer {
         const { cacheDirectory, rootDir } = tests[0].context.config;
         const index = readIndex(indexFile(cacheDirectory, rootDir));
         const named = new RegExp(pattern, "i");
-        const kept = tests.filter((t) => !index[t.path] || index[t.path].some((n) => named.test(n)));
+        const kept = tests.filter((t) => !index[t.path]?.length || index[t.path].some((n) => named.test(n)));
         return super.sort(kept.length > 0 ? kept : tests);
     }
 }

@@ -2,6 +2,11 @@
  * The figures `npm run mutate` prints and the merged report it writes (verify/mutation.ts), from small hand-written
  * reports in StrykerJS's mutation-testing-report schema.
  */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { repoRoot } from "../core/validation";
 import {
     MutantResult,
     MutantStatus,
@@ -170,5 +175,79 @@ describe("the merged report", () => {
             ]),
         ).toThrow("rules/a.ts is mutated by groups rules and kit; allowed: one group per file");
         expect(() => mergeReports([])).toThrow("no group report to merge");
+    });
+});
+
+describe("the mutation runs' test index (stryker/environment.js, stryker/sequencer.js)", () => {
+    /** A two-file jest project with the mutation runs' environment and sequencer; file a can be made to fail as it loads. */
+    const project = () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-index-"));
+        fs.writeFileSync(
+            path.join(dir, "a.test.js"),
+            'if (process.env.BREAK_A) throw new Error("a fixture a mutant broke");\n' +
+                'describe("a", () => { it("one", () => {}); it("two", () => {}); });\n',
+        );
+        fs.writeFileSync(path.join(dir, "b.test.js"), 'describe("b", () => { it("three", () => {}); });\n');
+        const config = {
+            rootDir: dir,
+            cacheDirectory: path.join(dir, "cache"),
+            transform: {},
+            testEnvironment: path.join(repoRoot, "stryker", "environment.js"),
+            testSequencer: path.join(repoRoot, "stryker", "sequencer.js"),
+        };
+        const jest = (env: Readonly<Record<string, string>>, ...args: string[]) => {
+            const r = spawnSync(
+                process.execPath,
+                [require.resolve("jest/bin/jest"), "--config", JSON.stringify(config), "--json", "--ci", ...args],
+                { cwd: dir, encoding: "utf8", env: { ...process.env, ...env } },
+            );
+            const out = JSON.parse(r.stdout) as { testResults: Array<{ name: string }> };
+            return out.testResults.map((t) => path.basename(t.name)).sort();
+        };
+        const indexPath = () => {
+            const files = fs.readdirSync(config.cacheDirectory).filter((f) => f.startsWith("stryker-test-index-"));
+            expect(files).toHaveLength(1);
+            return path.join(config.cacheDirectory, files[0]);
+        };
+        const index = () =>
+            Object.fromEntries(
+                Object.entries(JSON.parse(fs.readFileSync(indexPath(), "utf8")) as Record<string, string[]>).map(
+                    ([file, names]) => [path.basename(file), names],
+                ),
+            );
+        return { dir, jest, index, indexPath };
+    };
+    const MUTANT = { __STRYKER_ACTIVE_MUTANT__: "7" };
+
+    it("records each file's tests, and under a mutant runs only the files holding a test the pattern names", () => {
+        const p = project();
+        try {
+            expect(p.jest({})).toEqual(["a.test.js", "b.test.js"]);
+            expect(p.index()).toEqual({ "a.test.js": ["a one", "a two"], "b.test.js": ["b three"] });
+            expect(p.jest(MUTANT, "-t", "(a one)")).toEqual(["a.test.js"]);
+            expect(p.jest(MUTANT, "-t", "(b three)")).toEqual(["b.test.js"]);
+            // Without a mutant (Stryker's first run, or jest itself), every file runs.
+            expect(p.jest({}, "-t", "(b three)")).toEqual(["a.test.js", "b.test.js"]);
+        } finally {
+            fs.rmSync(p.dir, { recursive: true, force: true });
+        }
+    });
+
+    it("keeps a file's list when a run of it failed while it loaded, and keeps a file it knows with no test", () => {
+        const p = project();
+        try {
+            p.jest({});
+            // A mutant that breaks a fixture the file builds as it loads: the file reports no test, and its list stands.
+            p.jest({ ...MUTANT, BREAK_A: "1" }, "-t", "(a one)");
+            expect(p.index()["a.test.js"]).toEqual(["a one", "a two"]);
+            expect(p.jest(MUTANT, "-t", "(a two)")).toEqual(["a.test.js"]);
+            // An index written before this rule, with an empty list: the file runs rather than never again.
+            const written = JSON.parse(fs.readFileSync(p.indexPath(), "utf8")) as Record<string, string[]>;
+            const a = Object.keys(written).find((f) => f.endsWith("a.test.js"))!;
+            fs.writeFileSync(p.indexPath(), JSON.stringify({ ...written, [a]: [] }));
+            expect(p.jest(MUTANT, "-t", "(a two)")).toEqual(["a.test.js"]);
+        } finally {
+            fs.rmSync(p.dir, { recursive: true, force: true });
+        }
     });
 });
