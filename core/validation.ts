@@ -36,15 +36,16 @@ export function formatProblem(p: Problem): string {
  */
 export const repoRoot: string = findRepoRoot(__dirname) ?? process.cwd();
 
-function findRepoRoot(start: string): string | undefined {
-    for (let dir = start; ; dir = path.dirname(dir)) {
-        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
-            return dir;
-        }
-        if (path.dirname(dir) === dir) {
-            return undefined;
-        }
+/**
+ * The nearest folder at or above `dir` that holds Pulumi.yaml; undefined when none up to the filesystem's root does.
+ * Recursive, not a loop, so a wrong stop condition overflows the stack at once instead of spinning.
+ */
+export function findRepoRoot(dir: string): string | undefined {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+        return dir;
     }
+    const parent = path.dirname(dir);
+    return parent === dir ? undefined : findRepoRoot(parent);
 }
 
 /** Path relative to the repository root, for messages that a reader can open. */
