@@ -48,10 +48,13 @@ export function findRepoRoot(dir: string): string | undefined {
     return parent === dir ? undefined : findRepoRoot(parent);
 }
 
-/** Path relative to the repository root, for messages that a reader can open. */
+/**
+ * Path relative to the repository root, for messages that a reader can open; a path outside the repository as given.
+ * Outside means a first segment of "..": a file or folder whose name only starts with two dots ("..foo") is inside.
+ */
 export function displayPath(file: string): string {
     const rel = path.relative(repoRoot, path.resolve(file));
-    return rel.startsWith("..") ? file : rel;
+    return rel === ".." || rel.startsWith(`..${path.sep}`) ? file : rel;
 }
 
 // One Ajv for every schema in the repo: allErrors so a user sees every problem at once, strict so a typo in

@@ -118,6 +118,11 @@ describe("displayPath names a file relative to the repository when it is inside,
         const parent = path.dirname(repoRoot);
         expect(displayPath(parent)).toBe(parent);
     });
+
+    it('is relative for a folder inside the repository whose name starts with ".." ("..foo" is not the parent)', () => {
+        expect(displayPath(path.join(repoRoot, "..foo"))).toBe("..foo");
+        expect(displayPath(path.join(repoRoot, "..foo", "x.yaml"))).toBe(path.join("..foo", "x.yaml"));
+    });
 });
 
 describe("schema validation lists every problem with the allowed value", () => {
