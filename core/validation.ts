@@ -146,24 +146,22 @@ export function parseYamlBounded(text: string, file: string): unknown {
     return doc;
 }
 
-/** Read a YAML or JSON file; a parse error names the file and the line. */
+/** Read a YAML or JSON file (by its extension, `.json` is JSON); a read or parse error names the file. */
 export function readDataFile(file: string): unknown {
-    if (!fs.existsSync(file)) {
-        throw new ValidationError([
-            {
-                file: displayPath(file),
-                path: "",
-                message: "does not exist; allowed: the path of a readable YAML or JSON file",
-            },
-        ]);
+    const refusal = (message: string): ValidationError =>
+        new ValidationError([{ file: displayPath(file), path: "", message }]);
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        throw refusal(
+            `${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(err as Error).message})`}; allowed: the path of a readable YAML or JSON file`,
+        );
     }
-    const text = fs.readFileSync(file, "utf8");
     try {
         return file.endsWith(".json") ? JSON.parse(text) : parseYamlBounded(text, file);
     } catch (err) {
-        throw new ValidationError([
-            { file: displayPath(file), path: "", message: `cannot parse: ${(err as Error).message}` },
-        ]);
+        throw refusal(`cannot parse: ${(err as Error).message}`);
     }
 }
 

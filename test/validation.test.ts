@@ -205,6 +205,12 @@ describe("readDataFile reads YAML or JSON by the file's extension, naming the fi
         );
     });
 
+    it("refuses a folder as unreadable, with the reason and the allowed value", () => {
+        expect(refusalOf(() => readDataFile(dir)).message).toBe(
+            `${dir}: /: cannot be read (EISDIR: illegal operation on a directory, read); allowed: the path of a readable YAML or JSON file`,
+        );
+    });
+
     it("refuses a YAML syntax error with the file, line and column of the parser's message", () => {
         const file = write("broken.yaml", "kind: [alert\n");
         expect(refusalOf(() => readDataFile(file)).problems).toEqual([
