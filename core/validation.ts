@@ -123,30 +123,45 @@ export const MAX_DOCUMENT_NODES = 100_000;
  * milliseconds instead. Throws an Error whose message names what was exceeded and the allowed value.
  */
 export function parseYamlBounded(text: string, file: string): unknown {
+    return parseBounded(text, () => yaml.load(text, { filename: file }));
+}
+
+/** JSON.parse with the same bounds: JSON has no aliases, but a document can still be too large for its readers. */
+function parseJsonBounded(text: string): unknown {
+    return parseBounded(text, () => JSON.parse(text) as unknown);
+}
+
+function parseBounded(text: string, parse: () => unknown): unknown {
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > MAX_DOCUMENT_BYTES) {
         throw new Error(`is ${bytes} bytes; allowed: at most ${MAX_DOCUMENT_BYTES} bytes`);
     }
-    const doc: unknown = yaml.load(text, { filename: file });
-    let nodes = 0;
+    const doc = parse();
+    // Every value counts once each time it is reached, the document itself included; a map's keys do not count. A
+    // value is counted when it is put on the stack, not when it is taken off: an alias may point at a collection that
+    // holds it (a cycle), and counting on the way out let such a collection push its whole length per value counted.
+    let nodes = 1;
     const stack: unknown[] = [doc];
     while (stack.length > 0) {
         const v = stack.pop();
-        nodes++;
-        if (nodes > MAX_DOCUMENT_NODES) {
-            throw new Error(
-                `expands to more than ${MAX_DOCUMENT_NODES} values (YAML aliases, \`*name\`, repeat what they point at); allowed: at most ${MAX_DOCUMENT_NODES} values once aliases are expanded`,
-            );
-        }
         if (v !== null && typeof v === "object") {
-            // Arrays and maps alike: Object.values lists an array's elements.
-            stack.push(...Object.values(v as Record<string, unknown>));
+            // Arrays and maps alike: Object.values lists an array's elements. Pushed one by one: spreading a long
+            // array into push() overflows the call stack.
+            for (const child of Object.values(v as Record<string, unknown>)) {
+                nodes++;
+                if (nodes > MAX_DOCUMENT_NODES) {
+                    throw new Error(
+                        `expands to more than ${MAX_DOCUMENT_NODES} values (YAML aliases, \`*name\`, repeat what they point at); allowed: at most ${MAX_DOCUMENT_NODES} values once aliases are expanded`,
+                    );
+                }
+                stack.push(child);
+            }
         }
     }
     return doc;
 }
 
-/** Read a YAML or JSON file (by its extension, `.json` is JSON); a read or parse error names the file. */
+/** Read a YAML or JSON file (by its extension, `.json` is JSON), bounded; a read or parse error names the file. */
 export function readDataFile(file: string): unknown {
     const refusal = (message: string): ValidationError =>
         new ValidationError([{ file: displayPath(file), path: "", message }]);
@@ -159,7 +174,7 @@ export function readDataFile(file: string): unknown {
         );
     }
     try {
-        return file.endsWith(".json") ? JSON.parse(text) : parseYamlBounded(text, file);
+        return file.endsWith(".json") ? parseJsonBounded(text) : parseYamlBounded(text, file);
     } catch (err) {
         throw refusal(`cannot parse: ${(err as Error).message}`);
     }

@@ -239,6 +239,15 @@ describe("documents are bounded in bytes", () => {
             `is ${MAX_DOCUMENT_BYTES + 1} bytes; allowed: at most ${MAX_DOCUMENT_BYTES} bytes`,
         );
     });
+
+    it("bounds a .json file the same way", () => {
+        const exact = write("exact.json", `{"x":"${"y".repeat(MAX_DOCUMENT_BYTES - 8)}"}`);
+        expect(readDataFile(exact)).toEqual({ x: "y".repeat(MAX_DOCUMENT_BYTES - 8) });
+        const over = write("over.json", `{"x":"${"y".repeat(MAX_DOCUMENT_BYTES - 7)}"}`);
+        expect(refusalOf(() => readDataFile(over)).message).toBe(
+            `${over}: /: cannot parse: is ${MAX_DOCUMENT_BYTES + 1} bytes; allowed: at most ${MAX_DOCUMENT_BYTES} bytes`,
+        );
+    });
 });
 
 describe("documents are bounded in values, aliases expanded", () => {
@@ -283,6 +292,27 @@ describe("documents are bounded in values, aliases expanded", () => {
         const started = Date.now();
         expect(refusalOf(() => readDataFile(file)).message).toBe(`${file}: /: cannot parse: ${TOO_MANY_VALUES}`);
         expect(Date.now() - started).toBeLessThan(1000);
+    });
+
+    it("refuses a sequence that holds itself through an alias, within a second (counted as pushed, not as popped)", () => {
+        // Counting values as they came off the stack, each one counted pushed the sequence's whole length again:
+        // seconds and gigabytes for 10 KB, then "Invalid array length".
+        const started = Date.now();
+        expect(errorOf(() => parseYamlBounded("a: &a [" + "0, ".repeat(4999) + "*a]\n", "a.yaml"))).toBe(
+            TOO_MANY_VALUES,
+        );
+        expect(Date.now() - started).toBeLessThan(1000);
+    });
+
+    it("refuses a sequence longer than allowed with the bound's message, not a call stack overflow", () => {
+        const long = "[" + "0,".repeat(2 * MAX_DOCUMENT_NODES) + "0]";
+        expect(Buffer.byteLength(long)).toBeLessThan(MAX_DOCUMENT_BYTES);
+        expect(errorOf(() => parseYamlBounded(long, "a.yaml"))).toBe(TOO_MANY_VALUES);
+    });
+
+    it("bounds a .json file's values the same way", () => {
+        const file = write("long.json", "[" + Array(MAX_DOCUMENT_NODES).fill(0).join(",") + "]");
+        expect(refusalOf(() => readDataFile(file)).message).toBe(`${file}: /: cannot parse: ${TOO_MANY_VALUES}`);
     });
 });
 
