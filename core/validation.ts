@@ -36,21 +36,25 @@ export function formatProblem(p: Problem): string {
  */
 export const repoRoot: string = findRepoRoot(__dirname) ?? process.cwd();
 
-function findRepoRoot(start: string): string | undefined {
-    for (let dir = start; ; dir = path.dirname(dir)) {
-        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
-            return dir;
-        }
-        if (path.dirname(dir) === dir) {
-            return undefined;
-        }
+/**
+ * The nearest folder at or above `dir` that holds Pulumi.yaml; undefined when none up to the filesystem's root does.
+ * Recursive, not a loop, so a wrong stop condition overflows the stack at once instead of spinning.
+ */
+export function findRepoRoot(dir: string): string | undefined {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+        return dir;
     }
+    const parent = path.dirname(dir);
+    return parent === dir ? undefined : findRepoRoot(parent);
 }
 
-/** Path relative to the repository root, for messages that a reader can open. */
+/**
+ * Path relative to the repository root, for messages that a reader can open; a path outside the repository as given.
+ * Outside means a first segment of "..": a file or folder whose name only starts with two dots ("..foo") is inside.
+ */
 export function displayPath(file: string): string {
     const rel = path.relative(repoRoot, path.resolve(file));
-    return rel.startsWith("..") ? file : rel;
+    return rel === ".." || rel.startsWith(`..${path.sep}`) ? file : rel;
 }
 
 // One Ajv for every schema in the repo: allErrors so a user sees every problem at once, strict so a typo in
@@ -119,47 +123,60 @@ export const MAX_DOCUMENT_NODES = 100_000;
  * milliseconds instead. Throws an Error whose message names what was exceeded and the allowed value.
  */
 export function parseYamlBounded(text: string, file: string): unknown {
+    return parseBounded(text, () => yaml.load(text, { filename: file }));
+}
+
+/** JSON.parse with the same bounds: JSON has no aliases, but a document can still be too large for its readers. */
+function parseJsonBounded(text: string): unknown {
+    return parseBounded(text, () => JSON.parse(text) as unknown);
+}
+
+function parseBounded(text: string, parse: () => unknown): unknown {
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > MAX_DOCUMENT_BYTES) {
         throw new Error(`is ${bytes} bytes; allowed: at most ${MAX_DOCUMENT_BYTES} bytes`);
     }
-    const doc: unknown = yaml.load(text, { filename: file });
-    let nodes = 0;
+    const doc = parse();
+    // Every value counts once each time it is reached, the document itself included; a map's keys do not count. A
+    // value is counted when it is put on the stack, not when it is taken off: an alias may point at a collection that
+    // holds it (a cycle), and counting on the way out let such a collection push its whole length per value counted.
+    let nodes = 1;
     const stack: unknown[] = [doc];
     while (stack.length > 0) {
         const v = stack.pop();
-        nodes++;
-        if (nodes > MAX_DOCUMENT_NODES) {
-            throw new Error(
-                `expands to more than ${MAX_DOCUMENT_NODES} values (YAML aliases, \`*name\`, repeat what they point at); allowed: at most ${MAX_DOCUMENT_NODES} values once aliases are expanded`,
-            );
-        }
         if (v !== null && typeof v === "object") {
-            // Arrays and maps alike: Object.values lists an array's elements.
-            stack.push(...Object.values(v as Record<string, unknown>));
+            // Arrays and maps alike: Object.values lists an array's elements. Pushed one by one: spreading a long
+            // array into push() overflows the call stack.
+            for (const child of Object.values(v as Record<string, unknown>)) {
+                nodes++;
+                if (nodes > MAX_DOCUMENT_NODES) {
+                    throw new Error(
+                        `expands to more than ${MAX_DOCUMENT_NODES} values (YAML aliases, \`*name\`, repeat what they point at); allowed: at most ${MAX_DOCUMENT_NODES} values once aliases are expanded`,
+                    );
+                }
+                stack.push(child);
+            }
         }
     }
     return doc;
 }
 
-/** Read a YAML or JSON file; a parse error names the file and the line. */
+/** Read a YAML or JSON file (by its extension, `.json` is JSON), bounded; a read or parse error names the file. */
 export function readDataFile(file: string): unknown {
-    if (!fs.existsSync(file)) {
-        throw new ValidationError([
-            {
-                file: displayPath(file),
-                path: "",
-                message: "does not exist; allowed: the path of a readable YAML or JSON file",
-            },
-        ]);
-    }
-    const text = fs.readFileSync(file, "utf8");
+    const refusal = (message: string): ValidationError =>
+        new ValidationError([{ file: displayPath(file), path: "", message }]);
+    let text: string;
     try {
-        return file.endsWith(".json") ? JSON.parse(text) : parseYamlBounded(text, file);
+        text = fs.readFileSync(file, "utf8");
     } catch (err) {
-        throw new ValidationError([
-            { file: displayPath(file), path: "", message: `cannot parse: ${(err as Error).message}` },
-        ]);
+        throw refusal(
+            `${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(err as Error).message})`}; allowed: the path of a readable YAML or JSON file`,
+        );
+    }
+    try {
+        return file.endsWith(".json") ? parseJsonBounded(text) : parseYamlBounded(text, file);
+    } catch (err) {
+        throw refusal(`cannot parse: ${(err as Error).message}`);
     }
 }
 

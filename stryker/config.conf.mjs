@@ -19,5 +19,6 @@ export default groupConfig({
         "test/governance.test.ts",
         "test/guards-tools.test.ts",
         "test/routing.test.ts",
+        "test/validation.test.ts",
     ],
 });

@@ -1,0 +1,383 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RunError } from "@pulumi/pulumi/errors";
+import {
+    DeployRefusal,
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENT_NODES,
+    Problem,
+    ValidationError,
+    displayPath,
+    findRepoRoot,
+    parseYamlBounded,
+    preflight,
+    readDataFile,
+    repoRoot,
+    schemaValidator,
+    validateAgainstSchema,
+} from "../core/validation";
+
+// Each test gets its own folder under the OS temp dir, removed after it.
+let dir: string;
+beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-validation-"));
+});
+afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function write(name: string, text: string): string {
+    const file = path.join(dir, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+    return file;
+}
+
+/** What `run` throws, checked to be a ValidationError. */
+function refusalOf(run: () => unknown): ValidationError {
+    try {
+        run();
+    } catch (err) {
+        expect(err).toBeInstanceOf(ValidationError);
+        return err as ValidationError;
+    }
+    throw new Error("expected a ValidationError");
+}
+
+/** The message of what `run` throws. */
+function errorOf(run: () => unknown): string {
+    try {
+        run();
+    } catch (err) {
+        return (err as Error).message;
+    }
+    throw new Error("expected an error");
+}
+
+const TOO_MANY_VALUES = `expands to more than ${MAX_DOCUMENT_NODES} values (YAML aliases, \`*name\`, repeat what they point at); allowed: at most ${MAX_DOCUMENT_NODES} values once aliases are expanded`;
+
+describe("the errors Pulumi prints as their message alone", () => {
+    it("a ValidationError is a Pulumi RunError named ValidationError, one line per problem, / for the document itself", () => {
+        const problems: Problem[] = [
+            { file: "guardrails.yaml", path: "", message: "cannot parse: bad" },
+            { file: "stack.json", path: "/accounts/0", message: 'missing required key "region"' },
+        ];
+        const err = new ValidationError(problems);
+        expect(err).toBeInstanceOf(Error);
+        expect(err.name).toBe("ValidationError");
+        expect(err.problems).toEqual(problems);
+        expect(err.message).toBe(
+            'guardrails.yaml: /: cannot parse: bad\nstack.json: /accounts/0: missing required key "region"',
+        );
+        // The Pulumi SDK's test (the flag, not the class): its language host then prints no stack trace.
+        expect(err.__pulumiRunError).toBe(true);
+        expect(RunError.isInstance(err)).toBe(true);
+    });
+
+    it("a DeployRefusal is a Pulumi RunError named DeployRefusal, with its message as given", () => {
+        const err = new DeployRefusal("the dev stack cannot deploy");
+        expect(err).toBeInstanceOf(Error);
+        expect(err.name).toBe("DeployRefusal");
+        expect(err.message).toBe("the dev stack cannot deploy");
+        expect(err.__pulumiRunError).toBe(true);
+        expect(RunError.isInstance(err)).toBe(true);
+    });
+});
+
+describe("the repository root is the nearest folder holding Pulumi.yaml", () => {
+    it("is found from the sources: the folder above core/", () => {
+        expect(repoRoot).toBe(path.resolve(__dirname, ".."));
+        expect(fs.existsSync(path.join(repoRoot, "Pulumi.yaml"))).toBe(true);
+        expect(findRepoRoot(path.join(repoRoot, "core"))).toBe(repoRoot);
+    });
+
+    it("is found from a folder two levels below it, and is the folder itself when it holds the file", () => {
+        write("project/Pulumi.yaml", "name: x\n");
+        const nested = path.join(dir, "project", "a", "b");
+        fs.mkdirSync(nested, { recursive: true });
+        expect(findRepoRoot(nested)).toBe(path.join(dir, "project"));
+        expect(findRepoRoot(path.join(dir, "project"))).toBe(path.join(dir, "project"));
+    });
+
+    it("is undefined when no folder up to the filesystem's root holds Pulumi.yaml", () => {
+        const nested = path.join(dir, "a", "b");
+        fs.mkdirSync(nested, { recursive: true });
+        expect(findRepoRoot(nested)).toBeUndefined();
+    });
+});
+
+describe("displayPath names a file relative to the repository when it is inside, as given when it is not", () => {
+    it("is relative inside the repository", () => {
+        expect(displayPath(path.join(repoRoot, "core", "validation.ts"))).toBe(path.join("core", "validation.ts"));
+    });
+
+    it("is the path as given outside the repository: a temp file, and the repository's parent folder itself", () => {
+        const file = path.join(dir, "guardrails.yaml");
+        expect(displayPath(file)).toBe(file);
+        const parent = path.dirname(repoRoot);
+        expect(displayPath(parent)).toBe(parent);
+    });
+
+    it('is relative for a folder inside the repository whose name starts with ".." ("..foo" is not the parent)', () => {
+        expect(displayPath(path.join(repoRoot, "..foo"))).toBe("..foo");
+        expect(displayPath(path.join(repoRoot, "..foo", "x.yaml"))).toBe(path.join("..foo", "x.yaml"));
+    });
+});
+
+describe("schema validation lists every problem with the allowed value", () => {
+    const schema = {
+        type: "object",
+        additionalProperties: false,
+        required: ["kind", "level", "owner"],
+        properties: {
+            kind: { const: "alert" },
+            level: { enum: ["low", "high"] },
+            count: { type: "integer" },
+            labels: { type: "object", additionalProperties: false },
+            owner: { type: "string" },
+        },
+    };
+
+    it("names a missing key, an unknown key and the allowed ones ((none) for an object with no properties), const, enum and any other keyword", () => {
+        const schemaFile = write("alert.schema.json", JSON.stringify(schema));
+        const data = { kind: "page", level: "mid", count: 1.5, labels: { team: "x" }, extra: true };
+        const err = refusalOf(() => validateAgainstSchema(data, schemaFile, "alerts.yaml"));
+        expect(err.message).toBe(
+            [
+                'alerts.yaml: /: missing required key "owner"',
+                'alerts.yaml: /: unknown key "extra"; allowed keys: kind, level, count, labels, owner',
+                'alerts.yaml: /kind: must be "alert"',
+                'alerts.yaml: /level: must be one of "low", "high"',
+                "alerts.yaml: /count: must be integer",
+                'alerts.yaml: /labels: unknown key "team"; allowed keys: (none)',
+            ].join("\n"),
+        );
+        expect(err.problems[0]).toEqual({ file: "alerts.yaml", path: "", message: 'missing required key "owner"' });
+    });
+
+    it("returns the data itself when it conforms", () => {
+        const schemaFile = write("alert.schema.json", JSON.stringify(schema));
+        const data = { kind: "alert", level: "low", owner: "sre" };
+        expect(validateAgainstSchema(data, schemaFile, "alerts.yaml")).toBe(data);
+    });
+
+    it("compiles a schema file once: the same validator by any path, the file not read again", () => {
+        const schemaFile = write("once.schema.json", JSON.stringify({ type: "string" }));
+        const validate = schemaValidator(schemaFile);
+        fs.writeFileSync(schemaFile, JSON.stringify({ type: "number" }));
+        expect(schemaValidator(path.relative(process.cwd(), schemaFile))).toBe(validate);
+        expect(validate("text")).toBe(true);
+    });
+
+    it("gives two schema files with the same $id the validator compiled first", () => {
+        const $id = "https://maestro.invalid/test/validation/same.json";
+        const first = schemaValidator(write("a.schema.json", JSON.stringify({ $id, type: "string" })));
+        expect(schemaValidator(write("b.schema.json", JSON.stringify({ $id, type: "string" })))).toBe(first);
+    });
+});
+
+describe("readDataFile reads YAML or JSON by the file's extension, naming the file in every refusal", () => {
+    it("reads .yaml and .yml as YAML and .json as JSON", () => {
+        expect(readDataFile(write("a.yaml", "kind: alert\nlevels: [low, high]\n"))).toEqual({
+            kind: "alert",
+            levels: ["low", "high"],
+        });
+        expect(readDataFile(write("a.yml", "kind: alert\n"))).toEqual({ kind: "alert" });
+        expect(readDataFile(write("a.json", '{"kind": "alert", "count": 2}'))).toEqual({ kind: "alert", count: 2 });
+    });
+
+    it("refuses a .json file written in YAML-only syntax as JSON", () => {
+        const file = write("a.json", "kind: alert\n");
+        expect(refusalOf(() => readDataFile(file)).problems).toEqual([
+            {
+                file,
+                path: "",
+                message: `cannot parse: Unexpected token 'k', "kind: alert\n" is not valid JSON`,
+            },
+        ]);
+    });
+
+    it("refuses a missing file with the allowed value", () => {
+        const file = path.join(dir, "missing.yaml");
+        expect(refusalOf(() => readDataFile(file)).message).toBe(
+            `${file}: /: does not exist; allowed: the path of a readable YAML or JSON file`,
+        );
+    });
+
+    it("refuses a folder as unreadable, with the reason and the allowed value", () => {
+        expect(refusalOf(() => readDataFile(dir)).message).toBe(
+            `${dir}: /: cannot be read (EISDIR: illegal operation on a directory, read); allowed: the path of a readable YAML or JSON file`,
+        );
+    });
+
+    it("refuses a YAML syntax error with the file, line and column of the parser's message", () => {
+        const file = write("broken.yaml", "kind: [alert\n");
+        expect(refusalOf(() => readDataFile(file)).problems).toEqual([
+            {
+                file,
+                path: "",
+                message: `cannot parse: unexpected end of the stream within a flow collection in "${file}" (2:1)\n\n 1 | kind: [alert\n 2 | \n-----^`,
+            },
+        ]);
+    });
+
+    it("names the file relative to the repository when it is inside", () => {
+        const rel = path.join("test", `.validation-missing-${process.pid}.yaml`);
+        expect(refusalOf(() => readDataFile(path.join(repoRoot, rel))).problems[0].file).toBe(rel);
+    });
+});
+
+describe("documents are bounded in bytes", () => {
+    it("reads a YAML document of exactly the allowed bytes, refuses one byte more (bytes, not characters)", () => {
+        const exact = "x: " + "y".repeat(MAX_DOCUMENT_BYTES - 3);
+        expect(parseYamlBounded(exact, "a.yaml")).toEqual({ x: "y".repeat(MAX_DOCUMENT_BYTES - 3) });
+        // Two bytes per "é": half as many characters as bytes.
+        const over = "x: " + "é".repeat((MAX_DOCUMENT_BYTES - 2) / 2);
+        expect(over.length).toBeLessThan(MAX_DOCUMENT_BYTES);
+        expect(errorOf(() => parseYamlBounded(over, "a.yaml"))).toBe(
+            `is ${MAX_DOCUMENT_BYTES + 1} bytes; allowed: at most ${MAX_DOCUMENT_BYTES} bytes`,
+        );
+    });
+
+    it("bounds a .json file the same way", () => {
+        const exact = write("exact.json", `{"x":"${"y".repeat(MAX_DOCUMENT_BYTES - 8)}"}`);
+        expect(readDataFile(exact)).toEqual({ x: "y".repeat(MAX_DOCUMENT_BYTES - 8) });
+        const over = write("over.json", `{"x":"${"y".repeat(MAX_DOCUMENT_BYTES - 7)}"}`);
+        expect(refusalOf(() => readDataFile(over)).message).toBe(
+            `${over}: /: cannot parse: is ${MAX_DOCUMENT_BYTES + 1} bytes; allowed: at most ${MAX_DOCUMENT_BYTES} bytes`,
+        );
+    });
+});
+
+describe("documents are bounded in values, aliases expanded", () => {
+    it("counts the document and each scalar once, null included: one value more than allowed is refused", () => {
+        // A sequence of n scalars is n + 1 values.
+        const scalars = (n: number): string =>
+            "[~, 0, " +
+            Array(n - 2)
+                .fill("a")
+                .join(", ") +
+            "]";
+        expect(parseYamlBounded(scalars(MAX_DOCUMENT_NODES - 1), "a.yaml")).toHaveLength(MAX_DOCUMENT_NODES - 1);
+        expect(errorOf(() => parseYamlBounded(scalars(MAX_DOCUMENT_NODES), "a.yaml"))).toBe(TOO_MANY_VALUES);
+    });
+
+    it("counts a map once and each of its values once, not its keys", () => {
+        // n maps of one key: 2n values, the sequence and a last item 2 more.
+        const n = (MAX_DOCUMENT_NODES - 2) / 2;
+        const maps = "[" + "{k: a}, ".repeat(n);
+        expect(parseYamlBounded(maps + "~]", "a.yaml")).toHaveLength(n + 1);
+        expect(errorOf(() => parseYamlBounded(maps + "{k: a}]", "a.yaml"))).toBe(TOO_MANY_VALUES);
+    });
+
+    it("counts an aliased sequence again at each alias", () => {
+        // The document 1, `a` 1 + 9, `b` 1 + 10 per alias + the scalars after them.
+        const aliases = (N: number, scalars: number): string =>
+            "a: &a [x, x, x, x, x, x, x, x, x]\nb: [" + "*a, ".repeat(N) + Array(scalars).fill("0").join(", ") + "]\n";
+        expect(parseYamlBounded(aliases(9998, 8), "a.yaml")).toHaveProperty("b.length", 9998 + 8);
+        expect(errorOf(() => parseYamlBounded(aliases(9998, 9), "a.yaml"))).toBe(TOO_MANY_VALUES);
+    });
+
+    it("refuses a kilobyte alias bomb in a file within a second", () => {
+        const lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+        for (let i = 1; i <= 9; i++) {
+            lines.push(
+                `a${i}: &a${i} [${Array(9)
+                    .fill(`*a${i - 1}`)
+                    .join(",")}]`,
+            );
+        }
+        const file = write("bomb.yaml", lines.join("\n") + "\n");
+        const started = Date.now();
+        expect(refusalOf(() => readDataFile(file)).message).toBe(`${file}: /: cannot parse: ${TOO_MANY_VALUES}`);
+        expect(Date.now() - started).toBeLessThan(1000);
+    });
+
+    it("refuses a sequence that holds itself through an alias, within a second (counted as pushed, not as popped)", () => {
+        // Counting values as they came off the stack, each one counted pushed the sequence's whole length again:
+        // seconds and gigabytes for 10 KB, then "Invalid array length".
+        const started = Date.now();
+        expect(errorOf(() => parseYamlBounded("a: &a [" + "0, ".repeat(4999) + "*a]\n", "a.yaml"))).toBe(
+            TOO_MANY_VALUES,
+        );
+        expect(Date.now() - started).toBeLessThan(1000);
+    });
+
+    it("refuses a sequence longer than allowed with the bound's message, not a call stack overflow", () => {
+        const long = "[" + "0,".repeat(2 * MAX_DOCUMENT_NODES) + "0]";
+        expect(Buffer.byteLength(long)).toBeLessThan(MAX_DOCUMENT_BYTES);
+        expect(errorOf(() => parseYamlBounded(long, "a.yaml"))).toBe(TOO_MANY_VALUES);
+    });
+
+    it("bounds a .json file's values the same way", () => {
+        const file = write("long.json", "[" + Array(MAX_DOCUMENT_NODES).fill(0).join(",") + "]");
+        expect(refusalOf(() => readDataFile(file)).message).toBe(`${file}: /: cannot parse: ${TOO_MANY_VALUES}`);
+    });
+});
+
+describe("preflight runs every plan before any resource is registered, and refuses with every failure", () => {
+    it("passes when no plan throws, having run each once", () => {
+        const plans = { guardrails: jest.fn(), budgets: jest.fn() };
+        expect(() => preflight("dev", plans)).not.toThrow();
+        expect(plans.guardrails).toHaveBeenCalledTimes(1);
+        expect(plans.budgets).toHaveBeenCalledTimes(1);
+    });
+
+    it("refuses with each problem of a failing plan on its own line, prefixed by the plan, and still runs the others", () => {
+        const after = jest.fn();
+        const plans = {
+            guardrails: () => {
+                throw new ValidationError([
+                    { file: "guardrails.yaml", path: "", message: "cannot parse: bad" },
+                    { file: "guardrails.yaml", path: "/slo", message: 'missing required key "objectives"' },
+                ]);
+            },
+            budgets: after,
+        };
+        let err: unknown;
+        try {
+            preflight("dev", plans);
+        } catch (e) {
+            err = e;
+        }
+        expect(err).toBeInstanceOf(DeployRefusal);
+        expect((err as Error).message).toBe(
+            [
+                "the dev stack cannot deploy; nothing was registered:",
+                "  guardrails: guardrails.yaml: /: cannot parse: bad",
+                '  guardrails: guardrails.yaml: /slo: missing required key "objectives"',
+            ].join("\n"),
+        );
+        expect(after).toHaveBeenCalledTimes(1);
+    });
+
+    it("lists the failures of several plans in order, an Error's message as is, a multi-line message indented", () => {
+        const plans: Record<string, () => unknown> = {
+            dashboards: () => {
+                throw new ValidationError([
+                    { file: "a.yaml", path: "", message: "cannot parse: bad indentation (1:3)\n\n 1 | a:\n-----^" },
+                ]);
+            },
+            rules: () => undefined,
+            budgets: () => {
+                throw new TypeError("caps is not iterable");
+            },
+            routing: () => {
+                throw new Error("no receiver for team sre\nand none for team data");
+            },
+        };
+        expect(errorOf(() => preflight("prod", plans))).toBe(
+            [
+                "the prod stack cannot deploy; nothing was registered:",
+                "  dashboards: a.yaml: /: cannot parse: bad indentation (1:3)",
+                "    ",
+                "     1 | a:",
+                "    -----^",
+                "  budgets: caps is not iterable",
+                "  routing: no receiver for team sre",
+                "    and none for team data",
+            ].join("\n"),
+        );
+    });
+});
