@@ -426,6 +426,15 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
+        it("flags a duplicate risk id at the risk's id", () => {
+            const problems = problemsAfter((g) => {
+                g.risks[2].id = g.risks[1].id;
+            });
+            expect(text(problems)).toBe(
+                `governance/risks.json: /risks/2/id: duplicate id "${shipped.risks[1].id}"; ids must be unique`,
+            );
+        });
+
         it("flags a duplicate release id", () => {
             const problems = problemsAfter((g) => {
                 g.releases.push({ ...g.releases[0] });
