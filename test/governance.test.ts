@@ -613,12 +613,92 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
-        it("flags an item gated by another release's milestone", () => {
+        it("flags an item gated by another release's milestone, allowing only its own release's milestones", () => {
             const problems = problemsAfter((g) => {
                 g.items[0].milestone = "R2-PROD-RELEASE";
             });
-            expect(text(problems)).toContain(
-                '/items/0/milestone: milestone "R2-PROD-RELEASE" is in R2, item is in R1; allowed: R1-STAGING-CUT-1, R1-STAGING-CUT-2, R1-PROD-RELEASE',
+            expect(text(problems)).toBe(
+                'governance/backlog.json: /items/0/milestone: milestone "R2-PROD-RELEASE" is in R2, item is in R1; allowed: R1-STAGING-CUT-1, R1-STAGING-CUT-2, R1-PROD-RELEASE',
+            );
+        });
+
+        it("flags an item in a release that does not exist, naming the releases", () => {
+            const problems = problemsAfter((g) => {
+                g.items[1].release = "R9";
+            });
+            expect(text(problems).split("\n")).toEqual([
+                'governance/backlog.json: /items/1/release: unknown release "R9"; allowed: R1, R2',
+                'governance/backlog.json: /items/1/milestone: milestone "R1-PROD-RELEASE" is in R1, item is in R9; allowed: ',
+            ]);
+        });
+
+        it("flags an item whose id does not start with its release", () => {
+            const id = "R2-TELEMETRY-GAPS-X";
+            const problems = problemsAfter((g) => {
+                g.items[1].id = id;
+                g.items[1].hooks.provenance = `provenance/ledger.jsonl:item=${id}`;
+            });
+            expect(text(problems).split("\n")).toContain(
+                `governance/backlog.json: /items/1/id: "${id}" belongs to R1; its id must start with "R1-"`,
+            );
+        });
+
+        it("takes the release's id with its dash as the prefix: R10-… is not in R1", () => {
+            const problems = problemsAfter((g) => {
+                g.releases.push({ ...g.releases[0], id: "R10" });
+                g.items[1].id = "R10-TELEMETRY-GAPS";
+                g.items[1].hooks.provenance = "provenance/ledger.jsonl:item=R10-TELEMETRY-GAPS";
+            });
+            expect(text(problems).split("\n")).toContain(
+                'governance/backlog.json: /items/1/id: "R10-TELEMETRY-GAPS" belongs to R1; its id must start with "R1-"',
+            );
+        });
+
+        it("flags an item gated by a milestone that does not exist, naming every milestone", () => {
+            const problems = problemsAfter((g) => {
+                g.items[1].milestone = "R1-NO-SUCH";
+            });
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/1/milestone: unknown milestone "R1-NO-SUCH"; allowed: ${shipped.milestones.map((m) => m.id).join(", ")}`,
+            );
+        });
+
+        it("flags a risk owner that is not a role", () => {
+            const problems = problemsAfter((g) => {
+                g.risks[1].owner = "Chief Vibes Officer";
+            });
+            expect(text(problems)).toBe(
+                `governance/risks.json: /risks/1/owner: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
+            );
+        });
+
+        it("flags a milestone in a release that does not exist, naming the releases", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].release = "R9";
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/release: unknown release "R9"; allowed: R1, R2`,
+            );
+        });
+
+        it("flags a milestone sign-off by a role that does not exist, at the sign-off's index", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].signoffs.push("Chief Vibes Officer");
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/signoffs/${shipped.milestones[m].signoffs.length}: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
+            );
+        });
+
+        it("flags a RACI assignment to a role that does not exist, escaping ~ and / in the JSON pointer", () => {
+            const row = raciIndex("R2-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.raci[row].assignments["Chief/Vibes~Officer"] = "I";
+            });
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${row}/assignments/Chief~1Vibes~0Officer: unknown role "Chief/Vibes~Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
             );
         });
     });
