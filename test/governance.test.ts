@@ -239,20 +239,45 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             row[Object.keys(row).find((r) => row[r] === from)!] = to;
         };
 
-        it("flags a second Accountable", () => {
+        it("flags a second Accountable, naming both", () => {
+            const row = shipped.raci[raciIndex(m)].assignments;
+            const first = Object.keys(row).find((r) => row[r] === "A")!;
+            const second = Object.keys(row).find((r) => row[r] === "R")!;
             const problems = problemsAfter((g) => reassign(g, "R", "A"));
-            expect(text(problems)).toMatch(
-                new RegExp(
-                    `governance/raci\\.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles .*; exactly one role must be "A"`,
-                ),
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles (${first}, ${second}); exactly one role must be "A"`,
             );
         });
 
-        it("flags a milestone with no Accountable", () => {
+        it("flags a milestone with no Accountable, and only that (no Accountable to ask a sign-off of)", () => {
             const problems = problemsAfter((g) => reassign(g, "A", "C"));
-            expect(text(problems)).toContain(
+            expect(text(problems)).toBe(
                 `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 0 Accountable roles; exactly one role must be "A"`,
             );
+        });
+
+        it("flags a milestone with no Responsible role", () => {
+            const problems = problemsAfter((g) => {
+                const row = g.raci[raciIndex(m)].assignments;
+                for (const r of Object.keys(row).filter((x) => row[x] === "R")) {
+                    row[r] = "C";
+                }
+            });
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has no Responsible role; at least one role must be "R"`,
+            );
+        });
+
+        it("takes one Responsible role among the other letters as enough", () => {
+            const row = shipped.raci[raciIndex(m)].assignments;
+            const responsible = Object.keys(row).filter((r) => row[r] === "R");
+            expect(responsible.length).toBeGreaterThan(1);
+            const problems = problemsAfter((g) => {
+                for (const r of responsible.slice(1)) {
+                    g.raci[raciIndex(m)].assignments[r] = "C";
+                }
+            });
+            expect(problems).toEqual([]);
         });
 
         it("flags a milestone without a RACI row", () => {
