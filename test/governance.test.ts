@@ -368,14 +368,26 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
-        it("flags a sign-off breadcrumb for a release no milestone ships", () => {
+        it.each([
+            ["a tag no milestone has", "prod", "v9.0.0"],
+            ["another release's production release", "prod", "v1.2.0"],
+            ["another release's staging cut", "staging", "v1.2.0"],
+            ["its own release's tag in another environment", "prod", "v0.9.0"],
+        ])("flags a sign-off breadcrumb naming %s, allowing only its release's milestones", (_, env, tag) => {
             const goNoGo = itemIndex("R1-GO-NO-GO");
             const problems = problemsAfter((g) => {
-                g.items[goNoGo].hooks.provenance = "provenance-bucket:signoffs/prod/v9.0.0/";
+                g.items[goNoGo].hooks.provenance = `provenance-bucket:signoffs/${env}/${tag}/`;
             });
-            expect(text(problems)).toContain(
-                `/items/${goNoGo}/hooks/provenance: no R1 milestone ships v9.0.0 to prod; allowed:`,
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/${goNoGo}/hooks/provenance: no R1 milestone ships ${tag} to ${env}; allowed: provenance-bucket:signoffs/staging/v0.9.0/, provenance-bucket:signoffs/staging/v1.0.0/, provenance-bucket:signoffs/prod/v1.0.0/`,
             );
+        });
+
+        it("takes a sign-off breadcrumb naming its own release's staging cut", () => {
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex("R1-GO-NO-GO")].hooks.provenance = "provenance-bucket:signoffs/staging/v0.9.0/";
+            });
+            expect(problems).toEqual([]);
         });
     });
 
@@ -397,16 +409,16 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
-        it("flags a serving item without a verification procedure", () => {
+        it.each(["", "  "])("flags serving items whose verification procedure is %j", (verification) => {
             const problems = problemsAfter((g) => {
                 for (const item of g.items.filter(
                     (x) => x.release === "R1" && x.guardrails.includes("cadence:staging-cut"),
                 )) {
-                    item.verification = "";
+                    item.verification = verification;
                 }
             });
             expect(text(problems)).toMatch(
-                /\/releases\/0: guardrail "cadence:staging-cut" .* is served by no R1 backlog item with a verification procedure/,
+                /^governance\/milestones\.json: \/releases\/0: guardrail "cadence:staging-cut" .* is served by no R1 backlog item with a verification procedure; add it to an item's guardrails$/,
             );
         });
 
