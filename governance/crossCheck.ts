@@ -22,12 +22,7 @@ export interface CrossCheckOptions {
     readonly root?: string;
 }
 
-type Report = (
-    collection: keyof typeof COLLECTION_AT,
-    index: number | undefined,
-    subPath: string,
-    message: string,
-) => void;
+type Report = (collection: keyof typeof COLLECTION_AT, index: number, subPath: string, message: string) => void;
 
 /**
  * The rules a JSON Schema cannot express, across the four governance files and the guardrails file. Returns every
@@ -39,7 +34,7 @@ export function crossCheck(gov: Governance, guardrails: Guardrails, options: Cro
         const at = COLLECTION_AT[collection];
         problems.push({
             file: gov.files[at.file],
-            path: `${at.pointer}${index === undefined ? "" : `/${index}`}${subPath}`,
+            path: `${at.pointer}/${index}${subPath}`,
             message,
         });
     };

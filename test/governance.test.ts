@@ -239,20 +239,45 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             row[Object.keys(row).find((r) => row[r] === from)!] = to;
         };
 
-        it("flags a second Accountable", () => {
+        it("flags a second Accountable, naming both", () => {
+            const row = shipped.raci[raciIndex(m)].assignments;
+            const first = Object.keys(row).find((r) => row[r] === "A")!;
+            const second = Object.keys(row).find((r) => row[r] === "R")!;
             const problems = problemsAfter((g) => reassign(g, "R", "A"));
-            expect(text(problems)).toMatch(
-                new RegExp(
-                    `governance/raci\\.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles .*; exactly one role must be "A"`,
-                ),
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 2 Accountable roles (${first}, ${second}); exactly one role must be "A"`,
             );
         });
 
-        it("flags a milestone with no Accountable", () => {
+        it("flags a milestone with no Accountable, and only that (no Accountable to ask a sign-off of)", () => {
             const problems = problemsAfter((g) => reassign(g, "A", "C"));
-            expect(text(problems)).toContain(
+            expect(text(problems)).toBe(
                 `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has 0 Accountable roles; exactly one role must be "A"`,
             );
+        });
+
+        it("flags a milestone with no Responsible role", () => {
+            const problems = problemsAfter((g) => {
+                const row = g.raci[raciIndex(m)].assignments;
+                for (const r of Object.keys(row).filter((x) => row[x] === "R")) {
+                    row[r] = "C";
+                }
+            });
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${raciIndex(m)}/assignments: milestone "${m}" has no Responsible role; at least one role must be "R"`,
+            );
+        });
+
+        it("takes one Responsible role among the other letters as enough", () => {
+            const row = shipped.raci[raciIndex(m)].assignments;
+            const responsible = Object.keys(row).filter((r) => row[r] === "R");
+            expect(responsible.length).toBeGreaterThan(1);
+            const problems = problemsAfter((g) => {
+                for (const r of responsible.slice(1)) {
+                    g.raci[raciIndex(m)].assignments[r] = "C";
+                }
+            });
+            expect(problems).toEqual([]);
         });
 
         it("flags a milestone without a RACI row", () => {
@@ -343,14 +368,26 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
-        it("flags a sign-off breadcrumb for a release no milestone ships", () => {
+        it.each([
+            ["a tag no milestone has", "prod", "v9.0.0"],
+            ["another release's production release", "prod", "v1.2.0"],
+            ["another release's staging cut", "staging", "v1.2.0"],
+            ["its own release's tag in another environment", "prod", "v0.9.0"],
+        ])("flags a sign-off breadcrumb naming %s, allowing only its release's milestones", (_, env, tag) => {
             const goNoGo = itemIndex("R1-GO-NO-GO");
             const problems = problemsAfter((g) => {
-                g.items[goNoGo].hooks.provenance = "provenance-bucket:signoffs/prod/v9.0.0/";
+                g.items[goNoGo].hooks.provenance = `provenance-bucket:signoffs/${env}/${tag}/`;
             });
-            expect(text(problems)).toContain(
-                `/items/${goNoGo}/hooks/provenance: no R1 milestone ships v9.0.0 to prod; allowed:`,
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/${goNoGo}/hooks/provenance: no R1 milestone ships ${tag} to ${env}; allowed: provenance-bucket:signoffs/staging/v0.9.0/, provenance-bucket:signoffs/staging/v1.0.0/, provenance-bucket:signoffs/prod/v1.0.0/`,
             );
+        });
+
+        it("takes a sign-off breadcrumb naming its own release's staging cut", () => {
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex("R1-GO-NO-GO")].hooks.provenance = "provenance-bucket:signoffs/staging/v0.9.0/";
+            });
+            expect(problems).toEqual([]);
         });
     });
 
@@ -372,16 +409,16 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
-        it("flags a serving item without a verification procedure", () => {
+        it.each(["", "  "])("flags serving items whose verification procedure is %j", (verification) => {
             const problems = problemsAfter((g) => {
                 for (const item of g.items.filter(
                     (x) => x.release === "R1" && x.guardrails.includes("cadence:staging-cut"),
                 )) {
-                    item.verification = "";
+                    item.verification = verification;
                 }
             });
             expect(text(problems)).toMatch(
-                /\/releases\/0: guardrail "cadence:staging-cut" .* is served by no R1 backlog item with a verification procedure/,
+                /^governance\/milestones\.json: \/releases\/0: guardrail "cadence:staging-cut" .* is served by no R1 backlog item with a verification procedure; add it to an item's guardrails$/,
             );
         });
 
@@ -423,6 +460,15 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             });
             expect(text(problems)).toBe(
                 `governance/milestones.json: /milestones/${m}/id: id "R2-GO-NO-GO" is already used by governance/backlog.json /items/${itemIndex("R2-GO-NO-GO")}; ids must be unique across backlog, milestones and risks`,
+            );
+        });
+
+        it("flags a duplicate risk id at the risk's id", () => {
+            const problems = problemsAfter((g) => {
+                g.risks[2].id = g.risks[1].id;
+            });
+            expect(text(problems)).toBe(
+                `governance/risks.json: /risks/2/id: duplicate id "${shipped.risks[1].id}"; ids must be unique`,
             );
         });
 
@@ -604,12 +650,92 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
-        it("flags an item gated by another release's milestone", () => {
+        it("flags an item gated by another release's milestone, allowing only its own release's milestones", () => {
             const problems = problemsAfter((g) => {
                 g.items[0].milestone = "R2-PROD-RELEASE";
             });
-            expect(text(problems)).toContain(
-                '/items/0/milestone: milestone "R2-PROD-RELEASE" is in R2, item is in R1; allowed: R1-STAGING-CUT-1, R1-STAGING-CUT-2, R1-PROD-RELEASE',
+            expect(text(problems)).toBe(
+                'governance/backlog.json: /items/0/milestone: milestone "R2-PROD-RELEASE" is in R2, item is in R1; allowed: R1-STAGING-CUT-1, R1-STAGING-CUT-2, R1-PROD-RELEASE',
+            );
+        });
+
+        it("flags an item in a release that does not exist, naming the releases", () => {
+            const problems = problemsAfter((g) => {
+                g.items[1].release = "R9";
+            });
+            expect(text(problems).split("\n")).toEqual([
+                'governance/backlog.json: /items/1/release: unknown release "R9"; allowed: R1, R2',
+                'governance/backlog.json: /items/1/milestone: milestone "R1-PROD-RELEASE" is in R1, item is in R9; allowed: ',
+            ]);
+        });
+
+        it("flags an item whose id does not start with its release", () => {
+            const id = "R2-TELEMETRY-GAPS-X";
+            const problems = problemsAfter((g) => {
+                g.items[1].id = id;
+                g.items[1].hooks.provenance = `provenance/ledger.jsonl:item=${id}`;
+            });
+            expect(text(problems).split("\n")).toContain(
+                `governance/backlog.json: /items/1/id: "${id}" belongs to R1; its id must start with "R1-"`,
+            );
+        });
+
+        it("takes the release's id with its dash as the prefix: R10-… is not in R1", () => {
+            const problems = problemsAfter((g) => {
+                g.releases.push({ ...g.releases[0], id: "R10" });
+                g.items[1].id = "R10-TELEMETRY-GAPS";
+                g.items[1].hooks.provenance = "provenance/ledger.jsonl:item=R10-TELEMETRY-GAPS";
+            });
+            expect(text(problems).split("\n")).toContain(
+                'governance/backlog.json: /items/1/id: "R10-TELEMETRY-GAPS" belongs to R1; its id must start with "R1-"',
+            );
+        });
+
+        it("flags an item gated by a milestone that does not exist, naming every milestone", () => {
+            const problems = problemsAfter((g) => {
+                g.items[1].milestone = "R1-NO-SUCH";
+            });
+            expect(text(problems)).toBe(
+                `governance/backlog.json: /items/1/milestone: unknown milestone "R1-NO-SUCH"; allowed: ${shipped.milestones.map((m) => m.id).join(", ")}`,
+            );
+        });
+
+        it("flags a risk owner that is not a role", () => {
+            const problems = problemsAfter((g) => {
+                g.risks[1].owner = "Chief Vibes Officer";
+            });
+            expect(text(problems)).toBe(
+                `governance/risks.json: /risks/1/owner: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
+            );
+        });
+
+        it("flags a milestone in a release that does not exist, naming the releases", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].release = "R9";
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/release: unknown release "R9"; allowed: R1, R2`,
+            );
+        });
+
+        it("flags a milestone sign-off by a role that does not exist, at the sign-off's index", () => {
+            const m = milestoneIndex("R2-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].signoffs.push("Chief Vibes Officer");
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/signoffs/${shipped.milestones[m].signoffs.length}: unknown role "Chief Vibes Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
+            );
+        });
+
+        it("flags a RACI assignment to a role that does not exist, escaping ~ and / in the JSON pointer", () => {
+            const row = raciIndex("R2-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.raci[row].assignments["Chief/Vibes~Officer"] = "I";
+            });
+            expect(text(problems)).toBe(
+                `governance/raci.json: /matrix/${row}/assignments/Chief~1Vibes~0Officer: unknown role "Chief/Vibes~Officer"; allowed (governance/raci.json /roles): ${shipped.roles.map((r) => r.name).join(", ")}`,
             );
         });
     });
