@@ -611,6 +611,83 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
+        it("names only the guardrails' environments that have a cadence as allowed", () => {
+            const rails = guardrailsWith((g) => {
+                g.environments = g.environments.filter((e) => e !== "staging");
+            });
+            const problems = problemsAfter(() => undefined, rails).filter((p) => p.path.endsWith("/environment"));
+            expect(text(problems).split("\n")).toEqual(
+                shipped.milestones
+                    .map((x, i) => ({ x, i }))
+                    .filter(({ x }) => x.environment === "staging")
+                    .map(
+                        ({ i }) =>
+                            `governance/milestones.json: /milestones/${i}/environment: "staging" has no release cadence; allowed: prod`,
+                    ),
+            );
+        });
+
+        it("does not order a well-formed tag against a malformed one before it", () => {
+            const m = milestoneIndex("R1-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].tag = "v9.0.0-rc.1";
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/tag: "v9.0.0-rc.1" is not a release tag; allowed: ${guardrails.cadence.tagFormat} (guardrails.yaml /cadence/tagPattern ${guardrails.cadence.tagPattern})`,
+            );
+        });
+
+        it("flags a release with no production release", () => {
+            const problems = problemsAfter((g) => {
+                g.releases.push({ ...g.releases[0], id: "R3" });
+            });
+            expect(text(problems.filter((p) => p.message.includes("go/no-go")))).toBe(
+                `governance/milestones.json: /releases/${shipped.releases.length}: R3 has 0 prod milestones; a release ends in exactly one go/no-go`,
+            );
+        });
+
+        it("flags a release with two production releases, neither promoting the other", () => {
+            const cut = milestoneIndex("R1-STAGING-CUT-2");
+            const prod = milestoneIndex("R1-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                g.milestones[cut].environment = "prod";
+            });
+            const lines = text(problems).split("\n");
+            expect(lines).toContain(
+                "governance/milestones.json: /releases/0: R1 has 2 prod milestones; a release ends in exactly one go/no-go",
+            );
+            expect(lines.filter((l) => l.includes("was not cut to staging"))).toEqual([
+                `governance/milestones.json: /milestones/${cut}/tag: v1.0.0 was not cut to staging in R1 before ${shipped.milestones[cut].date}; a production release promotes an earlier cut; allowed: v0.9.0 (R1-STAGING-CUT-1)`,
+                `governance/milestones.json: /milestones/${prod}/tag: v1.0.0 was not cut to staging in R1 before ${shipped.milestones[prod].date}; a production release promotes an earlier cut; allowed: v0.9.0 (R1-STAGING-CUT-1)`,
+            ]);
+        });
+
+        it("flags a production release in a release without staging cuts", () => {
+            const m = milestoneIndex("R2-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                for (const x of g.milestones.filter((y) => y.release === "R2" && y.environment === "staging")) {
+                    x.release = "R1";
+                }
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/tag: v1.2.0 was not cut to staging in R2 before ${prodRelease("R2").date}; a production release promotes an earlier cut; allowed: (no earlier cut)`,
+            );
+        });
+
+        it("keeps a planned milestone with a broken date out of the status order", () => {
+            const broken = milestoneIndex("R1-STAGING-CUT-1");
+            const m = milestoneIndex("R2-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                g.milestones[broken].date = "2026-02-30";
+                g.milestones[broken].status = "planned";
+                g.milestones[m].status = "done";
+            });
+            expect(text(problems).split("\n")).toEqual([
+                `governance/milestones.json: /milestones/${broken}/date: "2026-02-30" is not a date; allowed: YYYY-MM-DD`,
+                `governance/milestones.json: /milestones/${m}/status: "done" after R2-STAGING-CUT-2 (2026-12-01) which is still planned; allowed: "planned"`,
+            ]);
+        });
+
         it("flags a milestone done after one still planned", () => {
             const m = milestoneIndex("R2-PROD-RELEASE");
             const problems = problemsAfter((g) => {
