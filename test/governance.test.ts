@@ -138,10 +138,10 @@ describe("evidenceResolver", () => {
         expect(evidenceResolver(shipped)(item.id)).toEqual({ id: item.id, hooks: item.hooks });
     });
 
-    it("refuses an unknown id, naming the backlog file and the known ids", () => {
+    it("refuses an unknown id, naming the backlog file and every known id", () => {
         expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(ValidationError);
         expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(
-            /governance\/backlog\.json: \/items: no backlog item "R9-NOPE"; .*R1-SLO-RULES/,
+            `governance/backlog.json: /items: no backlog item "R9-NOPE"; a component's backlogItem must be one of: ${shipped.items.map((x) => x.id).join(", ")}`,
         );
     });
 });
@@ -176,7 +176,22 @@ describe("requiredSignoffs", () => {
 
     it("refuses a tag no milestone ships, naming the planned ones", () => {
         expect(() => requiredSignoffs(shipped, "v99.0.0", "prod")).toThrow(
-            /governance\/milestones\.json: \/milestones: no milestone ships v99\.0\.0 to prod; planned for prod: v1\.0\.0 \(R1-PROD-RELEASE\)/,
+            new ValidationError([
+                {
+                    file: "governance/milestones.json",
+                    path: "/milestones",
+                    message: `no milestone ships v99.0.0 to prod; planned for prod: ${shipped.milestones
+                        .filter((m) => m.environment === "prod")
+                        .map((m) => `${m.tag} (${m.id})`)
+                        .join(", ")}`,
+                },
+            ]),
+        );
+    });
+
+    it("refuses an environment no milestone ships to, saying none is planned", () => {
+        expect(() => requiredSignoffs(shipped, prodRelease("R1").tag, "dev")).toThrow(
+            `governance/milestones.json: /milestones: no milestone ships ${prodRelease("R1").tag} to dev; planned for dev: (none)`,
         );
     });
 });
@@ -203,6 +218,41 @@ describe("schema validation of the files", () => {
         fs.unlinkSync(path.join(dir, "risks.json"));
         fs.mkdirSync(path.join(dir, "risks.json"));
         expect(() => loadGovernance(dir)).toThrow(/EISDIR/);
+    });
+
+    it("checks every file before throwing: a broken backlog and a missing risks file in one error", () => {
+        const dir = governanceDir({ backlog: path.join(FIXTURES, "backlog-schema-errors.json") });
+        fs.unlinkSync(path.join(dir, "risks.json"));
+        let caught: unknown;
+        try {
+            loadGovernance(dir);
+        } catch (err) {
+            caught = err;
+        }
+        expect(caught).toBeInstanceOf(ValidationError);
+        const problems = (caught as ValidationError).problems;
+        expect(problems.map((p) => [path.basename(p.file), p.path])).toEqual([
+            ["backlog.json", "/items/0"],
+            ["backlog.json", "/items/0/status"],
+            ["backlog.json", "/items/0/hooks"],
+            ["backlog.json", "/items/0/hooks/provenance"],
+            ["risks.json", ""],
+        ]);
+        expect(problems[4].message).toBe(
+            "missing; the governance folder needs backlog.json, raci.json, risks.json, milestones.json",
+        );
+    });
+
+    it("validateGovernance returns the schema problems of a broken folder instead of throwing", () => {
+        const dir = governanceDir({ backlog: path.join(FIXTURES, "backlog-schema-errors.json") });
+        const problems = validateGovernance(dir);
+        expect(problems.map((p) => [path.basename(p.file), p.path])).toEqual([
+            ["backlog.json", "/items/0"],
+            ["backlog.json", "/items/0/status"],
+            ["backlog.json", "/items/0/hooks"],
+            ["backlog.json", "/items/0/hooks/provenance"],
+        ]);
+        expect(problems[1].message).toBe('must be one of "planned", "in-progress", "done", "blocked"');
     });
 
     it("names a missing file", () => {
