@@ -153,7 +153,7 @@ export function loadGovernance(dir: string = GOVERNANCE_DIR): Governance {
     const raci = load<RaciDoc>("raci");
     const risks = load<RisksDoc>("risks");
     const milestones = load<MilestonesDoc>("milestones");
-    if (!backlog || !raci || !risks || !milestones || problems.length > 0) {
+    if (!backlog || !raci || !risks || !milestones) {
         throw new ValidationError(problems);
     }
     return {

@@ -138,10 +138,10 @@ describe("evidenceResolver", () => {
         expect(evidenceResolver(shipped)(item.id)).toEqual({ id: item.id, hooks: item.hooks });
     });
 
-    it("refuses an unknown id, naming the backlog file and the known ids", () => {
+    it("refuses an unknown id, naming the backlog file and every known id", () => {
         expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(ValidationError);
         expect(() => evidenceResolver(shipped)("R9-NOPE")).toThrow(
-            /governance\/backlog\.json: \/items: no backlog item "R9-NOPE"; .*R1-SLO-RULES/,
+            `governance/backlog.json: /items: no backlog item "R9-NOPE"; a component's backlogItem must be one of: ${shipped.items.map((x) => x.id).join(", ")}`,
         );
     });
 });
@@ -176,7 +176,22 @@ describe("requiredSignoffs", () => {
 
     it("refuses a tag no milestone ships, naming the planned ones", () => {
         expect(() => requiredSignoffs(shipped, "v99.0.0", "prod")).toThrow(
-            /governance\/milestones\.json: \/milestones: no milestone ships v99\.0\.0 to prod; planned for prod: v1\.0\.0 \(R1-PROD-RELEASE\)/,
+            new ValidationError([
+                {
+                    file: "governance/milestones.json",
+                    path: "/milestones",
+                    message: `no milestone ships v99.0.0 to prod; planned for prod: ${shipped.milestones
+                        .filter((m) => m.environment === "prod")
+                        .map((m) => `${m.tag} (${m.id})`)
+                        .join(", ")}`,
+                },
+            ]),
+        );
+    });
+
+    it("refuses an environment no milestone ships to, saying none is planned", () => {
+        expect(() => requiredSignoffs(shipped, prodRelease("R1").tag, "dev")).toThrow(
+            `governance/milestones.json: /milestones: no milestone ships ${prodRelease("R1").tag} to dev; planned for dev: (none)`,
         );
     });
 });
@@ -203,6 +218,41 @@ describe("schema validation of the files", () => {
         fs.unlinkSync(path.join(dir, "risks.json"));
         fs.mkdirSync(path.join(dir, "risks.json"));
         expect(() => loadGovernance(dir)).toThrow(/EISDIR/);
+    });
+
+    it("checks every file before throwing: a broken backlog and a missing risks file in one error", () => {
+        const dir = governanceDir({ backlog: path.join(FIXTURES, "backlog-schema-errors.json") });
+        fs.unlinkSync(path.join(dir, "risks.json"));
+        let caught: unknown;
+        try {
+            loadGovernance(dir);
+        } catch (err) {
+            caught = err;
+        }
+        expect(caught).toBeInstanceOf(ValidationError);
+        const problems = (caught as ValidationError).problems;
+        expect(problems.map((p) => [path.basename(p.file), p.path])).toEqual([
+            ["backlog.json", "/items/0"],
+            ["backlog.json", "/items/0/status"],
+            ["backlog.json", "/items/0/hooks"],
+            ["backlog.json", "/items/0/hooks/provenance"],
+            ["risks.json", ""],
+        ]);
+        expect(problems[4].message).toBe(
+            "missing; the governance folder needs backlog.json, raci.json, risks.json, milestones.json",
+        );
+    });
+
+    it("validateGovernance returns the schema problems of a broken folder instead of throwing", () => {
+        const dir = governanceDir({ backlog: path.join(FIXTURES, "backlog-schema-errors.json") });
+        const problems = validateGovernance(dir);
+        expect(problems.map((p) => [path.basename(p.file), p.path])).toEqual([
+            ["backlog.json", "/items/0"],
+            ["backlog.json", "/items/0/status"],
+            ["backlog.json", "/items/0/hooks"],
+            ["backlog.json", "/items/0/hooks/provenance"],
+        ]);
+        expect(problems[1].message).toBe('must be one of "planned", "in-progress", "done", "blocked"');
     });
 
     it("names a missing file", () => {
@@ -609,6 +659,83 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             expect(text(problems)).toContain(
                 `/milestones/${m}/environment: "dev" has no release cadence; allowed: staging, prod`,
             );
+        });
+
+        it("names only the guardrails' environments that have a cadence as allowed", () => {
+            const rails = guardrailsWith((g) => {
+                g.environments = g.environments.filter((e) => e !== "staging");
+            });
+            const problems = problemsAfter(() => undefined, rails).filter((p) => p.path.endsWith("/environment"));
+            expect(text(problems).split("\n")).toEqual(
+                shipped.milestones
+                    .map((x, i) => ({ x, i }))
+                    .filter(({ x }) => x.environment === "staging")
+                    .map(
+                        ({ i }) =>
+                            `governance/milestones.json: /milestones/${i}/environment: "staging" has no release cadence; allowed: prod`,
+                    ),
+            );
+        });
+
+        it("does not order a well-formed tag against a malformed one before it", () => {
+            const m = milestoneIndex("R1-STAGING-CUT-1");
+            const problems = problemsAfter((g) => {
+                g.milestones[m].tag = "v9.0.0-rc.1";
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/tag: "v9.0.0-rc.1" is not a release tag; allowed: ${guardrails.cadence.tagFormat} (guardrails.yaml /cadence/tagPattern ${guardrails.cadence.tagPattern})`,
+            );
+        });
+
+        it("flags a release with no production release", () => {
+            const problems = problemsAfter((g) => {
+                g.releases.push({ ...g.releases[0], id: "R3" });
+            });
+            expect(text(problems.filter((p) => p.message.includes("go/no-go")))).toBe(
+                `governance/milestones.json: /releases/${shipped.releases.length}: R3 has 0 prod milestones; a release ends in exactly one go/no-go`,
+            );
+        });
+
+        it("flags a release with two production releases, neither promoting the other", () => {
+            const cut = milestoneIndex("R1-STAGING-CUT-2");
+            const prod = milestoneIndex("R1-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                g.milestones[cut].environment = "prod";
+            });
+            const lines = text(problems).split("\n");
+            expect(lines).toContain(
+                "governance/milestones.json: /releases/0: R1 has 2 prod milestones; a release ends in exactly one go/no-go",
+            );
+            expect(lines.filter((l) => l.includes("was not cut to staging"))).toEqual([
+                `governance/milestones.json: /milestones/${cut}/tag: v1.0.0 was not cut to staging in R1 before ${shipped.milestones[cut].date}; a production release promotes an earlier cut; allowed: v0.9.0 (R1-STAGING-CUT-1)`,
+                `governance/milestones.json: /milestones/${prod}/tag: v1.0.0 was not cut to staging in R1 before ${shipped.milestones[prod].date}; a production release promotes an earlier cut; allowed: v0.9.0 (R1-STAGING-CUT-1)`,
+            ]);
+        });
+
+        it("flags a production release in a release without staging cuts", () => {
+            const m = milestoneIndex("R2-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                for (const x of g.milestones.filter((y) => y.release === "R2" && y.environment === "staging")) {
+                    x.release = "R1";
+                }
+            });
+            expect(text(problems)).toBe(
+                `governance/milestones.json: /milestones/${m}/tag: v1.2.0 was not cut to staging in R2 before ${prodRelease("R2").date}; a production release promotes an earlier cut; allowed: (no earlier cut)`,
+            );
+        });
+
+        it("keeps a planned milestone with a broken date out of the status order", () => {
+            const broken = milestoneIndex("R1-STAGING-CUT-1");
+            const m = milestoneIndex("R2-PROD-RELEASE");
+            const problems = problemsAfter((g) => {
+                g.milestones[broken].date = "2026-02-30";
+                g.milestones[broken].status = "planned";
+                g.milestones[m].status = "done";
+            });
+            expect(text(problems).split("\n")).toEqual([
+                `governance/milestones.json: /milestones/${broken}/date: "2026-02-30" is not a date; allowed: YYYY-MM-DD`,
+                `governance/milestones.json: /milestones/${m}/status: "done" after R2-STAGING-CUT-2 (2026-12-01) which is still planned; allowed: "planned"`,
+            ]);
         });
 
         it("flags a milestone done after one still planned", () => {
