@@ -35,14 +35,17 @@ export const CREDENTIAL_KEY =
     /(secret|token|passw(or)?d|pwd|auth|credential|api[-_]?key|access[-_]?key|private[-_]?key|tls[-_]?key|client[-_]?key|session[-_]?key|kubeconfig|external[-_]?id)/i;
 const CREDENTIAL_PATH = /(file|files|path|dir)$/i;
 
+/** A switch's word, trimmed and in any case: `" True "` is not let through as some third word. */
+function switchWord(v: string): string {
+    return v.trim().toLowerCase();
+}
+
 /** The credential-like key paths in a config entry (`grafana:auth`, `aws:assumeRole.externalId`), if any. */
 export function credentialKeys(fullKey: string, value: unknown): string[] {
     const found: string[] = [];
     const visit = (at: string, name: string, v: unknown) => {
         // A switch (`skipCredentialsValidation: true`) names credentials but holds none.
-        // Read as the account check reads its switches: trimmed, in any case.
-        const flag =
-            typeof v === "boolean" || (typeof v === "string" && ["true", "false"].includes(v.trim().toLowerCase()));
+        const flag = typeof v === "boolean" || (typeof v === "string" && ["true", "false"].includes(switchWord(v)));
         if (
             CREDENTIAL_KEY.test(name) &&
             !CREDENTIAL_PATH.test(name) &&
@@ -409,7 +412,7 @@ function checkAwsPin(
         );
     }
     for (const skip of AWS_ACCOUNT_CHECK_SKIPS) {
-        if (flat[skip] !== undefined && flat[skip].trim().toLowerCase() !== "false") {
+        if (flat[skip] !== undefined && switchWord(flat[skip]) !== "false") {
             report(
                 skip,
                 `"${flat[skip]}" turns off the account check ${AWS_PIN_KEYS.accounts} relies on; allowed: false or absent`,
