@@ -31,7 +31,7 @@ export function providerProblems(
     const problems: string[] = [];
     const key = (k: string) => k.slice(`${AWS_PACKAGE}:`.length);
     const ids = props[key(AWS_PIN_KEYS.accounts)];
-    const parsed = ids === undefined ? undefined : parseAccountIds(ids);
+    const parsed = parseAccountIds(ids);
     if (ids === undefined) {
         problems.push(`pins no account (${key(AWS_PIN_KEYS.accounts)} unset); allowed: ["${declared.accountId}"]`);
     } else if (!parsed || parsed.length !== 1 || parsed[0] !== declared.accountId) {
@@ -56,13 +56,12 @@ export function providerProblems(
     return problems;
 }
 
-/** The account an IAM principal names: an account id, an ARN's account field, or "*" for anyone. */
+/**
+ * The account an IAM principal names: an ARN's account field, else the principal itself (an account id is its own
+ * account; `*`, or an ARN without an account, matches none).
+ */
 function principalAccount(principal: string): string {
-    if (principal === "*" || /^[0-9]{12}$/.test(principal)) {
-        return principal;
-    }
-    const arn = /^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}|\*)?:/.exec(principal);
-    return arn?.[1] ?? principal;
+    return /^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):/.exec(principal)?.[1] ?? principal;
 }
 
 /**
@@ -70,15 +69,19 @@ function principalAccount(principal: string): string {
  * providers of another account, `*`, or a federated provider that is not an IAM OIDC/SAML provider of the account.
  */
 export function foreignPrincipals(assumeRolePolicy: unknown, accountId: string): string[] {
-    let doc: { Statement?: unknown };
+    let doc: unknown;
     try {
-        doc = JSON.parse(typeof assumeRolePolicy === "string" ? assumeRolePolicy : "") as typeof doc;
+        doc = JSON.parse(typeof assumeRolePolicy === "string" ? assumeRolePolicy : "");
     } catch {
+        // Not JSON: refused below, as undefined.
+    }
+    // A policy document is a JSON object: `null` would crash the reading below, `[]` or `5` would pass unread.
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
         return [`an unreadable trust policy (${JSON.stringify(assumeRolePolicy)})`];
     }
     const list = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
     const foreign: string[] = [];
-    for (const raw of list(doc.Statement)) {
+    for (const raw of list((doc as { Statement?: unknown }).Statement)) {
         const st = (raw ?? {}) as Record<string, unknown>;
         if (st.Effect !== "Allow") {
             continue;
@@ -106,9 +109,7 @@ export function awsAccountPolicy(ctx: PackContext): StackValidationPolicy {
             "Every AWS resource deploys through a provider pinned to the environment's declared account and region.",
         enforcementLevel: "mandatory",
         validateStack: (args, reportViolation) => {
-            const awsResources = args.resources.filter(
-                (r) => r.type.split(":")[0] === AWS_PACKAGE && !r.type.startsWith("pulumi:"),
-            );
+            const awsResources = args.resources.filter((r) => r.type.split(":")[0] === AWS_PACKAGE);
             const providerResources = args.resources.filter((r) => r.type === AWS_PROVIDER_TYPE);
             if (awsResources.length === 0 && providerResources.length === 0) {
                 return;

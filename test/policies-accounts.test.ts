@@ -1,12 +1,15 @@
 /**
  * aws-account-pinned, providers-not-redirected and cost-anomaly-detection, condition by condition: the account and
  * region pin of every provider (the default one, explicit ones, unused ones), per-resource region overrides,
- * resources without a provider, each redirecting provider input and how it may be spelled unset, and the anomaly
- * monitor and subscription per account layout, at and past the guardrail's threshold.
+ * resources without a provider, an IAM role's trust policy principal by principal, each redirecting provider input
+ * and how it may be spelled unset, and the anomaly monitor and subscription per account layout, at and past the
+ * guardrail's threshold.
  */
+import * as path from "path";
 import { AWS_TAG } from "../core/conventions";
 import { accountSharedWith } from "../core/guardrails";
-import { AWS_ACCOUNT_POLICY, awsAccountPolicy, providerProblems } from "../policies/accounts";
+import { repoRoot } from "../core/validation";
+import { AWS_ACCOUNT_POLICY, awsAccountPolicy, foreignPrincipals, providerProblems } from "../policies/accounts";
 import { ANOMALY_POLICY, anomalyPolicy, anomalyThresholdUsd } from "../policies/anomaly";
 import { PROVIDERS_POLICY, providerProblems as redirections, providersPolicy } from "../policies/providers";
 import {
@@ -18,6 +21,14 @@ import {
 } from "./fixtures/policies/stackResources";
 import { runStack, runStackOn } from "./fixtures/policies/run";
 import { guardrails, STACKS } from "./fixtures/shipped";
+
+// The @pulumi/policy the pack's modules load (policies/node_modules when present), so its UnknownValueError is theirs.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const proxy = require(require.resolve("@pulumi/policy/proxy", { paths: [path.join(repoRoot, "policies")] })) as {
+    unknownCheckingProxy: (v: unknown) => Record<string, unknown>;
+};
+/** The sentinel the engine sends for a string unknown during preview (docs/policies.md, Previews). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const ctx = fixtureContext(guardrails);
 const shared = STACKS.find((e) => accountSharedWith(guardrails, e).length > 0)!;
@@ -84,6 +95,53 @@ describe(`${AWS_ACCOUNT_POLICY}: one provider's pin (providerProblems)`, () => {
     });
 });
 
+describe(`${AWS_ACCOUNT_POLICY}: a role's trust policy (foreignPrincipals)`, () => {
+    const own = "111122223333";
+    const other = "444455556666";
+    const trust = (...Statement: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+    const allow = (Principal: unknown) => ({ Effect: "Allow", Principal, Action: "sts:AssumeRole" });
+
+    it("names anyone as *, and everyone but some principal as NotPrincipal", () => {
+        expect(foreignPrincipals(trust(allow("*")), own)).toEqual(["*"]);
+        expect(
+            foreignPrincipals(trust({ Effect: "Allow", NotPrincipal: { AWS: own }, Action: "sts:AssumeRole" }), own),
+        ).toEqual(["NotPrincipal (everyone else)"]);
+    });
+
+    it("checks AWS, federated and canonical-user principals, naming each foreign one by its kind", () => {
+        const principal = {
+            AWS: [own, other],
+            Federated: `arn:aws:iam::${other}:saml-provider/idp`,
+            CanonicalUser: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be",
+        };
+        expect(foreignPrincipals(trust(allow(principal)), own)).toEqual([
+            `AWS ${other}`,
+            `Federated arn:aws:iam::${other}:saml-provider/idp`,
+            `CanonicalUser ${principal.CanonicalUser}`,
+        ]);
+    });
+
+    it("reads the account of an ARN in any AWS partition, and only from an ARN's start", () => {
+        for (const p of [`arn:aws-us-gov:iam::${own}:role/ops`, `arn:aws-cn:sts::${own}:assumed-role/ops/s`]) {
+            expect(foreignPrincipals(trust(allow({ AWS: p })), own)).toEqual([]);
+        }
+        for (const p of [`x-arn:aws:iam::${own}:root`, `arn:aws:iam::*:root`, `arn:aws:iam:::root`]) {
+            expect(foreignPrincipals(trust(allow({ AWS: p })), own)).toEqual([`AWS ${p}`]);
+        }
+    });
+
+    it("takes a principal kind spelled null (unset) beside an AWS service", () => {
+        expect(foreignPrincipals(trust(allow({ AWS: null, Service: "budgets.amazonaws.com" }), null), own)).toEqual([]);
+    });
+
+    it.each([["{not json"], ["null"], ["5"], ["[]"], [undefined]])(
+        "refuses a trust policy it cannot read: %j",
+        (policy) => {
+            expect(foreignPrincipals(policy, own)).toEqual([`an unreadable trust policy (${JSON.stringify(policy)})`]);
+        },
+    );
+});
+
 describe(`${AWS_ACCOUNT_POLICY}: the stack's providers and resources`, () => {
     const fix =
         "Fix: pin the account and region in the stack file (aws:allowedAccountIds, aws:region) as guardrails/guardrails.yaml /accounts declares, and create AWS resources with the stack's default provider.";
@@ -101,6 +159,66 @@ describe(`${AWS_ACCOUNT_POLICY}: the stack's providers and resources`, () => {
         expect(reported(s)).toEqual([
             {
                 message: `AWS provider "default_7_48_0" of the prod stack: allowedAccountIds is ${JSON.stringify(p.props.allowedAccountIds)}; allowed: exactly ["${declared("prod").accountId}"] (guardrails/guardrails.yaml /accounts/prod). ${fix}`,
+                urn: p.urn,
+            },
+        ]);
+    });
+
+    /** The stack plus an IAM role (built from the budget, so it has the stack's provider) trusting `policy`. */
+    const withRole = (env: string, policy: unknown) => {
+        const s = happyStack(guardrails, env);
+        const budget = s.byName("budgets-total");
+        const role: FixtureResource = {
+            ...budget,
+            type: "aws:iam/role:Role",
+            name: "admin",
+            urn: budget.urn.replace(/aws:budgets\/budget:Budget::budgets-total$/, "aws:iam/role:Role::admin"),
+            props: { assumeRolePolicy: policy },
+        };
+        s.resources.push(role);
+        return { s, role };
+    };
+
+    it("refuses a role trusting principals of other accounts, naming each on the role", () => {
+        const other = otherAccount("prod");
+        const { s, role } = withRole(
+            "prod",
+            JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: [other, "*"] } }] }),
+        );
+        const account = declared("prod").accountId;
+        expect(reported(s)).toEqual([
+            {
+                message: `aws:iam/role:Role "admin" trusts principals outside the prod account ${account}: AWS ${other}, AWS *; allowed: AWS services, and principals and identity providers of account ${account} (guardrails/guardrails.yaml /accounts/prod). Fix: let only the stack's own account (or an AWS service, scoped by aws:SourceAccount) assume the role.`,
+                urn: role.urn,
+            },
+        ]);
+    });
+
+    it("leaves a trust policy unknown during preview to the update, and fails on one unreadable for another reason", () => {
+        const previewed = (s: FixtureStack) =>
+            runStackOn(
+                awsAccountPolicy(ctx),
+                policyResources(s.resources).map((r) => ({ ...r, props: proxy.unknownCheckingProxy(r.props) })),
+            );
+        expect(previewed(withRole("dev", UNKNOWN).s)).toEqual([]);
+        const { s, role } = withRole("dev", undefined);
+        Object.defineProperty(role.props, "assumeRolePolicy", {
+            enumerable: true,
+            get: () => {
+                throw new Error("broken read");
+            },
+        });
+        expect(() => previewed(s)).toThrow("broken read");
+    });
+
+    it("names every problem of one provider together", () => {
+        const s = happyStack(guardrails, "prod");
+        const p = provider(s);
+        p.props.allowedAccountIds = JSON.stringify([otherAccount("prod")]);
+        p.props.region = otherRegion("prod");
+        expect(reported(s)).toEqual([
+            {
+                message: `AWS provider "default_7_48_0" of the prod stack: allowedAccountIds is ${JSON.stringify(p.props.allowedAccountIds)}; allowed: exactly ["${declared("prod").accountId}"]; region is "${otherRegion("prod")}"; allowed: "${declared("prod").region}" (guardrails/guardrails.yaml /accounts/prod). ${fix}`,
                 urn: p.urn,
             },
         ]);
@@ -158,6 +276,12 @@ describe(`${AWS_ACCOUNT_POLICY}: the stack's providers and resources`, () => {
         delete t.byName("budgets-total").provider;
         expect(reported(t)[0].message).toContain(
             `1 AWS resource(s) of the dev stack came without their provider (aws:budgets/budget:Budget "budgets-total"), so`,
+        );
+        // Exactly three: all named, none more.
+        const u = happyStack(guardrails, "dev");
+        u.resources.filter((r) => r.type.startsWith("aws:")).forEach((r, i) => i < 3 && delete r.provider);
+        expect(reported(u)[0].message).toContain(
+            `3 AWS resource(s) of the dev stack came without their provider (${names}), so`,
         );
     });
 

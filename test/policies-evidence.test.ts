@@ -456,6 +456,15 @@ describe("a disabled floor (reportDisabledFloor, from stack-environment-bound an
         expect(report(unbound, new EvidenceCoverage())).toEqual([]);
     });
 
+    it("names every production environment it may not be disabled in", () => {
+        const two: PackContext = { ...ctx, productionEnvironments: ["staging", "prod"] };
+        const [r, seen] = reporter();
+        reportDisabledFloor(two, new EvidenceCoverage(), policyResources(happyStack(guardrails, "prod").resources), r);
+        expect(seen.map((v) => v.message)).toEqual([
+            disabled.replace("disabled in prod.", "disabled in staging, prod."),
+        ]);
+    });
+
     it("is not checked by the policies when the pack gives them no coverage", () => {
         const s = happyStack(guardrails, "prod");
         expect(runStack(stackBindingPolicy(ctx), s.resources)).toEqual([]);
