@@ -69,11 +69,14 @@ function principalAccount(principal: string): string {
  * providers of another account, `*`, or a federated provider that is not an IAM OIDC/SAML provider of the account.
  */
 export function foreignPrincipals(assumeRolePolicy: unknown, accountId: string): string[] {
-    let doc: unknown;
-    try {
-        doc = JSON.parse(typeof assumeRolePolicy === "string" ? assumeRolePolicy : "");
-    } catch {
-        // Not JSON: refused below, as undefined.
+    // The provider takes the document as JSON text or as an object (its `PolicyDocument` input): both are read.
+    let doc: unknown = typeof assumeRolePolicy === "string" ? undefined : assumeRolePolicy;
+    if (typeof assumeRolePolicy === "string") {
+        try {
+            doc = JSON.parse(assumeRolePolicy);
+        } catch {
+            // Not JSON: refused below, as undefined.
+        }
     }
     // A policy document is a JSON object: `null` would crash the reading below, `[]` or `5` would pass unread.
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {

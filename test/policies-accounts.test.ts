@@ -134,7 +134,14 @@ describe(`${AWS_ACCOUNT_POLICY}: a role's trust policy (foreignPrincipals)`, () 
         expect(foreignPrincipals(trust(allow({ AWS: null, Service: "budgets.amazonaws.com" }), null), own)).toEqual([]);
     });
 
-    it.each([["{not json"], ["null"], ["5"], ["[]"], [undefined]])(
+    it("reads a document given as an object (the provider's PolicyDocument input) as it reads its JSON text", () => {
+        const doc = (...Statement: unknown[]) => ({ Version: "2012-10-17", Statement });
+        expect(foreignPrincipals(doc(allow({ AWS: own })), own)).toEqual([]);
+        expect(foreignPrincipals(doc(allow({ AWS: own }), allow({ AWS: [other] })), own)).toEqual([`AWS ${other}`]);
+        expect(foreignPrincipals(doc(allow("*")), own)).toEqual(["*"]);
+    });
+
+    it.each([["{not json"], ["null"], ["5"], ["[]"], [undefined], [null], [5], [[allow("*")]]])(
         "refuses a trust policy it cannot read: %j",
         (policy) => {
             expect(foreignPrincipals(policy, own)).toEqual([`an unreadable trust policy (${JSON.stringify(policy)})`]);
