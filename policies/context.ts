@@ -80,11 +80,13 @@ export function registeredSignoffs(
     const entries: SignoffEntry[] = [];
     const problems: string[] = [];
     for (const r of resources) {
-        if (!SIGNOFF_OBJECT_TYPES.includes(r.type) || !String(r.props.key ?? "").startsWith(prefix)) {
+        // A missing key reads "undefined", which is under no prefix.
+        if (!SIGNOFF_OBJECT_TYPES.includes(r.type) || !String(r.props.key).startsWith(prefix)) {
             continue;
         }
         const where = `${describeResource(r)} (${String(r.props.key)})`;
-        const entry = parseLine(String(r.props.content ?? "").trim());
+        // Read as parseLedger reads a ledger line (JSON.parse skips the newline the SignoffLedger component ends it with).
+        const entry = parseLine(String(r.props.content ?? ""));
         if (typeof entry === "string") {
             problems.push(`${where}: not a signed sign-off: ${entry}`);
             continue;

@@ -17,9 +17,7 @@ function isSet(v: unknown): boolean {
     if (v === undefined || v === null || v === false || v === "" || v === "false") {
         return false;
     }
-    if (Array.isArray(v)) {
-        return v.some((x) => isSet(x));
-    }
+    // A list or a map (Object.values lists a list's items): set when any of its entries is.
     if (typeof v === "object") {
         return Object.values(v).some((x) => isSet(x));
     }
@@ -27,7 +25,7 @@ function isSet(v: unknown): boolean {
         try {
             return isSet(JSON.parse(v));
         } catch {
-            return true;
+            // Not JSON: a string that is set, as below.
         }
     }
     return true;
@@ -65,9 +63,8 @@ export function providersPolicy(ctx?: PackContext, coverage?: EvidenceCoverage):
                 seen.set(p.urn, entry);
             };
             for (const r of args.resources) {
-                if (r.type.startsWith("pulumi:providers:")) {
-                    note(r);
-                }
+                // Any resource may be a provider (providerProblems judges the AWS ones and passes every other).
+                note(r);
                 if (r.provider) {
                     note(r.provider, r);
                 }

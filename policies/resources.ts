@@ -103,7 +103,7 @@ export const KNOWN_TYPES: readonly string[] = [
 ];
 
 /** Whether a production stack may deploy `type` (known to the pack, or allow-listed in the guardrails file). */
-export function knownInProduction(type: string, allowed: readonly string[] = []): boolean {
+export function knownInProduction(type: string, allowed: readonly string[]): boolean {
     const [pkg] = type.split(":");
     return pkg === "pulumi" || pkg === COMPONENT_NAMESPACE || KNOWN_TYPES.includes(type) || allowed.includes(type);
 }

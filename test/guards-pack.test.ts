@@ -519,7 +519,7 @@ describe("the production floor no policy config can lower", () => {
                 config: readStackFile(path.join(repoRoot, `Pulumi.${stack}.yaml`)),
                 program: stackProgram(),
             });
-            expect(run.resources.map((r) => r.type).filter((t) => !knownInProduction(t))).toEqual([]);
+            expect(run.resources.map((r) => r.type).filter((t) => !knownInProduction(t, []))).toEqual([]);
         }
     });
 });

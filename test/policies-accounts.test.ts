@@ -339,6 +339,8 @@ describe(PROVIDERS_POLICY, () => {
         ["httpProxy", "http://proxy:3128", "sends requests through a proxy"],
         ["httpsProxy", "http://proxy:3128", "sends requests through a proxy"],
         ["endpoints", "[not json", "points services at custom endpoints"],
+        // JSON of a string, not of a list: only a list or map spelled as JSON is read as one.
+        ["endpoints", '"[]"', "points services at custom endpoints"],
         ["insecure", 1, "accepts any TLS certificate"],
     ])("refuses %s set to %j, naming the provider, its users and why", (key, value, why) => {
         const s = happyStack(guardrails, "dev");
@@ -367,6 +369,7 @@ describe(PROVIDERS_POLICY, () => {
         ["an empty list", []],
         ["a list of empty entries", [{}, { s3: "" }]],
         ["JSON of nothing", '[{"s3":""}]'],
+        ["JSON of nothing after blanks", ' \n[{"s3":""}]'],
         ["an empty map", {}],
     ])("takes an input spelled unset: %s", (_what, value) => {
         const s = happyStack(guardrails, "dev");
@@ -488,6 +491,8 @@ describe(ANOMALY_POLICY, () => {
         const problem =
             "monitorArnLists must be the ARNs of this stack's environment monitors (by output, not a literal ARN)";
         expect(messages(s)).toEqual([subscriptionProblem(s, problem), noSubscription(own)]);
+        delete sub(s).deps.monitorArnLists;
+        expect(messages(s)).toEqual([subscriptionProblem(s, problem), noSubscription(own)]);
         const t = happyStack(guardrails, own);
         const second = { ...monitor(t), name: "second", urn: `${monitor(t).urn}-2`, props: { ...monitor(t).props } };
         t.resources.push(second);
@@ -516,6 +521,19 @@ describe(ANOMALY_POLICY, () => {
         const u = happyStack(guardrails, "dev");
         delete sub(u).deps.subscribers;
         expect(messages(u)[0]).toBe(subscriptionProblem(u, problem));
+    });
+
+    it("names every problem of a subscription together", () => {
+        const s = happyStack(guardrails, "dev");
+        expression(s).dimension.values = [String(anomalyThresholdUsd(ctx, "dev") + 1)];
+        sub(s).props.subscribers = [{ type: "EMAIL", address: "a@maestro.example" }];
+        expect(messages(s)).toEqual([
+            subscriptionProblem(
+                s,
+                `${thresholdProblem(s, "dev")}; no SNS subscriber that is a topic of this stack (the budget topic)`,
+            ),
+            noSubscription("dev"),
+        ]);
     });
 
     it("takes one good subscription beside a bad one", () => {
@@ -556,6 +574,10 @@ describe(ANOMALY_POLICY, () => {
             spec({}),
             spec("{not json"),
             { monitorSpecification: undefined },
+            { monitorSpecification: null },
+            // Not a string: the engine sends the specification as JSON text, so no other value is read as one.
+            { monitorSpecification: good },
+            { monitorSpecification: [JSON.stringify(good)] },
         ]) {
             const t = happyStack(guardrails, shared);
             Object.assign(monitor(t).props, change);

@@ -181,6 +181,10 @@ describe(`${DASHBOARDS_POLICY}: the required queries`, () => {
             m.panels = [{ type: "row", targets: "not a list", panels: "not a list" } as unknown as Panel];
         });
         expect(messages(s)[0]).toContain(`no panel queries ${COST_RECORD.budget}{budget="${COST_BUDGETS[0]}"}`);
+        // A query that is no text runs nothing, even one that spells the series.
+        const t = happyStack(guardrails, "dev");
+        edit(t, "cost", (m) => m.panels.forEach((p) => p.targets?.forEach((x) => (x.expr = [x.expr]))));
+        expect(messages(t)[0]).toContain(`no panel queries ${COST_RECORD.budget}{budget="${COST_BUDGETS[0]}"}`);
     });
 
     it("lists every query a dashboard lacks", () => {

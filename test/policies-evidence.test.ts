@@ -96,13 +96,13 @@ describe("which types carry evidence, and where (evidenceCarrier, knownInProduct
 
     it("knows the stack's own types, pulumi and maestro packages, and allow-listed ones, in production", () => {
         for (const type of KNOWN_TYPES) {
-            expect(knownInProduction(type)).toBe(true);
+            expect(knownInProduction(type, [])).toBe(true);
         }
-        expect(knownInProduction("pulumi:providers:random")).toBe(true);
-        expect(knownInProduction("maestro:any:Thing")).toBe(true);
-        expect(knownInProduction("aws:ec2/instance:Instance")).toBe(false);
+        expect(knownInProduction("pulumi:providers:random", [])).toBe(true);
+        expect(knownInProduction("maestro:any:Thing", [])).toBe(true);
+        expect(knownInProduction("aws:ec2/instance:Instance", [])).toBe(false);
         expect(knownInProduction("aws:ec2/instance:Instance", ["aws:ec2/instance:Instance"])).toBe(true);
-        expect(knownInProduction("maestrox:any:Thing")).toBe(false);
+        expect(knownInProduction("maestrox:any:Thing", [])).toBe(false);
     });
 });
 
@@ -116,8 +116,12 @@ describe("reading a resource's stamp (readStamp, dashboardModel, stackEnvironmen
         expect(stamp.environment).toBe("staging");
         expect(stamp.release).toBe(tagsOf(r)[AWS_TAG.release]);
         expect(stamp.backlogItem).toBe(tagsOf(r)[AWS_TAG.backlogItem]);
-        expect(stamp.hooks.logs).toBeUndefined();
-        expect(stamp.hooks.metrics).toBe(tagsOf(r)[AWS_TAG.metrics]);
+        // Only the hooks the resource carries, no key for the one it does not.
+        expect(stamp.hooks).toStrictEqual({
+            metrics: tagsOf(r)[AWS_TAG.metrics],
+            tests: tagsOf(r)[AWS_TAG.tests],
+            provenance: tagsOf(r)[AWS_TAG.provenance],
+        });
         expect(stamp.keys).toEqual({
             backlogItem: AWS_TAG.backlogItem,
             environment: AWS_TAG.environment,
@@ -166,6 +170,13 @@ describe("reading a resource's stamp (readStamp, dashboardModel, stackEnvironmen
         expect(readStamp("kubernetes:core/v1:ConfigMap", {})).toEqual(
             expect.objectContaining({ environment: undefined, hooks: {} }),
         );
+        // Only the hooks the resource carries, no key for one it does not.
+        delete meta.annotations[K8S_ANNOTATION.tests];
+        expect(readStamp(r.type, r.props)!.hooks).toStrictEqual({
+            logs: meta.annotations[K8S_ANNOTATION.logs],
+            metrics: meta.annotations[K8S_ANNOTATION.metrics],
+            provenance: meta.annotations[K8S_ANNOTATION.provenance],
+        });
     });
 
     it("reads a dashboard's stamps from its model, and none from a model it cannot read", () => {
@@ -215,6 +226,8 @@ describe("reading a resource's stamp (readStamp, dashboardModel, stackEnvironmen
         expect(engineStack([...s.resources, { urn: "not-a-urn" }])).toBe("prod");
         expect(engineStack([])).toBeUndefined();
         expect(stackUrn(s.resources)).toBe(s.byName("maestro-guardrails-prod").urn);
+        expect(stackUrn([...s.resources].reverse())).toBe(s.byName("maestro-guardrails-prod").urn);
+        expect(stackUrn(s.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"))).toBeUndefined();
         expect(stackUrn([])).toBeUndefined();
         expect(describeResource({ type: "t:m:T", name: "n" })).toBe('t:m:T "n"');
     });
