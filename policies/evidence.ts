@@ -31,9 +31,6 @@ const FIX =
 /** Everything wrong with one resource's evidence hooks (empty when they are right or its type carries none). */
 export function evidenceProblems(ctx: PackContext, type: string, props: Record<string, unknown>): string[] {
     const carrier = evidenceCarrier(type);
-    if (carrier.kind === "exempt") {
-        return [];
-    }
     if (carrier.kind === "unclassified") {
         return [
             `type ${type} has no evidence-hook convention; classify it in policies/resources.ts (UNTAGGABLE_AWS_TYPES or UNTAGGABLE_GRAFANA_TYPES) or teach core/evidence.ts to stamp it`,
@@ -47,6 +44,7 @@ export function evidenceProblems(ctx: PackContext, type: string, props: Record<s
         }
     }
     const stamp = readStamp(type, props);
+    // An exempt type (the stack, a provider, a component, one that takes no tags) carries no stamp.
     if (!stamp) {
         return [];
     }
@@ -131,7 +129,7 @@ export function evidenceFloorPolicy(ctx: PackContext, coverage: EvidenceCoverage
             if (production.length === 0) {
                 return;
             }
-            const allowed = ctx.guardrails.evidence.productionAllowedTypes ?? [];
+            const allowed = ctx.guardrails.evidence.productionAllowedTypes;
             for (const r of args.resources.filter((x) => !knownInProduction(x.type, allowed))) {
                 reportAtLevel(
                     reportViolation,

@@ -16,7 +16,7 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { PackContext } from "./context";
-import { boundEnvironment, readStamp, reportAtLevel, stackEnvironment } from "./resources";
+import { boundEnvironment, reportAtLevel, stackEnvironment } from "./resources";
 
 /** The stack name in a URN (`urn:pulumi:<stack>::<project>::...`). */
 export function urnStack(urn: string): string {
@@ -59,10 +59,7 @@ export function decidedAtPreview(
                 try {
                     await Promise.resolve(validate(args, report));
                 } catch (err) {
-                    const stamp = () => {
-                        const env = readStamp(args.type, args.props)?.environment;
-                        return env ? [env] : [];
-                    };
+                    const stamp = () => stackEnvironment([args]).seen;
                     if (!(err instanceof UnknownValueError) || !production(ctx, args.urn, stamp)) {
                         throw err;
                     }
@@ -83,7 +80,9 @@ export function decidedAtPreview(
                 await Promise.resolve(validate(args, report));
             } catch (err) {
                 const resources: readonly PolicyResource[] = args.resources;
-                const urn = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? resources[0]?.urn ?? "";
+                const found = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? resources[0]?.urn;
+                // Stryker disable next-line StringLiteral: no URN means no resource at all, whose stack neither a URN nor a stamp binds to production: the error is rethrown before the text is used
+                const urn = found ?? "";
                 if (
                     !(err instanceof UnknownValueError) ||
                     !production(ctx, urn, () => stackEnvironment(resources).seen)

@@ -48,13 +48,12 @@ export function deployedRouting(resources: readonly PolicyResource[]): {
                 const outer = parseYamlBounded(String(r.props.definition), describeResource(r)) as {
                     alertmanager_config?: unknown;
                 } | null;
+                const inner = outer?.alertmanager_config;
+                // No alertmanager.yml text (none, or a map where the text goes) is a configuration without routes.
                 trees.push({
                     resource: r,
                     tree: treeFromAlertmanagerYaml(
-                        parseYamlBounded(
-                            typeof outer?.alertmanager_config === "string" ? outer.alertmanager_config : "",
-                            describeResource(r),
-                        ),
+                        typeof inner === "string" ? parseYamlBounded(inner, describeResource(r)) : undefined,
                     ),
                 });
             }

@@ -398,6 +398,24 @@ describe(EVIDENCE_FLOOR_POLICY, () => {
         );
     });
 
+    it("names every production environment at stake in its description and when it refuses an unknown type", () => {
+        const two: PackContext = { ...ctx, productionEnvironments: ["staging", "prod"] };
+        expect(evidenceFloorPolicy(two, new EvidenceCoverage()).description).toBe(
+            `In production (staging, prod) the ${EVIDENCE_HOOKS_POLICY} policy runs on every resource, whatever the policy config says.`,
+        );
+        const s = happyStack(guardrails, "staging");
+        tagsOf(s.byName("budgets-total"))[AWS_TAG.environment] = "prod";
+        const vm = resource("aws:ec2/instance:Instance", { tags: tagsOf(s.byName("budgets-llm")) }, "vm", "staging");
+        s.resources.push(vm);
+        expect(floor(s, analyzed(s), two)).toEqual([
+            {
+                message: `aws:ec2/instance:Instance "vm": type aws:ec2/instance:Instance is not one the policy pack knows, and a staging/prod stack deploys only known types, whatever the policy config says; allowed: the types in policies/resources.ts KNOWN_TYPES or guardrails/guardrails.yaml /evidence/productionAllowedTypes. Fix: add the type there in a reviewed change.`,
+                urn: vm.urn,
+                level: "mandatory",
+            },
+        ]);
+    });
+
     it.each(["dev", "staging"])("asks nothing of %s", (env) => {
         const s = happyStack(guardrails, env);
         s.resources.push(resource("aws:ec2/instance:Instance", {}, "vm", env));
@@ -424,6 +442,11 @@ describe(EVIDENCE_FLOOR_POLICY, () => {
             },
         };
         expect(floor(s, coverage, allowing)).toEqual([]);
+        // Guardrails without the allow-list allow no type beyond the pack's own.
+        const { productionAllowedTypes, ...withoutList } = guardrails.evidence;
+        expect(productionAllowedTypes).toEqual([]);
+        const unlisted: PackContext = { ...ctx, guardrails: { ...guardrails, evidence: withoutList } };
+        expect(floor(s, coverage, unlisted).map((v) => v.urn)).toEqual([vm.urn]);
     });
 
     it("records that it ran, per stack", () => {

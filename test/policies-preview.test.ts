@@ -191,5 +191,7 @@ describe("decidedAtPreview on a stack policy", () => {
     it("takes a suffixed production stack name as production only when it is one", () => {
         expect(urnStack("urn:pulumi:prod-eu::p::t::n")).toBe("prod-eu");
         expect(urnStack("urn:pulumi:::p")).toBe("");
+        // Another scheme names no stack, however long.
+        expect(urnStack("arn:aws:sns:us-east-1:123456789012:prod")).toBe("");
     });
 });

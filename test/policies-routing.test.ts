@@ -1,11 +1,11 @@
 /**
  * guardrail-alerts-routed, condition by condition: which alerts it routes (guardrail alerts only, each label set
  * once), how it reads each routing object (AlertmanagerConfig, AMP alert manager definition, an unreadable one),
- * what counts as reaching someone (any route of any object to a receiver with an integration), and what the message
- * says when nothing does.
+ * what counts as reaching someone (any route of any object to a receiver with an integration, unmuted by time
+ * intervals, and no inhibit rule but the designed ones, however written), and what the message says when nothing does.
  */
 import * as yaml from "js-yaml";
-import { URGENCY } from "../core/conventions";
+import { GUARDRAIL_LABEL, URGENCY } from "../core/conventions";
 import { ROUTING_POLICY, deployedRouting, routingPolicy } from "../policies/routing";
 import { buildAlertmanagerConfig, renderAmpDefinition } from "../routing";
 import {
@@ -94,6 +94,25 @@ describe(`${ROUTING_POLICY}: what it routes`, () => {
         rulesOf(object).rules.push({ ...page });
         expect(reported(s)).toHaveLength(sloIds.length);
     });
+
+    it("reports a label set once whatever order its labels are written in", () => {
+        const s = happyStack(guardrails, "dev");
+        delete specOf(s).receivers.find((r) => r.name === FIXTURE_ROUTING.routes.page)!.pagerdutyConfigs;
+        const object = ruleObjects(s)[0];
+        const page = rulesOf(object).rules.find((x) => x.labels.urgency === URGENCY.page)!;
+        rulesOf(object).rules.push({ ...page, labels: Object.fromEntries(Object.entries(page.labels).reverse()) });
+        expect(reported(s)).toHaveLength(sloIds.length);
+    });
+
+    it("takes a recording rule labelled with a guardrail for no alert", () => {
+        const s = happyStack(guardrails, "dev");
+        s.resources.splice(s.resources.indexOf(config(s)), 1);
+        ruleObjects(s).forEach((r) => (rulesOf(r).rules = rulesOf(r).rules.filter((x) => !x.alert)));
+        const records = ruleObjects(s).flatMap((r) => rulesOf(r).rules);
+        expect(records.length).toBeGreaterThan(0);
+        records.forEach((x) => (x.labels = { ...x.labels, guardrail: GUARDRAIL_LABEL.slo }));
+        expect(reported(s)).toEqual([]);
+    });
 });
 
 describe(`${ROUTING_POLICY}: reaching someone`, () => {
@@ -162,6 +181,92 @@ describe(`${ROUTING_POLICY}: reaching someone`, () => {
         expect(reported(s)).toEqual([]);
         spec.route.routes[0].continue = false;
         expect(reported(s)).toHaveLength(alerts(s).length);
+    });
+});
+
+describe(`${ROUTING_POLICY}: time intervals and inhibit rules`, () => {
+    type Matcher = { name: string; value: string; matchType: string };
+    type Inhibit = { sourceMatch: Matcher[]; targetMatch: Matcher[]; equal: string[] };
+    const inhibitRules = (s: FixtureStack) => (specOf(s) as Spec & { inhibitRules: Inhibit[] }).inhibitRules;
+    /** The designed rule muting an SLO's tickets while it pages. */
+    const sloRule = (s: FixtureStack) =>
+        inhibitRules(s).find((i) => i.targetMatch.some((m) => m.value === URGENCY.ticket))!;
+    /** The alerts sloRule mutes, with their rule objects. */
+    const tickets = (s: FixtureStack) =>
+        ruleObjects(s).flatMap((r) =>
+            rulesOf(r)
+                .rules.filter(
+                    (x) => x.alert && x.labels.guardrail === GUARDRAIL_LABEL.slo && x.labels.urgency === URGENCY.ticket,
+                )
+                .map((x) => ({ r, x })),
+        );
+    const m = (name: string, value: string, matchType = "="): Matcher => ({ name, value, matchType });
+
+    it("names every time interval that mutes the route", () => {
+        const s = happyStack(guardrails, "dev");
+        const route = specOf(s).route.routes.find((r) => r.receiver === FIXTURE_ROUTING.routes.page)!;
+        Object.assign(route, { muteTimeIntervals: ["weekends"], activeTimeIntervals: ["office-hours"] });
+        const object = ruleObjects(s)[0];
+        const page = rulesOf(object).rules.find((x) => x.labels.urgency === URGENCY.page)!;
+        expect(reported(s)[0]).toEqual({
+            message: `${shown(object, page)} reaches nobody: ${CONFIG_TYPE} "alert-routing-config" sends it to receiver "${FIXTURE_ROUTING.routes.page}", whose route is muted by time intervals (weekends, office-hours); allowed: none on a guardrail route. ${FIX}`,
+            urn: config(s).urn,
+        });
+    });
+
+    it("takes the designed rules whatever order their matchers and equal labels are written in", () => {
+        const s = happyStack(guardrails, "dev");
+        expect(tickets(s).length).toBeGreaterThan(0);
+        // New arrays: the built spec shares its lists with routing/build.ts INHIBIT_RULES.
+        inhibitRules(s).forEach((i) => {
+            i.sourceMatch = [...i.sourceMatch].reverse();
+            i.targetMatch = [...i.targetMatch].reverse();
+            i.equal = [...i.equal].reverse();
+        });
+        expect(reported(s)).toEqual([]);
+    });
+
+    it.each<[string, (i: Inhibit) => void, string]>([
+        [
+            "another source value",
+            (i) => (i.sourceMatch = [m("guardrail", "slo"), m("urgency", "ticket"), m("env", "dev")]),
+            'guardrail="slo",urgency="ticket",env="dev"',
+        ],
+        ["no source at all", (i) => (i.sourceMatch = []), "any alert"],
+        [
+            "another target match type",
+            (i) => (i.targetMatch = [m("guardrail", "slo"), m("urgency", "ticket", "=~"), m("env", "dev")]),
+            'guardrail="slo",urgency="page",env="dev"',
+        ],
+        ["other equal labels", (i) => (i.equal = ["slo", "env"]), 'guardrail="slo",urgency="page",env="dev"'],
+    ])("refuses the SLO rule with %s, on each alert it mutes, naming when it mutes them", (_what, change, source) => {
+        const s = happyStack(guardrails, "dev");
+        change(sloRule(s));
+        expect(reported(s)).toEqual(
+            tickets(s).map(({ r, x }) => ({
+                message: `${shown(r, x)} reaches nobody: ${CONFIG_TYPE} "alert-routing-config" inhibits it while ${source} fires, an inhibit rule not in the design (routing/build.ts INHIBIT_RULES). ${FIX}`,
+                urn: config(s).urn,
+            })),
+        );
+    });
+
+    it("takes an extra rule whose targets match a guardrail alert only in part", () => {
+        const s = happyStack(guardrails, "dev");
+        inhibitRules(s).push({
+            sourceMatch: [m("alertname", "Watchdog")],
+            targetMatch: [m("guardrail", "slo"), m("alertname", "PodNotReady")],
+            equal: [],
+        });
+        expect(reported(s)).toEqual([]);
+    });
+
+    it("holds an alert without an env label to the design's rules for no environment", () => {
+        const s = happyStack(guardrails, "dev");
+        alerts(s).forEach((a) => delete a.labels.env);
+        // A missing label reads as "" to a matcher (as in Alertmanager): the routing built for environment "".
+        config(s).props.spec = buildAlertmanagerConfig({ environment: "", alertRouting: FIXTURE_ROUTING });
+        expect(inhibitRules(s).length).toBeGreaterThan(0);
+        expect(reported(s)).toEqual([]);
     });
 });
 
