@@ -129,7 +129,7 @@ export function evidenceFloorPolicy(ctx: PackContext, coverage: EvidenceCoverage
             if (production.length === 0) {
                 return;
             }
-            const allowed = ctx.guardrails.evidence.productionAllowedTypes;
+            const allowed = ctx.guardrails.evidence.productionAllowedTypes ?? [];
             for (const r of args.resources.filter((x) => !knownInProduction(x.type, allowed))) {
                 reportAtLevel(
                     reportViolation,
