@@ -21,7 +21,7 @@ import {
     urgencyLabels,
 } from "../core/conventions";
 import { registerEvidenceStamping } from "../core/evidence";
-import { Guardrails, leLabel, leMatcher, loadGuardrails, renderMatchers } from "../core/guardrails";
+import { Guardrails, leLabel, leMatcher, loadGuardrails, renderMatchers, sliSelector } from "../core/guardrails";
 import { readStackFile, RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { shippedStackConfig } from "../offline/shippedStacks";
 import { parseStackConfig } from "../core/stackConfig";
@@ -57,6 +57,7 @@ import {
     COST_DATA_MAX_AGE_HOURS,
     COST_FORECAST_MIN_ELAPSED_DAYS,
     COST_TELEMETRY_FOR,
+    DASHBOARD_RATE_WINDOW,
     WORKBOOK_BURN_ALERTS,
     dashboardUrl,
     designWindows,
@@ -700,6 +701,23 @@ describe("the SLO rules' expressions", () => {
         const sum = (record: string) => `sum_over_time(${record}${own()}[${period}])`;
         expect(ruleOf(buildSloGroup(scope(), guardrails, first), SLO_RECORD.errorRatio(period))?.expr).toBe(
             `(\n  ${sum(SLO_RECORD.slowRequestRate)}\n/\n  (${sum(SLO_RECORD.requestRate)} > 0)\n)\nor on () vector(0)`,
+        );
+    });
+
+    it("count slow requests as the SLI's requests less those in its threshold bucket, per window and as rates", () => {
+        const group = buildSloGroup(scope(), guardrails, first);
+        // Written out rather than from the builder's own helpers: the metric's suffixes are what is under test.
+        const bucket = `${first.sli.metric}_bucket{${renderMatchers([...first.sli.matchers, leMatcher(first.sli.thresholdSeconds)])}}`;
+        const count = `${first.sli.metric}_count{${renderMatchers(first.sli.matchers)}}`;
+        expect(sliSelector(first.sli, "_bucket", [leMatcher(first.sli.thresholdSeconds)])).toBe(bucket);
+        const w = SLO_BURN_ALERTS[0].conditions[0].longWindow;
+        expect(ruleOf(group, SLO_RECORD.errorRatio(w))?.expr).toBe(
+            `1 - (sum(rate(${bucket}[${w}])) / sum(rate(${count}[${w}])))`,
+        );
+        const r = DASHBOARD_RATE_WINDOW;
+        expect(ruleOf(group, SLO_RECORD.requestRate)?.expr).toBe(`sum(rate(${count}[${r}]))`);
+        expect(ruleOf(group, SLO_RECORD.slowRequestRate)?.expr).toBe(
+            `sum(rate(${count}[${r}])) - sum(rate(${bucket}[${r}]))`,
         );
     });
 
