@@ -391,6 +391,21 @@ describe("cross-reference rules, one broken thing per fixture", () => {
             );
         });
 
+        it.each([
+            ["text before a ledger reference", (i: string) => `see provenance/ledger.jsonl:item=${i}`],
+            ["a second line after a ledger reference", (i: string) => `provenance/ledger.jsonl:item=${i}\nnote`],
+            ["text before a sign-off reference", () => "old-provenance-bucket:signoffs/prod/v1.0.0/"],
+            ["text after a sign-off reference", () => "provenance-bucket:signoffs/prod/v1.0.0/extra"],
+        ])("flags a provenance hook with %s: the reference must be the whole hook", (_, hook) => {
+            const value = hook(id);
+            const problems = problemsAfter((g) => {
+                g.items[itemIndex(id)].hooks.provenance = value;
+            });
+            expect(text(problems)).toContain(
+                `governance/backlog.json: /items/${itemIndex(id)}/hooks/provenance: "${value}" is not a ledger or sign-off reference; allowed: provenance/ledger.jsonl:item=${id} or provenance-bucket:signoffs/<env>/<tag>/`,
+            );
+        });
+
         it("flags a test file that does not exist", () => {
             const problems = problemsAfter((g) => {
                 g.items[itemIndex(id)].hooks.tests = "test/nowhere.test.ts";
