@@ -285,6 +285,11 @@ describe("plaintext credentials under any credential-like key are refused", () =
             "aws:assumeRole.externalId",
         ],
         ["aws:secretKey", "AKIA...", "aws:secretKey"],
+        // A credential name that only contains a path word (profile, direct) is no path.
+        ["kubernetes:profileToken", "eyJhbGciOi", "kubernetes:profileToken"],
+        ["grafana:directAuth", "admin:hunter2", "grafana:directAuth"],
+        // A credential that only starts like a switch word is no switch.
+        ["grafana:auth", "trueblue:hunter2", "grafana:auth"],
     ])("refuses %s in plaintext", (key, value, named) => {
         const msg = refusal("dev", (f) => (f[key] = value));
         expect(msg).toContain(`${key}: must be a secret; set it with \`pulumi config set --secret ${key} <value>\``);

@@ -201,6 +201,22 @@ describe(`${AWS_ACCOUNT_POLICY}: the stack's providers and resources`, () => {
         ]);
     });
 
+    it("checks every role's trust policy, not only the first one's", () => {
+        const trusting = (account: string) =>
+            JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` } }] });
+        const { s, role } = withRole("prod", trusting(declared("prod").accountId));
+        const second: FixtureResource = {
+            ...role,
+            name: "ops",
+            urn: role.urn.replace(/::admin$/, "::ops"),
+            props: { assumeRolePolicy: trusting(otherAccount("prod")) },
+        };
+        s.resources.push(second);
+        expect(runStack(awsAccountPolicy(fixtureContext(guardrails)), s.resources).map((v) => v.urn)).toEqual([
+            second.urn,
+        ]);
+    });
+
     it("leaves a trust policy unknown during preview to the update, and fails on one unreadable for another reason", () => {
         const previewed = (s: FixtureStack) =>
             runStackOn(
@@ -342,6 +358,8 @@ describe(PROVIDERS_POLICY, () => {
         // JSON of a string, not of a list: only a list or map spelled as JSON is read as one.
         ["endpoints", '"[]"', "points services at custom endpoints"],
         ["insecure", 1, "accepts any TLS certificate"],
+        // Set in a later entry, after empty ones: every entry is read, not only the first.
+        ["endpoints", [{}, { s3: "", sts: "https://sts.example.internal" }], "points services at custom endpoints"],
     ])("refuses %s set to %j, naming the provider, its users and why", (key, value, why) => {
         const s = happyStack(guardrails, "dev");
         const p = provider(s);

@@ -319,6 +319,19 @@ describe(`${DASHBOARDS_POLICY}: Grafana resources that redirect`, () => {
         expect(reported(s)).toHaveLength(1);
     });
 
+    it("refuses one inside a component of another package whose name merely contains maestro", () => {
+        for (const type of ["acme:maestro:Wrapper", "maestrox:grafana:Wrapper"]) {
+            const s = happyStack(guardrails, "dev");
+            const budgets = s.byName("budgets");
+            const wrapper: FixtureResource = { ...budgets, type, name: "wrapper", urn: `${budgets.urn}-wrapper` };
+            s.resources.push(wrapper);
+            const r = outside(s, GRAFANA_REDIRECTING_TYPES[0], wrapper.urn);
+            expect(runStack(dashboardsPolicy(fixtureContext(guardrails)), s.resources).map((v) => v.urn)).toEqual([
+                r.urn,
+            ]);
+        }
+    });
+
     it("leaves other Grafana types alone", () => {
         const s = happyStack(guardrails, "dev");
         outside(s, "grafana:oss/team:Team");

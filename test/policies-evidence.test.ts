@@ -300,6 +300,16 @@ describe(`${EVIDENCE_HOOKS_POLICY}: the hooks of one resource`, () => {
         ]);
     });
 
+    it("compares each hook exactly: one differing from its item's only in case is a dangling hook", () => {
+        const r = happyStack(guardrails, "dev").byName("budgets-total");
+        const item = tagsOf(r)[AWS_TAG.backlogItem];
+        const shouted = backlogItems[item].logs.toUpperCase();
+        tagsOf(r)[AWS_TAG.logs] = shouted;
+        expect(evidenceProblems(fixtureContext(guardrails), r.type, r.props)).toEqual([
+            `${AWS_TAG.logs} is "${shouted}" but backlog item ${item} declares "${backlogItems[item].logs}" (a dangling hook)`,
+        ]);
+    });
+
     it("reports every problem of a resource in one violation on it, naming it and how to fix it", () => {
         const s = happyStack(guardrails, "dev");
         const r = s.byName("budgets-total");
@@ -377,6 +387,19 @@ describe(EVIDENCE_FLOOR_POLICY, () => {
                 urn: s.byName("budgets-llm").urn,
                 level: "mandatory",
             },
+        ]);
+    });
+
+    it("counts the Kubernetes objects and dashboards evidence-hooks skipped in prod, not only AWS resources", () => {
+        const s = happyStack(guardrails, "prod");
+        const skipped = s.resources.filter((r) =>
+            ["k8s-metadata", "grafana-dashboard-tags"].includes(evidenceCarrier(r.type).kind),
+        );
+        expect(skipped.length).toBeGreaterThan(0);
+        const coverage = new EvidenceCoverage();
+        s.resources.filter((r) => !skipped.includes(r)).forEach((r) => coverage.add(r.urn));
+        expect(runStack(evidenceFloorPolicy(fixtureContext(guardrails), coverage), s.resources)).toEqual([
+            { message: notRun(skipped.length), urn: s.byName("maestro-guardrails-prod").urn, level: "mandatory" },
         ]);
     });
 

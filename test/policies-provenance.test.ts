@@ -628,6 +628,17 @@ describe(`${BUCKET_POLICY}: the bucket policies, statement by statement`, () => 
         );
     });
 
+    it("refuses an evidence policy about a bucket whose name only starts with this one's", () => {
+        const s = happyStack(guardrails, "dev");
+        const doc = policyDoc(s, "prov-bucket");
+        const other = `arn:aws:s3:::${String(s.byName("prov-bucket").props.bucket)}-copy`;
+        doc.Statement.forEach((st) => (st.Resource = [other, `${other}/*`]));
+        setPolicy(s, "prov-bucket", doc);
+        expect(messages(s)[0]).toContain(
+            `its policy names ${other}, not this bucket's ARN; allowed: the bucket's own ARN`,
+        );
+    });
+
     it("takes an ARN the policy derives from the bucket's outputs (its dependency), and refuses one from elsewhere", () => {
         const s = happyStack(guardrails, "dev");
         const doc = policyDoc(s, "prov-bucket");

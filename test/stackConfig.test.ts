@@ -456,6 +456,15 @@ describe("AWS account and region pinned per stack", () => {
             expect(() => parse("dev", (f) => (f[key] = "false"))).not.toThrow();
         },
     );
+
+    it.each(["1", "yes", "on", " TRUE "])(
+        "refuses aws:skipRequestingAccountId %j: any word but false (any case, spaced) turns the account check off",
+        (value) => {
+            expect(refusal("dev", (f) => (f["aws:skipRequestingAccountId"] = value))).toContain(
+                `aws:skipRequestingAccountId: "${value}" turns off the account check aws:allowedAccountIds relies on; allowed: false or absent`,
+            );
+        },
+    );
 });
 
 describe("runbook links", () => {
