@@ -64,20 +64,23 @@ function principalAccount(principal: string): string {
     return /^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):/.exec(principal)?.[1] ?? principal;
 }
 
+/** The value JSON text holds, or undefined when it is not JSON. */
+function jsonOrUndefined(text: string): unknown {
+    try {
+        return JSON.parse(text) as unknown;
+        // Stryker disable next-line BlockStatement: equivalent; an emptied catch returns undefined as well
+    } catch {
+        return undefined;
+    }
+}
+
 /**
  * The principals of a role's trust policy that are outside `accountId`: AWS principals and federated identity
  * providers of another account, `*`, or a federated provider that is not an IAM OIDC/SAML provider of the account.
  */
 export function foreignPrincipals(assumeRolePolicy: unknown, accountId: string): string[] {
     // The provider takes the document as JSON text or as an object (its `PolicyDocument` input): both are read.
-    let doc: unknown = typeof assumeRolePolicy === "string" ? undefined : assumeRolePolicy;
-    if (typeof assumeRolePolicy === "string") {
-        try {
-            doc = JSON.parse(assumeRolePolicy);
-        } catch {
-            // Not JSON: refused below, as undefined.
-        }
-    }
+    const doc: unknown = typeof assumeRolePolicy === "string" ? jsonOrUndefined(assumeRolePolicy) : assumeRolePolicy;
     // A policy document is a JSON object: `null` would crash the reading below, `[]` or `5` would pass unread.
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
         return [`an unreadable trust policy (${JSON.stringify(assumeRolePolicy)})`];
