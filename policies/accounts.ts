@@ -11,7 +11,7 @@
 import { PolicyResource, StackValidationPolicy, UnknownValueError } from "@pulumi/policy";
 import { AWS_ACCOUNT_CHECK_SKIPS, AWS_PIN_KEYS, parseAccountIds } from "../core/guardrails";
 import { PackContext } from "./context";
-import { describeResource, stackUrn } from "./resources";
+import { describeResource, jsonOrUndefined, stackUrn } from "./resources";
 import { environmentOrReport } from "./stack";
 
 export const AWS_ACCOUNT_POLICY = "aws-account-pinned";
@@ -62,16 +62,6 @@ export function providerProblems(
  */
 function principalAccount(principal: string): string {
     return /^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):/.exec(principal)?.[1] ?? principal;
-}
-
-/** The value JSON text holds, or undefined when it is not JSON. */
-function jsonOrUndefined(text: string): unknown {
-    try {
-        return JSON.parse(text) as unknown;
-        // Stryker disable next-line BlockStatement: equivalent; an emptied catch returns undefined as well
-    } catch {
-        return undefined;
-    }
 }
 
 /**

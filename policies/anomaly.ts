@@ -8,7 +8,7 @@ import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { AWS_TAG } from "../core/conventions";
 import { accountSharedWith } from "../core/guardrails";
 import { PackContext } from "./context";
-import { describeResource, stackUrn } from "./resources";
+import { describeResource, jsonOrUndefined, stackUrn } from "./resources";
 import { environmentPolicy } from "./stack";
 
 export const ANOMALY_POLICY = "cost-anomaly-detection";
@@ -35,12 +35,9 @@ function monitorProblem(m: PolicyResource, env: string, shared: boolean): string
             ? undefined
             : `in an account of its own the monitor watches every AWS service; allowed: monitorType "DIMENSIONAL", monitorDimension "SERVICE"`;
     }
-    let spec: unknown;
-    try {
-        spec = typeof m.props.monitorSpecification === "string" ? JSON.parse(m.props.monitorSpecification) : undefined;
-    } catch {
-        // Not JSON: no specification, refused below.
-    }
+    // Not JSON, or not text: no specification, refused below.
+    const spec =
+        typeof m.props.monitorSpecification === "string" ? jsonOrUndefined(m.props.monitorSpecification) : undefined;
     const tags = (spec as { Tags?: { Key?: unknown; Values?: unknown } } | undefined)?.Tags;
     const ok =
         m.props.monitorType === "CUSTOM" &&

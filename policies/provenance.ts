@@ -18,7 +18,7 @@ import {
     bucketInputs,
     bucketSettingsDesign,
 } from "../provenance/bucketDesign";
-import { describeResource, readStamp, stackUrn, TYPE } from "./resources";
+import { describeResource, jsonOrUndefined, readStamp, stackUrn, TYPE } from "./resources";
 import { environmentOrReport, environmentPolicy } from "./stack";
 
 export const BUCKET_POLICY = "provenance-bucket-hardened";
@@ -101,12 +101,8 @@ const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
  * a NotResource/NotAction: `arn:aws:s3:::maestro-provenance-*` names no bucket literally, yet reaches this one.
  */
 function grantsByPattern(text: string, name: string): boolean {
-    let doc: unknown;
-    try {
-        doc = JSON.parse(text);
-    } catch {
-        // Not JSON: `doc` stays undefined, which holds no statement.
-    }
+    // Not JSON: undefined, which holds no statement.
+    const doc = jsonOrUndefined(text);
     const arns = [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/any-key`];
     const statements = asList((doc as { Statement?: unknown } | null)?.Statement);
     return statements.some((raw) => {
@@ -341,13 +337,8 @@ function bucketFindings(
             ?.applyServerSideEncryptionByDefault?.kmsMasterKeyId,
     );
     const policy = onThis(BUCKET_SETTING_KINDS.policy)[0];
-    let doc: { Statement?: unknown } = {};
-    try {
-        // JSON that is no document (null, a number) is reported below as a statement difference too.
-        doc = (JSON.parse(String(policy?.props.policy)) as typeof doc | null) ?? {};
-    } catch {
-        // Reported below as a statement difference.
-    }
+    // Not JSON, or JSON that is no document (null, a number): reported below as a statement difference.
+    const doc = (jsonOrUndefined(String(policy?.props.policy)) ?? {}) as { Statement?: unknown };
     // A lone statement (not in a list) is read as statementDiffs reads it.
     const statements = (Array.isArray(doc.Statement) ? (doc.Statement as unknown[]) : [doc.Statement]).filter(
         (st): st is Record<string, unknown> => st !== null && typeof st === "object",

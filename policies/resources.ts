@@ -188,6 +188,16 @@ function stampFromAwsTags(tags: Record<string, string>, where: string): Evidence
     };
 }
 
+/** The value JSON text holds, or undefined when it is not JSON (a document the policies then refuse or read as none). */
+export function jsonOrUndefined(text: string): unknown {
+    try {
+        return JSON.parse(text) as unknown;
+        // Stryker disable next-line BlockStatement: equivalent; an emptied catch returns undefined as well
+    } catch {
+        return undefined;
+    }
+}
+
 /** A dashboard resource's model, or why it has none (where the model lives depends on the dashboard API). */
 export function dashboardModel(
     type: string,
