@@ -144,6 +144,13 @@ export interface MockRunOptions {
      * ID and every output the provider computes are unknown.
      */
     readonly prior?: ReadonlyMap<string, PriorResource>;
+    /** Called with each resource as its registration completes (synth streams them to the policy pack). */
+    readonly onRegistered?: (r: RegisteredResource) => void;
+}
+
+/** What the engine runs: `pulumi up`, or a preview of a fresh stack or (with a deployed state) of an update. */
+export function runMode(preview: boolean, prior: boolean): RunMode {
+    return !preview ? "up" : prior ? "preview-update" : "preview-fresh";
 }
 
 /**
@@ -235,7 +242,7 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
         preview,
     );
     const stackOutputs: { wire?: Record<string, unknown> } = {};
-    recordRegistrations(resources, stackOutputs, registering);
+    recordRegistrations(resources, stackOutputs, registering, opts.onRegistered);
     pulumi.runtime.setAllConfig(opts.config.values, opts.config.secretKeys);
     const previousName = process.env.MAESTRO_STACK_CONFIG_FILE;
     if (opts.configFileName) {
@@ -265,7 +272,7 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
         stack: opts.stack,
         resources: sortResources(resources),
         outputs: stackOutputs.wire ?? {},
-        mode: !preview ? "up" : opts.prior ? "preview-update" : "preview-fresh",
+        mode: runMode(preview, opts.prior !== undefined),
     };
 }
 
@@ -318,6 +325,7 @@ function recordRegistrations(
     into: RegisteredResource[],
     stackOutputs: { wire?: Record<string, unknown> },
     registering: { urn?: string; wire?: Record<string, unknown> },
+    onRegistered: ((r: RegisteredResource) => void) | undefined,
 ): void {
     const monitor = (pulumi.runtime as unknown as { getMonitor(): MonitorLike }).getMonitor();
     const originalOutputs = monitor.registerResourceOutputs.bind(monitor);
@@ -337,7 +345,7 @@ function recordRegistrations(
                 req.getPropertydependenciesMap().forEach((v, k) => {
                     deps[k] = [...v.getUrnsList()].sort();
                 });
-                into.push({
+                const registered: RegisteredResource = {
                     urn: resp.getUrn(),
                     type: req.getType(),
                     name: req.getName(),
@@ -354,9 +362,14 @@ function recordRegistrations(
                     deleteBeforeReplace: req.getDeletebeforereplace(),
                     id: resp.getId() || undefined,
                     outputs: toWire(resp.getObject()),
-                });
+                };
+                into.push(registered);
+                onRegistered?.(registered);
             }
-            callback(err, resp);
+            // Answered on a later turn of the event loop, as a real monitor's answer arrives: the program otherwise
+            // runs on microtasks from its first registration to its last, and nothing else in this process (the
+            // policy pack's port, its answers) would be heard until it ends.
+            setImmediate(() => callback(err, resp));
         };
         original(req, done);
         registering.urn = undefined;

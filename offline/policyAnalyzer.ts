@@ -279,6 +279,8 @@ function unary<Req, Resp>(
 
 export class PolicyAnalyzer {
     private closed = false;
+    /** Settles when the analysis holding the pack ends (StackAnalysis). */
+    private turn: Promise<void> = Promise.resolve();
 
     private constructor(
         /** The pack's process when this client owns it (close() stops it); undefined for a pack attached to. */
@@ -305,6 +307,18 @@ export class PolicyAnalyzer {
      */
     static attach(port: number, startMs: number): PolicyAnalyzer {
         return new PolicyAnalyzer(undefined, analyzerClient(port), { stdout: "", stderr: "" }, startMs);
+    }
+
+    /**
+     * Wait for the analyses before this one to end; resolves with the function that ends this one's turn. The pack
+     * keeps the stack and policy config an analysis sends until the next sends its own, so analyses take turns.
+     */
+    async takeTurn(): Promise<() => void> {
+        const before = this.turn;
+        let release: () => void = () => undefined;
+        this.turn = new Promise<void>((resolve) => (release = resolve));
+        await before;
+        return release;
     }
 
     /** What the pack serves: name, version (from its package.json), policies and their default levels. */
@@ -459,29 +473,46 @@ export interface AnalyzeRunOptions {
  * The engine's default providers: for each package whose custom resources name no explicit provider, the engine
  * registers `pulumi:providers:<pkg>` "default_<version>" with the stack config of that namespace as its inputs (the
  * `aws:*` keys of the stack file, say), and sends it as those resources' provider. The mock runtime is the SDK side
- * only, so this adds them as the engine would before analysis.
+ * only, so this adds them as the engine would: each one before the first resource that needs it.
  */
-export function withDefaultProviders(run: MockRunResult, config: FlatConfig): RegisteredResource[] {
-    const packages = new Set(
-        run.resources
-            .filter((r) => r.custom && !r.provider && !r.type.startsWith("pulumi:"))
-            .map((r) => r.type.split(":")[0]),
-    );
-    const providers = new Map<string, RegisteredResource>();
-    for (const pkg of [...packages].sort()) {
+class DefaultProviders {
+    private readonly providers = new Map<string, RegisteredResource>();
+
+    constructor(
+        private readonly stack: string,
+        private readonly project: string,
+        private readonly config: FlatConfig,
+    ) {}
+
+    /** The resource as the engine sends it, and the default provider it registers first for it (if a new one). */
+    admit(r: RegisteredResource): { added?: RegisteredResource; resource: RegisteredResource } {
+        if (!r.custom || r.provider || r.type.startsWith("pulumi:")) {
+            return { resource: r };
+        }
+        const pkg = r.type.split(":")[0];
+        let p = this.providers.get(pkg);
+        const added = p ? undefined : (p = this.provider(pkg));
+        this.providers.set(pkg, p);
+        return { added, resource: { ...r, provider: `${p.urn}::${p.name}-id` } };
+    }
+
+    /** Every default provider added so far, by package. */
+    sorted(): RegisteredResource[] {
+        return [...this.providers.keys()].sort().map((pkg) => this.providers.get(pkg) as RegisteredResource);
+    }
+
+    private provider(pkg: string): RegisteredResource {
         const name = "default";
-        const urn = `urn:pulumi:${run.stack}::${run.project}::pulumi:providers:${pkg}::${name}`;
-        const inputs = Object.fromEntries(
-            Object.entries(config.values)
-                .filter(([k]) => k.startsWith(`${pkg}:`))
-                .map(([k, v]) => [k.slice(pkg.length + 1), v]),
-        );
-        providers.set(pkg, {
-            urn,
+        return {
+            urn: `urn:pulumi:${this.stack}::${this.project}::pulumi:providers:${pkg}::${name}`,
             type: `pulumi:providers:${pkg}`,
             name,
             custom: true,
-            inputs,
+            inputs: Object.fromEntries(
+                Object.entries(this.config.values)
+                    .filter(([k]) => k.startsWith(`${pkg}:`))
+                    .map(([k, v]) => [k.slice(pkg.length + 1), v]),
+            ),
             protect: false,
             retainOnDelete: false,
             dependsOn: [],
@@ -489,40 +520,149 @@ export function withDefaultProviders(run: MockRunResult, config: FlatConfig): Re
             ignoreChanges: [],
             additionalSecretOutputs: [],
             deleteBeforeReplace: false,
-        });
+        };
     }
-    const withProvider = run.resources.map((r) => {
-        const p = r.custom && !r.provider ? providers.get(r.type.split(":")[0]) : undefined;
-        return p ? { ...r, provider: `${p.urn}::${p.name}-id` } : r;
-    });
-    return [...providers.values(), ...withProvider];
 }
 
-/** Everything the engine asks the pack about one stack's deployment. */
-export async function analyzeRun(
-    analyzer: PolicyAnalyzer,
-    run: MockRunResult,
-    opts: AnalyzeRunOptions = {},
-): Promise<PolicyReport> {
-    const info = await analyzer.getAnalyzerInfo();
-    const enforcement = reconcileEnforcement(info, opts.policyConfig, opts.policyConfigFile);
-    await analyzer.configureStack(run.stack, opts.config ?? { values: {}, secretKeys: [] }, {
-        project: run.project,
-        dryRun: run.mode !== "up",
-    });
-    await analyzer.configure(enforcement);
-    const resources = withDefaultProviders(run, opts.config ?? { values: {}, secretKeys: [] });
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    const violations: PolicyViolation[] = [];
-    let t = process.hrtime.bigint();
-    for (const r of resources) {
-        violations.push(...(await analyzer.analyze(r, byUrn)));
+/** A run's resources as the engine sends them to AnalyzeStack: the default providers first, then the run's own. */
+export function withDefaultProviders(run: MockRunResult, config: FlatConfig): RegisteredResource[] {
+    const providers = new DefaultProviders(run.stack, run.project, config);
+    const resources = run.resources.map((r) => providers.admit(r).resource);
+    return [...providers.sorted(), ...resources];
+}
+
+/** The deployment an analysis is about, known before the program runs. */
+export interface AnalysisTarget {
+    readonly stack: string;
+    readonly project?: string;
+    readonly mode: RunMode;
+}
+
+/**
+ * One stack's analysis, as the engine runs it: GetAnalyzerInfo, ConfigureStack and Configure once the pack serves,
+ * then Analyze for each resource as it registers (`resource`, while the program is still running), then AnalyzeStack
+ * over the final resources (`finish`). The calls go one at a time, in that order, and analyses of one pack take turns
+ * (the stack and policy config they send are the pack's state until the next one's).
+ */
+export class StackAnalysis {
+    private readonly providers: DefaultProviders;
+    private readonly byUrn = new Map<string, RegisteredResource>();
+    private readonly violations: PolicyViolation[] = [];
+    private readonly started: Promise<{
+        analyzer: PolicyAnalyzer;
+        info: AnalyzerInfo;
+        enforcement: Record<string, PolicyConfigEntry>;
+        release: () => void;
+    }>;
+    /** The Analyze calls sent so far; a failed one fails the analysis. */
+    private readonly answers: Promise<void>[] = [];
+    /** When the first Analyze went out and the last answer came in (the calls overlap: their span is the figure). */
+    private firstSent: bigint | undefined;
+    private lastAnswered: bigint | undefined;
+    private ended = false;
+
+    constructor(
+        analyzer: PolicyAnalyzer | Promise<PolicyAnalyzer>,
+        private readonly target: AnalysisTarget,
+        opts: AnalyzeRunOptions = {},
+    ) {
+        const config = opts.config ?? { values: {}, secretKeys: [] };
+        this.providers = new DefaultProviders(target.stack, target.project ?? PROJECT, config);
+        this.started = (async () => {
+            const a = await analyzer;
+            const release = await a.takeTurn();
+            try {
+                const info = await a.getAnalyzerInfo();
+                const enforcement = reconcileEnforcement(info, opts.policyConfig, opts.policyConfigFile);
+                await a.configureStack(target.stack, config, {
+                    project: target.project ?? PROJECT,
+                    dryRun: target.mode !== "up",
+                });
+                await a.configure(enforcement);
+                return { analyzer: a, info, enforcement, release };
+            } catch (err) {
+                release();
+                throw err;
+            }
+        })();
+        this.started.catch(() => undefined);
     }
-    const analyzeMs = Number(process.hrtime.bigint() - t) / 1e6;
-    t = process.hrtime.bigint();
-    violations.push(...(await analyzer.analyzeStack(resources, byUrn)));
-    const analyzeStackMs = Number(process.hrtime.bigint() - t) / 1e6;
-    const sorted = violations.sort((a, b) =>
+
+    /** A resource has registered: Analyze it (after the default provider the engine registers first for it). */
+    resource(r: RegisteredResource): void {
+        if (this.ended) {
+            throw new Error(`${r.urn} registered after the analysis of stack ${this.target.stack} ended`);
+        }
+        if (this.byUrn.has(r.urn)) {
+            return;
+        }
+        const { added, resource } = this.providers.admit(r);
+        for (const x of added ? [added, resource] : [resource]) {
+            this.byUrn.set(x.urn, x);
+            // Sent without waiting for the previous answer (the engine, too, analyzes steps in parallel): the pack
+            // takes them one after another, and no round trip waits on this process's turn of the event loop.
+            const answered = this.started.then(async ({ analyzer }) => {
+                this.firstSent ??= process.hrtime.bigint();
+                this.violations.push(...(await analyzer.analyze(x, this.byUrn)));
+                this.lastAnswered = process.hrtime.bigint();
+            });
+            // Observed at finish (or abandon); until then a failure must not count as unhandled.
+            answered.catch(() => undefined);
+            this.answers.push(answered);
+        }
+    }
+
+    /**
+     * The run has ended: Analyze whatever was not streamed, AnalyzeStack over every resource with its final outputs,
+     * and the report. Ends the analysis's turn on the pack, also when it fails.
+     */
+    async finish(run: MockRunResult): Promise<PolicyReport> {
+        if (run.stack !== this.target.stack || run.mode !== this.target.mode) {
+            this.abandon();
+            throw new Error(
+                `analysis of ${this.target.stack} (${this.target.mode}) handed the run of ${run.stack} (${run.mode})`,
+            );
+        }
+        for (const r of run.resources) {
+            this.resource(r);
+        }
+        this.ended = true;
+        const { analyzer, info, enforcement, release } = await this.started;
+        try {
+            await Promise.all(this.answers);
+            const resources = [
+                ...this.providers.sorted(),
+                ...run.resources.map((r) => this.providers.admit(r).resource),
+            ];
+            const t = process.hrtime.bigint();
+            this.violations.push(...(await analyzer.analyzeStack(resources, this.byUrn)));
+            const analyzeStackMs = Number(process.hrtime.bigint() - t) / 1e6;
+            const analyzeMs =
+                this.firstSent === undefined ? 0 : Number((this.lastAnswered ?? this.firstSent) - this.firstSent) / 1e6;
+            return report(run, info, enforcement, this.violations, { analyzeMs, analyzeStackMs });
+        } finally {
+            release();
+        }
+    }
+
+    /** The run failed: no AnalyzeStack; the pack's turn ends once the calls already sent have. */
+    abandon(): void {
+        this.ended = true;
+        void this.started.then(
+            ({ release }) => Promise.allSettled(this.answers).then(release),
+            () => undefined,
+        );
+    }
+}
+
+function report(
+    run: MockRunResult,
+    info: AnalyzerInfo,
+    enforcement: Readonly<Record<string, PolicyConfigEntry>>,
+    violations: readonly PolicyViolation[],
+    timings: PolicyReport["timings"],
+): PolicyReport {
+    const sorted = [...violations].sort((a, b) =>
         `${a.policyName}\u0000${a.urn ?? ""}\u0000${a.message}`.localeCompare(
             `${b.policyName}\u0000${b.urn ?? ""}\u0000${b.message}`,
         ),
@@ -537,8 +677,17 @@ export async function analyzeRun(
         violations: sorted,
         mandatory: sorted.filter((v) => v.enforcementLevel === "mandatory").length,
         advisory: sorted.filter((v) => v.enforcementLevel === "advisory").length,
-        timings: { analyzeMs, analyzeStackMs },
+        timings,
     };
+}
+
+/** Everything the engine asks the pack about one stack's deployment, after the run. */
+export async function analyzeRun(
+    analyzer: PolicyAnalyzer,
+    run: MockRunResult,
+    opts: AnalyzeRunOptions = {},
+): Promise<PolicyReport> {
+    return new StackAnalysis(analyzer, { stack: run.stack, project: run.project, mode: run.mode }, opts).finish(run);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Starting the policy pack the way the engine does: `run-policy-pack` from the pack's own @pulumi/pulumi, with the
  * runtime options of PulumiPolicy.yaml, printing its port on stdout. By default the built pack (policies/bin/
- * index.js, the `main` the CLI runs, rebuilt first from the sources: offline/policyPackBuild.ts); `entry: "ts-node"`
+ * index.js, the `main` the CLI runs, first rebuilt from the sources unless built from exactly these sources and data:
+ * offline/policyPackBuild.ts); `entry: "ts-node"`
  * starts the TypeScript sources instead, as the pack ran before it was built (ts-node type-checks them), which the
  * bench measures side by side. Kept apart from the analyzer client (offline/policyAnalyzer.ts), which loads the
  * SDK's gRPC stubs: synth spawns the pack first, so its start overlaps with loading the SDK and synthesizing.
@@ -36,10 +37,18 @@ export interface StartOptions {
      * first), or its index.ts through run-policy-pack's ts-node ("ts-node", the pack's start before it was built).
      */
     readonly entry?: "built" | "ts-node";
-    /** Rebuild the bundle before starting (default: for the repository's own pack, in "built" mode). */
+    /**
+     * Bring the bundle up to date before starting (default: for the repository's own pack, in "built" mode): rebuilt
+     * unless its build record shows the same sources, settings and data.
+     */
     readonly build?: boolean;
     /** More environment for the pack process (the bench points ts-node's compile cache at an empty folder). */
     readonly env?: Readonly<Record<string, string>>;
+    /**
+     * Called once the pack is built and its process spawned, before it has started serving: synth waits for this
+     * much before it loads the SDK, whose synchronous load would otherwise hold the spawn back by a second.
+     */
+    readonly onSpawn?: () => void;
 }
 
 /** `-key=value` arguments from PulumiPolicy.yaml's runtime options, as the CLI appends them. */
@@ -89,8 +98,8 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
     if (entry === "built" && (opts.build ?? path.resolve(packDir) === POLICY_PACK_DIR)) {
         // Loaded here, not at the top: esbuild is a build tool the pack's users never load.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { buildPolicyPack } = require("./policyPackBuild") as typeof import("./policyPackBuild");
-        await buildPolicyPack({ packDir });
+        const { ensurePolicyPackBuilt } = require("./policyPackBuild") as typeof import("./policyPackBuild");
+        await ensurePolicyPackBuilt({ packDir });
     }
     // The CLI resolves run-policy-pack from the pack's folder, so the pack's own @pulumi/pulumi runs it.
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
@@ -103,6 +112,7 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
         env: { ...process.env, ...opts.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
         stdio: ["ignore", "pipe", "pipe"],
     });
+    opts.onSpawn?.();
     const output = { stdout: "", stderr: "" };
     child.stderr?.on("data", (d: Buffer) => (output.stderr += d.toString()));
     const port = await new Promise<number>((resolve, reject) => {

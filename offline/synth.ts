@@ -37,6 +37,8 @@ export interface SynthOptions {
     readonly preview?: boolean;
     /** With `preview`: the deployed stack (readPriorState), so the preview is an update's. */
     readonly prior?: ReadonlyMap<string, PriorResource>;
+    /** Called with each resource as it registers (synth streams them to the policy pack's Analyze). */
+    readonly onRegistered?: (r: RegisteredResource) => void;
 }
 
 /** Load the program the Pulumi CLI would run: the module's exported function. */
@@ -46,9 +48,14 @@ export function stackProgram(): () => unknown {
     return require("../index") as () => unknown;
 }
 
+/** The stack-config file a synth reads: the one given, else the stack's own Pulumi.<stack>.yaml. */
+export function synthConfigFile(opts: Pick<SynthOptions, "stack" | "configFile">): string {
+    return opts.configFile ?? stackFilePath(repoRoot, opts.stack);
+}
+
 /** Run one stack under the mock runtime and collect its resources and rendered artifacts. */
 export async function synthStack(opts: SynthOptions): Promise<SynthResult> {
-    const configFile = opts.configFile ?? stackFilePath(repoRoot, opts.stack);
+    const configFile = synthConfigFile(opts);
     const config = readStackFile(configFile);
     const run = await runWithMocks({
         stack: opts.stack,
@@ -58,6 +65,7 @@ export async function synthStack(opts: SynthOptions): Promise<SynthResult> {
         ...(opts.priorOutputs ? { priorOutputs: opts.priorOutputs } : {}),
         preview: opts.preview,
         prior: opts.prior,
+        onRegistered: opts.onRegistered,
     });
     return { stack: opts.stack, configFile, run, artifacts: extractArtifacts(run.resources) };
 }

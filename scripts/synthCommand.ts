@@ -16,7 +16,7 @@ import { CommandOutput, ParsedFlags, parseFlags, single, UsageError } from "./cl
 import { loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
 import { outDirProblem } from "../offline/outDir";
-import type { PriorResource } from "../offline/mockRuntime";
+import type { PriorResource, RegisteredResource } from "../offline/mockRuntime";
 import type { PolicyAnalyzer, PolicyReport } from "../offline/policyAnalyzer";
 import type { PolicyPackProcess } from "../offline/policyPackProcess";
 import type { SynthResult } from "../offline/synth";
@@ -70,6 +70,7 @@ interface Priors {
 interface Engine {
     readonly synth: typeof import("../offline/synth");
     readonly readStackFile: typeof import("../offline/mockRuntime").readStackFile;
+    readonly runMode: typeof import("../offline/mockRuntime").runMode;
     readonly policy: typeof import("../offline/policyAnalyzer");
 }
 
@@ -150,23 +151,35 @@ function checkOutDirs(run: SynthRun): void {
 }
 
 /**
- * The policy pack, started first, before the SDK loads here: it is rebuilt from its sources (esbuild, in its own
- * process) and started as the CLI starts it, and its start-up (loading @pulumi/pulumi) runs on the other core while
- * this process loads the SDK and synthesizes. A pack the caller hands over is used as it is, and left serving.
+ * The policy pack, started first, before the SDK loads here: brought up to date with its sources and data (rebuilt by
+ * esbuild unless nothing it reads changed) and started as the CLI starts it, so its start-up (loading @pulumi/pulumi)
+ * runs on the other core while this process loads the SDK and synthesizes. A pack the caller hands over is used as it
+ * is, and left serving.
  */
 class PackSession {
     private readonly packProcess: typeof import("../offline/policyPackProcess");
     private readonly stopStarting = new AbortController();
     /** The pack's own process, being started; undefined when the caller handed a pack over. */
     private readonly spawning: Promise<PolicyPackProcess> | undefined;
+    /**
+     * Settles once the pack is built and its process spawned (or failed to be): only then may this process load the
+     * SDK, a second of synchronous work during which nothing else here runs, so the pack starts on the other core
+     * meanwhile.
+     */
+    readonly spawned: Promise<void>;
     private connected: Promise<PolicyAnalyzer> | undefined;
     private analyzer: PolicyAnalyzer | undefined;
 
     constructor(private readonly given?: PolicyAnalyzer) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         this.packProcess = require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
-        this.spawning = given ? undefined : this.packProcess.spawnPolicyPack({ signal: this.stopStarting.signal });
-        this.spawning?.catch(() => undefined);
+        let spawned: () => void = () => undefined;
+        this.spawned = new Promise<void>((resolve) => (spawned = resolve));
+        this.spawning = given
+            ? undefined
+            : this.packProcess.spawnPolicyPack({ signal: this.stopStarting.signal, onSpawn: spawned });
+        // A pack that fails before it spawns (its build, say) fails the analyses; loading the SDK need not wait.
+        (this.spawning ?? Promise.resolve()).then(spawned, spawned);
     }
 
     /** Connects to the pack once it has started; the client is awaited only by the analyses. */
@@ -205,9 +218,11 @@ class PackSession {
 /** Loaded after the flags are checked: the Pulumi SDK takes a second to load, a usage error should not wait for it. */
 function loadEngine(): Engine {
     /* eslint-disable @typescript-eslint/no-require-imports */
+    const mocks = require("../offline/mockRuntime") as typeof import("../offline/mockRuntime");
     return {
         synth: require("../offline/synth") as typeof import("../offline/synth"),
-        readStackFile: (require("../offline/mockRuntime") as typeof import("../offline/mockRuntime")).readStackFile,
+        readStackFile: mocks.readStackFile,
+        runMode: mocks.runMode,
         policy: require("../offline/policyAnalyzer") as typeof import("../offline/policyAnalyzer"),
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
@@ -224,6 +239,7 @@ async function synthesizeAll(
     pack: PackSession,
     io: CommandOutput,
 ): Promise<number> {
+    await pack.spawned;
     const engine = loadEngine();
     const priorStates = new Map(
         [...priors.resourceFiles].map(([s, file]) => [s, engine.synth.readPriorState(file, s)]),
@@ -235,8 +251,28 @@ async function synthesizeAll(
     let reported: Promise<void> = Promise.resolve();
     for (const s of run.stacks) {
         let rendered: Rendered;
+        let analysis: Promise<PolicyReport>;
         try {
-            rendered = await renderStack(engine, run, s, priorStates.get(s), priors.outputs.get(s));
+            // The pack analyzes each resource as it registers, as the engine does, while the program runs on;
+            // AnalyzeStack follows the run.
+            const stream = new engine.policy.StackAnalysis(
+                pack.analyzerForUse(),
+                { stack: s, mode: engine.runMode(run.preview, priorStates.has(s)) },
+                {
+                    config: engine.readStackFile(engine.synth.synthConfigFile(stackFiles(run, s))),
+                    policyConfig,
+                    policyConfigFile: policyConfigFile ? displayPath(policyConfigFile) : undefined,
+                },
+            );
+            try {
+                rendered = await renderStack(engine, run, s, priorStates.get(s), priors.outputs.get(s), (r) =>
+                    stream.resource(r),
+                );
+            } catch (err) {
+                stream.abandon();
+                throw err;
+            }
+            analysis = stream.finish(rendered.result.run);
         } catch (err) {
             reported = reported.then(() => {
                 failed++;
@@ -244,18 +280,12 @@ async function synthesizeAll(
             });
             continue;
         }
-        const { result } = rendered;
-        const analysis = pack.analyzerForUse().then((a) =>
-            engine.policy.analyzeRun(a, result.run, {
-                config: engine.readStackFile(result.configFile),
-                policyConfig,
-                policyConfigFile: policyConfigFile ? displayPath(policyConfigFile) : undefined,
-            }),
-        );
         analysis.catch(() => undefined);
+        const done = rendered;
+        const verdict = analysis;
         reported = reported.then(async () => {
             try {
-                if (!reportStack(engine, io, s, rendered, await analysis)) {
+                if (!reportStack(engine, io, s, done, await verdict)) {
                     failed++;
                 }
             } catch (err) {
@@ -268,6 +298,11 @@ async function synthesizeAll(
     return failed;
 }
 
+/** The stack and config file a stack's synth reads (--config, or the stack's own file). */
+function stackFiles(run: SynthRun, stack: string): { stack: string; configFile?: string } {
+    return { stack, configFile: run.configFile ? path.resolve(run.configFile) : undefined };
+}
+
 /** One stack under the mock runtime, its artifacts written to its output folder. */
 async function renderStack(
     engine: Engine,
@@ -275,14 +310,15 @@ async function renderStack(
     stack: string,
     prior: ReadonlyMap<string, PriorResource> | undefined,
     priorOutputs: Record<string, unknown> | undefined,
+    onRegistered: (r: RegisteredResource) => void,
 ): Promise<Rendered> {
     const outDir = outDirOf(run, stack);
     const result = await engine.synth.synthStack({
-        stack,
-        configFile: run.configFile ? path.resolve(run.configFile) : undefined,
+        ...stackFiles(run, stack),
         preview: run.preview,
         prior,
         priorOutputs,
+        onRegistered,
     });
     // The default out/<stack> (git-ignored, documented as synth's) is synth's own even before it held a marker.
     const files = engine.synth.writeSynthOutput(result, outDir, { ownFolder: run.out === undefined });

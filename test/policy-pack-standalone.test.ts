@@ -9,8 +9,15 @@ import * as os from "os";
 import * as path from "path";
 import { readStackFile } from "../offline/mockRuntime";
 import { PolicyAnalyzer, PolicyReport, analyzeRun, policyReportDocument } from "../offline/policyAnalyzer";
-import { BUILT_ENTRY, buildPolicyPack, checkPackVersion } from "../offline/policyPackBuild";
+import {
+    BUILD_RECORD,
+    BUILT_ENTRY,
+    buildPolicyPack,
+    checkPackVersion,
+    ensurePolicyPackBuilt,
+} from "../offline/policyPackBuild";
 import { POLICY_PACK_DIR, spawnPolicyPack } from "../offline/policyPackProcess";
+import type { PackData } from "../policies/context";
 import { synthStack } from "../offline/synth";
 import { repoRoot } from "../core/validation";
 import { bucketPolicyFromArnOutput, editedSignoffObject } from "./fixtures/preview/programs";
@@ -160,5 +167,107 @@ describe("the pack's version", () => {
         expect(() => checkPackVersion(packDir({ version: "0.1.0+guardrails.1", main: "index.ts" }), 1)).toThrow(
             `/main: "index.ts"; the CLI must run the built pack without ts-node; allowed: "${BUILT_ENTRY}"`,
         );
+    });
+});
+
+describe("the bundle, reused only when nothing it was built from changed", () => {
+    // A pack of three modules in a folder of its own: its entry, the data module the build replaces, and a module
+    // imported as "./lib", which resolves to lib/index.ts until a lib.ts is added beside it.
+    const data = { marker: "data-1" } as unknown as PackData;
+    const files: Record<string, string> = {
+        "package.json": JSON.stringify({ version: `0.1.0+guardrails.${guardrails.version}`, main: BUILT_ENTRY }),
+        "index.ts": `import { packData } from "./packData";\nimport { lib } from "./lib";\nexport const out = [packData(), lib];\n`,
+        "packData.ts": `export const packData = (): unknown => undefined;\n`,
+        "lib/index.ts": `export const lib = "lib-folder";\n`,
+        "tsconfig.json": "{}",
+    };
+    const freshPack = () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-pack-build-"));
+        for (const [rel, text] of Object.entries(files)) {
+            fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+            fs.writeFileSync(path.join(dir, rel), text);
+        }
+        return dir;
+    };
+    const bundle = (dir: string) => fs.readFileSync(path.join(dir, BUILT_ENTRY), "utf8");
+    const ensure = (dir: string, d = data) => ensurePolicyPackBuilt({ packDir: dir, data: d });
+
+    it("is reused when its sources, settings and data are what it was built from", async () => {
+        const dir = freshPack();
+        expect((await ensure(dir)).reused).toBeUndefined();
+        const built = bundle(dir);
+        expect(built).toContain("lib-folder");
+        expect(built).toContain("data-1");
+        expect((await ensure(dir)).reused).toBe(true);
+        expect(bundle(dir)).toBe(built);
+    });
+
+    const changes: Array<[string, (dir: string) => void, string]> = [
+        [
+            "a bundled source edited",
+            (d) => fs.writeFileSync(path.join(d, "lib/index.ts"), `export const lib = "edited";\n`),
+            "edited",
+        ],
+        [
+            "a file added that an import now resolves to",
+            (d) => fs.writeFileSync(path.join(d, "lib.ts"), `export const lib = "lib-file";\n`),
+            "lib-file",
+        ],
+        [
+            "its tsconfig.json edited",
+            (d) => fs.writeFileSync(path.join(d, "tsconfig.json"), `{"compilerOptions":{"target":"es2019"}}`),
+            "lib-folder",
+        ],
+        [
+            "its version changed",
+            (d) =>
+                fs.writeFileSync(
+                    path.join(d, "package.json"),
+                    JSON.stringify({ version: `0.2.0+guardrails.${guardrails.version}`, main: BUILT_ENTRY }),
+                ),
+            "0.2.0+guardrails",
+        ],
+        [
+            "the bundle edited by hand",
+            (d) => fs.appendFileSync(path.join(d, BUILT_ENTRY), "\n// edited\n"),
+            "lib-folder",
+        ],
+        ["its build record removed", (d) => fs.rmSync(path.join(d, BUILD_RECORD)), "lib-folder"],
+        ["its build record not JSON", (d) => fs.writeFileSync(path.join(d, BUILD_RECORD), "{"), "lib-folder"],
+    ];
+    it.each(changes)("is rebuilt when %s", async (_what, change, expected) => {
+        const dir = freshPack();
+        await ensure(dir);
+        change(dir);
+        const again = await ensure(dir);
+        expect(again.reused).toBeUndefined();
+        expect(bundle(dir)).toContain(expected);
+        expect(bundle(dir)).not.toContain("// edited");
+        expect((await ensure(dir)).reused).toBe(true);
+    });
+
+    it("is rebuilt when the data it compiles in changed", async () => {
+        const dir = freshPack();
+        await ensure(dir);
+        const other = { marker: "data-2" } as unknown as typeof data;
+        expect((await ensure(dir, other)).reused).toBeUndefined();
+        expect(bundle(dir)).toContain("data-2");
+    });
+
+    it("records every module of the repository's pack and the data it compiles in", async () => {
+        await ensurePolicyPackBuilt();
+        const record = JSON.parse(fs.readFileSync(path.join(POLICY_PACK_DIR, BUILD_RECORD), "utf8")) as {
+            files: Record<string, string>;
+            folders: Record<string, string>;
+            data: string;
+        };
+        const packSources = fs
+            .readdirSync(POLICY_PACK_DIR)
+            .filter((f) => f.endsWith(".ts"))
+            .map((f) => `policies/${f}`);
+        expect(Object.keys(record.files)).toEqual(expect.arrayContaining([...packSources, "policies/package.json"]));
+        expect(Object.keys(record.files).some((f) => f.startsWith("core/"))).toBe(true);
+        expect(Object.keys(record.folders)).toEqual(expect.arrayContaining(["policies", "core"]));
+        expect(record.data).toMatch(/^[0-9a-f]{64}$/);
     });
 });

@@ -13,9 +13,11 @@ import { AWS_TAG } from "../core/conventions";
 import { MockRunResult, readStackFile } from "../offline/mockRuntime";
 import {
     PolicyReport,
+    StackAnalysis,
     analyzeRun,
     loadPolicyConfig,
     parsePolicyConfig,
+    policyReportDocument,
     reconcileEnforcement,
     violationText,
 } from "../offline/policyAnalyzer";
@@ -224,6 +226,76 @@ describe("negative end-to-end cases", () => {
         expect(violationText(violations[0])).toContain(
             `aws:sns/topic:Topic "stray-topic": carries no maestro:environment`,
         );
+    });
+});
+
+describe("analyses as the engine runs them", () => {
+    const stray = { strayTopic: true };
+    const levels = (report: PolicyReport, policy: string) => [
+        ...new Set(report.violations.filter((v) => v.policyName === policy).map((v) => v.enforcementLevel)),
+    ];
+
+    it("Analyze streamed while the program registers gives the report an analysis after the run gives", async () => {
+        const config = readStackFile(path.join(repoRoot, "Pulumi.dev.yaml"));
+        const stream = new StackAnalysis(analyzer(), { stack: "dev", mode: "up" }, { config });
+        let streamed = 0;
+        const result = await synthStack({
+            stack: "dev",
+            program: componentsProgram(stray),
+            onRegistered: (r) => {
+                streamed++;
+                stream.resource(r);
+            },
+        });
+        expect(streamed).toBe(result.run.resources.length);
+        const live = await stream.finish(result.run);
+        const after = await analyzeRun(analyzer(), result.run, { config });
+        expect(policyReportDocument(live)).toEqual(policyReportDocument(after));
+        expect(live.mandatory).toBeGreaterThan(0);
+    });
+
+    it("two analyses of one pack take turns: each is judged under its own policy config", async () => {
+        const result = await synthStack({ stack: "dev", program: componentsProgram(stray) });
+        const config = readStackFile(result.configFile);
+        const target = { stack: "dev", mode: result.run.mode };
+        const lowered = new StackAnalysis(analyzer(), target, {
+            config,
+            policyConfig: loadPolicyConfig(path.join(FIXTURES, "evidence-advisory.json")),
+        });
+        const strict = new StackAnalysis(analyzer(), target, { config });
+        // Interleaved as two stacks of one synth would be, were their analyses not to take turns.
+        for (const r of result.run.resources) {
+            lowered.resource(r);
+            strict.resource(r);
+        }
+        const [a, b] = await Promise.all([lowered.finish(result.run), strict.finish(result.run)]);
+        expect(a.enforcement[EVIDENCE_HOOKS_POLICY]).toBe("advisory");
+        expect(levels(a, EVIDENCE_HOOKS_POLICY)).toEqual(["advisory"]);
+        expect(b.enforcement[EVIDENCE_HOOKS_POLICY]).toBe("mandatory");
+        expect(levels(b, EVIDENCE_HOOKS_POLICY)).toEqual(["mandatory"]);
+    });
+
+    it("an abandoned analysis (the program failed) ends its turn: the next one is analyzed", async () => {
+        const result = await synthStack({ stack: "dev", program: componentsProgram(stray) });
+        const config = readStackFile(result.configFile);
+        const failed = new StackAnalysis(analyzer(), { stack: "dev", mode: "up" }, { config });
+        failed.resource(result.run.resources[0]);
+        failed.abandon();
+        expect(() => failed.resource(result.run.resources[1])).toThrow(
+            "registered after the analysis of stack dev ended",
+        );
+        const next = await analyzeRun(analyzer(), result.run, { config });
+        expect(next.mandatory).toBeGreaterThan(0);
+    }, 20_000);
+
+    it("refuses the run of another stack or mode than it was started for, and ends its turn", async () => {
+        const result = await synthStack({ stack: "dev" });
+        const config = readStackFile(result.configFile);
+        const wrong = new StackAnalysis(analyzer(), { stack: "dev", mode: "preview-fresh" }, { config });
+        await expect(wrong.finish(result.run)).rejects.toThrow(
+            "analysis of dev (preview-fresh) handed the run of dev (up)",
+        );
+        expect((await analyzeRun(analyzer(), result.run, { config })).mandatory).toBe(0);
     });
 });
 
