@@ -1,6 +1,8 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import Ajv, { ErrorObject, Options, ValidateFunction } from "ajv";
+import standaloneCode from "ajv/dist/standalone";
 import addFormats from "ajv-formats";
 import * as yaml from "js-yaml";
 
@@ -57,20 +59,86 @@ export function displayPath(file: string): string {
     return rel === ".." || rel.startsWith(`..${path.sep}`) ? file : rel;
 }
 
+/** Where compiled validators are kept between processes (git-ignored, like every cache under .cache/). */
+export const SCHEMA_CACHE_DIR = path.join(repoRoot, ".cache", "schemas");
+
+const AJV_VERSION = (JSON.parse(fs.readFileSync(require.resolve("ajv/package.json"), "utf8")) as { version: string })
+    .version;
+
+/** The file a validator is kept in: named by the SHA-256 of Ajv's version, the options and the key. */
+export function schemaCacheFile(options: Options, key: readonly string[]): string {
+    const name = createHash("sha256")
+        .update(JSON.stringify([AJV_VERSION, options, ...key]))
+        .digest("hex");
+    return path.join(SCHEMA_CACHE_DIR, `${name}.js`);
+}
+
+/**
+ * A validator compiled once for every process: each process validates a few documents per schema, so compiling was
+ * most of what validation cost a synth or a test file. The validator is kept as Ajv's standalone code (the very code
+ * the compiler generates: same checks, same errors) in .cache/schemas/, named by the SHA-256 of everything that
+ * decides that code (Ajv's version, the options, the schema texts, in `key`), and the next process loads it instead of
+ * compiling. A changed schema or option is another name, so nothing stale is ever loaded; a cache that cannot be read
+ * or written only means compiling.
+ */
+export function cachedValidator(
+    instance: Ajv,
+    options: Options,
+    key: readonly string[],
+    compile: () => ValidateFunction,
+): ValidateFunction {
+    const file = schemaCacheFile(options, key);
+    if (fs.existsSync(file)) {
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const kept = require(file) as unknown;
+            if (typeof kept === "function") {
+                return kept as ValidateFunction;
+            }
+        } catch {
+            // Unreadable (a write cut short): compiled and written again below.
+        }
+    }
+    const validate = compile();
+    try {
+        fs.mkdirSync(SCHEMA_CACHE_DIR, { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, standaloneCode(instance, validate));
+        fs.renameSync(tmp, file);
+    } catch {
+        // A read-only checkout: the next process compiles too.
+    }
+    return validate;
+}
+
 // One Ajv for every schema in the repo: allErrors so a user sees every problem at once, strict so a typo in
-// a schema fails loudly instead of silently accepting everything. Each process validates a few documents per schema,
-// so compiling is what costs: without the code optimizer's passes (the same checks) a quarter less CPU.
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true, code: { optimize: false } });
+// a schema fails loudly instead of silently accepting everything. `code.source` keeps the generated code, which
+// cachedValidator stores; the code optimizer's passes (the same checks) are left out, a quarter less CPU to compile.
+const AJV_OPTIONS: Options = {
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    verbose: true,
+    code: { optimize: false, source: true },
+};
+const ajv = new Ajv(AJV_OPTIONS);
 addFormats(ajv);
 const compiled = new Map<string, ValidateFunction>();
+const byId = new Map<string, ValidateFunction>();
 
-/** Compile (once) and return the validator for a JSON Schema file. */
+/** Compile (once) and return the validator for a JSON Schema file; a second file with the same $id gets the first's. */
 export function schemaValidator(schemaFile: string): ValidateFunction {
     const key = path.resolve(schemaFile);
     let validate = compiled.get(key);
     if (!validate) {
-        const schema = JSON.parse(fs.readFileSync(key, "utf8")) as { $id?: string };
-        validate = schema.$id ? (ajv.getSchema(schema.$id) ?? ajv.compile(schema)) : ajv.compile(schema);
+        const text = fs.readFileSync(key, "utf8");
+        const schema = JSON.parse(text) as { $id?: string };
+        validate =
+            (schema.$id ? byId.get(schema.$id) : undefined) ??
+            cachedValidator(ajv, AJV_OPTIONS, [text], () => ajv.compile(schema));
+        if (schema.$id) {
+            byId.set(schema.$id, validate);
+        }
         compiled.set(key, validate);
     }
     return validate;

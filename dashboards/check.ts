@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import Ajv, { ValidateFunction } from "ajv";
+import Ajv, { Options, ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import type { parser as PromqlGrammar } from "@prometheus-io/lezer-promql" with { "resolution-mode": "import" };
 import { CADENCE_METRIC, COST_METRIC } from "../core/conventions";
@@ -15,7 +15,7 @@ import { Guardrails } from "../core/guardrails";
 import { histogramRequirements } from "../core/instrumentation";
 import type { StackScope } from "../core/scope";
 import { StackConfig } from "../core/stackConfig";
-import { Problem, ajvProblems, repoRoot } from "../core/validation";
+import { Problem, ajvProblems, cachedValidator, repoRoot } from "../core/validation";
 import { RuleGroup, buildRuleGroups, isAlertingRule, isRecordingRule } from "../rules";
 import { DATASOURCE_VARIABLE, DashboardJson, PanelJson, allPanels } from "./common";
 
@@ -29,16 +29,19 @@ export function modelFile(uid: string): string {
 // The published schemas need `strict: false` (they use keywords Ajv's strict mode does not know, such as
 // `x-deprecation-message`); everything else about them is checked as written. Compiling Grafana's schemas is most of
 // a synth's schema work: without the code optimizer's passes (the same checks) it takes a quarter less CPU.
-const ajv = new Ajv({
+// `code.source` keeps the generated code, which cachedValidator stores (core/validation.ts).
+const AJV_OPTIONS: Options = {
     allErrors: true,
     strict: false,
     allowUnionTypes: true,
     verbose: true,
-    code: { optimize: false },
-});
+    code: { optimize: false, source: true },
+};
+const ajv = new Ajv(AJV_OPTIONS);
 addFormats(ajv);
 const loaded = new Set<string>();
 const validators = new Map<string, ValidateFunction | undefined>();
+const texts = new Map<string, { text: string; definitions: Record<string, unknown> } | undefined>();
 
 /**
  * Where the published schemas contradict Grafana and the SDK that ships with them: CUE's "any" (`_`) was rendered
@@ -75,20 +78,42 @@ function loadSchema(name: string): boolean {
     return true;
 }
 
+/** A schema file's text and definitions, as published (undefined when there is no such file). */
+function schemaText(name: string): { text: string; definitions: Record<string, unknown> } | undefined {
+    if (!texts.has(name)) {
+        const file = path.join(SCHEMA_DIR, `${name}.jsonschema.json`);
+        const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+        const definitions =
+            text === undefined ? {} : ((JSON.parse(text) as { definitions?: object }).definitions ?? {});
+        texts.set(name, text === undefined ? undefined : { text, definitions: definitions as Record<string, unknown> });
+    }
+    return texts.get(name);
+}
+
 /** The validator of a schema's root or one of its definitions; undefined when that schema or definition is absent. */
 function validator(name: string, definition?: string): ValidateFunction | undefined {
     const key = `${name}#${definition ?? ""}`;
     if (!validators.has(key)) {
-        let v: ValidateFunction | undefined;
-        if (loadSchema(name)) {
-            const schema = ajv.getSchema(name)?.schema as { definitions?: Record<string, unknown> } | undefined;
-            if (definition === undefined) {
-                v = ajv.getSchema(name);
-            } else if (schema?.definitions?.[definition]) {
-                v = ajv.compile({ $ref: `${name}#/definitions/${definition}` });
-            }
-        }
-        validators.set(key, v);
+        const schema = schemaText(name);
+        const present =
+            schema !== undefined && (definition === undefined || Object.hasOwn(schema.definitions, definition));
+        const compile = (): ValidateFunction => {
+            loadSchema(name);
+            return definition === undefined
+                ? (ajv.getSchema(name) as ValidateFunction)
+                : ajv.compile({ $ref: `${name}#/definitions/${definition}` });
+        };
+        validators.set(
+            key,
+            present
+                ? cachedValidator(
+                      ajv,
+                      AJV_OPTIONS,
+                      [name, definition ?? "", schema.text, JSON.stringify(SCHEMA_CORRECTIONS)],
+                      compile,
+                  )
+                : undefined,
+        );
     }
     return validators.get(key);
 }

@@ -1,19 +1,24 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RunError } from "@pulumi/pulumi/errors";
+import Ajv, { Options } from "ajv";
 import {
     DeployRefusal,
     MAX_DOCUMENT_BYTES,
     MAX_DOCUMENT_NODES,
     Problem,
     ValidationError,
+    ajvProblems,
+    cachedValidator,
     displayPath,
     findRepoRoot,
     parseYamlBounded,
     preflight,
     readDataFile,
     repoRoot,
+    schemaCacheFile,
     schemaValidator,
     validateAgainstSchema,
 } from "../core/validation";
@@ -174,6 +179,83 @@ describe("schema validation lists every problem with the allowed value", () => {
         const $id = "https://maestro.invalid/test/validation/same.json";
         const first = schemaValidator(write("a.schema.json", JSON.stringify({ $id, type: "string" })));
         expect(schemaValidator(write("b.schema.json", JSON.stringify({ $id, type: "string" })))).toBe(first);
+    });
+});
+
+describe("compiled validators are kept between processes (.cache/schemas)", () => {
+    const options: Options = { allErrors: true, strict: true, verbose: true, code: { source: true } };
+    // A schema no other test uses, so its cache file is this test's own.
+    const uniqueSchema = () => ({
+        $comment: `test/validation.test.ts ${process.pid} ${Math.random()}`,
+        type: "object",
+        properties: { kind: { const: "alert" }, count: { type: "integer" } },
+        required: ["kind"],
+        additionalProperties: false,
+    });
+    const kept: string[] = [];
+    afterAll(() => kept.forEach((f) => fs.rmSync(f, { force: true })));
+    const compileCounting = (schema: object) => {
+        const instance = new Ajv(options);
+        const calls = { n: 0 };
+        const compile = () => {
+            calls.n++;
+            return instance.compile(schema);
+        };
+        return { instance, calls, compile };
+    };
+    const bad = { count: 1.5, team: "sre" };
+
+    it("compiles once, then loads the kept code, which reports the very same errors", () => {
+        const schema = uniqueSchema();
+        const key = [JSON.stringify(schema)];
+        const file = schemaCacheFile(options, key);
+        kept.push(file);
+        expect(fs.existsSync(file)).toBe(false);
+        const first = compileCounting(schema);
+        const compiled = cachedValidator(first.instance, options, key, first.compile);
+        expect(first.calls.n).toBe(1);
+        expect(fs.existsSync(file)).toBe(true);
+        const second = compileCounting(schema);
+        const loaded = cachedValidator(second.instance, options, key, second.compile);
+        expect(second.calls.n).toBe(0);
+        expect(loaded).not.toBe(compiled);
+        expect(compiled(bad)).toBe(false);
+        expect(loaded(bad)).toBe(false);
+        expect(ajvProblems("a.yaml", loaded.errors)).toEqual(ajvProblems("a.yaml", compiled.errors));
+        expect(ajvProblems("a.yaml", loaded.errors).map((p) => p.message)).toContain(
+            'unknown key "team"; allowed keys: kind, count',
+        );
+        expect(loaded({ kind: "alert" })).toBe(true);
+    });
+
+    it("keeps another schema, or the same one under other options, under another name", () => {
+        const schema = uniqueSchema();
+        const key = [JSON.stringify(schema)];
+        expect(schemaCacheFile(options, [JSON.stringify(uniqueSchema())])).not.toBe(schemaCacheFile(options, key));
+        expect(schemaCacheFile({ ...options, allErrors: false }, key)).not.toBe(schemaCacheFile(options, key));
+    });
+
+    it("compiles again, and keeps the code again, when the kept file cannot be loaded", () => {
+        const schema = uniqueSchema();
+        const key = [JSON.stringify(schema)];
+        const file = schemaCacheFile(options, key);
+        kept.push(file);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, "module.exports = (");
+        const first = compileCounting(schema);
+        expect(cachedValidator(first.instance, options, key, first.compile)(bad)).toBe(false);
+        expect(first.calls.n).toBe(1);
+        // The next process loads what was written again (this one holds the broken text in jest's module cache).
+        const next = spawnSync(
+            process.execPath,
+            [
+                "-e",
+                `const v = require(${JSON.stringify(file)}); process.exit(v(${JSON.stringify(bad)}) === false ? 0 : 1)`,
+            ],
+            { encoding: "utf8" },
+        );
+        expect(next.stderr).toBe("");
+        expect(next.status).toBe(0);
     });
 });
 
