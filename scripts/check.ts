@@ -1,10 +1,12 @@
 /**
- * `npm test` (after `npm run build`): every check the repository has, in two steps. First the four that only read
- * the tree, side by side on the machine's cores: lint (ESLint, with the boundaries), the format check (Prettier),
- * the type check (tests included) and the data and docs checks (validate, summary --check, docs --check, provenance
- * verify). Then, when all four passed, jest, alone: its real-server tests time what Prometheus and Alertmanager do,
- * and the checks' CPU would only crowd them. Each check's output is printed whole when it ends (jest's as it runs),
- * then a table of what ran and how long each took. Exits 1 when any check failed.
+ * `npm test` (after `npm run build`): every check the repository has. jest runs at once, at normal priority, its
+ * output live; beside it, at the lowest CPU priority (nice 19), the four checks that only read the tree, one after
+ * another: lint (ESLint, with the boundaries), the format check (Prettier), the type check (tests included) and the
+ * data and docs checks (validate, summary --check, docs --check, provenance verify). jest leaves a core idle now and
+ * then (a test waiting on a server, the last files of a run), and the checks take those moments instead of half a
+ * minute of their own before it; at the lowest priority they take nothing from jest's real-server tests, which time
+ * what Prometheus and Alertmanager do. Each check's output is printed whole when it ends, then a table of what ran
+ * and how long each took. Exits 1 when any check failed. `--serial`: the four one after another, then jest alone.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -15,7 +17,8 @@ import { childrenCpuMs, childrenCpuSince } from "./childCpu";
 import { repoRoot } from "../core/validation";
 
 const USAGE = `usage: npm test [-- --serial] [--only CHECK ...] [--timings FILE] [--jest-json FILE] [TEST_PATH ...]
-  --serial          run the first four checks one after another (lint, typecheck, format, data), not side by side
+  --serial          run the four reading checks (lint, typecheck, format, data) one after another at normal
+                    priority, then jest alone, instead of all of them beside jest at low priority
   --only CHECK      run only this check (repeatable): lint, format, typecheck, data, jest
   --timings FILE    write each check's start, end, wall time and result as JSON (npm run bench reads it)
   --jest-json FILE  have jest write its results as JSON (per file and test, as \`jest --json\`) to FILE
@@ -83,10 +86,24 @@ function checks(jestArgs: readonly string[]): Check[] {
     ];
 }
 
-/** Run a check's commands in turn; its output is collected, or goes straight to this process's (`live`). */
-async function runCheck(check: Check, live: boolean): Promise<{ passed: boolean; output: string }> {
+/** `nice`, when this machine has it: the checks beside jest yield the CPU to it. */
+function niceProgram(): string | undefined {
+    return ["/usr/bin/nice", "/bin/nice"].find((p) => fs.existsSync(p));
+}
+
+/**
+ * Run a check's commands in turn; its output is collected, or goes straight to this process's (`live`). `lowPriority`
+ * runs them under nice 19.
+ */
+async function runCheck(
+    check: Check,
+    live: boolean,
+    lowPriority = false,
+): Promise<{ passed: boolean; output: string }> {
     let output = "";
-    for (const [program, ...args] of check.commands) {
+    const nice = lowPriority ? niceProgram() : undefined;
+    for (const command of check.commands) {
+        const [program, ...args] = nice ? [nice, "-n", "19", ...command] : command;
         const child: ChildProcess = spawn(program, args, {
             cwd: repoRoot,
             stdio: live ? "inherit" : ["ignore", "pipe", "pipe"],
@@ -139,10 +156,10 @@ async function main(): Promise<number> {
     const timings: CheckTiming[] = [];
 
     const cpuAtStart = childrenCpuMs();
-    const run = async (check: Check, live: boolean, alone: boolean): Promise<boolean> => {
+    const run = async (check: Check, live: boolean, alone: boolean, lowPriority = false): Promise<boolean> => {
         const startMs = since();
         const cpu = childrenCpuMs();
-        const { passed, output } = await runCheck(check, live);
+        const { passed, output } = await runCheck(check, live, lowPriority);
         const endMs = since();
         const cpuMs = alone ? childrenCpuSince(cpu) : undefined;
         timings.push({ name: check.name, title: check.title, startMs, endMs, wallMs: endMs - startMs, cpuMs, passed });
@@ -153,27 +170,27 @@ async function main(): Promise<number> {
         return passed;
     };
 
-    // The reading checks, longest first, as many at a time as there are cores (one at a time with --serial).
-    const first = selected.filter((c) => c.name !== "jest");
-    let next = 0;
-    let firstPassed = true;
-    const slot = async () => {
-        while (next < first.length) {
-            const check = first[next++];
-            firstPassed = (await run(check, false, serial)) && firstPassed;
+    const reading = selected.filter((c) => c.name !== "jest");
+    const jest = selected.find((c) => c.name === "jest");
+    let readingPassed = true;
+    const readAll = async (lowPriority: boolean) => {
+        for (const check of reading) {
+            readingPassed = (await run(check, false, serial || !jest, lowPriority)) && readingPassed;
         }
     };
-    await Promise.all(Array.from({ length: serial ? 1 : Math.min(cores, first.length) }, slot));
-
-    const jest = selected.find((c) => c.name === "jest");
-    if (jest && firstPassed) {
-        process.stdout.write(`── ${jest.title}\n`);
-        await run(jest, true, true);
-    } else if (jest) {
-        process.stdout.write(`── ${jest.title}: not run, a check above failed\n`);
+    if (serial || !jest) {
+        await readAll(false);
+        if (jest && readingPassed) {
+            process.stdout.write(`── ${jest.title}\n`);
+            await run(jest, true, true);
+        } else if (jest) {
+            process.stdout.write(`── ${jest.title}: not run, a check above failed\n`);
+        }
+    } else {
+        process.stdout.write(`── ${jest.title} (the other checks beside it, at low priority)\n`);
+        await Promise.all([run(jest, true, reading.length === 0), readAll(true)]);
     }
-
-    const passed = timings.every((t) => t.passed) && (firstPassed || !jest);
+    const passed = timings.every((t) => t.passed) && readingPassed;
     const totalMs = since();
     const totalCpuMs = childrenCpuSince(cpuAtStart);
     const cpu = (ms: number | undefined) => (ms === undefined ? "" : `  ${seconds(ms).padStart(8)} CPU`);
@@ -184,7 +201,7 @@ async function main(): Promise<number> {
     );
     lines.push(
         `${"total".padEnd(width)}  ${seconds(totalMs).padStart(8)}  ${passed ? "passed" : "FAILED"}${cpu(totalCpuMs)}` +
-            ` (${serial ? "one at a time" : `side by side on ${cores} cores`}, then jest)`,
+            ` (${serial || !jest ? "one at a time, then jest" : `jest, the others beside it at low priority, on ${cores} cores`})`,
     );
     process.stdout.write(`\n${lines.join("\n")}\n`);
     const timingsFile = single(flags, "timings", USAGE);
