@@ -16,8 +16,10 @@ import { CommandOutput, ParsedFlags, parseFlags, single, UsageError } from "./cl
 import { loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
 import { outDirProblem } from "../offline/outDir";
-import type { PriorResource, RegisteredResource } from "../offline/mockRuntime";
-import type { PolicyAnalyzer, PolicyReport } from "../offline/policyAnalyzer";
+import type { Worker } from "worker_threads";
+import type { MockRunResult, PriorResource, RegisteredResource } from "../offline/mockRuntime";
+import type { AnalysisTarget, AnalyzeRunOptions, PolicyAnalyzer, PolicyReport } from "../offline/policyAnalyzer";
+import { AnalysisReply, AnalysisRequest, revivedError } from "../offline/analysisMessages";
 import type { PolicyPackProcess } from "../offline/policyPackProcess";
 import type { SynthResult } from "../offline/synth";
 
@@ -167,8 +169,8 @@ class PackSession {
      * meanwhile.
      */
     readonly spawned: Promise<void>;
-    private connected: Promise<PolicyAnalyzer> | undefined;
-    private analyzer: PolicyAnalyzer | undefined;
+    /** The pack's client, on its own thread (offline/analysisWorker.ts), once a stack's analysis begins. */
+    private thread: AnalysisThread | undefined;
 
     constructor(private readonly given?: PolicyAnalyzer) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -182,20 +184,16 @@ class PackSession {
         (this.spawning ?? Promise.resolve()).then(spawned, spawned);
     }
 
-    /** Connects to the pack once it has started; the client is awaited only by the analyses. */
-    connect(policy: Engine["policy"]): void {
-        const client = this.spawning
-            ? this.spawning.then((p) => policy.PolicyAnalyzer.connect(p))
-            : Promise.resolve(this.given as PolicyAnalyzer);
-        client.catch(() => undefined);
-        this.connected = client;
-    }
-
-    /** The connected analyzer, for one stack's analysis (which makes close() close it). */
-    async analyzerForUse(): Promise<PolicyAnalyzer> {
-        const a = await (this.connected as Promise<PolicyAnalyzer>);
-        this.analyzer = a;
-        return a;
+    /**
+     * One stack's analysis, begun now (the pack is sent the stack's config as soon as it serves): in this process
+     * with a pack the caller handed over, else on the client's own thread.
+     */
+    analysis(policy: Engine["policy"], target: AnalysisTarget, opts: AnalyzeRunOptions): Analysis {
+        if (!this.spawning) {
+            return new policy.StackAnalysis(this.given as PolicyAnalyzer, target, opts);
+        }
+        this.thread ??= new AnalysisThread(this.spawning);
+        return this.thread.begin(target, opts);
     }
 
     async close(): Promise<void> {
@@ -203,15 +201,102 @@ class PackSession {
             // The caller's pack: it serves on after this command.
             return;
         }
-        if (this.analyzer) {
-            await this.analyzer.close();
+        // Do not make a refusal wait for the pack to finish starting: the abort kills a pack still starting.
+        this.stopStarting.abort();
+        await this.thread?.close();
+        await this.spawning.then((p) => this.packProcess.stopPolicyPack(p.child)).catch(() => undefined);
+    }
+}
+
+/** One stack's analysis as synthesizeAll drives it (StackAnalysis, here or on the client's thread). */
+interface Analysis {
+    resource(r: RegisteredResource): void;
+    finish(run: MockRunResult): Promise<PolicyReport>;
+    abandon(): void;
+}
+
+/**
+ * The main thread's side of offline/analysisWorker.ts: posts each stack's resources as they register and its run at
+ * the end, and resolves each stack's report as the thread posts it. A thread that fails fails every analysis waiting.
+ */
+class AnalysisThread {
+    private readonly worker: Promise<Worker>;
+    private readonly waiting = new Map<number, { resolve: (r: PolicyReport) => void; reject: (e: Error) => void }>();
+    private nextId = 0;
+    private exited: Promise<void> = Promise.resolve();
+
+    constructor(pack: Promise<PolicyPackProcess>) {
+        this.worker = pack.then((p) => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { Worker: WorkerThread } = require("worker_threads") as typeof import("worker_threads");
+            const w = new WorkerThread(path.join(__dirname, "..", "offline", "analysisWorker.js"), {
+                workerData: { packPort: p.port, startMs: p.startMs },
+            });
+            w.on("message", (m: AnalysisReply) => this.reply(m));
+            w.on("error", (err) => this.failAll(err));
+            this.exited = new Promise<void>((resolve) =>
+                w.on("exit", (code) => {
+                    this.failAll(new Error(`the policy pack's client thread exited (code ${code})`));
+                    resolve();
+                }),
+            );
+            return w;
+        });
+        this.worker.catch(() => undefined);
+    }
+
+    begin(target: AnalysisTarget, opts: AnalyzeRunOptions): Analysis {
+        const id = this.nextId++;
+        this.post({ kind: "begin", id, target, opts });
+        return {
+            resource: (resource) => this.post({ kind: "resource", id, resource }),
+            abandon: () => this.post({ kind: "abandon", id }),
+            finish: (run) =>
+                // A pack that failed to start fails the analysis with its own error.
+                this.worker.then(
+                    () =>
+                        new Promise<PolicyReport>((resolve, reject) => {
+                            this.waiting.set(id, { resolve, reject });
+                            this.post({ kind: "finish", id, run });
+                        }),
+                ),
+        };
+    }
+
+    async close(): Promise<void> {
+        const w = await this.worker.catch(() => undefined);
+        if (w) {
+            w.postMessage({ kind: "close" } satisfies AnalysisRequest);
+            await this.exited;
+        }
+    }
+
+    /** Posted in order: every post waits on the same promise, so they reach the thread in the order made. */
+    private post(m: AnalysisRequest): void {
+        this.worker.then(
+            (w) => w.postMessage(m),
+            () => undefined,
+        );
+    }
+
+    private reply(m: AnalysisReply): void {
+        if (m.kind === "closed") {
             return;
         }
-        // No stack got as far as the pack: do not make a refusal wait for the pack to finish starting. The abort
-        // kills a pack still starting; a client already connected is closed, a pack never connected stopped.
-        this.stopStarting.abort();
-        await this.connected?.then((a) => a.close()).catch(() => undefined);
-        await this.spawning.then((p) => this.packProcess.stopPolicyPack(p.child)).catch(() => undefined);
+        const waiting = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (m.kind === "report") {
+            waiting?.resolve(m.report);
+        } else {
+            waiting?.reject(revivedError(m.error));
+        }
+    }
+
+    private failAll(err: Error): void {
+        for (const w of this.waiting.values()) {
+            w.reject(err);
+        }
+        this.waiting.clear();
     }
 }
 
@@ -246,7 +331,6 @@ async function synthesizeAll(
     );
     const policyConfigFile = single(flags, "policy-config", USAGE);
     const policyConfig = policyConfigFile ? engine.policy.loadPolicyConfig(path.resolve(policyConfigFile)) : undefined;
-    pack.connect(engine.policy);
     let failed = 0;
     let reported: Promise<void> = Promise.resolve();
     for (const s of run.stacks) {
@@ -255,8 +339,8 @@ async function synthesizeAll(
         try {
             // The pack analyzes each resource as it registers, as the engine does, while the program runs on;
             // AnalyzeStack follows the run.
-            const stream = new engine.policy.StackAnalysis(
-                pack.analyzerForUse(),
+            const stream = pack.analysis(
+                engine.policy,
                 { stack: s, mode: engine.runMode(run.preview, priorStates.has(s)) },
                 {
                     config: engine.readStackFile(engine.synth.synthConfigFile(stackFiles(run, s))),

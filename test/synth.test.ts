@@ -10,6 +10,7 @@ import {
 } from "../offline/mockRuntime";
 import { stackProgram, synthStack, writeSynthOutput } from "../offline/synth";
 import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
+import { repoRoot } from "../core/validation";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-synth-"));
 
@@ -142,6 +143,22 @@ describe("the synth command", () => {
         expect(r.status).toBe(2);
         expect(r.stderr).toContain(message);
         expect(r.stderr).toContain("usage: npm run synth");
+    });
+
+    it("refuses a policy config naming an unknown policy for every stack, from the pack's client thread, as a refusal", () => {
+        const config = path.join(repoRoot, "test", "fixtures", "policies", "unknown-policy.json");
+        const r = runScript("synth", "--all", "--out", tmp(), "--policy-config", config);
+        expect(r.status).toBe(1);
+        for (const s of STACKS) {
+            expect(r.stderr).toContain(
+                `stack ${s}: FAILED\ntest/fixtures/policies/unknown-policy.json: /dashboards-provisoned: no policy "dashboards-provisoned" in pack`,
+            );
+        }
+        // A refusal is its message alone (the RunError flag crossed the thread with the problems), no stack trace.
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+        expect(r.stdout).toContain(
+            `0 of ${STACKS.length} stacks synthesized and passed the policy pack, ${STACKS.length} failed`,
+        );
     });
 
     it("reports a missing --config file by name", () => {
