@@ -338,7 +338,9 @@ async function main(): Promise<number> {
     judge("synth --all: wall", secs(all.wallMs), "< 5.00 s", all.wallMs / 5000, 1);
     process.stdout.write(
         `1. synth against the floor (node loading the same ${loaded.length} node_modules files and nothing else)\n` +
-            `${table(synthRows)}\n\n`,
+            `${table(synthRows)}\n` +
+            `(synth after one unmeasured run, as every synth after the first meets it: the pack's bundle is reused and the\n` +
+            ` schemas' compiled validators loaded; a first run after a change to either rebuilds or compiles them)\n\n`,
     );
 
     // 2. The policy pack's start.
@@ -365,17 +367,25 @@ async function main(): Promise<number> {
     // 3. synth --all as the SLOs grow.
     const sizes = [5, 20, 80];
     const trees = new Map(sizes.map((n) => [n, treeWithObjectives(n)]));
+    const synthIn = (tree: string) => [
+        path.join(tree, "bin", "scripts", "synth.js"),
+        "--all",
+        "--out",
+        path.join(tree, "out"),
+    ];
     try {
+        // Each copy once before it is measured, as the checkout is by the probe above: its pack bundle and compiled
+        // schemas then exist (a copy starts without either), so every size is measured as a synth run again.
+        for (const tree of trees.values()) {
+            measure(synthIn(tree), { cwd: tree });
+        }
         const growth = interleaved(
             runs,
             sizes.map((n): [string, () => Sample] => [
                 String(n),
                 () => {
                     const tree = trees.get(n) as string;
-                    return measure(
-                        [path.join(tree, "bin", "scripts", "synth.js"), "--all", "--out", path.join(tree, "out")],
-                        { cwd: tree },
-                    );
+                    return measure(synthIn(tree), { cwd: tree });
                 },
             ]),
         );
