@@ -8,6 +8,7 @@ import { Problem, ValidationError } from "../core/validation";
 
 /** What the main thread posts. */
 export type AnalysisRequest =
+    | { readonly kind: "pack"; readonly port: number; readonly startMs: number }
     | { readonly kind: "begin"; readonly id: number; readonly target: AnalysisTarget; readonly opts: AnalyzeRunOptions }
     | { readonly kind: "resource"; readonly id: number; readonly resource: RegisteredResource }
     | { readonly kind: "finish"; readonly id: number; readonly run: MockRunResult }

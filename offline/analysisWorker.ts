@@ -4,7 +4,7 @@
  * waiting and requests unsent. Here the client runs the analyses (StackAnalysis: the engine's calls, in order, one
  * analysis at a time) as the main thread posts each stack's resources, and posts back each report.
  */
-import { parentPort, workerData } from "worker_threads";
+import { parentPort } from "worker_threads";
 import { AnalysisRequest, postedError } from "./analysisMessages";
 import { PolicyAnalyzer, StackAnalysis } from "./policyAnalyzer";
 
@@ -13,14 +13,19 @@ function serve(): void {
     if (!port) {
         return;
     }
-    const { packPort, startMs } = workerData as { packPort: number; startMs: number };
-    const analyzer = PolicyAnalyzer.attach(packPort, startMs);
+    // The thread starts with the pack, and loads the client while the pack starts; the pack's port follows.
+    let analyzer: PolicyAnalyzer | undefined;
+    let serving: (a: PolicyAnalyzer) => void = () => undefined;
+    const ready = new Promise<PolicyAnalyzer>((resolve) => (serving = resolve));
     const analyses = new Map<number, StackAnalysis>();
     const failed = (id: number, err: unknown) => port.postMessage({ kind: "error", id, error: postedError(err) });
     port.on("message", (m: AnalysisRequest) => {
         try {
-            if (m.kind === "begin") {
-                analyses.set(m.id, new StackAnalysis(analyzer, m.target, m.opts));
+            if (m.kind === "pack") {
+                analyzer = PolicyAnalyzer.attach(m.port, m.startMs);
+                serving(analyzer);
+            } else if (m.kind === "begin") {
+                analyses.set(m.id, new StackAnalysis(ready, m.target, m.opts));
             } else if (m.kind === "resource") {
                 analyses.get(m.id)?.resource(m.resource);
             } else if (m.kind === "finish") {
@@ -34,13 +39,13 @@ function serve(): void {
                 analyses.get(m.id)?.abandon();
                 analyses.delete(m.id);
             } else {
-                void analyzer.close().then(() => {
+                void (analyzer?.close() ?? Promise.resolve()).then(() => {
                     port.postMessage({ kind: "closed" });
                     port.close();
                 });
             }
         } catch (err) {
-            if (m.kind !== "close") {
+            if ("id" in m) {
                 failed(m.id, err);
             }
         }

@@ -169,8 +169,8 @@ class PackSession {
      * meanwhile.
      */
     readonly spawned: Promise<void>;
-    /** The pack's client, on its own thread (offline/analysisWorker.ts), once a stack's analysis begins. */
-    private thread: AnalysisThread | undefined;
+    /** The pack's client, on its own thread (offline/analysisWorker.ts), for a pack of this command's own. */
+    private readonly thread: AnalysisThread | undefined;
 
     constructor(private readonly given?: PolicyAnalyzer) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -182,6 +182,8 @@ class PackSession {
             : this.packProcess.spawnPolicyPack({ signal: this.stopStarting.signal, onSpawn: spawned });
         // A pack that fails before it spawns (its build, say) fails the analyses; loading the SDK need not wait.
         (this.spawning ?? Promise.resolve()).then(spawned, spawned);
+        this.spawning?.catch(() => undefined);
+        this.thread = this.spawning && new AnalysisThread(this.spawning);
     }
 
     /**
@@ -192,8 +194,7 @@ class PackSession {
         if (!this.spawning) {
             return new policy.StackAnalysis(this.given as PolicyAnalyzer, target, opts);
         }
-        this.thread ??= new AnalysisThread(this.spawning);
-        return this.thread.begin(target, opts);
+        return (this.thread as AnalysisThread).begin(target, opts);
     }
 
     async close(): Promise<void> {
@@ -220,29 +221,30 @@ interface Analysis {
  * the end, and resolves each stack's report as the thread posts it. A thread that fails fails every analysis waiting.
  */
 class AnalysisThread {
-    private readonly worker: Promise<Worker>;
+    private readonly worker: Worker;
     private readonly waiting = new Map<number, { resolve: (r: PolicyReport) => void; reject: (e: Error) => void }>();
     private nextId = 0;
-    private exited: Promise<void> = Promise.resolve();
+    private readonly exited: Promise<void>;
+    /** Why the thread is gone (it failed or exited): an analysis finishing after that fails with it. */
+    private gone: Error | undefined;
 
-    constructor(pack: Promise<PolicyPackProcess>) {
-        this.worker = pack.then((p) => {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const { Worker: WorkerThread } = require("worker_threads") as typeof import("worker_threads");
-            const w = new WorkerThread(path.join(__dirname, "..", "offline", "analysisWorker.js"), {
-                workerData: { packPort: p.port, startMs: p.startMs },
-            });
-            w.on("message", (m: AnalysisReply) => this.reply(m));
-            w.on("error", (err) => this.failAll(err));
-            this.exited = new Promise<void>((resolve) =>
-                w.on("exit", (code) => {
-                    this.failAll(new Error(`the policy pack's client thread exited (code ${code})`));
-                    resolve();
-                }),
-            );
-            return w;
-        });
-        this.worker.catch(() => undefined);
+    /** Started with the pack: the thread loads the gRPC client while the pack starts, and is told its port. */
+    constructor(private readonly pack: Promise<PolicyPackProcess>) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { Worker: WorkerThread } = require("worker_threads") as typeof import("worker_threads");
+        this.worker = new WorkerThread(path.join(__dirname, "..", "offline", "analysisWorker.js"));
+        this.worker.on("message", (m: AnalysisReply) => this.reply(m));
+        this.worker.on("error", (err) => this.failAll(err));
+        this.exited = new Promise<void>((resolve) =>
+            this.worker.on("exit", (code) => {
+                this.failAll(new Error(`the policy pack's client thread exited (code ${code})`));
+                resolve();
+            }),
+        );
+        pack.then(
+            (p) => this.post({ kind: "pack", port: p.port, startMs: p.startMs }),
+            () => undefined,
+        );
     }
 
     begin(target: AnalysisTarget, opts: AnalyzeRunOptions): Analysis {
@@ -253,9 +255,13 @@ class AnalysisThread {
             abandon: () => this.post({ kind: "abandon", id }),
             finish: (run) =>
                 // A pack that failed to start fails the analysis with its own error.
-                this.worker.then(
+                this.pack.then(
                     () =>
                         new Promise<PolicyReport>((resolve, reject) => {
+                            if (this.gone) {
+                                reject(this.gone);
+                                return;
+                            }
                             this.waiting.set(id, { resolve, reject });
                             this.post({ kind: "finish", id, run });
                         }),
@@ -264,19 +270,12 @@ class AnalysisThread {
     }
 
     async close(): Promise<void> {
-        const w = await this.worker.catch(() => undefined);
-        if (w) {
-            w.postMessage({ kind: "close" } satisfies AnalysisRequest);
-            await this.exited;
-        }
+        this.post({ kind: "close" });
+        await this.exited;
     }
 
-    /** Posted in order: every post waits on the same promise, so they reach the thread in the order made. */
     private post(m: AnalysisRequest): void {
-        this.worker.then(
-            (w) => w.postMessage(m),
-            () => undefined,
-        );
+        this.worker.postMessage(m);
     }
 
     private reply(m: AnalysisReply): void {
@@ -293,6 +292,7 @@ class AnalysisThread {
     }
 
     private failAll(err: Error): void {
+        this.gone ??= err;
         for (const w of this.waiting.values()) {
             w.reject(err);
         }
