@@ -82,12 +82,11 @@ export function schemaCacheFile(options: Options, key: readonly string[]): strin
  * or written only means compiling.
  */
 export function cachedValidator(
-    instance: Ajv,
-    options: Options,
+    compiler: SchemaCompiler,
     key: readonly string[],
     compile: () => ValidateFunction,
 ): ValidateFunction {
-    const file = schemaCacheFile(options, key);
+    const file = schemaCacheFile(compiler.options, key);
     if (fs.existsSync(file)) {
         try {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -103,7 +102,7 @@ export function cachedValidator(
     try {
         fs.mkdirSync(SCHEMA_CACHE_DIR, { recursive: true });
         const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, standaloneCode(instance, validate));
+        fs.writeFileSync(tmp, standaloneCode(compiler.ajv, validate));
         fs.renameSync(tmp, file);
     } catch {
         // A read-only checkout: the next process compiles too.
@@ -111,18 +110,34 @@ export function cachedValidator(
     return validate;
 }
 
-// One Ajv for every schema in the repo: allErrors so a user sees every problem at once, strict so a typo in
-// a schema fails loudly instead of silently accepting everything. `code.source` keeps the generated code, which
-// cachedValidator stores; the code optimizer's passes (the same checks) are left out, a quarter less CPU to compile.
-const AJV_OPTIONS: Options = {
-    allErrors: true,
-    strict: true,
-    allowUnionTypes: true,
-    verbose: true,
-    code: { optimize: false, source: true },
-};
-const ajv = new Ajv(AJV_OPTIONS);
-addFormats(ajv);
+/** An Ajv and the options it was made with (they name its kept validators: cachedValidator). */
+export interface SchemaCompiler {
+    readonly ajv: Ajv;
+    readonly options: Options;
+}
+
+/**
+ * An Ajv as every schema here is compiled with: allErrors so a user sees every problem at once, errors carrying the
+ * schema they failed (the "allowed keys" messages), the formats; `code.source` keeps the generated code, which
+ * cachedValidator stores; the code optimizer's passes (the same checks) are left out, a quarter less CPU to compile.
+ * `strict`: a typo in a schema fails loudly instead of silently accepting everything (the published Grafana
+ * schemas use keywords strict mode does not know, so they are compiled without).
+ */
+export function schemaCompiler(strict: boolean): SchemaCompiler {
+    const options: Options = {
+        allErrors: true,
+        strict,
+        allowUnionTypes: true,
+        verbose: true,
+        code: { optimize: false, source: true },
+    };
+    const ajv = new Ajv(options);
+    addFormats(ajv);
+    return { ajv, options };
+}
+
+// One compiler for every schema in the repo.
+const compiler = schemaCompiler(true);
 const compiled = new Map<string, ValidateFunction>();
 const byId = new Map<string, ValidateFunction>();
 
@@ -135,7 +150,7 @@ export function schemaValidator(schemaFile: string): ValidateFunction {
         const schema = JSON.parse(text) as { $id?: string };
         validate =
             (schema.$id ? byId.get(schema.$id) : undefined) ??
-            cachedValidator(ajv, AJV_OPTIONS, [text], () => ajv.compile(schema));
+            cachedValidator(compiler, [text], () => compiler.ajv.compile(schema));
         if (schema.$id) {
             byId.set(schema.$id, validate);
         }

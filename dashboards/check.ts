@@ -7,15 +7,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import Ajv, { Options, ValidateFunction } from "ajv";
-import addFormats from "ajv-formats";
+import { ValidateFunction } from "ajv";
 import type { parser as PromqlGrammar } from "@prometheus-io/lezer-promql" with { "resolution-mode": "import" };
 import { CADENCE_METRIC, COST_METRIC } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
 import { histogramRequirements } from "../core/instrumentation";
 import type { StackScope } from "../core/scope";
 import { StackConfig } from "../core/stackConfig";
-import { Problem, ajvProblems, cachedValidator, repoRoot } from "../core/validation";
+import { Problem, ajvProblems, cachedValidator, repoRoot, schemaCompiler } from "../core/validation";
 import { RuleGroup, buildRuleGroups, isAlertingRule, isRecordingRule } from "../rules";
 import { DATASOURCE_VARIABLE, DashboardJson, PanelJson, allPanels } from "./common";
 
@@ -27,18 +26,8 @@ export function modelFile(uid: string): string {
 }
 
 // The published schemas need `strict: false` (they use keywords Ajv's strict mode does not know, such as
-// `x-deprecation-message`); everything else about them is checked as written. Compiling Grafana's schemas is most of
-// a synth's schema work: without the code optimizer's passes (the same checks) it takes a quarter less CPU.
-// `code.source` keeps the generated code, which cachedValidator stores (core/validation.ts).
-const AJV_OPTIONS: Options = {
-    allErrors: true,
-    strict: false,
-    allowUnionTypes: true,
-    verbose: true,
-    code: { optimize: false, source: true },
-};
-const ajv = new Ajv(AJV_OPTIONS);
-addFormats(ajv);
+// `x-deprecation-message`); everything else about them is checked as written.
+const compiler = schemaCompiler(false);
 const loaded = new Set<string>();
 const validators = new Map<string, ValidateFunction | undefined>();
 const texts = new Map<string, { text: string; definitions: Record<string, unknown> } | undefined>();
@@ -72,7 +61,7 @@ function loadSchema(name: string): boolean {
             }
             def.properties[c.property] = { description: `any JSON value (corrected, see dashboards/check.ts)` };
         }
-        ajv.addSchema(schema, name);
+        compiler.ajv.addSchema(schema, name);
         loaded.add(name);
     }
     return true;
@@ -100,15 +89,14 @@ function validator(name: string, definition?: string): ValidateFunction | undefi
         const compile = (): ValidateFunction => {
             loadSchema(name);
             return definition === undefined
-                ? (ajv.getSchema(name) as ValidateFunction)
-                : ajv.compile({ $ref: `${name}#/definitions/${definition}` });
+                ? (compiler.ajv.getSchema(name) as ValidateFunction)
+                : compiler.ajv.compile({ $ref: `${name}#/definitions/${definition}` });
         };
         validators.set(
             key,
             present
                 ? cachedValidator(
-                      ajv,
-                      AJV_OPTIONS,
+                      compiler,
                       [name, definition ?? "", schema.text, JSON.stringify(SCHEMA_CORRECTIONS)],
                       compile,
                   )

@@ -3,7 +3,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RunError } from "@pulumi/pulumi/errors";
-import Ajv, { Options } from "ajv";
 import {
     DeployRefusal,
     MAX_DOCUMENT_BYTES,
@@ -19,6 +18,7 @@ import {
     readDataFile,
     repoRoot,
     schemaCacheFile,
+    schemaCompiler,
     schemaValidator,
     validateAgainstSchema,
 } from "../core/validation";
@@ -183,7 +183,6 @@ describe("schema validation lists every problem with the allowed value", () => {
 });
 
 describe("compiled validators are kept between processes (.cache/schemas)", () => {
-    const options: Options = { allErrors: true, strict: true, verbose: true, code: { source: true } };
     // A schema no other test uses, so its cache file is this test's own.
     const uniqueSchema = () => ({
         $comment: `test/validation.test.ts ${process.pid} ${Math.random()}`,
@@ -195,14 +194,15 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
     const kept: string[] = [];
     afterAll(() => kept.forEach((f) => fs.rmSync(f, { force: true })));
     const compileCounting = (schema: object) => {
-        const instance = new Ajv(options);
+        const compiler = schemaCompiler(true);
         const calls = { n: 0 };
         const compile = () => {
             calls.n++;
-            return instance.compile(schema);
+            return compiler.ajv.compile(schema);
         };
-        return { instance, calls, compile };
+        return { compiler, calls, compile };
     };
+    const options = schemaCompiler(true).options;
     const bad = { count: 1.5, team: "sre" };
 
     it("compiles once, then loads the kept code, which reports the very same errors", () => {
@@ -212,11 +212,11 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
         kept.push(file);
         expect(fs.existsSync(file)).toBe(false);
         const first = compileCounting(schema);
-        const compiled = cachedValidator(first.instance, options, key, first.compile);
+        const compiled = cachedValidator(first.compiler, key, first.compile);
         expect(first.calls.n).toBe(1);
         expect(fs.existsSync(file)).toBe(true);
         const second = compileCounting(schema);
-        const loaded = cachedValidator(second.instance, options, key, second.compile);
+        const loaded = cachedValidator(second.compiler, key, second.compile);
         expect(second.calls.n).toBe(0);
         expect(loaded).not.toBe(compiled);
         expect(compiled(bad)).toBe(false);
@@ -243,7 +243,7 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, "module.exports = (");
         const first = compileCounting(schema);
-        expect(cachedValidator(first.instance, options, key, first.compile)(bad)).toBe(false);
+        expect(cachedValidator(first.compiler, key, first.compile)(bad)).toBe(false);
         expect(first.calls.n).toBe(1);
         // The next process loads what was written again (this one holds the broken text in jest's module cache).
         const next = spawnSync(
