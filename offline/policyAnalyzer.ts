@@ -526,9 +526,12 @@ class DefaultProviders {
 
 /** A run's resources as the engine sends them to AnalyzeStack: the default providers first, then the run's own. */
 export function withDefaultProviders(run: MockRunResult, config: FlatConfig): RegisteredResource[] {
-    const providers = new DefaultProviders(run.stack, run.project, config);
-    const resources = run.resources.map((r) => providers.admit(r).resource);
-    return [...providers.sorted(), ...resources];
+    return withProviders(new DefaultProviders(run.stack, run.project, config), run.resources);
+}
+
+function withProviders(providers: DefaultProviders, resources: readonly RegisteredResource[]): RegisteredResource[] {
+    const sent = resources.map((r) => providers.admit(r).resource);
+    return [...providers.sorted(), ...sent];
 }
 
 /** The deployment an analysis is about, known before the program runs. */
@@ -541,8 +544,9 @@ export interface AnalysisTarget {
 /**
  * One stack's analysis, as the engine runs it: GetAnalyzerInfo, ConfigureStack and Configure once the pack serves,
  * then Analyze for each resource as it registers (`resource`, while the program is still running), then AnalyzeStack
- * over the final resources (`finish`). The calls go one at a time, in that order, and analyses of one pack take turns
- * (the stack and policy config they send are the pack's state until the next one's).
+ * over the final resources (`finish`), once every Analyze is answered. The Analyze calls go out without waiting for
+ * each other's answers (the engine, too, analyzes steps in parallel). Analyses of one pack take turns: the stack and
+ * policy config they send are the pack's state until the next one's.
  */
 export class StackAnalysis {
     private readonly providers: DefaultProviders;
@@ -630,10 +634,7 @@ export class StackAnalysis {
         const { analyzer, info, enforcement, release } = await this.started;
         try {
             await Promise.all(this.answers);
-            const resources = [
-                ...this.providers.sorted(),
-                ...run.resources.map((r) => this.providers.admit(r).resource),
-            ];
+            const resources = withProviders(this.providers, run.resources);
             const t = process.hrtime.bigint();
             this.violations.push(...(await analyzer.analyzeStack(resources, this.byUrn)));
             const analyzeStackMs = Number(process.hrtime.bigint() - t) / 1e6;

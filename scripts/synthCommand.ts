@@ -202,9 +202,10 @@ class PackSession {
             // The caller's pack: it serves on after this command.
             return;
         }
-        // Do not make a refusal wait for the pack to finish starting: the abort kills a pack still starting.
-        this.stopStarting.abort();
+        // The client first, then the pack; a refusal does not wait for the pack to finish starting (the abort kills
+        // a pack still starting).
         await this.thread?.close();
+        this.stopStarting.abort();
         await this.spawning.then((p) => this.packProcess.stopPolicyPack(p.child)).catch(() => undefined);
     }
 }
