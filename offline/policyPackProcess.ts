@@ -1,8 +1,8 @@
 /**
  * Starting the policy pack the way the engine does: `run-policy-pack` from the pack's own @pulumi/pulumi, with the
  * runtime options of PulumiPolicy.yaml, printing its port on stdout. By default the built pack (policies/bin/
- * index.js, the `main` the CLI runs, first rebuilt from the sources unless built from exactly these sources and data:
- * offline/policyPackBuild.ts); `entry: "ts-node"`
+ * index.js, the `main` the CLI runs, checked against a rebuild from the sources and data: offline/policyPackBuild.ts);
+ * `entry: "ts-node"`
  * starts the TypeScript sources instead, as the pack ran before it was built (ts-node type-checks them), which the
  * bench measures side by side. Kept apart from the analyzer client (offline/policyAnalyzer.ts), which loads the
  * SDK's gRPC stubs: synth spawns the pack first, so its start overlaps with loading the SDK and synthesizing.
@@ -38,8 +38,8 @@ export interface StartOptions {
      */
     readonly entry?: "built" | "ts-node";
     /**
-     * Bring the bundle up to date before starting (default: for the repository's own pack, in "built" mode): rebuilt
-     * unless its build record shows the same sources, settings and data.
+     * Run only the build of the current sources and data (default: for the repository's own pack, in "built" mode):
+     * the bundle on disk is checked against a rebuild and replaced when it differs (spawnPolicyPack).
      */
     readonly build?: boolean;
     /** More environment for the pack process (the bench points ts-node's compile cache at an empty folder). */
@@ -90,17 +90,58 @@ export interface PolicyPackProcess {
     readonly output: { stdout: string; stderr: string };
 }
 
-/** Spawn the pack and resolve with its port; rejects (and kills it) on a timeout, an early exit or an abort. */
+/**
+ * Spawn the pack and resolve with its port; rejects (and kills it) on a timeout, an early exit or an abort.
+ *
+ * The repository's pack is rebuilt from its sources and data every time, and only a pack running exactly that build
+ * is handed back: the bundle on disk is git-ignored, so nothing but a rebuild says it is what the sources say. To
+ * lose no time doing so, the bundle already on disk is started at once and rebuilt in memory beside it (esbuild in
+ * its own process; its builds are deterministic). Identical, byte for byte: that pack is the one. Different (the
+ * sources or data changed, or the bundle was edited) or absent: it is stopped, the new build is written, and the pack
+ * is started from it.
+ */
 export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPackProcess> {
     const packDir = opts.packDir ?? POLICY_PACK_DIR;
     const args = runtimeOptionArgs(packDir);
     const entry = opts.entry ?? "built";
-    if (entry === "built" && (opts.build ?? path.resolve(packDir) === POLICY_PACK_DIR)) {
-        // Loaded here, not at the top: esbuild is a build tool the pack's users never load.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { ensurePolicyPackBuilt } = require("./policyPackBuild") as typeof import("./policyPackBuild");
-        await ensurePolicyPackBuilt({ packDir });
+    if (entry !== "built" || !(opts.build ?? path.resolve(packDir) === POLICY_PACK_DIR)) {
+        return launchPolicyPack(packDir, entry, args, opts);
     }
+    // Loaded here, not at the top: esbuild is a build tool the pack's users never load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const build = require("./policyPackBuild") as typeof import("./policyPackBuild");
+    const file = path.join(packDir, build.BUILT_ENTRY);
+    const onDisk = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+    const notThis = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, notThis.signal]) : notThis.signal;
+    const candidate = onDisk ? launchPolicyPack(packDir, entry, args, { ...opts, signal }) : undefined;
+    candidate?.catch(() => undefined);
+    const stopCandidate = async () => {
+        notThis.abort();
+        await candidate?.then((p) => stopPolicyPack(p.child)).catch(() => undefined);
+    };
+    let fresh: Uint8Array;
+    try {
+        fresh = (await build.bundlePolicyPack({ packDir })).contents;
+    } catch (err) {
+        await stopCandidate();
+        throw err;
+    }
+    if (candidate && onDisk && Buffer.compare(onDisk, Buffer.from(fresh)) === 0) {
+        return candidate;
+    }
+    await stopCandidate();
+    build.writePolicyPack(file, fresh);
+    return launchPolicyPack(packDir, entry, args, { ...opts, onSpawn: candidate ? undefined : opts.onSpawn });
+}
+
+/** Start the pack as the CLI does and wait for its port. */
+async function launchPolicyPack(
+    packDir: string,
+    entry: "built" | "ts-node",
+    args: readonly string[],
+    opts: StartOptions,
+): Promise<PolicyPackProcess> {
     // The CLI resolves run-policy-pack from the pack's folder, so the pack's own @pulumi/pulumi runs it.
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
     const project = opts.project ?? PROJECT;

@@ -339,8 +339,8 @@ async function main(): Promise<number> {
     process.stdout.write(
         `1. synth against the floor (node loading the same ${loaded.length} node_modules files and nothing else)\n` +
             `${table(synthRows)}\n` +
-            `(synth after one unmeasured run, as every synth after the first meets it: the pack's bundle is reused and the\n` +
-            ` schemas' compiled validators loaded; a first run after a change to either rebuilds or compiles them)\n\n`,
+            `(synth after one unmeasured run, as every synth after the first meets it: the pack's bundle on disk is the\n` +
+            ` current build and the schemas' compiled validators are kept; a first run after a change rebuilds or compiles them)\n\n`,
     );
 
     // 2. The policy pack's start.

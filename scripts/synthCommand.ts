@@ -153,9 +153,9 @@ function checkOutDirs(run: SynthRun): void {
 }
 
 /**
- * The policy pack, started first, before the SDK loads here: brought up to date with its sources and data (rebuilt by
- * esbuild unless nothing it reads changed) and started as the CLI starts it, so its start-up (loading @pulumi/pulumi)
- * runs on the other core while this process loads the SDK and synthesizes. A pack the caller hands over is used as it
+ * The policy pack, started first, before the SDK loads here: the build of its current sources and data (checked
+ * against a rebuild: spawnPolicyPack), started as the CLI starts it, so its start-up (loading @pulumi/pulumi) runs on
+ * the other core while this process loads the SDK and synthesizes. A pack the caller hands over is used as it
  * is, and left serving.
  */
 class PackSession {

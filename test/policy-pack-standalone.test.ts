@@ -9,16 +9,10 @@ import * as os from "os";
 import * as path from "path";
 import { readStackFile } from "../offline/mockRuntime";
 import { PolicyAnalyzer, PolicyReport, analyzeRun, policyReportDocument } from "../offline/policyAnalyzer";
-import {
-    BUILD_RECORD,
-    BUILT_ENTRY,
-    buildPolicyPack,
-    checkPackVersion,
-    ensurePolicyPackBuilt,
-} from "../offline/policyPackBuild";
+import { BUILT_ENTRY, buildPolicyPack, bundlePolicyPack, checkPackVersion } from "../offline/policyPackBuild";
 import { POLICY_PACK_DIR, spawnPolicyPack } from "../offline/policyPackProcess";
-import type { PackData } from "../policies/context";
 import { synthStack } from "../offline/synth";
+import { POLICY_PACK_NAME } from "../policies/all";
 import { repoRoot } from "../core/validation";
 import { bucketPolicyFromArnOutput, editedSignoffObject } from "./fixtures/preview/programs";
 import { STACKS, guardrails } from "./helpers";
@@ -170,104 +164,54 @@ describe("the pack's version", () => {
     });
 });
 
-describe("the bundle, reused only when nothing it was built from changed", () => {
-    // A pack of three modules in a folder of its own: its entry, the data module the build replaces, and a module
-    // imported as "./lib", which resolves to lib/index.ts until a lib.ts is added beside it.
-    const data = { marker: "data-1" } as unknown as PackData;
-    const files: Record<string, string> = {
-        "package.json": JSON.stringify({ version: `0.1.0+guardrails.${guardrails.version}`, main: BUILT_ENTRY }),
-        "index.ts": `import { packData } from "./packData";\nimport { lib } from "./lib";\nexport const out = [packData(), lib];\n`,
-        "packData.ts": `export const packData = (): unknown => undefined;\n`,
-        "lib/index.ts": `export const lib = "lib-folder";\n`,
-        "tsconfig.json": "{}",
-    };
-    const freshPack = () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-pack-build-"));
-        for (const [rel, text] of Object.entries(files)) {
-            fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-            fs.writeFileSync(path.join(dir, rel), text);
+describe("the pack synth and the tests start: always the build of the current sources and data", () => {
+    const file = path.join(POLICY_PACK_DIR, BUILT_ENTRY);
+    const served = async () => {
+        const pack = await spawnPolicyPack();
+        const client = PolicyAnalyzer.connect(pack);
+        try {
+            return (await client.getAnalyzerInfo()).name;
+        } finally {
+            await client.close();
         }
-        return dir;
     };
-    const bundle = (dir: string) => fs.readFileSync(path.join(dir, BUILT_ENTRY), "utf8");
-    const ensure = (dir: string, d = data) => ensurePolicyPackBuilt({ packDir: dir, data: d });
 
-    it("is reused when its sources, settings and data are what it was built from", async () => {
-        const dir = freshPack();
-        expect((await ensure(dir)).reused).toBeUndefined();
-        const built = bundle(dir);
-        expect(built).toContain("lib-folder");
-        expect(built).toContain("data-1");
-        expect((await ensure(dir)).reused).toBe(true);
-        expect(bundle(dir)).toBe(built);
+    it("starts an unchanged bundle as it is, without writing it again", async () => {
+        await buildPolicyPack();
+        const before = fs.statSync(file);
+        const bytes = fs.readFileSync(file);
+        expect(await served()).toBe(POLICY_PACK_NAME);
+        const after = fs.statSync(file);
+        expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+        expect(fs.readFileSync(file).equals(bytes)).toBe(true);
     });
 
-    const changes: Array<[string, (dir: string) => void, string]> = [
-        [
-            "a bundled source edited",
-            (d) => fs.writeFileSync(path.join(d, "lib/index.ts"), `export const lib = "edited";\n`),
-            "edited",
-        ],
-        [
-            "a file added that an import now resolves to",
-            (d) => fs.writeFileSync(path.join(d, "lib.ts"), `export const lib = "lib-file";\n`),
-            "lib-file",
-        ],
-        [
-            "its tsconfig.json edited",
-            (d) => fs.writeFileSync(path.join(d, "tsconfig.json"), `{"compilerOptions":{"target":"es2019"}}`),
-            "lib-folder",
-        ],
-        [
-            "its version changed",
-            (d) =>
-                fs.writeFileSync(
-                    path.join(d, "package.json"),
-                    JSON.stringify({ version: `0.2.0+guardrails.${guardrails.version}`, main: BUILT_ENTRY }),
-                ),
-            "0.2.0+guardrails",
-        ],
-        [
-            "the bundle edited by hand",
-            (d) => fs.appendFileSync(path.join(d, BUILT_ENTRY), "\n// edited\n"),
-            "lib-folder",
-        ],
-        ["its build record removed", (d) => fs.rmSync(path.join(d, BUILD_RECORD)), "lib-folder"],
-        ["its build record not JSON", (d) => fs.writeFileSync(path.join(d, BUILD_RECORD), "{"), "lib-folder"],
-    ];
-    it.each(changes)("is rebuilt when %s", async (_what, change, expected) => {
-        const dir = freshPack();
-        await ensure(dir);
-        change(dir);
-        const again = await ensure(dir);
-        expect(again.reused).toBeUndefined();
-        expect(bundle(dir)).toContain(expected);
-        expect(bundle(dir)).not.toContain("// edited");
-        expect((await ensure(dir)).reused).toBe(true);
+    it("never serves a bundle edited by hand: it is stopped, rebuilt from the sources and started again", async () => {
+        await buildPolicyPack();
+        const built = fs.readFileSync(file, "utf8");
+        const name = POLICY_PACK_NAME;
+        expect(built).toContain(JSON.stringify(name));
+        // A weakened pack under another name: if it were the one serving, GetAnalyzerInfo would say so.
+        fs.writeFileSync(file, built.split(JSON.stringify(name)).join(JSON.stringify("tampered-pack")));
+        expect(await served()).toBe(name);
+        expect(fs.readFileSync(file, "utf8")).toBe(built);
     });
 
-    it("is rebuilt when the data it compiles in changed", async () => {
-        const dir = freshPack();
-        await ensure(dir);
-        const other = { marker: "data-2" } as unknown as typeof data;
-        expect((await ensure(dir, other)).reused).toBeUndefined();
-        expect(bundle(dir)).toContain("data-2");
+    it("builds a missing bundle before it starts it", async () => {
+        const built = fs.readFileSync(file, "utf8");
+        fs.rmSync(file);
+        expect(await served()).toBe(POLICY_PACK_NAME);
+        expect(fs.readFileSync(file, "utf8")).toBe(built);
     });
 
-    it("records every module of the repository's pack and the data it compiles in", async () => {
-        await ensurePolicyPackBuilt();
-        const record = JSON.parse(fs.readFileSync(path.join(POLICY_PACK_DIR, BUILD_RECORD), "utf8")) as {
-            files: Record<string, string>;
-            folders: Record<string, string>;
-            data: string;
-        };
-        const packSources = fs
-            .readdirSync(POLICY_PACK_DIR)
-            .filter((f) => f.endsWith(".ts"))
-            .map((f) => `policies/${f}`);
-        expect(Object.keys(record.files)).toEqual(expect.arrayContaining([...packSources, "policies/package.json"]));
-        expect(Object.keys(record.files).some((f) => f.startsWith("core/"))).toBe(true);
-        expect(Object.keys(record.folders)).toEqual(expect.arrayContaining(["policies", "core"]));
-        expect(record.data).toMatch(/^[0-9a-f]{64}$/);
+    it("builds the same bytes wherever it is run from (the comparison depends on it)", async () => {
+        const here = await bundlePolicyPack();
+        const cwd = process.cwd();
+        process.chdir(os.tmpdir());
+        try {
+            expect(Buffer.from((await bundlePolicyPack()).contents).equals(Buffer.from(here.contents))).toBe(true);
+        } finally {
+            process.chdir(cwd);
+        }
     });
 });
