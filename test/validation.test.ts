@@ -228,6 +228,32 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
         expect(loaded({ kind: "alert" })).toBe(true);
     });
 
+    it("loads nothing from the cache under a real engine (pulumi up/preview): a validator planted there is not used", () => {
+        const schema = uniqueSchema();
+        const key = [JSON.stringify(schema)];
+        const file = schemaCacheFile(options, key);
+        kept.push(file);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, "module.exports = () => true;\n");
+        const saved = process.env.PULUMI_NODEJS_MONITOR;
+        process.env.PULUMI_NODEJS_MONITOR = "127.0.0.1:1";
+        try {
+            const deploy = compileCounting(schema);
+            expect(cachedValidator(deploy.compiler, key, deploy.compile)(bad)).toBe(false);
+            expect(deploy.calls.n).toBe(1);
+        } finally {
+            if (saved === undefined) {
+                delete process.env.PULUMI_NODEJS_MONITOR;
+            } else {
+                process.env.PULUMI_NODEJS_MONITOR = saved;
+            }
+        }
+        // Outside a deploy the cache is trusted as the tools' own (what the release gate checks is the code).
+        const offline = compileCounting(schema);
+        expect(cachedValidator(offline.compiler, key, offline.compile)(bad)).toBe(true);
+        expect(offline.calls.n).toBe(0);
+    });
+
     it("keeps another schema, or the same one under other options, under another name", () => {
         const schema = uniqueSchema();
         const key = [JSON.stringify(schema)];
