@@ -204,6 +204,16 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
     };
     const options = schemaCompiler(true).options;
     const bad = { count: 1.5, team: "sre" };
+    /** A fresh schema whose cache file already holds `text`. */
+    const planted = (text: string) => {
+        const schema = uniqueSchema();
+        const key = [JSON.stringify(schema)];
+        const file = schemaCacheFile(options, key);
+        kept.push(file);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, text);
+        return { schema, key, file };
+    };
 
     it("compiles once, then loads the kept code, which reports the very same errors", () => {
         const schema = uniqueSchema();
@@ -229,12 +239,7 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
     });
 
     it("loads nothing from the cache under a real engine (pulumi up/preview): a validator planted there is not used", () => {
-        const schema = uniqueSchema();
-        const key = [JSON.stringify(schema)];
-        const file = schemaCacheFile(options, key);
-        kept.push(file);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, "module.exports = () => true;\n");
+        const { schema, key } = planted("module.exports = () => true;\n");
         const saved = process.env.PULUMI_NODEJS_MONITOR;
         process.env.PULUMI_NODEJS_MONITOR = "127.0.0.1:1";
         try {
@@ -262,12 +267,7 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
     });
 
     it("compiles again, and keeps the code again, when the kept file cannot be loaded", () => {
-        const schema = uniqueSchema();
-        const key = [JSON.stringify(schema)];
-        const file = schemaCacheFile(options, key);
-        kept.push(file);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, "module.exports = (");
+        const { schema, key, file } = planted("module.exports = (");
         const first = compileCounting(schema);
         expect(cachedValidator(first.compiler, key, first.compile)(bad)).toBe(false);
         expect(first.calls.n).toBe(1);
