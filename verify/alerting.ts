@@ -27,6 +27,8 @@ import { CADENCE_GRACE_DAYS, SLO_ALERT_NAME, durationSeconds } from "../rules/de
 import { cadenceTargets } from "../rules/cadence";
 import {
     AlertmanagerConfigSpec,
+    ROUTE_TIMINGS,
+    RouteTimings,
     buildAlertmanagerConfig,
     renderAlertmanagerYaml,
     placeholderSecrets,
@@ -340,6 +342,16 @@ export interface EndToEndResult {
     readonly receivedWhilePaging: number;
 }
 
+/** Route timings scaled by `factor`, in whole seconds (at least one). */
+export function scaledTimings(t: RouteTimings, factor: number): RouteTimings {
+    const scale = (d: string) => `${Math.max(1, Math.round(durationSeconds(d) * factor))}s`;
+    return {
+        groupWait: scale(t.groupWait),
+        groupInterval: scale(t.groupInterval),
+        repeatInterval: scale(t.repeatInterval),
+    };
+}
+
 /**
  * A slow SLO end to end on one stack's rules: `hours` of history with every request slow (enough for the ticket's
  * long window) backfilled; Prometheus evaluates the rules and sends the alerts to Alertmanager, which runs the
@@ -359,7 +371,12 @@ export async function endToEnd(
     try {
         webhook = await startWebhookReceiver();
         const hook = webhook;
-        const fast = { groupWait: "1s", groupInterval: "1s", repeatInterval: "1h" };
+        // The stack's own timings, 30 times faster (a page's group_wait of 30s becomes 1s, a ticket's 2m 4s): the
+        // inhibition of a ticket by its page relies on the ticket waiting longer than the page, so the ratio is kept.
+        // With every wait the same, a loaded machine could flush the ticket before the page was there to inhibit it.
+        const fast = Object.fromEntries(
+            Object.entries(ROUTE_TIMINGS).map(([role, t]) => [role, scaledTimings(t, 1 / 30)]),
+        ) as Record<AlertRouteRole, RouteTimings>;
         // Every receiver a webhook to the test, by name: routes and inhibition are the stack's own.
         const routing = {
             ...config.alertRouting,
@@ -369,7 +386,7 @@ export async function endToEnd(
         };
         const spec: AlertmanagerConfigSpec = buildAlertmanagerConfig(
             { ...config, alertRouting: routing },
-            { timings: { page: fast, ticket: fast, cost: fast, cadence: fast } },
+            { timings: fast },
         );
         alertmanager = await startAlertmanager(renderAlertmanagerYaml(spec, (ref) => `${hook.url}/${ref.key}`));
         const am = alertmanager;
@@ -445,7 +462,7 @@ export async function endToEnd(
         // Past the ticket group's first flush (its group_wait, and as long again for a loaded machine): a ticket the
         // inhibition did not hold would be notified by now. Only then do the slow requests end; from there the page
         // and the ticket resolve in separate rule groups, and in the moment between the inhibition rightly lifts.
-        await sleep(2 * durationSeconds(fast.groupWait) * 1000);
+        await sleep(2 * durationSeconds(fast.ticket.groupWait) * 1000);
         const receivedWhilePaging = hook.received.length;
         // The slow requests end: their series go, the recordings go stale, the page resolves.
         const del = await request(
