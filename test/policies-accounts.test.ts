@@ -18,6 +18,7 @@ import {
     fixtureContext,
     happyStack,
     policyResources,
+    unreadableProp,
 } from "./fixtures/policies/stackResources";
 import { runStack, runStackOn } from "./fixtures/policies/run";
 import { guardrails, STACKS } from "./fixtures/shipped";
@@ -225,12 +226,7 @@ describe(`${AWS_ACCOUNT_POLICY}: the stack's providers and resources`, () => {
             );
         expect(previewed(withRole("dev", UNKNOWN).s)).toEqual([]);
         const { s, role } = withRole("dev", undefined);
-        Object.defineProperty(role.props, "assumeRolePolicy", {
-            enumerable: true,
-            get: () => {
-                throw new Error("broken read");
-            },
-        });
+        unreadableProp(role.props, "assumeRolePolicy");
         expect(() => previewed(s)).toThrow("broken read");
     });
 

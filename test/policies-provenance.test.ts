@@ -26,6 +26,7 @@ import {
     fixtureContext,
     happyStack,
     policyResources,
+    unreadableProp,
 } from "./fixtures/policies/stackResources";
 import { runResource, runStack, runStackOn } from "./fixtures/policies/run";
 import { guardrails, STACKS } from "./fixtures/shipped";
@@ -401,12 +402,7 @@ describe(`${BUCKET_POLICY}: encryption`, () => {
     it("fails on a value that cannot be read for any other reason, rather than read it as unknown", () => {
         const s = happyStack(guardrails, "prod");
         const r = copyOf(s, "budgets-alerts-policy", "broken", { parent: undefined });
-        Object.defineProperty(r.props, "policy", {
-            enumerable: true,
-            get: () => {
-                throw new Error("broken read");
-            },
-        });
+        unreadableProp(r.props, "policy");
         expect(() => previewed(s)).toThrow("broken read");
     });
 
