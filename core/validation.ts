@@ -2,7 +2,6 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import Ajv, { ErrorObject, Options, ValidateFunction } from "ajv";
-import standaloneCode from "ajv/dist/standalone";
 import addFormats from "ajv-formats";
 import * as yaml from "js-yaml";
 
@@ -62,13 +61,15 @@ export function displayPath(file: string): string {
 /** Where compiled validators are kept between processes (git-ignored, like every cache under .cache/). */
 export const SCHEMA_CACHE_DIR = path.join(repoRoot, ".cache", "schemas");
 
-const AJV_VERSION = (JSON.parse(fs.readFileSync(require.resolve("ajv/package.json"), "utf8")) as { version: string })
-    .version;
+/** Ajv's version, read on first use: not on every import (the bundled policy pack imports this module and never uses it). */
+let ajvVersion: string | undefined;
 
 /** The file a validator is kept in: named by the SHA-256 of Ajv's version, the options and the key. */
 export function schemaCacheFile(options: Options, key: readonly string[]): string {
+    ajvVersion ??= (JSON.parse(fs.readFileSync(require.resolve("ajv/package.json"), "utf8")) as { version: string })
+        .version;
     const name = createHash("sha256")
-        .update(JSON.stringify([AJV_VERSION, options, ...key]))
+        .update(JSON.stringify([ajvVersion, options, ...key]))
         .digest("hex");
     return path.join(SCHEMA_CACHE_DIR, `${name}.js`);
 }
@@ -108,6 +109,9 @@ export function cachedValidator(
     try {
         fs.mkdirSync(SCHEMA_CACHE_DIR, { recursive: true });
         const tmp = `${file}.${process.pid}.tmp`;
+        // Loaded here: only a process that compiled writes code.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const standaloneCode = (require("ajv/dist/standalone") as typeof import("ajv/dist/standalone")).default;
         fs.writeFileSync(tmp, standaloneCode(compiler.ajv, validate));
         fs.renameSync(tmp, file);
     } catch {

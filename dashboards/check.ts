@@ -43,20 +43,17 @@ export const SCHEMA_CORRECTIONS: ReadonlyArray<{ schema: string; definition: str
     { schema: "dashboard", definition: "DynamicConfigValue", property: "value" },
 ];
 
-function loadSchema(name: string): boolean {
+/** Add a schema (its published text, corrected) to the compiler, once. */
+function loadSchema(name: string, text: string): void {
     if (!loaded.has(name)) {
-        const file = path.join(SCHEMA_DIR, `${name}.jsonschema.json`);
-        if (!fs.existsSync(file)) {
-            return false;
-        }
-        const schema = JSON.parse(fs.readFileSync(file, "utf8")) as {
+        const schema = JSON.parse(text) as {
             definitions: Record<string, { properties: Record<string, unknown> }>;
         };
         for (const c of SCHEMA_CORRECTIONS.filter((x) => x.schema === name)) {
             const def = schema.definitions[c.definition];
             if (!def?.properties?.[c.property]) {
                 throw new Error(
-                    `${file}: /definitions/${c.definition}/properties/${c.property} not found; SCHEMA_CORRECTIONS in dashboards/check.ts no longer matches the schema`,
+                    `${path.join(SCHEMA_DIR, `${name}.jsonschema.json`)}: /definitions/${c.definition}/properties/${c.property} not found; SCHEMA_CORRECTIONS in dashboards/check.ts no longer matches the schema`,
                 );
             }
             def.properties[c.property] = { description: `any JSON value (corrected, see dashboards/check.ts)` };
@@ -64,7 +61,6 @@ function loadSchema(name: string): boolean {
         compiler.ajv.addSchema(schema, name);
         loaded.add(name);
     }
-    return true;
 }
 
 /** A schema file's text and definitions, as published (undefined when there is no such file). */
@@ -87,7 +83,7 @@ function validator(name: string, definition?: string): ValidateFunction | undefi
         const present =
             schema !== undefined && (definition === undefined || Object.hasOwn(schema.definitions, definition));
         const compile = (): ValidateFunction => {
-            loadSchema(name);
+            loadSchema(name, (schema as { text: string }).text);
             return definition === undefined
                 ? (compiler.ajv.getSchema(name) as ValidateFunction)
                 : compiler.ajv.compile({ $ref: `${name}#/definitions/${definition}` });

@@ -25,8 +25,7 @@ export interface PostedError {
 /** What the worker posts back. */
 export type AnalysisReply =
     | { readonly kind: "report"; readonly id: number; readonly report: PolicyReport }
-    | { readonly kind: "error"; readonly id: number; readonly error: PostedError }
-    | { readonly kind: "closed" };
+    | { readonly kind: "error"; readonly id: number; readonly error: PostedError };
 
 export function postedError(err: unknown): PostedError {
     const e = err as Error;

@@ -39,10 +39,8 @@ function serve(): void {
                 analyses.get(m.id)?.abandon();
                 analyses.delete(m.id);
             } else {
-                void (analyzer?.close() ?? Promise.resolve()).then(() => {
-                    port.postMessage({ kind: "closed" });
-                    port.close();
-                });
+                // Closing the port ends the thread, which the main thread waits for.
+                void (analyzer?.close() ?? Promise.resolve()).then(() => port.close());
             }
         } catch (err) {
             if ("id" in m) {

@@ -280,9 +280,6 @@ class AnalysisThread {
     }
 
     private reply(m: AnalysisReply): void {
-        if (m.kind === "closed") {
-            return;
-        }
         const waiting = this.waiting.get(m.id);
         this.waiting.delete(m.id);
         if (m.kind === "report") {
