@@ -4,6 +4,7 @@
  * waiting and requests unsent. Here the client runs the analyses (StackAnalysis: the engine's calls, in order, one
  * analysis at a time) as the main thread posts each stack's resources, and posts back each report.
  */
+import "./useCodeCache";
 import { parentPort } from "worker_threads";
 import { AnalysisRequest, postedError } from "./analysisMessages";
 import { PolicyAnalyzer, StackAnalysis } from "./policyAnalyzer";

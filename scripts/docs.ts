@@ -4,6 +4,7 @@
  * render, and each broken relative link or missing title in README.md and docs/*.md (the automated docs review).
  * --metrics writes maestro_docs_broken_links per document for CI to push (docs/metrics.md).
  */
+import "../offline/useCodeCache";
 import * as fs from "fs";
 import * as path from "path";
 import { brokenLinkMetrics, writeMetricsFile } from "../verify/ciMetrics";

@@ -5,6 +5,7 @@
  * verify); `verify` checks signatures, the chain, the roles per governance and the floor, times, and git, and exits 1
  * naming every problem. See docs/provenance.md.
  */
+import "../offline/useCodeCache";
 import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";

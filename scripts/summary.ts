@@ -3,6 +3,7 @@
  * the governance data and the guardrails file. With --check, write nothing and exit 1 naming each committed file
  * that differs from a fresh render. The output is a function of those files only (no clock), so CI can compare.
  */
+import "../offline/useCodeCache";
 import * as fs from "fs";
 import * as path from "path";
 import { parseFlags, runMain, single } from "./cli";

@@ -5,6 +5,7 @@
  * rule object, a series or SLI traffic (rules/placement.ts). Prints each problem as `file: /json/path: message` and
  * exits 1 when there is any.
  */
+import "../offline/useCodeCache";
 import * as path from "path";
 import { parseFlags, runMain, single } from "./cli";
 import { GUARDRAILS_FILE, loadGuardrails } from "../core/guardrails";

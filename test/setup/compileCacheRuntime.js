@@ -1,65 +1,41 @@
 /**
- * Jest's runtime, with V8's code cache for the packages a test file loads (jest.config.js `runtime`).
+ * Jest's runtime, with V8's code cache for the packages a test file loads (jest.config.js `runtime`; plain JavaScript
+ * because jest requires it as it is).
  *
  * Each test file has its own module registry, so every file loads the Pulumi SDK, its providers, gRPC and the rest
- * again: about 1,600 modules, and V8 compiled each of them again for every file. Compiling was about half of a
- * file's start (the SDK alone pulls in TypeScript's compiler). Here a module under node_modules is compiled once per
- * worker: after a test file ends, V8 serializes the code it compiled for that module while the file ran (lazily
- * compiled functions included), and the next file's load of the same source deserializes it instead of parsing.
- * The data also goes to .cache/jest-v8/, named by a hash of the module's text, so a run starts warm.
- *
- * What runs is unchanged: V8 takes the data only for the same source text and the same V8 version and flags (else it
- * compiles, as jest does, and the data is made again). The repository's own files, which jest transforms and maps to
- * their sources, still go through jest's compile untouched. A jest whose internals moved (no ModuleExecutor) runs
- * without the cache, and says so once.
+ * again, and V8 compiled each of those modules again for every file: about half of a file's start. Here a package
+ * module goes through offline/codeCache.ts (the cache the command lines use, compiled into bin/ by the global setup):
+ * compiled once per worker, its code serialized after the first file that ran it, then deserialized by the worker's
+ * next files and by the next run. The repository's own files, which jest transforms and maps to their sources, still
+ * go through jest's compile. Without the cache (MAESTRO_CODE_CACHE=off, or a jest whose internals moved) jest runs
+ * as it ships; the second case says so once.
  */
-const crypto = require("crypto");
-const fs = require("fs");
 const path = require("path");
-const vm = require("vm");
 const Runtime = require("jest-runtime").default;
 
-const DIR = path.resolve(__dirname, "..", "..", ".cache", "jest-v8");
-const PACKAGE_FILE = /[\\/]node_modules[\\/].*\.c?js$/;
-
-/** filename -> the source it had and V8's data for it, for this worker's later test files. */
-const compiled = new Map();
+const root = path.resolve(__dirname, "..", "..");
+let cache;
 let warned = false;
 
-/** The cache file of a source text: V8 checks only the text's length, so the name must depend on all of it. */
-function diskPath(source) {
-    return path.join(DIR, `${crypto.createHash("sha256").update(process.version).update(source).digest("hex")}.bin`);
-}
-
-function readDisk(source) {
-    try {
-        return fs.readFileSync(diskPath(source));
-    } catch {
-        return undefined;
+/** The worker's cache: one for all its test files. */
+function workerCache() {
+    if (!cache) {
+        const { CODE_CACHE_DIR, CodeCache } = require(path.join(root, "bin", "offline", "codeCache"));
+        cache = new CodeCache(path.join(root, CODE_CACHE_DIR));
     }
-}
-
-function writeDisk(source, data) {
-    try {
-        fs.mkdirSync(DIR, { recursive: true });
-        const file = diskPath(source);
-        // Another worker may write the same file: each writes its own temporary file and renames it into place.
-        const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, data);
-        fs.renameSync(tmp, file);
-    } catch {
-        // A cache that cannot be written only costs the next run its compile.
-    }
+    return cache;
 }
 
 class CompileCacheRuntime extends Runtime {
-    /** @param {ConstructorParameters<typeof Runtime>} args */
     constructor(...args) {
         super(...args);
-        /** @type {Array<{ filename: string; source: string; script: vm.Script }>} */
-        this.uncached = [];
-        // jest's internal module executor (jest-runtime 30, pinned in package-lock.json).
+        const { cacheable, codeCacheEnabled } = require(path.join(root, "bin", "offline", "codeCache"));
+        // jest's internal module executor (jest-runtime 30, pinned in package-lock.json): its compile(source, file)
+        // returns the module function, called with injectedModuleParameters.
         const executor = this.executor;
+        if (!codeCacheEnabled()) {
+            return;
+        }
         if (!executor || typeof executor.compile !== "function" || !Array.isArray(executor.injectedModuleParameters)) {
             if (!warned) {
                 warned = true;
@@ -68,45 +44,26 @@ class CompileCacheRuntime extends Runtime {
             return;
         }
         const jestCompile = executor.compile.bind(executor);
-        executor.compile = (/** @type {string} */ source, /** @type {string} */ filename) => {
+        const wrapper = { head: `(function (${executor.injectedModuleParameters.join(", ")}) {`, tail: "\n})" };
+        executor.compile = (source, filename) => {
             const context = executor.environment.getVmContext();
-            if (!context || !PACKAGE_FILE.test(filename) || source.startsWith("#!")) {
+            if (!context || !cacheable(filename, source)) {
                 return jestCompile(source, filename);
             }
-            const known = compiled.get(filename);
-            const cachedData = known && known.source === source ? known.data : readDisk(source);
-            // The parameters jest's compileFunction takes, as a function expression (a Script can make V8 data after
-            // it ran); the column offset keeps positions on the first line as in the file.
-            const head = `(function (${executor.injectedModuleParameters.join(", ")}) {`;
             let script;
             try {
-                script = new vm.Script(`${head}${source}\n})`, {
-                    filename,
-                    columnOffset: -head.length,
-                    cachedData,
-                    importModuleDynamically: (specifier, _script, attributes, ...rest) =>
-                        executor.dynamicImport(specifier, filename, context, attributes, rest[0]),
-                });
+                script = workerCache().compile(filename, source, wrapper);
             } catch {
                 // A syntax error: jest's own compile reports it its way.
                 return jestCompile(source, filename);
-            }
-            if (!cachedData || script.cachedDataRejected) {
-                this.uncached.push({ filename, source, script });
-            } else if (!known || known.source !== source) {
-                compiled.set(filename, { source, data: cachedData });
             }
             return script.runInContext(context);
         };
     }
 
     teardown() {
-        for (const { filename, source, script } of this.uncached) {
-            const data = script.createCachedData();
-            compiled.set(filename, { source, data });
-            writeDisk(source, data);
-        }
-        this.uncached = [];
+        // The file's modules have run: their code, lazily compiled functions included, is what the next file reuses.
+        cache?.save();
         return super.teardown();
     }
 }
