@@ -7,8 +7,8 @@
  * module goes through offline/codeCache.ts (the cache the command lines use, compiled into bin/ by the global setup):
  * compiled once per worker, its code serialized after the first file that ran it, then deserialized by the worker's
  * next files and by the next run. The repository's own files, which jest transforms and maps to their sources, still
- * go through jest's compile. Without the cache (MAESTRO_CODE_CACHE=off, or a jest whose internals moved) jest runs
- * as it ships; the second case says so once.
+ * go through jest's compile. Without the cache (MAESTRO_CODE_CACHE=off, no bin/ to load it from, or a jest whose
+ * internals moved) jest runs as it ships; the last two say so once.
  */
 const path = require("path");
 const Runtime = require("jest-runtime").default;
@@ -17,42 +17,48 @@ const root = path.resolve(__dirname, "..", "..");
 let cache;
 let warned = false;
 
-/** The worker's cache: one for all its test files. */
-function workerCache() {
-    if (!cache) {
-        const { CODE_CACHE_DIR, CodeCache } = require(path.join(root, "bin", "offline", "codeCache"));
-        cache = new CodeCache(path.join(root, CODE_CACHE_DIR));
+function uncached(why) {
+    if (!warned) {
+        warned = true;
+        process.stderr.write(`test/setup/compileCacheRuntime.js: ${why}; running without the code cache\n`);
     }
-    return cache;
+}
+
+/** The compiled offline/codeCache.ts (the global setup builds bin/), or undefined when it cannot be loaded. */
+function codeCacheModule() {
+    try {
+        return require(path.join(root, "bin", "offline", "codeCache"));
+    } catch (err) {
+        uncached(`bin/offline/codeCache.js did not load (${err.message.split("\n")[0]})`);
+        return undefined;
+    }
 }
 
 class CompileCacheRuntime extends Runtime {
     constructor(...args) {
         super(...args);
-        const { cacheable, codeCacheEnabled } = require(path.join(root, "bin", "offline", "codeCache"));
+        const codeCache = codeCacheModule();
+        if (!codeCache?.codeCacheEnabled()) {
+            return;
+        }
         // jest's internal module executor (jest-runtime 30, pinned in package-lock.json): its compile(source, file)
         // returns the module function, called with injectedModuleParameters.
         const executor = this.executor;
-        if (!codeCacheEnabled()) {
-            return;
-        }
         if (!executor || typeof executor.compile !== "function" || !Array.isArray(executor.injectedModuleParameters)) {
-            if (!warned) {
-                warned = true;
-                process.stderr.write("test/setup/compileCacheRuntime.js: jest's internals moved; running uncached\n");
-            }
+            uncached("jest's internals moved");
             return;
         }
+        cache ??= new codeCache.CodeCache(path.join(root, codeCache.CODE_CACHE_DIR));
         const jestCompile = executor.compile.bind(executor);
         const wrapper = { head: `(function (${executor.injectedModuleParameters.join(", ")}) {`, tail: "\n})" };
         executor.compile = (source, filename) => {
             const context = executor.environment.getVmContext();
-            if (!context || !cacheable(filename, source)) {
+            if (!context || !codeCache.cacheable(filename, source)) {
                 return jestCompile(source, filename);
             }
             let script;
             try {
-                script = workerCache().compile(filename, source, wrapper);
+                script = cache.compile(filename, source, wrapper);
             } catch {
                 // A syntax error: jest's own compile reports it its way.
                 return jestCompile(source, filename);
