@@ -54,9 +54,14 @@ export function importsDynamically(source: string): boolean {
     }
 }
 
+/** Package code that a CommonJS wrapper can compile: a module under node_modules without a hashbang. */
+function packageModule(filename: string, source: string): boolean {
+    return /[\\/]node_modules[\\/].*\.c?js$/.test(filename) && !source.startsWith("#!");
+}
+
 /** Files the cache takes: package code that a CommonJS wrapper can compile, with no dynamic `import()`. */
 export function cacheable(filename: string, source: string): boolean {
-    return /[\\/]node_modules[\\/].*\.c?js$/.test(filename) && !source.startsWith("#!") && !importsDynamically(source);
+    return packageModule(filename, source) && !importsDynamically(source);
 }
 
 export function codeCacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -94,12 +99,21 @@ export class CodeCache {
 
     /**
      * A script of `head + source + tail` (a function expression the caller runs), compiled with the data this cache
-     * has for `source` when V8 accepts it. The column offset keeps the first line's positions as in the file.
+     * has for it when V8 accepts it; undefined for a module the cache does not take (`cacheable`), which the caller
+     * compiles as usual. The column offset keeps the first line's positions as in the file.
      */
-    compile(filename: string, source: string, wrapper: { head: string; tail: string }): vm.Script {
+    compile(filename: string, source: string, wrapper: { head: string; tail: string }): vm.Script | undefined {
+        if (!packageModule(filename, source)) {
+            return undefined;
+        }
         const text = `${wrapper.head}${source}${wrapper.tail}`;
         const known = this.memory.get(filename);
         const cachedData = known?.text === text ? known.data : this.readFile(text);
+        // Data exists only for a text that was cacheable when it was written (same name, same text): the lexer runs
+        // only for a module without data.
+        if (!cachedData && importsDynamically(source)) {
+            return undefined;
+        }
         const script = new vm.Script(text, {
             filename,
             columnOffset: -wrapper.head.length,
@@ -197,11 +211,16 @@ export function installCodeCache(dir: string): CodeCache {
     const [head, tail] = Module.wrapper;
     let saving: NodeJS.Immediate | undefined;
     Module.prototype._compile = function (this: NodeModule, source: string, filename: string): unknown {
-        if (!cacheable(filename, source)) {
+        const misses = cache.counts.misses;
+        let script: vm.Script | undefined;
+        try {
+            script = cache.compile(filename, source, { head, tail });
+        } catch {
+            // A syntax error: Node's own compile reports it its way (an ES module required, for one).
+        }
+        if (!script) {
             return nodeCompile.call(this, source, filename);
         }
-        const misses = cache.counts.misses;
-        const script = cache.compile(filename, source, { head, tail });
         if (cache.counts.misses > misses && !saving) {
             saving = setImmediate(() => {
                 saving = undefined;

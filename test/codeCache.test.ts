@@ -19,7 +19,7 @@ function tempDir(prefix: string): string {
 
 /** Run a module's text through a cache and return what it exported. */
 function load(cache: CodeCache, filename: string, source: string): unknown {
-    const fn = cache.compile(filename, source, WRAPPER).runInThisContext() as (
+    const fn = cache.compile(filename, source, WRAPPER)!.runInThisContext() as (
         e: unknown,
         r: unknown,
         m: { exports: unknown },
@@ -55,6 +55,17 @@ describe("CodeCache", () => {
         // The same process (its memory) and a new one (the folder) both compile the new text.
         expect(load(cache, file, after)).toBe("deny!");
         expect(load(new CodeCache(dir), file, after)).toBe("deny!");
+    });
+
+    it("leaves a module it does not take to the caller, and compiles no dynamic import even when asked twice", () => {
+        const dir = tempDir("maestro-code-cache-");
+        const cache = new CodeCache(dir);
+        expect(cache.compile(path.join(repoRoot, "bin", "index.js"), "exports.a = 1;", WRAPPER)).toBeUndefined();
+        const dynamic = "exports.f = () => import('./b.mjs');";
+        expect(cache.compile(file, dynamic, WRAPPER)).toBeUndefined();
+        expect(cache.compile(file, dynamic, WRAPPER)).toBeUndefined();
+        expect(cache.counts).toEqual({ hits: 0, misses: 0 });
+        expect(cache.save()).toBe(0);
     });
 
     it("names another file for another wrapper of the same module (Node's and jest's differ)", () => {

@@ -53,7 +53,7 @@ class CompileCacheRuntime extends Runtime {
         const wrapper = { head: `(function (${executor.injectedModuleParameters.join(", ")}) {`, tail: "\n})" };
         executor.compile = (source, filename) => {
             const context = executor.environment.getVmContext();
-            if (!context || !codeCache.cacheable(filename, source)) {
+            if (!context) {
                 return jestCompile(source, filename);
             }
             let script;
@@ -63,7 +63,8 @@ class CompileCacheRuntime extends Runtime {
                 // A syntax error: jest's own compile reports it its way.
                 return jestCompile(source, filename);
             }
-            return script.runInContext(context);
+            // Not a package module, or one with a dynamic import(): jest's compile.
+            return script ? script.runInContext(context) : jestCompile(source, filename);
         };
     }
 
