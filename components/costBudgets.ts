@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { planOrRefuse } from "../core/component";
+import { planOrRefuse, plannedOnce } from "../core/component";
 import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { Guardrails } from "../core/guardrails";
@@ -54,14 +54,14 @@ export class CostBudgets extends pulumi.ComponentResource {
     public readonly anomalyMonitorArn: pulumi.Output<string>;
 
     /** What this component would create; throws on a budget the guardrails refuse. Registers nothing. */
-    static plan(args: CostBudgetsArgs): CostBudgetsPlan {
+    static readonly plan = plannedOnce((args: CostBudgetsArgs): CostBudgetsPlan => {
         return {
             budgets: budgetSpecs(args.config, args.guardrails),
             costAllocationTags: costAllocationTagKeys(args.config),
             anomaly: anomalySpec(args.config, args.guardrails),
             llmAction: llmBudgetActionSpec(args.config),
         };
-    }
+    });
 
     constructor(name: string, args: CostBudgetsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:budgets:CostBudgets", name, {}, opts);

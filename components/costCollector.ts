@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { planOrRefuse } from "../core/component";
+import { planOrRefuse, plannedOnce } from "../core/component";
 import { CollectorPlan, collectorPlan, readCollectorBundle } from "../collector/plan";
 import { declareEvidence } from "../core/evidence";
 import { BACKLOG_ITEM } from "../core/conventions";
@@ -32,9 +32,9 @@ export class CostCollector extends pulumi.ComponentResource {
     public readonly serviceMonitorName?: pulumi.Output<string>;
 
     /** The collector's objects and policies; throws on a config or bundle it cannot deploy. Registers nothing. */
-    static plan(args: CostCollectorArgs): CollectorPlan {
+    static readonly plan = plannedOnce((args: CostCollectorArgs): CollectorPlan => {
         return collectorPlan(args.config, args.guardrails, readCollectorBundle(args.bundleFile));
-    }
+    });
 
     constructor(name: string, args: CostCollectorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:cost:CostCollector", name, {}, opts);

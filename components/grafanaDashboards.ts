@@ -1,6 +1,6 @@
 import * as grafana from "@pulumiverse/grafana";
 import * as pulumi from "@pulumi/pulumi";
-import { planOrRefuse } from "../core/component";
+import { planOrRefuse, plannedOnce } from "../core/component";
 import { BACKLOG_ITEM, GRAFANA_DASHBOARD_TYPE } from "../core/conventions";
 import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
@@ -55,7 +55,7 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
      * The checked dashboard models and Grafana's base URL. Throws on a URL or a model Grafana would refuse or render
      * wrongly (the checks the tests run, minus promtool). Registers nothing.
      */
-    static plan(args: GrafanaDashboardsArgs): { built: BuiltDashboard[]; base: URL } {
+    static readonly plan = plannedOnce((args: GrafanaDashboardsArgs): { built: BuiltDashboard[]; base: URL } => {
         const env = args.config.environment;
         let base: URL;
         try {
@@ -96,7 +96,7 @@ export class GrafanaDashboards extends pulumi.ComponentResource {
             throw new Error(`the ${env} dashboards are not valid:\n${problems.map(formatProblem).join("\n")}`);
         }
         return { built, base };
-    }
+    });
 
     constructor(name: string, args: GrafanaDashboardsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:dashboards:GrafanaDashboards", name, {}, opts);

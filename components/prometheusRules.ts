@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { planOrRefuse } from "../core/component";
+import { planOrRefuse, plannedOnce } from "../core/component";
 import { BACKLOG_ITEM } from "../core/conventions";
 import { declareEvidence } from "../core/evidence";
 import { Guardrails } from "../core/guardrails";
@@ -46,7 +46,7 @@ export class GuardrailRules extends pulumi.ComponentResource {
      * The rule sets this component would deploy; throws on guardrails the builders cannot serve, and on a sibling
      * stack sharing this one's Prometheus with a common object name, series or SLI traffic. Registers nothing.
      */
-    static plan(args: GuardrailRulesArgs): RuleSet[] {
+    static readonly plan = plannedOnce((args: GuardrailRulesArgs): RuleSet[] => {
         const sets = buildRuleSets(args.config, args.guardrails);
         const clashes = stacksApart([...(args.siblings ?? []), args.config], args.guardrails).filter(
             (p) => p.file === args.config.sourceFile,
@@ -55,7 +55,7 @@ export class GuardrailRules extends pulumi.ComponentResource {
             throw new ValidationError(clashes);
         }
         return sets;
-    }
+    });
 
     constructor(name: string, args: GuardrailRulesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("maestro:rules:GuardrailRules", name, {}, opts);

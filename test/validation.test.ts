@@ -3,6 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RunError } from "@pulumi/pulumi/errors";
+import { plannedOnce } from "../core/component";
+import { CostBudgets } from "../components/costBudgets";
+import { GuardrailRules } from "../components/prometheusRules";
+import { shippedStackConfig } from "../offline/shippedStacks";
+import { guardrails } from "./helpers";
 import {
     DeployRefusal,
     MAX_DOCUMENT_BYTES,
@@ -487,5 +492,37 @@ describe("preflight runs every plan before any resource is registered, and refus
                 "    and none for team data",
             ].join("\n"),
         );
+    });
+});
+
+describe("a component's plan runs once per args object (the preflight's, then the constructor's)", () => {
+    it("returns the first result for the same args, plans new args afresh, and keeps no refusal", () => {
+        let runs = 0;
+        const plan = plannedOnce((args: { n: number }) => {
+            runs++;
+            if (args.n < 0) {
+                throw new Error(`refused ${args.n}`);
+            }
+            return { doubled: args.n * 2 };
+        });
+        const args = { n: 2 };
+        const first = plan(args);
+        expect(plan(args)).toBe(first);
+        expect(runs).toBe(1);
+        expect(plan({ n: 2 })).toEqual(first);
+        expect(runs).toBe(2);
+        const bad = { n: -1 };
+        expect(() => plan(bad)).toThrow("refused -1");
+        expect(() => plan(bad)).toThrow("refused -1");
+        expect(runs).toBe(4);
+    });
+
+    it("is how the stack's components plan: the constructor takes what the preflight computed", () => {
+        const config = shippedStackConfig("dev");
+        const rulesArgs = { config, guardrails };
+        expect(GuardrailRules.plan(rulesArgs)).toBe(GuardrailRules.plan(rulesArgs));
+        expect(GuardrailRules.plan({ config, guardrails })).not.toBe(GuardrailRules.plan(rulesArgs));
+        const budgetArgs = { config, guardrails };
+        expect(CostBudgets.plan(budgetArgs)).toBe(CostBudgets.plan(budgetArgs));
     });
 });
