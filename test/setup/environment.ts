@@ -1,13 +1,14 @@
 /**
  * Jest's node environment, with one change: the stack traces the Pulumi SDK captures for its own bookkeeping are
- * formatted by V8's plain rules instead of jest's source-mapping formatter.
+ * not formatted: their text is the bare error line, without frames.
  *
  * The SDK takes `new Error().stack` for every promise it tracks (runtime/debuggable.js, for its leak report) and the
- * whole call stack of every resource it constructs (Resource.callsites, the source position it sends the engine).
- * Jest's formatter clones and source-maps each frame of each of those, which made a third of a program run's time
- * under jest. Neither text reaches a test: the leak report prints only when a process exits with promises pending
- * and the mock monitor drops source positions. Every other stack (a thrown error, a failed expectation) is still
- * formatted by jest, against the TypeScript sources.
+ * whole call stack of every resource it constructs (Resource.callsites, the source position and stack it sends the
+ * engine). Jest's formatter clones and source-maps each frame of each of those, which made a third of a program
+ * run's time under jest; formatting them plainly still took a tenth. Neither text reaches a test: the leak report
+ * prints only when a process exits with promises pending, and the mock monitor drops source positions and stacks.
+ * Every other stack (a thrown error, a failed expectation) is still formatted by jest, against the TypeScript
+ * sources.
  */
 import { TestEnvironment } from "jest-environment-node";
 
@@ -32,10 +33,14 @@ function isBookkeeping(frames: readonly Frame[]): boolean {
     return BOOKKEEPING.some((b) => b.fn === fn && b.file.test(file));
 }
 
-/** V8's own format: "Error: message" and one "    at ..." line per frame (what the SDK parses). */
+/** The first line of V8's format: "Error: message". */
+function errorLine(error: Error): string {
+    return error.message ? `${error.name}: ${error.message}` : error.name || "Error";
+}
+
+/** V8's own format: the error line and one "    at ..." line per frame. */
 function plainStack(error: Error, frames: readonly Frame[]): string {
-    const head = error.message ? `${error.name}: ${error.message}` : error.name || "Error";
-    return head + frames.map((f) => `\n    at ${f.toString()}`).join("");
+    return errorLine(error) + frames.map((f) => `\n    at ${f.toString()}`).join("");
 }
 
 export default class PulumiTestEnvironment extends TestEnvironment {
@@ -45,8 +50,10 @@ export default class PulumiTestEnvironment extends TestEnvironment {
         // in the worker (read at each call: jest swaps it per test file).
         const outer = Error;
         this.global.Error.prepareStackTrace = (error: Error, frames: Frame[]) =>
-            isBookkeeping(frames) || typeof outer.prepareStackTrace !== "function"
-                ? plainStack(error, frames)
-                : (outer.prepareStackTrace(error, frames) as string);
+            isBookkeeping(frames)
+                ? errorLine(error)
+                : typeof outer.prepareStackTrace === "function"
+                  ? (outer.prepareStackTrace(error, frames) as string)
+                  : plainStack(error, frames);
     }
 }
