@@ -72,11 +72,16 @@ interface Compiled {
     readonly filename: string;
     readonly text: string;
     readonly script: vm.Script;
+    /** The cache file of the text, when it was looked for. */
+    readonly file?: string;
+    /** Whether V8 refused data the cache had (it is replaced, whoever wrote it). */
+    readonly refused: boolean;
 }
 
 export class CodeCache {
     private readonly memory = new Map<string, { text: string; data: Buffer }>();
     private uncached: Compiled[] = [];
+    private dirMade = false;
     /** Modules compiled with accepted data, and without (since the cache was made). */
     readonly counts = { hits: 0, misses: 0 };
 
@@ -108,7 +113,8 @@ export class CodeCache {
         }
         const text = `${wrapper.head}${source}${wrapper.tail}`;
         const known = this.memory.get(filename);
-        const cachedData = known?.text === text ? known.data : this.readFile(text);
+        const file = known?.text === text ? undefined : this.fileFor(text);
+        const cachedData = file === undefined ? known?.data : readIfThere(file);
         // Data exists only for a text that was cacheable when it was written (same name, same text): the lexer runs
         // only for a module without data.
         if (!cachedData && importsDynamically(source)) {
@@ -121,7 +127,7 @@ export class CodeCache {
         });
         if (!cachedData || script.cachedDataRejected) {
             this.counts.misses++;
-            this.uncached.push({ filename, text, script });
+            this.uncached.push({ filename, text, script, file, refused: cachedData !== undefined });
         } else {
             this.counts.hits++;
             if (known?.text !== text) {
@@ -133,34 +139,32 @@ export class CodeCache {
 
     /**
      * Serialize what V8 compiled for each module that had no data, now that it ran: kept in memory and written to the
-     * folder. Returns how many were written.
+     * folder. A file another process wrote meanwhile (jest's other worker, synth's pack) is left as it is, unless V8
+     * refused this one's data. Returns how many were written.
      */
     save(): number {
         const done = this.uncached;
         this.uncached = [];
         let written = 0;
-        for (const { filename, text, script } of done) {
+        for (const { filename, text, script, file = this.fileFor(text), refused } of done) {
+            if (!refused && fs.existsSync(file)) {
+                continue;
+            }
             const data = script.createCachedData();
             this.memory.set(filename, { text, data });
-            written += this.writeFile(text, data) ? 1 : 0;
+            written += this.writeFile(file, data) ? 1 : 0;
         }
         return written;
     }
 
-    private readFile(text: string): Buffer | undefined {
-        try {
-            return fs.readFileSync(this.fileFor(text));
-        } catch {
-            return undefined;
-        }
-    }
-
-    private writeFile(text: string, data: Buffer): boolean {
-        const file = this.fileFor(text);
+    private writeFile(file: string, data: Buffer): boolean {
         // Processes may write the same file at once: each writes its own temporary file and renames it into place.
         const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
         try {
-            fs.mkdirSync(this.dir, { recursive: true });
+            if (!this.dirMade) {
+                fs.mkdirSync(this.dir, { recursive: true });
+                this.dirMade = true;
+            }
             fs.writeFileSync(tmp, data);
             fs.renameSync(tmp, file);
             return true;
@@ -173,6 +177,14 @@ export class CodeCache {
             }
             return false;
         }
+    }
+}
+
+function readIfThere(file: string): Buffer | undefined {
+    try {
+        return fs.readFileSync(file);
+    } catch {
+        return undefined;
     }
 }
 

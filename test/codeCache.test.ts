@@ -44,6 +44,17 @@ describe("CodeCache", () => {
         expect(cache.save()).toBe(0);
     });
 
+    it("leaves a file another process wrote meanwhile (jest's two workers load the same modules)", () => {
+        const dir = tempDir("maestro-code-cache-");
+        const source = "module.exports = 'shared';";
+        const [a, b] = [new CodeCache(dir), new CodeCache(dir)];
+        load(a, file, source);
+        load(b, file, source);
+        expect(a.save()).toBe(1);
+        expect(b.save()).toBe(0);
+        expect(fs.readdirSync(dir)).toHaveLength(1);
+    });
+
     it("never runs the old code for a changed text of the same length (V8 checks only the length)", () => {
         const dir = tempDir("maestro-code-cache-");
         const before = "module.exports = 'allow';";
