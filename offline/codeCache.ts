@@ -27,18 +27,18 @@ import * as vm from "vm";
 /** Where the data of every process goes. */
 export const CODE_CACHE_DIR = path.join(".cache", "v8");
 
-/**
- * Whether a module's code has a dynamic `import()`. V8 drops a script's import callback when the script is made from
- * cached data (Node 20: the call then throws ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so such a module is compiled
- * as usual. Most texts never spell `import(`; the others are lexed (es-module-lexer, so that words in strings and
- * comments, as in TypeScript's compiler, do not count). A text the lexer cannot read counts as having one.
- */
 /** es-module-lexer's CommonJS build (its typings are the ESM build's, which a CommonJS file cannot import). */
 interface Lexer {
     parse(source: string): readonly [ReadonlyArray<{ readonly type: string }>, ...unknown[]];
 }
 let lexer: Lexer | undefined;
 
+/**
+ * Whether a module's code has a dynamic `import()`. V8 drops a script's import callback when the script is made from
+ * cached data (Node 20: the call then throws ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so such a module is compiled
+ * as usual. Most texts never spell `import(`; the others are lexed (es-module-lexer, so that words in strings and
+ * comments, as in TypeScript's compiler, do not count). A text the lexer cannot read counts as having one.
+ */
 export function importsDynamically(source: string): boolean {
     if (!/\bimport\s*\(/.test(source)) {
         return false;
