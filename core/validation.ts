@@ -4,6 +4,7 @@ import * as path from "path";
 import Ajv, { ErrorObject, Options, ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import * as yaml from "js-yaml";
+import { writeFileAtomically } from "./atomicFile";
 
 /** One problem found in an input file: which file, where in it (a JSON pointer), and what is wrong. */
 export interface Problem {
@@ -107,13 +108,10 @@ export function cachedValidator(
     }
     const validate = compile();
     try {
-        fs.mkdirSync(SCHEMA_CACHE_DIR, { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
         // Loaded here: only a process that compiled writes code.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const standaloneCode = (require("ajv/dist/standalone") as typeof import("ajv/dist/standalone")).default;
-        fs.writeFileSync(tmp, standaloneCode(compiler.ajv, validate));
-        fs.renameSync(tmp, file);
+        writeFileAtomically(file, standaloneCode(compiler.ajv, validate));
     } catch {
         // A read-only checkout: the next process compiles too.
     }

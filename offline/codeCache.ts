@@ -23,6 +23,7 @@ import * as nodeModule from "module";
 import * as path from "path";
 import * as v8 from "v8";
 import * as vm from "vm";
+import { writeFileAtomically } from "../core/atomicFile";
 
 /** Where the data of every process goes. */
 export const CODE_CACHE_DIR = path.join(".cache", "v8");
@@ -59,11 +60,6 @@ function packageModule(filename: string, source: string): boolean {
     return /[\\/]node_modules[\\/].*\.c?js$/.test(filename) && !source.startsWith("#!");
 }
 
-/** Files the cache takes: package code that a CommonJS wrapper can compile, with no dynamic `import()`. */
-export function cacheable(filename: string, source: string): boolean {
-    return packageModule(filename, source) && !importsDynamically(source);
-}
-
 export function codeCacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
     return env.MAESTRO_CODE_CACHE !== "off";
 }
@@ -81,7 +77,6 @@ interface Compiled {
 export class CodeCache {
     private readonly memory = new Map<string, { text: string; data: Buffer }>();
     private uncached: Compiled[] = [];
-    private dirMade = false;
     /** Modules compiled with accepted data, and without (since the cache was made). */
     readonly counts = { hits: 0, misses: 0 };
 
@@ -104,7 +99,7 @@ export class CodeCache {
 
     /**
      * A script of `head + source + tail` (a function expression the caller runs), compiled with the data this cache
-     * has for it when V8 accepts it; undefined for a module the cache does not take (`cacheable`), which the caller
+     * has for it when V8 accepts it; undefined for a module the cache does not take (not package code, a hashbang, a dynamic `import()`), which the caller
      * compiles as usual. The column offset keeps the first line's positions as in the file.
      */
     compile(filename: string, source: string, wrapper: { head: string; tail: string }): vm.Script | undefined {
@@ -158,23 +153,11 @@ export class CodeCache {
     }
 
     private writeFile(file: string, data: Buffer): boolean {
-        // Processes may write the same file at once: each writes its own temporary file and renames it into place.
-        const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
         try {
-            if (!this.dirMade) {
-                fs.mkdirSync(this.dir, { recursive: true });
-                this.dirMade = true;
-            }
-            fs.writeFileSync(tmp, data);
-            fs.renameSync(tmp, file);
+            writeFileAtomically(file, data);
             return true;
         } catch {
             // A cache that cannot be written only costs the next start its compile.
-            try {
-                fs.rmSync(tmp, { force: true });
-            } catch {
-                // Nothing was written.
-            }
             return false;
         }
     }

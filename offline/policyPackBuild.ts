@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type * as esbuild from "esbuild";
+import { writeFileAtomically } from "../core/atomicFile";
 import { loadGuardrails } from "../core/guardrails";
 import { ValidationError, displayPath, repoRoot } from "../core/validation";
 import { POLICY_PACK_DIR } from "./policyPackProcess";
@@ -123,10 +124,7 @@ export async function bundlePolicyPack(opts: { packDir?: string; data?: PackData
  * the same time) never loads half a file.
  */
 export function writePolicyPack(file: string, contents: Uint8Array): void {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, contents);
-    fs.renameSync(tmp, file);
+    writeFileAtomically(file, contents);
 }
 
 /** Bundle the pack into `<packDir>/bin/index.js` (`npm run build:policies`). */

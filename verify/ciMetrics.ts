@@ -4,8 +4,7 @@
  * Prometheus text exposition format, to a file a CI job pushes to a Pushgateway or drops in node_exporter's
  * textfile collector directory (docs/metrics.md). `promtool check metrics` accepts what this writes.
  */
-import * as fs from "fs";
-import * as path from "path";
+import { writeFileAtomically } from "../core/atomicFile";
 import { CADENCE_METRIC, CI_METRIC } from "../core/conventions";
 import type { ReleaseCut } from "../rules";
 import type { PolicyReport } from "../offline/policyAnalyzer";
@@ -50,10 +49,7 @@ export function renderMetrics(families: readonly MetricFamily[]): string {
  * it must never read half a file.
  */
 export function writeMetricsFile(file: string, families: readonly MetricFamily[]): void {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, renderMetrics(families));
-    fs.renameSync(tmp, file);
+    writeFileAtomically(file, renderMetrics(families));
 }
 
 /** Violations per policy and level for one stack; every policy the pack ran appears, at 0 when clean. */
