@@ -28,6 +28,7 @@ import * as yaml from "js-yaml";
 import { parseFlags, runMain, single, UsageError } from "./cli";
 import { childrenCpuMs, childrenCpuSince } from "./childCpu";
 import type { CheckTiming, CheckTimings } from "./check";
+import type { JestResults } from "./testDurations";
 import { repoRoot } from "../core/validation";
 import { bundleCollector } from "../offline/collectorBundle";
 
@@ -222,17 +223,6 @@ const JEST_GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
 function jestGroup(file: string): string {
     const source = fs.readFileSync(file, "utf8");
     return (JEST_GROUPS.find(([, re]) => re.test(source)) ?? JEST_GROUPS[JEST_GROUPS.length - 1])[0];
-}
-
-interface JestResults {
-    readonly numTotalTests: number;
-    readonly testResults: ReadonlyArray<{
-        readonly name: string;
-        readonly startTime: number;
-        readonly endTime: number;
-        readonly status: string;
-        readonly assertionResults: readonly unknown[];
-    }>;
 }
 
 /** Run scripts/check.js; returns its timings, and prints its output when it failed. */

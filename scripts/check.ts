@@ -15,13 +15,17 @@ import * as path from "path";
 import { parseFlags, runMain, single, UsageError } from "./cli";
 import { childrenCpuMs, childrenCpuSince } from "./childCpu";
 import { repoRoot } from "../core/validation";
+import { saveTestDurations, TEST_DURATIONS_FILE } from "./testDurations";
 
-const USAGE = `usage: npm test [-- --serial] [--only CHECK ...] [--timings FILE] [--jest-json FILE] [TEST_PATH ...]
+const USAGE = `usage: npm test [-- --serial] [--only CHECK ...] [--timings FILE] [--jest-json FILE] [--save-durations]
+                [TEST_PATH ...]
   --serial          run the four reading checks (lint, typecheck, format, data) one after another at normal
                     priority, then jest alone, instead of all of them beside jest at low priority
   --only CHECK      run only this check (repeatable): lint, format, typecheck, data, jest
   --timings FILE    write each check's start, end, wall time and result as JSON (npm run bench reads it)
   --jest-json FILE  have jest write its results as JSON (per file and test, as \`jest --json\`) to FILE
+  --save-durations  after jest, write each file's time to test/setup/testDurations.json (commit it): on a fresh
+                    clone jest runs the longest files first by it
   TEST_PATH         passed to jest: run only the test files matching it`;
 
 interface Check {
@@ -129,14 +133,17 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 async function main(): Promise<number> {
     const flags = parseFlags(
         process.argv.slice(2),
-        { values: ["only", "timings", "jest-json"], booleans: ["serial", "help"], positionals: 1000 },
+        { values: ["only", "timings", "jest-json"], booleans: ["serial", "help", "save-durations"], positionals: 1000 },
         USAGE,
     );
     if (flags.booleans.has("help")) {
         process.stdout.write(USAGE + "\n");
         return 0;
     }
-    const jestJson = single(flags, "jest-json", USAGE);
+    const saveDurations = flags.booleans.has("save-durations");
+    const jestJson =
+        single(flags, "jest-json", USAGE) ??
+        (saveDurations ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-jest-")), "jest.json") : undefined);
     const jestArgs = [...(jestJson ? ["--json", "--outputFile", path.resolve(jestJson)] : []), ...flags.positionals];
     const all = checks(jestArgs);
     const only = flags.values.only ?? [];
@@ -191,6 +198,12 @@ async function main(): Promise<number> {
         await Promise.all([run(jest, true, reading.length === 0), readAll(true)]);
     }
     const passed = timings.every((t) => t.passed) && readingPassed;
+    if (saveDurations && jestJson && fs.existsSync(jestJson)) {
+        const timed = saveTestDurations(jestJson);
+        process.stdout.write(
+            `── ${timed} files' durations written to ${path.relative(repoRoot, TEST_DURATIONS_FILE)}\n`,
+        );
+    }
     const totalMs = since();
     const totalCpuMs = childrenCpuSince(cpuAtStart);
     const cpu = (ms: number | undefined) => (ms === undefined ? "" : `  ${seconds(ms).padStart(8)} CPU`);
