@@ -18,7 +18,7 @@ import { SLO_RECORD } from "../core/conventions";
 import { SLO_ALERT_NAME, WORKBOOK_BURN_ALERTS } from "../rules/design";
 import { sloPeriodWindow } from "../rules/slo";
 import { RuleGroup, isRecordingRule } from "../rules/types";
-import { inParallel, promtool, promtoolAsync, promtoolPath } from "../verify/promtool";
+import { inParallel, promtool, promtoolAsync, promtoolEnv, promtoolPath } from "../verify/promtool";
 import { guardrails, STACKS } from "./helpers";
 
 const PARALLEL = Math.max(1, Math.min(2, os.cpus().length));
@@ -29,6 +29,11 @@ describe("promtool", () => {
         expect(promtool(["--version"], repoRoot).stdout + promtool(["--version"], repoRoot).stderr).toMatch(
             /promtool, version 2\./,
         );
+    });
+
+    it("runs with Go's collector and scheduler set for short single-threaded runs, unless the caller set them", () => {
+        expect(promtoolEnv({ PATH: "/bin" })).toEqual({ PATH: "/bin", GOGC: "400", GOMAXPROCS: "1" });
+        expect(promtoolEnv({ GOGC: "100", GOMAXPROCS: "4" })).toEqual({ GOGC: "100", GOMAXPROCS: "4" });
     });
 
     it("fails with a clear message when it is missing", () => {
