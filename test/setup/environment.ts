@@ -1,6 +1,7 @@
 /**
- * Jest's node environment, with one change: the stack traces the Pulumi SDK captures for its own bookkeeping are
- * not formatted: their text is the bare error line, without frames.
+ * Jest's node environment, with two changes: the temporary folders a test file makes are removed when it ends
+ * (test/setup/tempDirs.ts), and the stack traces the Pulumi SDK captures for its own bookkeeping are not formatted:
+ * their text is the bare error line, without frames.
  *
  * The SDK takes `new Error().stack` for every promise it tracks (runtime/debuggable.js, for its leak report) and the
  * whole call stack of every resource it constructs (Resource.callsites, the source position and stack it sends the
@@ -11,6 +12,7 @@
  * sources.
  */
 import { TestEnvironment } from "jest-environment-node";
+import { TempDirTracker } from "./tempDirs";
 
 /** A V8 call site; its toString() is the text V8 prints for the frame (the typings leave it out). */
 interface Frame extends NodeJS.CallSite {
@@ -44,8 +46,11 @@ function plainStack(error: Error, frames: readonly Frame[]): string {
 }
 
 export default class PulumiTestEnvironment extends TestEnvironment {
+    private readonly tempDirs = new TempDirTracker();
+
     override async setup(): Promise<void> {
         await super.setup();
+        this.tempDirs.start();
         // Errors made in the test's context ask its Error first; anything else goes on to the formatter jest installed
         // in the worker (read at each call: jest swaps it per test file).
         const outer = Error;
@@ -55,5 +60,11 @@ export default class PulumiTestEnvironment extends TestEnvironment {
                 : typeof outer.prepareStackTrace === "function"
                   ? (outer.prepareStackTrace(error, frames) as string)
                   : plainStack(error, frames);
+    }
+
+    /** After the file's last hook: its servers are stopped, so its folders can go. */
+    override async teardown(): Promise<void> {
+        this.tempDirs.stop();
+        await super.teardown();
     }
 }

@@ -1,12 +1,14 @@
 /**
- * The order jest runs the files in (test/setup/sequencer.js): the longest first, from jest's own timings where it
- * has them and from the committed durations (test/setup/testDurations.json) where it has none, as on a fresh clone;
- * and how `npm test -- --save-durations` rewrites those durations (scripts/testDurations.ts).
+ * How jest runs the suite (test/setup/): the order of the files (sequencer.js), the longest first, from jest's own
+ * timings where it has them and from the committed durations (testDurations.json) where it has none, as on a fresh
+ * clone; how `npm test -- --save-durations` rewrites those durations (scripts/testDurations.ts); and the temporary
+ * folders a file makes, removed when it ends (tempDirs.ts, from the environment).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { repoRoot } from "../core/validation";
+import { TempDirTracker } from "./setup/tempDirs";
 import {
     JestResults,
     readTestDurations,
@@ -213,5 +215,48 @@ describe("npm test -- --save-durations", () => {
         expect(readTestDurations(file)!.seconds).toEqual({ "test/rules.test.ts": 2.7 });
         fs.writeFileSync(file, "{");
         expect(() => saveTestDurations(jestJson, file)).toThrow(/durations\.json: not valid JSON/);
+    });
+});
+
+describe("the temporary folders a test file makes", () => {
+    // Node's own module, as the code a test runs calls it (this file's `fs` is the copy SWC took when it loaded).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const node = require("fs") as typeof fs;
+
+    it("are removed when it ends, however they were made; a folder outside the temporary folder is left", async () => {
+        const outside = node.mkdtempSync(path.join(repoRoot, ".cache", "harness-"));
+        const originals = [node.mkdtempSync, node.mkdtemp, node.promises.mkdtemp];
+        const tracker = new TempDirTracker();
+        tracker.start();
+        let made: string[];
+        try {
+            const sync = node.mkdtempSync(path.join(os.tmpdir(), "maestro-harness-"));
+            node.writeFileSync(path.join(sync, "file"), "x");
+            node.mkdirSync(path.join(sync, "nested"));
+            const promised = await node.promises.mkdtemp(path.join(os.tmpdir(), "maestro-harness-"));
+            const called = await new Promise<string>((resolve, reject) =>
+                node.mkdtemp(path.join(os.tmpdir(), "maestro-harness-"), "utf8", (err, f) =>
+                    err ? reject(err) : resolve(f),
+                ),
+            );
+            const kept = node.mkdtempSync(path.join(outside, "kept-"));
+            made = [sync, promised, called, kept];
+            expect(made.every((f) => node.statSync(f).isDirectory())).toBe(true);
+        } finally {
+            expect(tracker.stop().sort()).toEqual(made!.slice(0, 3).sort());
+        }
+        expect(made.map((f) => node.existsSync(f))).toEqual([false, false, false, true]);
+        expect([node.mkdtempSync, node.mkdtemp, node.promises.mkdtemp]).toEqual(originals);
+        node.rmSync(outside, { recursive: true, force: true });
+    });
+
+    it("are tracked by the environment every test file runs in", () => {
+        const source = fs.readFileSync(path.join(repoRoot, "test", "setup", "environment.ts"), "utf8");
+        expect(source).toMatch(/this\.tempDirs\.start\(\)/);
+        expect(source).toMatch(/this\.tempDirs\.stop\(\)/);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        expect((require("../jest.config.js") as { testEnvironment: string }).testEnvironment).toBe(
+            "<rootDir>/test/setup/environment.ts",
+        );
     });
 });
