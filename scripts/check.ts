@@ -141,9 +141,11 @@ async function main(): Promise<number> {
         return 0;
     }
     const saveDurations = flags.booleans.has("save-durations");
-    const jestJson =
-        single(flags, "jest-json", USAGE) ??
-        (saveDurations ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-jest-")), "jest.json") : undefined);
+    const scratch =
+        saveDurations && !single(flags, "jest-json", USAGE)
+            ? fs.mkdtempSync(path.join(os.tmpdir(), "maestro-jest-"))
+            : undefined;
+    const jestJson = single(flags, "jest-json", USAGE) ?? (scratch ? path.join(scratch, "jest.json") : undefined);
     const jestArgs = [...(jestJson ? ["--json", "--outputFile", path.resolve(jestJson)] : []), ...flags.positionals];
     const all = checks(jestArgs);
     const only = flags.values.only ?? [];
@@ -203,6 +205,9 @@ async function main(): Promise<number> {
         process.stdout.write(
             `── ${timed} files' durations written to ${path.relative(repoRoot, TEST_DURATIONS_FILE)}\n`,
         );
+    }
+    if (scratch) {
+        fs.rmSync(scratch, { recursive: true, force: true });
     }
     const totalMs = since();
     const totalCpuMs = childrenCpuSince(cpuAtStart);
