@@ -94,16 +94,28 @@ describe("the test sequencer", () => {
         ]);
     });
 
-    it("without committed durations either, keeps jest's order by size (the file missing or not JSON)", () => {
+    it("without committed durations either, keeps jest's order by size, and names a file it cannot read", () => {
         const missing = path.join(tempDir(), "none.json");
         const broken = path.join(tempDir(), "broken.json");
         fs.writeFileSync(broken, "{ not json");
-        for (const file of [missing, broken]) {
-            expect(order(new Sequencer({}, file).sort(fakeTests(sizes, tempDir())))).toEqual([
-                "test/policies.test.ts",
-                "test/rules-promtool.test.ts",
-                "test/alerting-servers.test.ts",
+        const noSeconds = path.join(tempDir(), "no-seconds.json");
+        fs.writeFileSync(noSeconds, JSON.stringify({ about: "x" }));
+        const said = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
+        try {
+            for (const file of [missing, broken, noSeconds]) {
+                expect(order(new Sequencer({}, file).sort(fakeTests(sizes, tempDir())))).toEqual([
+                    "test/policies.test.ts",
+                    "test/rules-promtool.test.ts",
+                    "test/alerting-servers.test.ts",
+                ]);
+            }
+            const lines = said.mock.calls.map(([text]) => String(text));
+            expect(lines).toEqual([
+                expect.stringMatching(/broken\.json: .*JSON.*; jest orders the files by size\n$/),
+                expect.stringMatching(/no-seconds\.json: no "seconds" object; jest orders the files by size\n$/),
             ]);
+        } finally {
+            said.mockRestore();
         }
     });
 
