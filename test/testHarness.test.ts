@@ -235,8 +235,9 @@ describe("the temporary folders a test file makes", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const node = require("fs") as typeof fs;
 
-    it("are removed when it ends, however they were made; a folder outside the temporary folder is left", async () => {
-        const outside = node.mkdtempSync(path.join(repoRoot, ".cache", "harness-"));
+    it("are removed when it ends, however they were made; a folder made elsewhere is left", async () => {
+        // Below the temporary folder but not in it, as the repository's .cache/ is when CI clones into /tmp.
+        const outside = node.mkdtempSync(path.join(os.tmpdir(), "maestro-harness-parent-"));
         const originals = [node.mkdtempSync, node.mkdtemp, node.promises.mkdtemp];
         const tracker = new TempDirTracker();
         tracker.start();
@@ -252,12 +253,14 @@ describe("the temporary folders a test file makes", () => {
                 ),
             );
             const kept = node.mkdtempSync(path.join(outside, "kept-"));
-            made = [sync, promised, called, kept];
+            const inRepo = node.mkdtempSync(path.join(repoRoot, ".cache", "harness-"));
+            made = [sync, promised, called, kept, inRepo];
             expect(made.every((f) => node.statSync(f).isDirectory())).toBe(true);
         } finally {
             expect(tracker.stop().sort()).toEqual(made!.slice(0, 3).sort());
         }
-        expect(made.map((f) => node.existsSync(f))).toEqual([false, false, false, true]);
+        expect(made.map((f) => node.existsSync(f))).toEqual([false, false, false, true, true]);
+        node.rmSync(made[4], { recursive: true, force: true });
         expect([node.mkdtempSync, node.mkdtemp, node.promises.mkdtemp]).toEqual(originals);
         node.rmSync(outside, { recursive: true, force: true });
     });

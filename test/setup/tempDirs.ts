@@ -2,7 +2,8 @@
  * The temporary folders a test file makes, removed when it ends (test/setup/environment.ts). Tests and the code they
  * run make their scratch folders with `fs.mkdtemp` under the system's temporary folder, and most never removed them:
  * a full run left about 120 folders behind (configs, repositories, key pairs, rule suites), and a machine that ran the
- * suite a hundred times held twenty thousand. Folders made elsewhere (a path the test chose) are the test's own.
+ * suite a hundred times held twenty thousand. Folders made elsewhere (a path the test chose, also one below the
+ * temporary folder, as the repository's own `.cache/` when CI clones into it) are the test's own.
  */
 import * as os from "os";
 import * as path from "path";
@@ -22,7 +23,7 @@ export class TempDirTracker {
     private readonly made: string[] = [];
     private restore: (() => void) | undefined;
 
-    /** Record every folder `fs.mkdtempSync`, `fs.mkdtemp` and `fs.promises.mkdtemp` make under the temporary folder. */
+    /** Record every folder `fs.mkdtempSync`, `fs.mkdtemp` and `fs.promises.mkdtemp` make in the temporary folder. */
     start(): void {
         if (this.restore) {
             return;
@@ -30,8 +31,9 @@ export class TempDirTracker {
         const sync = fs.mkdtempSync;
         const callback = fs.mkdtemp;
         const promised = fsPromises.mkdtemp;
+        // Only a folder made right in the temporary folder: the repository itself may sit below it (CI clones there).
         const record = (folder: unknown) => {
-            if (typeof folder === "string" && isUnder(folder, os.tmpdir())) {
+            if (typeof folder === "string" && path.dirname(path.resolve(folder)) === path.resolve(os.tmpdir())) {
                 this.made.push(folder);
             }
             return folder;
@@ -72,9 +74,4 @@ export class TempDirTracker {
         }
         return removed;
     }
-}
-
-function isUnder(file: string, dir: string): boolean {
-    const relative = path.relative(dir, path.resolve(file));
-    return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
