@@ -227,16 +227,19 @@ function jestGroup(file: string): string {
 
 /** Run scripts/check.js; returns its timings, and prints its output when it failed. */
 function runChecks(args: string[], label: string): CheckTimings {
-    const timings = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-check-")), "timings.json");
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-check-"));
+    const timings = path.join(scratch, "timings.json");
     const r = spawnSync(process.execPath, [CHECK, ...args, "--timings", timings], {
         cwd: repoRoot,
         encoding: "utf8",
         maxBuffer: 256 * 1024 * 1024,
     });
-    if (!fs.existsSync(timings)) {
+    const written = fs.existsSync(timings) ? fs.readFileSync(timings, "utf8") : undefined;
+    fs.rmSync(scratch, { recursive: true, force: true });
+    if (written === undefined) {
         throw new Error(`${label}: scripts/check.js wrote no timings (exit ${r.status})\n${r.stdout}\n${r.stderr}`);
     }
-    const doc = JSON.parse(fs.readFileSync(timings, "utf8")) as CheckTimings;
+    const doc = JSON.parse(written) as CheckTimings;
     if (!doc.passed) {
         process.stdout.write(`${label}: a check FAILED (its wall time is still reported)\n${r.stdout.slice(-4000)}\n`);
     }
