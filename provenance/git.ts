@@ -81,9 +81,11 @@ export function gitFacts(dir: string): GitFacts | undefined {
     };
 }
 
-/** The commit checked out at `dir` (HEAD), or undefined outside a git checkout. */
+/** The commit checked out at `dir` (HEAD), or undefined outside a git work tree or before its first commit. */
 export function headCommit(dir: string): string | undefined {
-    return isGitCheckout(dir) ? git(dir, ["rev-parse", "HEAD"]) : undefined;
+    // One git process: "true" or "false" (a .git folder, a bare repository), then the commit.
+    const [inside, head] = (git(dir, ["rev-parse", "--is-inside-work-tree", "--verify", "HEAD"]) ?? "").split("\n");
+    return inside === "true" && head ? head : undefined;
 }
 
 /** The state of the working tree a deploy runs from. */
@@ -96,20 +98,44 @@ export interface CheckoutState {
     readonly changedSince: (commit: string) => readonly string[] | undefined;
 }
 
-/** HEAD, uncommitted changes and a diff helper for the checkout at `dir` (undefined outside a git checkout). */
+/**
+ * The paths of `git status --porcelain=v2` entries, as git prints them (quoted when they hold special characters): a
+ * changed or unmerged tracked file, an untracked file, and a rename or copy as `old -> new` (as porcelain v1 prints it).
+ */
+function changedPaths(lines: readonly string[]): string[] {
+    return lines.flatMap((l) => {
+        const ordinary = /^1 (?:\S+ ){7}(.*)$/.exec(l);
+        const renamed = /^2 (?:\S+ ){8}([^\t]*)\t(.*)$/.exec(l);
+        const unmerged = /^u (?:\S+ ){9}(.*)$/.exec(l);
+        const untracked = /^\? (.*)$/.exec(l);
+        return ordinary
+            ? [ordinary[1]]
+            : renamed
+              ? [`${renamed[2]} -> ${renamed[1]}`]
+              : unmerged
+                ? [unmerged[1]]
+                : untracked
+                  ? [untracked[1]]
+                  : [];
+    });
+}
+
+/**
+ * HEAD, uncommitted changes and a diff helper for the checkout at `dir`: undefined outside a git work tree, and before
+ * its first commit.
+ */
 export function checkoutState(dir: string): CheckoutState | undefined {
-    const head = headCommit(dir);
+    // One git process for both: porcelain v2 names HEAD's commit in its branch header.
+    const status = git(dir, ["status", "--porcelain=v2", "--branch", "--untracked-files=normal"]);
+    const lines = (status ?? "").split("\n");
+    const head = lines.map((l) => /^# branch\.oid ([0-9a-f]{40,64})$/.exec(l)?.[1]).find((h) => h !== undefined);
     if (!head) {
         return undefined;
     }
-    const status = git(dir, ["status", "--porcelain=v1", "--untracked-files=normal"]) ?? "";
     const changed = new Map<string, readonly string[] | undefined>();
     return {
         head,
-        dirty: status
-            .split("\n")
-            .filter((l) => l.trim() !== "")
-            .map((l) => l.slice(3)),
+        dirty: changedPaths(lines),
         // Each component that binds a release to the code asks of the same commit: one git diff per commit.
         changedSince: (commit) => {
             if (!changed.has(commit)) {

@@ -18,7 +18,7 @@ import { S3_OBJECT_MAX_TAGS, fitObjectTags, objectMetadataKey, objectTagBudgetPr
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
 import { StackConfig } from "../core/stackConfig";
-import { checkoutState, gitFacts } from "../provenance/git";
+import { checkoutState, gitFacts, headCommit } from "../provenance/git";
 import { SignoffEntry, verifyLedger } from "../provenance/ledger";
 import { byName, inputs, ofType, resolveEvidence, runComponents } from "./fixtures/provenance/awsProgram";
 import {
@@ -563,6 +563,41 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         expect(state.changedSince(r.commit)).toEqual(["index.ts"]);
         expect(state.changedSince(state.head)).toEqual([]);
         expect(state.changedSince("0".repeat(40))).toBeUndefined();
+    });
+
+    it("reads HEAD and every kind of uncommitted change in one status, and nothing where there is no commit", () => {
+        const r = repo();
+        expect(headCommit(r.dir)).toBe(r.commit);
+        expect(checkoutState(r.dir)!.dirty).toEqual([]);
+        fs.writeFileSync(path.join(r.dir, "index.ts"), "export = { edited: true };\n");
+        fs.writeFileSync(path.join(r.dir, "staged.ts"), "export = {};\n");
+        r.git("add", "staged.ts");
+        r.git("mv", "README.md", "NOTES.md");
+        fs.writeFileSync(path.join(r.dir, "with space.ts"), "export = {};\n");
+        fs.writeFileSync(path.join(r.dir, "untracked.ts"), "export = {};\n");
+        const state = checkoutState(r.dir)!;
+        expect(state.head).toBe(r.commit);
+        expect([...state.dirty].sort()).toEqual(
+            ["README.md -> NOTES.md", "index.ts", "staged.ts", "untracked.ts", "with space.ts"].sort(),
+        );
+        // A merge conflict is a change too.
+        const conflicted = repo();
+        conflicted.git("checkout", "-q", "-b", "other");
+        fs.writeFileSync(path.join(conflicted.dir, "index.ts"), "export = { other: true };\n");
+        conflicted.git("commit", "-q", "-am", "other");
+        conflicted.git("checkout", "-q", "-");
+        fs.writeFileSync(path.join(conflicted.dir, "index.ts"), "export = { mine: true };\n");
+        conflicted.git("commit", "-q", "-am", "mine");
+        expect(() => conflicted.git("merge", "-q", "other")).toThrow();
+        expect(checkoutState(conflicted.dir)!.dirty).toEqual(["index.ts"]);
+        // Inside .git, in a repository without a commit, and outside any: no HEAD, no state.
+        const empty = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-repo-"));
+        execFileSync("git", ["init", "-q"], { cwd: empty });
+        const outside = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-norepo-"));
+        for (const dir of [path.join(r.dir, ".git"), empty, outside]) {
+            expect(headCommit(dir)).toBeUndefined();
+            expect(checkoutState(dir)).toBeUndefined();
+        }
     });
 
     it("is an update only when the engine applies changes", () => {
