@@ -91,12 +91,12 @@ function totalAnswer(newestDayMs: number, usd: number, nowMs: number): GetCostAn
     return mtd > 0 ? redated(pages, newestDayMs, usd / mtd) : pages;
 }
 
-const ce = mockClient(CostExplorerClient);
-afterAll(() => ce.restore());
-
-function answer(totalPages: GetCostAndUsageResponse[], llm: GetCostAndUsageResponse | Error) {
-    ce.reset();
+/** A Cost Explorer client of its own for each scenario, answering as recorded: the scenarios run at once. */
+function answering(totalPages: GetCostAndUsageResponse[], llm: GetCostAndUsageResponse | Error) {
+    const client = new CostExplorerClient({ region: "us-east-1" });
+    const ce = mockClient(client);
     answerQueries(ce, byPageToken(totalPages), llm);
+    return { client, restore: () => ce.restore() };
 }
 
 const quiet = {
@@ -120,13 +120,15 @@ async function stopAll(r: Running): Promise<void> {
 }
 
 /**
- * This file's pushes carry this grouping label, and its Prometheus keeps only series that have it: real-server tests
- * of other files run at the same time on other loopback ports, and a port one of them freed can be taken by another.
+ * Each scenario's pushes carry its own grouping label, and its Prometheus keeps only series that have it: this file's
+ * scenarios and the real-server tests of other files run at the same time on other loopback ports, and a port one of
+ * them freed can be taken by another.
  */
-const RUN = `costcollector-${process.pid}-${Date.now()}`;
+let runs = 0;
+const runLabel = () => `costcollector-${process.pid}-${Date.now()}-${++runs}`;
 
 /** The staging stack's rules, the collector and the Pushgateway as scrape targets, one-second intervals. */
-function prometheusConfig(collectorPort: number, pushgatewayPort: number): string {
+function prometheusConfig(collectorPort: number, pushgatewayPort: number, run: string): string {
     return yaml.dump({
         global: { scrape_interval: "1s", evaluation_interval: "1s" },
         rule_files: ["rules.yaml"],
@@ -136,7 +138,7 @@ function prometheusConfig(collectorPort: number, pushgatewayPort: number): strin
                 job_name: "pushgateway",
                 honor_labels: true,
                 static_configs: [{ targets: [`127.0.0.1:${pushgatewayPort}`] }],
-                metric_relabel_configs: [{ source_labels: ["run"], regex: RUN, action: "keep" }],
+                metric_relabel_configs: [{ source_labels: ["run"], regex: run, action: "keep" }],
             },
         ],
     });
@@ -167,11 +169,12 @@ interface Scenario {
 
 /** Run one scenario against real servers and return the alerts once they settle to `expected` (or fail, bounded). */
 async function run(scenario: Scenario, expected: Record<string, string>) {
-    answer(scenario.totalPages, scenario.llm);
-    const collector = new CostCollector(settings, new CostExplorerClient({ region: "us-east-1" }), quiet);
-    await collector.refreshIfDue();
+    const costExplorer = answering(scenario.totalPages, scenario.llm);
+    const collector = new CostCollector(settings, costExplorer.client, quiet);
+    const run = runLabel();
     const running: Running = {};
     try {
+        await collector.refreshIfDue();
         running.collector = await serveCollector(collector, 0, "127.0.0.1");
         running.pushgateway = await startPushgateway();
         // What `provenance verify --metrics` writes from the ledger, pushed as .ci/run pushes its files.
@@ -187,12 +190,12 @@ async function run(scenario: Scenario, expected: Record<string, string>) {
             guardrails,
         );
         const push = await request(
-            `${running.pushgateway.url}/metrics/job/maestro-ci/source/metrics-release-signoffs/run/${RUN}`,
+            `${running.pushgateway.url}/metrics/job/maestro-ci/source/metrics-release-signoffs/run/${run}`,
             { method: "POST", body: renderMetrics([releaseCutMetrics(cut)]) },
         );
         expect(push.status).toBe(200);
         running.prometheus = await startPrometheus({
-            config: prometheusConfig(running.collector.port, running.pushgateway.port),
+            config: prometheusConfig(running.collector.port, running.pushgateway.port, run),
             ruleFiles: { "rules.yaml": renderRuleFile(buildRuleGroups(config, guardrails)) },
         });
         const prometheus = running.prometheus;
@@ -245,6 +248,7 @@ async function run(scenario: Scenario, expected: Record<string, string>) {
         };
     } finally {
         await stopAll(running);
+        costExplorer.restore();
     }
 }
 
@@ -254,56 +258,65 @@ const threshold = config.costAlertThreshold;
 const todayMs = Math.floor(Date.now() / DAY_MS) * DAY_MS;
 
 describe("the collector scraped by a real Prometheus running the staging rules", () => {
-    it("spend past the alert line: threshold ticket pending; LLM category missing: telemetry alert pending; overdue cut: fires", async () => {
-        // Between the alert line and the cap: past the threshold, under the budget.
-        const spend = ((1 + threshold) / 2) * budget;
-        const result = await run(
-            {
-                totalPages: totalAnswer(todayMs, spend, Date.now()),
-                llm: new CostExplorerServiceException({
-                    name: "AccessDeniedException",
-                    $fault: "client",
-                    $metadata: { httpStatusCode: 400 },
-                    message: "not authorized",
-                }),
-                stagingCutMs: Date.now() - 2 * stagingTarget.intervalDays * DAY_MS,
-            },
-            {
-                [alertKey(COST_ALERT.threshold, "total")]: "pending",
-                [alertKey(COST_ALERT.telemetry, "llm")]: "pending",
-                [alertKey(CADENCE_ALERT.overdue, stagingTarget.target)]: "firing",
-            },
-        );
-        expect(result.unhealthy).toEqual([]);
-        expect(result.groups.sort()).toEqual(
-            buildRuleGroups(config, guardrails)
-                .map((g) => g.name)
-                .sort(),
-        );
-        const total = result.spend.find((s) => s.metric.category === "total")!;
-        expect(Number(total.value[1])).toBeCloseTo(spend, 2);
-        expect(total.metric.job).toBe("cost-collector");
-        expect(result.spend.some((s) => s.metric.category === "llm")).toBe(false);
-        expect(result.spend.some((s) => s.metric.category === "Amazon Bedrock")).toBe(true);
-        expect(result.cut.map((c) => c.metric.target)).toEqual([stagingTarget.target]);
-    }, 120000);
+    // Each scenario has its own servers, client and grouping label, and mostly waits on Prometheus: both at once.
+    it.concurrent(
+        "spend past the alert line: threshold ticket pending; LLM category missing: telemetry alert pending; overdue cut: fires",
+        async () => {
+            // Between the alert line and the cap: past the threshold, under the budget.
+            const spend = ((1 + threshold) / 2) * budget;
+            const result = await run(
+                {
+                    totalPages: totalAnswer(todayMs, spend, Date.now()),
+                    llm: new CostExplorerServiceException({
+                        name: "AccessDeniedException",
+                        $fault: "client",
+                        $metadata: { httpStatusCode: 400 },
+                        message: "not authorized",
+                    }),
+                    stagingCutMs: Date.now() - 2 * stagingTarget.intervalDays * DAY_MS,
+                },
+                {
+                    [alertKey(COST_ALERT.threshold, "total")]: "pending",
+                    [alertKey(COST_ALERT.telemetry, "llm")]: "pending",
+                    [alertKey(CADENCE_ALERT.overdue, stagingTarget.target)]: "firing",
+                },
+            );
+            expect(result.unhealthy).toEqual([]);
+            expect(result.groups.sort()).toEqual(
+                buildRuleGroups(config, guardrails)
+                    .map((g) => g.name)
+                    .sort(),
+            );
+            const total = result.spend.find((s) => s.metric.category === "total")!;
+            expect(Number(total.value[1])).toBeCloseTo(spend, 2);
+            expect(total.metric.job).toBe("cost-collector");
+            expect(result.spend.some((s) => s.metric.category === "llm")).toBe(false);
+            expect(result.spend.some((s) => s.metric.category === "Amazon Bedrock")).toBe(true);
+            expect(result.cut.map((c) => c.metric.target)).toEqual([stagingTarget.target]);
+        },
+        120000,
+    );
 
-    it("spend under the line with data older than the limit: telemetry alert pending for both budgets; a recent cut: quiet", async () => {
-        const stale = todayMs - 4 * DAY_MS;
-        const result = await run(
-            {
-                totalPages: totalAnswer(stale, (threshold / 2) * budget, Date.now()),
-                llm: redated([recorded("llm")], stale)[0],
-                stagingCutMs: Date.now() - (stagingTarget.intervalDays / 2) * DAY_MS,
-            },
-            {
-                [alertKey(COST_ALERT.telemetry, "llm")]: "pending",
-                [alertKey(COST_ALERT.telemetry, "total")]: "pending",
-            },
-        );
-        expect(result.unhealthy).toEqual([]);
-        const ts = Number(result.dataTimestamp[0].value[1]);
-        expect(Date.now() / 1000 - ts).toBeGreaterThan(48 * 3600);
-        expect(result.spend.map((s) => s.metric.category)).toEqual(expect.arrayContaining(["total", "llm"]));
-    }, 120000);
+    it.concurrent(
+        "spend under the line with data older than the limit: telemetry alert pending for both budgets; a recent cut: quiet",
+        async () => {
+            const stale = todayMs - 4 * DAY_MS;
+            const result = await run(
+                {
+                    totalPages: totalAnswer(stale, (threshold / 2) * budget, Date.now()),
+                    llm: redated([recorded("llm")], stale)[0],
+                    stagingCutMs: Date.now() - (stagingTarget.intervalDays / 2) * DAY_MS,
+                },
+                {
+                    [alertKey(COST_ALERT.telemetry, "llm")]: "pending",
+                    [alertKey(COST_ALERT.telemetry, "total")]: "pending",
+                },
+            );
+            expect(result.unhealthy).toEqual([]);
+            const ts = Number(result.dataTimestamp[0].value[1]);
+            expect(Date.now() / 1000 - ts).toBeGreaterThan(48 * 3600);
+            expect(result.spend.map((s) => s.metric.category)).toEqual(expect.arrayContaining(["total", "llm"]));
+        },
+        120000,
+    );
 });
