@@ -101,9 +101,14 @@ export interface CheckoutState {
 /**
  * The paths of `git status --porcelain=v2` entries, as git prints them (quoted when they hold special characters): a
  * changed or unmerged tracked file, an untracked file, and a rename or copy as `old -> new` (as porcelain v1 prints it).
+ * A line of any other shape, except the `#` headers, is kept whole: an entry this does not know still makes the tree
+ * dirty, so the code binding fails closed.
  */
-function changedPaths(lines: readonly string[]): string[] {
+export function changedPaths(lines: readonly string[]): string[] {
     return lines.flatMap((l) => {
+        if (l === "" || l.startsWith("# ")) {
+            return [];
+        }
         const ordinary = /^1 (?:\S+ ){7}(.*)$/.exec(l);
         const renamed = /^2 (?:\S+ ){8}([^\t]*)\t(.*)$/.exec(l);
         const unmerged = /^u (?:\S+ ){9}(.*)$/.exec(l);
@@ -116,7 +121,7 @@ function changedPaths(lines: readonly string[]): string[] {
                 ? [unmerged[1]]
                 : untracked
                   ? [untracked[1]]
-                  : [];
+                  : [l];
     });
 }
 

@@ -18,7 +18,7 @@ import { S3_OBJECT_MAX_TAGS, fitObjectTags, objectMetadataKey, objectTagBudgetPr
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
 import { StackConfig } from "../core/stackConfig";
-import { checkoutState, gitFacts, headCommit } from "../provenance/git";
+import { changedPaths, checkoutState, gitFacts, headCommit } from "../provenance/git";
 import { SignoffEntry, verifyLedger } from "../provenance/ledger";
 import { byName, inputs, ofType, resolveEvidence, runComponents } from "./fixtures/provenance/awsProgram";
 import {
@@ -590,6 +590,10 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         conflicted.git("commit", "-q", "-am", "mine");
         expect(() => conflicted.git("merge", "-q", "other")).toThrow();
         expect(checkoutState(conflicted.dir)!.dirty).toEqual(["index.ts"]);
+        // An entry of a shape git may print one day still counts as a change (fails closed); headers do not.
+        expect(changedPaths(["# branch.oid " + r.commit, "# branch.head main", "", "3 new-kind x.ts"])).toEqual([
+            "3 new-kind x.ts",
+        ]);
         // Inside .git, in a repository without a commit, and outside any: no HEAD, no state.
         const empty = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-repo-"));
         execFileSync("git", ["init", "-q"], { cwd: empty });
