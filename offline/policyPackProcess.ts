@@ -59,7 +59,7 @@ export interface StartOptions {
 }
 
 /** The compiled hook a process preloads to use the code cache (absent before the first build). */
-const CODE_CACHE_HOOK = path.join(repoRoot, "bin", "offline", "useCodeCache.js");
+export const CODE_CACHE_HOOK = path.join(repoRoot, "bin", "offline", "useCodeCache.js");
 
 /** `-key=value` arguments from PulumiPolicy.yaml's runtime options, as the CLI appends them. */
 export function runtimeOptionArgs(packDir: string): string[] {

@@ -31,6 +31,8 @@ import type { CheckTiming, CheckTimings } from "./check";
 import type { JestResults } from "./testDurations";
 import { repoRoot } from "../core/validation";
 import { bundleCollector } from "../offline/collectorBundle";
+// The code cache's hook (offline/useCodeCache.ts), which synth and its pack load first.
+import { CODE_CACHE_HOOK } from "../offline/policyPackProcess";
 
 const USAGE = `usage: npm run bench [-- --runs N] [--quick] [--no-tests]
   --runs N     repetitions per measurement, the median is reported (default 3; 1 with --quick)
@@ -65,8 +67,6 @@ interface Target {
 
 const PROBE = path.join(__dirname, "benchProbe.js");
 const SYNTH = path.join(__dirname, "synth.js");
-/** The code cache's hook (offline/useCodeCache.ts), which synth and its pack load first. */
-const CODE_CACHE_HOOK = path.join(__dirname, "..", "offline", "useCodeCache.js");
 const CHECK = path.join(__dirname, "check.js");
 
 function measure(args: string[], opts: { modules?: boolean; cwd?: string } = {}): Sample {

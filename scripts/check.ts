@@ -141,11 +141,11 @@ async function main(): Promise<number> {
         return 0;
     }
     const saveDurations = flags.booleans.has("save-durations");
+    const givenJestJson = single(flags, "jest-json", USAGE);
+    // --save-durations reads jest's results: from --jest-json's file, or from one in a scratch folder removed after.
     const scratch =
-        saveDurations && !single(flags, "jest-json", USAGE)
-            ? fs.mkdtempSync(path.join(os.tmpdir(), "maestro-jest-"))
-            : undefined;
-    const jestJson = single(flags, "jest-json", USAGE) ?? (scratch ? path.join(scratch, "jest.json") : undefined);
+        saveDurations && !givenJestJson ? fs.mkdtempSync(path.join(os.tmpdir(), "maestro-jest-")) : undefined;
+    const jestJson = givenJestJson ?? (scratch ? path.join(scratch, "jest.json") : undefined);
     const jestArgs = [...(jestJson ? ["--json", "--outputFile", path.resolve(jestJson)] : []), ...flags.positionals];
     const all = checks(jestArgs);
     const only = flags.values.only ?? [];
