@@ -98,17 +98,23 @@ export interface PolicyPackProcess {
     /** Time from spawning the pack to its port being printed, in ms. */
     readonly startMs: number;
     readonly output: { stdout: string; stderr: string };
+    /**
+     * How the repository's pack was found to be the build of the current sources and data: its build manifest held
+     * ("manifest"), or esbuild rebuilt it ("rebuilt"); absent for a pack started without the check.
+     */
+    readonly bundleCheck?: "manifest" | "rebuilt";
 }
 
 /**
  * Spawn the pack and resolve with its port; rejects (and kills it) on a timeout, an early exit or an abort.
  *
- * The repository's pack is rebuilt from its sources and data every time, and only a pack running exactly that build
- * is handed back: the bundle on disk is git-ignored, so nothing but a rebuild says it is what the sources say. To
- * lose no time doing so, the bundle already on disk is started at once and rebuilt in memory beside it (esbuild in
- * its own process; its builds are deterministic). Identical, byte for byte: that pack is the one. Different (the
- * sources or data changed, or the bundle was edited) or absent: it is stopped, the new build is written, and the pack
- * is started from it.
+ * Only a pack running the build of the current sources and data is handed back. The bundle on disk is git-ignored,
+ * so its build manifest (policyPackBuild.ts) says whether it still is: every file bundled, what decides how their
+ * imports resolve, the data and the build's settings, unchanged. Then it starts as it is. Otherwise (or with no
+ * manifest) the bundle on disk is started at once and rebuilt in memory beside it (esbuild in its own process; its
+ * builds are deterministic). Identical, byte for byte: that pack is the one, and the manifest is written. Different
+ * (the sources or data changed, or the bundle was edited) or absent: it is stopped, the new build is written, and the
+ * pack is started from it.
  */
 export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPackProcess> {
     const packDir = opts.packDir ?? POLICY_PACK_DIR;
@@ -124,25 +130,34 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
     const onDisk = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
     const notThis = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, notThis.signal]) : notThis.signal;
+    // Spawned before the bundle is checked: the check reads the data and the sources while the pack boots.
     const candidate = onDisk ? launchPolicyPack(packDir, entry, args, { ...opts, signal }) : undefined;
     candidate?.catch(() => undefined);
     const stopCandidate = async () => {
         notThis.abort();
         await candidate?.then((p) => stopPolicyPack(p.child)).catch(() => undefined);
     };
-    let fresh: Uint8Array;
+    let fresh: import("./policyPackBuild").Bundle;
     try {
-        fresh = (await build.bundlePolicyPack({ packDir })).contents;
+        // Reading the data may fail (invalid guardrails): the pack already spawned is stopped with it.
+        if (candidate && onDisk && build.bundleProblem(packDir, onDisk) === undefined) {
+            return { ...(await candidate), bundleCheck: "manifest" };
+        }
+        fresh = await build.bundlePolicyPack({ packDir });
     } catch (err) {
         await stopCandidate();
         throw err;
     }
-    if (candidate && onDisk && Buffer.compare(onDisk, Buffer.from(fresh)) === 0) {
-        return candidate;
+    if (candidate && onDisk && Buffer.compare(onDisk, Buffer.from(fresh.contents)) === 0) {
+        build.writeManifest(packDir, fresh);
+        return { ...(await candidate), bundleCheck: "rebuilt" };
     }
     await stopCandidate();
-    build.writePolicyPack(file, fresh);
-    return launchPolicyPack(packDir, entry, args, { ...opts, onSpawn: candidate ? undefined : opts.onSpawn });
+    build.writePolicyPack(packDir, fresh);
+    return {
+        ...(await launchPolicyPack(packDir, entry, args, { ...opts, onSpawn: candidate ? undefined : opts.onSpawn })),
+        bundleCheck: "rebuilt",
+    };
 }
 
 /** Start the pack as the CLI does and wait for its port. */

@@ -9,7 +9,14 @@ import * as os from "os";
 import * as path from "path";
 import { readStackFile } from "../offline/mockRuntime";
 import { PolicyAnalyzer, PolicyReport, analyzeRun, policyReportDocument } from "../offline/policyAnalyzer";
-import { BUILT_ENTRY, buildPolicyPack, bundlePolicyPack, checkPackVersion } from "../offline/policyPackBuild";
+import {
+    BUILD_MANIFEST,
+    BUILT_ENTRY,
+    buildPolicyPack,
+    bundlePolicyPack,
+    bundleProblem,
+    checkPackVersion,
+} from "../offline/policyPackBuild";
 import { POLICY_PACK_DIR, spawnPolicyPack } from "../offline/policyPackProcess";
 import { synthStack } from "../offline/synth";
 import { POLICY_PACK_NAME } from "../policies/all";
@@ -166,24 +173,39 @@ describe("the pack's version", () => {
 
 describe("the pack synth and the tests start: always the build of the current sources and data", () => {
     const file = path.join(POLICY_PACK_DIR, BUILT_ENTRY);
-    const served = async () => {
+    const served = async (check?: "manifest" | "rebuilt") => {
         const pack = await spawnPolicyPack();
         const client = PolicyAnalyzer.connect(pack);
         try {
+            if (check) {
+                expect(pack.bundleCheck).toBe(check);
+            }
             return (await client.getAnalyzerInfo()).name;
         } finally {
             await client.close();
         }
     };
 
-    it("starts an unchanged bundle as it is, without writing it again", async () => {
+    it("starts an unchanged bundle as it is, without rebuilding or writing it again", async () => {
         await buildPolicyPack();
         const before = fs.statSync(file);
         const bytes = fs.readFileSync(file);
-        expect(await served()).toBe(POLICY_PACK_NAME);
+        // Its build manifest says it is the build of the current sources and data: esbuild never ran.
+        expect(await served("manifest")).toBe(POLICY_PACK_NAME);
         const after = fs.statSync(file);
         expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
         expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+    });
+
+    it("rebuilds in memory when the manifest is gone, and writes the manifest, not the identical bundle", async () => {
+        await buildPolicyPack();
+        const before = fs.statSync(file);
+        fs.rmSync(path.join(POLICY_PACK_DIR, BUILD_MANIFEST));
+        expect(await served("rebuilt")).toBe(POLICY_PACK_NAME);
+        const after = fs.statSync(file);
+        expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+        expect(bundleProblem(POLICY_PACK_DIR, fs.readFileSync(file))).toBeUndefined();
+        expect(await served("manifest")).toBe(POLICY_PACK_NAME);
     });
 
     it("never serves a bundle edited by hand: it is stopped, rebuilt from the sources and started again", async () => {
@@ -193,14 +215,14 @@ describe("the pack synth and the tests start: always the build of the current so
         expect(built).toContain(JSON.stringify(name));
         // A weakened pack under another name: if it were the one serving, GetAnalyzerInfo would say so.
         fs.writeFileSync(file, built.split(JSON.stringify(name)).join(JSON.stringify("tampered-pack")));
-        expect(await served()).toBe(name);
+        expect(await served("rebuilt")).toBe(name);
         expect(fs.readFileSync(file, "utf8")).toBe(built);
     });
 
     it("builds a missing bundle before it starts it", async () => {
         const built = fs.readFileSync(file, "utf8");
         fs.rmSync(file);
-        expect(await served()).toBe(POLICY_PACK_NAME);
+        expect(await served("rebuilt")).toBe(POLICY_PACK_NAME);
         expect(fs.readFileSync(file, "utf8")).toBe(built);
     });
 
