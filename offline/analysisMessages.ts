@@ -1,6 +1,6 @@
 /**
  * What synth's main thread and the policy pack's client thread (offline/analysisWorker.ts) post each other. Apart
- * from the thread's module, which loads the gRPC client: the main thread needs only these before the pack spawns.
+ * from the thread's module, which starts the pack and loads the gRPC client.
  */
 import type { MockRunResult, RegisteredResource } from "./mockRuntime";
 import type { AnalysisTarget, AnalyzeRunOptions, PolicyReport } from "./policyAnalyzer";
@@ -8,7 +8,6 @@ import { Problem, ValidationError } from "../core/validation";
 
 /** What the main thread posts. */
 export type AnalysisRequest =
-    | { readonly kind: "pack"; readonly port: number; readonly startMs: number }
     | { readonly kind: "begin"; readonly id: number; readonly target: AnalysisTarget; readonly opts: AnalyzeRunOptions }
     | { readonly kind: "resource"; readonly id: number; readonly resource: RegisteredResource }
     | { readonly kind: "finish"; readonly id: number; readonly run: MockRunResult }

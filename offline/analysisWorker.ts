@@ -3,29 +3,35 @@
  * seconds at a time, and a client there answers the pack only between their steps, so the pack sat idle with answers
  * waiting and requests unsent. Here the client runs the analyses (StackAnalysis: the engine's calls, in order, one
  * analysis at a time) as the main thread posts each stack's resources, and posts back each report.
+ *
+ * The thread also starts the pack, and owns it until it closes: the pack prints its port on this thread's event loop,
+ * which is free, where the main thread would read it only between its programs' steps (a few hundred ms late).
  */
 import "./useCodeCache";
 import { parentPort } from "worker_threads";
-import { AnalysisRequest, postedError } from "./analysisMessages";
-import { PolicyAnalyzer, StackAnalysis } from "./policyAnalyzer";
+import { AnalysisReply, AnalysisRequest, postedError } from "./analysisMessages";
+import { PolicyPackProcess, spawnPolicyPack, stopPolicyPack } from "./policyPackProcess";
 
 function serve(): void {
     const port = parentPort;
     if (!port) {
         return;
     }
-    // The thread starts with the pack, and loads the client while the pack starts; the pack's port follows.
-    let analyzer: PolicyAnalyzer | undefined;
-    let serving: (a: PolicyAnalyzer) => void = () => undefined;
-    const ready = new Promise<PolicyAnalyzer>((resolve) => (serving = resolve));
-    const analyses = new Map<number, StackAnalysis>();
-    const failed = (id: number, err: unknown) => port.postMessage({ kind: "error", id, error: postedError(err) });
+    const post = (m: AnalysisReply) => port.postMessage(m);
+    // Spawned before the gRPC client loads: the pack's start-up is the longest wait here. The main thread loads the
+    // SDK meanwhile (its second of synchronous work does not hold this thread back). A pack that fails to start fails
+    // the analyses, with its own error.
+    const stopStarting = new AbortController();
+    const spawning: Promise<PolicyPackProcess> = spawnPolicyPack({ signal: stopStarting.signal });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PolicyAnalyzer, StackAnalysis } = require("./policyAnalyzer") as typeof import("./policyAnalyzer");
+    const ready = spawning.then((pack) => PolicyAnalyzer.connect(pack));
+    ready.catch(() => undefined);
+    const analyses = new Map<number, InstanceType<typeof StackAnalysis>>();
+    const failed = (id: number, err: unknown) => post({ kind: "error", id, error: postedError(err) });
     port.on("message", (m: AnalysisRequest) => {
         try {
-            if (m.kind === "pack") {
-                analyzer = PolicyAnalyzer.attach(m.port, m.startMs);
-                serving(analyzer);
-            } else if (m.kind === "begin") {
+            if (m.kind === "begin") {
                 analyses.set(m.id, new StackAnalysis(ready, m.target, m.opts));
             } else if (m.kind === "resource") {
                 analyses.get(m.id)?.resource(m.resource);
@@ -33,15 +39,21 @@ function serve(): void {
                 const analysis = analyses.get(m.id);
                 analyses.delete(m.id);
                 analysis?.finish(m.run).then(
-                    (report) => port.postMessage({ kind: "report", id: m.id, report }),
+                    (report) => post({ kind: "report", id: m.id, report }),
                     (err: unknown) => failed(m.id, err),
                 );
             } else if (m.kind === "abandon") {
                 analyses.get(m.id)?.abandon();
                 analyses.delete(m.id);
             } else {
-                // Closing the port ends the thread, which the main thread waits for.
-                void (analyzer?.close() ?? Promise.resolve()).then(() => port.close());
+                // The client first, then the pack (a pack still starting is killed, one started meanwhile stopped);
+                // closing the port ends the thread, which the main thread waits for.
+                stopStarting.abort();
+                void ready
+                    .then((analyzer) => analyzer.close())
+                    .catch(() => spawning.then((p) => stopPolicyPack(p.child)))
+                    .catch(() => undefined)
+                    .then(() => port.close());
             }
         } catch (err) {
             if ("id" in m) {

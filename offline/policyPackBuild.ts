@@ -13,12 +13,11 @@ import type * as esbuild from "esbuild";
 import { writeFileAtomically } from "../core/atomicFile";
 import { loadGuardrails } from "../core/guardrails";
 import { ValidationError, displayPath, repoRoot } from "../core/validation";
-import { POLICY_PACK_DIR } from "./policyPackProcess";
+import { BUILT_ENTRY, POLICY_PACK_DIR } from "./policyPackProcess";
 import { packData } from "../policies/packData";
 import { PackData } from "../policies/context";
 
-/** The built entry, relative to the pack's folder (policies/package.json `main`). */
-export const BUILT_ENTRY = "bin/index.js";
+export { BUILT_ENTRY };
 
 /** Packages the pack resolves at run time from its own node_modules (its package.json dependencies). */
 export const PACK_EXTERNALS = ["@pulumi/policy", "@pulumi/pulumi"];

@@ -18,6 +18,9 @@ import { codeCacheEnabled } from "./codeCache";
 /** The repository's policy pack (what `pulumi preview --policy-pack policies` runs). */
 export const POLICY_PACK_DIR = path.join(repoRoot, "policies");
 
+/** The built entry, relative to the pack's folder (policies/package.json `main`; built by offline/policyPackBuild.ts). */
+export const BUILT_ENTRY = "bin/index.js";
+
 /**
  * The engine address run-policy-pack receives as its first argument. run-policy-pack drops it (`argv._.shift()`)
  * and the pack never logs through the engine, so nothing listens here.
@@ -45,11 +48,6 @@ export interface StartOptions {
     readonly build?: boolean;
     /** More environment for the pack process (the bench points ts-node's compile cache at an empty folder). */
     readonly env?: Readonly<Record<string, string>>;
-    /**
-     * Called once the pack is built and its process spawned, before it has started serving: synth waits for this
-     * much before it loads the SDK, whose synchronous load would otherwise hold the spawn back by a second.
-     */
-    readonly onSpawn?: () => void;
     /**
      * Compile the packages the pack loads through the repository's code cache (offline/codeCache.ts: the same code
      * runs, deserialized rather than parsed). Default: for the repository's own pack, unless MAESTRO_CODE_CACHE=off;
@@ -123,16 +121,17 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
     if (entry !== "built" || !(opts.build ?? path.resolve(packDir) === POLICY_PACK_DIR)) {
         return launchPolicyPack(packDir, entry, args, opts);
     }
-    // Loaded here, not at the top: esbuild is a build tool the pack's users never load.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const build = require("./policyPackBuild") as typeof import("./policyPackBuild");
-    const file = path.join(packDir, build.BUILT_ENTRY);
+    const file = path.join(packDir, BUILT_ENTRY);
     const onDisk = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
     const notThis = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, notThis.signal]) : notThis.signal;
-    // Spawned before the bundle is checked: the check reads the data and the sources while the pack boots.
+    // Spawned before the bundle is checked, and before the build's modules load: the check reads the data and the
+    // sources while the pack boots.
     const candidate = onDisk ? launchPolicyPack(packDir, entry, args, { ...opts, signal }) : undefined;
     candidate?.catch(() => undefined);
+    // Loaded here, not at the top: esbuild is a build tool the pack's users never load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const build = require("./policyPackBuild") as typeof import("./policyPackBuild");
     const stopCandidate = async () => {
         notThis.abort();
         await candidate?.then((p) => stopPolicyPack(p.child)).catch(() => undefined);
@@ -155,7 +154,7 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
     await stopCandidate();
     build.writePolicyPack(packDir, fresh);
     return {
-        ...(await launchPolicyPack(packDir, entry, args, { ...opts, onSpawn: candidate ? undefined : opts.onSpawn })),
+        ...(await launchPolicyPack(packDir, entry, args, opts)),
         bundleCheck: "rebuilt",
     };
 }
@@ -182,7 +181,10 @@ async function launchPolicyPack(
         env: { ...process.env, ...opts.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
         stdio: ["ignore", "pipe", "pipe"],
     });
-    opts.onSpawn?.();
+    if (opts.signal?.aborted) {
+        // Aborted while it was being built: an abort event that already fired would never stop it.
+        child.kill();
+    }
     const output = { stdout: "", stderr: "" };
     child.stderr?.on("data", (d: Buffer) => (output.stderr += d.toString()));
     const port = await new Promise<number>((resolve, reject) => {

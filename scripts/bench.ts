@@ -28,6 +28,7 @@ import * as yaml from "js-yaml";
 import { parseFlags, runMain, single, UsageError } from "./cli";
 import { childrenCpuMs, childrenCpuSince } from "./childCpu";
 import type { CheckTiming, CheckTimings } from "./check";
+import { copyOfTree } from "../verify/treeCopy";
 import type { JestResults } from "./testDurations";
 import { repoRoot } from "../core/validation";
 import { bundleCollector } from "../offline/collectorBundle";
@@ -161,37 +162,9 @@ function scaledGuardrails(text: string, n: number): string {
     return yaml.dump(doc, { lineWidth: -1 });
 }
 
-/**
- * A copy of the tree (the files git tracks or would, as they are now, and the compiled bin/), node_modules linked,
- * whose guardrails file holds `objectives` SLOs. Not a git checkout: synth reports the release unbound to a commit,
- * the same for every size.
- */
+/** A copy of the tree (verify/treeCopy.ts) whose guardrails file holds `objectives` SLOs. */
 function treeWithObjectives(objectives: number): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maestro-bench-slo${objectives}-`));
-    const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-        cwd: repoRoot,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-    });
-    if (listed.status !== 0) {
-        throw new Error(
-            `git ls-files failed in ${repoRoot}: the SLO growth figure copies the checkout\n${listed.stderr}`,
-        );
-    }
-    for (const rel of listed.stdout.split("\0").filter(Boolean)) {
-        const from = path.join(repoRoot, rel);
-        if (!fs.existsSync(from) || fs.lstatSync(from).isSymbolicLink() || fs.statSync(from).isDirectory()) {
-            continue;
-        }
-        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-        fs.copyFileSync(from, path.join(dir, rel));
-    }
-    fs.cpSync(path.join(repoRoot, "bin"), path.join(dir, "bin"), { recursive: true });
-    for (const modules of ["node_modules", path.join("policies", "node_modules")]) {
-        if (fs.existsSync(path.join(repoRoot, modules))) {
-            fs.symlinkSync(fs.realpathSync(path.join(repoRoot, modules)), path.join(dir, modules));
-        }
-    }
+    const dir = copyOfTree(`maestro-bench-slo${objectives}-`);
     const file = path.join(dir, "guardrails", "guardrails.yaml");
     fs.writeFileSync(file, scaledGuardrails(fs.readFileSync(file, "utf8"), objectives));
     return dir;

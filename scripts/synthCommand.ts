@@ -20,7 +20,6 @@ import type { Worker } from "worker_threads";
 import type { MockRunResult, PriorResource, RegisteredResource } from "../offline/mockRuntime";
 import type { AnalysisTarget, AnalyzeRunOptions, PolicyAnalyzer, PolicyReport } from "../offline/policyAnalyzer";
 import { AnalysisReply, AnalysisRequest, revivedError } from "../offline/analysisMessages";
-import type { PolicyPackProcess } from "../offline/policyPackProcess";
 import type { SynthResult } from "../offline/synth";
 
 export const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
@@ -153,37 +152,17 @@ function checkOutDirs(run: SynthRun): void {
 }
 
 /**
- * The policy pack, started first, before the SDK loads here: the build of its current sources and data (checked
- * against a rebuild: spawnPolicyPack), started as the CLI starts it, so its start-up (loading @pulumi/pulumi) runs on
- * the other core while this process loads the SDK and synthesizes. A pack the caller hands over is used as it
- * is, and left serving.
+ * The policy pack, started first, before the SDK loads here: the build of its current sources and data (checked by
+ * its build manifest or a rebuild: spawnPolicyPack), started as the CLI starts it by the client's own thread, so its
+ * start-up (loading @pulumi/pulumi) runs on the other core while this process loads the SDK and synthesizes. A pack
+ * the caller hands over is used as it is, and left serving.
  */
 class PackSession {
-    private readonly packProcess: typeof import("../offline/policyPackProcess");
-    private readonly stopStarting = new AbortController();
-    /** The pack's own process, being started; undefined when the caller handed a pack over. */
-    private readonly spawning: Promise<PolicyPackProcess> | undefined;
-    /**
-     * Settles once the pack is built and its process spawned (or failed to be): only then may this process load the
-     * SDK, a second of synchronous work during which nothing else here runs, so the pack starts on the other core
-     * meanwhile.
-     */
-    readonly spawned: Promise<void>;
     /** The pack's client, on its own thread (offline/analysisWorker.ts), for a pack of this command's own. */
     private readonly thread: AnalysisThread | undefined;
 
     constructor(private readonly given?: PolicyAnalyzer) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        this.packProcess = require("../offline/policyPackProcess") as typeof import("../offline/policyPackProcess");
-        let spawned: () => void = () => undefined;
-        this.spawned = new Promise<void>((resolve) => (spawned = resolve));
-        this.spawning = given
-            ? undefined
-            : this.packProcess.spawnPolicyPack({ signal: this.stopStarting.signal, onSpawn: spawned });
-        // A pack that fails before it spawns (its build, say) fails the analyses; loading the SDK need not wait.
-        (this.spawning ?? Promise.resolve()).then(spawned, spawned);
-        this.spawning?.catch(() => undefined);
-        this.thread = this.spawning && new AnalysisThread(this.spawning);
+        this.thread = given ? undefined : new AnalysisThread();
     }
 
     /**
@@ -191,22 +170,16 @@ class PackSession {
      * with a pack the caller handed over, else on the client's own thread.
      */
     analysis(policy: Engine["policy"], target: AnalysisTarget, opts: AnalyzeRunOptions): Analysis {
-        if (!this.spawning) {
+        if (!this.thread) {
             return new policy.StackAnalysis(this.given as PolicyAnalyzer, target, opts);
         }
-        return (this.thread as AnalysisThread).begin(target, opts);
+        return this.thread.begin(target, opts);
     }
 
     async close(): Promise<void> {
-        if (!this.spawning) {
-            // The caller's pack: it serves on after this command.
-            return;
-        }
-        // The client first, then the pack; a refusal does not wait for the pack to finish starting (the abort kills
-        // a pack still starting).
+        // The caller's pack serves on after this command; the thread stops its own (a refusal does not wait for the
+        // pack to finish starting: it is killed while it starts).
         await this.thread?.close();
-        this.stopStarting.abort();
-        await this.spawning.then((p) => this.packProcess.stopPolicyPack(p.child)).catch(() => undefined);
     }
 }
 
@@ -218,8 +191,9 @@ interface Analysis {
 }
 
 /**
- * The main thread's side of offline/analysisWorker.ts: posts each stack's resources as they register and its run at
- * the end, and resolves each stack's report as the thread posts it. A thread that fails fails every analysis waiting.
+ * The main thread's side of offline/analysisWorker.ts: the thread starts the pack, is posted each stack's resources
+ * as they register and its run at the end, and each stack's report resolves as the thread posts it. A thread that
+ * fails fails every analysis waiting.
  */
 class AnalysisThread {
     private readonly worker: Worker;
@@ -229,8 +203,7 @@ class AnalysisThread {
     /** Why the thread is gone (it failed or exited): an analysis finishing after that fails with it. */
     private gone: Error | undefined;
 
-    /** Started with the pack: the thread loads the gRPC client while the pack starts, and is told its port. */
-    constructor(private readonly pack: Promise<PolicyPackProcess>) {
+    constructor() {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { Worker: WorkerThread } = require("worker_threads") as typeof import("worker_threads");
         this.worker = new WorkerThread(path.join(__dirname, "..", "offline", "analysisWorker.js"));
@@ -242,10 +215,6 @@ class AnalysisThread {
                 resolve();
             }),
         );
-        pack.then(
-            (p) => this.post({ kind: "pack", port: p.port, startMs: p.startMs }),
-            () => undefined,
-        );
     }
 
     begin(target: AnalysisTarget, opts: AnalyzeRunOptions): Analysis {
@@ -254,19 +223,16 @@ class AnalysisThread {
         return {
             resource: (resource) => this.post({ kind: "resource", id, resource }),
             abandon: () => this.post({ kind: "abandon", id }),
+            // A pack that failed to start fails the analysis with its own error, from the thread.
             finish: (run) =>
-                // A pack that failed to start fails the analysis with its own error.
-                this.pack.then(
-                    () =>
-                        new Promise<PolicyReport>((resolve, reject) => {
-                            if (this.gone) {
-                                reject(this.gone);
-                                return;
-                            }
-                            this.waiting.set(id, { resolve, reject });
-                            this.post({ kind: "finish", id, run });
-                        }),
-                ),
+                new Promise<PolicyReport>((resolve, reject) => {
+                    if (this.gone) {
+                        reject(this.gone);
+                        return;
+                    }
+                    this.waiting.set(id, { resolve, reject });
+                    this.post({ kind: "finish", id, run });
+                }),
         };
     }
 
@@ -322,7 +288,6 @@ async function synthesizeAll(
     pack: PackSession,
     io: CommandOutput,
 ): Promise<number> {
-    await pack.spawned;
     const engine = loadEngine();
     const priorStates = new Map(
         [...priors.resourceFiles].map(([s, file]) => [s, engine.synth.readPriorState(file, s)]),

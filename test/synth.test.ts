@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -11,6 +12,7 @@ import {
 import { stackProgram, synthStack, writeSynthOutput } from "../offline/synth";
 import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
 import { repoRoot } from "../core/validation";
+import { copyOfTree } from "../verify/treeCopy";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-synth-"));
 
@@ -159,6 +161,23 @@ describe("the synth command", () => {
         expect(r.stdout).toContain(
             `0 of ${STACKS.length} stacks synthesized and passed the policy pack, ${STACKS.length} failed`,
         );
+    });
+
+    it("fails the stack with the pack's own error when the pack's thread cannot start it", () => {
+        // In a copy of the tree: the repository's pack is the one every other test file starts.
+        const tree = copyOfTree("maestro-synth-nopack-");
+        fs.writeFileSync(path.join(tree, "policies", "PulumiPolicy.yaml"), "runtime: python\n");
+        const r = spawnSync(process.execPath, [path.join(tree, "bin", "scripts", "synth.js"), "--stack", "dev"], {
+            cwd: tree,
+            encoding: "utf8",
+            timeout: 60000,
+        });
+        expect(r.signal).toBeNull();
+        expect(r.status).toBe(1);
+        expect(r.stderr).toBe(
+            `stack dev: FAILED\npolicies/PulumiPolicy.yaml: /runtime: "python"; this harness runs Node.js packs; allowed: nodejs\n`,
+        );
+        expect(r.stdout).toContain("0 of 1 stacks synthesized and passed the policy pack, 1 failed");
     });
 
     it("reports a missing --config file by name", () => {
