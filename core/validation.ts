@@ -1,8 +1,8 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import Ajv, { ErrorObject, Options, ValidateFunction } from "ajv";
-import addFormats from "ajv-formats";
+import type Ajv from "ajv";
+import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import * as yaml from "js-yaml";
 import { writeFileAtomically } from "./atomicFile";
 
@@ -139,9 +139,23 @@ export function schemaCompiler(strict: boolean): SchemaCompiler {
         verbose: true,
         code: { optimize: false, source: true },
     };
-    const ajv = new Ajv(options);
-    addFormats(ajv);
-    return { ajv, options };
+    let ajv: Ajv | undefined;
+    return {
+        options,
+        // Made on the first compile: most processes load every validator they use from .cache/schemas/ and never
+        // compile one, and loading Ajv is ~50 ms (the pack's start and synth's client thread pay it otherwise).
+        get ajv(): Ajv {
+            if (!ajv) {
+                /* eslint-disable @typescript-eslint/no-require-imports */
+                const { default: AjvClass } = require("ajv") as { default: typeof Ajv };
+                const { default: addFormats } = require("ajv-formats") as typeof import("ajv-formats");
+                /* eslint-enable @typescript-eslint/no-require-imports */
+                ajv = new AjvClass(options);
+                addFormats(ajv);
+            }
+            return ajv;
+        },
+    };
 }
 
 // One compiler for every schema in the repo.
