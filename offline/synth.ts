@@ -39,6 +39,8 @@ export interface SynthOptions {
     readonly prior?: ReadonlyMap<string, PriorResource>;
     /** Called with each resource as it registers (synth streams them to the policy pack's Analyze). */
     readonly onRegistered?: (r: RegisteredResource) => void;
+    /** Called with the run as soon as the program has ended, before its artifacts are extracted (synth's AnalyzeStack). */
+    readonly onRun?: (run: MockRunResult) => void;
 }
 
 /** Load the program the Pulumi CLI would run: the module's exported function. */
@@ -67,6 +69,7 @@ export async function synthStack(opts: SynthOptions): Promise<SynthResult> {
         prior: opts.prior,
         onRegistered: opts.onRegistered,
     });
+    opts.onRun?.(run);
     return { stack: opts.stack, configFile, run, artifacts: extractArtifacts(run.resources) };
 }
 

@@ -20,7 +20,7 @@ import type { Worker } from "worker_threads";
 import type { MockRunResult, PriorResource, RegisteredResource } from "../offline/mockRuntime";
 import type { AnalysisTarget, AnalyzeRunOptions, PolicyAnalyzer, PolicyReport } from "../offline/policyAnalyzer";
 import { AnalysisReply, AnalysisRequest, revivedError } from "../offline/analysisMessages";
-import type { SynthResult } from "../offline/synth";
+import type { SynthOptions, SynthResult } from "../offline/synth";
 
 export const USAGE = `usage: npm run synth -- (--stack <stack> | --all) [--out DIR] [--config FILE] [--policy-config FILE]
                          [--preview] [--prior DIR]
@@ -301,7 +301,7 @@ async function synthesizeAll(
         let analysis: Promise<PolicyReport>;
         try {
             // The pack analyzes each resource as it registers, as the engine does, while the program runs on;
-            // AnalyzeStack follows the run.
+            // AnalyzeStack follows the run, while this thread extracts and writes its artifacts.
             const stream = pack.analysis(
                 engine.policy,
                 { stack: s, mode: engine.runMode(run.preview, priorStates.has(s)) },
@@ -311,15 +311,23 @@ async function synthesizeAll(
                     policyConfigFile: policyConfigFile ? displayPath(policyConfigFile) : undefined,
                 },
             );
+            let finished: Promise<PolicyReport> | undefined;
             try {
-                rendered = await renderStack(engine, run, s, priorStates.get(s), priors.outputs.get(s), (r) =>
-                    stream.resource(r),
-                );
+                rendered = await renderStack(engine, run, s, priorStates.get(s), priors.outputs.get(s), {
+                    onRegistered: (r) => stream.resource(r),
+                    onRun: (ran) => {
+                        finished = stream.finish(ran);
+                        // A stack whose files then fail to be written reports that failure, not its analysis.
+                        finished.catch(() => undefined);
+                    },
+                });
             } catch (err) {
-                stream.abandon();
+                if (!finished) {
+                    stream.abandon();
+                }
                 throw err;
             }
-            analysis = stream.finish(rendered.result.run);
+            analysis = finished ?? stream.finish(rendered.result.run);
         } catch (err) {
             reported = reported.then(() => {
                 failed++;
@@ -357,7 +365,7 @@ async function renderStack(
     stack: string,
     prior: ReadonlyMap<string, PriorResource> | undefined,
     priorOutputs: Record<string, unknown> | undefined,
-    onRegistered: (r: RegisteredResource) => void,
+    stream: Pick<SynthOptions, "onRegistered" | "onRun">,
 ): Promise<Rendered> {
     const outDir = outDirOf(run, stack);
     const result = await engine.synth.synthStack({
@@ -365,7 +373,7 @@ async function renderStack(
         preview: run.preview,
         prior,
         priorOutputs,
-        onRegistered,
+        ...stream,
     });
     // The default out/<stack> (git-ignored, documented as synth's) is synth's own even before it held a marker.
     const files = engine.synth.writeSynthOutput(result, outDir, { ownFolder: run.out === undefined });
