@@ -3,24 +3,81 @@
  * code binding need. Reading is separate from judging (provenance/ledger.ts, provenance/release.ts judge), so tests
  * hand the judges facts from a throwaway repository.
  */
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
+import * as path from "path";
 import { GitFacts } from "./ledger";
 
+/** The questions every stack's program asks of its checkout (openGitSnapshot asks them ahead). */
+const INSIDE_WORK_TREE = ["rev-parse", "--is-inside-work-tree"];
+const STATUS = ["status", "--porcelain=v2", "--branch", "--untracked-files=normal"];
+const TAGS = [
+    "for-each-ref",
+    "--format=%(refname:strip=2)%09%(objecttype)%09%(objectname)%09%(*objecttype)%09%(*objectname)",
+    "refs/tags",
+];
+
+/** Trim only line ends: porcelain status lines start with a meaningful space. */
+const trimmed = (out: string) => out.replace(/\s+$/, "");
+
+/** The open snapshots (openGitSnapshot): git's answers about one checkout, by question. */
+const snapshots = new Set<{ readonly dir: string; readonly answers: Map<string, string | undefined> }>();
+
 function git(cwd: string, args: string[]): string | undefined {
-    try {
-        // Trim only line ends: porcelain status lines start with a meaningful space.
-        return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).replace(
-            /\s+$/,
-            "",
-        );
-    } catch {
-        return undefined;
+    const dir = path.resolve(cwd);
+    const key = args.join("\0");
+    const open = [...snapshots].filter((s) => s.dir === dir);
+    const known = open.find((s) => s.answers.has(key));
+    if (known) {
+        return known.answers.get(key);
     }
+    let answer: string | undefined;
+    try {
+        answer = trimmed(execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+    } catch {
+        answer = undefined;
+    }
+    for (const s of open) {
+        s.answers.set(key, answer);
+    }
+    return answer;
+}
+
+/** An open snapshot of git's answers (openGitSnapshot). */
+export interface GitSnapshot {
+    /** Settles once the questions asked ahead are answered (it never rejects: a failed question is a no). */
+    readonly ready: Promise<void>;
+    /** Every later question asks git again. */
+    close(): void;
+}
+
+/**
+ * A snapshot of what git says about the checkout at `dir`, for a command that renders several stacks in one process
+ * (synth): until it is closed, each question is asked of git once and every stack reads the same repository state.
+ * The questions every stack's program asks are asked at once, in the background: a caller opens the snapshot before
+ * its second of synchronous SDK loading, and awaits `ready` after it (each git process it spared the programs blocked
+ * the main thread ~10 ms, more on a busy machine). Outside a snapshot, every call asks git.
+ */
+export function openGitSnapshot(dir: string): GitSnapshot {
+    const snapshot = { dir: path.resolve(dir), answers: new Map<string, string | undefined>() };
+    snapshots.add(snapshot);
+    const ask = (args: readonly string[]) =>
+        new Promise<void>((resolve) =>
+            execFile("git", args, { cwd: dir, encoding: "utf8" }, (err, stdout) => {
+                const key = args.join("\0");
+                // A program that asked meanwhile (it did not wait for `ready`) keeps the answer it was given.
+                if (!snapshot.answers.has(key)) {
+                    snapshot.answers.set(key, err ? undefined : trimmed(stdout));
+                }
+                resolve();
+            }),
+        );
+    const ready = Promise.all([INSIDE_WORK_TREE, STATUS, TAGS].map(ask)).then(() => undefined);
+    return { ready, close: () => void snapshots.delete(snapshot) };
 }
 
 /** True when `dir` is inside a git work tree. */
 export function isGitCheckout(dir: string): boolean {
-    return git(dir, ["rev-parse", "--is-inside-work-tree"]) === "true";
+    return git(dir, INSIDE_WORK_TREE) === "true";
 }
 
 /**
@@ -36,11 +93,7 @@ const existingCommits = new Map<string, Set<string>>();
  * a blob) is left out, as that would not resolve either.
  */
 function tagCommits(dir: string): ReadonlyMap<string, string> {
-    const out = git(dir, [
-        "for-each-ref",
-        "--format=%(refname:strip=2)%09%(objecttype)%09%(objectname)%09%(*objecttype)%09%(*objectname)",
-        "refs/tags",
-    ]);
+    const out = git(dir, TAGS);
     const tags = new Map<string, string>();
     for (const line of (out ?? "").split("\n").filter((l) => l !== "")) {
         const [tag, type, object, peeledType, peeled] = line.split("\t");
@@ -131,7 +184,7 @@ export function changedPaths(lines: readonly string[]): string[] {
  */
 export function checkoutState(dir: string): CheckoutState | undefined {
     // One git process for both: porcelain v2 names HEAD's commit in its branch header.
-    const status = git(dir, ["status", "--porcelain=v2", "--branch", "--untracked-files=normal"]);
+    const status = git(dir, STATUS);
     const lines = (status ?? "").split("\n");
     const head = lines.map((l) => /^# branch\.oid ([0-9a-f]{40,64})$/.exec(l)?.[1]).find((h) => h !== undefined);
     if (!head) {

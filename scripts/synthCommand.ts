@@ -16,6 +16,7 @@ import { CommandOutput, ParsedFlags, parseFlags, single, UsageError } from "./cl
 import { loadGuardrails } from "../core/guardrails";
 import { displayPath, repoRoot } from "../core/validation";
 import { outDirProblem } from "../offline/outDir";
+import { openGitSnapshot } from "../provenance/git";
 import type { Worker } from "worker_threads";
 import type { MockRunResult, PriorResource, RegisteredResource } from "../offline/mockRuntime";
 import type { AnalysisTarget, AnalyzeRunOptions, PolicyAnalyzer, PolicyReport } from "../offline/policyAnalyzer";
@@ -287,8 +288,10 @@ async function synthesizeAll(
     flags: ParsedFlags,
     pack: PackSession,
     io: CommandOutput,
+    gitAnswered: Promise<void>,
 ): Promise<number> {
     const engine = loadEngine();
+    await gitAnswered;
     const priorStates = new Map(
         [...priors.resourceFiles].map(([s, file]) => [s, engine.synth.readPriorState(file, s)]),
     );
@@ -458,10 +461,15 @@ export async function synthCommand(
     const priors = readPriors(run);
     checkOutDirs(run);
     const pack = new PackSession(opts.analyzer);
+    // The git questions every stack's program asks, asked now in the background while the SDK loads; until the
+    // command ends every stack reads that same repository state (each git process a program started itself blocked
+    // this thread for ~10 ms, more beside the pack).
+    const git = openGitSnapshot(repoRoot);
     let failed: number;
     try {
-        failed = await synthesizeAll(run, priors, flags, pack, io);
+        failed = await synthesizeAll(run, priors, flags, pack, io, git.ready);
     } finally {
+        git.close();
         await pack.close();
     }
     const total = run.stacks.length;

@@ -18,7 +18,7 @@ import { S3_OBJECT_MAX_TAGS, fitObjectTags, objectMetadataKey, objectTagBudgetPr
 import { RegisteredResource, runWithMocks } from "../offline/mockRuntime";
 import { stackProgram } from "../offline/synth";
 import { StackConfig } from "../core/stackConfig";
-import { changedPaths, checkoutState, gitFacts, headCommit } from "../provenance/git";
+import { changedPaths, checkoutState, gitFacts, headCommit, openGitSnapshot } from "../provenance/git";
 import { SignoffEntry, verifyLedger } from "../provenance/ledger";
 import { byName, inputs, ofType, resolveEvidence, runComponents } from "./fixtures/provenance/awsProgram";
 import {
@@ -608,6 +608,47 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         for (const dir of [path.join(r.dir, ".git"), empty, outside]) {
             expect(headCommit(dir)).toBeUndefined();
             expect(checkoutState(dir)).toBeUndefined();
+        }
+    });
+
+    it("in a snapshot (synth's command), answers as git does, once, until it is closed; other checkouts ask git", async () => {
+        const r = repo();
+        r.git("tag", "v1.0.0");
+        fs.writeFileSync(path.join(r.dir, "index.ts"), "export = { edited: true };\n");
+        const other = repo();
+        const direct = { state: checkoutState(r.dir)!, tag: gitFacts(r.dir)!.tagCommit("v1.0.0") };
+        const snapshot = openGitSnapshot(r.dir);
+        try {
+            await snapshot.ready;
+            // The answers asked ahead are git's own: the same state and facts as asked one by one.
+            const state = checkoutState(r.dir)!;
+            expect([state.head, state.dirty]).toEqual([direct.state.head, direct.state.dirty]);
+            expect(gitFacts(r.dir)!.tagCommit("v1.0.0")).toBe(direct.tag);
+            expect(direct.tag).toBe(r.commit);
+            // Every stack reads the same repository state while it is open.
+            fs.writeFileSync(path.join(r.dir, "later.ts"), "export = {};\n");
+            r.git("tag", "v2.0.0");
+            expect(checkoutState(r.dir)!.dirty).toEqual(["index.ts"]);
+            expect(gitFacts(r.dir)!.tagCommit("v2.0.0")).toBeUndefined();
+            // Another checkout is not in the snapshot.
+            fs.writeFileSync(path.join(other.dir, "index.ts"), "export = { other: true };\n");
+            expect(checkoutState(other.dir)!.dirty).toEqual(["index.ts"]);
+        } finally {
+            snapshot.close();
+        }
+        expect(checkoutState(r.dir)!.dirty.sort()).toEqual(["index.ts", "later.ts"]);
+        expect(gitFacts(r.dir)!.tagCommit("v2.0.0")).toBe(r.commit);
+    });
+
+    it("a snapshot outside any checkout says so, as git does", async () => {
+        const outside = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-norepo-"));
+        const snapshot = openGitSnapshot(outside);
+        try {
+            await snapshot.ready;
+            expect(checkoutState(outside)).toBeUndefined();
+            expect(gitFacts(outside)).toBeUndefined();
+        } finally {
+            snapshot.close();
         }
     });
 
