@@ -636,7 +636,7 @@ describe("a deploy binds code: an update ships only the signed commit", () => {
         } finally {
             snapshot.close();
         }
-        expect(checkoutState(r.dir)!.dirty.sort()).toEqual(["index.ts", "later.ts"]);
+        expect([...checkoutState(r.dir)!.dirty].sort()).toEqual(["index.ts", "later.ts"]);
         expect(gitFacts(r.dir)!.tagCommit("v2.0.0")).toBe(r.commit);
     });
 
