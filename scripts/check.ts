@@ -1,11 +1,12 @@
 /**
  * `npm test` (after `npm run build`): every check the repository has. jest runs at once, at normal priority, its
- * output live; beside it, at the lowest CPU priority (nice 19), the four checks that only read the tree, one after
- * another: lint (ESLint, with the boundaries), the format check (Prettier), the type check (tests included) and the
- * data and docs checks (validate, summary --check, docs --check, provenance verify). jest leaves a core idle now and
- * then (a test waiting on a server, the last files of a run), and the checks take those moments instead of half a
- * minute of their own before it; at the lowest priority they take nothing from jest's real-server tests, which time
- * what Prometheus and Alertmanager do. Each check's output is printed whole when it ends, then a table of what ran
+ * output live; beside it, at the lowest CPU priority (nice 19), the four checks that only read the tree, all at once:
+ * lint (ESLint, with the boundaries), the format check (Prettier), the type check (tests included) and the data and
+ * docs checks (validate, summary --check, docs --check, provenance verify). jest leaves a core idle now and then (a
+ * test waiting on a server, the last files of a run), and the checks take those moments instead of half a minute of
+ * their own before it; at the lowest priority they take nothing from jest's real-server tests, which time what
+ * Prometheus and Alertmanager do. They run at once, not one after another, so that what is left of them when jest
+ * ends has both cores (one after another, a cold lint alone on one core ended a CI run 40 s after jest). Each check's output is printed whole when it ends, then a table of what ran
  * and how long each took. Exits 1 when any check failed. `--serial`: the four one after another, then jest alone.
  */
 import { ChildProcess, spawn } from "child_process";
@@ -183,6 +184,11 @@ async function main(): Promise<number> {
     const jest = selected.find((c) => c.name === "jest");
     let readingPassed = true;
     const readAll = async (lowPriority: boolean) => {
+        if (lowPriority) {
+            const results = await Promise.all(reading.map((check) => run(check, false, false, true)));
+            readingPassed = results.every((r) => r);
+            return;
+        }
         for (const check of reading) {
             readingPassed = (await run(check, false, serial || !jest, lowPriority)) && readingPassed;
         }
