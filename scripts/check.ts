@@ -70,11 +70,17 @@ const script = (name: string, ...args: string[]) => [process.execPath, path.join
 
 function checks(jestArgs: readonly string[]): Check[] {
     return [
-        // ESLint is the longest check and one process: at the lowest priority it got almost no CPU until jest ended,
-        // then finished alone on one core (a fresh-clone CI run: 35 s after jest). Nice 5 gives it about a tenth of
-        // the CPU beside jest's workers, so it ends with them.
+        // ESLint and tsc are the long checks (cold, a minute of CPU between them), each one process: at the lowest
+        // priority they got almost no CPU until jest ended, then finished alone (a fresh-clone CI run: lint 35 s after
+        // jest; with lint alone at nice 5, tsc 18 s after). Nice 5 gives each about a tenth of the CPU beside jest's
+        // workers, so they end with them.
         { name: "lint", title: "lint (ESLint, cached)", commands: [npm("run", "-s", "lint")], niceness: 5 },
-        { name: "typecheck", title: "type check (tsc -b, tests included)", commands: [npm("run", "-s", "typecheck")] },
+        {
+            name: "typecheck",
+            title: "type check (tsc -b, tests included)",
+            commands: [npm("run", "-s", "typecheck")],
+            niceness: 5,
+        },
         { name: "format", title: "format check (Prettier, cached)", commands: [npm("run", "-s", "format:check")] },
         {
             name: "data",
