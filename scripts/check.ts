@@ -1,6 +1,7 @@
 /**
  * `npm test` (after `npm run build`): every check the repository has. jest runs at once, at normal priority, its
- * output live; beside it, at the lowest CPU priority (nice 19), the four checks that only read the tree, all at once:
+ * output live; beside it, at a low CPU priority (nice 19; lint and the type check, the long ones, nice 5), the four
+ * checks that only read the tree, all at once:
  * lint (ESLint, with the boundaries), the format check (Prettier), the type check (tests included) and the data and
  * docs checks (validate, summary --check, docs --check, provenance verify). jest leaves a core idle now and then (a
  * test waiting on a server, the last files of a run), and the checks take those moments instead of half a minute of
