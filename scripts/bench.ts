@@ -533,8 +533,11 @@ async function main(): Promise<number> {
                     ]);
                 }
             }
+            // jest's own setting (jest.config.js), not a copy of its arithmetic.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const workers = (require(path.join(repoRoot, "jest.config.js")) as { maxWorkers: number }).maxWorkers;
             process.stdout.write(
-                `${table(jestRows)}\n(file time: each file's own wall, summed; ${Math.max(1, Math.min(2, cores))} workers run files at once, so a group's share of jest's wall is about its share of the summed time)\n\n`,
+                `${table(jestRows)}\n(file time: each file's own wall, summed; ${workers} workers run files at once, so a group's share of jest's wall is about its share of the summed time)\n\n`,
             );
         }
     }
