@@ -1,4 +1,5 @@
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -269,6 +270,58 @@ describe("compiled validators are kept between processes (.cache/schemas)", () =
         const key = [JSON.stringify(schema)];
         expect(schemaCacheFile(options, [JSON.stringify(uniqueSchema())])).not.toBe(schemaCacheFile(options, key));
         expect(schemaCacheFile({ ...options, allErrors: false }, key)).not.toBe(schemaCacheFile(options, key));
+    });
+
+    it("names a kept validator by Ajv's version too: an upgraded Ajv never loads the code an older one generated", () => {
+        const key = [JSON.stringify(uniqueSchema())];
+        const version = (
+            JSON.parse(fs.readFileSync(require.resolve("ajv/package.json"), "utf8")) as { version: string }
+        ).version;
+        const name = createHash("sha256")
+            .update(JSON.stringify([version, options, ...key]))
+            .digest("hex");
+        expect(path.basename(schemaCacheFile(options, key))).toBe(`${name}.js`);
+    });
+
+    it("compiles again when the kept file loads but holds no validator", () => {
+        const { schema, key } = planted("module.exports = { validate: () => true };\n");
+        const first = compileCounting(schema);
+        const validate = cachedValidator(first.compiler, key, first.compile);
+        expect(first.calls.n).toBe(1);
+        expect(validate(bad)).toBe(false);
+    });
+
+    it("makes one Ajv per compiler, on its first compile, with every schema of the compiler in it", () => {
+        const compiler = schemaCompiler(true);
+        expect(compiler.ajv).toBe(compiler.ajv);
+        compiler.ajv.addSchema({ $id: "maestro-test-kind", type: "string", enum: ["alert"] });
+        const validate = compiler.ajv.compile({ type: "object", properties: { kind: { $ref: "maestro-test-kind" } } });
+        expect(validate({ kind: "alert" })).toBe(true);
+        expect(validate({ kind: "other" })).toBe(false);
+    });
+
+    it("compiles a union type without a strict-mode warning (allowUnionTypes)", () => {
+        const warned = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+        try {
+            const validate = schemaCompiler(true).ajv.compile({ type: ["string", "integer"] });
+            expect([validate("a"), validate(1), validate(1.5)]).toEqual([true, true, false]);
+            expect(warned).not.toHaveBeenCalled();
+        } finally {
+            warned.mockRestore();
+        }
+    });
+
+    it("gives a second schema file with the same $id the first's validator", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-schema-id-"));
+        const id = `https://maestro.example/test/${process.pid}-${Math.random()}.json`;
+        const write = (name: string, schema: object) => {
+            const file = path.join(dir, name);
+            fs.writeFileSync(file, JSON.stringify(schema));
+            return file;
+        };
+        const first = schemaValidator(write("a.json", { $id: id, type: "string" }));
+        const second = schemaValidator(write("b.json", { $id: id, type: "string", $comment: "another file" }));
+        expect(second).toBe(first);
     });
 
     it("compiles again, and keeps the code again, when the kept file cannot be loaded", () => {
