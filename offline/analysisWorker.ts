@@ -23,8 +23,17 @@ function serve(): void {
     // the analyses, with its own error.
     const stopStarting = new AbortController();
     const spawning: Promise<PolicyPackProcess> = spawnPolicyPack({ signal: stopStarting.signal });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { PolicyAnalyzer, StackAnalysis } = require("./policyAnalyzer") as typeof import("./policyAnalyzer");
+    let client: typeof import("./policyAnalyzer");
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        client = require("./policyAnalyzer") as typeof import("./policyAnalyzer");
+    } catch (err) {
+        // The thread fails with this error; the pack it started must not outlive it.
+        stopStarting.abort();
+        void spawning.then((p) => stopPolicyPack(p.child)).catch(() => undefined);
+        throw err;
+    }
+    const { PolicyAnalyzer, StackAnalysis } = client;
     const ready = spawning.then((pack) => PolicyAnalyzer.connect(pack));
     ready.catch(() => undefined);
     const analyses = new Map<number, InstanceType<typeof StackAnalysis>>();
