@@ -1,7 +1,6 @@
 /**
  * `npm test` (after `npm run build`): every check the repository has. jest runs at once, at normal priority, its
- * output live; beside it, at a low CPU priority (nice 19; lint and the type check, the long ones, nice 5), the four
- * checks that only read the tree, all at once:
+ * output live; beside it, at the lowest CPU priority (nice 19), the four checks that only read the tree, all at once:
  * lint (ESLint, with the boundaries), the format check (Prettier), the type check (tests included) and the data and
  * docs checks (validate, summary --check, docs --check, provenance verify). jest leaves a core idle now and then (a
  * test waiting on a server, the last files of a run), and the checks take those moments instead of half a minute of
@@ -35,8 +34,6 @@ interface Check {
     readonly title: string;
     /** Each command is a program and its arguments; a check's commands run one after another. */
     readonly commands: ReadonlyArray<readonly string[]>;
-    /** Its nice value beside jest (default 19, the lowest priority). */
-    readonly niceness?: number;
 }
 
 export interface CheckTiming {
@@ -71,17 +68,8 @@ const script = (name: string, ...args: string[]) => [process.execPath, path.join
 
 function checks(jestArgs: readonly string[]): Check[] {
     return [
-        // ESLint and tsc are the long checks (cold, a minute of CPU between them), each one process: at the lowest
-        // priority they got almost no CPU until jest ended, then finished alone (a fresh-clone CI run: lint 35 s after
-        // jest; with lint alone at nice 5, tsc 18 s after). Nice 5 gives each about a tenth of the CPU beside jest's
-        // workers, so they end with them.
-        { name: "lint", title: "lint (ESLint, cached)", commands: [npm("run", "-s", "lint")], niceness: 5 },
-        {
-            name: "typecheck",
-            title: "type check (tsc -b, tests included)",
-            commands: [npm("run", "-s", "typecheck")],
-            niceness: 5,
-        },
+        { name: "lint", title: "lint (ESLint, cached)", commands: [npm("run", "-s", "lint")] },
+        { name: "typecheck", title: "type check (tsc -b, tests included)", commands: [npm("run", "-s", "typecheck")] },
         { name: "format", title: "format check (Prettier, cached)", commands: [npm("run", "-s", "format:check")] },
         {
             name: "data",
@@ -120,7 +108,7 @@ async function runCheck(
     let output = "";
     const nice = lowPriority ? niceProgram() : undefined;
     for (const command of check.commands) {
-        const [program, ...args] = nice ? [nice, "-n", String(check.niceness ?? 19), ...command] : command;
+        const [program, ...args] = nice ? [nice, "-n", "19", ...command] : command;
         const child: ChildProcess = spawn(program, args, {
             cwd: repoRoot,
             stdio: live ? "inherit" : ["ignore", "pipe", "pipe"],

@@ -11,7 +11,7 @@ import { COST_ALERT } from "../rules/cost";
 import { CADENCE_GRACE_DAYS } from "../rules/design";
 import { alertLabelSets, checkRoutes, endToEnd, intendedRole, ruleHealthAndPushgateway } from "../verify/alerting";
 import { shippedStackConfig } from "../offline/shippedStacks";
-import { serverBinary, startServer } from "../verify/servers";
+import { request, serverBinary, startServer } from "../verify/servers";
 import { guardrails, STACKS } from "./helpers";
 
 const configs = STACKS.map((s) => shippedStackConfig(s, guardrails));
@@ -76,6 +76,82 @@ describe("the harness", () => {
             }),
         ).rejects.toThrow(/timed out after 500 ms waiting for never-ready[\s\S]*starting/);
         expect(fs.existsSync(dir)).toBe(false);
+    });
+
+    it("fails a server that exited at once, without waiting out its bound", async () => {
+        const started = Date.now();
+        await expect(
+            startServer({
+                name: "exits",
+                binary: "/bin/sh",
+                args: () => ["-c", "echo broken config; exit 3"],
+                readyPath: "/-/ready",
+                readyTimeoutMs: 20000,
+            }),
+        ).rejects.toThrow(/exits exited with 3: broken config/);
+        expect(Date.now() - started).toBeLessThan(10000);
+    });
+
+    // A server whose port was taken between freePort and its bind (another test file's server): Prometheus says
+    // "bind: address already in use" and exits 1. The stand-in does so on its first start only, then serves.
+    const takenOnce = (marker: string, ports: number[]) => ({
+        binary: process.execPath,
+        args: (port: number) => {
+            ports.push(port);
+            return [
+                "-e",
+                `const fs = require("fs");
+                if (!fs.existsSync(${JSON.stringify(marker)})) {
+                    fs.writeFileSync(${JSON.stringify(marker)}, "");
+                    console.error("listen tcp 127.0.0.1:${port}: bind: address already in use");
+                    process.exit(1);
+                }
+                require("http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1");`,
+            ];
+        },
+        readyPath: "/-/ready",
+    });
+
+    it("starts again on a new port when the one picked was taken before the server bound it", async () => {
+        const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-port-")), "tried");
+        const ports: number[] = [];
+        const server = await startServer({ name: "port-taken", ...takenOnce(marker, ports) });
+        try {
+            expect(ports).toHaveLength(2);
+            expect(server.port).toBe(ports[1]);
+            expect((await request(`${server.url}/-/ready`)).body).toBe("ok");
+        } finally {
+            await server.stop();
+        }
+    });
+
+    it("gives up after a few taken ports, and does not retry any other failure", async () => {
+        const ports: number[] = [];
+        await expect(
+            startServer({
+                name: "always-taken",
+                binary: "/bin/sh",
+                args: (port) => {
+                    ports.push(port);
+                    return ["-c", `echo "bind: address already in use" >&2; exit 1`];
+                },
+                readyPath: "/-/ready",
+            }),
+        ).rejects.toThrow(/always-taken exited with 1[\s\S]*address already in use/);
+        expect(ports).toHaveLength(3);
+        const once: number[] = [];
+        await expect(
+            startServer({
+                name: "other-failure",
+                binary: "/bin/sh",
+                args: (port) => {
+                    once.push(port);
+                    return ["-c", "echo no such rule file >&2; exit 1"];
+                },
+                readyPath: "/-/ready",
+            }),
+        ).rejects.toThrow(/other-failure exited with 1/);
+        expect(once).toHaveLength(1);
     });
 });
 

@@ -50,16 +50,24 @@ export function freePort(): Promise<number> {
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Poll `check` until it returns a value (not undefined) or `timeoutMs` passes; the error names `what`. */
+/**
+ * Poll `check` until it returns a value (not undefined) or `timeoutMs` passes; the error names `what`. `hopeless`, when
+ * it returns a reason, ends the wait at once with that reason (a server that exited will never answer).
+ */
 export async function waitFor<T>(
     what: string,
     check: () => Promise<T | undefined>,
     timeoutMs: number,
     everyMs = 200,
+    hopeless: () => string | undefined = () => undefined,
 ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {
+        const reason = hopeless();
+        if (reason !== undefined) {
+            throw new Error(reason);
+        }
         try {
             const v = await check();
             if (v !== undefined) {
@@ -149,6 +157,23 @@ const STOP_BOUND_MS = 5000;
  * stopped, its directory removed, and the error carries what it printed.
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await startServerOnce(o);
+        } catch (err) {
+            // freePort's port was free when it was picked; another process (a test file beside this one) may have
+            // bound it before the server did. That start is tried again on a new port, a bounded number of times.
+            if (attempt >= PORT_ATTEMPTS || !/address already in use/i.test((err as Error).message)) {
+                throw err;
+            }
+        }
+    }
+}
+
+/** How many ports a server start tries when the one picked was taken before the server bound it. */
+const PORT_ATTEMPTS = 3;
+
+async function startServerOnce(o: ServerOptions): Promise<RunningServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${o.name}-`));
     const port = await freePort();
     let out = "";
@@ -198,16 +223,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         });
         await waitFor(
             `${o.name} on ${server.url}${o.readyPath}`,
-            async () => {
-                if (ended !== undefined) {
-                    throw new Error(`${o.name} ${ended}: ${out.slice(-2000)}`);
-                }
-                return (await request(`${server.url}${o.readyPath}`, { timeoutMs: 1000 })).status === 200
-                    ? true
-                    : undefined;
-            },
+            async () =>
+                (await request(`${server.url}${o.readyPath}`, { timeoutMs: 1000 })).status === 200 ? true : undefined,
             o.readyTimeoutMs ?? 15000,
             100,
+            // A server that exited will never be ready: fail now, not at the end of the bound.
+            () => (ended === undefined ? undefined : `${o.name} ${ended}: ${out.slice(-2000)}`),
         );
     } catch (err) {
         await server.stop();
