@@ -19,12 +19,15 @@ const TAGS = [
 /** Trim only line ends: porcelain status lines start with a meaningful space. */
 const trimmed = (out: string) => out.replace(/\s+$/, "");
 
+/** A question's key in a snapshot: its arguments. */
+const questionKey = (args: readonly string[]) => args.join("\0");
+
 /** The open snapshots (openGitSnapshot): git's answers about one checkout, by question. */
 const snapshots = new Set<{ readonly dir: string; readonly answers: Map<string, string | undefined> }>();
 
 function git(cwd: string, args: string[]): string | undefined {
     const dir = path.resolve(cwd);
-    const key = args.join("\0");
+    const key = questionKey(args);
     const open = [...snapshots].filter((s) => s.dir === dir);
     const known = open.find((s) => s.answers.has(key));
     if (known) {
@@ -63,7 +66,7 @@ export function openGitSnapshot(dir: string): GitSnapshot {
     const ask = (args: readonly string[]) =>
         new Promise<void>((resolve) =>
             execFile("git", args, { cwd: dir, encoding: "utf8" }, (err, stdout) => {
-                const key = args.join("\0");
+                const key = questionKey(args);
                 // A program that asked meanwhile (it did not wait for `ready`) keeps the answer it was given.
                 if (!snapshot.answers.has(key)) {
                     snapshot.answers.set(key, err ? undefined : trimmed(stdout));

@@ -36,8 +36,7 @@ function fixturePack(): string {
         "node_modules/dep/other.js": 'module.exports = "dep other";\n',
     };
     for (const [rel, content] of Object.entries(files)) {
-        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-        fs.writeFileSync(path.join(dir, rel), content);
+        write(dir, rel, content);
     }
     return dir;
 }
