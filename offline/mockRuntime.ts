@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { sortKeys } from "../core/stableJson";
 import { PROJECT } from "../core/stackConfig";
 import { FlatConfig, SECRET_PLACEHOLDER } from "../core/stackFile";
+import { skipSdkBookkeepingStacks } from "./sdkStacks";
 
 /**
  * Running the real program under Pulumi's mock runtime, the way the Pulumi language host runs it:
@@ -248,6 +249,8 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
     if (opts.configFileName) {
         process.env.MAESTRO_STACK_CONFIG_FILE = opts.configFileName;
     }
+    // The mock monitor drops the source positions and stacks the SDK captures: not formatting them is a quarter of a run.
+    const formatStacksAgain = skipSdkBookkeepingStacks();
     // The program's error is caught inside the Stack: left to reject through it, the SDK would also reject the
     // Stack's derived output promises, which nobody observes (the language host swallows those; jest would not).
     let failure: { error: unknown } | undefined;
@@ -262,6 +265,7 @@ export async function runWithMocks(opts: MockRunOptions): Promise<MockRunResult>
         });
         await waitForRpcs();
     } finally {
+        formatStacksAgain();
         restoreEnv("MAESTRO_STACK_CONFIG_FILE", previousName);
     }
     if (failure) {

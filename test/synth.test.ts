@@ -13,6 +13,7 @@ import { stackProgram, synthStack, writeSynthOutput } from "../offline/synth";
 import { guardrails, KEY, STACKS, writeStackVariant, runScript } from "./helpers";
 import { repoRoot } from "../core/validation";
 import { copyOfTree } from "../verify/treeCopy";
+import { Frame, formatterOf, isSdkBookkeeping, plainStack, setFormatter } from "../offline/sdkStacks";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "maestro-synth-"));
 
@@ -184,5 +185,111 @@ describe("the synth command", () => {
         const r = runScript("synth", "--stack", "dev", "--config", "/nonexistent/Pulumi.dev.yaml", "--out", tmp());
         expect(r.status).toBe(1);
         expect(r.stderr).toContain("/nonexistent/Pulumi.dev.yaml: /: stack config file not found");
+    });
+});
+
+/**
+ * The stacks the SDK captures for its own bookkeeping go unformatted while synth runs a program (offline/sdkStacks.ts):
+ * a quarter of a run's time, and nothing reads them under the mock runtime. Seen from a plain node process, as synth
+ * runs (this file's own stacks go through jest's environment, which skips them already).
+ */
+describe("the SDK's bookkeeping stacks during a program run", () => {
+    const probe = (nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}) => {
+        const r = spawnSync(
+            process.execPath,
+            [...nodeArgs, path.join(repoRoot, "test", "fixtures", "sdk-stacks", "probe.js")],
+            { cwd: repoRoot, encoding: "utf8", env: { ...process.env, REPO: repoRoot, ...env }, timeout: 60000 },
+        );
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        return JSON.parse(r.stdout) as {
+            during: Record<string, number | string | boolean>;
+            ran: string[];
+            after: { sdkCallsites: number; sameFormatter: boolean };
+            thrown: string;
+            afterThrow: { sameFormatter: boolean };
+            setDuring: { kept: boolean };
+        };
+    };
+    const withoutLeakDebugging = { PULUMI_DEBUG_PROMISE_LEAKS: "" };
+    // The plain run, seen by three tests: one process.
+    let plain: ReturnType<typeof probe> | undefined;
+    const plainRun = () => (plain ??= probe([], withoutLeakDebugging));
+
+    it("are the bare error line, while every other stack keeps its frames, a lookalike of the SDK's function too", () => {
+        const seen = plainRun();
+        expect(seen.ran).toEqual(["test:index:Thing", "pulumi:pulumi:Stack"]);
+        expect(seen.during).toMatchObject({ sdkCallsites: 0, sdkPromise: 0, mineLine: "Error: mine" });
+        expect(seen.during.mine).toBeGreaterThan(2);
+        expect(seen.during.lookalike).toBeGreaterThan(2);
+    });
+
+    it("are formatted again after the run, whether it passed or threw; a formatter the program set stays", () => {
+        const seen = plainRun();
+        expect(seen.after).toEqual({ sdkCallsites: expect.any(Number), sameFormatter: true });
+        expect(seen.after.sdkCallsites).toBeGreaterThan(0);
+        expect(seen.thrown).toBe("the program failed");
+        expect(seen.afterThrow.sameFormatter).toBe(true);
+        expect(seen.setDuring.kept).toBe(true);
+    });
+
+    it("keep their frames with PULUMI_DEBUG_PROMISE_LEAKS (the leak report prints them)", () => {
+        const seen = probe([], { PULUMI_DEBUG_PROMISE_LEAKS: "true" });
+        expect(seen.during.sdkCallsites).toBeGreaterThan(2);
+        expect(seen.during.sdkPromise).toBeGreaterThan(2);
+    });
+
+    it("leave Node's source maps at work for every other stack (--enable-source-maps)", () => {
+        expect(plainRun().during.mapsToSources).toBe(false);
+        const mapped = probe(["--enable-source-maps"], withoutLeakDebugging);
+        expect(mapped.during).toMatchObject({ sdkCallsites: 0, sdkPromise: 0, mapsToSources: true });
+    });
+
+    it("are nothing the run records: the same resources and outputs with every capture formatted", async () => {
+        const skipped = await synthStack({ stack: "dev" });
+        const formatter = formatterOf(Error);
+        const leaks = process.env.PULUMI_DEBUG_PROMISE_LEAKS;
+        // Every stack formatted in full, as with no skipping anywhere (jest's environment's formatter set aside).
+        setFormatter(Error, plainStack);
+        process.env.PULUMI_DEBUG_PROMISE_LEAKS = "true";
+        try {
+            const formatted = await synthStack({ stack: "dev" });
+            expect(formatted.run).toEqual(skipped.run);
+        } finally {
+            setFormatter(Error, formatter);
+            if (leaks === undefined) {
+                delete process.env.PULUMI_DEBUG_PROMISE_LEAKS;
+            } else {
+                process.env.PULUMI_DEBUG_PROMISE_LEAKS = leaks;
+            }
+        }
+    });
+});
+
+describe("which stacks are the SDK's bookkeeping", () => {
+    const frame = (file: string, fn: string | null, method: string | null = null) =>
+        ({ getFileName: () => file, getFunctionName: () => fn, getMethodName: () => method }) as unknown as Frame;
+    const sdk = path.join(repoRoot, "node_modules", "@pulumi", "pulumi");
+    const mine = path.join(repoRoot, "bin", "components", "stack.js");
+
+    it.each([
+        ["the SDK's promise tracking", [frame(path.join(sdk, "runtime", "debuggable.js"), "debuggablePromise")]],
+        ["the SDK's resource call sites", [frame(path.join(sdk, "resource.js"), "callsites")]],
+        ["the call sites as a method", [frame(path.join(sdk, "resource.js"), null, "callsites")]],
+    ])("%s: yes", (_what, frames) => {
+        expect(isSdkBookkeeping(frames)).toBe(true);
+    });
+
+    it.each([
+        ["another function of the SDK's file", [frame(path.join(sdk, "resource.js"), "Resource")]],
+        ["a function named as the SDK's, in another file", [frame(mine, "callsites")]],
+        ["a package whose path ends as the SDK's", [frame("/x/@pulumi/pulumi-fake/resource.js", "callsites")]],
+        [
+            "the SDK's function below the first frame",
+            [frame(mine, "f"), frame(path.join(sdk, "resource.js"), "callsites")],
+        ],
+        ["no frames", []],
+    ])("%s: no", (_what, frames) => {
+        expect(isSdkBookkeeping(frames)).toBe(false);
     });
 });
