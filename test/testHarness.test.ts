@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { repoRoot } from "../core/validation";
 import { TempDirTracker } from "./setup/tempDirs";
+import { checkoutState, gitFacts, isGitCheckout } from "../provenance/git";
 import {
     JestResults,
     readTestDurations,
@@ -273,5 +274,25 @@ describe("the temporary folders a test file makes", () => {
         expect((require("../jest.config.js") as { testEnvironment: string }).testEnvironment).toBe(
             "<rootDir>/test/setup/environment.ts",
         );
+    });
+});
+
+describe("this repository's git state, in each test file", () => {
+    it("is read once, when the file starts (test/setup/afterFile.ts): a program run's questions start no git", () => {
+        // The module provenance/git.ts calls git through (Node's own: jest shares it between files).
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const spawned = jest.spyOn(require("child_process") as typeof import("child_process"), "execFileSync");
+        try {
+            expect(isGitCheckout(repoRoot)).toBe(true);
+            expect(checkoutState(repoRoot)?.head).toMatch(/^[0-9a-f]{40}$/);
+            // The tags were read with the rest (a clone may hold none).
+            expect(gitFacts(repoRoot)?.tagCommit("v0.0.0-no-such-tag")).toBeUndefined();
+            expect(spawned).not.toHaveBeenCalled();
+            // Another checkout is not in it: git is asked.
+            expect(isGitCheckout(os.tmpdir())).toBe(false);
+            expect(spawned).toHaveBeenCalledTimes(1);
+        } finally {
+            spawned.mockRestore();
+        }
     });
 });
