@@ -1,4 +1,4 @@
-/** Run in every test file after the framework is installed: what each file must undo when it ends. */
+/** Run in every test file after the framework is installed: what it reads once when it starts, and undoes at its end. */
 import * as path from "path";
 import { GitSnapshot, openGitSnapshot } from "../../provenance/git";
 import { closeSharedPolicyPack } from "./policyPacks";
