@@ -58,11 +58,16 @@ export interface GitSnapshot {
  * (synth): until it is closed, each question is asked of git once and every stack reads the same repository state.
  * The questions every stack's program asks are asked at once, in the background: a caller opens the snapshot before
  * its second of synchronous SDK loading, and awaits `ready` after it (each git process it spared the programs blocked
- * the main thread ~10 ms, more on a busy machine). Outside a snapshot, every call asks git.
+ * the main thread ~10 ms, more on a busy machine). With `askAhead: false` nothing is asked until a program asks (for
+ * a caller that may run no program at all: a test file). Outside a snapshot, every call asks git.
  */
-export function openGitSnapshot(dir: string): GitSnapshot {
+export function openGitSnapshot(dir: string, opts: { askAhead?: boolean } = {}): GitSnapshot {
     const snapshot = { dir: path.resolve(dir), answers: new Map<string, string | undefined>() };
     snapshots.add(snapshot);
+    const close = () => void snapshots.delete(snapshot);
+    if (opts.askAhead === false) {
+        return { ready: Promise.resolve(), close };
+    }
     const ask = (args: readonly string[]) =>
         new Promise<void>((resolve) =>
             execFile("git", args, { cwd: dir, encoding: "utf8" }, (err, stdout) => {
@@ -75,7 +80,7 @@ export function openGitSnapshot(dir: string): GitSnapshot {
             }),
         );
     const ready = Promise.all([INSIDE_WORK_TREE, STATUS, TAGS].map(ask)).then(() => undefined);
-    return { ready, close: () => void snapshots.delete(snapshot) };
+    return { ready, close };
 }
 
 /** True when `dir` is inside a git work tree. */

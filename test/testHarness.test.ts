@@ -278,19 +278,25 @@ describe("the temporary folders a test file makes", () => {
 });
 
 describe("this repository's git state, in each test file", () => {
-    it("is read once, when the file starts (test/setup/afterFile.ts): a program run's questions start no git", () => {
+    it("is asked of git once per question (test/setup/afterFile.ts): the next program run's questions start no git", () => {
         // The module provenance/git.ts calls git through (Node's own: jest shares it between files).
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const spawned = jest.spyOn(require("child_process") as typeof import("child_process"), "execFileSync");
-        try {
+        const ask = () => {
             expect(isGitCheckout(repoRoot)).toBe(true);
             expect(checkoutState(repoRoot)?.head).toMatch(/^[0-9a-f]{40}$/);
-            // The tags were read with the rest (a clone may hold none).
+            // A clone may hold no tags.
             expect(gitFacts(repoRoot)?.tagCommit("v0.0.0-no-such-tag")).toBeUndefined();
-            expect(spawned).not.toHaveBeenCalled();
+        };
+        try {
+            // Nothing before this test asked: the three questions (checkout, status, tags) go to git once each.
+            ask();
+            expect(spawned).toHaveBeenCalledTimes(3);
+            ask();
+            expect(spawned).toHaveBeenCalledTimes(3);
             // Another checkout is not in it: git is asked.
             expect(isGitCheckout(os.tmpdir())).toBe(false);
-            expect(spawned).toHaveBeenCalledTimes(1);
+            expect(spawned).toHaveBeenCalledTimes(4);
         } finally {
             spawned.mockRestore();
         }
