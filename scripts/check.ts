@@ -6,8 +6,9 @@
  * test waiting on a server, the last files of a run), and the checks take those moments instead of half a minute of
  * their own before it; at the lowest priority they take nothing from jest's real-server tests, which time what
  * Prometheus and Alertmanager do. They run at once, not one after another, so that what is left of them when jest
- * ends has both cores (one after another, a cold lint alone on one core ended a CI run 40 s after jest). Each check's output is printed whole when it ends, then a table of what ran
- * and how long each took. Exits 1 when any check failed. `--serial`: the four one after another, then jest alone.
+ * ends has both cores (one after another, a cold lint alone on one core ended a CI run 40 s after jest). Each
+ * check's output is printed whole when it ends, then a table of what ran and how long each took. Exits 1 when any
+ * check failed. `--serial`: the four one after another, then jest alone.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
