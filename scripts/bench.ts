@@ -214,7 +214,12 @@ function runChecks(args: string[], label: string): CheckTimings {
     }
     const doc = JSON.parse(written) as CheckTimings;
     if (!doc.passed) {
-        process.stdout.write(`${label}: a check FAILED (its wall time is still reported)\n${r.stdout.slice(-4000)}\n`);
+        // check.js prints a failed check's output whole on its stdout, but jest's own report (which test failed, and
+        // why) goes to stderr: both tails, or a failed run names no test.
+        process.stdout.write(
+            `${label}: a check FAILED (its wall time is still reported)\n${r.stdout.slice(-4000)}\n` +
+                `${r.stderr.slice(-12000)}\n`,
+        );
     }
     return doc;
 }
