@@ -13,12 +13,13 @@ import * as grpc from "@grpc/grpc-js";
 import { ChildProcess } from "child_process";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import { AnalyzerClient, AnalyzerService } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import { FlatConfig, MockRunResult, RegisteredResource, RunMode } from "./mockRuntime";
 import { PROJECT } from "../core/conventions";
 import { PolicyPackProcess, StartOptions, spawnPolicyPack, stopPolicyPack } from "./policyPackProcess";
 import { Problem, ValidationError, displayPath, readDataFile } from "../core/validation";
+import { serializeMessage } from "./analyzerWire";
 
 export const ENFORCEMENT_LEVELS = ["advisory", "mandatory", "remediate", "disabled"] as const;
 export type EnforcementLevelName = (typeof ENFORCEMENT_LEVELS)[number];
@@ -245,6 +246,21 @@ export function analyzerResource(
     return msg;
 }
 
+export function analyzeStackRequest(
+    resources: readonly RegisteredResource[],
+    byUrn: ReadonlyMap<string, RegisteredResource>,
+): analyzerpb.AnalyzeStackRequest {
+    const req = new analyzerpb.AnalyzeStackRequest();
+    req.setResourcesList(resources.map((r) => analyzerResource(r, byUrn)));
+    return req;
+}
+
+/** The wire bytes of the two requests that carry properties, as the client sends them (offline/analyzerWire.ts). */
+export const serializeAnalyzeRequest = (m: analyzerpb.AnalyzeRequest): Buffer =>
+    serializeMessage(m, (msg, writer) => analyzerpb.AnalyzeRequest.serializeBinaryToWriter(msg, writer));
+export const serializeAnalyzeStackRequest = (m: analyzerpb.AnalyzeStackRequest): Buffer =>
+    serializeMessage(m, (msg, writer) => analyzerpb.AnalyzeStackRequest.serializeBinaryToWriter(msg, writer));
+
 function violationsOf(
     resp: analyzerpb.AnalyzeResponse,
     phase: PolicyViolation["phase"],
@@ -392,8 +408,7 @@ export class PolicyAnalyzer {
         resources: readonly RegisteredResource[],
         byUrn: ReadonlyMap<string, RegisteredResource>,
     ): Promise<PolicyViolation[]> {
-        const req = new analyzerpb.AnalyzeStackRequest();
-        req.setResourcesList(resources.map((r) => analyzerResource(r, byUrn)));
+        const req = analyzeStackRequest(resources, byUrn);
         return violationsOf(
             await unary<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(
                 (q, cb) => this.client.analyzeStack(q, cb),
@@ -422,8 +437,22 @@ export class PolicyAnalyzer {
     }
 }
 
+/**
+ * The generated client, with the two requests that carry resource properties (Analyze, AnalyzeStack) serialized by
+ * offline/analyzerWire.ts: the bytes the generated serializers send, made without google-protobuf's per-character
+ * string loop. Every other method is the generated one.
+ */
+const AnalyzerWireClient = grpc.makeGenericClientConstructor(
+    {
+        ...AnalyzerService,
+        analyze: { ...AnalyzerService.analyze, requestSerialize: serializeAnalyzeRequest },
+        analyzeStack: { ...AnalyzerService.analyzeStack, requestSerialize: serializeAnalyzeStackRequest },
+    },
+    "Analyzer",
+) as unknown as typeof AnalyzerClient;
+
 function analyzerClient(port: number): AnalyzerClient {
-    return new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    return new AnalyzerWireClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
         "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
         "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
     });

@@ -11,10 +11,16 @@ import * as os from "os";
 import * as path from "path";
 import { AWS_TAG } from "../core/conventions";
 import { MockRunResult, readStackFile } from "../offline/mockRuntime";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
 import {
     PolicyReport,
     StackAnalysis,
+    analyzeRequest,
     analyzeRun,
+    analyzeStackRequest,
+    serializeAnalyzeRequest,
+    serializeAnalyzeStackRequest,
     loadPolicyConfig,
     parsePolicyConfig,
     policyReportDocument,
@@ -99,15 +105,74 @@ describe("the analyzer plugin", () => {
     });
 });
 
+/** What the generated serializer (the stubs' own `requestSerialize`) sends for a message. */
+const generatedBytes = (m: { serializeBinary(): Uint8Array }) => Buffer.from(m.serializeBinary());
+
 describe.each(STACKS)("the shipped %s stack", (stack) => {
+    let synthesized: ReturnType<typeof synthStack> | undefined;
+    const shipped = () => (synthesized ??= synthStack({ stack }));
+
     it("has no mandatory policy violation", async () => {
-        const result = await synthStack({ stack });
+        const result = await shipped();
         const report = await analyzeRun(analyzer(), result.run, { config: readStackFile(result.configFile) });
         expect(
             report.violations
                 .filter((v) => v.enforcementLevel === "mandatory")
                 .map((v) => `${v.policyName}: ${violationText(v)}`),
         ).toEqual([]);
+    });
+
+    it("reaches the pack in the generated serializers' bytes: each Analyze and the AnalyzeStack", async () => {
+        const { run } = await shipped();
+        const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+        const differing = run.resources
+            .map((r) => analyzeRequest(r, byUrn))
+            .filter((req) => !serializeAnalyzeRequest(req).equals(generatedBytes(req)))
+            .map((req) => req.getUrn());
+        expect(differing).toEqual([]);
+        const whole = analyzeStackRequest(run.resources, byUrn);
+        const sent = serializeAnalyzeStackRequest(whole);
+        expect(sent.equals(generatedBytes(whole))).toBe(true);
+        // The stack carries what the native path is for: rendered files, many KiB each.
+        expect(sent.length).toBeGreaterThan(100 * 1024);
+        expect(analyzerpb.AnalyzeStackRequest.deserializeBinary(sent).toObject()).toEqual(whole.toObject());
+    });
+});
+
+describe("the analyzer client's wire encoding", () => {
+    const long = (unit: string) => unit.repeat(Math.ceil(200 / unit.length));
+    // Long and short, one to four UTF-8 bytes a character, and strings that are not well-formed UTF-16 (a lone
+    // surrogate at either end, a pair in the wrong order), which google-protobuf and TextEncoder encode differently.
+    const strings = {
+        empty: "",
+        short: "dev",
+        ascii: long("a"),
+        twoBytes: long("é"),
+        threeBytes: long("€"),
+        pairs: long("😀"),
+        mixed: long("p95 ≤ 350 ms 🚦 "),
+        loneHighAtEnd: long("x") + "\uD83D",
+        loneLowAtStart: "\uDE00" + long("x"),
+        reversedPair: long("x") + "\uDE00\uD83D" + long("y"),
+        shortLone: "\uD83D",
+    };
+
+    it.each(Object.entries(strings))("writes %s strings as the generated serializer does", (_name, text) => {
+        const req = new analyzerpb.AnalyzeRequest();
+        req.setUrn(`urn:pulumi:dev::maestro::${text}`);
+        req.setType("maestro:index:Text");
+        req.setName(text);
+        req.setProperties(
+            Struct.fromJavaScript({ text, nested: { list: [text, 1.5, -2, true, null, { deeper: text }] } }),
+        );
+        expect(serializeAnalyzeRequest(req).equals(generatedBytes(req))).toBe(true);
+        const stack = new analyzerpb.AnalyzeStackRequest();
+        const resource = new analyzerpb.AnalyzerResource();
+        resource.setUrn(req.getUrn());
+        resource.setProperties(req.getProperties());
+        resource.setDependenciesList([text, text]);
+        stack.setResourcesList([resource, resource]);
+        expect(serializeAnalyzeStackRequest(stack).equals(generatedBytes(stack))).toBe(true);
     });
 });
 
