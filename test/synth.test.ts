@@ -188,6 +188,35 @@ describe("the synth command", () => {
     });
 });
 
+describe("synth's V8 settings for a short run (offline/shortRunFlags.ts)", () => {
+    const optimizes = (nodeArgs: string[]) => {
+        const r = spawnSync(
+            process.execPath,
+            [...nodeArgs, path.join(repoRoot, "test", "fixtures", "v8", "optimizes.js")],
+            {
+                cwd: repoRoot,
+                encoding: "utf8",
+                timeout: 30000,
+            },
+        );
+        expect(r.stderr).toBe("");
+        return r.stdout;
+    };
+
+    it("leave V8 without TurboFan: a hot function TurboFan compiles in a plain process stays uncompiled", () => {
+        expect(optimizes([])).toBe("turbofan");
+        expect(optimizes(["--require", path.join(repoRoot, "bin", "offline", "shortRunFlags.js")])).toBe("no turbofan");
+    });
+
+    it("are set by synth's script right after the code cache's hook, before anything else loads", () => {
+        const text = fs.readFileSync(path.join(repoRoot, "scripts", "synth.ts"), "utf8");
+        expect(text.match(/^import .*$/gm)?.slice(0, 2)).toEqual([
+            'import "../offline/useCodeCache";',
+            'import "../offline/shortRunFlags";',
+        ]);
+    });
+});
+
 /**
  * The stacks the SDK captures for its own bookkeeping go unformatted while synth runs a program (offline/sdkStacks.ts):
  * a quarter of a run's time, and nothing reads them under the mock runtime. Seen from a plain node process, as synth
