@@ -20,9 +20,9 @@ function serve(): void {
     const post = (m: AnalysisReply) => port.postMessage(m);
     // Spawned before the gRPC client loads: the pack's start-up is the longest wait here. The main thread loads the
     // SDK meanwhile (its second of synchronous work does not hold this thread back). A pack that fails to start fails
-    // the analyses, with its own error.
+    // the analyses, with its own error. It serves this one command: V8's settings for a short run.
     const stopStarting = new AbortController();
-    const spawning: Promise<PolicyPackProcess> = spawnPolicyPack({ signal: stopStarting.signal });
+    const spawning: Promise<PolicyPackProcess> = spawnPolicyPack({ signal: stopStarting.signal, shortRun: true });
     let client: typeof import("./policyAnalyzer");
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports

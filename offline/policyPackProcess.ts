@@ -14,6 +14,7 @@ import * as yaml from "js-yaml";
 import { PROJECT } from "../core/conventions";
 import { ValidationError, displayPath, repoRoot } from "../core/validation";
 import { codeCacheEnabled } from "./codeCache";
+import { SHORT_RUN_V8_FLAGS } from "./shortRunFlags";
 
 /** The repository's policy pack (what `pulumi preview --policy-pack policies` runs). */
 export const POLICY_PACK_DIR = path.join(repoRoot, "policies");
@@ -54,6 +55,11 @@ export interface StartOptions {
      * a pack installed elsewhere runs as the CLI starts it, reading nothing of the repository.
      */
     readonly codeCache?: boolean;
+    /**
+     * A pack for one short command (synth's): it runs with V8's settings for a short run (offline/shortRunFlags.ts),
+     * as synth's own process does. The code it runs is the same; the packs the tests share keep V8's defaults.
+     */
+    readonly shortRun?: boolean;
 }
 
 /** The compiled hook a process preloads to use the code cache (absent before the first build). */
@@ -159,6 +165,14 @@ export async function spawnPolicyPack(opts: StartOptions = {}): Promise<PolicyPa
     };
 }
 
+/**
+ * What the offline path puts before run-policy-pack on node's command line: the code cache's hook and V8's flags for
+ * a short run. Neither changes the code that runs; `pulumi preview --policy-pack` passes none of them.
+ */
+export function packNodeOptions(codeCache: boolean, opts: Pick<StartOptions, "shortRun">): string[] {
+    return [...(codeCache ? ["--require", CODE_CACHE_HOOK] : []), ...(opts.shortRun ? SHORT_RUN_V8_FLAGS : [])];
+}
+
 /** Start the pack as the CLI does and wait for its port. */
 async function launchPolicyPack(
     packDir: string,
@@ -175,12 +189,15 @@ async function launchPolicyPack(
     const codeCache =
         (opts.codeCache ?? (path.resolve(packDir) === POLICY_PACK_DIR && codeCacheEnabled())) &&
         fs.existsSync(CODE_CACHE_HOOK);
-    const preload = codeCache ? ["--require", CODE_CACHE_HOOK] : [];
-    const child = spawn(process.execPath, [...preload, runner, NO_ENGINE_ADDRESS, program, ...args], {
-        cwd: packDir,
-        env: { ...process.env, ...opts.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+        process.execPath,
+        [...packNodeOptions(codeCache, opts), runner, NO_ENGINE_ADDRESS, program, ...args],
+        {
+            cwd: packDir,
+            env: { ...process.env, ...opts.env, PULUMI_PROJECT: project, PULUMI_NODEJS_PROJECT: project },
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     if (opts.signal?.aborted) {
         // Aborted while it was being built: an abort event that already fired would never stop it.
         child.kill();

@@ -3,7 +3,7 @@
  * [--prior DIR]` or `--all`: the synth command (scripts/synthCommand.ts) with this process's arguments and streams.
  */
 import "../offline/useCodeCache";
-import "../offline/shortRunFlags";
+import "../offline/useShortRunFlags";
 import { runMain } from "./cli";
 import { synthCommand } from "./synthCommand";
 

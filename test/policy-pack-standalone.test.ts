@@ -17,7 +17,14 @@ import {
     bundleProblem,
     checkPackVersion,
 } from "../offline/policyPackBuild";
-import { POLICY_PACK_DIR, spawnPolicyPack } from "../offline/policyPackProcess";
+import {
+    CODE_CACHE_HOOK,
+    POLICY_PACK_DIR,
+    packNodeOptions,
+    spawnPolicyPack,
+    stopPolicyPack,
+} from "../offline/policyPackProcess";
+import { SHORT_RUN_V8_FLAGS } from "../offline/shortRunFlags";
 import { synthStack } from "../offline/synth";
 import { POLICY_PACK_NAME } from "../policies/all";
 import { repoRoot } from "../core/validation";
@@ -185,6 +192,23 @@ describe("the pack synth and the tests start: always the build of the current so
             await client.close();
         }
     };
+
+    it("runs the pack synth starts for one command with V8's settings for a short run, and no other", async () => {
+        expect(SHORT_RUN_V8_FLAGS).toEqual(["--no-turbofan"]);
+        expect(packNodeOptions(true, { shortRun: true })).toEqual(["--require", CODE_CACHE_HOOK, "--no-turbofan"]);
+        expect(packNodeOptions(false, { shortRun: true })).toEqual(["--no-turbofan"]);
+        expect(packNodeOptions(true, {})).toEqual(["--require", CODE_CACHE_HOOK]);
+        expect(packNodeOptions(false, { shortRun: false })).toEqual([]);
+        const pack = await spawnPolicyPack({ shortRun: true });
+        try {
+            const runner = pack.child.spawnargs.findIndex((a) => a.includes("run-policy-pack"));
+            expect(pack.child.spawnargs.slice(1, runner)).toContain("--no-turbofan");
+            // What follows is what the CLI runs: the runner, the engine's address, the pack.
+            expect(pack.child.spawnargs.slice(runner + 2, runner + 3)).toEqual(["."]);
+        } finally {
+            await stopPolicyPack(pack.child);
+        }
+    });
 
     it("starts an unchanged bundle as it is, without rebuilding or writing it again", async () => {
         await buildPolicyPack();

@@ -205,14 +205,16 @@ describe("synth's V8 settings for a short run (offline/shortRunFlags.ts)", () =>
 
     it("leave V8 without TurboFan: a hot function TurboFan compiles in a plain process stays uncompiled", () => {
         expect(optimizes([])).toBe("turbofan");
-        expect(optimizes(["--require", path.join(repoRoot, "bin", "offline", "shortRunFlags.js")])).toBe("no turbofan");
+        expect(optimizes(["--require", path.join(repoRoot, "bin", "offline", "useShortRunFlags.js")])).toBe(
+            "no turbofan",
+        );
     });
 
     it("are set by synth's script right after the code cache's hook, before anything else loads", () => {
         const text = fs.readFileSync(path.join(repoRoot, "scripts", "synth.ts"), "utf8");
         expect(text.match(/^import .*$/gm)?.slice(0, 2)).toEqual([
             'import "../offline/useCodeCache";',
-            'import "../offline/shortRunFlags";',
+            'import "../offline/useShortRunFlags";',
         ]);
     });
 });
