@@ -246,6 +246,7 @@ export function analyzerResource(
     return msg;
 }
 
+/** AnalyzeStack's request: every resource of the run, as the engine describes it after the run (analyzerResource). */
 export function analyzeStackRequest(
     resources: readonly RegisteredResource[],
     byUrn: ReadonlyMap<string, RegisteredResource>,
